@@ -1,0 +1,28 @@
+// swift-tools-version:6.1
+// VecVM: an embeddable SIMD virtual machine. Layers (imports point down only):
+//   vecvm-cli → VecVM → VMRuntime → CJITStubs   (see ../shared/DESIGN.md and docs/)
+// Library targets use no unsafeFlags, so that other packages can depend on VecVM.
+import PackageDescription
+
+let package = Package(
+    name: "VecVM",
+    products: [
+        .library(name: "VecVM", targets: ["VecVM"]),
+        .library(name: "VMRuntime", targets: ["VMRuntime"]),
+        .executable(name: "vecvm", targets: ["vecvm-cli"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    ],
+    targets: [
+        .target(name: "CJITStubs"),
+        .target(name: "VMRuntime", dependencies: ["CJITStubs"]),
+        .target(name: "VecVM", dependencies: ["VMRuntime", "CJITStubs"]),
+        .executableTarget(
+            name: "vecvm-cli",
+            dependencies: ["VecVM", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "VMRuntimeTests", dependencies: ["VMRuntime", "CJITStubs"]),
+        .testTarget(name: "VecVMTests", dependencies: ["VecVM", "VMRuntime", "CJITStubs"]),
+    ]
+)

@@ -1,0 +1,1 @@
+public enum VMRuntimeInfo { public static let version = "0" }

@@ -1,0 +1,2 @@
+import VecVM
+print(VecVMInfo.version)
