@@ -1,2 +1,129 @@
+// vecvm: the command-line client of the VecVM library. Thin by design: every command calls the public
+// VecVM API (DESIGN.md); this file only parses flags, reads files and maps errors to exit statuses.
+
+import ArgumentParser
 import VecVM
-print(VecVMInfo.version)
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes to standard error in one call.
+func printError(_ text: String) {
+    var s = text
+    if !s.hasSuffix("\n") { s += "\n" }
+    _ = s.withCString { p in write(2, p, strlen(p)) }
+}
+
+/// `500us`, `2ms`, `1s`, `10000ns`; a bare number is milliseconds.
+struct DurationArgument: ExpressibleByArgument {
+    let nanoseconds: Int64
+    init?(argument: String) {
+        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9)]
+        for (suffix, scale) in units where argument.hasSuffix(suffix) {
+            guard let v = Double(argument.dropLast(suffix.count)), v > 0, v * scale < 1e15 else { return nil }
+            nanoseconds = Int64(v * scale)
+            return
+        }
+        guard let v = Double(argument), v > 0, v < 1e9 else { return nil }
+        nanoseconds = Int64(v * 1e6)
+    }
+    static var defaultValueDescription: String { "10ms" }
+}
+
+struct RunOptions: ParsableArguments {
+    @Option(help: "Processors (Ps) that run tasks in parallel (default: the number of CPUs).")
+    var procs: Int?
+    @Option(help: "Time slice before a running task is asked to yield, e.g. 500us, 2ms, 10ms.")
+    var quantum: DurationArgument?
+    @Flag(help: "Run every kernel in the interpreter (no native code).")
+    var noJit = false
+    @Flag(help: "Preempt only cooperatively (no signals into native kernels), like Go's asyncpreemptoff=1.")
+    var noAsyncPreempt = false
+    @Flag(help: "Print scheduler and VM counters on standard error at exit.")
+    var stats = false
+
+    func configuration() -> VMConfiguration {
+        VMConfiguration(procs: procs, quantumNanoseconds: quantum?.nanoseconds ?? 10_000_000, jit: !noJit,
+                        asyncPreemption: !noAsyncPreempt, output: StandardOutput(), allowForeignFunctions: true)
+    }
+
+    func validate() throws {
+        if let p = procs, p < 1 || p > 256 { throw ValidationError("--procs must be between 1 and 256") }
+    }
+}
+
+func readSource(_ path: String) throws -> String {
+    guard let f = fopen(path, "rb") else {
+        throw ValidationError("cannot read \(path): \(String(cString: strerror(errno)))")
+    }
+    defer { fclose(f) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = fread(&buffer, 1, buffer.count, f)
+        if n > 0 { bytes.append(contentsOf: buffer[0..<n]) }
+        if n < buffer.count {
+            if ferror(f) != 0 { throw ValidationError("cannot read \(path): \(String(cString: strerror(errno)))") }
+            break
+        }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Compile and run a .vec program.")
+    @OptionGroup var options: RunOptions
+    @Argument(help: "The program to run.") var file: String
+
+    func run() throws {
+        let source = try readSource(file)
+        let config = options.configuration()
+        let vm = VM(configuration: config)
+        var status: Int32 = 0
+        do {
+            try vm.run(source: source, fileName: file)
+        } catch {
+            config.output.flush()
+            printError(error.description)
+            status = error.exitStatus
+        }
+        if options.stats { printError(vm.statistics) }
+        config.output.flush()
+        // The program ends when its main task ends (as in Go): tasks still running are abandoned.
+        Glibc.exit(status)
+    }
+}
+
+struct Disasm: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the bytecode of a .vec program.")
+    @Argument(help: "The program to disassemble.") var file: String
+
+    func run() throws {
+        let source = try readSource(file)
+        let vm = VM(configuration: VMConfiguration(allowForeignFunctions: true))
+        do {
+            let program = try vm.compile(source: source, fileName: file)
+            print(vm.disassemble(program), terminator: "")
+        } catch {
+            printError(error.description)
+            Glibc.exit(1)
+        }
+    }
+}
+
+struct VecVMCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vecvm",
+        abstract: "Run .vec programs: fused SIMD kernels, green-thread tasks and channels.",
+        version: "vecvm \(VecVMVersion.string)",
+        subcommands: [Run.self, Disasm.self],
+        defaultSubcommand: Run.self
+    )
+}
+
+VecVMCommand.main()

@@ -1,0 +1,452 @@
+// vm_sched.h — the scheduler's C-side data: G, M, P, the per-scheduler `vm_sched`, channels'
+// raw state, locks, futex notes, the context switch, thread and signal set-up.
+//
+// Why C structs: the context switch (context_switch.S) and, later, the asynchronous
+// preemption trampoline and signal handler read these fields at fixed offsets. The
+// offsets the assembly uses are #defined below, pinned by _Static_assert here and by
+// MemoryLayout tests in Tests/VMRuntimeTests/LayoutTests.swift. The scheduler logic that
+// manipulates them is Swift (Sources/VMRuntime); see Scheduler.swift for the design.
+//
+// No field here is over-aligned: Swift cannot import records with _Alignas(32) or larger
+// (PLATFORM.md); hot fields are kept apart by ordering, not by alignment attributes.
+#pragma once
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <pthread.h>
+#include "vm_atomic.h"
+
+typedef struct vm_g vm_g;
+typedef struct vm_m vm_m;
+typedef struct vm_p vm_p;
+typedef struct vm_stack vm_stack;
+
+// ============================================================================================
+// G status. Each says who owns the G's stack (may switch to it or reuse its memory).
+// ============================================================================================
+// Free: in a free list (per P or per scheduler). The free list owns the stack, if one is
+// attached; nothing on it is live.
+#define VM_G_IDLE ((uint32_t)0)
+// On exactly one run queue (a P's ring, its runnext slot, or the global list). The queue owns
+// the stack: `sp` is valid and whoever dequeues it may switch to it.
+#define VM_G_RUNNABLE ((uint32_t)1)
+// Executing on the M in `g->m` (m->curg == g). That M owns the stack.
+#define VM_G_RUNNING ((uint32_t)2)
+// Still executing on its M, but already listed in a wait structure (channel queue, join list,
+// timer heap) and about to switch to g0. The M still owns the stack. A waker that finds this
+// status must not enqueue the G (its registers are not saved yet): it CASes to PARKING_WOKEN.
+#define VM_G_PARKING ((uint32_t)3)
+// Woken while PARKING. The M that is switching it out owns the stack; its g0, once the switch
+// is complete, makes the G runnable itself.
+#define VM_G_PARKING_WOKEN ((uint32_t)4)
+// Parked: switched out, `sp` valid, listed in exactly one wait structure. Nobody owns the
+// stack until a waker CASes WAITING → RUNNABLE, which transfers it to a run queue.
+#define VM_G_WAITING ((uint32_t)5)
+// Finished or abandoned; the M's g0 is returning it (and its stack) to a free list.
+#define VM_G_DEAD ((uint32_t)6)
+
+// Why a G switched to g0 (vm_m.reason).
+#define VM_REASON_NONE ((uint32_t)0)
+#define VM_REASON_YIELD ((uint32_t)1)    // Scheduler.yield: back of the local run queue
+#define VM_REASON_PREEMPT ((uint32_t)2)  // preemptPoint: global run queue (spreads spinners)
+#define VM_REASON_PARK ((uint32_t)3)     // blocked; the G is already in a wait structure
+#define VM_REASON_EXIT ((uint32_t)4)     // body returned
+#define VM_REASON_ABANDON ((uint32_t)5)  // its run was cancelled or terminated: never resumes
+
+// Statistics slots (vm_p.stats and vm_sched.stats use the same indices).
+#define VM_STAT_SWITCHES ((uint32_t)0)        // G switched in
+#define VM_STAT_STEALS ((uint32_t)1)          // successful steal operations
+#define VM_STAT_STOLEN ((uint32_t)2)          // Gs moved by those steals
+#define VM_STAT_PREEMPT_COOP ((uint32_t)3)    // preemptPoint yields
+#define VM_STAT_MIGRATIONS ((uint32_t)4)      // G resumed on a different M than it last ran on
+#define VM_STAT_PARKS ((uint32_t)5)           // G blocked (channel, join, sleep)
+#define VM_STAT_TIMERS ((uint32_t)6)          // sleep timers armed
+#define VM_STAT_TIMERS_STOLEN ((uint32_t)7)   // timers fired by an M other than their P's
+#define VM_STAT_GLOBALQ ((uint32_t)8)         // Gs put on the global run queue
+#define VM_STAT_TASKS ((uint32_t)9)           // Gs created
+#define VM_STAT_EXITS ((uint32_t)10)          // Gs whose body returned
+#define VM_STAT_YIELDS ((uint32_t)11)         // Scheduler.yield calls that switched
+#define VM_STAT_HANDOFFS ((uint32_t)12)       // Gs made ready into runnext by a waker
+#define VM_STAT_ABANDONED ((uint32_t)13)      // Gs dropped because their run ended
+#define VM_STAT_WAKEUPS ((uint32_t)14)        // idle Ms woken
+#define VM_STAT_PREEMPT_MARKS ((uint32_t)15)  // sysmon set a G's preempt flag
+#define VM_STAT_COUNT 16
+
+// ============================================================================================
+// Locks and notes (futex based; runtime.c has the slow paths)
+// ============================================================================================
+
+// A mutex for short critical sections on Ms (and on host threads calling run/cancel).
+// state: 0 free, 1 held, 2 held with sleepers. Never held across a G switch.
+typedef struct vm_mutex {
+    uint32_t state;
+} vm_mutex;
+
+void vm_mutex_lock_slow(vm_mutex *l);
+void vm_mutex_unlock_slow(vm_mutex *l);
+
+static inline __attribute__((always_inline)) void vm_mutex_lock(vm_mutex *l) {
+    uint32_t expected = 0;
+    if (__builtin_expect(__atomic_compare_exchange_n(&l->state, &expected, 1, false, __ATOMIC_ACQUIRE,
+                                                     __ATOMIC_RELAXED), 1))
+        return;
+    vm_mutex_lock_slow(l);
+}
+
+static inline __attribute__((always_inline)) void vm_mutex_unlock(vm_mutex *l) {
+    if (__builtin_expect(__atomic_exchange_n(&l->state, 0, __ATOMIC_RELEASE) == 2, 0)) vm_mutex_unlock_slow(l);
+}
+
+// A one-shot wake-up word: 0 = armed, nonzero = woken. vm_note_sleep returns true when woken,
+// false when the absolute CLOCK_MONOTONIC deadline (ns; INT64_MAX = none) passed first.
+// Spurious futex returns and EINTR are absorbed inside.
+bool vm_note_sleep(uint32_t *note, int64_t deadline_ns);
+void vm_note_wake(uint32_t *note);  // sets the word to 1 and wakes one sleeper
+
+// Raw futex wake (the word was already set by the caller).
+void vm_futex_wake(uint32_t *word, int32_t count);
+
+// CLOCK_MONOTONIC in nanoseconds (vDSO; ~20 ns).
+int64_t vm_nanotime(void);
+
+// ============================================================================================
+// G, M, P
+// ============================================================================================
+
+// A stack carved from an arena (VMRuntime/Stacks.swift). Layout of one slot, low to high:
+//
+//   guard_lo            lo                                         hi
+//   | guard (PROT_NONE) | band | ............ stack grows down ... |
+//     or unprotected slack when !guarded
+//
+// `band` is VM_STACK_BAND zero bytes checked at every switch of an unguarded stack.
+struct vm_stack {
+    uintptr_t lo;
+    uintptr_t hi;
+    uintptr_t guard_lo;
+    uint32_t guarded;
+    uint32_t resident;  // may hold committed pages (not MADV_DONTNEED'd since last use)
+    vm_stack *next;     // free list link
+};
+
+#define VM_STACK_BAND 64
+
+// G: a task. Offsets marked [asm] are read by assembly or the signal handler.
+//
+//   off  field        owner / lifetime
+//   ---  -----------  ------------------------------------------------------------------
+//     0  sp           [asm] saved rsp while not RUNNING; written by vm_ctx_switch
+//     8  stack_lo     [asm] lowest usable byte; below it the guard or slack
+//    16  stack_hi     [asm] one past the highest byte
+//    24  guard_lo     [asm] start of the guard region (signal handler range check)
+//    32  preempt      [asm] nonzero = please yield; set by sysmon/cancel, cleared by the G
+//    36  status       VM_G_* above, atomic
+//    40  xregs_state  [asm] asynchronous preemption: the G's saved vector state. NULL unless
+//                     the G is asynchronously preempted (DESIGN.md; not used until async
+//                     preemption lands — cooperative preemption saves nothing here)
+//    48  m            [asm] the M running it, or the one it last ran on
+//    56  id           task id shown in messages ("stack overflow in task N")
+struct vm_g {
+    void *sp;
+    uintptr_t stack_lo;
+    uintptr_t stack_hi;
+    uintptr_t guard_lo;
+    uint32_t preempt;
+    uint32_t status;
+    void *xregs_state;
+    vm_m *m;
+    int64_t id;
+    // ---- scheduler-private below (not read by assembly) ----
+    vm_g *schedlink;      // global run queue, free lists, timer batches
+    vm_g *waitlink;       // channel or join wait queue
+    uint64_t gen;         // program generation (vm_sched.gen when spawned); stale = abandoned
+    void *handle;         // Unmanaged<GHandle>, retained while the G is live
+    vm_stack *stack;      // attached stack (kept on free Gs while cached)
+    uint32_t waitok;      // set by the waker: 1 = operation completed, 0 = woken by close
+    uint32_t stack_guarded;
+    uint64_t msg[5];      // a Message in flight between a blocked G and its partner
+};
+
+#define VM_G_OFF_SP 0
+#define VM_G_OFF_STACK_LO 8
+#define VM_G_OFF_STACK_HI 16
+#define VM_G_OFF_GUARD_LO 24
+#define VM_G_OFF_PREEMPT 32
+#define VM_G_OFF_STATUS 36
+#define VM_G_OFF_XREGS_STATE 40
+#define VM_G_OFF_M 48
+#define VM_G_OFF_ID 56
+#define VM_G_MSG_BYTES 40
+
+// M: an OS thread that runs Gs. Its own pthread stack is "g0": the scheduler loop runs there
+// and every G switches to g0 and back (never G to G directly).
+//
+//   off  field           owner / lifetime
+//   ---  --------------  ---------------------------------------------------------------
+//     0  g0_sp           [asm] saved rsp of the scheduler stack while a G runs
+//     8  curg            [asm] the G running on this M; NULL while on g0
+//    16  p               [asm] attached P (fixed for the M's life in this design)
+//    24  reason          VM_REASON_* — why curg switched to g0
+//    28  signal_pending  [asm] asynchronous preemption: a preemption signal is in flight
+//                        (at most one per M); unused by cooperative preemption
+//    32  id
+//    40  tid             kernel thread id (per-thread timers, SIGEV_THREAD_ID)
+//    44  note            idle sleep word (vm_note_*)
+struct vm_m {
+    void *g0_sp;
+    vm_g *curg;
+    vm_p *p;
+    uint32_t reason;
+    uint32_t signal_pending;
+    int64_t id;
+    int32_t tid;
+    uint32_t note;
+    pthread_t thread;
+    void *sched;          // vm_sched*
+    vm_m *idlelink;       // idle list, guarded by vm_sched.lock
+    uint32_t spinning;    // looking for work; counted in vm_sched.nmspinning
+    uint32_t idle;        // on the idle list; guarded by vm_sched.lock
+    uint64_t rand;        // steal-order randomness
+    void *altstack;       // signal stack (stack overflow reports run here)
+    size_t altstack_size;
+};
+
+#define VM_M_OFF_G0_SP 0
+#define VM_M_OFF_CURG 8
+#define VM_M_OFF_P 16
+#define VM_M_OFF_SIGNAL_PENDING 28
+
+#define VM_RUNQ_SIZE 256
+
+typedef struct vm_timer {
+    int64_t when;  // CLOCK_MONOTONIC ns
+    uint64_t seq;  // FIFO among equal deadlines
+    vm_g *g;
+} vm_timer;
+
+// P: the right to run Gs, with its local run queue, timers and caches. One M per P, bound for
+// the M's life.
+//
+//   off  field          owner / lifetime
+//   ---  -------------  ---------------------------------------------------------------
+//     0  id, ngfree
+//     8  m              the M bound to this P
+//    16  curg           G running on this P (sysmon reads it to mark it); NULL on g0
+//    24  schedtick      count of Gs started with a fresh time slice (single writer; sysmon
+//                       times a slice from the moment it first sees a new value, so the hot
+//                       path reads no clock)
+//    32  xregs_scratch  [asm] asynchronous preemption: per-P area asyncPreempt stores the
+//                       vector registers into before entering Swift. Allocated with the P
+//                       when async preemption lands; NULL until then
+//    40  xregs_cache    [asm] asynchronous preemption: 1-element cache of a saved state
+//                       block (DESIGN.md step 6); NULL until then
+struct vm_p {
+    int32_t id;
+    uint32_t ngfree;      // free Gs cached in gfree (owner only; read racily for stats)
+    vm_m *m;
+    vm_g *curg;
+    uint64_t schedtick;
+    void *xregs_scratch;
+    void *xregs_cache;
+    void *sched;          // vm_sched*
+    uint64_t sysmon_tick; // sysmon-private: the schedtick it saw last, and when it first saw it
+    int64_t sysmon_when;
+    // Run queue: a ring written at the tail by the owner only, consumed at the head by the
+    // owner and by thieves (CAS on runqhead). runnext: the G a waker just made ready.
+    uint32_t runqhead;
+    uint32_t runqtail;
+    vm_g *runnext;
+    vm_g *runq[VM_RUNQ_SIZE];
+    // Timers: a binary heap ordered by (when, seq), guarded by timer_lock (thieves fire due
+    // timers of busy Ps). timer0_when mirrors the earliest deadline (INT64_MAX: none).
+    vm_mutex timer_lock;
+    uint32_t ntimers;
+    int64_t timer0_when;
+    vm_timer *timers;
+    uint32_t timers_cap;
+    uint64_t timer_seq;
+    vm_g *gfree;          // free Gs with their stacks (owner only)
+    uint64_t stats[VM_STAT_COUNT];  // single writer (the owner); readers use relaxed loads
+};
+
+#define VM_P_OFF_M 8
+#define VM_P_OFF_CURG 16
+#define VM_P_OFF_XREGS_SCRATCH 32
+#define VM_P_OFF_XREGS_CACHE 40
+
+// One scheduler (one VM): Go's `schedt`. Guarded by `lock` unless noted.
+typedef struct vm_sched {
+    vm_mutex lock;
+    uint32_t stopping;      // atomic; shutdown in progress
+    vm_g *runq_head;        // global run queue (linked by schedlink)
+    vm_g *runq_tail;
+    int64_t runq_size;      // atomic reads without the lock
+    vm_m *midle;            // idle Ms
+    int32_t nmidle;         // atomic reads without the lock
+    int32_t nmspinning;     // atomic
+    int32_t nprocs;
+    uint32_t run_active;    // a host thread is waiting in run()
+    uint32_t outcome_set;   // that run's outcome is decided
+    uint32_t run_note;      // the host thread sleeps on it
+    uint64_t gen;           // atomic; live program generation (bumped when a run is killed)
+    int64_t next_gid;       // atomic
+    vm_g *main_g;           // main G of the active run
+    vm_g *gfree;            // free Gs with stacks
+    int64_t ngfree;
+    vm_g *gfree_bare;       // free Gs without stacks
+    int64_t quantum_ns;
+    uint64_t stack_size;
+    vm_p **allp;          // the Ps (each names its M)
+    void *owner;            // Unmanaged<Scheduler> (unretained)
+    uint64_t stats[VM_STAT_COUNT];  // atomic adds (events not tied to a P)
+} vm_sched;
+
+// The process-wide monitor's words (VMRuntime/Sysmon.swift). A C global so that the hot path
+// (every G switch reads wake_at) reaches it with one PC-relative load; Swift 6 cannot name a C
+// global, hence the inline getter.
+typedef struct vm_sysmon_words {
+    uint32_t note;            // futex word sysmon sleeps on
+    uint32_t stop;            // set to make sysmon exit
+    int64_t wake_at;          // deadline sysmon sleeps until; INT64_MAX while scanning or idle
+    vm_mutex registry_lock;   // guards the list of schedulers sysmon scans
+    vm_mutex lifecycle_lock;  // serializes register/unregister (thread start and join)
+} vm_sysmon_words;
+
+extern vm_sysmon_words vm_sysmon_global;
+static inline uint32_t *vm_sysmon_note(void) { return &vm_sysmon_global.note; }
+static inline uint32_t *vm_sysmon_stop(void) { return &vm_sysmon_global.stop; }
+static inline int64_t *vm_sysmon_wake_at(void) { return &vm_sysmon_global.wake_at; }
+static inline vm_mutex *vm_sysmon_registry_lock(void) { return &vm_sysmon_global.registry_lock; }
+static inline vm_mutex *vm_sysmon_lifecycle_lock(void) { return &vm_sysmon_global.lifecycle_lock; }
+
+// A wait queue of Gs linked through waitlink.
+typedef struct vm_waitq {
+    vm_g *head;
+    vm_g *tail;
+} vm_waitq;
+
+// A channel's raw state; the element ring lives right after it in the same allocation
+// (VMRuntime/Channel.swift). Guarded by `lock`, which is never held across a switch.
+typedef struct vm_chan {
+    vm_mutex lock;
+    uint32_t closed;
+    int64_t cap;
+    int64_t count;
+    int64_t sendx;
+    int64_t recvx;
+    vm_waitq sendq;
+    vm_waitq recvq;
+} vm_chan;
+
+// ---- layout pins (also checked from Swift in LayoutTests) ----
+_Static_assert(offsetof(vm_g, sp) == VM_G_OFF_SP, "vm_g.sp");
+_Static_assert(offsetof(vm_g, stack_lo) == VM_G_OFF_STACK_LO, "vm_g.stack_lo");
+_Static_assert(offsetof(vm_g, stack_hi) == VM_G_OFF_STACK_HI, "vm_g.stack_hi");
+_Static_assert(offsetof(vm_g, guard_lo) == VM_G_OFF_GUARD_LO, "vm_g.guard_lo");
+_Static_assert(offsetof(vm_g, preempt) == VM_G_OFF_PREEMPT, "vm_g.preempt");
+_Static_assert(offsetof(vm_g, status) == VM_G_OFF_STATUS, "vm_g.status");
+_Static_assert(offsetof(vm_g, xregs_state) == VM_G_OFF_XREGS_STATE, "vm_g.xregs_state");
+_Static_assert(offsetof(vm_g, m) == VM_G_OFF_M, "vm_g.m");
+_Static_assert(offsetof(vm_g, id) == VM_G_OFF_ID, "vm_g.id");
+_Static_assert(sizeof(((vm_g *)0)->msg) == VM_G_MSG_BYTES, "vm_g.msg");
+_Static_assert(offsetof(vm_m, g0_sp) == VM_M_OFF_G0_SP, "vm_m.g0_sp");
+_Static_assert(offsetof(vm_m, curg) == VM_M_OFF_CURG, "vm_m.curg");
+_Static_assert(offsetof(vm_m, p) == VM_M_OFF_P, "vm_m.p");
+_Static_assert(offsetof(vm_m, signal_pending) == VM_M_OFF_SIGNAL_PENDING, "vm_m.signal_pending");
+_Static_assert(offsetof(vm_p, m) == VM_P_OFF_M, "vm_p.m");
+_Static_assert(offsetof(vm_p, curg) == VM_P_OFF_CURG, "vm_p.curg");
+_Static_assert(offsetof(vm_p, xregs_scratch) == VM_P_OFF_XREGS_SCRATCH, "vm_p.xregs_scratch");
+_Static_assert(offsetof(vm_p, xregs_cache) == VM_P_OFF_XREGS_CACHE, "vm_p.xregs_cache");
+
+// ---- field addresses Swift may keep (an inout-to-pointer conversion may not escape) ----
+static inline uint32_t *vm_g_preempt_ptr(vm_g *g) { return &g->preempt; }
+static inline void *vm_g_msg_slot(vm_g *g) { return (void *)g->msg; }
+static inline vm_g **vm_p_runq_slot(vm_p *p, uint32_t i) { return &p->runq[i % VM_RUNQ_SIZE]; }
+static inline uint64_t *vm_p_stat(vm_p *p, uint32_t i) { return &p->stats[i]; }
+static inline uint64_t *vm_sched_stat(vm_sched *s, uint32_t i) { return &s->stats[i]; }
+
+// ---- typed atomics on G pointers ----
+static inline __attribute__((always_inline)) vm_g *vm_load_g(vm_g *const *p) {
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+static inline __attribute__((always_inline)) vm_g *vm_load_relaxed_g(vm_g *const *p) {
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+static inline __attribute__((always_inline)) void vm_store_g(vm_g **p, vm_g *g) {
+    __atomic_store_n(p, g, __ATOMIC_RELEASE);
+}
+static inline __attribute__((always_inline)) void vm_store_relaxed_g(vm_g **p, vm_g *g) {
+    __atomic_store_n(p, g, __ATOMIC_RELAXED);
+}
+static inline __attribute__((always_inline)) bool vm_cas_g(vm_g **p, vm_g *expected, vm_g *desired) {
+    return __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+static inline __attribute__((always_inline)) vm_g *vm_xchg_g(vm_g **p, vm_g *g) {
+    return __atomic_exchange_n(p, g, __ATOMIC_ACQ_REL);
+}
+
+// ============================================================================================
+// Context switch (context_switch.S)
+// ============================================================================================
+
+// Saves rbx, rbp, r12–r15, MXCSR and the x87 control word on the current stack, stores rsp in
+// *save_sp, loads load_sp and restores the same set from there, then returns on the new stack.
+// Everything else is caller-saved in the SysV ABI, so the compiler has already spilled it.
+void vm_ctx_switch(void **save_sp, void *load_sp);
+
+// First code a new G runs: calls entry(arg) with an aligned stack; entry must never return.
+void vm_ctx_trampoline(void);
+
+// Builds the initial frame at the top of [lo, hi) so that the first vm_ctx_switch into the
+// returned sp "returns" into vm_ctx_trampoline, which calls entry(arg). Default MXCSR/FPU CW.
+void *vm_ctx_init(uintptr_t stack_hi, void (*entry)(void *), void *arg);
+
+// g0 → G. `m` must be the current thread's M; it stays valid afterwards because g0 never
+// changes thread.
+static inline __attribute__((always_inline)) void vm_switch_to_g(vm_m *m, vm_g *g) {
+    vm_ctx_switch(&m->g0_sp, g->sp);
+}
+// G → g0. After this returns the G may be on another thread: the caller must not use `m`
+// again, and must re-read the current M through vm_current_m().
+static inline __attribute__((always_inline)) void vm_switch_to_g0(vm_g *g, vm_m *m) {
+    vm_ctx_switch(&g->sp, m->g0_sp);
+}
+
+// The stack-bound check done at every switch of an unguarded stack: the zero band at the
+// low end is intact and the saved sp is above it.
+static inline bool vm_stack_band_intact(const vm_g *g) {
+    const uint64_t *w = (const uint64_t *)g->stack_lo;
+    uint64_t acc = 0;
+    for (int i = 0; i < VM_STACK_BAND / 8; i++) acc |= w[i];
+    return acc == 0 && (uintptr_t)g->sp >= g->stack_lo + VM_STACK_BAND;
+}
+
+// ============================================================================================
+// Threads, thread-locals, signals (runtime.c)
+// ============================================================================================
+
+// The current M, read through an out-of-line call on purpose: after a switch the G may be on
+// another thread, and an inlined thread-local read (or a cached %fs-relative address) would
+// return the old thread's value (PLATFORM.md hazards 2 and 3). Never mark these const/pure.
+vm_m *vm_current_m(void);
+vm_g *vm_current_g(void);
+
+// Per-M thread set-up: sets the thread-local M, records the tid, lowers timer slack so timed
+// futex waits wake on time, installs an alternate signal stack for stack-overflow reports,
+// names the thread. vm_m_thread_exit undoes what must be undone.
+void vm_m_thread_init(vm_m *m, const char *name);
+void vm_m_thread_exit(vm_m *m);
+// For the sysmon thread: timer slack and name only.
+void vm_helper_thread_init(const char *name);
+
+// Installs (once per process) the SIGSEGV handler that turns a fault in a G's guard region
+// into "fatal error: stack overflow in task N" and chains every other fault to the previous
+// handler.
+void vm_install_stack_overflow_handler(void);
+
+// Prints "fatal error: stack overflow in task N ..." and exits with status 2. Async-signal-safe.
+__attribute__((noreturn)) void vm_fatal_stack_overflow(const vm_g *g);
+
+// pthread_create with a C entry point (Swift cannot name pthread_t portably on all libcs).
+int vm_thread_start(pthread_t *out, void *(*entry)(void *), void *arg);
+int vm_thread_join(pthread_t t);

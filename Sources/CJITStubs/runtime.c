@@ -1,0 +1,252 @@
+// runtime.c — the parts of the scheduler that must be C: the thread-local current M and its
+// out-of-line getters, futex-based mutex and notes, the new-G frame, per-M thread set-up
+// (alternate signal stack, timer slack) and the SIGSEGV handler that reports stack overflow.
+//
+// Everything here that can be interrupted by a signal retries on EINTR; the signal handler
+// itself only reads plain fields and calls write/_exit.
+#define _GNU_SOURCE
+#include "vm_sched.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+// ---- the current M ----------------------------------------------------------------------
+// initial-exec so that assembly (the future asyncPreempt trampoline and the signal handler)
+// can reach it as vm_tls_m@gottpoff(%rip) + %fs. Not static: the assembly names it.
+__attribute__((tls_model("initial-exec"))) __thread vm_m *vm_tls_m;
+
+// noinline and defined here, not in the header: Swift must call through, so every read after
+// a switch observes the thread the G is on now (PLATFORM.md hazards 2 and 3).
+__attribute__((noinline)) vm_m *vm_current_m(void) { return vm_tls_m; }
+__attribute__((noinline)) vm_g *vm_current_g(void) {
+    vm_m *m = vm_tls_m;
+    return m ? m->curg : NULL;
+}
+
+// ---- sysmon's words ------------------------------------------------------------------------
+vm_sysmon_words vm_sysmon_global = {.wake_at = INT64_MAX};
+
+// ---- time and futex ---------------------------------------------------------------------
+int64_t vm_nanotime(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static long futex(uint32_t *word, int op, uint32_t val, const struct timespec *ts, uint32_t bitset) {
+    return syscall(SYS_futex, word, op, val, ts, NULL, bitset);
+}
+
+void vm_futex_wake(uint32_t *word, int32_t count) {
+    // FUTEX_WAKE cannot fail with EINTR; nothing to retry.
+    futex(word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, (uint32_t)count, NULL, 0);
+}
+
+void vm_mutex_lock_slow(vm_mutex *l) {
+    // Critical sections are a few dozen instructions: spin briefly before sleeping. Kept short
+    // because this machine has 2 shared cores and the holder may be descheduled.
+    for (int i = 0; i < 64; i++) {
+        uint32_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
+        if (s == 0) {
+            uint32_t expected = 0;
+            if (__atomic_compare_exchange_n(&l->state, &expected, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+                return;
+        }
+        vm_cpu_relax();
+    }
+    // Mark contended (2) and sleep until the holder's unlock wakes us. EINTR and spurious
+    // returns simply loop.
+    while (__atomic_exchange_n(&l->state, 2, __ATOMIC_ACQUIRE) != 0)
+        futex(&l->state, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 2, NULL, 0);
+}
+
+void vm_mutex_unlock_slow(vm_mutex *l) { vm_futex_wake(&l->state, 1); }
+
+bool vm_note_sleep(uint32_t *note, int64_t deadline_ns) {
+    while (__atomic_load_n(note, __ATOMIC_ACQUIRE) == 0) {
+        struct timespec ts, *tsp = NULL;
+        if (deadline_ns != INT64_MAX) {
+            if (vm_nanotime() >= deadline_ns) return false;
+            ts.tv_sec = deadline_ns / 1000000000;
+            ts.tv_nsec = deadline_ns % 1000000000;
+            tsp = &ts;
+        }
+        // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline, so a retry after EINTR
+        // or a spurious wake-up does not stretch the wait.
+        long r = futex(note, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, 0, tsp, FUTEX_BITSET_MATCH_ANY);
+        if (r == -1 && errno == ETIMEDOUT) return __atomic_load_n(note, __ATOMIC_ACQUIRE) != 0;
+    }
+    return true;
+}
+
+void vm_note_wake(uint32_t *note) {
+    __atomic_store_n(note, 1, __ATOMIC_RELEASE);
+    vm_futex_wake(note, 1);
+}
+
+// ---- new G frame --------------------------------------------------------------------------
+void *vm_ctx_init(uintptr_t stack_hi, void (*entry)(void *), void *arg) {
+    // 16 bytes of zeros at the very top: a null return address and frame pointer for unwinders.
+    uintptr_t top = (stack_hi & ~(uintptr_t)15) - 16;
+    uint64_t *sp = (uint64_t *)top;
+    sp[0] = 0;
+    sp[1] = 0;
+    *--sp = (uint64_t)(uintptr_t)vm_ctx_trampoline;  // popped by vm_ctx_switch's ret; rsp = top
+    *--sp = 0;                                       // rbp
+    *--sp = 0;                                       // rbx
+    *--sp = (uint64_t)(uintptr_t)arg;                // r12
+    *--sp = (uint64_t)(uintptr_t)entry;              // r13
+    *--sp = 0;                                       // r14
+    *--sp = 0;                                       // r15
+    *--sp = 0x1F80u | ((uint64_t)0x037Fu << 32);     // default MXCSR | default x87 CW
+    return sp;
+}
+
+// ---- threads --------------------------------------------------------------------------------
+#define VM_ALTSTACK_SIZE (64 * 1024)
+
+void vm_helper_thread_init(const char *name) {
+    // Timed futex waits are rounded up by the thread's timer slack (50 µs by default); the
+    // scheduler's deadlines (sleep wake-ups, quantum checks) want better than that.
+    prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+    pthread_setname_np(pthread_self(), name);
+}
+
+void vm_m_thread_init(vm_m *m, const char *name) {
+    vm_tls_m = m;
+    m->tid = (int32_t)syscall(SYS_gettid);
+    vm_helper_thread_init(name);
+    // An alternate signal stack: a G that overflows into its guard page has no stack left for
+    // the SIGSEGV handler. One guard page below it as well.
+    long page = sysconf(_SC_PAGESIZE);
+    size_t size = VM_ALTSTACK_SIZE + (size_t)page;
+    void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mem == MAP_FAILED) return;  // no report on overflow, but the M still works
+    mprotect(mem, (size_t)page, PROT_NONE);
+    stack_t ss;
+    memset(&ss, 0, sizeof ss);
+    ss.ss_sp = (char *)mem + page;
+    ss.ss_size = VM_ALTSTACK_SIZE;
+    if (sigaltstack(&ss, NULL) != 0) {
+        munmap(mem, size);
+        return;
+    }
+    m->altstack = mem;
+    m->altstack_size = size;
+}
+
+void vm_m_thread_exit(vm_m *m) {
+    if (m->altstack) {
+        stack_t ss;
+        memset(&ss, 0, sizeof ss);
+        ss.ss_flags = SS_DISABLE;
+        sigaltstack(&ss, NULL);
+        munmap(m->altstack, m->altstack_size);
+        m->altstack = NULL;
+    }
+    vm_tls_m = NULL;
+}
+
+int vm_thread_start(pthread_t *out, void *(*entry)(void *), void *arg) {
+    return pthread_create(out, NULL, entry, arg);
+}
+
+int vm_thread_join(pthread_t t) { return pthread_join(t, NULL); }
+
+// ---- stack overflow -----------------------------------------------------------------------
+static void write_all(const char *s, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(2, s, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return;
+        }
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static size_t format_u64(char *buf, uint64_t v) {
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
+    return n;
+}
+
+void vm_fatal_stack_overflow(const vm_g *g) {
+    char buf[160];
+    size_t n = 0;
+    const char *a = "fatal error: stack overflow in task ";
+    memcpy(buf, a, strlen(a));
+    n += strlen(a);
+    n += format_u64(buf + n, (uint64_t)g->id);
+    const char *b = " (task stack size ";
+    memcpy(buf + n, b, strlen(b));
+    n += strlen(b);
+    n += format_u64(buf + n, (uint64_t)(g->stack_hi - g->stack_lo));
+    const char *c = " bytes)\n";
+    memcpy(buf + n, c, strlen(c));
+    n += strlen(c);
+    write_all(buf, n);
+    _exit(2);
+}
+
+static struct sigaction vm_previous_segv;
+
+static void vm_segv_handler(int sig, siginfo_t *info, void *context) {
+    vm_m *m = vm_tls_m;
+    vm_g *g = m ? m->curg : NULL;
+    if (g != NULL && g->guard_lo != 0) {
+        uintptr_t addr = (uintptr_t)info->si_addr;
+        uintptr_t sp = (uintptr_t)((ucontext_t *)context)->uc_mcontext.gregs[REG_RSP];
+        // A fault in the guard region, or any fault below the stack while rsp itself has left
+        // the stack for the guard region (a frame larger than the band), is an overflow.
+        bool in_guard = addr >= g->guard_lo && addr < g->stack_lo;
+        bool sp_out = sp < g->stack_lo && sp >= g->guard_lo && addr < g->stack_lo;
+        if (in_guard || sp_out) vm_fatal_stack_overflow(g);
+    }
+    // Not a task stack overflow: behave as if we were not here.
+    if (vm_previous_segv.sa_flags & SA_SIGINFO) {
+        if (vm_previous_segv.sa_sigaction) {
+            vm_previous_segv.sa_sigaction(sig, info, context);
+            return;
+        }
+    } else if (vm_previous_segv.sa_handler != SIG_DFL && vm_previous_segv.sa_handler != SIG_IGN) {
+        vm_previous_segv.sa_handler(sig);
+        return;
+    }
+    // Default action: restore it and return; the faulting instruction runs again and the
+    // kernel ends the process with the ordinary SIGSEGV.
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(SIGSEGV, &dfl, NULL);
+}
+
+static pthread_once_t vm_segv_once = PTHREAD_ONCE_INIT;
+
+static void vm_install_segv_once(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = vm_segv_handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGSEGV, &sa, &vm_previous_segv);
+}
+
+void vm_install_stack_overflow_handler(void) { pthread_once(&vm_segv_once, vm_install_segv_once); }

@@ -1,0 +1,264 @@
+// Channel.swift — Go-style channels between tasks: unbuffered (rendezvous) or buffered, with
+// close. Non-generic on purpose: generic code is not specialized across modules, and the
+// VM's ping-pong speed depends on these paths. One allocation holds the C state (vm_chan:
+// lock, counters, wait queues) followed by the ring of Messages.
+//
+// A blocked task waits in the channel's sendq/recvq linked through vm_g.waitlink; the
+// Message in flight sits in the blocked G's own slot (vm_g.msg), so a hand-off copies it
+// once, directly between the two tasks. The lock is released before the blocked task
+// switches out (see the PARKING handshake in Task.swift) and is never held across a switch.
+// A waker hands the woken task to its own P's runnext: it runs as soon as the waker blocks.
+import CJITStubs
+
+/// One .vec value: up to 32 bytes of bits (a SIMD value) and/or one reference.
+public struct Message {
+    public var w0: UInt64
+    public var w1: UInt64
+    public var w2: UInt64
+    public var w3: UInt64
+    public var object: AnyObject?
+
+    public init(w0: UInt64 = 0, w1: UInt64 = 0, w2: UInt64 = 0, w3: UInt64 = 0, object: AnyObject? = nil) {
+        self.w0 = w0
+        self.w1 = w1
+        self.w2 = w2
+        self.w3 = w3
+        self.object = object
+    }
+}
+
+/// Channel misuse, reported to the sending, receiving or closing task.
+public enum ChannelError: Error, Equatable, CustomStringConvertible {
+    case sendOnClosed
+    case receiveOnClosed
+    case closeOfClosed
+
+    public var description: String {
+        switch self {
+        case .sendOnClosed: "send on closed channel"
+        case .receiveOnClosed: "receive from closed channel"
+        case .closeOfClosed: "close of closed channel"
+        }
+    }
+}
+
+public final class Channel: @unchecked Sendable {
+    // @unchecked Sendable: all state is in `state`/`ring`, guarded by state.lock.
+
+    private let state: UnsafeMutablePointer<vm_chan>
+    private let ring: UnsafeMutablePointer<Message>
+    public let capacity: Int
+
+    private static let ringOffset: Int = {
+        let a = MemoryLayout<Message>.alignment
+        return (MemoryLayout<vm_chan>.size + a - 1) / a * a
+    }()
+
+    /// A channel holding up to `capacity` values; 0 makes every send wait for its receiver.
+    public init(capacity: Int) {
+        precondition(capacity >= 0, "Channel capacity must not be negative")
+        precondition(MemoryLayout<Message>.size <= Int(VM_G_MSG_BYTES), "Message no longer fits vm_g.msg")
+        self.capacity = capacity
+        let bytes = Channel.ringOffset + max(capacity, 1) * MemoryLayout<Message>.stride
+        let raw = UnsafeMutableRawPointer.allocate(
+            byteCount: bytes, alignment: max(MemoryLayout<vm_chan>.alignment, MemoryLayout<Message>.alignment))
+        state = raw.bindMemory(to: vm_chan.self, capacity: 1)
+        state.initialize(to: vm_chan())
+        state.pointee.cap = Int64(capacity)
+        ring = (raw + Channel.ringOffset).bindMemory(to: Message.self, capacity: max(capacity, 1))
+    }
+
+    deinit {
+        // No task can be blocked here: a blocked task's frame holds a reference to `self`.
+        var i = state.pointee.recvx
+        for _ in 0..<state.pointee.count {
+            (ring + Int(i)).deinitialize(count: 1)
+            i = (i + 1) % Int64(capacity)
+        }
+        state.deinitialize(count: 1)
+        UnsafeMutableRawPointer(state).deallocate()
+    }
+
+    /// Sends `m`, waiting while the buffer is full (or, unbuffered, until a receiver takes it).
+    /// Throws `.sendOnClosed` if the channel is closed, or gets closed while waiting.
+    public func send(_ m: consuming Message) throws(ChannelError) {
+        // `consuming`: the value moves into the buffer or the receiver's slot without a copy.
+        // (A copy of `AnyObject?` goes through its metadata's value witnesses on Linux:
+        // measurably slower than the rest of a hand-off.)
+        guard let me = vm_current_m(), let g = me.pointee.curg else { notInTask("Channel.send") }
+        let c = state
+        vm_mutex_lock(&c.pointee.lock)
+        if c.pointee.closed != 0 {
+            vm_mutex_unlock(&c.pointee.lock)
+            throw .sendOnClosed
+        }
+        if let r = dequeueLive(&c.pointee.recvq, me, senders: false) {
+            // A receiver is waiting (so the buffer is empty): hand the value over directly.
+            slot(r).initialize(to: consume m)
+            r.pointee.waitok = 1
+            vm_mutex_unlock(&c.pointee.lock)
+            ready(r, me.pointee.p, next: true)
+            return
+        }
+        if c.pointee.count < c.pointee.cap {
+            (ring + Int(c.pointee.sendx)).initialize(to: consume m)
+            c.pointee.sendx = c.pointee.sendx + 1 == c.pointee.cap ? 0 : c.pointee.sendx + 1
+            c.pointee.count += 1
+            vm_mutex_unlock(&c.pointee.lock)
+            return
+        }
+        // Block with the value in our own slot.
+        if isStale(g, me) {
+            vm_mutex_unlock(&c.pointee.lock)
+            _ = consume m  // destroyed now: an abandoned frame never releases anything
+            abandonCurrent(g, me)
+        }
+        slot(g).initialize(to: consume m)
+        g.pointee.waitok = 0
+        vm_store_u32(&g.pointee.status, VM_G_PARKING)
+        enqueue(&c.pointee.sendq, g)
+        vm_mutex_unlock(&c.pointee.lock)
+        // The switch: no lock held, no Swift access open (this class has only `let` fields;
+        // everything mutable is behind raw pointers), and `me` is not used after it.
+        parkCurrent(g, me)
+        // Resumed (maybe on another M; `me` is stale). A receiver took the value, or close()
+        // woke us and the value is still ours to destroy.
+        if g.pointee.waitok == 0 {
+            slot(g).deinitialize(count: 1)
+            throw .sendOnClosed
+        }
+    }
+
+    /// Receives a value, waiting for one. Throws `.receiveOnClosed` once the channel is closed
+    /// and drained.
+    public func receive() throws(ChannelError) -> Message {
+        guard let m = receiveOrClosed() else { throw .receiveOnClosed }
+        return m
+    }
+
+    /// Receives a value, waiting for one; nil once the channel is closed and drained (the
+    /// `for v in ch` form).
+    public func receiveOrClosed() -> Message? {
+        guard let me = vm_current_m(), let g = me.pointee.curg else { notInTask("Channel.receive") }
+        let c = state
+        vm_mutex_lock(&c.pointee.lock)
+        if let s = dequeueLive(&c.pointee.sendq, me, senders: true) {
+            let m: Message
+            if c.pointee.cap == 0 {
+                m = slot(s).move()
+            } else {
+                // The buffer is full: take its head, and let the sender's value take the tail
+                // (the same slot, since the ring is full), keeping FIFO order.
+                let i = Int(c.pointee.recvx)
+                m = (ring + i).move()
+                (ring + i).moveInitialize(from: slot(s), count: 1)
+                c.pointee.recvx = c.pointee.recvx + 1 == c.pointee.cap ? 0 : c.pointee.recvx + 1
+                c.pointee.sendx = c.pointee.recvx
+            }
+            s.pointee.waitok = 1
+            vm_mutex_unlock(&c.pointee.lock)
+            ready(s, me.pointee.p, next: true)
+            return m
+        }
+        if c.pointee.count > 0 {
+            let m = (ring + Int(c.pointee.recvx)).move()
+            c.pointee.recvx = c.pointee.recvx + 1 == c.pointee.cap ? 0 : c.pointee.recvx + 1
+            c.pointee.count -= 1
+            vm_mutex_unlock(&c.pointee.lock)
+            return m
+        }
+        if c.pointee.closed != 0 {
+            vm_mutex_unlock(&c.pointee.lock)
+            return nil
+        }
+        if isStale(g, me) {
+            vm_mutex_unlock(&c.pointee.lock)
+            abandonCurrent(g, me)
+        }
+        g.pointee.waitok = 0
+        vm_store_u32(&g.pointee.status, VM_G_PARKING)
+        enqueue(&c.pointee.recvq, g)
+        vm_mutex_unlock(&c.pointee.lock)
+        parkCurrent(g, me)  // as in send: no lock, no open access, `me` dead afterwards
+        // Resumed: a sender filled our slot (waitok 1), or close() woke us (waitok 0).
+        if g.pointee.waitok != 0 { return slot(g).move() }
+        return nil
+    }
+
+    /// Closes the channel: waiting receivers get "closed", waiting senders fail with
+    /// `.sendOnClosed`; buffered values can still be received. Throws `.closeOfClosed` the
+    /// second time.
+    public func close() throws(ChannelError) {
+        guard let me = vm_current_m(), me.pointee.curg != nil else { notInTask("Channel.close") }
+        let c = state
+        vm_mutex_lock(&c.pointee.lock)
+        if c.pointee.closed != 0 {
+            vm_mutex_unlock(&c.pointee.lock)
+            throw .closeOfClosed
+        }
+        c.pointee.closed = 1
+        var woken: GPtr? = nil
+        while let r = dequeue(&c.pointee.recvq) {
+            r.pointee.waitok = 0
+            r.pointee.waitlink = woken
+            woken = r
+        }
+        while let s = dequeue(&c.pointee.sendq) {
+            s.pointee.waitok = 0
+            s.pointee.waitlink = woken
+            woken = s
+        }
+        vm_mutex_unlock(&c.pointee.lock)
+        let p = me.pointee.p!
+        while let w = woken {
+            woken = w.pointee.waitlink
+            w.pointee.waitlink = nil
+            ready(w, p, next: false)
+        }
+    }
+
+    /// Number of buffered values (a snapshot).
+    public var count: Int {
+        vm_mutex_lock(&state.pointee.lock)
+        defer { vm_mutex_unlock(&state.pointee.lock) }
+        return Int(state.pointee.count)
+    }
+
+    // MARK: - Wait queues (lock held)
+
+    @inline(__always)
+    private func slot(_ g: GPtr) -> UnsafeMutablePointer<Message> {
+        // vm_g.msg is raw storage sized and aligned for a Message (checked in init and in
+        // LayoutTests); a value lives there only while it is in flight between two tasks.
+        vm_g_msg_slot(g).bindMemory(to: Message.self, capacity: 1)
+    }
+
+    @inline(__always)
+    private func enqueue(_ q: UnsafeMutablePointer<vm_waitq>, _ g: GPtr) {
+        g.pointee.waitlink = nil
+        if let t = q.pointee.tail { t.pointee.waitlink = g } else { q.pointee.head = g }
+        q.pointee.tail = g
+    }
+
+    @inline(__always)
+    private func dequeue(_ q: UnsafeMutablePointer<vm_waitq>) -> GPtr? {
+        guard let g = q.pointee.head else { return nil }
+        q.pointee.head = g.pointee.waitlink
+        if q.pointee.head == nil { q.pointee.tail = nil }
+        g.pointee.waitlink = nil
+        return g
+    }
+
+    /// The first waiter whose run is still live. Waiters left by a cancelled or terminated
+    /// run must not take values: they are made runnable so the scheduler drops them (a stale
+    /// sender's value is destroyed first).
+    @inline(__always)
+    private func dequeueLive(_ q: UnsafeMutablePointer<vm_waitq>, _ me: MPtr, senders: Bool) -> GPtr? {
+        while let g = dequeue(q) {
+            if !isStale(g, me) { return g }
+            if senders { slot(g).deinitialize(count: 1) }
+            ready(g, me.pointee.p, next: false)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,259 @@
+// SchedulerCore.swift — one scheduler's state behind the public `Scheduler` handle: the C
+// structs (vm_sched, the Ps and Ms), the G slabs, the run protocol with the host thread,
+// cancel/terminate, start-up and shutdown.
+//
+// Lifetime: the Ms reach this object through vm_sched.owner (unretained), so it must outlive
+// them. Whoever shuts the scheduler down keeps it alive until every M is joined: the host
+// thread calling shutdown() (through the Scheduler that references it), or — when shutdown is
+// requested by one of the scheduler's own threads, which cannot join itself — a detached
+// helper thread that holds a strong reference while it joins. The C memory is freed in deinit.
+import CJITStubs
+import Glibc
+
+final class SchedulerCore: @unchecked Sendable {
+    // @unchecked Sendable: mutable fields are guarded by `sched.lock` or `lifecycleLock`, as
+    // marked; the C state is shared with the Ms by design.
+
+    let sched: SchedPtr
+    let procs: Int
+    let stackSize: Int
+    let ps: [PPtr]
+    let ms: [MPtr]
+
+    private let runLock: UnsafeMutablePointer<vm_mutex>  // one run() at a time
+    private let lifecycleLock: UnsafeMutablePointer<vm_mutex>  // start / shutdown
+    private var started = false  // lifecycleLock
+    private var isShutDown = false  // lifecycleLock
+    private var shutdownHandedOff = false  // lifecycleLock
+
+    // Guarded by sched.lock:
+    var outcome: RunOutcome?
+    var pendingTermination: AnyObject?
+    var slabs: [GPtr] = []
+
+    init(_ configuration: SchedulerConfiguration) {
+        procs = configuration.procs
+        stackSize = StackPool.roundedStackSize(configuration.stackSize)
+        runLock = .allocate(capacity: 1)
+        runLock.initialize(to: vm_mutex())
+        lifecycleLock = .allocate(capacity: 1)
+        lifecycleLock.initialize(to: vm_mutex())
+
+        sched = .allocate(capacity: 1)
+        sched.initialize(to: vm_sched())
+        sched.pointee.nprocs = Int32(procs)
+        sched.pointee.gen = 1
+        sched.pointee.next_gid = 1
+        sched.pointee.quantum_ns = configuration.quantumNanoseconds
+        sched.pointee.stack_size = UInt64(stackSize)
+
+        var ps: [PPtr] = []
+        var ms: [MPtr] = []
+        let allp = UnsafeMutablePointer<PPtr?>.allocate(capacity: procs)
+        for i in 0..<procs {
+            let p = PPtr.allocate(capacity: 1)
+            p.initialize(to: vm_p())
+            p.pointee.id = Int32(i)
+            p.pointee.timer0_when = Int64.max
+            p.pointee.sched = UnsafeMutableRawPointer(sched)
+            let m = MPtr.allocate(capacity: 1)
+            m.initialize(to: vm_m())
+            m.pointee.id = Int64(i)
+            m.pointee.p = p
+            m.pointee.sched = UnsafeMutableRawPointer(sched)
+            m.pointee.rand = UInt64(i + 7) &* 0xD6E8_FEB8_6659_FD93
+            p.pointee.m = m
+            allp[i] = p
+            ps.append(p)
+            ms.append(m)
+        }
+        sched.pointee.allp = allp
+        self.ps = ps
+        self.ms = ms
+        sched.pointee.owner = Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    deinit {
+        // shutdown() has joined every M (see the lifetime note above); `stats` stayed readable
+        // until now.
+        for p in ps {
+            p.pointee.timers?.deallocate()
+            p.deinitialize(count: 1)
+            p.deallocate()
+        }
+        for m in ms {
+            m.deinitialize(count: 1)
+            m.deallocate()
+        }
+        sched.pointee.allp.deallocate()
+        sched.deinitialize(count: 1)
+        sched.deallocate()
+        runLock.deallocate()
+        lifecycleLock.deallocate()
+    }
+
+    // MARK: - Runs
+
+    func run(_ main: @escaping () -> Void) -> RunOutcome {
+        if vm_current_m() != nil {
+            fatalError("Scheduler.run called from inside a task; run blocks its thread, use spawn/join")
+        }
+        vm_mutex_lock(runLock)
+        defer { vm_mutex_unlock(runLock) }
+        vm_mutex_lock(lifecycleLock)
+        if isShutDown || shutdownHandedOff {
+            vm_mutex_unlock(lifecycleLock)
+            return .terminated(SchedulerShutdown())
+        }
+        startIfNeeded()
+        vm_mutex_unlock(lifecycleLock)
+
+        let s = sched
+        let g = allocG(s, nil)
+        vm_mutex_lock(&s.pointee.lock)
+        if vm_load_u32(&s.pointee.stopping) != 0 {
+            vm_mutex_unlock(&s.pointee.lock)
+            freeUnstartedG(s, g)
+            return .terminated(SchedulerShutdown())
+        }
+        if let reason = pendingTermination {
+            pendingTermination = nil
+            vm_mutex_unlock(&s.pointee.lock)
+            freeUnstartedG(s, g)
+            return .terminated(reason)
+        }
+        prepareG(s, g, body: main, gen: vm_load_u64(&s.pointee.gen))
+        schedStatAdd(s, VM_STAT_TASKS)
+        s.pointee.main_g = g
+        s.pointee.outcome_set = 0
+        vm_store_u32(&s.pointee.run_note, 0)
+        s.pointee.run_active = 1
+        globalQueuePut(s, g)
+        schedStatAdd(s, VM_STAT_GLOBALQ)
+        vm_mutex_unlock(&s.pointee.lock)
+        wakeIdleM(s)
+
+        // This thread is not an M: it just waits for the outcome.
+        _ = vm_note_sleep(&s.pointee.run_note, Int64.max)
+
+        vm_mutex_lock(&s.pointee.lock)
+        let result = outcome ?? .completed
+        outcome = nil
+        s.pointee.run_active = 0
+        s.pointee.main_g = nil
+        vm_mutex_unlock(&s.pointee.lock)
+        return result
+    }
+
+    /// Decides the active run's outcome and wakes its host thread. sched.lock held.
+    func deliverOutcome(_ s: SchedPtr, _ result: RunOutcome) {
+        outcome = result
+        s.pointee.outcome_set = 1
+        vm_note_wake(&s.pointee.run_note)
+    }
+
+    /// cancel / terminate: ends the generation (all its tasks are abandoned) and reports.
+    func endGeneration(reason: AnyObject, reportIfIdle: Bool) {
+        let s = sched
+        vm_mutex_lock(&s.pointee.lock)
+        if s.pointee.run_active != 0 {
+            if s.pointee.outcome_set == 0 { deliverOutcome(s, .terminated(reason)) }
+        } else if reportIfIdle && pendingTermination == nil {
+            pendingTermination = reason
+        }
+        _ = vm_add_u64(&s.pointee.gen, 1)
+        markRunningGs(s)
+        vm_mutex_unlock(&s.pointee.lock)
+    }
+
+    /// Sets the preempt flag of every running G so that it reaches a scheduling point soon.
+    func markRunningGs(_ s: SchedPtr) {
+        for p in ps {
+            if let g = vm_load_g(&p.pointee.curg) { vm_store_u32(&g.pointee.preempt, 1) }
+        }
+    }
+
+    // MARK: - Start and shutdown
+
+    /// Starts the Ms and registers with sysmon. lifecycleLock held.
+    private func startIfNeeded() {
+        if started { return }
+        started = true
+        Sysmon.register(sched)
+        for m in ms {
+            let rc = vm_thread_start(&m.pointee.thread, mThreadEntry, UnsafeMutableRawPointer(m))
+            if rc != 0 { fatalError("VMRuntime: cannot start a worker thread (pthread_create: \(rc))") }
+        }
+    }
+
+    func shutdown() {
+        if let m = vm_current_m(), m.pointee.sched == UnsafeMutableRawPointer(sched) {
+            shutdownFromOwnThread()
+            return
+        }
+        vm_mutex_lock(lifecycleLock)
+        defer { vm_mutex_unlock(lifecycleLock) }
+        if isShutDown { return }
+        isShutDown = true
+        let s = sched
+        if started {
+            stopEverything()
+            for m in ms { _ = vm_thread_join(m.pointee.thread) }
+            Sysmon.unregister(s)
+        }
+        releaseAllGs()
+        for p in ps {
+            p.pointee.timers?.deallocate()
+            p.pointee.timers = nil
+            p.pointee.ntimers = 0
+            p.pointee.timers_cap = 0
+            vm_store_i64(&p.pointee.timer0_when, Int64.max)
+            p.pointee.gfree = nil
+            p.pointee.ngfree = 0
+        }
+        s.pointee.gfree = nil
+        s.pointee.ngfree = 0
+        s.pointee.gfree_bare = nil
+        s.pointee.runq_head = nil
+        s.pointee.runq_tail = nil
+        s.pointee.runq_size = 0
+    }
+
+    /// Ends the run in progress, abandons every G, and wakes the idle Ms so they see
+    /// `stopping` and exit. Idempotent.
+    private func stopEverything() {
+        let s = sched
+        vm_mutex_lock(&s.pointee.lock)
+        vm_store_u32(&s.pointee.stopping, 1)
+        if s.pointee.run_active != 0 && s.pointee.outcome_set == 0 {
+            deliverOutcome(s, .terminated(SchedulerShutdown()))
+        }
+        _ = vm_add_u64(&s.pointee.gen, 1)
+        markRunningGs(s)
+        vm_mutex_unlock(&s.pointee.lock)
+        for m in ms { vm_note_wake(&m.pointee.note) }
+    }
+
+    /// On one of our own Ms (a task, or g0 releasing the last reference to the Scheduler): we
+    /// cannot join our own thread. Stop everything now; a detached helper thread, holding this
+    /// core alive, does the joining and the clean-up.
+    private func shutdownFromOwnThread() {
+        vm_mutex_lock(lifecycleLock)
+        let first = !isShutDown && !shutdownHandedOff
+        shutdownHandedOff = true
+        vm_mutex_unlock(lifecycleLock)
+        guard first else { return }
+        stopEverything()
+        let box = Unmanaged.passRetained(self).toOpaque()
+        var helper = pthread_t()
+        let rc = vm_thread_start(
+            &helper,
+            { raw in
+                let core = Unmanaged<SchedulerCore>.fromOpaque(raw!).takeRetainedValue()
+                core.shutdown()  // not an M: joins, then the last reference may go here
+                return nil
+            }, box)
+        if rc != 0 { fatalError("VMRuntime: cannot start the shutdown helper thread (pthread_create: \(rc))") }
+        pthread_detach(helper)
+    }
+}

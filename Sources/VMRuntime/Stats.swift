@@ -1,0 +1,89 @@
+// Stats.swift — SchedulerStats: a snapshot of a scheduler's counters (per-P single-writer
+// counters summed with the scheduler-wide ones) and of the process-wide stack pool.
+import CJITStubs
+
+public struct SchedulerStats: Sendable, CustomStringConvertible {
+    /// Gs created (main tasks included).
+    public var tasks: Int
+    /// Gs switched in.
+    public var switches: Int
+    /// Successful steal operations, and the Gs they moved.
+    public var steals: Int
+    public var stolen: Int
+    /// preemptPoint() yields, and sysmon's marks of preempt flags.
+    public var preemptCoop: Int
+    public var preemptMarks: Int
+    /// Number of Ps.
+    public var procs: Int
+    /// Gs resumed on a different M than the one they last ran on.
+    public var migrations: Int
+    /// Sleep timers armed, and timers fired by an M other than their P's.
+    public var timers: Int
+    public var timersStolen: Int
+    /// Gs blocked (channel, join, sleep).
+    public var parks: Int
+    /// Gs put on the global run queue.
+    public var globalQueue: Int
+    /// yield() calls, hand-offs into runnext, idle Ms woken.
+    public var yields: Int
+    public var handoffs: Int
+    public var wakeups: Int
+    /// Gs finished, and Gs dropped because their run ended.
+    public var exits: Int
+    public var abandoned: Int
+    /// Stacks held by this scheduler's live Gs, and by its free Gs (cached, resident).
+    public var stacksLive: Int
+    public var stacksCached: Int
+    /// Process-wide: stacks in the pool (pages released), stacks with a guard page, without.
+    public var stacksPooled: Int
+    public var stacksGuarded: Int
+    public var stacksUnguarded: Int
+
+    init(_ scheduler: SchedulerCore) {
+        let s = scheduler.sched
+        func total(_ i: UInt32) -> Int {
+            var sum = vm_load_relaxed_u64(vm_sched_stat(s, i))
+            for p in scheduler.ps { sum &+= vm_load_relaxed_u64(vm_p_stat(p, i)) }
+            return Int(sum)
+        }
+        tasks = total(VM_STAT_TASKS)
+        switches = total(VM_STAT_SWITCHES)
+        steals = total(VM_STAT_STEALS)
+        stolen = total(VM_STAT_STOLEN)
+        preemptCoop = total(VM_STAT_PREEMPT_COOP)
+        preemptMarks = total(VM_STAT_PREEMPT_MARKS)
+        procs = scheduler.procs
+        migrations = total(VM_STAT_MIGRATIONS)
+        timers = total(VM_STAT_TIMERS)
+        timersStolen = total(VM_STAT_TIMERS_STOLEN)
+        parks = total(VM_STAT_PARKS)
+        globalQueue = total(VM_STAT_GLOBALQ)
+        yields = total(VM_STAT_YIELDS)
+        handoffs = total(VM_STAT_HANDOFFS)
+        wakeups = total(VM_STAT_WAKEUPS)
+        exits = total(VM_STAT_EXITS)
+        abandoned = total(VM_STAT_ABANDONED)
+        stacksLive = max(0, tasks - exits - abandoned)
+        var cached = 0
+        for p in scheduler.ps { cached += Int(vm_load_relaxed_u32(&p.pointee.ngfree)) }
+        cached += Int(vm_load_i64(&s.pointee.ngfree))
+        stacksCached = cached
+        let pool = StackPool.shared.snapshot()
+        stacksPooled = pool.pooled
+        stacksGuarded = pool.guarded
+        stacksUnguarded = pool.unguarded
+    }
+
+    /// Space-separated key=value pairs.
+    public var description: String {
+        [
+            ("tasks", tasks), ("switches", switches), ("steals", steals), ("stolen", stolen),
+            ("preempt.coop", preemptCoop), ("preempt.marks", preemptMarks), ("procs", procs),
+            ("migrations", migrations), ("timers", timers), ("timers.stolen", timersStolen),
+            ("parks", parks), ("globalq", globalQueue), ("yields", yields), ("handoffs", handoffs),
+            ("wakeups", wakeups), ("exits", exits), ("abandoned", abandoned),
+            ("stacks.live", stacksLive), ("stacks.cached", stacksCached), ("stacks.pooled", stacksPooled),
+            ("stacks.guarded", stacksGuarded), ("stacks.unguarded", stacksUnguarded),
+        ].map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+    }
+}

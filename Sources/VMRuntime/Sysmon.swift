@@ -1,0 +1,189 @@
+// Sysmon.swift — the process-wide runtime: one monitor thread serving every live scheduler,
+// started with the first and joined when the last one shuts down; the one-time process
+// set-up (stack-overflow signal handler, fork handlers).
+//
+// Each pass, for every P that is running a G, sysmon:
+// - marks the G's preempt flag once it has had the P for a quantum (timed from the pass that
+//   first saw the P's schedtick change: the switch path itself reads no clock);
+// - if the P has a due timer, marks the G (so its P fires the timer at the next poll) and
+//   wakes an idle M (which fires it by stealing, without waiting for the poll);
+// - if the P has queued work while an M is idle and none spins, wakes one (a waker that
+//   handed a G to runnext and kept running).
+// It then sleeps until the earliest of: a busy P's quantum deadline, a busy P's earliest
+// timer, one tick (1 ms) while anything runs. With nothing running for a few ticks it sleeps
+// without a deadline; an M that starts a G, or a new timer earlier than sysmon's deadline,
+// wakes it. (Idle Ps need no help: their Ms sleep with their own timer deadline.)
+import CJITStubs
+import Glibc
+
+enum Sysmon {
+    // The futex word, deadline and locks live in a C global (vm_sysmon_words) so that the
+    // per-switch check in noteBusy is a plain load.
+    static var note: UnsafeMutablePointer<UInt32> { @inline(__always) get { vm_sysmon_note() } }
+    static var wakeAt: UnsafeMutablePointer<Int64> { @inline(__always) get { vm_sysmon_wake_at() } }
+    static var stopFlag: UnsafeMutablePointer<UInt32> { @inline(__always) get { vm_sysmon_stop() } }
+    static var registryLock: UnsafeMutablePointer<vm_mutex> { @inline(__always) get { vm_sysmon_registry_lock() } }
+    static var lifecycleLock: UnsafeMutablePointer<vm_mutex> {
+        @inline(__always) get { vm_sysmon_lifecycle_lock() }
+    }
+
+    nonisolated(unsafe) static var schedulers: [SchedPtr] = []  // registryLock
+    nonisolated(unsafe) static var thread = pthread_t()  // lifecycleLock
+    nonisolated(unsafe) static var running = false  // lifecycleLock
+
+    static let tickNanoseconds: Int64 = 1_000_000
+    static let idleTicksBeforeDeepSleep: Int64 = 5
+
+    /// Adds a scheduler; starts sysmon and the process set-up on first use.
+    static func register(_ s: SchedPtr) {
+        _ = processSetUp
+        vm_mutex_lock(lifecycleLock)
+        vm_mutex_lock(registryLock)
+        schedulers.append(s)
+        vm_mutex_unlock(registryLock)
+        if !running {
+            vm_store_u32(stopFlag, 0)
+            let rc = vm_thread_start(&thread, sysmonEntry, nil)
+            if rc != 0 { fatalError("VMRuntime: cannot start the sysmon thread (pthread_create: \(rc))") }
+            running = true
+        }
+        vm_mutex_unlock(lifecycleLock)
+    }
+
+    /// Removes a scheduler (after its Ms are joined); joins sysmon when it was the last.
+    static func unregister(_ s: SchedPtr) {
+        vm_mutex_lock(lifecycleLock)
+        vm_mutex_lock(registryLock)
+        schedulers.removeAll { $0 == s }
+        let empty = schedulers.isEmpty
+        vm_mutex_unlock(registryLock)
+        if empty && running {
+            vm_store_seqcst_u32(stopFlag, 1)
+            wake()
+            _ = vm_thread_join(thread)
+            running = false
+        }
+        vm_mutex_unlock(lifecycleLock)
+    }
+
+    /// Wakes sysmon (at most one futex wake per sysmon pass).
+    @inline(never)
+    static func wake() {
+        if vm_xchg_u32(note, 1) == 0 { vm_futex_wake(note, 1) }
+    }
+
+    /// An M is about to run a G: if sysmon sleeps without a deadline, it must start watching.
+    @inline(__always)
+    static func noteBusy() {
+        if vm_load_i64(wakeAt) == Int64.max && vm_load_relaxed_u32(note) == 0 { wake() }
+    }
+
+    /// A timer was armed for `when` on a P that is running: wake sysmon if it would sleep
+    /// past it. The fence orders the heap update (timer0_when) before reading wakeAt; sysmon
+    /// orders its wakeAt store before its scan (seq_cst), so one of the two sees the other.
+    @inline(__always)
+    static func timerArmed(_ when: Int64) {
+        vm_fence()
+        if when < vm_load_i64(wakeAt) { wake() }
+    }
+
+    private static let sysmonEntry: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? = { _ in
+        Sysmon.loop()
+        return nil
+    }
+
+    private static func loop() {
+        vm_helper_thread_init("vecvm-sysmon")
+        var lastBusy = vm_nanotime()
+        while true {
+            vm_store_seqcst_u32(note, 0)
+            vm_store_seqcst_i64(wakeAt, Int64.max)
+            if vm_load_u32(stopFlag) != 0 { break }
+            let now = vm_nanotime()
+            var next = Int64.max
+            var busy = false
+            vm_mutex_lock(registryLock)
+            for s in schedulers { scan(s, now: now, next: &next, busy: &busy) }
+            vm_mutex_unlock(registryLock)
+            if busy { lastBusy = now }
+            if busy || now - lastBusy < idleTicksBeforeDeepSleep * tickNanoseconds {
+                next = min(next, now + tickNanoseconds)
+            }
+            vm_store_seqcst_i64(wakeAt, next)
+            if vm_load_u32(note) == 0 { _ = vm_note_sleep(note, next) }
+        }
+        vm_store_seqcst_i64(wakeAt, Int64.max)
+    }
+
+    private static func scan(_ s: SchedPtr, now: Int64, next: inout Int64, busy: inout Bool) {
+        if vm_load_u32(&s.pointee.stopping) != 0 { return }
+        let quantum = s.pointee.quantum_ns
+        var wantM = false
+        for i in 0..<Int(s.pointee.nprocs) {
+            let p = s.pointee.allp[i]!
+            // The G may switch out right after this load; marking a G that already left only
+            // costs it one early yield, and G structs are never freed while registered.
+            guard let g = vm_load_g(&p.pointee.curg) else { continue }
+            busy = true
+            // Sysmon alone writes sysmon_tick/sysmon_when.
+            let tick = vm_load_relaxed_u64(&p.pointee.schedtick)
+            if tick != p.pointee.sysmon_tick {
+                p.pointee.sysmon_tick = tick
+                p.pointee.sysmon_when = now
+            }
+            if now &- p.pointee.sysmon_when >= quantum {
+                mark(g, s)  // and look again next tick, until it yields
+            } else {
+                next = min(next, p.pointee.sysmon_when &+ quantum)
+            }
+            let due = vm_load_i64(&p.pointee.timer0_when)
+            if due <= now {
+                mark(g, s)
+                wantM = true
+            } else {
+                next = min(next, due)
+            }
+            if runqHasWork(p, includingRunnext: true) { wantM = true }
+        }
+        if wantM { wakep(s) }
+    }
+
+    @inline(__always)
+    private static func mark(_ g: GPtr, _ s: SchedPtr) {
+        if vm_load_relaxed_u32(&g.pointee.preempt) == 0 {
+            vm_store_u32(&g.pointee.preempt, 1)
+            schedStatAdd(s, VM_STAT_PREEMPT_MARKS)
+        }
+    }
+
+    // MARK: - Process set-up
+
+    /// Installs the stack-overflow handler and the fork handlers, once.
+    private static let processSetUp: Void = {
+        vm_install_stack_overflow_handler()
+        // fork(): the child has no sysmon or M threads. Take the runtime's process-wide locks
+        // around fork so the child gets them in a consistent state, and let the child start
+        // afresh (its inherited schedulers are unusable: their threads do not exist there).
+        pthread_atfork(
+            {
+                vm_mutex_lock(Sysmon.lifecycleLock)
+                vm_mutex_lock(Sysmon.registryLock)
+                StackPool.shared.lockForFork()
+            },
+            {
+                StackPool.shared.unlockAfterFork()
+                vm_mutex_unlock(Sysmon.registryLock)
+                vm_mutex_unlock(Sysmon.lifecycleLock)
+            },
+            {
+                StackPool.shared.unlockAfterFork()
+                Sysmon.registryLock.pointee = vm_mutex()
+                Sysmon.lifecycleLock.pointee = vm_mutex()
+                Sysmon.schedulers = []
+                Sysmon.running = false
+                Sysmon.note.pointee = 0
+                Sysmon.stopFlag.pointee = 0
+                Sysmon.wakeAt.pointee = Int64.max
+            })
+    }()
+}

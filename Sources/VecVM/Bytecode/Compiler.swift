@@ -1,0 +1,1249 @@
+// Compiler: checked AST → register bytecode (one `Function` per .vec function plus the main chunk).
+//
+// Registers are allocated like a stack (Lua's habit): each local gets the next free register(s) for the
+// rest of its block; temporaries live above the locals and are reused after each statement. A scalar
+// takes one slot, a SIMD value four consecutive slots, a reference one object slot. A call places its
+// arguments in consecutive registers at the top of the caller's frame; the callee's frame starts there,
+// so arguments are passed without copying, and the result comes back in the first of them.
+//
+// Every elementwise array expression becomes one `kernel` instruction (see Kernel.swift): the compiler
+// walks the maximal tree of elementwise operations, evaluates its leaves (arrays and scalars) left to
+// right into registers, and records a KernelProgram with the registers of its inputs.
+
+struct CompileFailure: Error {
+    var diagnostics: [Diagnostic]
+}
+
+/// Where a global lives and how many there are; kept across REPL compilations.
+struct GlobalLayout {
+    var scalarSlots = 0
+    var objectSlots = 0
+    var globals: [GlobalInfo] = []
+    static let maxScalarSlots = 1 << 16
+    static let maxObjectSlots = 1 << 16
+}
+
+final class Compiler {
+    let file: SourceFile
+    let program: Program
+    var layout: GlobalLayout
+    let interactive: Bool
+    private(set) var diagnostics: [Diagnostic] = []
+
+    init(file: SourceFile, layout: GlobalLayout, interactive: Bool) {
+        self.file = file
+        self.program = Program(file: file)
+        self.layout = layout
+        self.interactive = interactive
+    }
+
+    func error(_ message: String, at loc: SourceLocation) {
+        diagnostics.append(Diagnostic(file: file, location: loc, message: message))
+    }
+
+    /// Compiles a checked unit. `functions` are the file's functions in index order (1...).
+    func compile(_ unit: SourceUnit, functions: [FunctionDecl], existing: [Function] = []) throws(CompileFailure) -> Program {
+        // Slots for the file's globals: top-level variables that functions use (all of them in a REPL).
+        let mainDecl = unit.statements.filter { !($0 is FunctionDecl) && !($0 is ExternDecl) }
+        program.functions = [Function(name: "main", index: 0, location: SourceLocation(line: 1, column: 1))]
+        program.functions += existing.dropFirst()
+        for f in functions where f.index >= program.functions.count {
+            while program.functions.count < f.index { program.functions.append(Function(name: "?", index: program.functions.count, location: .unknown)) }
+            program.functions.append(Function(name: f.name, index: f.index, location: f.nameLocation))
+        }
+        let mainCompiler = FunctionCompiler(compiler: self, function: program.functions[0])
+        mainCompiler.compileMain(mainDecl)
+        for f in functions {
+            let fc = FunctionCompiler(compiler: self, function: program.functions[f.index])
+            fc.compileFunction(f)
+        }
+        program.globals = layout.globals
+        if !diagnostics.isEmpty { throw CompileFailure(diagnostics: diagnostics) }
+        for f in program.functions { f.finalize() }
+        return program
+    }
+
+    /// Assigns a global slot to a top-level variable.
+    func allocateGlobal(_ v: Variable) {
+        v.isGlobal = true
+        if v.type.storage == .reference {
+            v.slot = layout.objectSlots
+            layout.objectSlots += 1
+        } else {
+            v.slot = layout.scalarSlots
+            layout.scalarSlots += max(1, v.type.storage.slots)
+        }
+        if layout.scalarSlots > GlobalLayout.maxScalarSlots || layout.objectSlots > GlobalLayout.maxObjectSlots {
+            error("too many global variables", at: v.declaration)
+        }
+        layout.globals.append(GlobalInfo(name: v.name, type: v.type, slot: v.slot))
+    }
+}
+
+/// Compiles one function body.
+final class FunctionCompiler {
+    let compiler: Compiler
+    let fn: Function
+
+    private var nextRegister = 0
+    /// Registers below this hold live locals; temporaries are above.
+    private var localsTop = 0
+    /// Highest temporary register that received a reference during the current statement.
+    private var refTempHigh = -1
+
+    private struct LabelState {
+        var position: Int?
+        var patches: [Int] = []
+    }
+    private var labels: [LabelState] = []
+    private struct Loop {
+        let breakLabel: Int
+        let continueLabel: Int
+    }
+    private var loops: [Loop] = []
+    /// Fused compare-and-jump instructions have 16-bit offsets; if one does not fit, the function is
+    /// compiled again without them.
+    private var shortJumps = true
+    private struct JumpTooFar: Error {}
+    private var jumpTooFar = false
+    private var location = SourceLocation.unknown
+
+    init(compiler: Compiler, function: Function) {
+        self.compiler = compiler
+        self.fn = function
+    }
+
+    // MARK: Entry points
+
+    func compileMain(_ statements: [Stmt]) {
+        compileBody {
+            for s in statements { statement(s) }
+            emit(Instruction(.ret0))
+        }
+    }
+
+    func compileFunction(_ decl: FunctionDecl) {
+        fn.parameterTypes = decl.parameterTypes
+        fn.resultType = decl.resultType
+        compileBody {
+            for v in decl.parameterVariables {
+                v.slot = nextRegister
+                nextRegister += max(1, v.type.storage.slots)
+                if v.type.storage == .reference { fn.usesReferences = true }
+            }
+            fn.parameterSlots = nextRegister
+            localsTop = nextRegister
+            fn.frameSize = max(fn.frameSize, nextRegister)
+            for s in decl.body.statements { statement(s) }
+            location = decl.body.location
+            emit(Instruction(.ret0))
+        }
+    }
+
+    private func compileBody(_ body: () -> Void) {
+        for attempt in 0..<2 {
+            fn.instructions = []
+            fn.locations = []
+            fn.constants = []
+            fn.strings = []
+            fn.kernelSites = []
+            fn.printSites = []
+            fn.types = []
+            fn.frameSize = 0
+            fn.usesReferences = false
+            nextRegister = 0
+            localsTop = 0
+            blockReferenceHigh = -1
+            labels = []
+            loops = []
+            jumpTooFar = false
+            shortJumps = attempt == 0
+            body()
+            resolveLabels()
+            if !jumpTooFar { break }
+        }
+        if fn.frameSize > 65000 {
+            compiler.error("function '\(fn.name)' needs more than 65000 registers", at: fn.location)
+        }
+    }
+
+    // MARK: Emission
+
+    @discardableResult
+    private func emit(_ ins: Instruction) -> Int {
+        fn.instructions.append(ins)
+        fn.locations.append(location)
+        return fn.instructions.count - 1
+    }
+
+    private func newLabel() -> Int {
+        labels.append(LabelState())
+        return labels.count - 1
+    }
+
+    private func bind(_ label: Int) { labels[label].position = fn.instructions.count }
+
+    private func emitJump(_ ins: Instruction, to label: Int) {
+        let at = emit(ins)
+        labels[label].patches.append(at)
+    }
+
+    private func resolveLabels() {
+        for l in labels {
+            guard let target = l.position else { continue }
+            for at in l.patches {
+                let offset = target - (at + 1)
+                var ins = fn.instructions[at]
+                let op = ins.opcode
+                switch op {
+                case .jump, .jumpIfTrue, .jumpIfFalse, .forPrep, .forLoop:
+                    ins = Instruction(op, a: ins.a, bx: offset, k: ins.k)
+                default:
+                    guard offset >= Int(Int16.min) && offset <= Int(Int16.max) else {
+                        jumpTooFar = true
+                        continue
+                    }
+                    ins = Instruction(op, a: ins.a, b: ins.b, c: offset, k: ins.k)
+                }
+                fn.instructions[at] = ins
+            }
+        }
+    }
+
+    // MARK: Registers
+
+    private func allocate(_ type: VType) -> Int {
+        let r = nextRegister
+        nextRegister += max(1, type.storage.slots)
+        fn.frameSize = max(fn.frameSize, nextRegister)
+        if type.storage == .reference { fn.usesReferences = true }
+        return r
+    }
+
+    private func allocateSlots(_ n: Int) -> Int {
+        let r = nextRegister
+        nextRegister += n
+        fn.frameSize = max(fn.frameSize, nextRegister)
+        return r
+    }
+
+    /// Highest register that received a reference inside the innermost block being compiled.
+    private var blockReferenceHigh = -1
+
+    private func noteReference(_ r: Int) {
+        fn.usesReferences = true
+        if r >= localsTop { refTempHigh = max(refTempHigh, r) }
+        blockReferenceHigh = max(blockReferenceHigh, r)
+    }
+
+    private func constant(_ bits: UInt64) -> Int {
+        if let i = fn.constants.firstIndex(of: bits) { return i }
+        fn.constants.append(bits)
+        return fn.constants.count - 1
+    }
+
+    private func typeIndex(_ t: VType) -> Int {
+        if let i = fn.types.firstIndex(of: t) { return i }
+        fn.types.append(t)
+        return fn.types.count - 1
+    }
+
+    /// Copies a value between registers of the given type.
+    private func move(_ type: VType, to dst: Int, from src: Int) {
+        guard dst != src else { return }
+        switch type.storage {
+        case .scalar: emit(Instruction(.move, a: dst, b: src))
+        case .simd: emit(Instruction(.move4, a: dst, b: src))
+        case .reference:
+            emit(Instruction(.moveRef, a: dst, b: src))
+            noteReference(dst)
+        case .none: break
+        }
+    }
+
+    // MARK: Statements
+
+    private func statement(_ s: Stmt) {
+        location = s.location
+        let mark = nextRegister
+        refTempHigh = -1
+        statementBody(s)
+        nextRegister = max(mark, localsTop)
+        if refTempHigh >= localsTop {
+            emit(Instruction(.clearRefs, a: localsTop, b: refTempHigh - localsTop + 1))
+        }
+        refTempHigh = -1
+    }
+
+    private func isGlobal(_ v: Variable) -> Bool {
+        v.isTopLevel && fn.index == 0 && (v.usedByFunction || compiler.interactive) || v.isGlobal
+    }
+
+    private func statementBody(_ s: Stmt) {
+        switch s {
+        case let d as VarDecl:
+            guard let v = d.variable, v.type != .error else { return }
+            if v.isTopLevel && fn.index == 0 && (v.usedByFunction || compiler.interactive) {
+                compiler.allocateGlobal(v)
+                let r = expr(d.value)
+                location = d.location
+                storeGlobal(v, from: r)
+            } else {
+                let r = allocate(v.type)
+                v.slot = r
+                v.isGlobal = false
+                _ = expr(d.value, into: r)
+                localsTop = nextRegister
+            }
+        case let a as AssignStmt:
+            assignment(a)
+        case let e as ExprStmt:
+            _ = expr(e.expr, discard: true)
+        case let b as BlockStmt:
+            block(b)
+        case let i as IfStmt:
+            ifStatement(i)
+        case let w as WhileStmt:
+            let body = newLabel(), cond = newLabel(), end = newLabel()
+            let isForever = (w.condition as? BoolLiteral)?.value == true
+            if !isForever { emitJump(Instruction(.jump), to: cond) }
+            bind(body)
+            loops.append(Loop(breakLabel: end, continueLabel: cond))
+            let bodyMark = nextRegister
+            let outer = beginBlockReferences()
+            blockContents(w.body)
+            loops.removeLast()
+            bind(cond)
+            location = w.location
+            if isForever {
+                emitJump(Instruction(.jump), to: body)
+            } else {
+                branch(w.condition, jumpWhen: true, to: body)
+            }
+            bind(end)
+            clearBlockReferences(from: bodyMark, outer: outer)
+        case let f as ForStmt:
+            forStatement(f)
+        case is BreakStmt:
+            if let l = loops.last { emitJump(Instruction(.jump), to: l.breakLabel) }
+        case is ContinueStmt:
+            if let l = loops.last { emitJump(Instruction(.jump), to: l.continueLabel) }
+        case let r as ReturnStmt:
+            if let v = r.value {
+                let reg = expr(v)
+                location = r.location
+                switch v.type.storage {
+                case .scalar: emit(Instruction(.ret, a: reg))
+                case .simd: emit(Instruction(.ret4, a: reg))
+                case .reference: emit(Instruction(.retRef, a: reg))
+                case .none: emit(Instruction(.ret0))
+                }
+            } else {
+                emit(Instruction(.ret0))
+            }
+        default:
+            break
+        }
+    }
+
+    private func block(_ b: BlockStmt) {
+        let mark = nextRegister
+        let outer = beginBlockReferences()
+        blockContents(b)
+        clearBlockReferences(from: mark, outer: outer)
+    }
+
+    /// Compiles the statements of a block; its locals are released (registers) at the end, but their
+    /// object slots are cleared by the caller, so that a loop body's arrays survive to the next
+    /// iteration (where a kernel may reuse their buffers) and are released when the loop ends.
+    private func blockContents(_ b: BlockStmt) {
+        let savedTop = localsTop
+        let savedNext = nextRegister
+        for s in b.statements { statement(s) }
+        localsTop = savedTop
+        nextRegister = savedNext
+    }
+
+    /// Registers at and above `mark` belonged to a block that has ended: release the references they
+    /// may still hold (those noted since `beginBlock`).
+    private func clearBlockReferences(from mark: Int, outer: Int) {
+        if blockReferenceHigh >= mark {
+            emit(Instruction(.clearRefs, a: mark, b: blockReferenceHigh - mark + 1))
+        }
+        blockReferenceHigh = max(outer, min(blockReferenceHigh, mark - 1))
+    }
+
+    /// Starts tracking the references of a new block; returns the enclosing block's high-water mark.
+    private func beginBlockReferences() -> Int {
+        let outer = blockReferenceHigh
+        blockReferenceHigh = -1
+        return outer
+    }
+
+    private func ifStatement(_ i: IfStmt) {
+        let elseLabel = newLabel(), end = newLabel()
+        branch(i.condition, jumpWhen: false, to: elseLabel)
+        block(i.then)
+        if let o = i.otherwise {
+            emitJump(Instruction(.jump), to: end)
+            bind(elseLabel)
+            location = o.location
+            if let b = o as? BlockStmt { block(b) } else { statementBody(o) }
+            bind(end)
+        } else {
+            bind(elseLabel)
+        }
+    }
+
+    private func forStatement(_ f: ForStmt) {
+        guard let v = f.variable else { return }
+        let savedTop = localsTop
+        let mark = nextRegister
+        let outer = beginBlockReferences()
+        let body = newLabel(), cont = newLabel(), end = newLabel()
+        if let upper = f.upper {
+            // R[i] = lower, R[i+1] = upper; the loop variable is the counter (it is immutable).
+            let counter = allocateSlots(2)
+            v.slot = counter
+            v.isGlobal = false
+            _ = expr(f.lower, into: counter)
+            _ = expr(upper, into: counter + 1)
+            localsTop = nextRegister
+            location = f.location
+            emitJump(Instruction(.forPrep, a: counter), to: end)
+            bind(body)
+            loops.append(Loop(breakLabel: end, continueLabel: cont))
+            blockContents(f.body)
+            loops.removeLast()
+            bind(cont)
+            location = f.location
+            emitJump(Instruction(.forLoop, a: counter), to: body)
+            bind(end)
+        } else if case .array(let kind) = f.lower.type {
+            let arrayReg = allocate(f.lower.type)
+            _ = expr(f.lower, into: arrayReg)
+            let counter = allocateSlots(2)
+            emit(Instruction(.loadInt, a: counter, bx: 0))
+            emit(Instruction(.length, a: counter + 1, b: arrayReg))
+            let x = allocate(v.type)
+            v.slot = x
+            v.isGlobal = false
+            localsTop = nextRegister
+            location = f.location
+            emitJump(Instruction(.forPrep, a: counter), to: end)
+            bind(body)
+            let get: Opcode = kind == .int ? .getInt : kind == .float ? .getFloat : .getF32
+            emit(Instruction(get, a: x, b: arrayReg, c: counter))
+            loops.append(Loop(breakLabel: end, continueLabel: cont))
+            blockContents(f.body)
+            loops.removeLast()
+            bind(cont)
+            location = f.location
+            emitJump(Instruction(.forLoop, a: counter), to: body)
+            bind(end)
+        } else {
+            let chanReg = allocate(f.lower.type)
+            _ = expr(f.lower, into: chanReg)
+            let x = allocate(v.type)
+            v.slot = x
+            v.isGlobal = false
+            localsTop = nextRegister
+            location = f.location
+            bind(body)
+            bind(cont)
+            emitJump(Instruction(.recvOrJump, a: x, b: chanReg, k: Int(v.type.storage.rawValue)), to: end)
+            if v.type.storage == .reference { noteReference(x) }
+            loops.append(Loop(breakLabel: end, continueLabel: cont))
+            let bodyLabel = newLabel()
+            bind(bodyLabel)
+            blockContents(f.body)
+            loops.removeLast()
+            location = f.location
+            emitJump(Instruction(.jump), to: body)
+            bind(end)
+        }
+        localsTop = savedTop
+        nextRegister = mark
+        clearBlockReferences(from: mark, outer: outer)
+    }
+
+    private func storeGlobal(_ v: Variable, from r: Int) {
+        switch v.type.storage {
+        case .scalar: emit(Instruction(.setGlobal, a: r, bx: v.slot))
+        case .simd: emit(Instruction(.setGlobal4, a: r, bx: v.slot))
+        case .reference: emit(Instruction(.setGlobalRef, a: r, bx: v.slot))
+        case .none: break
+        }
+    }
+
+    private func assignment(_ a: AssignStmt) {
+        // `x op= e` is compiled as `x = x op e`.
+        var value = a.value
+        if a.op != .plain {
+            let op: BinaryOp = a.op == .add ? .add : a.op == .sub ? .sub : a.op == .mul ? .mul : .div
+            if let ix = a.target as? IndexExpr {
+                indexedCompoundAssignment(ix, op, a.value, a.location)
+                return
+            }
+            let combined = BinaryExpr(op, a.target, a.value, a.location)
+            combined.type = a.target.type
+            value = combined
+        }
+        switch a.target {
+        case let n as NameExpr:
+            guard let v = n.variable else { return }
+            if v.isGlobal {
+                let r = expr(value)
+                location = a.location
+                storeGlobal(v, from: r)
+            } else {
+                _ = expr(value, into: v.slot)
+            }
+        case let ix as IndexExpr:
+            guard case .array(let kind) = ix.base.type else { return }
+            let base = expr(ix.base)
+            let index = expr(ix.index)
+            let val = expr(value)
+            location = a.location
+            let op: Opcode = kind == .int ? .setInt : kind == .float ? .setFloat : .setF32
+            emit(Instruction(op, a: base, b: index, c: val))
+        default:
+            break
+        }
+    }
+
+    private func indexedCompoundAssignment(_ ix: IndexExpr, _ op: BinaryOp, _ value: Expr, _ loc: SourceLocation) {
+        guard case .array(let kind) = ix.base.type else { return }
+        let base = expr(ix.base)
+        let index = expr(ix.index)
+        let t = kind.scalarType
+        let current = allocate(t)
+        location = ix.location
+        let get: Opcode = kind == .int ? .getInt : kind == .float ? .getFloat : .getF32
+        emit(Instruction(get, a: current, b: base, c: index))
+        let v = expr(value)
+        location = loc
+        scalarArithmetic(op, t, dst: current, lhs: current, rhs: v)
+        let set: Opcode = kind == .int ? .setInt : kind == .float ? .setFloat : .setF32
+        emit(Instruction(set, a: base, b: index, c: current))
+    }
+
+    // MARK: Conditions
+
+    /// Emits a jump to `label` taken when `e` evaluates to `jumpWhen`.
+    private func branch(_ e: Expr, jumpWhen: Bool, to label: Int) {
+        if let lit = e as? BoolLiteral {
+            if lit.value == jumpWhen { emitJump(Instruction(.jump), to: label) }
+            return
+        }
+        if let u = e as? UnaryExpr, u.op == .not {
+            branch(u.operand, jumpWhen: !jumpWhen, to: label)
+            return
+        }
+        if let b = e as? BinaryExpr {
+            switch b.op {
+            case .and:
+                if jumpWhen {
+                    let skip = newLabel()
+                    branch(b.lhs, jumpWhen: false, to: skip)
+                    branch(b.rhs, jumpWhen: true, to: label)
+                    bind(skip)
+                } else {
+                    branch(b.lhs, jumpWhen: false, to: label)
+                    branch(b.rhs, jumpWhen: false, to: label)
+                }
+                return
+            case .or:
+                if jumpWhen {
+                    branch(b.lhs, jumpWhen: true, to: label)
+                    branch(b.rhs, jumpWhen: true, to: label)
+                } else {
+                    let skip = newLabel()
+                    branch(b.lhs, jumpWhen: true, to: skip)
+                    branch(b.rhs, jumpWhen: false, to: label)
+                    bind(skip)
+                }
+                return
+            case .lt, .le, .gt, .ge, .eq, .ne where shortJumps && b.lhs.type == .int && b.rhs.type == .int:
+                fusedIntBranch(b, jumpWhen: jumpWhen, to: label)
+                return
+            default:
+                break
+            }
+        }
+        let mark = nextRegister
+        let r = expr(e)
+        location = e.location
+        emitJump(Instruction(jumpWhen ? .jumpIfTrue : .jumpIfFalse, a: r), to: label)
+        nextRegister = max(mark, localsTop)
+    }
+
+    private func smallImmediate(_ e: Expr) -> Int? {
+        if let lit = e as? IntLiteral, e.type == .int, let m = lit.magnitude, m <= UInt64(Int16.max) { return Int(m) }
+        if let u = e as? UnaryExpr, u.op == .negate, let lit = u.operand as? IntLiteral, e.type == .int,
+            let m = lit.magnitude, m <= UInt64(Int16.max)
+        {
+            return -Int(m)
+        }
+        return nil
+    }
+
+    private func fusedIntBranch(_ b: BinaryExpr, jumpWhen: Bool, to label: Int) {
+        // The condition under which we jump, as one of lt le gt ge eq ne on (lhs, rhs).
+        var op = b.op
+        if !jumpWhen {
+            switch op {
+            case .lt: op = .ge
+            case .le: op = .gt
+            case .gt: op = .le
+            case .ge: op = .lt
+            case .eq: op = .ne
+            case .ne: op = .eq
+            default: break
+            }
+        }
+        let mark = nextRegister
+        if let imm = smallImmediate(b.rhs) {
+            let l = expr(b.lhs)
+            location = b.location
+            let code: Opcode
+            switch op {
+            case .lt: code = .jumpIfLtImm
+            case .le: code = .jumpIfLeImm
+            case .gt: code = .jumpIfGtImm
+            case .ge: code = .jumpIfGeImm
+            case .eq: code = .jumpIfEqImm
+            default: code = .jumpIfNeImm
+            }
+            emitJump(Instruction(code, a: l, b: imm, c: 0), to: label)
+        } else {
+            let l = expr(b.lhs)
+            let r = expr(b.rhs)
+            location = b.location
+            switch op {
+            case .lt: emitJump(Instruction(.jumpIfLtInt, a: l, b: r), to: label)
+            case .le: emitJump(Instruction(.jumpIfLeInt, a: l, b: r), to: label)
+            case .gt: emitJump(Instruction(.jumpIfLtInt, a: r, b: l), to: label)
+            case .ge: emitJump(Instruction(.jumpIfLeInt, a: r, b: l), to: label)
+            case .eq: emitJump(Instruction(.jumpIfEqInt, a: l, b: r), to: label)
+            default: emitJump(Instruction(.jumpIfNeInt, a: l, b: r), to: label)
+            }
+        }
+        nextRegister = max(mark, localsTop)
+    }
+
+    // MARK: Expressions
+
+    /// Compiles `e`; returns the register holding its value (`into` when given). With `discard`, a
+    /// value-less call is fine and the result may go anywhere.
+    @discardableResult
+    private func expr(_ e: Expr, into target: Int? = nil, discard: Bool = false) -> Int {
+        let saved = location
+        location = e.location
+        defer { location = saved }
+        let r = exprBody(e, into: target)
+        if e.type.storage == .reference && r >= 0 { noteReference(r) }
+        return r
+    }
+
+    private func destination(_ target: Int?, _ type: VType) -> Int { target ?? allocate(type) }
+
+    private func loadConstantBits(_ bits: UInt64, _ type: VType, into target: Int?) -> Int {
+        let r = destination(target, type)
+        let asInt = Int64(bitPattern: bits)
+        if type == .int || type == .bool, asInt >= Int64(Int32.min), asInt <= Int64(Int32.max) {
+            emit(Instruction(.loadInt, a: r, bx: Int(asInt)))
+        } else {
+            emit(Instruction(.loadConst, a: r, bx: constant(bits)))
+        }
+        return r
+    }
+
+    /// The bits of a numeric literal (possibly negated) in its resolved type.
+    private func literalBits(_ e: Expr) -> UInt64? {
+        var negate = false
+        var node = e
+        if let u = e as? UnaryExpr, u.op == .negate, u.operand is IntLiteral || u.operand is FloatLiteral {
+            negate = true
+            node = u.operand
+        }
+        switch (node, e.type) {
+        case (let lit as IntLiteral, .int):
+            guard let m = lit.magnitude else { return nil }
+            let v = Int64(bitPattern: m)
+            return UInt64(bitPattern: negate ? 0 &- v : v)
+        case (let lit as IntLiteral, .float):
+            guard let m = lit.magnitude else { return nil }
+            let d = Double(m)
+            return (negate ? -d : d).bitPattern
+        case (let lit as IntLiteral, .f32):
+            guard let m = lit.magnitude else { return nil }
+            let f = Float(m)
+            return UInt64((negate ? -f : f).bitPattern)
+        case (let lit as FloatLiteral, .float):
+            let d = Double(lit.text) ?? .nan
+            return (negate ? -d : d).bitPattern
+        case (let lit as FloatLiteral, .f32):
+            let f = Float(lit.text) ?? .nan
+            return UInt64((negate ? -f : f).bitPattern)
+        default:
+            return nil
+        }
+    }
+
+    private func exprBody(_ e: Expr, into target: Int?) -> Int {
+        if let bits = literalBits(e) { return loadConstantBits(bits, e.type, into: target) }
+        switch e {
+        case let b as BoolLiteral:
+            return loadConstantBits(b.value ? 1 : 0, .bool, into: target)
+        case let s as StringLiteral:
+            let r = destination(target, .str)
+            fn.strings.append(VMString(s.value))
+            emit(Instruction(.loadString, a: r, bx: fn.strings.count - 1))
+            return r
+        case let n as NameExpr:
+            guard let v = n.variable else { return destination(target, e.type) }
+            if v.isGlobal {
+                let r = destination(target, v.type)
+                switch v.type.storage {
+                case .scalar: emit(Instruction(.getGlobal, a: r, bx: v.slot))
+                case .simd: emit(Instruction(.getGlobal4, a: r, bx: v.slot))
+                case .reference: emit(Instruction(.getGlobalRef, a: r, bx: v.slot))
+                case .none: break
+                }
+                return r
+            }
+            if let t = target {
+                move(v.type, to: t, from: v.slot)
+                return t
+            }
+            return v.slot
+        case let u as UnaryExpr:
+            return unary(u, into: target)
+        case let b as BinaryExpr:
+            return binary(b, into: target)
+        case let c as CallExpr:
+            return call(c, into: target)
+        case let s as SpawnExpr:
+            return spawn(s, into: target)
+        case let ix as IndexExpr:
+            guard case .array(let kind) = ix.base.type else { return destination(target, e.type) }
+            let base = expr(ix.base)
+            let index = expr(ix.index)
+            let r = destination(target, e.type)
+            location = ix.location
+            let op: Opcode = kind == .int ? .getInt : kind == .float ? .getFloat : .getF32
+            emit(Instruction(op, a: r, b: base, c: index))
+            return r
+        case let s as SliceExpr:
+            let base = expr(s.base)
+            let bounds = allocateSlots(2)
+            _ = expr(s.lower, into: bounds)
+            _ = expr(s.upper, into: bounds + 1)
+            let r = destination(target, e.type)
+            location = s.location
+            emit(Instruction(.slice, a: r, b: base, c: bounds))
+            return r
+        case let a as ArrayLiteral:
+            guard case .array(let kind) = a.type else { return destination(target, e.type) }
+            let first = consecutiveArguments(a.elements)
+            if a.elements.count > 65535 {
+                compiler.error("an array literal holds at most 65535 elements", at: a.location)
+            }
+            let r = destination(target, e.type)
+            location = a.location
+            emit(Instruction(.arrayLiteral, a: r, b: first, c: a.elements.count, k: Int(kind.rawValue)))
+            return r
+        default:
+            return destination(target, e.type)
+        }
+    }
+
+    private func unary(_ u: UnaryExpr, into target: Int?) -> Int {
+        if u.op == .not {
+            let v = expr(u.operand)
+            let r = destination(target, .bool)
+            emit(Instruction(.not, a: r, b: v))
+            return r
+        }
+        switch u.type {
+        case .array:
+            return kernel(u, into: target)
+        case .f32x8, .f64x4:
+            let v = expr(u.operand)
+            let r = destination(target, u.type)
+            emit(Instruction(.simdUnary, a: r, b: v, k: SimdOp.pack(.neg, isF64: u.type == .f64x4)))
+            return r
+        default:
+            let v = expr(u.operand)
+            let r = destination(target, u.type)
+            let op: Opcode = u.type == .int ? .negInt : u.type == .float ? .negFloat : .negF32
+            emit(Instruction(op, a: r, b: v))
+            return r
+        }
+    }
+
+    private func scalarArithmetic(_ op: BinaryOp, _ t: VType, dst: Int, lhs: Int, rhs: Int) {
+        let code: Opcode
+        switch (t, op) {
+        case (.int, .add): code = .addInt
+        case (.int, .sub): code = .subInt
+        case (.int, .mul): code = .mulInt
+        case (.int, .div): code = .divInt
+        case (.int, .mod): code = .modInt
+        case (.float, .add): code = .addFloat
+        case (.float, .sub): code = .subFloat
+        case (.float, .mul): code = .mulFloat
+        case (.float, .div): code = .divFloat
+        case (.f32, .add): code = .addF32
+        case (.f32, .sub): code = .subF32
+        case (.f32, .mul): code = .mulF32
+        case (.f32, .div): code = .divF32
+        default: return
+        }
+        emit(Instruction(code, a: dst, b: lhs, c: rhs))
+    }
+
+    private func binary(_ b: BinaryExpr, into target: Int?) -> Int {
+        switch b.op {
+        case .and, .or:
+            let r = destination(target, .bool)
+            let falseLabel = newLabel(), end = newLabel()
+            branch(b, jumpWhen: false, to: falseLabel)
+            emit(Instruction(.loadInt, a: r, bx: 1))
+            emitJump(Instruction(.jump), to: end)
+            bind(falseLabel)
+            emit(Instruction(.loadInt, a: r, bx: 0))
+            bind(end)
+            return r
+        case .eq, .ne, .lt, .le, .gt, .ge:
+            let l = expr(b.lhs)
+            let rr = expr(b.rhs)
+            let r = destination(target, .bool)
+            location = b.location
+            // a > b is b < a; a >= b is b <= a (also with NaN).
+            let swapped = b.op == .gt || b.op == .ge
+            let (x, y) = swapped ? (rr, l) : (l, rr)
+            let cmp: CompareOp = b.op == .eq ? .eq : b.op == .ne ? .ne : (b.op == .lt || b.op == .gt) ? .lt : .le
+            switch b.lhs.type {
+            case .int, .bool:
+                let code: Opcode = cmp == .eq ? .eqInt : cmp == .ne ? .neInt : cmp == .lt ? .ltInt : .leInt
+                emit(Instruction(code, a: r, b: x, c: y))
+            default:
+                let cls: CompareClass = b.lhs.type == .float ? .float : b.lhs.type == .f32 ? .f32 : .str
+                emit(Instruction(.compare, a: r, b: x, c: y, k: Int(cmp.rawValue) << 3 | Int(cls.rawValue)))
+            }
+            return r
+        default:
+            break
+        }
+        switch b.type {
+        case .array:
+            return kernel(b, into: target)
+        case .str:
+            let l = expr(b.lhs)
+            let rr = expr(b.rhs)
+            let r = destination(target, .str)
+            location = b.location
+            emit(Instruction(.concat, a: r, b: l, c: rr))
+            return r
+        case .f32x8, .f64x4:
+            let l = simdOperand(b.lhs, b.type)
+            let rr = simdOperand(b.rhs, b.type)
+            let r = destination(target, b.type)
+            let op: SimdOp = b.op == .add ? .add : b.op == .sub ? .sub : b.op == .mul ? .mul : .div
+            emit(Instruction(.simdBinary, a: r, b: l, c: rr, k: SimdOp.pack(op, isF64: b.type == .f64x4)))
+            return r
+        default:
+            // `i + 1`, `n - 2`: add an immediate.
+            if b.type == .int, b.op == .add || b.op == .sub, let imm = smallImmediate(b.rhs) {
+                let l = expr(b.lhs)
+                let r = destination(target, .int)
+                location = b.location
+                emit(Instruction(.addIntImm, a: r, b: l, c: b.op == .add ? imm : -imm))
+                return r
+            }
+            let l = expr(b.lhs)
+            let rr = expr(b.rhs)
+            let r = destination(target, b.type)
+            location = b.location
+            scalarArithmetic(b.op, b.type, dst: r, lhs: l, rhs: rr)
+            return r
+        }
+    }
+
+    /// A SIMD operand; a scalar is splatted into a temporary vector.
+    private func simdOperand(_ e: Expr, _ simdType: VType) -> Int {
+        if e.type.isSIMD { return expr(e) }
+        let s = expr(e)
+        let r = allocate(simdType)
+        emit(Instruction(.splat, a: r, b: s, k: simdType == .f64x4 ? 1 : 0))
+        return r
+    }
+
+    // MARK: Kernels
+
+    private struct KernelBuilder {
+        var ops: [KernelOp] = []
+        var arrayRegisters: [Int] = []
+        var scalarRegisters: [Int] = []
+        var loadForRegister: [Int: Int] = [:]
+        var scalarForRegister: [Int: Int] = [:]
+    }
+
+    private func isKernelNode(_ e: Expr) -> Bool {
+        guard e.type.isArray else { return false }
+        switch e {
+        case let b as BinaryExpr: return b.op == .add || b.op == .sub || b.op == .mul || b.op == .div
+        case let u as UnaryExpr: return u.op == .negate
+        case let c as CallExpr:
+            guard case .builtin(let bi) = c.target else { return false }
+            switch bi {
+            case .sqrt, .abs, .fma: return true
+            case .min, .max: return c.args.count == 2
+            default: return false
+            }
+        default: return false
+        }
+    }
+
+    private func kernelNode(_ e: Expr, _ kb: inout KernelBuilder) -> Int {
+        func add(_ op: KernelOp) -> Int {
+            kb.ops.append(op)
+            return kb.ops.count - 1
+        }
+        if isKernelNode(e) {
+            switch e {
+            case let b as BinaryExpr:
+                let l = kernelNode(b.lhs, &kb)
+                let r = kernelNode(b.rhs, &kb)
+                switch b.op {
+                case .add: return add(.add(l, r))
+                case .sub: return add(.sub(l, r))
+                case .mul: return add(.mul(l, r))
+                default: return add(.div(l, r))
+                }
+            case let u as UnaryExpr:
+                return add(.neg(kernelNode(u.operand, &kb)))
+            case let c as CallExpr:
+                let args = c.args.map { kernelNode($0, &kb) }
+                guard case .builtin(let bi) = c.target else { break }
+                switch bi {
+                case .sqrt: return add(.sqrt(args[0]))
+                case .abs: return add(.abs(args[0]))
+                case .fma: return add(.fma(args[0], args[1], args[2]))
+                case .min: return add(.min(args[0], args[1]))
+                default: return add(.max(args[0], args[1]))
+                }
+            default:
+                break
+            }
+        }
+        let r = expr(e)
+        if e.type.isArray {
+            if let op = kb.loadForRegister[r] { return op }
+            kb.arrayRegisters.append(r)
+            let op = add(.load(kb.arrayRegisters.count - 1))
+            kb.loadForRegister[r] = op
+            return op
+        }
+        if let op = kb.scalarForRegister[r] { return op }
+        kb.scalarRegisters.append(r)
+        let op = add(.scalar(kb.scalarRegisters.count - 1))
+        kb.scalarForRegister[r] = op
+        return op
+    }
+
+    private func emitKernel(_ kb: KernelBuilder, element: ElementKind, output: KernelOutput, resultType: VType, into target: Int?, at loc: SourceLocation) -> Int {
+        let program = KernelProgram(element: element, arrayInputs: kb.arrayRegisters.count, scalarInputs: kb.scalarRegisters.count, ops: kb.ops, output: output)
+        let site = KernelSite(program: program, arrayRegisters: kb.arrayRegisters, scalarRegisters: kb.scalarRegisters, location: loc)
+        fn.kernelSites.append(site)
+        let r = destination(target, resultType)
+        location = loc
+        emit(Instruction(.kernel, a: r, b: fn.kernelSites.count - 1))
+        return r
+    }
+
+    /// An elementwise array expression: one kernel storing a new array.
+    private func kernel(_ e: Expr, into target: Int?) -> Int {
+        guard case .array(let kind) = e.type else { return destination(target, e.type) }
+        var kb = KernelBuilder()
+        let root = kernelNode(e, &kb)
+        return emitKernel(kb, element: kind, output: .store(root), resultType: e.type, into: target, at: e.location)
+    }
+
+    /// `sum`, `min`, `max` of an array expression, or `dot(a, b)`: one kernel with a reduction.
+    private func reduction(_ op: ReductionOp, _ args: [Expr], kind: ElementKind, into target: Int?, at loc: SourceLocation) -> Int {
+        var kb = KernelBuilder()
+        var root = kernelNode(args[0], &kb)
+        if args.count == 2 {
+            let other = kernelNode(args[1], &kb)
+            kb.ops.append(.mul(root, other))
+            root = kb.ops.count - 1
+        }
+        return emitKernel(kb, element: kind, output: .reduce(op, root), resultType: kind.scalarType, into: target, at: loc)
+    }
+
+    // MARK: Calls
+
+    /// Evaluates arguments left to right into consecutive registers starting at the current top;
+    /// all slots are reserved first, so that temporaries of one argument never sit between two slots.
+    private func consecutiveArguments(_ args: [Expr]) -> Int {
+        let base = nextRegister
+        var slots: [Int] = []
+        for a in args { slots.append(allocate(a.type)) }
+        let end = nextRegister
+        for (a, slot) in zip(args, slots) {
+            _ = expr(a, into: slot)
+            nextRegister = end
+        }
+        return base
+    }
+
+    private func callUser(_ c: CallExpr, _ index: Int, resultType: VType, into target: Int?) -> Int {
+        let base = consecutiveArguments(c.args)
+        // The callee's frame starts at `base`; make sure the result fits where the arguments were.
+        nextRegister = base
+        _ = allocateSlots(max(1, resultType.storage.slots))
+        location = c.location
+        emit(Instruction(.call, a: base, bx: index))
+        if resultType.storage == .reference { noteReference(base) }
+        if let t = target, resultType.storage != .none {
+            move(resultType, to: t, from: base)
+            return t
+        }
+        return base
+    }
+
+    private func call(_ c: CallExpr, into target: Int?) -> Int {
+        switch c.target {
+        case .function(let f):
+            return callUser(c, f.index, resultType: f.resultType, into: target)
+        case .builtin(let b):
+            return builtinCall(b, c, into: target)
+        default:
+            compiler.error("this call cannot be compiled yet", at: c.location)
+            return destination(target, c.type)
+        }
+    }
+
+    private func spawn(_ s: SpawnExpr, into target: Int?) -> Int {
+        guard case .function(let f) = s.call.target else { return destination(target, s.type) }
+        let base = consecutiveArguments(s.call.args)
+        let r = destination(target, s.type)
+        location = s.location
+        emit(Instruction(.spawn, a: r, b: base, c: f.index))
+        return r
+    }
+
+    private func builtinCall(_ b: Builtin, _ c: CallExpr, into target: Int?) -> Int {
+        let args = c.args
+        let loc = c.location
+        switch b {
+        case .print:
+            var regs: [Int] = []
+            for a in args { regs.append(expr(a)) }
+            fn.printSites.append(PrintSite(registers: regs, types: args.map(\.type)))
+            location = loc
+            emit(Instruction(.print, a: 0, bx: fn.printSites.count - 1))
+            return -1
+        case .len:
+            let a = expr(args[0])
+            let r = destination(target, .int)
+            location = loc
+            if args[0].type == .str {
+                emit(Instruction(.builtin, a: r, b: a, c: 0, k: Int(BuiltinOp.lengthStr.rawValue)))
+            } else {
+                emit(Instruction(.length, a: r, b: a))
+            }
+            return r
+        case .iota:
+            let n = expr(args[0])
+            let r = destination(target, c.type)
+            location = loc
+            emit(Instruction(.builtin, a: r, b: n, c: 0, k: Int(BuiltinOp.iota.rawValue)))
+            return r
+        case .fill:
+            let base = allocateSlots(2)
+            _ = expr(args[0], into: base)
+            _ = expr(args[1], into: base + 1)
+            let r = destination(target, c.type)
+            location = loc
+            emit(Instruction(.builtin, a: r, b: base, c: Int(c.type.elementKind!.rawValue), k: Int(BuiltinOp.fill.rawValue)))
+            return r
+        case .sqrt, .abs:
+            if isKernelNode(c) { return kernel(c, into: target) }
+            let v = expr(args[0])
+            let r = destination(target, c.type)
+            location = loc
+            if c.type.isSIMD {
+                emit(Instruction(.simdUnary, a: r, b: v, k: SimdOp.pack(b == .sqrt ? .sqrt : .abs, isF64: c.type == .f64x4)))
+            } else {
+                emit(Instruction(.scalarMath, a: r, b: v, c: 0, k: MathOp.pack(b == .sqrt ? .sqrt : .abs, c.type.elementKind!)))
+            }
+            return r
+        case .min, .max:
+            if args.count == 1 {
+                let op: ReductionOp = b == .min ? .min : .max
+                if args[0].type.isSIMD {
+                    let v = expr(args[0])
+                    let r = destination(target, c.type)
+                    location = loc
+                    emit(Instruction(.simdReduce, a: r, b: v, k: Int(op.rawValue) << 1 | (args[0].type == .f64x4 ? 1 : 0)))
+                    return r
+                }
+                return reduction(op, args, kind: args[0].type.elementKind!, into: target, at: loc)
+            }
+            if isKernelNode(c) { return kernel(c, into: target) }
+            if c.type.isSIMD {
+                let l = simdOperand(args[0], c.type)
+                let rr = simdOperand(args[1], c.type)
+                let r = destination(target, c.type)
+                location = loc
+                emit(Instruction(.simdBinary, a: r, b: l, c: rr, k: SimdOp.pack(b == .min ? .min : .max, isF64: c.type == .f64x4)))
+                return r
+            }
+            let l = expr(args[0])
+            let rr = expr(args[1])
+            let r = destination(target, c.type)
+            location = loc
+            emit(Instruction(.scalarMath, a: r, b: l, c: rr, k: MathOp.pack(b == .min ? .min : .max, c.type.elementKind!)))
+            return r
+        case .fma:
+            if isKernelNode(c) { return kernel(c, into: target) }
+            if c.type.isSIMD {
+                let base = allocateSlots(12)
+                for (i, a) in args.enumerated() {
+                    if a.type.isSIMD {
+                        _ = expr(a, into: base + 4 * i)
+                    } else {
+                        let s = expr(a)
+                        emit(Instruction(.splat, a: base + 4 * i, b: s, k: c.type == .f64x4 ? 1 : 0))
+                    }
+                }
+                let r = destination(target, c.type)
+                location = loc
+                emit(Instruction(.simdFma, a: r, b: base, k: c.type == .f64x4 ? 1 : 0))
+                return r
+            }
+            let base = allocateSlots(3)
+            for (i, a) in args.enumerated() { _ = expr(a, into: base + i) }
+            let r = destination(target, c.type)
+            location = loc
+            emit(Instruction(.scalarFma, a: r, b: base, k: Int(c.type.elementKind!.rawValue)))
+            return r
+        case .sum:
+            if args[0].type.isSIMD {
+                let v = expr(args[0])
+                let r = destination(target, c.type)
+                location = loc
+                emit(Instruction(.simdReduce, a: r, b: v, k: Int(ReductionOp.sum.rawValue) << 1 | (args[0].type == .f64x4 ? 1 : 0)))
+                return r
+            }
+            return reduction(.sum, args, kind: args[0].type.elementKind!, into: target, at: loc)
+        case .dot:
+            if args[0].type.isSIMD {
+                let l = expr(args[0])
+                let rr = expr(args[1])
+                let isF64 = args[0].type == .f64x4
+                let prod = allocate(args[0].type)
+                location = loc
+                emit(Instruction(.simdBinary, a: prod, b: l, c: rr, k: SimdOp.pack(.mul, isF64: isF64)))
+                let r = destination(target, c.type)
+                emit(Instruction(.simdReduce, a: r, b: prod, k: Int(ReductionOp.sum.rawValue) << 1 | (isF64 ? 1 : 0)))
+                return r
+            }
+            return reduction(.sum, args, kind: args[0].type.elementKind!, into: target, at: loc)
+        case .splat:
+            let s = expr(args[0])
+            let r = destination(target, c.type)
+            location = loc
+            emit(Instruction(.splat, a: r, b: s, k: c.type == .f64x4 ? 1 : 0))
+            return r
+        case .vload:
+            let a = expr(args[0])
+            let i = expr(args[1])
+            let r = destination(target, c.type)
+            location = loc
+            emit(Instruction(.vload, a: r, b: a, c: i, k: c.type == .f64x4 ? 1 : 0))
+            return r
+        case .vstore:
+            let a = expr(args[0])
+            let i = expr(args[1])
+            let v = expr(args[2])
+            location = loc
+            emit(Instruction(.vstore, a: a, b: i, c: v, k: args[2].type == .f64x4 ? 1 : 0))
+            return -1
+        case .lane:
+            let v = expr(args[0])
+            let k = expr(args[1])
+            let r = destination(target, c.type)
+            location = loc
+            emit(Instruction(.lane, a: r, b: v, c: k, k: args[0].type == .f64x4 ? 1 : 0))
+            return r
+        case .wait:
+            let t = expr(args[0])
+            let storage = c.type.storage
+            let r = storage == .none ? -1 : destination(target, c.type)
+            location = loc
+            emit(Instruction(.wait, a: max(r, 0), b: t, k: Int(storage.rawValue)))
+            return r
+        case .chanMake:
+            let cap = expr(args[0])
+            let r = destination(target, c.type)
+            location = loc
+            emit(Instruction(.makeChan, a: r, b: cap))
+            return r
+        case .send:
+            let ch = expr(args[0])
+            let v = expr(args[1])
+            location = loc
+            emit(Instruction(.send, a: ch, b: v, k: Int(args[1].type.storage.rawValue)))
+            return -1
+        case .recv:
+            let ch = expr(args[0])
+            let r = destination(target, c.type)
+            location = loc
+            emit(Instruction(.recv, a: r, b: ch, k: Int(c.type.storage.rawValue)))
+            return r
+        case .close:
+            let ch = expr(args[0])
+            location = loc
+            emit(Instruction(.close, a: ch))
+            return -1
+        case .yield:
+            emit(Instruction(.yield))
+            return -1
+        case .sleep:
+            let ms = expr(args[0])
+            location = loc
+            emit(Instruction(.sleep, a: ms))
+            return -1
+        case .now:
+            let r = destination(target, .int)
+            emit(Instruction(.now, a: r))
+            return r
+        case .toInt, .toFloat, .toF32:
+            let from = args[0].type
+            if case .array(let fromKind) = from {
+                let a = expr(args[0])
+                let r = destination(target, c.type)
+                location = loc
+                emit(Instruction(.builtin, a: r, b: a, c: Conversion.pack(from: fromKind, to: c.type.elementKind!), k: Int(BuiltinOp.convertArray.rawValue)))
+                return r
+            }
+            if from == c.type { return expr(args[0], into: target) }
+            let v = expr(args[0])
+            let r = destination(target, c.type)
+            location = loc
+            emit(Instruction(.convert, a: r, b: v, k: Conversion.pack(from: from.elementKind!, to: c.type.elementKind!)))
+            return r
+        case .toStr:
+            let v = expr(args[0])
+            let r = destination(target, .str)
+            location = loc
+            emit(Instruction(.format, a: r, b: v, c: typeIndex(args[0].type)))
+            return r
+        }
+    }
+}

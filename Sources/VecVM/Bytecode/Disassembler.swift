@@ -1,0 +1,86 @@
+// Prints bytecode from the opcode table's operand layouts (`vecvm disasm FILE`, `:disasm` in the REPL,
+// and the compiler's golden tests).
+
+enum Disassembler {
+    static func listing(_ program: Program) -> String {
+        program.functions.map { function($0) }.joined(separator: "\n")
+    }
+
+    static func function(_ f: Function) -> String {
+        var out = "function \(f.name)"
+        if f.index != 0 {
+            out += "(" + f.parameterTypes.map(\.description).joined(separator: ", ") + ")"
+            if f.resultType != .void { out += " -> \(f.resultType)" }
+        }
+        out += "  ; \(f.instructions.count) instructions, \(f.frameSize) registers"
+        if !f.kernelSites.isEmpty { out += ", \(f.kernelSites.count) kernel\(f.kernelSites.count == 1 ? "" : "s")" }
+        out += "\n"
+        for (i, ins) in f.instructions.enumerated() {
+            let loc = i < f.locations.count ? f.locations[i] : .unknown
+            var line = String(i).leftPadded(4) + "  " + ins.opcode.name.rightPadded(14) + operands(ins, at: i)
+            line = line.rightPadded(44) + "; \(loc.line):\(loc.column)"
+            if let note = annotation(ins, f) { line += "  " + note }
+            out += "  " + line + "\n"
+        }
+        for (i, site) in f.kernelSites.enumerated() {
+            let ins = site.arrayRegisters.map { "O\($0)" } + site.scalarRegisters.map { "R\($0)" }
+            out += "  kernel \(i): \(site.program)  [inputs \(ins.joined(separator: " "))]\n"
+        }
+        return out
+    }
+
+    /// Opcode and operands only, one instruction a line: what golden tests compare.
+    static func opcodes(_ f: Function) -> [String] {
+        f.instructions.enumerated().map { (i, ins) in (ins.opcode.name + " " + operands(ins, at: i)).trimmingTrailingSpaces() }
+    }
+
+    static func operands(_ ins: Instruction, at index: Int) -> String {
+        func target(_ off: Int) -> String { "-> \(index + 1 + off)" }
+        switch ins.opcode.info.format {
+        case .none: return ""
+        case .a: return "\(ins.a)"
+        case .ab: return "\(ins.a) \(ins.b)"
+        case .abc: return "\(ins.a) \(ins.b) \(ins.c)"
+        case .abk: return "\(ins.a) \(ins.b) k\(ins.k)"
+        case .abck: return "\(ins.a) \(ins.b) \(ins.c) k\(ins.k)"
+        case .ak: return "\(ins.a) k\(ins.k)"
+        case .aBx: return "\(ins.a) \(ins.bx)"
+        case .asBx:
+            if ins.jumpOffset != nil { return "\(ins.a) \(target(ins.sBx))" }
+            return "\(ins.a) \(ins.sBx)"
+        case .sBx: return target(ins.sBx)
+        case .aSBsC:
+            if ins.jumpOffset != nil { return "\(ins.a) \(ins.sB) \(target(ins.sC))" }
+            return "\(ins.a) \(ins.b) \(ins.sC)"
+        case .absC: return "\(ins.a) \(ins.b) \(target(ins.sC))"
+        case .abSCk: return "\(ins.a) \(ins.b) \(target(ins.sC)) k\(ins.k)"
+        }
+    }
+
+    private static func annotation(_ ins: Instruction, _ f: Function) -> String? {
+        switch ins.opcode {
+        case .loadConst:
+            guard ins.bx < f.constants.count else { return nil }
+            let bits = f.constants[ins.bx]
+            return "K = \(Int64(bitPattern: bits)) / \(Double(bitPattern: bits)) / \(Float(bitPattern: UInt32(truncatingIfNeeded: bits)))"
+        case .loadString:
+            guard ins.bx < f.strings.count else { return nil }
+            return "\"\(f.strings[ins.bx].value)\""
+        case .kernel:
+            guard ins.b < f.kernelSites.count else { return nil }
+            return "kernel \(ins.b): \(f.kernelSites[ins.b].program.output)"
+        default:
+            return nil
+        }
+    }
+}
+
+extension String {
+    func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+    func rightPadded(_ n: Int) -> String { count >= n ? self + " " : self + String(repeating: " ", count: n - count) }
+    func trimmingTrailingSpaces() -> String {
+        var s = self
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+}

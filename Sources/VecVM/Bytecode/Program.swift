@@ -1,0 +1,113 @@
+// Compiled code: functions of register bytecode and the tables they refer to. A Program is immutable
+// once compiled and may be run many times, by several tasks at once.
+
+/// A `print(...)` call: the registers of its arguments and their types.
+struct PrintSite {
+    var registers: [Int]
+    var types: [VType]
+}
+
+final class Function {
+    let name: String
+    let index: Int
+    let location: SourceLocation
+    var instructions: [Instruction] = []
+    /// The source position of each instruction, for runtime errors.
+    var locations: [SourceLocation] = []
+    var constants: [UInt64] = []
+    var strings: [VMString] = []
+    var kernelSites: [KernelSite] = []
+    var printSites: [PrintSite] = []
+    /// Types referred to by `format`.
+    var types: [VType] = []
+    /// Registers (slots) the frame needs.
+    var frameSize = 0
+    /// Slots taken by the parameters, which start at register 0.
+    var parameterSlots = 0
+    var parameterTypes: [VType] = []
+    var resultType: VType = .void
+    /// Whether any register of the frame may hold a reference (then a return clears the frame's objects).
+    var usesReferences = false
+
+    /// Instruction words in stable memory for the interpreter; set by `finalize`.
+    private(set) var code: UnsafeMutablePointer<UInt64>
+    private(set) var constantPool: UnsafeMutablePointer<UInt64>
+
+    init(name: String, index: Int, location: SourceLocation) {
+        self.name = name
+        self.index = index
+        self.location = location
+        code = .allocate(capacity: 1)
+        constantPool = .allocate(capacity: 1)
+    }
+
+    deinit {
+        code.deallocate()
+        constantPool.deallocate()
+    }
+
+    /// Copies instructions and constants into the memory the interpreter reads.
+    func finalize() {
+        code.deallocate()
+        constantPool.deallocate()
+        code = .allocate(capacity: max(1, instructions.count))
+        for (i, ins) in instructions.enumerated() { code[i] = ins.word }
+        constantPool = .allocate(capacity: max(1, constants.count))
+        for (i, k) in constants.enumerated() { constantPool[i] = k }
+    }
+}
+
+/// Describes one global variable.
+struct GlobalInfo {
+    let name: String
+    let type: VType
+    /// Index into the scalar slots (scalars, SIMD values) or the object slots (references).
+    let slot: Int
+}
+
+public final class Program: @unchecked Sendable {
+    let file: SourceFile
+    /// Index 0 is the main chunk (the top-level statements).
+    var functions: [Function] = []
+    var globals: [GlobalInfo] = []
+
+    init(file: SourceFile) { self.file = file }
+
+    public var fileName: String { file.name }
+    var main: Function { functions[0] }
+
+    func function(named name: String) -> Function? { functions.first { $0.name == name && $0.index != 0 } }
+}
+
+/// What the dispatch loop needs of a function, in raw memory (no ARC, no class-property access on a
+/// call or return).
+struct FunctionEntry {
+    var code: UnsafeMutablePointer<UInt64>
+    var constants: UnsafeMutablePointer<UInt64>
+    var frameSize: Int
+    var parameterSlots: Int
+    var usesReferences: Bool
+    var resultStorage: ValueStorage
+    var function: Unmanaged<Function>
+}
+
+/// The function table of one program, built once it is compiled.
+/// - Note: `entries` is freed in deinit; tasks keep the table alive while they run.
+final class FunctionTable {
+    let entries: UnsafeMutablePointer<FunctionEntry>
+    let count: Int
+    let functions: [Function]
+
+    init(_ functions: [Function]) {
+        self.functions = functions
+        count = functions.count
+        entries = .allocate(capacity: max(1, functions.count))
+        for (i, f) in functions.enumerated() {
+            (entries + i).initialize(to: FunctionEntry(
+                code: f.code, constants: f.constantPool, frameSize: max(f.frameSize, 1), parameterSlots: f.parameterSlots,
+                usesReferences: f.usesReferences, resultStorage: f.resultType.storage, function: Unmanaged.passUnretained(f)))
+        }
+    }
+
+    deinit { entries.deallocate() }
+}

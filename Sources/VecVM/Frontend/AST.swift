@@ -1,0 +1,326 @@
+// The syntax tree. The parser builds it; the checker fills in `type` on every expression and resolves
+// names to `Variable`s and call targets, which the compiler then reads. Nodes are classes so that the
+// checker can annotate them in place.
+
+/// A type as written in the source: `int`, `[f32]`, `chan<task<int>>`.
+indirect enum TypeSyntax {
+    case named(String, SourceLocation)
+    case array(TypeSyntax, SourceLocation)
+    case generic(String, TypeSyntax, SourceLocation)
+
+    var location: SourceLocation {
+        switch self {
+        case .named(_, let l), .array(_, let l), .generic(_, _, let l): l
+        }
+    }
+}
+
+enum UnaryOp { case negate, not }
+
+enum BinaryOp: String {
+    case add = "+", sub = "-", mul = "*", div = "/", mod = "%"
+    case eq = "==", ne = "!=", lt = "<", le = "<=", gt = ">", ge = ">="
+    case and = "&&", or = "||"
+
+    var isArithmetic: Bool { self == .add || self == .sub || self == .mul || self == .div || self == .mod }
+    var isComparison: Bool { self == .eq || self == .ne || self == .lt || self == .le || self == .gt || self == .ge }
+}
+
+class Expr {
+    let location: SourceLocation
+    /// Filled in by the checker; `.error` until then (and after an error, to silence cascades).
+    var type: VType = .error
+    /// Height of this subtree; the parser bounds it so that no later recursive pass can exhaust the stack.
+    var depth = 1
+    init(_ location: SourceLocation) { self.location = location }
+}
+
+final class IntLiteral: Expr {
+    let text: String
+    /// The magnitude, or nil when it does not fit in 64 bits.
+    let magnitude: UInt64?
+    init(_ text: String, _ loc: SourceLocation) {
+        self.text = text
+        if text.hasPrefix("0x") { magnitude = UInt64(text.dropFirst(2), radix: 16) } else { magnitude = UInt64(text) }
+        super.init(loc)
+    }
+}
+
+final class FloatLiteral: Expr {
+    let text: String
+    init(_ text: String, _ loc: SourceLocation) {
+        self.text = text
+        super.init(loc)
+    }
+}
+
+final class StringLiteral: Expr {
+    let value: String
+    init(_ value: String, _ loc: SourceLocation) {
+        self.value = value
+        super.init(loc)
+    }
+}
+
+final class BoolLiteral: Expr {
+    let value: Bool
+    init(_ value: Bool, _ loc: SourceLocation) {
+        self.value = value
+        super.init(loc)
+    }
+}
+
+final class NameExpr: Expr {
+    let name: String
+    var variable: Variable?
+    init(_ name: String, _ loc: SourceLocation) {
+        self.name = name
+        super.init(loc)
+    }
+}
+
+final class UnaryExpr: Expr {
+    let op: UnaryOp
+    let operand: Expr
+    init(_ op: UnaryOp, _ operand: Expr, _ loc: SourceLocation) {
+        self.op = op
+        self.operand = operand
+        super.init(loc)
+    }
+}
+
+final class BinaryExpr: Expr {
+    let op: BinaryOp
+    let lhs: Expr
+    let rhs: Expr
+    init(_ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, _ loc: SourceLocation) {
+        self.op = op
+        self.lhs = lhs
+        self.rhs = rhs
+        super.init(loc)
+    }
+}
+
+/// What a call resolves to.
+enum CallTarget {
+    case unresolved
+    case function(FunctionDecl)
+    case external(ExternDecl)
+    case host(Int)
+    case builtin(Builtin)
+}
+
+final class CallExpr: Expr {
+    let callee: String
+    let calleeLocation: SourceLocation
+    let args: [Expr]
+    /// `chan<T>(cap)` carries its element type here.
+    let typeArgument: TypeSyntax?
+    var target: CallTarget = .unresolved
+    init(_ callee: String, _ calleeLoc: SourceLocation, _ args: [Expr], typeArgument: TypeSyntax? = nil, _ loc: SourceLocation) {
+        self.callee = callee
+        self.calleeLocation = calleeLoc
+        self.args = args
+        self.typeArgument = typeArgument
+        super.init(loc)
+    }
+}
+
+final class SpawnExpr: Expr {
+    let call: CallExpr
+    init(_ call: CallExpr, _ loc: SourceLocation) {
+        self.call = call
+        super.init(loc)
+    }
+}
+
+final class IndexExpr: Expr {
+    let base: Expr
+    let index: Expr
+    init(_ base: Expr, _ index: Expr, _ loc: SourceLocation) {
+        self.base = base
+        self.index = index
+        super.init(loc)
+    }
+}
+
+final class SliceExpr: Expr {
+    let base: Expr
+    let lower: Expr
+    let upper: Expr
+    init(_ base: Expr, _ lower: Expr, _ upper: Expr, _ loc: SourceLocation) {
+        self.base = base
+        self.lower = lower
+        self.upper = upper
+        super.init(loc)
+    }
+}
+
+final class ArrayLiteral: Expr {
+    let elements: [Expr]
+    init(_ elements: [Expr], _ loc: SourceLocation) {
+        self.elements = elements
+        super.init(loc)
+    }
+}
+
+// MARK: - Statements
+
+class Stmt {
+    let location: SourceLocation
+    init(_ location: SourceLocation) { self.location = location }
+}
+
+final class VarDecl: Stmt {
+    let name: String
+    let nameLocation: SourceLocation
+    let isMutable: Bool
+    let annotation: TypeSyntax?
+    let value: Expr
+    var variable: Variable?
+    init(name: String, nameLocation: SourceLocation, isMutable: Bool, annotation: TypeSyntax?, value: Expr, _ loc: SourceLocation) {
+        self.name = name
+        self.nameLocation = nameLocation
+        self.isMutable = isMutable
+        self.annotation = annotation
+        self.value = value
+        super.init(loc)
+    }
+}
+
+enum AssignOp { case plain, add, sub, mul, div }
+
+final class AssignStmt: Stmt {
+    let target: Expr  // NameExpr or IndexExpr
+    let op: AssignOp
+    let value: Expr
+    init(_ target: Expr, _ op: AssignOp, _ value: Expr, _ loc: SourceLocation) {
+        self.target = target
+        self.op = op
+        self.value = value
+        super.init(loc)
+    }
+}
+
+final class ExprStmt: Stmt {
+    let expr: Expr
+    init(_ expr: Expr) {
+        self.expr = expr
+        super.init(expr.location)
+    }
+}
+
+final class BlockStmt: Stmt {
+    let statements: [Stmt]
+    init(_ statements: [Stmt], _ loc: SourceLocation) {
+        self.statements = statements
+        super.init(loc)
+    }
+}
+
+final class IfStmt: Stmt {
+    let condition: Expr
+    let then: BlockStmt
+    let otherwise: Stmt?  // BlockStmt or IfStmt
+    init(_ condition: Expr, _ then: BlockStmt, _ otherwise: Stmt?, _ loc: SourceLocation) {
+        self.condition = condition
+        self.then = then
+        self.otherwise = otherwise
+        super.init(loc)
+    }
+}
+
+final class WhileStmt: Stmt {
+    let condition: Expr
+    let body: BlockStmt
+    init(_ condition: Expr, _ body: BlockStmt, _ loc: SourceLocation) {
+        self.condition = condition
+        self.body = body
+        super.init(loc)
+    }
+}
+
+/// `for i in a..b { }` (range) or `for x in e { }` (array or channel, decided by the checker).
+final class ForStmt: Stmt {
+    let name: String
+    let nameLocation: SourceLocation
+    let lower: Expr  // the iterable for `for x in e`
+    let upper: Expr?  // non-nil for a range
+    let body: BlockStmt
+    var variable: Variable?
+    init(name: String, nameLocation: SourceLocation, lower: Expr, upper: Expr?, body: BlockStmt, _ loc: SourceLocation) {
+        self.name = name
+        self.nameLocation = nameLocation
+        self.lower = lower
+        self.upper = upper
+        self.body = body
+        super.init(loc)
+    }
+}
+
+final class BreakStmt: Stmt {}
+final class ContinueStmt: Stmt {}
+
+final class ReturnStmt: Stmt {
+    let value: Expr?
+    init(_ value: Expr?, _ loc: SourceLocation) {
+        self.value = value
+        super.init(loc)
+    }
+}
+
+struct Parameter {
+    let name: String
+    let type: TypeSyntax
+    let location: SourceLocation
+}
+
+final class FunctionDecl: Stmt {
+    let name: String
+    let nameLocation: SourceLocation
+    let parameters: [Parameter]
+    let resultSyntax: TypeSyntax?
+    let body: BlockStmt
+    // Filled in by the checker.
+    var parameterTypes: [VType] = []
+    var resultType: VType = .void
+    var parameterVariables: [Variable] = []
+    /// Index in the program's function table (assigned by the checker).
+    var index = -1
+    init(name: String, nameLocation: SourceLocation, parameters: [Parameter], result: TypeSyntax?, body: BlockStmt, _ loc: SourceLocation) {
+        self.name = name
+        self.nameLocation = nameLocation
+        self.parameters = parameters
+        self.resultSyntax = result
+        self.body = body
+        super.init(loc)
+    }
+}
+
+/// `extern fn cbrt(x: float) -> float from "libm.so.6"`
+final class ExternDecl: Stmt {
+    let name: String
+    let nameLocation: SourceLocation
+    let parameters: [Parameter]
+    let resultSyntax: TypeSyntax?
+    let library: String
+    let libraryLocation: SourceLocation
+    var parameterTypes: [VType] = []
+    var resultType: VType = .void
+    var index = -1
+    init(name: String, nameLocation: SourceLocation, parameters: [Parameter], result: TypeSyntax?, library: String, libraryLocation: SourceLocation, _ loc: SourceLocation) {
+        self.name = name
+        self.nameLocation = nameLocation
+        self.parameters = parameters
+        self.resultSyntax = result
+        self.library = library
+        self.libraryLocation = libraryLocation
+        super.init(loc)
+    }
+}
+
+/// A parsed file: top-level statements in order, functions and externs among them.
+struct SourceUnit {
+    let file: SourceFile
+    let statements: [Stmt]
+}

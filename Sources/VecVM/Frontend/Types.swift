@@ -1,0 +1,141 @@
+// Static types of the .vec language (shared/LANGUAGE.md, "Types") and how values of each type occupy
+// VM registers.
+
+/// Element types of arrays; also the lane types of kernels.
+public enum ElementKind: UInt8, Hashable, Sendable {
+    case int = 0, float = 1, f32 = 2
+
+    /// Bytes per element in an array buffer.
+    var size: Int { self == .f32 ? 4 : 8 }
+    var name: String {
+        switch self {
+        case .int: "int"
+        case .float: "float"
+        case .f32: "f32"
+        }
+    }
+    var scalarType: VType {
+        switch self {
+        case .int: .int
+        case .float: .float
+        case .f32: .f32
+        }
+    }
+}
+
+indirect enum VType: Hashable, CustomStringConvertible {
+    case int, float, f32, bool, str, void
+    case array(ElementKind)
+    case f32x8, f64x4
+    case task(VType)
+    case chan(VType)
+    /// Integer and float literals (and expressions of literals only) before their context fixes a type.
+    case untypedInt, untypedFloat
+    /// The type of an expression that already produced an error; it matches anything silently.
+    case error
+
+    var description: String {
+        switch self {
+        case .int: "int"
+        case .float: "float"
+        case .f32: "f32"
+        case .bool: "bool"
+        case .str: "str"
+        case .void: "no value"
+        case .array(let e): "[\(e.name)]"
+        case .f32x8: "f32x8"
+        case .f64x4: "f64x4"
+        case .task(let t): t == .void ? "task<void>" : "task<\(t)>"
+        case .chan(let t): "chan<\(t)>"
+        case .untypedInt: "integer literal"
+        case .untypedFloat: "float literal"
+        case .error: "<error>"
+        }
+    }
+
+    var isUntyped: Bool { self == .untypedInt || self == .untypedFloat }
+    var isNumericScalar: Bool { self == .int || self == .float || self == .f32 }
+    var isFloatScalar: Bool { self == .float || self == .f32 }
+    var isSIMD: Bool { self == .f32x8 || self == .f64x4 }
+    var isArray: Bool { if case .array = self { return true } else { return false } }
+
+    var elementKind: ElementKind? {
+        switch self {
+        case .array(let e): e
+        case .int: .int
+        case .float, .f64x4: .float
+        case .f32, .f32x8: .f32
+        default: nil
+        }
+    }
+
+    /// The scalar type of an array's or SIMD value's lanes; a scalar is its own.
+    var laneType: VType? {
+        switch self {
+        case .array(let e): e.scalarType
+        case .f32x8: .f32
+        case .f64x4: .float
+        case .int, .float, .f32: self
+        default: nil
+        }
+    }
+
+    /// How a value of this type lives in registers.
+    var storage: ValueStorage {
+        switch self {
+        case .int, .float, .f32, .bool, .untypedInt, .untypedFloat: .scalar
+        case .f32x8, .f64x4: .simd
+        case .str, .array, .task, .chan: .reference
+        case .void, .error: .none
+        }
+    }
+
+    /// Equality that lets `.error` match anything, so that one mistake reports one error.
+    func matches(_ other: VType) -> Bool { self == .error || other == .error || self == other }
+}
+
+/// Register classes: a scalar takes one 64-bit slot; a SIMD value four consecutive slots; a reference
+/// one slot of the parallel object register file.
+enum ValueStorage: UInt8 {
+    case none = 0, scalar = 1, simd = 2, reference = 3
+
+    var slots: Int {
+        switch self {
+        case .none: 0
+        case .scalar, .reference: 1
+        case .simd: 4
+        }
+    }
+}
+
+/// A named value: a local (a register), a global (a slot of the program's global table), a parameter or
+/// a loop variable.
+final class Variable {
+    let name: String
+    let type: VType
+    let isMutable: Bool
+    let declaration: SourceLocation
+    /// Declared at the outermost level of the file; may become a global.
+    let isTopLevel: Bool
+    /// Referenced from a function body: must live in the global table rather than in main's registers.
+    var usedByFunction = false
+    /// Register number (locals) or global index (globals), assigned by the compiler.
+    var slot = -1
+    var isGlobal = false
+
+    init(name: String, type: VType, isMutable: Bool, declaration: SourceLocation, isTopLevel: Bool) {
+        self.name = name
+        self.type = type
+        self.isMutable = isMutable
+        self.declaration = declaration
+        self.isTopLevel = isTopLevel
+    }
+}
+
+/// Built-in functions (shared/LANGUAGE.md, "Built-in functions") and conversions.
+enum Builtin: String, CaseIterable {
+    case print, len, iota, fill, sqrt, abs, min, max, fma, sum, dot, splat, vload, vstore, lane
+    case wait, send, recv, close, yield, sleep, now
+    case chanMake = "chan"
+    case toInt = "int", toFloat = "float", toF32 = "f32", toStr = "str"
+}

@@ -1,0 +1,890 @@
+// The dispatch loop: runs one task's frames until the task's first frame returns.
+//
+// Performance rules (STYLE.md, "hot loop"): the loop keeps the program counter, the frame's register
+// pointers and the function's constant pool in locals; scalars stay unboxed in 64-bit slots; no ARC
+// traffic and no class-property access happen on the path of a scalar instruction; references are
+// touched only by instructions that deal in them. Cold paths (errors, builtins, kernels, channels)
+// live in separate functions. The loop polls the task's preemption flag on backward jumps and on
+// calls only (Lua's lvm.c habit), never per instruction.
+
+import CJITStubs
+import VMRuntime
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A runtime error inside the loop, before it is given its source location.
+struct Fault: Error {
+    var message: String
+    var function: Int
+    var pc: Int
+}
+
+@inline(__always) private func fieldA(_ w: UInt64) -> Int { Int(truncatingIfNeeded: (w >> 8) & 0xFFFF) }
+@inline(__always) private func fieldK(_ w: UInt64) -> Int { Int(truncatingIfNeeded: (w >> 24) & 0xFF) }
+@inline(__always) private func fieldB(_ w: UInt64) -> Int { Int(truncatingIfNeeded: (w >> 32) & 0xFFFF) }
+@inline(__always) private func fieldC(_ w: UInt64) -> Int { Int(truncatingIfNeeded: w >> 48) }
+@inline(__always) private func fieldSB(_ w: UInt64) -> Int { Int(Int16(truncatingIfNeeded: w >> 32)) }
+@inline(__always) private func fieldSC(_ w: UInt64) -> Int { Int(Int16(truncatingIfNeeded: w >> 48)) }
+@inline(__always) private func fieldBx(_ w: UInt64) -> Int { Int(truncatingIfNeeded: w >> 32) }
+@inline(__always) private func fieldSBx(_ w: UInt64) -> Int { Int(Int32(truncatingIfNeeded: w >> 32)) }
+
+@inline(__always) private func asFloat(_ b: UInt64) -> Double { Double(bitPattern: b) }
+@inline(__always) private func asF32(_ b: UInt64) -> Float { Float(bitPattern: UInt32(truncatingIfNeeded: b)) }
+@inline(__always) private func bitsF32(_ f: Float) -> UInt64 { UInt64(f.bitPattern) }
+
+/// Everything tasks of one VM share while they run.
+final class ExecutionContext: @unchecked Sendable {
+    let globals: GlobalStore
+    let output: OutputSink
+    let memory: MemoryAccount
+    let fileName: String
+    let stats: VMStats
+    let kernels: KernelBackend
+    /// Names of globals by slot, for error messages.
+    var scalarGlobalNames: [Int: String] = [:]
+    var objectGlobalNames: [Int: String] = [:]
+
+    func globalName(slot: Int, isObject: Bool) -> String {
+        (isObject ? objectGlobalNames[slot] : scalarGlobalNames[slot]) ?? "#\(slot)"
+    }
+
+    init(globals: GlobalStore, output: OutputSink, memory: MemoryAccount, fileName: String, stats: VMStats, kernels: KernelBackend) {
+        self.globals = globals
+        self.output = output
+        self.memory = memory
+        self.fileName = fileName
+        self.stats = stats
+        self.kernels = kernels
+    }
+}
+
+/// Runs kernels: the JIT when it has native code for one, else the interpreter's evaluator.
+protocol KernelBackend: AnyObject, Sendable {
+    /// Runs `site` natively if possible; returns false to let the evaluator do it.
+    func runNative(_ site: KernelSite, inputs: UnsafePointer<UnsafeRawPointer>, scalars: UnsafePointer<UInt64>, count: Int,
+                   output: UnsafeMutableRawPointer?, result: inout UInt64) -> Bool
+}
+
+/// The interpreter-only backend.
+final class NoNativeKernels: KernelBackend {
+    func runNative(_ site: KernelSite, inputs: UnsafePointer<UnsafeRawPointer>, scalars: UnsafePointer<UInt64>, count: Int,
+                   output: UnsafeMutableRawPointer?, result: inout UInt64) -> Bool { false }
+}
+
+enum Interpreter {
+    /// Runs `state` from its top frame until the task's first frame returns.
+    static func execute(_ state: TaskState, _ ctx: ExecutionContext) throws(Fault) {
+        // The loop's state lives in locals (registers), never in captured or address-taken variables:
+        // slow paths get the current function as a pointer to its table entry.
+        let entries = state.table.entries
+        let top = state.frames[state.frameCount - 1]
+        var function = top.function
+        var base = top.base
+        var code = entries[function].code
+        var consts = entries[function].constants
+        var pc = code + top.pc
+        var regs = state.registers + base
+        var objs = state.objects + base
+        let preempt = Scheduler.preemptFlag()
+
+        while true {
+            let w = pc.pointee
+            pc += 1
+            let a = fieldA(w)
+            switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: Opcode.self) {
+            case .nop:
+                break
+            case .move:
+                regs[a] = regs[fieldB(w)]
+            case .moveRef:
+                objs[a] = objs[fieldB(w)]
+            case .move4:
+                let b = fieldB(w)
+                if a != b { (regs + a).update(from: regs + b, count: 4) }
+            case .loadInt:
+                regs[a] = UInt64(bitPattern: Int64(fieldSBx(w)))
+            case .loadConst:
+                regs[a] = consts[fieldBx(w)]
+            case .loadConst4:
+                (regs + a).update(from: consts + fieldBx(w), count: 4)
+            case .loadString:
+                objs[a] = entries[function].function._withUnsafeGuaranteedRef { $0.strings[fieldBx(w)] }
+            case .clearRefs:
+                let n = fieldB(w)
+                for i in a..<(a + n) { objs[i] = nil }
+            case .getGlobal:
+                let g = fieldBx(w)
+                if ctx.globals.scalarInitialized[g] == 0 { throw Fault(message: uninitializedGlobal(ctx, w, scalar: true), function: function, pc: pc - code - 1) }
+                regs[a] = ctx.globals.scalars[g]
+            case .getGlobal4:
+                let g = fieldBx(w)
+                if ctx.globals.scalarInitialized[g] == 0 { throw Fault(message: uninitializedGlobal(ctx, w, scalar: true), function: function, pc: pc - code - 1) }
+                (regs + a).update(from: ctx.globals.scalars + g, count: 4)
+            case .getGlobalRef:
+                let g = fieldBx(w)
+                if ctx.globals.objectInitialized[g] == 0 { throw Fault(message: uninitializedGlobal(ctx, w, scalar: false), function: function, pc: pc - code - 1) }
+                objs[a] = ctx.globals.loadObject(g)
+            case .setGlobal:
+                let g = fieldBx(w)
+                ctx.globals.scalars[g] = regs[a]
+                ctx.globals.scalarInitialized[g] = 1
+            case .setGlobal4:
+                let g = fieldBx(w)
+                (ctx.globals.scalars + g).update(from: regs + a, count: 4)
+                ctx.globals.scalarInitialized[g] = 1
+            case .setGlobalRef:
+                ctx.globals.storeObject(fieldBx(w), objs[a])
+
+            case .addInt:
+                regs[a] = regs[fieldB(w)] &+ regs[fieldC(w)]
+            case .subInt:
+                regs[a] = regs[fieldB(w)] &- regs[fieldC(w)]
+            case .mulInt:
+                regs[a] = UInt64(bitPattern: Int64(bitPattern: regs[fieldB(w)]) &* Int64(bitPattern: regs[fieldC(w)]))
+            case .divInt, .modInt:
+                let x = Int64(bitPattern: regs[fieldB(w)])
+                let y = Int64(bitPattern: regs[fieldC(w)])
+                if y == 0 { throw Fault(message: "integer division by zero", function: function, pc: pc - code - 1) }
+                let isDiv = UInt8(truncatingIfNeeded: w) == Opcode.divInt.rawValue
+                // min / -1 overflows in hardware; the language wraps it (and min % -1 is 0).
+                let r: Int64 = y == -1 ? (isDiv ? 0 &- x : 0) : (isDiv ? x / y : x % y)
+                regs[a] = UInt64(bitPattern: r)
+            case .addIntImm:
+                regs[a] = regs[fieldB(w)] &+ UInt64(bitPattern: Int64(fieldSC(w)))
+            case .negInt:
+                regs[a] = 0 &- regs[fieldB(w)]
+            case .addFloat:
+                regs[a] = (asFloat(regs[fieldB(w)]) + asFloat(regs[fieldC(w)])).bitPattern
+            case .subFloat:
+                regs[a] = (asFloat(regs[fieldB(w)]) - asFloat(regs[fieldC(w)])).bitPattern
+            case .mulFloat:
+                regs[a] = (asFloat(regs[fieldB(w)]) * asFloat(regs[fieldC(w)])).bitPattern
+            case .divFloat:
+                regs[a] = (asFloat(regs[fieldB(w)]) / asFloat(regs[fieldC(w)])).bitPattern
+            case .negFloat:
+                regs[a] = (-asFloat(regs[fieldB(w)])).bitPattern
+            case .addF32:
+                regs[a] = bitsF32(asF32(regs[fieldB(w)]) + asF32(regs[fieldC(w)]))
+            case .subF32:
+                regs[a] = bitsF32(asF32(regs[fieldB(w)]) - asF32(regs[fieldC(w)]))
+            case .mulF32:
+                regs[a] = bitsF32(asF32(regs[fieldB(w)]) * asF32(regs[fieldC(w)]))
+            case .divF32:
+                regs[a] = bitsF32(asF32(regs[fieldB(w)]) / asF32(regs[fieldC(w)]))
+            case .negF32:
+                regs[a] = bitsF32(-asF32(regs[fieldB(w)]))
+            case .scalarMath:
+                regs[a] = scalarMath(fieldK(w), regs[fieldB(w)], regs[fieldC(w)])
+            case .scalarFma:
+                let b = fieldB(w)
+                regs[a] = scalarFma(fieldK(w), regs[b], regs[b + 1], regs[b + 2])
+
+            case .ltInt:
+                regs[a] = Int64(bitPattern: regs[fieldB(w)]) < Int64(bitPattern: regs[fieldC(w)]) ? 1 : 0
+            case .leInt:
+                regs[a] = Int64(bitPattern: regs[fieldB(w)]) <= Int64(bitPattern: regs[fieldC(w)]) ? 1 : 0
+            case .eqInt:
+                regs[a] = regs[fieldB(w)] == regs[fieldC(w)] ? 1 : 0
+            case .neInt:
+                regs[a] = regs[fieldB(w)] != regs[fieldC(w)] ? 1 : 0
+            case .compare:
+                regs[a] = compare(fieldK(w), regs, objs, fieldB(w), fieldC(w)) ? 1 : 0
+            case .not:
+                regs[a] = regs[fieldB(w)] == 0 ? 1 : 0
+
+            case .jump:
+                let off = fieldSBx(w)
+                pc += off
+                if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+            case .jumpIfTrue:
+                if regs[a] != 0 {
+                    let off = fieldSBx(w)
+                    pc += off
+                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                }
+            case .jumpIfFalse:
+                if regs[a] == 0 {
+                    let off = fieldSBx(w)
+                    pc += off
+                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                }
+            case .jumpIfLtInt:
+                if Int64(bitPattern: regs[a]) < Int64(bitPattern: regs[fieldB(w)]) {
+                    let off = fieldSC(w)
+                    pc += off
+                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                }
+            case .jumpIfLeInt:
+                if Int64(bitPattern: regs[a]) <= Int64(bitPattern: regs[fieldB(w)]) {
+                    let off = fieldSC(w)
+                    pc += off
+                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                }
+            case .jumpIfEqInt:
+                if Int64(bitPattern: regs[a]) == Int64(bitPattern: regs[fieldB(w)]) {
+                    let off = fieldSC(w)
+                    pc += off
+                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                }
+            case .jumpIfNeInt:
+                if Int64(bitPattern: regs[a]) != Int64(bitPattern: regs[fieldB(w)]) {
+                    let off = fieldSC(w)
+                    pc += off
+                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                }
+            case .jumpIfLtImm:
+                if Int64(bitPattern: regs[a]) < Int64(fieldSB(w)) {
+                    let off = fieldSC(w)
+                    pc += off
+                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                }
+            case .jumpIfLeImm:
+                if Int64(bitPattern: regs[a]) <= Int64(fieldSB(w)) {
+                    let off = fieldSC(w)
+                    pc += off
+                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                }
+            case .jumpIfGtImm:
+                if Int64(bitPattern: regs[a]) > Int64(fieldSB(w)) {
+                    let off = fieldSC(w)
+                    pc += off
+                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                }
+            case .jumpIfGeImm:
+                if Int64(bitPattern: regs[a]) >= Int64(fieldSB(w)) {
+                    let off = fieldSC(w)
+                    pc += off
+                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                }
+            case .jumpIfEqImm:
+                if Int64(bitPattern: regs[a]) == Int64(fieldSB(w)) {
+                    let off = fieldSC(w)
+                    pc += off
+                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                }
+            case .jumpIfNeImm:
+                if Int64(bitPattern: regs[a]) != Int64(fieldSB(w)) {
+                    let off = fieldSC(w)
+                    pc += off
+                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                }
+            case .forPrep:
+                if !(Int64(bitPattern: regs[a]) < Int64(bitPattern: regs[a + 1])) { pc += fieldSBx(w) }
+            case .forLoop:
+                let i = Int64(bitPattern: regs[a]) &+ 1
+                regs[a] = UInt64(bitPattern: i)
+                if i < Int64(bitPattern: regs[a + 1]) {
+                    pc += fieldSBx(w)
+                    if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                }
+            case .convert:
+                regs[a] = convertScalar(fieldK(w), regs[fieldB(w)])
+
+            case .call:
+                let callee = fieldBx(w)
+                let newBase = base + a
+                if newBase + entries[callee].frameSize > state.capacity && !state.ensureCapacity(newBase + entries[callee].frameSize) {
+                    throw Fault(message: "stack overflow", function: function, pc: pc - code - 1)
+                }
+                let depth = state.frameCount
+                state.frames[depth - 1].pc = pc - code
+                if depth < state.frameCapacity {
+                    (state.frames + depth).initialize(to: Frame(function: callee, pc: 0, base: newBase))
+                    state.frameCount = depth + 1
+                } else if !state.pushFrame(Frame(function: callee, pc: 0, base: newBase)) {
+                    throw Fault(message: "stack overflow", function: function, pc: pc - code - 1)
+                }
+                function = callee
+                base = newBase
+                code = entries[callee].code
+                consts = entries[callee].constants
+                pc = code
+                regs = state.registers + newBase
+                objs = state.objects + newBase
+                if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+            case .ret0, .ret, .retRef, .ret4:
+                // Save the result, release the frame's references, put the result in the frame's first
+                // register (where the caller expects it), and resume the caller.
+                let kind = UInt8(truncatingIfNeeded: w)
+                var r0: UInt64 = 0, r1: UInt64 = 0, r2: UInt64 = 0, r3: UInt64 = 0
+                var ro: AnyObject? = nil
+                if kind == Opcode.ret.rawValue {
+                    r0 = regs[a]
+                } else if kind == Opcode.ret4.rawValue {
+                    r0 = regs[a]; r1 = regs[a + 1]; r2 = regs[a + 2]; r3 = regs[a + 3]
+                } else if kind == Opcode.retRef.rawValue {
+                    ro = objs[a]
+                }
+                if entries[function].usesReferences {
+                    for i in 0..<entries[function].frameSize { objs[i] = nil }
+                }
+                regs[0] = r0
+                if kind == Opcode.ret4.rawValue { regs[1] = r1; regs[2] = r2; regs[3] = r3 }
+                if ro != nil { objs[0] = ro }
+                state.frameCount -= 1
+                if state.frameCount == 0 {
+                    state.task.result = (r0, r1, r2, r3)
+                    state.task.resultObject = ro
+                    return
+                }
+                let caller = state.frames[state.frameCount - 1]
+                function = caller.function
+                base = caller.base
+                code = entries[function].code
+                consts = entries[function].constants
+                pc = code + caller.pc
+                regs = state.registers + base
+                objs = state.objects + base
+
+            case .getInt, .getFloat, .getF32:
+                // Borrow the array without retaining it: the object register keeps it alive.
+                let i = Int64(bitPattern: regs[fieldC(w)])
+                let isF32 = UInt8(truncatingIfNeeded: w) == Opcode.getF32.rawValue
+                guard let p = UnsafeRawPointer(objs + fieldB(w)).load(as: UnsafeRawPointer?.self),
+                    let v = Unmanaged<VMArray>.fromOpaque(p)._withUnsafeGuaranteedRef({ arr -> UInt64? in
+                        guard UInt64(bitPattern: i) < UInt64(arr.count) else { return nil }
+                        return isF32 ? UInt64(arr.data.load(fromByteOffset: Int(i) << 2, as: UInt32.self))
+                            : arr.data.load(fromByteOffset: Int(i) << 3, as: UInt64.self)
+                    })
+                else { throw Fault(message: indexError(objs[fieldB(w)], i), function: function, pc: pc - code - 1) }
+                regs[a] = v
+            case .setInt, .setFloat, .setF32:
+                let i = Int64(bitPattern: regs[fieldB(w)])
+                let v = regs[fieldC(w)]
+                let isF32 = UInt8(truncatingIfNeeded: w) == Opcode.setF32.rawValue
+                guard let p = UnsafeRawPointer(objs + a).load(as: UnsafeRawPointer?.self),
+                    Unmanaged<VMArray>.fromOpaque(p)._withUnsafeGuaranteedRef({ arr -> Bool in
+                        guard UInt64(bitPattern: i) < UInt64(arr.count) else { return false }
+                        if isF32 {
+                            arr.data.storeBytes(of: UInt32(truncatingIfNeeded: v), toByteOffset: Int(i) << 2, as: UInt32.self)
+                        } else {
+                            arr.data.storeBytes(of: v, toByteOffset: Int(i) << 3, as: UInt64.self)
+                        }
+                        return true
+                    })
+                else { throw Fault(message: indexError(objs[a], i), function: function, pc: pc - code - 1) }
+            case .length:
+                regs[a] = UInt64(objs[fieldB(w)].map { unsafeDowncast($0, to: VMArray.self).count } ?? 0)
+
+            case .kernel:
+                do throws(Trap) {
+                    try runKernel(entries + function, fieldB(w), a, regs, objs, state, ctx)
+                } catch {
+                    throw Fault(message: error.message, function: function, pc: pc - code - 1)
+                }
+            case .print:
+                printSite(entries + function, fieldBx(w), regs, objs, ctx)
+            case .slice, .arrayLiteral, .builtin, .concat, .format, .callExtern, .callHost:
+                do throws(Trap) {
+                    try slowInstruction(w, entries + function, regs, objs, ctx)
+                } catch {
+                    throw Fault(message: error.message, function: function, pc: pc - code - 1)
+                }
+
+            case .simdBinary, .simdUnary, .simdFma, .splat, .simdReduce:
+                simdInstruction(w, regs)
+            case .vload, .vstore, .lane:
+                do throws(Trap) {
+                    try simdMemory(w, regs, objs)
+                } catch {
+                    throw Fault(message: error.message, function: function, pc: pc - code - 1)
+                }
+
+            case .spawn, .wait, .makeChan, .send, .recv, .close, .yield, .sleep, .now:
+                do throws(Trap) {
+                    try taskInstruction(w, regs, objs, state, ctx)
+                } catch {
+                    throw Fault(message: error.message, function: function, pc: pc - code - 1)
+                }
+            case .recvOrJump:
+                let ch = unsafeDowncast(objs[fieldB(w)]!, to: Channel.self)
+                if let m = ch.receiveOrClosed() {
+                    storeMessage(m, fieldK(w), a, regs, objs)
+                } else {
+                    pc += fieldSC(w)
+                }
+            }
+        }
+    }
+
+    // MARK: - Cold paths
+
+    @inline(never)
+    private static func uninitializedGlobal(_ ctx: ExecutionContext, _ w: UInt64, scalar: Bool) -> String {
+        let name = ctx.globalName(slot: fieldBx(w), isObject: !scalar)
+        return "global variable '\(name)' is used before its declaration has run"
+    }
+
+    @inline(never)
+    private static func indexError(_ o: AnyObject?, _ i: Int64) -> String {
+        let n = o.map { unsafeDowncast($0, to: VMArray.self).count } ?? 0
+        return "index \(i) out of bounds for array of length \(n)"
+    }
+
+    @inline(never)
+    static func scalarMath(_ k: Int, _ x: UInt64, _ y: UInt64) -> UInt64 {
+        let op = MathOp(rawValue: UInt8(k >> 2)) ?? .min
+        switch ElementKind(rawValue: UInt8(k & 3)) ?? .int {
+        case .int:
+            let a = Int64(bitPattern: x), b = Int64(bitPattern: y)
+            switch op {
+            case .min: return UInt64(bitPattern: Int64.kMin(a, b))
+            case .max: return UInt64(bitPattern: Int64.kMax(a, b))
+            case .abs, .sqrt: return UInt64(bitPattern: Int64.kAbs(a))
+            }
+        case .float:
+            let a = asFloat(x), b = asFloat(y)
+            switch op {
+            case .min: return Double.kMin(a, b).bitPattern
+            case .max: return Double.kMax(a, b).bitPattern
+            case .abs: return Double.kAbs(a).bitPattern
+            case .sqrt: return a.squareRoot().bitPattern
+            }
+        case .f32:
+            let a = asF32(x), b = asF32(y)
+            switch op {
+            case .min: return bitsF32(Float.kMin(a, b))
+            case .max: return bitsF32(Float.kMax(a, b))
+            case .abs: return bitsF32(Float.kAbs(a))
+            case .sqrt: return bitsF32(a.squareRoot())
+            }
+        }
+    }
+
+    @inline(never)
+    static func scalarFma(_ k: Int, _ x: UInt64, _ y: UInt64, _ z: UInt64) -> UInt64 {
+        switch ElementKind(rawValue: UInt8(k)) ?? .int {
+        case .int: return Int64.kFma(Int64(bitPattern: x), Int64(bitPattern: y), Int64(bitPattern: z)).bits
+        case .float: return Double.kFma(asFloat(x), asFloat(y), asFloat(z)).bits
+        case .f32: return Float.kFma(asF32(x), asF32(y), asF32(z)).bits
+        }
+    }
+
+    @inline(never)
+    static func compare(_ k: Int, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>, _ b: Int, _ c: Int) -> Bool {
+        let op = CompareOp(rawValue: UInt8(k >> 3)) ?? .eq
+        switch CompareClass(rawValue: UInt8(k & 7)) ?? .int {
+        case .float:
+            let x = asFloat(regs[b]), y = asFloat(regs[c])
+            switch op {
+            case .eq: return x == y
+            case .ne: return x != y
+            case .lt: return x < y
+            case .le: return x <= y
+            }
+        case .f32:
+            let x = asF32(regs[b]), y = asF32(regs[c])
+            switch op {
+            case .eq: return x == y
+            case .ne: return x != y
+            case .lt: return x < y
+            case .le: return x <= y
+            }
+        case .str:
+            let x = (objs[b] as? VMString)?.value ?? "", y = (objs[c] as? VMString)?.value ?? ""
+            switch op {
+            case .eq: return x == y
+            case .ne: return x != y
+            case .lt: return x < y
+            case .le: return x <= y
+            }
+        case .int:
+            let x = Int64(bitPattern: regs[b]), y = Int64(bitPattern: regs[c])
+            switch op {
+            case .eq: return x == y
+            case .ne: return x != y
+            case .lt: return x < y
+            case .le: return x <= y
+            }
+        }
+    }
+
+    /// `int(x)` of a float truncates toward zero; NaN and values outside the int range give
+    /// Int.min, the value x86's cvttsd2si produces, so that native code agrees.
+    @inline(__always)
+    static func truncateToInt(_ d: Double) -> Int64 {
+        d.isNaN || !(d > -9.223372036854775808e18 - 1025 && d < 9.223372036854775808e18) ? Int64.min : Int64(d)
+    }
+
+    static func convertScalar(_ k: Int, _ x: UInt64) -> UInt64 {
+        let from = ElementKind(rawValue: UInt8(k >> 4)) ?? .int
+        let to = ElementKind(rawValue: UInt8(k & 15)) ?? .int
+        switch (from, to) {
+        case (.int, .float): return Double(Int64(bitPattern: x)).bitPattern
+        case (.int, .f32): return bitsF32(Float(Int64(bitPattern: x)))
+        case (.float, .int): return UInt64(bitPattern: truncateToInt(asFloat(x)))
+        case (.float, .f32): return bitsF32(Float(asFloat(x)))
+        case (.f32, .int): return UInt64(bitPattern: truncateToInt(Double(asF32(x))))
+        case (.f32, .float): return Double(asF32(x)).bitPattern
+        default: return x
+        }
+    }
+
+    @inline(never)
+    private static func printSite(_ entry: UnsafePointer<FunctionEntry>, _ index: Int, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>, _ ctx: ExecutionContext) {
+        let site = entry.pointee.function._withUnsafeGuaranteedRef { $0.printSites[index] }
+        var line = ""
+        for (i, (r, t)) in zip(site.registers, site.types).enumerated() {
+            if i > 0 { line += " " }
+            line += ValueFormatter.value(regs, objs, r, t)
+        }
+        line += "\n"
+        ctx.output.write(line)
+    }
+
+    // MARK: Kernels
+
+    @inline(never)
+    private static func runKernel(_ entry: UnsafePointer<FunctionEntry>, _ siteIndex: Int, _ dest: Int, _ regs: UnsafeMutablePointer<UInt64>,
+                                  _ objs: UnsafeMutablePointer<AnyObject?>, _ state: TaskState, _ ctx: ExecutionContext) throws(Trap) {
+        let site = entry.pointee.function._withUnsafeGuaranteedRef { $0.kernelSites[siteIndex] }
+        let program = site.program
+        let nIn = site.arrayRegisters.count
+        // Inputs: data pointers and a common length.
+        var count = -1
+        let inputs = UnsafeMutablePointer<UnsafeRawPointer>.allocate(capacity: max(1, nIn))
+        defer { inputs.deallocate() }
+        for (k, r) in site.arrayRegisters.enumerated() {
+            guard let o = objs[r] else { throw Trap("array input is missing") }
+            let arr = unsafeDowncast(o, to: VMArray.self)
+            if count >= 0 && arr.count != count {
+                throw Trap("array length mismatch: \(count) vs \(arr.count)")
+            }
+            count = arr.count
+            inputs[k] = UnsafeRawPointer(arr.data)
+        }
+        if count < 0 { count = 0 }
+        let nScalars = site.scalarRegisters.count
+        let scalars = UnsafeMutablePointer<UInt64>.allocate(capacity: max(1, nScalars))
+        defer { scalars.deallocate() }
+        for (k, r) in site.scalarRegisters.enumerated() { scalars[k] = regs[r] }
+
+        switch program.output {
+        case .reduce(let op, _):
+            if count == 0 && op != .sum {
+                throw Trap("\(op.name) of an empty array")
+            }
+            var result: UInt64 = 0
+            if !ctx.kernels.runNative(site, inputs: inputs, scalars: scalars, count: count, output: nil, result: &result) {
+                result = try KernelEvaluator.run(program, inputs: inputs, scalars: scalars, count: count, output: nil, scratch: state.scratch)
+            }
+            regs[dest] = result
+        case .store:
+            // Reuse the destination's buffer when nothing else can see it (it is about to be overwritten).
+            var out: VMArray?
+            if isKnownUniquelyReferenced(&objs[dest]), let o = objs[dest] {
+                let old = unsafeDowncast(o, to: VMArray.self)
+                if old.count == count && old.kind == program.element { out = old }
+            }
+            if out == nil {
+                do {
+                    out = try VMArray.allocate(count: count, kind: program.element, account: ctx.memory)
+                } catch {
+                    throw Trap("out of memory (an array of \(count) \(program.element.name) elements)")
+                }
+            }
+            let o = out!
+            var unused: UInt64 = 0
+            if !ctx.kernels.runNative(site, inputs: inputs, scalars: scalars, count: count, output: o.data, result: &unused) {
+                _ = try KernelEvaluator.run(program, inputs: inputs, scalars: scalars, count: count, output: o.data, scratch: state.scratch)
+            }
+            objs[dest] = o
+        }
+    }
+
+    // MARK: Arrays, strings, builtins
+
+    static func allocateArray(_ count: Int, _ kind: ElementKind, _ ctx: ExecutionContext, zeroed: Bool = false) throws(Trap) -> VMArray {
+        do {
+            return try VMArray.allocate(count: count, kind: kind, account: ctx.memory, zeroed: zeroed)
+        } catch {
+            throw Trap("out of memory (an array of \(count) \(kind.name) elements)")
+        }
+    }
+
+    @inline(never)
+    private static func slowInstruction(_ w: UInt64, _ entry: UnsafePointer<FunctionEntry>, _ regs: UnsafeMutablePointer<UInt64>,
+                                        _ objs: UnsafeMutablePointer<AnyObject?>, _ ctx: ExecutionContext) throws(Trap) {
+        let a = fieldA(w), b = fieldB(w), c = fieldC(w)
+        switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: Opcode.self) {
+        case .slice:
+            let arr = unsafeDowncast(objs[b]!, to: VMArray.self)
+            let lo = Int64(bitPattern: regs[c]), hi = Int64(bitPattern: regs[c + 1])
+            guard lo >= 0, lo <= hi, hi <= Int64(arr.count) else {
+                throw Trap("slice \(lo)..\(hi) out of bounds for array of length \(arr.count)")
+            }
+            let n = Int(hi - lo)
+            let out = try allocateArray(n, arr.kind, ctx)
+            out.data.copyMemory(from: arr.data + Int(lo) * arr.kind.size, byteCount: n * arr.kind.size)
+            objs[a] = out
+        case .arrayLiteral:
+            let kind = ElementKind(rawValue: UInt8(fieldK(w))) ?? .int
+            let out = try allocateArray(c, kind, ctx)
+            for i in 0..<c { out.setBits(i, regs[b + i]) }
+            objs[a] = out
+        case .builtin:
+            switch BuiltinOp(rawValue: UInt8(fieldK(w))) ?? .iota {
+            case .iota:
+                let n = Int64(bitPattern: regs[b])
+                if n < 0 { throw Trap("iota of a negative count (\(n))") }
+                let out = try allocateArray(Int(n), .int, ctx)
+                let p = out.data.assumingMemoryBound(to: Int64.self)
+                for i in 0..<Int(n) { p[i] = Int64(i) }
+                objs[a] = out
+            case .fill:
+                let n = Int64(bitPattern: regs[b])
+                if n < 0 { throw Trap("fill of a negative count (\(n))") }
+                let kind = ElementKind(rawValue: UInt8(c)) ?? .int
+                let out = try allocateArray(Int(n), kind, ctx)
+                let v = regs[b + 1]
+                if kind == .f32 {
+                    out.data.assumingMemoryBound(to: UInt32.self).initialize(repeating: UInt32(truncatingIfNeeded: v), count: Int(n))
+                } else {
+                    out.data.assumingMemoryBound(to: UInt64.self).initialize(repeating: v, count: Int(n))
+                }
+                objs[a] = out
+            case .convertArray:
+                let src = unsafeDowncast(objs[b]!, to: VMArray.self)
+                let to = ElementKind(rawValue: UInt8(c & 15)) ?? .int
+                let out = try allocateArray(src.count, to, ctx)
+                convertArray(src, out)
+                objs[a] = out
+            case .lengthStr:
+                regs[a] = UInt64((objs[b] as? VMString)?.value.count ?? 0)
+            }
+        case .concat:
+            let x = (objs[b] as? VMString)?.value ?? "", y = (objs[c] as? VMString)?.value ?? ""
+            objs[a] = VMString(x + y)
+        case .format:
+            let t = entry.pointee.function._withUnsafeGuaranteedRef { $0.types[c] }
+            objs[a] = VMString(ValueFormatter.value(regs, objs, b, t))
+        default:
+            throw Trap("instruction \(Opcode(rawValue: UInt8(truncatingIfNeeded: w))?.name ?? "?") is not supported here")
+        }
+    }
+
+    private static func convertArray(_ src: VMArray, _ out: VMArray) {
+        let n = src.count
+        switch (src.kind, out.kind) {
+        case (.int, .float):
+            let s = src.data.assumingMemoryBound(to: Int64.self), d = out.data.assumingMemoryBound(to: Double.self)
+            for i in 0..<n { d[i] = Double(s[i]) }
+        case (.int, .f32):
+            let s = src.data.assumingMemoryBound(to: Int64.self), d = out.data.assumingMemoryBound(to: Float.self)
+            for i in 0..<n { d[i] = Float(s[i]) }
+        case (.float, .int):
+            let s = src.data.assumingMemoryBound(to: Double.self), d = out.data.assumingMemoryBound(to: Int64.self)
+            for i in 0..<n { d[i] = truncateToInt(s[i]) }
+        case (.float, .f32):
+            let s = src.data.assumingMemoryBound(to: Double.self), d = out.data.assumingMemoryBound(to: Float.self)
+            for i in 0..<n { d[i] = Float(s[i]) }
+        case (.f32, .int):
+            let s = src.data.assumingMemoryBound(to: Float.self), d = out.data.assumingMemoryBound(to: Int64.self)
+            for i in 0..<n { d[i] = truncateToInt(Double(s[i])) }
+        case (.f32, .float):
+            let s = src.data.assumingMemoryBound(to: Float.self), d = out.data.assumingMemoryBound(to: Double.self)
+            for i in 0..<n { d[i] = Double(s[i]) }
+        default:
+            out.data.copyMemory(from: src.data, byteCount: n * src.kind.size)
+        }
+    }
+
+    // MARK: SIMD values
+
+    @inline(never)
+    private static func simdInstruction(_ w: UInt64, _ regs: UnsafeMutablePointer<UInt64>) {
+        let a = fieldA(w), b = fieldB(w), c = fieldC(w), k = fieldK(w)
+        let raw = UnsafeMutableRawPointer(regs)
+        @inline(__always) func f32x8(_ r: Int) -> SIMD8<Float> { raw.loadUnaligned(fromByteOffset: r * 8, as: SIMD8<Float>.self) }
+        @inline(__always) func f64x4(_ r: Int) -> SIMD4<Double> { raw.loadUnaligned(fromByteOffset: r * 8, as: SIMD4<Double>.self) }
+        @inline(__always) func put<V>(_ v: V) { raw.storeBytes(of: v, toByteOffset: a * 8, as: V.self) }
+        let isF64 = k & 1 == 1
+        switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: Opcode.self) {
+        case .splat:
+            if isF64 { put(SIMD4<Double>(repeating: asFloat(regs[b]))) } else { put(SIMD8<Float>(repeating: asF32(regs[b]))) }
+        case .simdBinary:
+            let op = SimdOp(rawValue: UInt8(k >> 1)) ?? .add
+            if isF64 {
+                let x = f64x4(b), y = f64x4(c)
+                switch op {
+                case .add: put(x + y)
+                case .sub: put(x - y)
+                case .mul: put(x * y)
+                case .div: put(x / y)
+                case .min: put(y.replacing(with: x, where: x .< y))
+                default: put(y.replacing(with: x, where: x .> y))
+                }
+            } else {
+                let x = f32x8(b), y = f32x8(c)
+                switch op {
+                case .add: put(x + y)
+                case .sub: put(x - y)
+                case .mul: put(x * y)
+                case .div: put(x / y)
+                case .min: put(y.replacing(with: x, where: x .< y))
+                default: put(y.replacing(with: x, where: x .> y))
+                }
+            }
+        case .simdUnary:
+            let op = SimdOp(rawValue: UInt8(k >> 1)) ?? .neg
+            if isF64 {
+                let x = f64x4(b)
+                switch op {
+                case .sqrt: put(x.squareRoot())
+                case .abs: put(unsafeBitCast(unsafeBitCast(x, to: SIMD4<UInt64>.self) & 0x7FFF_FFFF_FFFF_FFFF, to: SIMD4<Double>.self))
+                default: put(-x)
+                }
+            } else {
+                let x = f32x8(b)
+                switch op {
+                case .sqrt: put(x.squareRoot())
+                case .abs: put(unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self))
+                default: put(-x)
+                }
+            }
+        case .simdFma:
+            if isF64 {
+                put(f64x4(b + 8).addingProduct(f64x4(b), f64x4(b + 4)))
+            } else {
+                put(f32x8(b + 8).addingProduct(f32x8(b), f32x8(b + 4)))
+            }
+        case .simdReduce:
+            let op = ReductionOp(rawValue: UInt8(k >> 1)) ?? .sum
+            if isF64 {
+                let v = f64x4(b)
+                var lanes = (0..<4).map { v[$0] }
+                regs[a] = KernelEvaluator.combineVector(op, &lanes).bitPattern
+            } else {
+                let v = f32x8(b)
+                var lanes = (0..<8).map { v[$0] }
+                regs[a] = bitsF32(KernelEvaluator.combineVector(op, &lanes))
+            }
+        default:
+            break
+        }
+    }
+
+    @inline(never)
+    private static func simdMemory(_ w: UInt64, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>) throws(Trap) {
+        let a = fieldA(w), b = fieldB(w), c = fieldC(w)
+        let isF64 = fieldK(w) & 1 == 1
+        let lanes = isF64 ? 4 : 8
+        let raw = UnsafeMutableRawPointer(regs)
+        switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: Opcode.self) {
+        case .vload:
+            let arr = unsafeDowncast(objs[b]!, to: VMArray.self)
+            let i = Int64(bitPattern: regs[c])
+            guard i >= 0, i <= Int64(arr.count) - Int64(lanes) else {
+                throw Trap("vload of \(lanes) lanes at index \(i) is out of bounds for array of length \(arr.count)")
+            }
+            (raw + a * 8).copyMemory(from: arr.data + Int(i) * arr.kind.size, byteCount: 32)
+        case .vstore:
+            let arr = unsafeDowncast(objs[a]!, to: VMArray.self)
+            let i = Int64(bitPattern: regs[b])
+            guard i >= 0, i <= Int64(arr.count) - Int64(lanes) else {
+                throw Trap("vstore of \(lanes) lanes at index \(i) is out of bounds for array of length \(arr.count)")
+            }
+            (arr.data + Int(i) * arr.kind.size).copyMemory(from: raw + c * 8, byteCount: 32)
+        case .lane:
+            let k = Int64(bitPattern: regs[c])
+            guard k >= 0, k < Int64(lanes) else { throw Trap("lane \(k) out of range 0..<\(lanes)") }
+            if isF64 {
+                regs[a] = raw.load(fromByteOffset: b * 8 + Int(k) * 8, as: UInt64.self)
+            } else {
+                regs[a] = UInt64(raw.load(fromByteOffset: b * 8 + Int(k) * 4, as: UInt32.self))
+            }
+        default:
+            break
+        }
+    }
+
+    // MARK: Tasks and channels
+
+    static func storeMessage(_ m: Message, _ storage: Int, _ a: Int, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>) {
+        switch ValueStorage(rawValue: UInt8(storage)) ?? .none {
+        case .scalar: regs[a] = m.w0
+        case .simd:
+            regs[a] = m.w0; regs[a + 1] = m.w1; regs[a + 2] = m.w2; regs[a + 3] = m.w3
+        case .reference: objs[a] = m.object
+        case .none: break
+        }
+    }
+
+    static func message(_ storage: Int, _ r: Int, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>) -> Message {
+        switch ValueStorage(rawValue: UInt8(storage)) ?? .none {
+        case .scalar: return Message(w0: regs[r], w1: 0, w2: 0, w3: 0, object: nil)
+        case .simd: return Message(w0: regs[r], w1: regs[r + 1], w2: regs[r + 2], w3: regs[r + 3], object: nil)
+        case .reference: return Message(w0: 0, w1: 0, w2: 0, w3: 0, object: objs[r])
+        case .none: return Message(w0: 0, w1: 0, w2: 0, w3: 0, object: nil)
+        }
+    }
+
+    @inline(never)
+    private static func taskInstruction(_ w: UInt64, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>,
+                                        _ state: TaskState, _ ctx: ExecutionContext) throws(Trap) {
+        let a = fieldA(w), b = fieldB(w), c = fieldC(w), k = fieldK(w)
+        switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: Opcode.self) {
+        case .spawn:
+            objs[a] = TaskRunner.spawn(function: c, arguments: b, regs, objs, state.table, ctx)
+        case .wait:
+            let task = unsafeDowncast(objs[b]!, to: VMTask.self)
+            task.handle?.join()
+            let (r0, r1, r2, r3) = task.result
+            switch ValueStorage(rawValue: UInt8(k)) ?? .none {
+            case .scalar: regs[a] = r0
+            case .simd:
+                regs[a] = r0; regs[a + 1] = r1; regs[a + 2] = r2; regs[a + 3] = r3
+            case .reference: objs[a] = task.resultObject
+            case .none: break
+            }
+        case .makeChan:
+            let cap = Int64(bitPattern: regs[b])
+            if cap < 0 { throw Trap("negative channel capacity (\(cap))") }
+            if cap > 1 << 32 { throw Trap("channel capacity \(cap) is too large") }
+            objs[a] = Channel(capacity: Int(cap))
+        case .send:
+            let ch = unsafeDowncast(objs[a]!, to: Channel.self)
+            do {
+                try ch.send(message(k, b, regs, objs))
+            } catch {
+                throw Trap("send on a closed channel")
+            }
+        case .recv:
+            let ch = unsafeDowncast(objs[b]!, to: Channel.self)
+            do {
+                storeMessage(try ch.receive(), k, a, regs, objs)
+            } catch {
+                throw Trap("receive from a closed and drained channel")
+            }
+        case .close:
+            let ch = unsafeDowncast(objs[a]!, to: Channel.self)
+            do {
+                try ch.close()
+            } catch {
+                throw Trap("close of a closed channel")
+            }
+        case .yield:
+            Scheduler.yield()
+        case .sleep:
+            let ms = Int64(bitPattern: regs[a])
+            if ms > 0 {
+                let (ns, overflow) = ms.multipliedReportingOverflow(by: 1_000_000)
+                Scheduler.sleep(nanoseconds: overflow ? Int64.max : ns)
+            } else {
+                Scheduler.yield()
+            }
+        case .now:
+            var ts = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &ts)
+            regs[a] = UInt64(bitPattern: Int64(ts.tv_sec) &* 1_000_000_000 &+ Int64(ts.tv_nsec))
+        default:
+            break
+        }
+    }
+}

@@ -1,0 +1,126 @@
+// Heap values of the VM: strings and arrays. Scalars and SIMD values live unboxed in registers; these
+// live in the object registers and are reference counted by Swift.
+
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An immutable `str` value.
+final class VMString {
+    let value: String
+    init(_ value: String) { self.value = value }
+}
+
+/// Bytes of array memory a VM may hold at once; exceeding it is the runtime error "out of memory".
+final class MemoryAccount: Sendable {
+    let limit: Int
+    let used = Atomic<Int>(0)
+    let peak = Atomic<Int>(0)
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Reserves `bytes`, or returns false when that would pass the limit.
+    func reserve(_ bytes: Int) -> Bool {
+        let (after, _) = used.wrappingAdd(bytes, ordering: .relaxed)
+        if after > limit || after < 0 {
+            used.wrappingSubtract(bytes, ordering: .relaxed)
+            return false
+        }
+        var p = peak.load(ordering: .relaxed)
+        while after > p {
+            let (exchanged, original) = peak.compareExchange(expected: p, desired: after, ordering: .relaxed)
+            if exchanged { break }
+            p = original
+        }
+        return true
+    }
+
+    func release(_ bytes: Int) { used.wrappingSubtract(bytes, ordering: .relaxed) }
+
+    /// Default cap: three quarters of physical memory, so that a huge `fill` is a clean error rather
+    /// than a visit from the kernel's OOM killer.
+    static var defaultLimit: Int {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES))
+        let size = sysconf(Int32(_SC_PAGESIZE))
+        guard pages > 0, size > 0 else { return Int.max / 2 }
+        return pages / 4 * 3 * size
+    }
+}
+
+struct OutOfMemory: Error {}
+
+/// An array: a 64-byte aligned buffer of `count` elements of one kind, shared by reference.
+/// - Note: `data` stays valid for the object's lifetime; kernels and the JIT read it through raw
+///   pointers taken while an object register keeps the array alive.
+final class VMArray {
+    let data: UnsafeMutableRawPointer
+    let count: Int
+    let kind: ElementKind
+    private let account: MemoryAccount?
+    /// Set when the memory belongs to someone else (a host buffer); `keepAlive` then owns it.
+    private let keepAlive: AnyObject?
+    private let ownsData: Bool
+
+    var byteCount: Int { count * kind.size }
+
+    private init(data: UnsafeMutableRawPointer, count: Int, kind: ElementKind, account: MemoryAccount?, owns: Bool, keepAlive: AnyObject?) {
+        self.data = data
+        self.count = count
+        self.kind = kind
+        self.account = account
+        self.ownsData = owns
+        self.keepAlive = keepAlive
+    }
+
+    deinit {
+        if ownsData {
+            free(data)
+            account?.release(count * kind.size)
+        }
+    }
+
+    /// A new array of `count` elements; contents are unspecified unless `zeroed`.
+    static func allocate(count: Int, kind: ElementKind, account: MemoryAccount?, zeroed: Bool = false) throws(OutOfMemory) -> VMArray {
+        guard count >= 0 else { throw OutOfMemory() }
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: kind.size)
+        guard !overflow, bytes <= Int.max / 2 else { throw OutOfMemory() }
+        if let account, !account.reserve(bytes) { throw OutOfMemory() }
+        var p: UnsafeMutableRawPointer?
+        // Round up to whole cache lines so that vector code may read the last line whole.
+        let rounded = max(64, (bytes + 63) & ~63)
+        guard posix_memalign(&p, 64, rounded) == 0, let data = p else {
+            account?.release(bytes)
+            throw OutOfMemory()
+        }
+        if zeroed { memset(data, 0, rounded) }
+        return VMArray(data: data, count: count, kind: kind, account: account, owns: true, keepAlive: nil)
+    }
+
+    /// Wraps memory owned by the host (no copy); `owner` keeps it alive.
+    static func wrapping(_ data: UnsafeMutableRawPointer, count: Int, kind: ElementKind, owner: AnyObject?) -> VMArray {
+        VMArray(data: data, count: count, kind: kind, account: nil, owns: false, keepAlive: owner)
+    }
+
+    @inline(__always) func int(_ i: Int) -> Int64 { data.assumingMemoryBound(to: Int64.self)[i] }
+    @inline(__always) func float(_ i: Int) -> Double { data.assumingMemoryBound(to: Double.self)[i] }
+    @inline(__always) func f32(_ i: Int) -> Float { data.assumingMemoryBound(to: Float.self)[i] }
+
+    /// Raw bits of element i as a register value (f32 in the low 32 bits).
+    @inline(__always) func bits(_ i: Int) -> UInt64 {
+        kind == .f32 ? UInt64(data.load(fromByteOffset: i * 4, as: UInt32.self)) : data.load(fromByteOffset: i * 8, as: UInt64.self)
+    }
+
+    @inline(__always) func setBits(_ i: Int, _ v: UInt64) {
+        if kind == .f32 {
+            data.storeBytes(of: UInt32(truncatingIfNeeded: v), toByteOffset: i * 4, as: UInt32.self)
+        } else {
+            data.storeBytes(of: v, toByteOffset: i * 8, as: UInt64.self)
+        }
+    }
+}

@@ -1,2 +1,0 @@
-import VMRuntime
-public enum VecVMInfo { public static let version = "0.1.0" }

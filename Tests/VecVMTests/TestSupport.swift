@@ -1,0 +1,75 @@
+// Helpers shared by the VecVM test suites: run source through the public API and capture what a user
+// would see (output, error text, exit status).
+
+import Foundation
+@testable import VecVM
+
+enum TestPaths {
+    /// The repository root, found from this file's path.
+    static let root: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var programs: URL { root.appendingPathComponent("programs") }
+    /// LANGUAGE.md's conformance programs, beside the checkout (absent outside the project's workspace).
+    static var conformance: URL { root.deletingLastPathComponent().appendingPathComponent("shared/conformance") }
+
+    static func programNames() -> [String] {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: programs.path)) ?? []
+        return files.filter { $0.hasSuffix(".vec") }.map { String($0.dropLast(4)) }.sorted()
+    }
+}
+
+/// What running a program produced.
+struct RunResult {
+    var output: String
+    var error: VMError?
+    /// The CLI's exit status for this outcome.
+    var status: Int32 { error?.exitStatus ?? 0 }
+    var errorText: String { error?.description ?? "" }
+}
+
+/// The execution modes every program must behave identically in.
+struct Mode: CustomStringConvertible, Sendable {
+    var procs: Int
+    var jit: Bool
+    var asyncPreemption: Bool
+    var quantumNanoseconds: Int64 = 10_000_000
+    var description: String { "procs=\(procs) jit=\(jit) async=\(asyncPreemption) quantum=\(quantumNanoseconds)ns" }
+
+    static let all: [Mode] = [
+        Mode(procs: 1, jit: false, asyncPreemption: false),
+        Mode(procs: 2, jit: false, asyncPreemption: true),
+        Mode(procs: 1, jit: true, asyncPreemption: true),
+        Mode(procs: 2, jit: true, asyncPreemption: true, quantumNanoseconds: 200_000),
+    ]
+}
+
+func run(_ source: String, file: String = "test.vec", mode: Mode = Mode(procs: 2, jit: true, asyncPreemption: true)) -> RunResult {
+    let out = CapturedOutput()
+    let vm = VM(configuration: VMConfiguration(procs: mode.procs, quantumNanoseconds: mode.quantumNanoseconds, jit: mode.jit,
+                                               asyncPreemption: mode.asyncPreemption, output: out))
+    defer { vm.shutdown() }
+    do {
+        try vm.run(source: source, fileName: file)
+        return RunResult(output: out.text, error: nil)
+    } catch {
+        return RunResult(output: out.text, error: error)
+    }
+}
+
+/// Compiles without running; returns the diagnostics (empty when it compiles).
+func diagnostics(_ source: String, file: String = "test.vec") -> [Diagnostic] {
+    let vm = VM(configuration: VMConfiguration(output: CapturedOutput()))
+    do {
+        _ = try vm.compile(source: source, fileName: file)
+        return []
+    } catch {
+        return error.diagnostics
+    }
+}
+
+/// The main chunk's (or a named function's) opcodes, one instruction a line.
+func opcodes(_ source: String, function: String = "main") throws -> [String] {
+    let vm = VM(configuration: VMConfiguration(output: CapturedOutput()))
+    let compiled = try vm.compile(source: source, fileName: "golden.vec")
+    guard let f = compiled.program.functions.first(where: { $0.name == function }) else { return [] }
+    return Disassembler.opcodes(f)
+}
