@@ -28,7 +28,7 @@ private func parseHex(_ text: String) -> [UInt8] { X86TestSupport.parseHex(text)
 /// Assembles `body` alone and expects `hexBytes` (spaces ignored) and the AT&T `spelling` in the listing; a failure
 /// points at the caller's line.
 private func expectEncoding(
-    _ hexBytes: String, _ spelling: String, sourceLocation: SourceLocation = #_sourceLocation,
+    _ hexBytes: String, _ spelling: String, sourceLocation: Testing.SourceLocation = #_sourceLocation,
     _ body: (inout X86Assembler) -> Void
 ) {
     var assembler = X86Assembler(listing: true)

@@ -293,6 +293,7 @@ final class FunctionCompiler {
                 v.slot = r
                 v.isGlobal = false
                 _ = expr(d.value, into: r)
+                nextRegister = r + max(1, v.type.storage.slots)
                 localsTop = nextRegister
             }
         case let a as AssignStmt:
@@ -407,7 +408,9 @@ final class FunctionCompiler {
             v.slot = counter
             v.isGlobal = false
             _ = expr(f.lower, into: counter)
+            nextRegister = counter + 2
             _ = expr(upper, into: counter + 1)
+            nextRegister = counter + 2
             localsTop = nextRegister
             location = f.location
             emitJump(Instruction(.forPrep, a: counter), to: end)
@@ -422,6 +425,7 @@ final class FunctionCompiler {
         } else if case .array(let kind) = f.lower.type {
             let arrayReg = allocate(f.lower.type)
             _ = expr(f.lower, into: arrayReg)
+            nextRegister = arrayReg + 1
             let counter = allocateSlots(2)
             emit(Instruction(.loadInt, a: counter, bx: 0))
             emit(Instruction(.length, a: counter + 1, b: arrayReg))
@@ -444,6 +448,7 @@ final class FunctionCompiler {
         } else {
             let chanReg = allocate(f.lower.type)
             _ = expr(f.lower, into: chanReg)
+            nextRegister = chanReg + 1
             let x = allocate(v.type)
             v.slot = x
             v.isGlobal = false
