@@ -86,11 +86,11 @@ final class CancelReason {
 
 public final class VM: @unchecked Sendable {
     public let configuration: VMConfiguration
-    private let globals = GlobalStore()
-    private let memory: MemoryAccount
+    let globals = GlobalStore()
+    let memory: MemoryAccount
     let stats = VMStats()
-    private var scheduler: Scheduler?
-    private let lock = Mutex(())
+    var scheduler: Scheduler?
+    let lock = Mutex(())
 
     public init(configuration: VMConfiguration = VMConfiguration()) {
         self.configuration = configuration
@@ -129,7 +129,7 @@ public final class VM: @unchecked Sendable {
         try run(program)
     }
 
-    private func currentScheduler() -> Scheduler {
+    func currentScheduler() -> Scheduler {
         lock.withLock { _ in
             if let s = scheduler { return s }
             let s = Scheduler(configuration: SchedulerConfiguration(procs: configuration.procs, quantumNanoseconds: configuration.quantumNanoseconds))
