@@ -18,6 +18,8 @@
 //   the halves of the result vector, then its quarters, then the last pair — the order AVX code gets
 //   from vextractf128 / vmovhlps / vshufps. NaN payloads and signs are not part of the contract.
 
+import Synchronization
+
 enum KernelOp: Hashable {
     case load(Int)  // array input k, element i
     case scalar(Int)  // scalar input k, broadcast
@@ -97,6 +99,8 @@ final class KernelSite {
     /// Scalar registers holding the broadcast inputs.
     let scalarRegisters: [Int]
     let location: SourceLocation
+    /// The JIT's code for this site: 0 until first tried, 1 when it cannot be lowered, else the address.
+    let nativeEntry = Atomic<UInt>(0)
 
     init(program: KernelProgram, arrayRegisters: [Int], scalarRegisters: [Int], location: SourceLocation) {
         self.program = program

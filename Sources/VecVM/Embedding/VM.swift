@@ -142,7 +142,7 @@ public final class VM: @unchecked Sendable {
     public func run(_ compiled: CompiledProgram) throws(VMError) {
         let program = compiled.program
         let ctx = ExecutionContext(globals: globals, output: configuration.output, memory: memory, fileName: program.fileName,
-                                   stats: stats, kernels: NoNativeKernels())
+                                   stats: stats, kernels: usesJIT ? JITKernels() : NoNativeKernels())
         for g in compiled.layout.globals {
             if g.type.storage == .reference { ctx.objectGlobalNames[g.slot] = g.name } else { ctx.scalarGlobalNames[g.slot] = g.name }
         }
@@ -170,12 +170,21 @@ public final class VM: @unchecked Sendable {
         lock.withLock { _ in scheduler }?.cancel(CancelReason(reason))
     }
 
+    /// Whether kernels run as native code: asked for, and possible on this CPU (AVX2 + FMA).
+    public var usesJIT: Bool { configuration.jit && JITSupport.available }
+
     /// The scheduler's and the VM's counters as `key=value` pairs.
     public var statistics: String {
         var parts: [String] = []
         if let s = lock.withLock({ _ in scheduler }) { parts.append(s.stats.description) }
         parts.append("vm.tasks.spawned=\(stats.tasksSpawned.load(ordering: .relaxed))")
         parts.append("memory.peak=\(memory.peak.load(ordering: .relaxed))")
+        parts.append("jit=\(usesJIT ? "on" : "off")")
+        if usesJIT {
+            parts.append("jit.kernels=\(JITCache.shared.compiled.count)")
+            parts.append("jit.bytes=\(JITCache.shared.codeBytes)")
+            parts.append("jit.fallbacks=\(JITCache.shared.fallbacks.count)")
+        }
         return parts.joined(separator: " ")
     }
 

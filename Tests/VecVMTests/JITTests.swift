@@ -1,0 +1,146 @@
+// The JIT: native kernels must give the interpreter's results bit for bit (random kernel programs,
+// every length 0...40 and larger ones with every tail, unaligned inputs and outputs), code pages are
+// never writable and executable at once, and what cannot be lowered falls back cleanly.
+
+import Foundation
+import Testing
+@testable import VecVM
+
+/// Runs a case through the JIT; nil when the kernel is not lowered (a fallback).
+func evaluateWithJIT(_ c: KernelCase, misalign: Int) throws -> [UInt64]? {
+    let entry = JITCache.shared.entry(for: c.program)
+    guard entry > 1, let address = UnsafeRawPointer(bitPattern: entry) else { return nil }
+    let fn = unsafeBitCast(address, to: NativeKernelEntry.self)
+    let size = c.program.element.size
+    // Inputs and output start `misalign` elements into their buffers, so they are not 32-byte aligned.
+    let buffers = try c.arrays.map { a -> VMArray in
+        let arr = try VMArray.allocate(count: c.count + misalign, kind: c.program.element, account: nil)
+        for (i, v) in a.enumerated() { arr.setBits(i + misalign, v) }
+        return arr
+    }
+    let inputs = UnsafeMutablePointer<UnsafeRawPointer>.allocate(capacity: max(1, buffers.count))
+    defer { inputs.deallocate() }
+    for (i, b) in buffers.enumerated() { inputs[i] = UnsafeRawPointer(b.data + misalign * size) }
+    let scalars = UnsafeMutablePointer<UInt64>.allocate(capacity: max(1, c.scalars.count))
+    defer { scalars.deallocate() }
+    for (i, s) in c.scalars.enumerated() { scalars[i] = s }
+    // A guard element after the output must survive (masked tail stores write nothing past the end).
+    let out = try VMArray.allocate(count: c.count + misalign + 1, kind: c.program.element, account: nil)
+    let guardBits: UInt64 = c.program.element == .f32 ? 0x7FC0_1234 : 0x7FF0_0000_0000_1234
+    out.setBits(c.count + misalign, guardBits)
+    var result: UInt64 = 0
+    fn(inputs, scalars, c.count, c.program.isReduction ? nil : out.data + misalign * size, &result, 0)
+    #expect(out.bits(c.count + misalign) == guardBits, "a store went past the end: \(c.program)")
+    if c.program.isReduction { return [result] }
+    return (0..<c.count).map { out.bits($0 + misalign) }
+}
+
+@Suite("JIT", .enabled(if: JITSupport.available, "this CPU has no AVX2+FMA (or VECVM_ISA=none): the interpreter runs everything"))
+struct JITTests {
+    @Test("random kernels: JIT == interpreter bit for bit", arguments: 0..<12)
+    func differential(seed: Int) throws {
+        var rng = SplitMix(state: UInt64(seed) &* 104_729 &+ 3)
+        var lowered = 0
+        let lengths = Array(0...40) + [63, 64, 65, 127, 128, 129, 255, 256, 257, 1000, 1024 + 15, 4096 + 7, 10_000]
+        for n in lengths {
+            let c = KernelCase.random(&rng, count: n)
+            let want = try evaluateWithInterpreter(c)
+            for misalign in [0, 1] {
+                guard let got = try evaluateWithJIT(c, misalign: misalign) else { continue }
+                lowered += 1
+                #expect(sameBits(got, want, c.program.element), "seed \(seed) n \(n) misalign \(misalign): \(c.program)")
+            }
+        }
+        #expect(lowered > 0)
+    }
+
+    @Test func everyTailLengthOfEveryShape() throws {
+        // One kernel of each output kind and element type over lengths 0...70 (every tail of every unroll).
+        for kind in [ElementKind.f32, .float, .int] {
+            let ops: [KernelOp] = [.load(0), .load(1), .mul(0, 1), .scalar(0), .add(2, 3), .max(4, 0)]
+            for output in [KernelOutput.store(5), .reduce(.sum, 5), .reduce(.min, 5), .reduce(.max, 5)] {
+                var rng = SplitMix(state: 42)
+                for n in 0...70 {
+                    var c = KernelCase.random(&rng, count: n)
+                    c.program = KernelProgram(element: kind, arrayInputs: 2, scalarInputs: 1, ops: ops, output: output)
+                    c.arrays = (0..<2).map { _ in (0..<n).map { _ in JITTests.value(kind, &rng) } }
+                    c.scalars = [JITTests.value(kind, &rng)]
+                    if n == 0, case .reduce(let r, _) = output, r != .sum { continue }
+                    let want = try evaluateWithInterpreter(c)
+                    let got = try #require(try evaluateWithJIT(c, misalign: n % 2))
+                    #expect(sameBits(got, want, kind), "\(kind) \(output) n=\(n)")
+                }
+            }
+        }
+    }
+
+    static func value(_ kind: ElementKind, _ rng: inout SplitMix) -> UInt64 {
+        switch kind {
+        case .int: return UInt64(bitPattern: Int64(rng.int(2_000_001)) - 1_000_000)
+        case .float: return ((rng.double() - 0.5) * 1e6).bitPattern
+        case .f32: return UInt64(Float((rng.double() - 0.5) * 1e3).bitPattern)
+        }
+    }
+
+    @Test func specialValuesAgree() throws {
+        // NaN, infinities, signed zeros, denormals through min/max/abs/neg/sqrt/fma.
+        let specials: [Double] = [.nan, -.nan, .infinity, -.infinity, 0, -0.0, 5e-324, -5e-324, 1, -1, 1e308, 2.5]
+        let n = specials.count * specials.count
+        let xs = (0..<n).map { specials[$0 % specials.count] }
+        let ys = (0..<n).map { specials[$0 / specials.count] }
+        let shapes: [[KernelOp]] = [
+            [.load(0), .load(1), .min(0, 1)], [.load(0), .load(1), .max(0, 1)], [.load(0), .abs(0)], [.load(0), .neg(0)],
+            [.load(0), .sqrt(0)], [.load(0), .load(1), .fma(0, 1, 0)], [.load(0), .load(1), .div(0, 1)],
+        ]
+        for kind in [ElementKind.float, .f32] {
+            for ops in shapes {
+                for output in [KernelOutput.store(ops.count - 1), .reduce(.sum, ops.count - 1), .reduce(.min, ops.count - 1), .reduce(.max, ops.count - 1)] {
+                    let arrays = [xs, ys].map { col in col.map { kind == .f32 ? UInt64(Float($0).bitPattern) : $0.bitPattern } }
+                    let inputs = ops.contains(.load(1)) ? 2 : 1
+                    let c = KernelCase(program: KernelProgram(element: kind, arrayInputs: inputs, scalarInputs: 0, ops: ops, output: output),
+                                       arrays: Array(arrays.prefix(inputs)), scalars: [], count: n)
+                    let want = try evaluateWithInterpreter(c)
+                    let got = try #require(try evaluateWithJIT(c, misalign: 0))
+                    #expect(sameBits(got, want, kind), "\(kind) \(c.program)")
+                }
+            }
+        }
+    }
+
+    @Test func integerDivisionFallsBackToTheInterpreter() {
+        let p = KernelProgram(element: .int, arrayInputs: 2, scalarInputs: 0, ops: [.load(0), .load(1), .div(0, 1)], output: .store(2))
+        #expect(JITCache.shared.entry(for: p) == 1)
+        #expect(JITCache.shared.fallbacks.contains { $0.contains("integer division") })
+        let r = run("let a = iota(10) + 1\nprint(a / 3)", mode: Mode(procs: 1, jit: true, asyncPreemption: true))
+        #expect(r.output == "[0, 0, 1, 1, 1, 2, 2, 2, 3, 3]\n")
+    }
+
+    @Test func noPageIsWritableAndExecutable() throws {
+        // Compile something, then read this process's mappings: none may be rwx.
+        _ = run("let a = fill(100, 1.0)\nprint(sum(a * 2.0 + a))")
+        let maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
+        let rwx = maps.split(separator: "\n").filter { line in
+            let perms = line.split(separator: " ").dropFirst().first ?? ""
+            return perms.hasPrefix("rwx")
+        }
+        #expect(rwx.isEmpty, "rwx mappings: \(rwx)")
+        let heap = try #require(CodeHeap.shared)
+        #expect(heap.bytesUsed > 0)
+        // The kernels' pages are read-execute.
+        let start = heap.range.lowerBound
+        let line = maps.split(separator: "\n").first { l in
+            guard let dash = l.firstIndex(of: "-"), let lo = UInt(l[..<dash], radix: 16) else { return false }
+            return lo == start
+        }
+        #expect(line.map { $0.split(separator: " ")[1].hasPrefix("r-x") } == true, "\(line ?? "no mapping at the heap's start")")
+    }
+
+    @Test func largeOutputsUseNonTemporalStoresAndStayExact() {
+        // 3M floats (24 MB) pass the non-temporal threshold; results must not change.
+        let src = "let n = 3_000_000\nlet a = float(iota(n)) * 0.5\nlet b = sqrt(a * a + 1.0)\nprint(b[0], b[n - 1], sum(b))"
+        let jit = run(src, mode: Mode(procs: 1, jit: true, asyncPreemption: true))
+        let interp = run(src, mode: Mode(procs: 1, jit: false, asyncPreemption: false))
+        #expect(jit.error == nil && interp.error == nil)
+        #expect(jit.output == interp.output)
+    }
+}
