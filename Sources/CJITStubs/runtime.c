@@ -25,6 +25,13 @@
 // can reach it as vm_tls_m@gottpoff(%rip) + %fs. Not static: the assembly names it.
 __attribute__((tls_model("initial-exec"))) __thread vm_m *vm_tls_m;
 
+// Runtime locks the thread holds (vm_locks_inc/dec in vm_sched.h; the SIGURG handler reads it).
+// initial-exec for the same reason: the inline assembly names it with @gottpoff.
+__attribute__((tls_model("initial-exec"))) __thread int32_t vm_tls_locks;
+
+void vm_locks_add_portable(int32_t delta) { vm_tls_locks += delta; }
+int32_t vm_locks_held(void) { return vm_tls_locks; }
+
 // noinline and defined here, not in the header: Swift must call through, so every read after
 // a switch observes the thread the G is on now (PLATFORM.md hazards 2 and 3).
 __attribute__((noinline)) vm_m *vm_current_m(void) { return vm_tls_m; }

@@ -116,12 +116,66 @@ struct Disasm: ParsableCommand {
     }
 }
 
+struct JitDump: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "jit-dump",
+        abstract: "Run a program and write each kernel's native code to a folder (kernel-N.bin and kernels.txt).",
+        discussion: "Decode a kernel with: objdump -D -b binary -m i386:x86-64 DIR/kernel-0.bin")
+    @OptionGroup var options: RunOptions
+    @Option(name: .shortAndLong, help: "Folder to write kernel-N.bin and kernels.txt into (created if missing).")
+    var out: String
+    @Argument(help: "The program to run.") var file: String
+
+    func run() throws {
+        let source = try readSource(file)
+        let config = options.configuration()
+        let vm = VM(configuration: config)
+        if !vm.usesJIT {
+            printError("vecvm: the JIT is off (--no-jit, VECVM_ISA=none, or a CPU without AVX2+FMA): nothing to dump")
+            Glibc.exit(1)
+        }
+        var status: Int32 = 0
+        do {
+            try vm.run(source: source, fileName: file)
+        } catch {
+            config.output.flush()
+            printError(error.description)
+            status = error.exitStatus
+        }
+        config.output.flush()
+        if mkdir(out, 0o755) != 0 && errno != EEXIST {
+            printError("vecvm: cannot create \(out): \(String(cString: strerror(errno)))")
+            Glibc.exit(1)
+        }
+        var listing = "# N\telement\tbytes\tkernel program\n"
+        for k in vm.nativeKernels {
+            let path = "\(out)/kernel-\(k.number).bin"
+            guard let f = fopen(path, "wb") else {
+                printError("vecvm: cannot write \(path): \(String(cString: strerror(errno)))")
+                Glibc.exit(1)
+            }
+            _ = k.machineCode.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
+            fclose(f)
+            listing += "\(k.number)\t\(k.elementType)\t\(k.machineCode.count)\t\(k.program)\n"
+        }
+        for reason in vm.kernelFallbacks { listing += "# interpreted: \(reason)\n" }
+        guard let f = fopen("\(out)/kernels.txt", "w") else {
+            printError("vecvm: cannot write \(out)/kernels.txt")
+            Glibc.exit(1)
+        }
+        fputs(listing, f)
+        fclose(f)
+        printError("vecvm: wrote \(vm.nativeKernels.count) kernels to \(out)")
+        Glibc.exit(status)
+    }
+}
+
 struct VecVMCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vecvm",
         abstract: "Run .vec programs: fused SIMD kernels, green-thread tasks and channels.",
         version: "vecvm \(VecVMVersion.string)",
-        subcommands: [Run.self, Disasm.self],
+        subcommands: [Run.self, Disasm.self, JitDump.self],
         defaultSubcommand: Run.self
     )
 }

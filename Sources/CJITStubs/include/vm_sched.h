@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <pthread.h>
 #include "vm_atomic.h"
+#include "vm_offsets.h"
+#include "vm_xregs_layout.h"
 
 typedef struct vm_g vm_g;
 typedef struct vm_m vm_m;
@@ -70,7 +72,12 @@ typedef struct vm_stack vm_stack;
 #define VM_STAT_ABANDONED ((uint32_t)13)      // Gs dropped because their run ended
 #define VM_STAT_WAKEUPS ((uint32_t)14)        // idle Ms woken
 #define VM_STAT_PREEMPT_MARKS ((uint32_t)15)  // sysmon set a G's preempt flag
-#define VM_STAT_COUNT 16
+#define VM_STAT_PREEMPT_ASYNC ((uint32_t)16)  // Gs switched out by asyncPreempt (injected preemptions)
+#define VM_STAT_PREEMPT_SIGNALS ((uint32_t)17) // our SIGURGs handled on this P's M (signal handler only)
+#define VM_STAT_PREEMPT_UNSAFE ((uint32_t)18) // ... that wanted to preempt but found no async safe point
+#define VM_STAT_XREG_ALLOC ((uint32_t)19)     // xRegSave took a block from the pool (cache empty)
+#define VM_STAT_XREG_CACHEHIT ((uint32_t)20)  // xRegSave took the P's cached block
+#define VM_STAT_COUNT 21
 
 // ============================================================================================
 // Locks and notes (futex based; runtime.c has the slow paths)
@@ -85,7 +92,32 @@ typedef struct vm_mutex {
 void vm_mutex_lock_slow(vm_mutex *l);
 void vm_mutex_unlock_slow(vm_mutex *l);
 
+// Every thread counts the runtime locks it holds (vm_tls_locks, runtime.c): the SIGURG handler
+// never injects a preemption into a thread that holds one (an async safe point needs "the M holds
+// no runtime lock"). The count is kept with one %fs-relative instruction in inline assembly, so
+// the thread-local's address is computed afresh at every use: a compiler-cached address would
+// update the old thread's counter after a G migrates (PLATFORM.md hazard 3). One instruction is
+// also atomic with respect to a signal on the same thread. The count goes up before the lock is
+// taken and down after it is released (the asm is a compiler barrier), so it covers the whole
+// critical section.
+void vm_locks_add_portable(int32_t delta);
+static inline __attribute__((always_inline)) void vm_locks_inc(void) {
+#if defined(__x86_64__)
+    __asm__ __volatile__("movq vm_tls_locks@gottpoff(%%rip), %%rax\n\tincl %%fs:(%%rax)" ::: "rax", "cc", "memory");
+#else
+    vm_locks_add_portable(1);
+#endif
+}
+static inline __attribute__((always_inline)) void vm_locks_dec(void) {
+#if defined(__x86_64__)
+    __asm__ __volatile__("movq vm_tls_locks@gottpoff(%%rip), %%rax\n\tdecl %%fs:(%%rax)" ::: "rax", "cc", "memory");
+#else
+    vm_locks_add_portable(-1);
+#endif
+}
+
 static inline __attribute__((always_inline)) void vm_mutex_lock(vm_mutex *l) {
+    vm_locks_inc();
     uint32_t expected = 0;
     if (__builtin_expect(__atomic_compare_exchange_n(&l->state, &expected, 1, false, __ATOMIC_ACQUIRE,
                                                      __ATOMIC_RELAXED), 1))
@@ -95,7 +127,11 @@ static inline __attribute__((always_inline)) void vm_mutex_lock(vm_mutex *l) {
 
 static inline __attribute__((always_inline)) void vm_mutex_unlock(vm_mutex *l) {
     if (__builtin_expect(__atomic_exchange_n(&l->state, 0, __ATOMIC_RELEASE) == 2, 0)) vm_mutex_unlock_slow(l);
+    vm_locks_dec();
 }
+
+// The calling thread's count of held runtime locks (tests; the signal handler reads it directly).
+int32_t vm_locks_held(void);
 
 // A one-shot wake-up word: 0 = armed, nonzero = woken. vm_note_sleep returns true when woken,
 // false when the absolute CLOCK_MONOTONIC deadline (ns; INT64_MAX = none) passed first.
@@ -141,9 +177,10 @@ struct vm_stack {
 //    24  guard_lo     [asm] start of the guard region (signal handler range check)
 //    32  preempt      [asm] nonzero = please yield; set by sysmon/cancel, cleared by the G
 //    36  status       VM_G_* above, atomic
-//    40  xregs_state  [asm] asynchronous preemption: the G's saved vector state. NULL unless
-//                     the G is asynchronously preempted (DESIGN.md; not used until async
-//                     preemption lands — cooperative preemption saves nothing here)
+//    40  xregs_state  g.xRegs.state: the G's vector registers, saved by xRegSave when it is
+//                     asynchronously preempted (a pool block, VMRuntime/XRegs.swift). Non-NULL
+//                     exactly while the G is asynchronously preempted; xRegRestore moves it
+//                     to its new P's xregs_cache before the trampoline reloads the registers.
 //    48  m            [asm] the M running it, or the one it last ran on
 //    56  id           task id shown in messages ("stack overflow in task N")
 struct vm_g {
@@ -167,16 +204,7 @@ struct vm_g {
     uint64_t msg[5];      // a Message in flight between a blocked G and its partner
 };
 
-#define VM_G_OFF_SP 0
-#define VM_G_OFF_STACK_LO 8
-#define VM_G_OFF_STACK_HI 16
-#define VM_G_OFF_GUARD_LO 24
-#define VM_G_OFF_PREEMPT 32
-#define VM_G_OFF_STATUS 36
-#define VM_G_OFF_XREGS_STATE 40
-#define VM_G_OFF_M 48
-#define VM_G_OFF_ID 56
-#define VM_G_MSG_BYTES 40
+// Offsets: VM_G_OFF_* in vm_offsets.h (the assembly includes that header, not this one).
 
 // M: an OS thread that runs Gs. Its own pthread stack is "g0": the scheduler loop runs there
 // and every G switches to g0 and back (never G to G directly).
@@ -187,10 +215,11 @@ struct vm_g {
 //     8  curg            [asm] the G running on this M; NULL while on g0
 //    16  p               [asm] attached P (fixed for the M's life in this design)
 //    24  reason          VM_REASON_* — why curg switched to g0
-//    28  signal_pending  [asm] asynchronous preemption: a preemption signal is in flight
-//                        (at most one per M); unused by cooperative preemption
+//    28  signal_pending  [asm] asynchronous preemption: 1 while a SIGURG sent by sysmon is in
+//                        flight to this M (at most one per M); the handler clears it, which
+//                        is also how it tells our SIGURGs from foreign ones
 //    32  id
-//    40  tid             kernel thread id (per-thread timers, SIGEV_THREAD_ID)
+//    40  tid             kernel thread id (pthread_kill targets, per-thread timers)
 //    44  note            idle sleep word (vm_note_*)
 struct vm_m {
     void *g0_sp;
@@ -207,14 +236,17 @@ struct vm_m {
     uint32_t spinning;    // looking for work; counted in vm_sched.nmspinning
     uint32_t idle;        // on the idle list; guarded by vm_sched.lock
     uint64_t rand;        // steal-order randomness
-    void *altstack;       // signal stack (stack overflow reports run here)
+    void *altstack;       // signal stack (stack-overflow reports and SIGURG handlers run here)
     size_t altstack_size;
+    // Per-M quantum timer of asynchronous preemption (preempt.c). Only the M's own thread and its
+    // signal handler touch these.
+    void *preempt_timer;           // timer_t; NULL when the M has none
+    uint32_t preempt_timer_armed;  // armed while the M runs Gs, disarmed before it sleeps
+    uint32_t preempt_ticks_same;   // handler: consecutive ticks that saw the same time slice
+    uint64_t preempt_tick_seen;    // handler: p->schedtick at the previous tick
 };
 
-#define VM_M_OFF_G0_SP 0
-#define VM_M_OFF_CURG 8
-#define VM_M_OFF_P 16
-#define VM_M_OFF_SIGNAL_PENDING 28
+// Offsets: VM_M_OFF_* in vm_offsets.h.
 
 #define VM_RUNQ_SIZE 256
 
@@ -235,11 +267,16 @@ typedef struct vm_timer {
 //    24  schedtick      count of Gs started with a fresh time slice (single writer; sysmon
 //                       times a slice from the moment it first sees a new value, so the hot
 //                       path reads no clock)
-//    32  xregs_scratch  [asm] asynchronous preemption: per-P area asyncPreempt stores the
-//                       vector registers into before entering Swift. Allocated with the P
-//                       when async preemption lands; NULL until then
-//    40  xregs_cache    [asm] asynchronous preemption: 1-element cache of a saved state
-//                       block (DESIGN.md step 6); NULL until then
+//    32  xregs_scratch  [asm] p.xRegs.scratch: where asyncPreempt stores the vector registers
+//                       before entering Swift (the signal path may not allocate). Allocated
+//                       with the P (VM_XREGS_MAX_BYTES, 64-byte aligned), freed with it; only
+//                       the P's own M writes it, between the trampoline and xRegSave's copy
+//    40  xregs_cache    [asm] p.xRegs.cache: a 1-element cache of state blocks. xRegSave takes
+//                       it as its allocation; xRegRestore frees the old one and puts the
+//                       resuming G's block here, where asyncPreempt reloads the registers
+//                       from — so the block is only freed after it is back in registers
+//    48  xregs_path     [asm] VM_XREGS_PATH_*: which registers the trampoline saves and
+//                       restores; one value per scheduler, written before its Ms start
 struct vm_p {
     int32_t id;
     uint32_t ngfree;      // free Gs cached in gfree (owner only; read racily for stats)
@@ -248,6 +285,8 @@ struct vm_p {
     uint64_t schedtick;
     void *xregs_scratch;
     void *xregs_cache;
+    uint32_t xregs_path;
+    uint32_t pad0;
     void *sched;          // vm_sched*
     uint64_t sysmon_tick; // sysmon-private: the schedtick it saw last, and when it first saw it
     int64_t sysmon_when;
@@ -269,10 +308,23 @@ struct vm_p {
     uint64_t stats[VM_STAT_COUNT];  // single writer (the owner); readers use relaxed loads
 };
 
-#define VM_P_OFF_M 8
-#define VM_P_OFF_CURG 16
-#define VM_P_OFF_XREGS_SCRATCH 32
-#define VM_P_OFF_XREGS_CACHE 40
+// Offsets: VM_P_OFF_* in vm_offsets.h.
+
+// xRegAlloc: a fixed-size-block pool of saved vector states (g.xRegs.state, p.xRegs.cache), one per
+// scheduler, every block `block_bytes` (the scheduler's path size rounded up to VM_XREGS_ALIGN).
+// Blocks are carved from chunks that live until the scheduler is freed; a free block's first word
+// links the free list. Everything is guarded by `lock`, a leaf lock taken on a G stack inside
+// asyncPreempt2 (never while another runtime lock is held). Invariant, checked by tests:
+// live <= number of asynchronously preempted Gs + number of Ps.
+typedef struct vm_xreg_pool {
+    vm_mutex lock;
+    uint32_t block_bytes;
+    void *free;           // free blocks
+    void *chunks;         // every chunk, linked through its first word (blocks start 64 bytes in)
+    int64_t blocks;       // carved so far (live + free)
+    int64_t live;         // handed out: held by a preempted G or cached by a P
+    int64_t live_max;
+} vm_xreg_pool;
 
 // One scheduler (one VM): Go's `schedt`. Guarded by `lock` unless noted.
 typedef struct vm_sched {
@@ -298,6 +350,10 @@ typedef struct vm_sched {
     uint64_t stack_size;
     vm_p **allp;          // the Ps (each names its M)
     void *owner;            // Unmanaged<Scheduler> (unretained)
+    uint32_t async_preempt; // SchedulerConfiguration.asyncPreemption; fixed before the Ms start
+    uint32_t preempt_timers; // quantum ticks come from per-M kernel timers (else sysmon signals)
+    uint32_t xregs_path;    // VM_XREGS_PATH_* of every P (fixed before the Ms start)
+    vm_xreg_pool xregs;     // xRegAlloc: the pool of state blocks (VMRuntime/XRegs.swift)
     uint64_t stats[VM_STAT_COUNT];  // atomic adds (events not tied to a P)
 } vm_sched;
 
@@ -357,6 +413,8 @@ _Static_assert(offsetof(vm_p, m) == VM_P_OFF_M, "vm_p.m");
 _Static_assert(offsetof(vm_p, curg) == VM_P_OFF_CURG, "vm_p.curg");
 _Static_assert(offsetof(vm_p, xregs_scratch) == VM_P_OFF_XREGS_SCRATCH, "vm_p.xregs_scratch");
 _Static_assert(offsetof(vm_p, xregs_cache) == VM_P_OFF_XREGS_CACHE, "vm_p.xregs_cache");
+_Static_assert(offsetof(vm_p, xregs_path) == VM_P_OFF_XREGS_PATH, "vm_p.xregs_path");
+_Static_assert(VM_XREGS_MAX_BYTES % VM_XREGS_ALIGN == 0, "scratch blocks keep their successors aligned");
 
 // ---- field addresses Swift may keep (an inout-to-pointer conversion may not escape) ----
 static inline uint32_t *vm_g_preempt_ptr(vm_g *g) { return &g->preempt; }

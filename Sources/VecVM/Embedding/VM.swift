@@ -188,6 +188,16 @@ public final class VM: @unchecked Sendable {
         return parts.joined(separator: " ")
     }
 
+    /// Kernels compiled to native code so far (in this process), for `vecvm jit-dump`.
+    public var nativeKernels: [NativeKernelInfo] {
+        JITCache.shared.compiled.map {
+            NativeKernelInfo(number: $0.number, elementType: $0.element.name, program: $0.program, machineCode: $0.bytes)
+        }
+    }
+
+    /// Kernels that could not be lowered and run in the interpreter, with the reason.
+    public var kernelFallbacks: [String] { JITCache.shared.fallbacks }
+
     /// Stops the scheduler's threads; the VM can still run programs afterwards (a new scheduler starts).
     public func shutdown() {
         let s: Scheduler? = lock.withLock { _ in
@@ -211,4 +221,15 @@ public final class CompiledProgram: @unchecked Sendable {
         self.layout = layout
     }
     public var fileName: String { program.fileName }
+}
+
+/// One kernel compiled to native code.
+public struct NativeKernelInfo: Sendable {
+    public let number: Int
+    /// `f32`, `float` or `int`.
+    public let elementType: String
+    /// The kernel program, one line (`f32 a=2 s=0: v0=load a0; ... -> store v2`).
+    public let program: String
+    /// The raw x86-64 machine code, data constants included after the code.
+    public let machineCode: [UInt8]
 }

@@ -71,7 +71,7 @@ final class JITCache: Sendable {
 final class JITKernels: KernelBackend {
     /// Outputs at least this large are written with non-temporal stores (they would only evict the
     /// inputs from the caches).
-    static let nonTemporalBytes = 8 << 20
+    static let nonTemporalBytes = 1 << 20
 
     func runNative(_ site: KernelSite, inputs: UnsafePointer<UnsafeRawPointer>, scalars: UnsafePointer<UInt64>, count: Int,
                    output: UnsafeMutableRawPointer?, result: inout UInt64) -> Bool {

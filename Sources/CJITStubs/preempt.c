@@ -1,0 +1,284 @@
+// preempt.c — the C half of asynchronous preemption (vm_preempt.h): the SIGURG handler
+// (doSigPreempt and isAsyncSafePoint), the code-region registry it consults, sending SIGURG to an
+// M, the per-M quantum timers, save-path detection, and the hook into Swift.
+//
+// The handler runs on the M's alternate signal stack and may interrupt anything the M does,
+// including the scheduler and malloc: it only reads plain fields of the current M, G and P, bumps
+// counters that only this thread writes, and edits the interrupted context. It takes no lock and
+// calls nothing but clock_gettime (async-signal-safe) and, for foreign signals, the previous
+// handler.
+#define _GNU_SOURCE
+#include "vm_preempt.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "vm_cpu.h"
+
+// The current M (runtime.c). Read directly here: a signal handler runs on the interrupted thread
+// and cannot migrate.
+extern __thread vm_m *vm_tls_m __attribute__((tls_model("initial-exec")));
+extern __thread int32_t vm_tls_locks __attribute__((tls_model("initial-exec")));
+
+// ---- save paths ---------------------------------------------------------------------------------
+
+uint32_t vm_xregs_detect_path(void) {
+    vm_cpu_feature_set f = vm_cpu_features();
+    if (f.avx512f && f.avx512bw && f.os_zmm) return VM_XREGS_PATH_AVX512;
+    if (f.avx && f.os_ymm) return VM_XREGS_PATH_AVX;
+    return VM_XREGS_PATH_SSE;
+}
+
+bool vm_xregs_path_usable(uint32_t path) {
+    switch (path) {
+    case VM_XREGS_PATH_SSE: return true;  // x86-64 always has SSE2
+    case VM_XREGS_PATH_AVX: return vm_xregs_detect_path() >= VM_XREGS_PATH_AVX;
+    case VM_XREGS_PATH_AVX512: return vm_xregs_detect_path() == VM_XREGS_PATH_AVX512;
+    default: return false;
+    }
+}
+
+uint32_t vm_xregs_path_bytes(uint32_t path) {
+    switch (path) {
+    case VM_XREGS_PATH_SSE: return VM_XREGS_SSE_BYTES;
+    case VM_XREGS_PATH_AVX: return VM_XREGS_AVX_BYTES;
+    case VM_XREGS_PATH_AVX512: return VM_XREGS_AVX512_BYTES;
+    default: return 0;
+    }
+}
+
+// ---- code regions -----------------------------------------------------------------------------
+
+typedef struct vm_code_region {
+    uintptr_t start;
+    uintptr_t end;  // == start once unregistered
+} vm_code_region;
+
+static vm_code_region vm_code_regions[VM_CODE_REGIONS_MAX];
+static uint32_t vm_code_region_count;  // slots [0, count) are published; release/acquire
+static vm_mutex vm_code_region_lock;   // serializes writers
+
+bool vm_code_region_register(uintptr_t start, uintptr_t end) {
+    if (end <= start) return false;
+    vm_mutex_lock(&vm_code_region_lock);
+    uint32_t n = __atomic_load_n(&vm_code_region_count, __ATOMIC_RELAXED);
+    bool ok = n < VM_CODE_REGIONS_MAX;
+    if (ok) {
+        // The slot is complete before the count publishes it; slots are never reused.
+        __atomic_store_n(&vm_code_regions[n].start, start, __ATOMIC_RELAXED);
+        __atomic_store_n(&vm_code_regions[n].end, end, __ATOMIC_RELAXED);
+        __atomic_store_n(&vm_code_region_count, n + 1, __ATOMIC_RELEASE);
+    }
+    vm_mutex_unlock(&vm_code_region_lock);
+    return ok;
+}
+
+bool vm_code_region_unregister(uintptr_t start) {
+    vm_mutex_lock(&vm_code_region_lock);
+    uint32_t n = __atomic_load_n(&vm_code_region_count, __ATOMIC_RELAXED);
+    bool found = false;
+    for (uint32_t i = 0; i < n && !found; i++) {
+        vm_code_region *r = &vm_code_regions[i];
+        if (r->start == start && r->end != start) {
+            // One store empties the range: a concurrent reader sees the old range or none.
+            __atomic_store_n(&r->end, start, __ATOMIC_RELEASE);
+            found = true;
+        }
+    }
+    vm_mutex_unlock(&vm_code_region_lock);
+    return found;
+}
+
+bool vm_code_region_contains(uintptr_t pc) {
+    uint32_t n = __atomic_load_n(&vm_code_region_count, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < n; i++) {
+        uintptr_t end = __atomic_load_n(&vm_code_regions[i].end, __ATOMIC_ACQUIRE);
+        uintptr_t start = __atomic_load_n(&vm_code_regions[i].start, __ATOMIC_RELAXED);
+        if (pc >= start && pc < end) return true;
+    }
+    return false;
+}
+
+// ---- the way into Swift -----------------------------------------------------------------------
+
+static vm_async_preempt2_fn vm_async_preempt2_hook;
+
+void vm_set_async_preempt2(vm_async_preempt2_fn fn) {
+    __atomic_store_n(&vm_async_preempt2_hook, fn, __ATOMIC_RELEASE);
+}
+
+void vm_async_preempt2(void *frame) {
+    // Set before any scheduler with asynchronous preemption starts, hence before any injection.
+    __atomic_load_n(&vm_async_preempt2_hook, __ATOMIC_ACQUIRE)(frame);
+}
+
+// ---- the handler ------------------------------------------------------------------------------
+
+static struct sigaction vm_previous_sigurg;
+
+// Single-writer counters of the M's P: only this thread writes them outside the handler, and the
+// handler writes only counters that the interrupted code never does, so no update is lost.
+static inline void vm_handler_stat(vm_p *p, uint32_t i) { vm_bump_u64(&p->stats[i], 1); }
+
+// isAsyncSafePoint: may asyncPreempt be injected at this point of `g`?
+static bool vm_is_async_safe_point(vm_m *m, vm_g *g, const mcontext_t *mc) {
+    uintptr_t pc = (uintptr_t)mc->gregs[REG_RIP];
+    uintptr_t sp = (uintptr_t)mc->gregs[REG_RSP];
+    // The PC is in code where every instruction is a safe point (the JIT's code heap). Anywhere
+    // else — Swift, the runtime, libc, a JIT helper — the cooperative flag is left to do the work.
+    if (!vm_code_region_contains(pc)) return false;
+    // The M holds no runtime lock (JIT code never takes one; this guards the contract).
+    if (vm_tls_locks != 0) return false;
+    // The G is a user G running on this M (not between a switch's halves).
+    if (g->m != m || __atomic_load_n(&g->status, __ATOMIC_RELAXED) != VM_G_RUNNING) return false;
+    // The G stack has room for the trampoline's frame and what asyncPreempt2 calls: sp is on the
+    // G's stack and at least VM_ASYNC_PREEMPT_STACK above the band at its low end.
+    if (sp > g->stack_hi || sp < g->stack_lo + VM_STACK_BAND + VM_ASYNC_PREEMPT_STACK) return false;
+    return true;
+}
+
+// doSigPreempt: the handler's work for one of our SIGURGs. `tick` marks a per-M timer tick, which
+// also decides whether the quantum is over.
+static void vm_do_sig_preempt(vm_m *m, ucontext_t *uc, bool tick) {
+    vm_p *p = m->p;
+    vm_sched *s = (vm_sched *)m->sched;
+    vm_handler_stat(p, VM_STAT_PREEMPT_SIGNALS);
+    vm_g *g = m->curg;
+    if (tick) {
+        // The timer ticks every half quantum while the M runs Gs; a slice (p->schedtick) seen by
+        // three ticks in a row has had the P for more than a quantum.
+        uint64_t slice = __atomic_load_n(&p->schedtick, __ATOMIC_RELAXED);
+        if (slice != m->preempt_tick_seen || g == NULL) {
+            m->preempt_tick_seen = slice;
+            m->preempt_ticks_same = 0;
+        } else if (++m->preempt_ticks_same >= 2) {
+            __atomic_store_n(&g->preempt, 1, __ATOMIC_RELEASE);
+        }
+    }
+    if (g == NULL) return;  // on g0: the scheduler is choosing the next G anyway
+    // Nothing asked for a preemption (the G that was marked has switched out since).
+    if (__atomic_load_n(&g->preempt, __ATOMIC_ACQUIRE) == 0) return;
+    if (!s->async_preempt) return;
+    mcontext_t *mc = &uc->uc_mcontext;
+    if (!vm_is_async_safe_point(m, g, mc)) {
+        // The flag stays set: the interpreter yields at its next back-edge or call.
+        vm_handler_stat(p, VM_STAT_PREEMPT_UNSAFE);
+        return;
+    }
+    // Inject a call to asyncPreempt: push the interrupted rip as a return address. JIT code keeps
+    // nothing below rsp (no red zone), so the 8 bytes are free.
+    uintptr_t sp = (uintptr_t)mc->gregs[REG_RSP] - 8;
+    *(uint64_t *)sp = (uint64_t)mc->gregs[REG_RIP];
+    mc->gregs[REG_RSP] = (greg_t)sp;
+    mc->gregs[REG_RIP] = (greg_t)(uintptr_t)vm_async_preempt;
+    if (m->preempt_timer_armed) m->preempt_ticks_same = 0;
+}
+
+static void vm_pass_on(int sig, siginfo_t *info, void *context) {
+    const struct sigaction *prev = &vm_previous_sigurg;
+    if (prev->sa_flags & SA_SIGINFO) {
+        if (prev->sa_sigaction != NULL) prev->sa_sigaction(sig, info, context);
+    } else if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN) {
+        prev->sa_handler(sig);
+    }
+    // SIG_DFL and SIG_IGN: SIGURG's default action is to ignore it.
+}
+
+static void vm_sigurg_handler(int sig, siginfo_t *info, void *context) {
+    int saved_errno = errno;
+    vm_m *m = vm_tls_m;
+    bool ours = false;
+    bool tick = false;
+    if (m != NULL) {
+        // Our per-M timer carries the M in its value; sysmon's signals are announced by
+        // signal_pending. Clearing the flag here lets the next one be sent.
+        if (info->si_code == SI_TIMER && info->si_value.sival_ptr == (void *)m) ours = tick = true;
+        if (__atomic_exchange_n(&m->signal_pending, 0, __ATOMIC_ACQ_REL) != 0) ours = true;
+    }
+    if (ours) {
+        vm_do_sig_preempt(m, (ucontext_t *)context, tick);
+    } else {
+        // Not ours (another thread, or a SIGURG someone else sent): as if we were not here. A
+        // foreign SIGURG that coincides with one of ours merges with it (standard signals do not
+        // queue) and is taken for ours: a documented limitation.
+        vm_pass_on(sig, info, context);
+    }
+    errno = saved_errno;
+}
+
+static pthread_once_t vm_sigurg_once = PTHREAD_ONCE_INIT;
+
+static void vm_install_sigurg_once(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = vm_sigurg_handler;
+    // SA_RESTART: system calls the signal interrupts are restarted where the kernel can; the
+    // runtime's own waits retry on EINTR anyway. SIGURG stays blocked while the handler runs.
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGURG, &sa, &vm_previous_sigurg);
+}
+
+void vm_preempt_install_handler(void) { pthread_once(&vm_sigurg_once, vm_install_sigurg_once); }
+
+bool vm_preempt_signal_m(vm_m *m) {
+    uint32_t expected = 0;
+    if (!__atomic_compare_exchange_n(&m->signal_pending, &expected, 1, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_RELAXED))
+        return false;  // one is already on its way; the handler clears the flag
+    // tgkill with the M's kernel tid rather than pthread_kill: sysmon may race with the M's exit
+    // and join, and a stale pthread_t is undefined behaviour, while a stale tid at worst reaches
+    // another thread, whose handler finds no pending flag and passes the signal on.
+    long r;
+    do {
+        r = syscall(SYS_tgkill, (long)getpid(), (long)m->tid, (long)SIGURG);
+    } while (r == -1 && errno == EINTR);
+    if (r != 0) {
+        __atomic_store_n(&m->signal_pending, 0, __ATOMIC_RELEASE);
+        return false;
+    }
+    return true;
+}
+
+// ---- per-M timers -----------------------------------------------------------------------------
+
+bool vm_m_preempt_timer_create(vm_m *m) {
+    struct sigevent sev;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = SIGURG;
+    sev.sigev_value.sival_ptr = m;
+    sev._sigev_un._tid = m->tid;
+    timer_t t;
+    // timer_create does not fail with EINTR.
+    if (timer_create(CLOCK_MONOTONIC, &sev, &t) != 0) return false;
+    m->preempt_timer = (void *)t;
+    m->preempt_timer_armed = 0;
+    return true;
+}
+
+void vm_m_preempt_timer_set(vm_m *m, int64_t period_ns) {
+    if (m->preempt_timer == NULL) return;
+    struct itimerspec its;
+    memset(&its, 0, sizeof its);
+    if (period_ns > 0) {
+        its.it_value.tv_sec = period_ns / 1000000000;
+        its.it_value.tv_nsec = period_ns % 1000000000;
+        its.it_interval = its.it_value;
+    }
+    // timer_settime does not fail with EINTR.
+    timer_settime((timer_t)m->preempt_timer, 0, &its, NULL);
+    m->preempt_timer_armed = period_ns > 0;
+}
+
+void vm_m_preempt_timer_delete(vm_m *m) {
+    if (m->preempt_timer == NULL) return;
+    timer_delete((timer_t)m->preempt_timer);
+    m->preempt_timer = NULL;
+    m->preempt_timer_armed = 0;
+}
