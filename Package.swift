@@ -24,5 +24,8 @@ let package = Package(
         ),
         .testTarget(name: "VMRuntimeTests", dependencies: ["VMRuntime", "CJITStubs"]),
         .testTarget(name: "VecVMTests", dependencies: ["VecVM", "VMRuntime", "CJITStubs"]),
+        // End-to-end tests of the `vecvm` binary (exit statuses, stderr, jit-dump); depends on the
+        // executable so that `swift test` builds it.
+        .testTarget(name: "CLITests", dependencies: ["vecvm-cli"]),
     ]
 )
