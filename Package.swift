@@ -16,8 +16,10 @@ let package = Package(
     ],
     targets: [
         .target(name: "CJITStubs"),
+        // libffi, for `extern fn` (Debian: libffi-dev).
+        .systemLibrary(name: "CFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
         .target(name: "VMRuntime", dependencies: ["CJITStubs"]),
-        .target(name: "VecVM", dependencies: ["VMRuntime", "CJITStubs"]),
+        .target(name: "VecVM", dependencies: ["VMRuntime", "CJITStubs", "CFFI"]),
         .executableTarget(
             name: "vecvm-cli",
             dependencies: ["VecVM", .product(name: "ArgumentParser", package: "swift-argument-parser")]

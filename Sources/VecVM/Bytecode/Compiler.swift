@@ -42,7 +42,8 @@ final class Compiler {
     }
 
     /// Compiles a checked unit. `functions` are the file's functions in index order (1...).
-    func compile(_ unit: SourceUnit, functions: [FunctionDecl], existing: [Function] = []) throws(CompileFailure) -> Program {
+    func compile(_ unit: SourceUnit, functions: [FunctionDecl], externs: [ExternDecl] = [], existing: [Function] = []) throws(CompileFailure) -> Program {
+        program.externs = externs.compactMap(\.foreign)
         // Slots for the file's globals: top-level variables that functions use (all of them in a REPL).
         let mainDecl = unit.statements.filter { !($0 is FunctionDecl) && !($0 is ExternDecl) }
         program.functions = [Function(name: "main", index: 0, location: SourceLocation(line: 1, column: 1))]
@@ -1026,6 +1027,17 @@ final class FunctionCompiler {
             return callUser(c, f.index, resultType: f.resultType, into: target)
         case .builtin(let b):
             return builtinCall(b, c, into: target)
+        case .external(let x):
+            let base = consecutiveArguments(c.args)
+            nextRegister = max(nextRegister, base + 1)
+            fn.frameSize = max(fn.frameSize, nextRegister)
+            location = c.location
+            emit(Instruction(.callExtern, a: base, bx: x.index))
+            if let t = target, x.resultType.storage != .none {
+                move(x.resultType, to: t, from: base)
+                return t
+            }
+            return base
         default:
             compiler.error("this call cannot be compiled yet", at: c.location)
             return destination(target, c.type)

@@ -70,6 +70,8 @@ public final class Program: @unchecked Sendable {
     /// Index 0 is the main chunk (the top-level statements).
     var functions: [Function] = []
     var globals: [GlobalInfo] = []
+    /// C functions bound by `extern fn`, by extern index.
+    var externs: [ForeignFunction] = []
 
     init(file: SourceFile) { self.file = file }
 
@@ -97,9 +99,11 @@ final class FunctionTable {
     let entries: UnsafeMutablePointer<FunctionEntry>
     let count: Int
     let functions: [Function]
+    let externs: [ForeignFunction]
 
-    init(_ functions: [Function]) {
+    init(_ functions: [Function], externs: [ForeignFunction] = []) {
         self.functions = functions
+        self.externs = externs
         count = functions.count
         entries = .allocate(capacity: max(1, functions.count))
         for (i, f) in functions.enumerated() {

@@ -111,7 +111,7 @@ public final class VM: @unchecked Sendable {
         }
         let compiler = Compiler(file: file, layout: GlobalLayout(), interactive: false)
         do {
-            let program = try compiler.compile(unit, functions: checker.functions)
+            let program = try compiler.compile(unit, functions: checker.functions, externs: checker.externs)
             return CompiledProgram(program: program, layout: compiler.layout)
         } catch {
             throw CompileError(diagnostics: error.diagnostics)
@@ -146,7 +146,7 @@ public final class VM: @unchecked Sendable {
         for g in compiled.layout.globals {
             if g.type.storage == .reference { ctx.objectGlobalNames[g.slot] = g.name } else { ctx.scalarGlobalNames[g.slot] = g.name }
         }
-        let table = FunctionTable(program.functions)
+        let table = FunctionTable(program.functions, externs: program.externs)
         let task = VMTask(id: 1, functionName: "main")
         let state = TaskState(table: table, task: task, initialSlots: table.entries[0].frameSize)
         _ = state.pushFrame(Frame(function: 0, pc: 0, base: 0))

@@ -308,6 +308,8 @@ final class ExternDecl: Stmt {
     var parameterTypes: [VType] = []
     var resultType: VType = .void
     var index = -1
+    /// The bound C function (set by the checker when the library and symbol resolve).
+    var foreign: ForeignFunction?
     init(name: String, nameLocation: SourceLocation, parameters: [Parameter], result: TypeSyntax?, library: String, libraryLocation: SourceLocation, _ loc: SourceLocation) {
         self.name = name
         self.nameLocation = nameLocation

@@ -15,8 +15,7 @@ struct CheckerEnvironment {
     var hostFunctions: [String: (index: Int, parameters: [VType], result: VType)] = [:]
     /// REPL: every top-level variable becomes a global and a later declaration may replace an earlier one.
     var isInteractive = false
-    /// Whether `extern` declarations are allowed, and how to look their symbols up.
-    var externResolver: ((ExternDecl) -> String?)? = nil
+    /// Whether `extern` declarations may bind C functions.
     var allowExtern = true
 }
 
@@ -99,10 +98,12 @@ struct Checker {
         }
         if !environment.allowExtern {
             error("extern functions are disabled in this VM", at: x.location)
-        } else if let resolver = environment.externResolver, let problem = resolver(x) {
-            error(problem, at: x.libraryLocation)
-        } else if environment.externResolver == nil {
-            error("extern functions are not available in this build", at: x.location)
+            return
+        }
+        if x.parameterTypes.contains(.error) || x.resultType == .error { return }
+        switch ForeignFunction.bind(name: x.name, library: x.library, parameters: x.parameterTypes, result: x.resultType) {
+        case .success(let f): x.foreign = f
+        case .failure(let e): error(e.message, at: x.libraryLocation)
         }
     }
 

@@ -380,7 +380,13 @@ enum Interpreter {
                 }
             case .print:
                 printSite(entries + function, fieldBx(w), regs, objs, ctx)
-            case .slice, .arrayLiteral, .builtin, .concat, .format, .callExtern, .callHost:
+            case .callExtern:
+                do throws(Trap) {
+                    regs[a] = try state.table.externs[fieldBx(w)].call(regs, objs, base: a)
+                } catch {
+                    throw Fault(message: error.message, function: function, pc: pc - code - 1)
+                }
+            case .slice, .arrayLiteral, .builtin, .concat, .format, .callHost:
                 do throws(Trap) {
                     try slowInstruction(w, entries + function, regs, objs, ctx)
                 } catch {
