@@ -42,6 +42,10 @@ struct FormatTests {
             """)
     }
 
+    @Test func sqrtOfALiteralIsAFloat() {
+        #expect(run("print(sqrt(2), sqrt(f32(2)))").output == "1.4142135623730951 1.4142135\n")
+    }
+
     @Test func literalsTypedByContext() {
         let r = run("""
             let f: float = 7 / 2

@@ -1027,6 +1027,18 @@ final class FunctionCompiler {
             return callUser(c, f.index, resultType: f.resultType, into: target)
         case .builtin(let b):
             return builtinCall(b, c, into: target)
+        case .host(let index):
+            let base = consecutiveArguments(c.args)
+            nextRegister = max(nextRegister, base + 1)
+            fn.frameSize = max(fn.frameSize, nextRegister)
+            location = c.location
+            emit(Instruction(.callHost, a: base, bx: index))
+            if c.type.storage == .reference { noteReference(base) }
+            if let t = target, c.type.storage != .none {
+                move(c.type, to: t, from: base)
+                return t
+            }
+            return base
         case .external(let x):
             let base = consecutiveArguments(c.args)
             nextRegister = max(nextRegister, base + 1)

@@ -68,7 +68,11 @@ enum Disassembler {
             return "\"\(f.strings[ins.bx].value)\""
         case .kernel:
             guard ins.b < f.kernelSites.count else { return nil }
-            return "kernel \(ins.b): \(f.kernelSites[ins.b].program.output)"
+            let p = f.kernelSites[ins.b].program
+            switch p.output {
+            case .store(let v): return "kernel \(ins.b): \(p.element.name) store v\(v)"
+            case .reduce(let r, let v): return "kernel \(ins.b): \(p.element.name) \(r.name) v\(v)"
+            }
         default:
             return nil
         }

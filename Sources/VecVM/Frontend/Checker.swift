@@ -35,6 +35,8 @@ struct Checker {
     private(set) var topLevelOrder: [Variable] = []
 
     private var scopes: [[String: Variable]] = []
+    /// Names declared by top-level `let`/`var` anywhere in the file (for "used before its declaration").
+    private var laterTopLevelNames: Set<String> = []
     private var currentFunction: FunctionDecl?
     private var loopDepth = 0
 
@@ -73,6 +75,9 @@ struct Checker {
                 externs.append(x)
                 externsByName[x.name] = x
             }
+        }
+        for stmt in unit.statements {
+            if let d = stmt as? VarDecl { laterTopLevelNames.insert(d.name) }
         }
         // Pass 2: top-level statements in order (they declare the globals), then function bodies.
         scopes = [[:]]
@@ -120,7 +125,7 @@ struct Checker {
         }
         checkBlockContents(f.body.statements)
         if f.resultType != .void && f.resultType != .error && !terminates(f.body) {
-            error("function '\(f.name)' can reach its end without returning a \(f.resultType)", at: f.nameLocation)
+            error("function '\(f.name)' can reach its end without returning \(f.resultType.withArticle)", at: f.nameLocation)
         }
         scopes = []
         currentFunction = nil
@@ -299,7 +304,7 @@ struct Checker {
                         }
                     }
                 } else if f.resultType != .void && f.resultType != .error {
-                    error("function '\(f.name)' must return a \(f.resultType)", at: r.location)
+                    error("function '\(f.name)' must return \(f.resultType.withArticle)", at: r.location)
                 }
             } else if let value = r.value {
                 _ = check(value, expected: nil, allowVoid: true)
@@ -448,7 +453,7 @@ struct Checker {
             error("'\(n.name)' is a function; call it with '\(n.name)(...)'", at: n.location)
         } else if let b = Builtin(rawValue: n.name), b != .chanMake {
             error("'\(n.name)' is a built-in function; call it with '\(n.name)(...)'", at: n.location)
-        } else if topLevelVariables[n.name] != nil {
+        } else if topLevelVariables[n.name] != nil || laterTopLevelNames.contains(n.name) {
             error("'\(n.name)' is used before its declaration", at: n.location)
         } else {
             error("unknown name '\(n.name)'", at: n.location)
@@ -822,7 +827,10 @@ struct Checker {
             return .array(k)
         case .sqrt, .abs:
             guard arity(c, 1) else { return .error }
-            let t = numericOperand(c.args[0], expected: expected, b.rawValue)
+            // `sqrt(2)`: a literal argument of sqrt is a float unless the context says f32.
+            var want = expected
+            if b == .sqrt, want?.laneType == nil || want?.laneType == .int { want = .float }
+            let t = numericOperand(c.args[0], expected: want, b.rawValue)
             if b == .sqrt && t.laneType == .int {
                 error("sqrt needs float or f32 values, found \(t) (convert with float(...))", at: c.args[0].location)
                 return .error

@@ -53,6 +53,12 @@ indirect enum VType: Hashable, CustomStringConvertible {
         }
     }
 
+    /// "an int", "a float", "an [f32]".
+    var withArticle: String {
+        let d = description
+        return (d.first.map { "aeiou[".contains($0) } ?? false ? "an " : "a ") + d
+    }
+
     var isUntyped: Bool { self == .untypedInt || self == .untypedFloat }
     var isNumericScalar: Bool { self == .int || self == .float || self == .f32 }
     var isFloatScalar: Bool { self == .float || self == .f32 }

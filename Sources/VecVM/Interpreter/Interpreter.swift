@@ -46,6 +46,10 @@ final class ExecutionContext: @unchecked Sendable {
     let fileName: String
     let stats: VMStats
     let kernels: KernelBackend
+    /// The VM's budget of loop iterations and calls, when it has one (untrusted scripts).
+    var fuel: FuelTank?
+    /// Swift functions registered by the host, by index.
+    var hostFunctions: [HostFunction] = []
     /// Names of globals by slot, for error messages.
     var scalarGlobalNames: [Int: String] = [:]
     var objectGlobalNames: [Int: String] = [:]
@@ -92,6 +96,13 @@ enum Interpreter {
         var regs = state.registers + base
         var objs = state.objects + base
         let preempt = Scheduler.preemptFlag()
+        // Fuel: the loop iterations and calls this task may still make before asking the VM's
+        // budget for more (Int.max when the VM has no budget: the check then never fires).
+        var fuel = ctx.fuel == nil ? Int.max : 0
+
+        // Poll point of backward jumps and calls (Lua's "allows signals to stop tight loops"): written
+        // out at each site, because a local function capturing the loop's variables would force them
+        // into memory on every instruction.
 
         while true {
             let w = pc.pointee
@@ -201,78 +212,130 @@ enum Interpreter {
             case .jump:
                 let off = fieldSBx(w)
                 pc += off
-                if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                if off < 0 {
+                    if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                    fuel &-= 1
+                    if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                }
             case .jumpIfTrue:
                 if regs[a] != 0 {
                     let off = fieldSBx(w)
                     pc += off
-                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                    if off < 0 {
+                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        fuel &-= 1
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                    }
                 }
             case .jumpIfFalse:
                 if regs[a] == 0 {
                     let off = fieldSBx(w)
                     pc += off
-                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                    if off < 0 {
+                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        fuel &-= 1
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                    }
                 }
             case .jumpIfLtInt:
                 if Int64(bitPattern: regs[a]) < Int64(bitPattern: regs[fieldB(w)]) {
                     let off = fieldSC(w)
                     pc += off
-                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                    if off < 0 {
+                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        fuel &-= 1
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                    }
                 }
             case .jumpIfLeInt:
                 if Int64(bitPattern: regs[a]) <= Int64(bitPattern: regs[fieldB(w)]) {
                     let off = fieldSC(w)
                     pc += off
-                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                    if off < 0 {
+                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        fuel &-= 1
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                    }
                 }
             case .jumpIfEqInt:
                 if Int64(bitPattern: regs[a]) == Int64(bitPattern: regs[fieldB(w)]) {
                     let off = fieldSC(w)
                     pc += off
-                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                    if off < 0 {
+                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        fuel &-= 1
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                    }
                 }
             case .jumpIfNeInt:
                 if Int64(bitPattern: regs[a]) != Int64(bitPattern: regs[fieldB(w)]) {
                     let off = fieldSC(w)
                     pc += off
-                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                    if off < 0 {
+                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        fuel &-= 1
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                    }
                 }
             case .jumpIfLtImm:
                 if Int64(bitPattern: regs[a]) < Int64(fieldSB(w)) {
                     let off = fieldSC(w)
                     pc += off
-                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                    if off < 0 {
+                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        fuel &-= 1
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                    }
                 }
             case .jumpIfLeImm:
                 if Int64(bitPattern: regs[a]) <= Int64(fieldSB(w)) {
                     let off = fieldSC(w)
                     pc += off
-                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                    if off < 0 {
+                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        fuel &-= 1
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                    }
                 }
             case .jumpIfGtImm:
                 if Int64(bitPattern: regs[a]) > Int64(fieldSB(w)) {
                     let off = fieldSC(w)
                     pc += off
-                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                    if off < 0 {
+                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        fuel &-= 1
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                    }
                 }
             case .jumpIfGeImm:
                 if Int64(bitPattern: regs[a]) >= Int64(fieldSB(w)) {
                     let off = fieldSC(w)
                     pc += off
-                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                    if off < 0 {
+                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        fuel &-= 1
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                    }
                 }
             case .jumpIfEqImm:
                 if Int64(bitPattern: regs[a]) == Int64(fieldSB(w)) {
                     let off = fieldSC(w)
                     pc += off
-                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                    if off < 0 {
+                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        fuel &-= 1
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                    }
                 }
             case .jumpIfNeImm:
                 if Int64(bitPattern: regs[a]) != Int64(fieldSB(w)) {
                     let off = fieldSC(w)
                     pc += off
-                    if off < 0 && vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                    if off < 0 {
+                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        fuel &-= 1
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                    }
                 }
             case .forPrep:
                 if !(Int64(bitPattern: regs[a]) < Int64(bitPattern: regs[a + 1])) { pc += fieldSBx(w) }
@@ -282,6 +345,8 @@ enum Interpreter {
                 if i < Int64(bitPattern: regs[a + 1]) {
                     pc += fieldSBx(w)
                     if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                    fuel &-= 1
+                    if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
                 }
             case .convert:
                 regs[a] = convertScalar(fieldK(w), regs[fieldB(w)])
@@ -308,6 +373,8 @@ enum Interpreter {
                 regs = state.registers + newBase
                 objs = state.objects + newBase
                 if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                fuel &-= 1
+                if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
             case .ret0, .ret, .retRef, .ret4:
                 // Save the result, release the frame's references, put the result in the frame's first
                 // register (where the caller expects it), and resume the caller.
@@ -331,6 +398,7 @@ enum Interpreter {
                 if state.frameCount == 0 {
                     state.task.result = (r0, r1, r2, r3)
                     state.task.resultObject = ro
+                    state.task.finished = true
                     return
                 }
                 let caller = state.frames[state.frameCount - 1]
@@ -386,7 +454,13 @@ enum Interpreter {
                 } catch {
                     throw Fault(message: error.message, function: function, pc: pc - code - 1)
                 }
-            case .slice, .arrayLiteral, .builtin, .concat, .format, .callHost:
+            case .callHost:
+                do throws(Trap) {
+                    try HostFunction.call(ctx.hostFunctions[fieldBx(w)], regs, objs, base: a, ctx)
+                } catch {
+                    throw Fault(message: error.message, function: function, pc: pc - code - 1)
+                }
+            case .slice, .arrayLiteral, .builtin, .concat, .format:
                 do throws(Trap) {
                     try slowInstruction(w, entries + function, regs, objs, ctx)
                 } catch {
@@ -419,7 +493,19 @@ enum Interpreter {
         }
     }
 
+    /// Slots of a channel's buffer, allocated up front by the runtime.
+    static let maxChannelCapacity = 1 << 24
+
     // MARK: - Cold paths
+
+    /// Takes the next chunk of the VM's fuel budget, or ends the task with "fuel exhausted".
+    @inline(never)
+    private static func refuel(_ ctx: ExecutionContext, _ function: Int, _ pc: Int) throws(Fault) -> Int {
+        guard let tank = ctx.fuel else { return Int.max }
+        let chunk = tank.take(FuelTank.chunk)
+        if chunk <= 0 { throw Fault(message: "fuel exhausted (the VM's budget of \(tank.budget) loop iterations and calls is spent)", function: function, pc: pc) }
+        return chunk
+    }
 
     @inline(never)
     private static func uninitializedGlobal(_ ctx: ExecutionContext, _ w: UInt64, scalar: Bool) -> String {
@@ -841,6 +927,10 @@ enum Interpreter {
         case .wait:
             let task = unsafeDowncast(objs[b]!, to: VMTask.self)
             task.handle?.join()
+            // A task that did not finish was ended by a runtime error, which ends the run: this task
+            // must not go on with a result that was never produced. Yielding hands it back to the
+            // scheduler, which abandons it as the run ends.
+            while !task.finished { Scheduler.yield() }
             let (r0, r1, r2, r3) = task.result
             switch ValueStorage(rawValue: UInt8(k)) ?? .none {
             case .scalar: regs[a] = r0
@@ -852,7 +942,10 @@ enum Interpreter {
         case .makeChan:
             let cap = Int64(bitPattern: regs[b])
             if cap < 0 { throw Trap("negative channel capacity (\(cap))") }
-            if cap > 1 << 32 { throw Trap("channel capacity \(cap) is too large") }
+            // The runtime allocates a channel's buffer up front: refuse what cannot be allocated.
+            if cap > Int64(Interpreter.maxChannelCapacity) {
+                throw Trap("channel capacity \(cap) is too large (at most \(Interpreter.maxChannelCapacity))")
+            }
             objs[a] = Channel(capacity: Int(cap))
         case .send:
             let ch = unsafeDowncast(objs[a]!, to: Channel.self)

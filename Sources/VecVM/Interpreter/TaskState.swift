@@ -22,6 +22,8 @@ final class VMTask {
     /// The result value: up to four slots of bits and one reference.
     var result: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     var resultObject: AnyObject?
+    /// Set when the task's function returned (written before the G ends, read after `join`).
+    var finished = false
 
     init(id: Int, functionName: String) {
         self.id = id
