@@ -26,6 +26,9 @@ let package = Package(
         ),
         .testTarget(name: "VMRuntimeTests", dependencies: ["VMRuntime", "CJITStubs"]),
         .testTarget(name: "VecVMTests", dependencies: ["VecVM", "VMRuntime", "CJITStubs"]),
+        // Asynchronous preemption run for real: test routines made with VecVM's assembler, in a code
+        // region registered with VMRuntime (register integrity, kernels, pool, encodings, benchmarks).
+        .testTarget(name: "PreemptionTests", dependencies: ["VMRuntime", "VecVM", "CJITStubs"]),
         // End-to-end tests of the `vecvm` binary (exit statuses, stderr, jit-dump); depends on the
         // executable so that `swift test` builds it.
         .testTarget(name: "CLITests", dependencies: ["vecvm-cli"]),

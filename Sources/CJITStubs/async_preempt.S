@@ -321,6 +321,10 @@ vm_async_preempt:
     call vm_xregs_save_avx512
     vzeroupper
 .Lsave_done:
+    // Kernels may use non-temporal stores. The kernel entry that delivered the signal drained this
+    // core's write-combining buffers already; the fence says so explicitly before the G can resume
+    // on another core (a few cycles beside the signal's microseconds).
+    sfence
     movq %rbp, %rdi                 // the saved GP registers, for vm_async_preempt2
     call vm_async_preempt2
     // The G may now run on another M and P: re-read both through the thread-local.

@@ -1,12 +1,11 @@
 // preempt.c — the C half of asynchronous preemption (vm_preempt.h): the SIGURG handler
 // (doSigPreempt and isAsyncSafePoint), the code-region registry it consults, sending SIGURG to an
-// M, the per-M quantum timers, save-path detection, and the hook into Swift.
+// M, save-path detection, and the hook into Swift.
 //
 // The handler runs on the M's alternate signal stack and may interrupt anything the M does,
 // including the scheduler and malloc: it only reads plain fields of the current M, G and P, bumps
 // counters that only this thread writes, and edits the interrupted context. It takes no lock and
-// calls nothing but clock_gettime (async-signal-safe) and, for foreign signals, the previous
-// handler.
+// calls nothing but, for foreign signals, the previous handler.
 #define _GNU_SOURCE
 #include "vm_preempt.h"
 
@@ -14,7 +13,6 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -142,31 +140,21 @@ static bool vm_is_async_safe_point(vm_m *m, vm_g *g, const mcontext_t *mc) {
     return true;
 }
 
-// doSigPreempt: the handler's work for one of our SIGURGs. `tick` marks a per-M timer tick, which
-// also decides whether the quantum is over.
-static void vm_do_sig_preempt(vm_m *m, ucontext_t *uc, bool tick) {
+// doSigPreempt: the handler's work for one of our SIGURGs (sent by sysmon or by cancellation, which
+// set the G's preempt flag first).
+static void vm_do_sig_preempt(vm_m *m, ucontext_t *uc) {
     vm_p *p = m->p;
     vm_sched *s = (vm_sched *)m->sched;
     vm_handler_stat(p, VM_STAT_PREEMPT_SIGNALS);
     vm_g *g = m->curg;
-    if (tick) {
-        // The timer ticks every half quantum while the M runs Gs; a slice (p->schedtick) seen by
-        // three ticks in a row has had the P for more than a quantum.
-        uint64_t slice = __atomic_load_n(&p->schedtick, __ATOMIC_RELAXED);
-        if (slice != m->preempt_tick_seen || g == NULL) {
-            m->preempt_tick_seen = slice;
-            m->preempt_ticks_same = 0;
-        } else if (++m->preempt_ticks_same >= 2) {
-            __atomic_store_n(&g->preempt, 1, __ATOMIC_RELEASE);
-        }
-    }
     if (g == NULL) return;  // on g0: the scheduler is choosing the next G anyway
-    // Nothing asked for a preemption (the G that was marked has switched out since).
+    // Nothing asks for a preemption any more (the G that was marked has switched out since).
     if (__atomic_load_n(&g->preempt, __ATOMIC_ACQUIRE) == 0) return;
     if (!s->async_preempt) return;
     mcontext_t *mc = &uc->uc_mcontext;
     if (!vm_is_async_safe_point(m, g, mc)) {
-        // The flag stays set: the interpreter yields at its next back-edge or call.
+        // The flag stays set: the interpreter yields at its next back-edge or call, and sysmon
+        // signals again while the G keeps its P.
         vm_handler_stat(p, VM_STAT_PREEMPT_UNSAFE);
         return;
     }
@@ -176,7 +164,6 @@ static void vm_do_sig_preempt(vm_m *m, ucontext_t *uc, bool tick) {
     *(uint64_t *)sp = (uint64_t)mc->gregs[REG_RIP];
     mc->gregs[REG_RSP] = (greg_t)sp;
     mc->gregs[REG_RIP] = (greg_t)(uintptr_t)vm_async_preempt;
-    if (m->preempt_timer_armed) m->preempt_ticks_same = 0;
 }
 
 static void vm_pass_on(int sig, siginfo_t *info, void *context) {
@@ -192,16 +179,10 @@ static void vm_pass_on(int sig, siginfo_t *info, void *context) {
 static void vm_sigurg_handler(int sig, siginfo_t *info, void *context) {
     int saved_errno = errno;
     vm_m *m = vm_tls_m;
-    bool ours = false;
-    bool tick = false;
-    if (m != NULL) {
-        // Our per-M timer carries the M in its value; sysmon's signals are announced by
-        // signal_pending. Clearing the flag here lets the next one be sent.
-        if (info->si_code == SI_TIMER && info->si_value.sival_ptr == (void *)m) ours = tick = true;
-        if (__atomic_exchange_n(&m->signal_pending, 0, __ATOMIC_ACQ_REL) != 0) ours = true;
-    }
-    if (ours) {
-        vm_do_sig_preempt(m, (ucontext_t *)context, tick);
+    // Ours: an M's thread with a signal announced by signal_pending. Clearing the flag lets the
+    // next one be sent.
+    if (m != NULL && __atomic_exchange_n(&m->signal_pending, 0, __ATOMIC_ACQ_REL) != 0) {
+        vm_do_sig_preempt(m, (ucontext_t *)context);
     } else {
         // Not ours (another thread, or a SIGURG someone else sent): as if we were not here. A
         // foreign SIGURG that coincides with one of ours merges with it (standard signals do not
@@ -211,20 +192,26 @@ static void vm_sigurg_handler(int sig, siginfo_t *info, void *context) {
     errno = saved_errno;
 }
 
-static pthread_once_t vm_sigurg_once = PTHREAD_ONCE_INIT;
+static vm_mutex vm_sigurg_install_lock;
 
-static void vm_install_sigurg_once(void) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = vm_sigurg_handler;
-    // SA_RESTART: system calls the signal interrupts are restarted where the kernel can; the
-    // runtime's own waits retry on EINTR anyway. SIGURG stays blocked while the handler runs.
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGURG, &sa, &vm_previous_sigurg);
+void vm_preempt_install_handler(void) {
+    vm_mutex_lock(&vm_sigurg_install_lock);
+    struct sigaction current;
+    sigaction(SIGURG, NULL, &current);
+    // Idempotent: once ours is in place nothing changes. If someone replaced it since (a test
+    // does, in a child process), ours goes back on top and theirs becomes the one passed on to.
+    if (!((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == vm_sigurg_handler)) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = vm_sigurg_handler;
+        // SA_RESTART: system calls the signal interrupts are restarted where the kernel can; the
+        // runtime's own waits retry on EINTR anyway. SIGURG stays blocked while the handler runs.
+        sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGURG, &sa, &vm_previous_sigurg);
+    }
+    vm_mutex_unlock(&vm_sigurg_install_lock);
 }
-
-void vm_preempt_install_handler(void) { pthread_once(&vm_sigurg_once, vm_install_sigurg_once); }
 
 bool vm_preempt_signal_m(vm_m *m) {
     uint32_t expected = 0;
@@ -243,42 +230,4 @@ bool vm_preempt_signal_m(vm_m *m) {
         return false;
     }
     return true;
-}
-
-// ---- per-M timers -----------------------------------------------------------------------------
-
-bool vm_m_preempt_timer_create(vm_m *m) {
-    struct sigevent sev;
-    memset(&sev, 0, sizeof sev);
-    sev.sigev_notify = SIGEV_THREAD_ID;
-    sev.sigev_signo = SIGURG;
-    sev.sigev_value.sival_ptr = m;
-    sev._sigev_un._tid = m->tid;
-    timer_t t;
-    // timer_create does not fail with EINTR.
-    if (timer_create(CLOCK_MONOTONIC, &sev, &t) != 0) return false;
-    m->preempt_timer = (void *)t;
-    m->preempt_timer_armed = 0;
-    return true;
-}
-
-void vm_m_preempt_timer_set(vm_m *m, int64_t period_ns) {
-    if (m->preempt_timer == NULL) return;
-    struct itimerspec its;
-    memset(&its, 0, sizeof its);
-    if (period_ns > 0) {
-        its.it_value.tv_sec = period_ns / 1000000000;
-        its.it_value.tv_nsec = period_ns % 1000000000;
-        its.it_interval = its.it_value;
-    }
-    // timer_settime does not fail with EINTR.
-    timer_settime((timer_t)m->preempt_timer, 0, &its, NULL);
-    m->preempt_timer_armed = period_ns > 0;
-}
-
-void vm_m_preempt_timer_delete(vm_m *m) {
-    if (m->preempt_timer == NULL) return;
-    timer_delete((timer_t)m->preempt_timer);
-    m->preempt_timer = NULL;
-    m->preempt_timer_armed = 0;
 }

@@ -133,6 +133,13 @@ void vm_m_thread_init(vm_m *m, const char *name) {
     vm_tls_m = m;
     m->tid = (int32_t)syscall(SYS_gettid);
     vm_helper_thread_init(name);
+    // A new thread inherits the creator's signal mask, and the thread that starts the Ms may be a
+    // host thread with most signals blocked (a Dispatch worker, a test runner). The preemption
+    // signal must get through to the M.
+    sigset_t urg;
+    sigemptyset(&urg);
+    sigaddset(&urg, SIGURG);
+    pthread_sigmask(SIG_UNBLOCK, &urg, NULL);
     // An alternate signal stack: a G that overflows into its guard page has no stack left for
     // the SIGSEGV handler. One guard page below it as well.
     long page = sysconf(_SC_PAGESIZE);

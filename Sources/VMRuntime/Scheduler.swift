@@ -13,14 +13,16 @@
 //    yield and makes sure due timers and queued work find a thread.
 //
 // G, M and P are C structs (CJITStubs/include/vm_sched.h) because assembly reads them at
-// fixed offsets (the context switch now, the asynchronous-preemption trampoline and signal
-// handler later). The logic that manipulates them is here, in Swift, through raw pointers.
+// fixed offsets (the context switch, the asynchronous-preemption trampoline) and so does the
+// signal handler. The logic that manipulates them is here, in Swift, through raw pointers.
 //
 // Files: Scheduler.swift (this: design, configuration, public API), SchedulerCore.swift
 // (one scheduler's state, runs, start-up and shutdown), Machine.swift (an M's loop, idle
 // and wake-up, deadlock), RunQueue.swift (local rings, runnext, global queue, stealing),
 // Task.swift (a G's life, switches, ready, join), Channel.swift, Timers.swift, Sysmon.swift
-// (monitor thread, process set-up), Stacks.swift (arenas, guards, band), Stats.swift.
+// (monitor thread, process set-up), Preemption.swift (asynchronous preemption: the JIT's API,
+// asyncPreempt2), XRegs.swift (saved vector registers and their pool), Stacks.swift (arenas,
+// guards, band), Stats.swift.
 //
 // # G status and who owns the stack (vm_sched.h has the authoritative list)
 //
@@ -76,19 +78,22 @@
 // each time it schedules and sleeps no later than its earliest deadline when idle. When the
 // P is busy (a G that computes), sysmon sleeps exactly until the earliest deadline of the
 // busy Ps (a new, earlier timer wakes it), then marks the running G's preempt flag — the G
-// yields at its next poll and its P fires the timer — and wakes an idle M, which fires the
-// timer by stealing it. So a due timer gets the CPU within sysmon's wake-up latency plus one
+// yields at its next poll (or, in a JIT kernel, at once, by asynchronous preemption) and its P
+// fires the timer — and wakes an idle M, which fires the timer by stealing it. So a due timer gets the CPU within sysmon's wake-up latency plus one
 // poll interval, not a quantum later.
 //
-// Preemption. Cooperative only, for now: sysmon marks a G that has had its P longer than the
+// Preemption. Two paths, one decision. Sysmon marks a G that has had its P longer than the
 // quantum. The switch path reads no clock (clock_gettime was a third of a yield here): a P
 // bumps `schedtick` when it starts a fresh slice, sysmon times the slice from when it first
 // sees the new value and, while anything runs, looks at least every millisecond — so a mark
-// comes within a quantum plus a millisecond. The interpreter polls the flag at back-edges
-// and calls, and then calls preemptPoint(). Asynchronous preemption of JIT code (SIGURG,
-// asyncPreempt, xRegs; shared/DESIGN.md) will slot in beside it: vm_g.xregs_state,
-// vm_p.xregs_scratch/xregs_cache and vm_m.signal_pending are already in the layouts the
-// assembly will read, with their offsets pinned.
+// comes within a quantum plus a millisecond. Cooperative: the interpreter polls the flag at
+// back-edges and calls, and then calls preemptPoint(). Asynchronous (Preemption.swift, XRegs.swift,
+// CJITStubs/preempt.c and the generated async_preempt.S; shared/DESIGN.md): with
+// `asyncPreemption` on, sysmon also sends the M a SIGURG; if the G is in JIT code (a registered
+// code region) the handler makes it call the asyncPreempt trampoline, which saves its registers
+// (vector ones to p.xRegs.scratch, then to a block that travels with the G) and yields it like
+// preemptPoint(). Anywhere else the signal only leaves the flag set. Swift code is never
+// interrupted asynchronously.
 //
 // Stacks (Stacks.swift). Carved from large mmap'd arenas, 256 KiB by default, committed
 // lazily by the kernel. vm.max_map_count is 65530 here and every PROT_NONE guard splits its
@@ -125,14 +130,16 @@
 // - Stacks from malloc or one mapping per stack: no guard, or one VMA per stack.
 // - A fixed sysmon tick for timers: with 10 ms ticks a sleeper beside a busy task is up to
 //   10 ms late (Go's measured median here is 19 ms); sysmon sleeps to exact deadlines.
-// - Per-thread kernel timers (timer_create + signals) for cooperative preemption: signals
-//   interrupting Swift code are only needed for the asynchronous path.
+// - Per-M kernel timers (timer_create + SIGEV_THREAD_ID) as the source of preemption signals:
+//   built and measured against sysmon's tgkill (Preemption.swift has the numbers). They
+//   delivered no more preemptions on this 2-core VM and sent 2–5 times the signals, at 20–50 µs
+//   of CPU per signal here, ticking even when nothing overstays its quantum.
 //
 // # Limits (known, accepted)
 //
-// - Preemption is cooperative: a task that never polls its flag keeps its P (and cannot be
-//   stopped by cancel/terminate or joined by shutdown). Asynchronous preemption of JIT code
-//   is the planned remedy; Swift code is never interrupted.
+// - Only JIT code in a registered region is preempted asynchronously: a task that never polls
+//   its flag in Swift code, or in machine code outside those regions, keeps its P (and cannot be
+//   stopped by cancel/terminate or joined by shutdown).
 // - An abandoned task's stack is reused without unwinding: references held only by its
 //   frames are never released. A task parked forever when its run was killed keeps its G
 //   and stack until something wakes it or the scheduler shuts down.
@@ -160,15 +167,25 @@ public struct SchedulerConfiguration: Sendable {
     public var quantumNanoseconds: Int64
     /// Virtual size of each task stack (default 256 KiB); pages are committed on first touch.
     public var stackSize: Int
+    /// Preempt tasks running JIT code (a region registered with `AsyncPreemption`) with a signal
+    /// when their quantum ends or a sleeper's timer falls due (default on). Off: only the
+    /// cooperative flag remains, as Go's `asyncpreemptoff=1` (a long kernel keeps its P).
+    public var asyncPreemption: Bool
+
+    /// Tests only: the vector registers the trampoline saves (nil: the best the CPU allows). A
+    /// narrower set is valid only for code that uses no register outside it.
+    var vectorRegistersOverride: AsyncPreemption.VectorRegisterSet?
 
     public init(
         procs: Int = SchedulerConfiguration.onlineCPUs,
         quantumNanoseconds: Int64 = 10_000_000,
-        stackSize: Int = 256 << 10
+        stackSize: Int = 256 << 10,
+        asyncPreemption: Bool = true
     ) {
         self.procs = procs
         self.quantumNanoseconds = quantumNanoseconds
         self.stackSize = stackSize
+        self.asyncPreemption = asyncPreemption
     }
 
     /// The number of online CPUs.

@@ -46,6 +46,14 @@ final class SchedulerCore: @unchecked Sendable {
         sched.pointee.next_gid = 1
         sched.pointee.quantum_ns = configuration.quantumNanoseconds
         sched.pointee.stack_size = UInt64(stackSize)
+        // Asynchronous preemption: one save path for the whole scheduler, so that whichever P a
+        // G resumes on restores exactly what the P it was preempted on saved.
+        let asyncPreemption = configuration.asyncPreemption
+        let path = configuration.vectorRegistersOverride?.path ?? AsyncPreemption.detectedPath
+        precondition(vm_xregs_path_usable(path), "VMRuntime: this CPU cannot save the vector registers asked for")
+        sched.pointee.async_preempt = asyncPreemption ? 1 : 0
+        sched.pointee.xregs_path = path
+        XRegBlockPool.initialize(vm_sched_xreg_pool(sched), blockBytes: Int(vm_xregs_path_bytes(path)))
 
         var ps: [PPtr] = []
         var ms: [MPtr] = []
@@ -56,6 +64,8 @@ final class SchedulerCore: @unchecked Sendable {
             p.pointee.id = Int32(i)
             p.pointee.timer0_when = Int64.max
             p.pointee.sched = UnsafeMutableRawPointer(sched)
+            p.pointee.xregs_path = path
+            if asyncPreemption { p.pointee.xregs_scratch = allocateScratchBlock() }
             let m = MPtr.allocate(capacity: 1)
             m.initialize(to: vm_m())
             m.pointee.id = Int64(i)
@@ -78,9 +88,12 @@ final class SchedulerCore: @unchecked Sendable {
         // until now.
         for p in ps {
             p.pointee.timers?.deallocate()
+            free(p.pointee.xregs_scratch)
             p.deinitialize(count: 1)
             p.deallocate()
         }
+        // Every block still held (P caches; Gs abandoned while preempted) goes with the chunks.
+        XRegBlockPool.destroy(vm_sched_xreg_pool(sched))
         for m in ms {
             m.deinitialize(count: 1)
             m.deallocate()
@@ -166,10 +179,14 @@ final class SchedulerCore: @unchecked Sendable {
         vm_mutex_unlock(&s.pointee.lock)
     }
 
-    /// Sets the preempt flag of every running G so that it reaches a scheduling point soon.
+    /// Sets the preempt flag of every running G so that it reaches a scheduling point soon, and
+    /// signals its M: a G inside a long JIT kernel never polls the flag.
     func markRunningGs(_ s: SchedPtr) {
         for p in ps {
-            if let g = vm_load_g(&p.pointee.curg) { vm_store_u32(&g.pointee.preempt, 1) }
+            if let g = vm_load_g(&p.pointee.curg) {
+                vm_store_u32(&g.pointee.preempt, 1)
+                signalPreempt(s, p)
+            }
         }
     }
 
@@ -179,6 +196,7 @@ final class SchedulerCore: @unchecked Sendable {
     private func startIfNeeded() {
         if started { return }
         started = true
+        if sched.pointee.async_preempt != 0 { _ = AsyncPreemption.processSetUp }
         Sysmon.register(sched)
         for m in ms {
             let rc = vm_thread_start(&m.pointee.thread, mThreadEntry, UnsafeMutableRawPointer(m))

@@ -13,6 +13,19 @@ public struct SchedulerStats: Sendable, CustomStringConvertible {
     /// preemptPoint() yields, and sysmon's marks of preempt flags.
     public var preemptCoop: Int
     public var preemptMarks: Int
+    /// Asynchronous preemption: tasks switched out by the injected trampoline; preemption signals
+    /// handled; of those, signals that wanted a preemption but landed outside an async safe point
+    /// (outside JIT code, mostly: the cooperative flag then does the work).
+    public var preemptAsync: Int
+    public var preemptSignals: Int
+    public var preemptUnsafe: Int
+    /// Saved vector states: blocks taken from the pool, and from the P's 1-element cache; blocks
+    /// held now (by preempted tasks and P caches), the most ever held at once, and blocks carved.
+    public var xregAlloc: Int
+    public var xregCacheHit: Int
+    public var xregLive: Int
+    public var xregLiveMax: Int
+    public var xregBlocks: Int
     /// Number of Ps.
     public var procs: Int
     /// Gs resumed on a different M than the one they last ran on.
@@ -52,6 +65,15 @@ public struct SchedulerStats: Sendable, CustomStringConvertible {
         stolen = total(VM_STAT_STOLEN)
         preemptCoop = total(VM_STAT_PREEMPT_COOP)
         preemptMarks = total(VM_STAT_PREEMPT_MARKS)
+        preemptAsync = total(VM_STAT_PREEMPT_ASYNC)
+        preemptSignals = total(VM_STAT_PREEMPT_SIGNALS)
+        preemptUnsafe = total(VM_STAT_PREEMPT_UNSAFE)
+        xregAlloc = total(VM_STAT_XREG_ALLOC)
+        xregCacheHit = total(VM_STAT_XREG_CACHEHIT)
+        let pool = XRegBlockPool.counts(vm_sched_xreg_pool(s))
+        xregLive = pool.live
+        xregLiveMax = pool.liveMax
+        xregBlocks = pool.blocks
         procs = scheduler.procs
         migrations = total(VM_STAT_MIGRATIONS)
         timers = total(VM_STAT_TIMERS)
@@ -68,17 +90,20 @@ public struct SchedulerStats: Sendable, CustomStringConvertible {
         for p in scheduler.ps { cached += Int(vm_load_relaxed_u32(&p.pointee.ngfree)) }
         cached += Int(vm_load_i64(&s.pointee.ngfree))
         stacksCached = cached
-        let pool = StackPool.shared.snapshot()
-        stacksPooled = pool.pooled
-        stacksGuarded = pool.guarded
-        stacksUnguarded = pool.unguarded
+        let stacks = StackPool.shared.snapshot()
+        stacksPooled = stacks.pooled
+        stacksGuarded = stacks.guarded
+        stacksUnguarded = stacks.unguarded
     }
 
     /// Space-separated key=value pairs.
     public var description: String {
         [
             ("tasks", tasks), ("switches", switches), ("steals", steals), ("stolen", stolen),
-            ("preempt.coop", preemptCoop), ("preempt.marks", preemptMarks), ("procs", procs),
+            ("preempt.coop", preemptCoop), ("preempt.marks", preemptMarks), ("preempt.async", preemptAsync),
+            ("preempt.signals", preemptSignals), ("preempt.unsafe", preemptUnsafe), ("xreg.alloc", xregAlloc),
+            ("xreg.cachehit", xregCacheHit), ("xreg.live", xregLive), ("xreg.live.max", xregLiveMax),
+            ("xreg.blocks", xregBlocks), ("procs", procs),
             ("migrations", migrations), ("timers", timers), ("timers.stolen", timersStolen),
             ("parks", parks), ("globalq", globalQueue), ("yields", yields), ("handoffs", handoffs),
             ("wakeups", wakeups), ("exits", exits), ("abandoned", abandoned),

@@ -5,8 +5,10 @@
 // Each pass, for every P that is running a G, sysmon:
 // - marks the G's preempt flag once it has had the P for a quantum (timed from the pass that
 //   first saw the P's schedtick change: the switch path itself reads no clock);
-// - if the P has a due timer, marks the G (so its P fires the timer at the next poll) and
-//   wakes an idle M (which fires it by stealing, without waiting for the poll);
+// - if the P has a due timer, marks the G (so its P fires the timer at the next poll), sends
+//   its M the preemption signal when the scheduler preempts asynchronously (a G in a JIT kernel
+//   never polls; Preemption.swift), and wakes an idle M (which fires it by stealing, without
+//   waiting for the poll);
 // - if the P has queued work while an M is idle and none spins, wakes one (a waker that
 //   handed a G to runnext and kept running).
 // It then sleeps until the earliest of: a busy P's quantum deadline, a busy P's earliest
@@ -32,6 +34,9 @@ enum Sysmon {
     nonisolated(unsafe) static var running = false  // lifecycleLock
 
     static let tickNanoseconds: Int64 = 1_000_000
+    /// The soonest sysmon looks again at a P it has just signalled (signals cost 20–50 µs of the
+    /// M's time on this VM: a faster cadence would be a signal storm, PLATFORM.md).
+    static let minimumRecheckNanoseconds: Int64 = 20_000
     static let idleTicksBeforeDeepSleep: Int64 = 5
 
     /// Adds a scheduler; starts sysmon and the process set-up on first use.
@@ -133,12 +138,27 @@ enum Sysmon {
             }
             if now &- p.pointee.sysmon_when >= quantum {
                 mark(g, s)  // and look again next tick, until it yields
+                if s.pointee.async_preempt != 0 {
+                    // A G in a JIT kernel never polls the flag: the signal preempts it there.
+                    signalPreempt(s, p)
+                    if p.pointee.sysmon_signal_tick != tick {
+                        // The next slice starts as soon as the signal lands; look again within half
+                        // a quantum, or that slice would be timed from the next 1 ms tick (with a
+                        // 100 µs quantum: a preemption every 1.1 ms instead of every ~150 µs). A G
+                        // still there at that look was not at a safe point: it gets a signal per
+                        // tick from then on, not a storm.
+                        p.pointee.sysmon_signal_tick = tick
+                        next = min(next, now &+ max(quantum / 2, minimumRecheckNanoseconds))
+                    }
+                }
             } else {
                 next = min(next, p.pointee.sysmon_when &+ quantum)
             }
             let due = vm_load_i64(&p.pointee.timer0_when)
             if due <= now {
                 mark(g, s)
+                // A G in a JIT kernel never polls: the signal gets the sleeper its CPU now.
+                signalPreempt(s, p)
                 wantM = true
             } else {
                 next = min(next, due)

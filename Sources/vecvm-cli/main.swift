@@ -158,7 +158,16 @@ struct JitDump: ParsableCommand {
             fclose(f)
             listing += "\(k.number)\t\(k.elementType)\t\(k.machineCode.count)\t\(k.program)\n"
         }
-        for reason in vm.kernelFallbacks { listing += "# interpreted: \(reason)\n" }
+        for reason in vm.kernelFallbacks { listing += "# kernel interpreted: \(reason)\n" }
+        for (i, f) in vm.nativeFunctionCode.enumerated() {
+            let path = "\(out)/function-\(i).bin"
+            if let file = fopen(path, "wb") {
+                _ = f.machineCode.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+                fclose(file)
+            }
+            listing += "# function native: \(f.name) (function-\(i).bin, \(f.machineCode.count) bytes)\n"
+        }
+        for reason in vm.nativeFunctions.interpreted { listing += "# function interpreted: \(reason)\n" }
         guard let f = fopen("\(out)/kernels.txt", "w") else {
             printError("vecvm: cannot write \(out)/kernels.txt")
             Glibc.exit(1)
@@ -175,9 +184,15 @@ struct VecVMCommand: ParsableCommand {
         commandName: "vecvm",
         abstract: "Run .vec programs: fused SIMD kernels, green-thread tasks and channels.",
         version: "vecvm \(VecVMVersion.string)",
-        subcommands: [Run.self, Disasm.self, JitDump.self],
+        subcommands: [Run.self, Repl.self, Disasm.self, JitDump.self],
         defaultSubcommand: Run.self
     )
 }
 
-VecVMCommand.main()
+// `vecvm FILE.vec` runs the file (Run is the default subcommand); `vecvm` alone starts the REPL, which
+// reads plain lines without prompts when standard input is not a terminal (`echo 'print(1)' | vecvm`).
+if CommandLine.arguments.count == 1 {
+    VecVMCommand.main(["repl"])
+} else {
+    VecVMCommand.main()
+}

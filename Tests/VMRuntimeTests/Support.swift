@@ -3,7 +3,8 @@
 //
 // Every suite is nested in `RuntimeTests`, which is `.serialized`: these tests start worker
 // threads, install a signal handler, fork, and time things; running them in parallel on a
-// 2-core machine would make the timing assertions meaningless.
+// 2-core machine would make the timing assertions meaningless. `.exclusiveTiming` keeps it apart
+// from PreemptionTests' suite as well.
 import CJITStubs
 import Glibc
 import Synchronization
@@ -11,7 +12,33 @@ import Testing
 
 @testable import VMRuntime
 
-@Suite(.serialized) struct RuntimeTests {}
+@Suite(.serialized, .exclusiveTiming) struct RuntimeTests {}
+
+/// Held by the root suite of every test target that times things or starts schedulers with short
+/// quanta (VMRuntimeTests' RuntimeTests, PreemptionTests' AsyncPreemptionSuite): `.serialized` only
+/// orders the tests inside one suite, and Swift Testing runs the two targets' suites side by side,
+/// where one's 100 µs-quantum stress starves the other's timing assertions on a 2-core machine.
+/// The lock is a flock on the test binary itself: every open file description of it conflicts,
+/// within this process and with another run of the same binary, and nothing is left behind.
+/// Waiting polls with Task.sleep, so no cooperative thread is blocked.
+struct ExclusiveTiming: SuiteTrait, TestScoping {
+    var isRecursive: Bool { false }
+
+    func provideScope(
+        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
+    ) async throws {
+        let fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)
+        defer { if fd >= 0 { close(fd) } }
+        if fd >= 0 {
+            while flock(fd, LOCK_EX | LOCK_NB) != 0 { try await Task.sleep(nanoseconds: 10_000_000) }
+        }
+        try await function()
+    }
+}
+
+extension Trait where Self == ExclusiveTiming {
+    static var exclusiveTiming: Self { ExclusiveTiming() }
+}
 
 /// A counter several Ms may bump.
 final class Counter: @unchecked Sendable {

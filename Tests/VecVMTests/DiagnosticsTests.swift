@@ -103,7 +103,8 @@ struct DiagnosticsTests {
     @Test("runtime errors", arguments: runtimeCases)
     func runtimeError(_ c: RuntimeCase) {
         let r = run(c.source, file: "rt.vec")
-        guard case .runtime(let e)? = r.error else {
+        // Out of memory comes as .memoryLimit, fuel as .fuelExhausted: all carry a RuntimeError.
+        guard let e = r.error?.runtimeError else {
             Issue.record("expected a runtime error \"\(c.message)\", got \(r.errorText)")
             return
         }
@@ -126,6 +127,12 @@ struct DiagnosticsTests {
         #expect(e.taskName == "bad")
         #expect(e.taskID != 1)
         #expect(r.errorText.contains("in task \(e.taskID) (bad)"))
+    }
+
+    @Test func floatComparisonsInConditionsAreFloatComparisons() {
+        // Regression: a `case a, b where` guard once made `if x < y` on floats an int comparison.
+        let r = run("let nan = 0.0 / 0.0\nvar n = 0\nif nan < 1.0 { n += 1 }\nif 2.5 < 2.25 { n += 10 }\nif f32(1.5) > f32(-2) { n += 100 }\nprint(n)")
+        #expect(r.output == "100\n")
     }
 
     @Test func deadlockIsReported() {

@@ -219,7 +219,7 @@ struct vm_g {
 //                        flight to this M (at most one per M); the handler clears it, which
 //                        is also how it tells our SIGURGs from foreign ones
 //    32  id
-//    40  tid             kernel thread id (pthread_kill targets, per-thread timers)
+//    40  tid             kernel thread id (the target of sysmon's tgkill)
 //    44  note            idle sleep word (vm_note_*)
 struct vm_m {
     void *g0_sp;
@@ -238,12 +238,6 @@ struct vm_m {
     uint64_t rand;        // steal-order randomness
     void *altstack;       // signal stack (stack-overflow reports and SIGURG handlers run here)
     size_t altstack_size;
-    // Per-M quantum timer of asynchronous preemption (preempt.c). Only the M's own thread and its
-    // signal handler touch these.
-    void *preempt_timer;           // timer_t; NULL when the M has none
-    uint32_t preempt_timer_armed;  // armed while the M runs Gs, disarmed before it sleeps
-    uint32_t preempt_ticks_same;   // handler: consecutive ticks that saw the same time slice
-    uint64_t preempt_tick_seen;    // handler: p->schedtick at the previous tick
 };
 
 // Offsets: VM_M_OFF_* in vm_offsets.h.
@@ -290,6 +284,7 @@ struct vm_p {
     void *sched;          // vm_sched*
     uint64_t sysmon_tick; // sysmon-private: the schedtick it saw last, and when it first saw it
     int64_t sysmon_when;
+    uint64_t sysmon_signal_tick; // sysmon-private: the schedtick it last sent a preemption signal for
     // Run queue: a ring written at the tail by the owner only, consumed at the head by the
     // owner and by thieves (CAS on runqhead). runnext: the G a waker just made ready.
     uint32_t runqhead;
@@ -351,7 +346,6 @@ typedef struct vm_sched {
     vm_p **allp;          // the Ps (each names its M)
     void *owner;            // Unmanaged<Scheduler> (unretained)
     uint32_t async_preempt; // SchedulerConfiguration.asyncPreemption; fixed before the Ms start
-    uint32_t preempt_timers; // quantum ticks come from per-M kernel timers (else sysmon signals)
     uint32_t xregs_path;    // VM_XREGS_PATH_* of every P (fixed before the Ms start)
     vm_xreg_pool xregs;     // xRegAlloc: the pool of state blocks (VMRuntime/XRegs.swift)
     uint64_t stats[VM_STAT_COUNT];  // atomic adds (events not tied to a P)
@@ -422,6 +416,7 @@ static inline void *vm_g_msg_slot(vm_g *g) { return (void *)g->msg; }
 static inline vm_g **vm_p_runq_slot(vm_p *p, uint32_t i) { return &p->runq[i % VM_RUNQ_SIZE]; }
 static inline uint64_t *vm_p_stat(vm_p *p, uint32_t i) { return &p->stats[i]; }
 static inline uint64_t *vm_sched_stat(vm_sched *s, uint32_t i) { return &s->stats[i]; }
+static inline vm_xreg_pool *vm_sched_xreg_pool(vm_sched *s) { return &s->xregs; }
 
 // ---- typed atomics on G pointers ----
 static inline __attribute__((always_inline)) vm_g *vm_load_g(vm_g *const *p) {

@@ -60,7 +60,9 @@ final class Compiler {
         }
         program.globals = layout.globals
         if !diagnostics.isEmpty { throw CompileFailure(diagnostics: diagnostics) }
-        for f in program.functions { f.finalize() }
+        // Functions of earlier compilations (a REPL's `existing`) are finalized already and may be
+        // running in tasks those inputs started: finalizing them again would free their code.
+        for f in program.functions where f.index == 0 || f.index >= existing.count { f.finalize() }
         return program
     }
 
@@ -570,9 +572,12 @@ final class FunctionCompiler {
                     bind(skip)
                 }
                 return
-            case .lt, .le, .gt, .ge, .eq, .ne where shortJumps && b.lhs.type == .int && b.rhs.type == .int:
-                fusedIntBranch(b, jumpWhen: jumpWhen, to: label)
-                return
+            case .lt, .le, .gt, .ge, .eq, .ne:
+                // (A `where` clause would bind to the last pattern only: test the types here.)
+                if shortJumps && b.lhs.type == .int && b.rhs.type == .int {
+                    fusedIntBranch(b, jumpWhen: jumpWhen, to: label)
+                    return
+                }
             default:
                 break
             }
@@ -660,7 +665,8 @@ final class FunctionCompiler {
         if type == .int || type == .bool, asInt >= Int64(Int32.min), asInt <= Int64(Int32.max) {
             emit(Instruction(.loadInt, a: r, bx: Int(asInt)))
         } else {
-            emit(Instruction(.loadConst, a: r, bx: constant(bits)))
+            // K records the constant's type (an element kind) for the function JIT.
+            emit(Instruction(.loadConst, a: r, bx: constant(bits), k: Int((type.elementKind ?? .int).rawValue)))
         }
         return r
     }

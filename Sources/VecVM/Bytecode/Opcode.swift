@@ -55,7 +55,7 @@ enum Opcode: UInt8, CaseIterable {
         case .moveRef: Info(format: .ab, semantics: "O[A] = O[B]")
         case .move4: Info(format: .ab, semantics: "V[A] = V[B]")
         case .loadInt: Info(format: .asBx, semantics: "R[A] = sBx")
-        case .loadConst: Info(format: .aBx, semantics: "R[A] = K[Bx]")
+        case .loadConst: Info(format: .aBx, semantics: "R[A] = K[Bx] (K: the constant's element kind, 0 int 1 float 2 f32)")
         case .loadConst4: Info(format: .aBx, semantics: "V[A] = K[Bx..Bx+3]")
         case .loadString: Info(format: .aBx, semantics: "O[A] = STR[Bx]")
         case .clearRefs: Info(format: .ab, semantics: "O[A..<A+B] = nil (temporaries released)")

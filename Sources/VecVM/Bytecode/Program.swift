@@ -7,7 +7,8 @@ struct PrintSite {
     var types: [VType]
 }
 
-final class Function {
+/// Mutable only while the compiler builds it; shared read-only by every task afterwards.
+final class Function: @unchecked Sendable {
     let name: String
     let index: Int
     let location: SourceLocation
@@ -91,6 +92,14 @@ struct FunctionEntry {
     var usesReferences: Bool
     var resultStorage: ValueStorage
     var function: Unmanaged<Function>
+    /// The function as native code (JIT/FunctionLowering.swift), or nil: interpret it.
+    var native: UnsafeRawPointer?
+    /// Registers holding array parameters, whose (data, count) the native code reads.
+    var nativeArraySlots: UnsafePointer<Int>?
+    var nativeArrayCount: Int
+    /// Pcs at which the native code may be entered (0 and loop headers).
+    var nativeEntries: UnsafePointer<Int>?
+    var nativeEntryCount: Int
 }
 
 /// The function table of one program, built once it is compiled.
@@ -101,15 +110,18 @@ final class FunctionTable {
     let functions: [Function]
     let externs: [ForeignFunction]
 
-    init(_ functions: [Function], externs: [ForeignFunction] = []) {
+    init(_ functions: [Function], externs: [ForeignFunction] = [], native: Bool = false) {
         self.functions = functions
         self.externs = externs
         count = functions.count
         entries = .allocate(capacity: max(1, functions.count))
         for (i, f) in functions.enumerated() {
+            let n = native && i != 0 ? NativeFunctions.shared.native(for: f) : nil
             (entries + i).initialize(to: FunctionEntry(
                 code: f.code, constants: f.constantPool, frameSize: max(f.frameSize, 1), parameterSlots: f.parameterSlots,
-                usesReferences: f.usesReferences, resultStorage: f.resultType.storage, function: Unmanaged.passUnretained(f)))
+                usesReferences: f.usesReferences, resultStorage: f.resultType.storage, function: Unmanaged.passUnretained(f),
+                native: n?.entry, nativeArraySlots: n.map { UnsafePointer($0.arraySlots) }, nativeArrayCount: n?.arraySlotCount ?? 0,
+                nativeEntries: n.map { UnsafePointer($0.entries) }, nativeEntryCount: n?.entryCount ?? 0))
         }
     }
 

@@ -30,9 +30,18 @@ public struct VMConfiguration: Sendable {
     public var memoryLimit: Int
     /// Whether `extern fn` declarations may bind C functions (off by default: scripts stay sandboxed).
     public var allowForeignFunctions: Bool
+    /// Loop iterations and calls each run or call may make, all its tasks together (nil: no limit).
+    /// Spent fuel stops the run with `VMError.fuelExhausted`. Tasks draw it in chunks of 10,000,
+    /// so a run with several tasks may stop up to a chunk per task early.
+    public var fuel: Int?
+    /// Wall-clock time each run or call may take (nil: no limit); past it the run stops with
+    /// `VMError.timeLimit`. A task stops at its next loop iteration, call or scheduling point; a
+    /// long native (JIT) kernel only once asynchronous preemption interrupts it.
+    public var timeLimit: Duration?
 
     public init(procs: Int? = nil, quantumNanoseconds: Int64 = 10_000_000, jit: Bool = true, asyncPreemption: Bool = true,
-                output: OutputSink = StandardOutput(), memoryLimit: Int? = nil, allowForeignFunctions: Bool = false) {
+                output: OutputSink = StandardOutput(), memoryLimit: Int? = nil, allowForeignFunctions: Bool = false,
+                fuel: Int? = nil, timeLimit: Duration? = nil) {
         self.procs = max(1, procs ?? VMConfiguration.cpuCount)
         self.quantumNanoseconds = quantumNanoseconds
         self.jit = jit
@@ -40,6 +49,8 @@ public struct VMConfiguration: Sendable {
         self.output = output
         self.memoryLimit = memoryLimit ?? MemoryAccount.defaultLimit
         self.allowForeignFunctions = allowForeignFunctions
+        self.fuel = fuel
+        self.timeLimit = timeLimit
     }
 
     public static var cpuCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
@@ -51,15 +62,34 @@ public enum VMError: Error, Sendable, CustomStringConvertible {
     case runtime(RuntimeError)
     /// Every task is blocked and no timer is pending.
     case deadlock
-    /// `VM.cancel` was called, or a limit stopped the run.
+    /// `VM.cancel` was called, or the Swift task of an async run or call was cancelled.
     case cancelled(String)
+    /// The run spent `VMConfiguration.fuel`; the error says where.
+    case fuelExhausted(RuntimeError)
+    /// The run passed `VMConfiguration.timeLimit`.
+    case timeLimit(Duration)
+    /// An allocation would have passed `VMConfiguration.memoryLimit` ("out of memory").
+    case memoryLimit(RuntimeError)
+    /// `VM.call` misused: no such function, arguments of the wrong number or types, a result of
+    /// another type, or a run started from inside a VM task. Nothing ran.
+    case invalidCall(String)
 
     public var description: String {
         switch self {
         case .compile(let e): e.description
-        case .runtime(let e): e.description
+        case .runtime(let e), .fuelExhausted(let e), .memoryLimit(let e): e.description
         case .deadlock: "deadlock: all tasks are blocked"
         case .cancelled(let why): "cancelled: \(why)"
+        case .timeLimit(let limit): "time limit exceeded: the run took longer than \(limit)"
+        case .invalidCall(let why): "invalid call: \(why)"
+        }
+    }
+
+    /// The runtime error with its location, for the cases that have one.
+    public var runtimeError: RuntimeError? {
+        switch self {
+        case .runtime(let e), .fuelExhausted(let e), .memoryLimit(let e): e
+        default: nil
         }
     }
 
@@ -84,6 +114,10 @@ final class CancelReason {
     init(_ text: String) { self.text = text }
 }
 
+/// A virtual machine: a scheduler for the tasks of the program it runs, that program's globals,
+/// the host functions scripts may call, and the limits of `VMConfiguration`. Compile with
+/// `compile(source:fileName:)`, then `run(_:)` a program or `call(_:in:with:)` its functions (both
+/// also `async`). One run at a time: calls from several threads take turns.
 public final class VM: @unchecked Sendable {
     public let configuration: VMConfiguration
     let globals = GlobalStore()
@@ -91,6 +125,8 @@ public final class VM: @unchecked Sendable {
     let stats = VMStats()
     var scheduler: Scheduler?
     let lock = Mutex(())
+    /// Host functions, the run in progress, who owns the globals (Embedding/Execution.swift).
+    let embedding = EmbeddingState()
 
     public init(configuration: VMConfiguration = VMConfiguration()) {
         self.configuration = configuration
@@ -104,7 +140,10 @@ public final class VM: @unchecked Sendable {
         let file = SourceFile(name: fileName, text: source)
         let (unit, parseErrors) = Parser.parse(file)
         if !parseErrors.isEmpty { throw CompileError(diagnostics: parseErrors) }
-        var checker = Checker(file: file, environment: CheckerEnvironment(allowExtern: configuration.allowForeignFunctions))
+        var environment = CheckerEnvironment(allowExtern: configuration.allowForeignFunctions)
+        let hosts = hostFunctionsForCompile()
+        environment.hostFunctions = hosts.environment
+        var checker = Checker(file: file, environment: environment)
         checker.check(unit)
         if !checker.diagnostics.isEmpty {
             throw CompileError(diagnostics: checker.diagnostics.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) })
@@ -112,7 +151,7 @@ public final class VM: @unchecked Sendable {
         let compiler = Compiler(file: file, layout: GlobalLayout(), interactive: false)
         do {
             let program = try compiler.compile(unit, functions: checker.functions, externs: checker.externs)
-            return CompiledProgram(program: program, layout: compiler.layout)
+            return CompiledProgram(program: program, layout: compiler.layout, hostFunctions: hosts.functions, isStandalone: true)
         } catch {
             throw CompileError(diagnostics: error.diagnostics)
         }
@@ -132,42 +171,24 @@ public final class VM: @unchecked Sendable {
     func currentScheduler() -> Scheduler {
         lock.withLock { _ in
             if let s = scheduler { return s }
-            let s = Scheduler(configuration: SchedulerConfiguration(procs: configuration.procs, quantumNanoseconds: configuration.quantumNanoseconds))
+            let s = Scheduler(configuration: SchedulerConfiguration(procs: configuration.procs, quantumNanoseconds: configuration.quantumNanoseconds,
+                                                                          asyncPreemption: configuration.asyncPreemption))
             scheduler = s
             return s
         }
     }
 
-    /// Runs a compiled program's main task on this VM's scheduler.
+    /// Runs a compiled program's top level (its main task) on this VM's scheduler, from fresh
+    /// globals; returns when the main task ends. Tasks it spawned and left running are stopped.
+    /// Throws what stopped it: a runtime error, a limit, a deadlock or a cancellation.
     public func run(_ compiled: CompiledProgram) throws(VMError) {
-        let program = compiled.program
-        let ctx = ExecutionContext(globals: globals, output: configuration.output, memory: memory, fileName: program.fileName,
-                                   stats: stats, kernels: usesJIT ? JITKernels() : NoNativeKernels())
-        for g in compiled.layout.globals {
-            if g.type.storage == .reference { ctx.objectGlobalNames[g.slot] = g.name } else { ctx.scalarGlobalNames[g.slot] = g.name }
-        }
-        let table = FunctionTable(program.functions, externs: program.externs)
-        let task = VMTask(id: 1, functionName: "main")
-        let state = TaskState(table: table, task: task, initialSlots: table.entries[0].frameSize)
-        _ = state.pushFrame(Frame(function: 0, pc: 0, base: 0))
-        let outcome = currentScheduler().run {
-            task.id = Scheduler.current.id
-            TaskRunner.run(state, ctx)
-        }
-        configuration.output.flush()
-        switch outcome {
-        case .completed: return
-        case .deadlock: throw .deadlock
-        case .terminated(let reason):
-            if let box = reason as? RuntimeErrorBox { throw .runtime(box.error) }
-            if let c = reason as? CancelReason { throw .cancelled(c.text) }
-            throw .cancelled(String(describing: reason))
-        }
+        try runTopLevel(compiled, control: RunControl())
     }
 
-    /// Stops the current run from any thread; `run` throws `.cancelled(reason)`.
+    /// Stops the current run or call from any thread; it throws `.cancelled(reason)`. No effect
+    /// when nothing runs (a later run is not affected).
     public func cancel(reason: String = "cancelled by the host") {
-        lock.withLock { _ in scheduler }?.cancel(CancelReason(reason))
+        cancelCurrentRun(reason: reason)
     }
 
     /// Whether kernels run as native code: asked for, and possible on this CPU (AVX2 + FMA).
@@ -184,6 +205,14 @@ public final class VM: @unchecked Sendable {
             parts.append("jit.kernels=\(JITCache.shared.compiled.count)")
             parts.append("jit.bytes=\(JITCache.shared.codeBytes)")
             parts.append("jit.fallbacks=\(JITCache.shared.fallbacks.count)")
+            parts.append("jit.functions=\(NativeFunctions.shared.compiledNames.count)")
+            let interpreted = NativeFunctions.shared.interpreted
+            parts.append("jit.functions.interpreted=\(interpreted.count)")
+            if !interpreted.isEmpty {
+                // Which functions stayed interpreted, and why (no spaces inside the value).
+                let names = interpreted.map { $0.split(separator: ":").first.map(String.init) ?? $0 }
+                parts.append("jit.interpreted=\(names.joined(separator: ","))")
+            }
         }
         return parts.joined(separator: " ")
     }
@@ -193,6 +222,16 @@ public final class VM: @unchecked Sendable {
         JITCache.shared.compiled.map {
             NativeKernelInfo(number: $0.number, elementType: $0.element.name, program: $0.program, machineCode: $0.bytes)
         }
+    }
+
+    /// Functions compiled whole to native code, and those left to the interpreter ("name: reason").
+    public var nativeFunctions: (compiled: [String], interpreted: [String]) {
+        (NativeFunctions.shared.compiledNames, NativeFunctions.shared.interpreted)
+    }
+
+    /// The machine code of each function compiled whole, by name (for `vecvm jit-dump`).
+    public var nativeFunctionCode: [(name: String, machineCode: [UInt8])] {
+        NativeFunctions.shared.machineCode.map { (name: $0.0, machineCode: $0.1) }
     }
 
     /// Kernels that could not be lowered and run in the interpreter, with the reason.
@@ -216,9 +255,15 @@ public final class VM: @unchecked Sendable {
 public final class CompiledProgram: @unchecked Sendable {
     let program: Program
     let layout: GlobalLayout
-    init(program: Program, layout: GlobalLayout) {
+    /// The host functions registered when it was compiled, by the indices its `callHost`s use.
+    let hostFunctions: [HostFunction]
+    /// Compiled by `VM.compile`: it owns the VM's globals while it runs (Embedding/Execution.swift).
+    let isStandalone: Bool
+    init(program: Program, layout: GlobalLayout, hostFunctions: [HostFunction] = [], isStandalone: Bool = false) {
         self.program = program
         self.layout = layout
+        self.hostFunctions = hostFunctions
+        self.isStandalone = isStandalone
     }
     public var fileName: String { program.fileName }
 }

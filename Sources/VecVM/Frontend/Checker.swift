@@ -17,6 +17,12 @@ struct CheckerEnvironment {
     var isInteractive = false
     /// Whether `extern` declarations may bind C functions.
     var allowExtern = true
+    /// Index the first function of this compilation gets in the function table (0 is the main chunk).
+    /// A REPL session passes the size of its table: earlier inputs' functions keep their indices,
+    /// since tasks they started may still be running them, and new ones come after them.
+    var firstFunctionIndex = 1
+    /// Likewise for the extern table.
+    var firstExternIndex = 0
 }
 
 struct Checker {
@@ -62,7 +68,7 @@ struct Checker {
                 }
                 f.parameterTypes = f.parameters.map { resolveType($0.type) }
                 f.resultType = f.resultSyntax.map { resolveType($0) } ?? .void
-                f.index = functions.count + 1  // 0 is the main chunk
+                f.index = environment.firstFunctionIndex + functions.count  // 0 is the main chunk
                 functions.append(f)
                 functionsByName[f.name] = f
             } else if let x = stmt as? ExternDecl {
@@ -71,7 +77,7 @@ struct Checker {
                     continue
                 }
                 checkExtern(x)
-                x.index = externs.count
+                x.index = environment.firstExternIndex + externs.count
                 externs.append(x)
                 externsByName[x.name] = x
             }

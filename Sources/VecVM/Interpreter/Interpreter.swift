@@ -215,7 +215,7 @@ enum Interpreter {
                 if off < 0 {
                     if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
                     fuel &-= 1
-                    if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                    if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                 }
             case .jumpIfTrue:
                 if regs[a] != 0 {
@@ -224,7 +224,7 @@ enum Interpreter {
                     if off < 0 {
                         if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
                         fuel &-= 1
-                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
                 }
             case .jumpIfFalse:
@@ -234,7 +234,7 @@ enum Interpreter {
                     if off < 0 {
                         if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
                         fuel &-= 1
-                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
                 }
             case .jumpIfLtInt:
@@ -244,7 +244,7 @@ enum Interpreter {
                     if off < 0 {
                         if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
                         fuel &-= 1
-                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
                 }
             case .jumpIfLeInt:
@@ -254,7 +254,7 @@ enum Interpreter {
                     if off < 0 {
                         if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
                         fuel &-= 1
-                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
                 }
             case .jumpIfEqInt:
@@ -264,7 +264,7 @@ enum Interpreter {
                     if off < 0 {
                         if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
                         fuel &-= 1
-                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
                 }
             case .jumpIfNeInt:
@@ -274,7 +274,7 @@ enum Interpreter {
                     if off < 0 {
                         if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
                         fuel &-= 1
-                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
                 }
             case .jumpIfLtImm:
@@ -284,7 +284,7 @@ enum Interpreter {
                     if off < 0 {
                         if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
                         fuel &-= 1
-                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
                 }
             case .jumpIfLeImm:
@@ -294,7 +294,7 @@ enum Interpreter {
                     if off < 0 {
                         if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
                         fuel &-= 1
-                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
                 }
             case .jumpIfGtImm:
@@ -304,7 +304,7 @@ enum Interpreter {
                     if off < 0 {
                         if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
                         fuel &-= 1
-                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
                 }
             case .jumpIfGeImm:
@@ -314,7 +314,7 @@ enum Interpreter {
                     if off < 0 {
                         if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
                         fuel &-= 1
-                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
                 }
             case .jumpIfEqImm:
@@ -324,7 +324,7 @@ enum Interpreter {
                     if off < 0 {
                         if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
                         fuel &-= 1
-                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
                 }
             case .jumpIfNeImm:
@@ -334,7 +334,7 @@ enum Interpreter {
                     if off < 0 {
                         if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
                         fuel &-= 1
-                        if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                        if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
                 }
             case .forPrep:
@@ -346,7 +346,7 @@ enum Interpreter {
                     pc += fieldSBx(w)
                     if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
                     fuel &-= 1
-                    if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
+                    if fuel < 0 { fuel = try refuel(ctx, function, pc - fieldSBx(w) - code - 1) }
                 }
             case .convert:
                 regs[a] = convertScalar(fieldK(w), regs[fieldB(w)])
@@ -356,6 +356,25 @@ enum Interpreter {
                 let newBase = base + a
                 if newBase + entries[callee].frameSize > state.capacity && !state.ensureCapacity(newBase + entries[callee].frameSize) {
                     throw Fault(message: "stack overflow", function: function, pc: pc - code - 1)
+                }
+                var resumeAt = 0
+                if let native = entries[callee].native, ctx.fuel == nil {
+                    // The callee runs as native code on the new frame's registers. It returns -1 when
+                    // it returned, or the pc where the interpreter must take over ("deopt").
+                    switch runNative(entries + callee, native, state, newBase, preempt) {
+                    case -1:
+                        if entries[callee].usesReferences {
+                            let o = state.objects + newBase
+                            for i in 1..<entries[callee].frameSize { o[i] = nil }
+                            o[0] = nil
+                        }
+                        // ensureCapacity may have moved the register stacks.
+                        regs = state.registers + base
+                        objs = state.objects + base
+                        continue
+                    case let at:
+                        resumeAt = at
+                    }
                 }
                 let depth = state.frameCount
                 state.frames[depth - 1].pc = pc - code
@@ -369,7 +388,7 @@ enum Interpreter {
                 base = newBase
                 code = entries[callee].code
                 consts = entries[callee].constants
-                pc = code
+                pc = code + resumeAt
                 regs = state.registers + newBase
                 objs = state.objects + newBase
                 if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
@@ -497,6 +516,40 @@ enum Interpreter {
     static let maxChannelCapacity = 1 << 24
 
     // MARK: - Cold paths
+
+    /// Runs a native function on the frame at `base` (JIT/FunctionLowering.swift): -1 when it returned,
+    /// else the pc where the interpreter goes on. A yield at a loop back-edge comes back here: the task
+    /// yields, then re-enters the native code at the loop header (when that is an entry point).
+    @inline(never)
+    private static func runNative(_ entry: UnsafePointer<FunctionEntry>, _ native: UnsafeRawPointer, _ state: TaskState, _ base: Int,
+                                  _ preempt: UnsafeMutablePointer<UInt32>) -> Int {
+        let e = entry.pointee
+        let table = state.arrayTable(slots: e.frameSize)
+        let objs = state.objects + base
+        for j in 0..<e.nativeArrayCount {
+            let s = e.nativeArraySlots![j]
+            if let o = objs[s] {
+                let arr = unsafeDowncast(o, to: VMArray.self)
+                table.storeBytes(of: UInt(bitPattern: arr.data), toByteOffset: s * 16, as: UInt.self)
+                table.storeBytes(of: arr.count, toByteOffset: s * 16 + 8, as: Int.self)
+            } else {
+                table.storeBytes(of: 0, toByteOffset: s * 16, as: UInt.self)
+                table.storeBytes(of: 0, toByteOffset: s * 16 + 8, as: Int.self)
+            }
+        }
+        let fn = unsafeBitCast(native, to: NativeFunctionEntry.self)
+        var start = 0
+        while true {
+            let r = fn(state.registers + base, UnsafeRawPointer(table), preempt, start)
+            if r == -1 { return -1 }
+            let at = Int(r & ~FunctionLowering.preemptBit)
+            guard r & FunctionLowering.preemptBit != 0 else { return at }
+            Scheduler.preemptPoint()
+            let isEntry = (0..<e.nativeEntryCount).contains { e.nativeEntries![$0] == at }
+            if !isEntry { return at }
+            start = at
+        }
+    }
 
     /// Takes the next chunk of the VM's fuel budget, or ends the task with "fuel exhausted".
     @inline(never)

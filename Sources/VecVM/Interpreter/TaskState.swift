@@ -46,6 +46,19 @@ final class TaskState {
     let table: FunctionTable
     let scratch = KernelScratch()
     let task: VMTask
+    /// (data, count) pairs of array registers, passed to native functions; grown on demand.
+    private(set) var arrayTable = UnsafeMutableRawPointer.allocate(byteCount: 16 * 16, alignment: 16)
+    private var arrayTableSlots = 16
+
+    /// The array table with room for `slots` registers.
+    func arrayTable(slots: Int) -> UnsafeMutableRawPointer {
+        if slots > arrayTableSlots {
+            arrayTable.deallocate()
+            arrayTableSlots = max(slots, arrayTableSlots * 2)
+            arrayTable = .allocate(byteCount: arrayTableSlots * 16, alignment: 16)
+        }
+        return arrayTable
+    }
 
     init(table: FunctionTable, task: VMTask, initialSlots: Int) {
         self.table = table
@@ -60,6 +73,7 @@ final class TaskState {
     }
 
     deinit {
+        arrayTable.deallocate()
         registers.deallocate()
         objects.deinitialize(count: capacity)
         objects.deallocate()

@@ -27,7 +27,8 @@ final class MemoryAccount: Sendable {
 
     /// Reserves `bytes`, or returns false when that would pass the limit.
     func reserve(_ bytes: Int) -> Bool {
-        let (after, _) = used.wrappingAdd(bytes, ordering: .relaxed)
+        // wrappingAdd returns (oldValue, newValue): the check is on the new total.
+        let (_, after) = used.wrappingAdd(bytes, ordering: .relaxed)
         if after > limit || after < 0 {
             used.wrappingSubtract(bytes, ordering: .relaxed)
             return false

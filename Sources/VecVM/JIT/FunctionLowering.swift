@@ -1,0 +1,894 @@
+// Function lowering: a whole .vec function whose body uses only scalars, SIMD values, array element
+// and lane access and arithmetic (the "explicit SIMD" style: `acc = fma(vload(a, i), vload(b, i), acc)`
+// in a loop) becomes native code that keeps its values in machine registers — ints and bools in
+// GPRs, floats in XMM, f32x8/f64x4 in YMM registers — for the whole function.
+//
+// Native entry (SysV ABI):
+//
+//     int64_t fn(uint64_t *regs,           // rdi: the frame's registers (arguments in, result out)
+//                const ArrayRef *arrays,   // rsi: (data, count) of each array register, by register
+//                const uint32_t *preempt,  // rdx: the task's preemption flag
+//                int64_t entry)            // rcx: the pc to start at (0, or a loop header after a yield)
+//
+// It returns -1 when the function returned (its result in regs[0...]), or the pc at which the
+// interpreter must go on, with every live register written back to `regs` first (a "deopt"):
+//   - before an instruction whose check fails (index out of bounds, division by zero, lane out of
+//     range): the interpreter runs that instruction again and reports the error with its location;
+//   - at a loop back-edge when the preemption flag is set (`preemptBit` set in the result): the
+//     interpreter yields, then re-enters the native code at the loop header.
+// So the native code never raises errors or yields itself, and behaves exactly like the bytecode.
+//
+// What makes a function eligible: every instruction is in the subset below, every register holds one
+// kind of value wherever it is read (found by a forward dataflow pass over the bytecode), the values
+// live at every exit have a known kind (so they can be written back), and the values fit in registers
+// (8 GPRs, 14 vector registers; no spilling). Anything else leaves the function to the interpreter and
+// `--stats` names it with the reason.
+//
+// Like kernels, the code calls nothing, takes no lock and never touches memory below rsp, so every
+// instruction is an asynchronous-preemption safe point.
+
+struct FunctionLowering {
+    struct Unsupported: Error, CustomStringConvertible {
+        let reason: String
+        var description: String { reason }
+    }
+
+    /// Bit set in the returned pc when the exit is a cooperative yield at a loop back-edge.
+    static let preemptBit: Int64 = 1 << 40
+
+    /// What a register holds at a point of the function.
+    enum Kind: Equatable {
+        case unknown
+        case int  // int or bool, in a GPR
+        case f32, f64  // scalar, in an XMM register
+        case v32, v64  // f32x8 / f64x4, in a YMM register
+        case array(ElementKind)  // an array parameter (no machine register: its (data, count) is in `arrays`)
+        case reference  // any other reference (not touched by native code)
+        case covered  // slots 2...4 of a SIMD value
+        case conflict  // different kinds on different paths
+
+        var isVector: Bool { self == .f32 || self == .f64 || self == .v32 || self == .v64 }
+        var isMachine: Bool { self == .int || isVector }
+    }
+
+    let function: Function
+    /// Instruction words.
+    private let code: [Instruction]
+    private var a = X86Assembler()
+
+    // Analysis results.
+    private var stateIn: [[Kind]] = []
+    private var stateOut: [[Kind]] = []
+    private var liveIn: [Set<Int>] = []
+    private var backEdgeTargets: Set<Int> = []
+    private var entryPoints: [Int] = []
+
+    // Register assignment: VM register -> machine register number (GPR or vector).
+    private var gprOf: [Int: X86.GPR] = [:]
+    private var vecOf: [Int: Int] = [:]
+    private static let allocatableGPRs: [X86.GPR] = [.rbx, .rcx, .r8, .r9, .r12, .r13, .r14, .r15]
+    private static let calleeSaved: Set<X86.GPR> = [.rbx, .r12, .r13, .r14, .r15]
+    private let scratchVec = 15, scratchVec2 = 14
+    // Fixed GPRs: rdi = regs, rsi = arrays, r10 = preempt flag, rax/rdx/r11 scratch.
+    private let regsBase = X86.GPR.rdi
+    private let arraysBase = X86.GPR.rsi
+    private let preemptFlag = X86.GPR.r10
+
+    private var labels: [X86.Label] = []
+    private var exitLabel: X86.Label!
+    /// Deopt stubs to emit after the body: (label, resume pc, kinds of the live registers, preempt?).
+    private var stubs: [(X86.Label, Int, [Int: Kind], Bool)] = []
+
+    /// Registers that hold array parameters (the caller fills `arrays` for them).
+    private(set) var arraySlots: [Int] = []
+
+    init(function: Function) {
+        self.function = function
+        self.code = function.instructions
+    }
+
+    static func lower(_ f: Function) throws(Unsupported) -> (code: [UInt8], arraySlots: [Int], entries: [Int]) {
+        var l = FunctionLowering(function: f)
+        let bytes = try l.run()
+        return (bytes, l.arraySlots, l.entryPoints)
+    }
+
+    // MARK: - Instruction effects
+
+    private struct Effects {
+        var uses: [(Int, Kind)] = []
+        var defs: [(Int, Kind)] = []
+    }
+
+    private func scalarKind(_ e: ElementKind) -> Kind { e == .int ? .int : e == .float ? .f64 : .f32 }
+
+    /// What an instruction reads and writes, with the kinds; `state` gives the kind of a moved register.
+    private func effects(_ ins: Instruction, _ state: [Kind]) throws(Unsupported) -> Effects {
+        var e = Effects()
+        let A = ins.a, B = ins.b, C = ins.c, K = ins.k
+        func use(_ s: Int, _ k: Kind) { e.uses.append((s, k)) }
+        func def(_ s: Int, _ k: Kind) { e.defs.append((s, k)) }
+        switch ins.opcode {
+        case .nop, .clearRefs, .jump, .ret0:
+            break
+        case .move:
+            let k = B < state.count ? state[B] : .unknown
+            guard k == .int || k == .f32 || k == .f64 else { throw Unsupported(reason: "moves a \(k) register") }
+            use(B, k)
+            def(A, k)
+        case .move4:
+            let k = B < state.count ? state[B] : .unknown
+            guard k == .v32 || k == .v64 else { throw Unsupported(reason: "moves a \(k) register") }
+            use(B, k)
+            def(A, k)
+        case .loadInt: def(A, .int)
+        case .loadConst: def(A, scalarKind(ElementKind(rawValue: UInt8(K)) ?? .int))
+        case .addInt, .subInt, .mulInt, .divInt, .modInt, .ltInt, .leInt, .eqInt, .neInt:
+            use(B, .int)
+            use(C, .int)
+            def(A, .int)
+        case .addIntImm, .negInt, .not:
+            use(B, .int)
+            def(A, .int)
+        case .addFloat, .subFloat, .mulFloat, .divFloat:
+            use(B, .f64)
+            use(C, .f64)
+            def(A, .f64)
+        case .addF32, .subF32, .mulF32, .divF32:
+            use(B, .f32)
+            use(C, .f32)
+            def(A, .f32)
+        case .negFloat:
+            use(B, .f64)
+            def(A, .f64)
+        case .negF32:
+            use(B, .f32)
+            def(A, .f32)
+        case .scalarMath:
+            let k = scalarKind(ElementKind(rawValue: UInt8(K & 3)) ?? .int)
+            let op = MathOp(rawValue: UInt8(K >> 2)) ?? .min
+            use(B, k)
+            if op == .min || op == .max { use(C, k) }
+            def(A, k)
+        case .scalarFma:
+            let k = scalarKind(ElementKind(rawValue: UInt8(K)) ?? .int)
+            use(B, k)
+            use(B + 1, k)
+            use(B + 2, k)
+            def(A, k)
+        case .compare:
+            let cls = CompareClass(rawValue: UInt8(K & 7)) ?? .str
+            let k: Kind
+            switch cls {
+            case .float: k = .f64
+            case .f32: k = .f32
+            case .int: k = .int
+            case .str: throw Unsupported(reason: "compares strings")
+            }
+            use(B, k)
+            use(C, k)
+            def(A, .int)
+        case .jumpIfTrue, .jumpIfFalse:
+            use(A, .int)
+        case .jumpIfLtInt, .jumpIfLeInt, .jumpIfEqInt, .jumpIfNeInt:
+            use(A, .int)
+            use(B, .int)
+        case .jumpIfLtImm, .jumpIfLeImm, .jumpIfGtImm, .jumpIfGeImm, .jumpIfEqImm, .jumpIfNeImm:
+            use(A, .int)
+        case .forPrep:
+            use(A, .int)
+            use(A + 1, .int)
+        case .forLoop:
+            use(A, .int)
+            use(A + 1, .int)
+            def(A, .int)
+        case .convert:
+            let from = ElementKind(rawValue: UInt8(K >> 4)) ?? .int
+            let to = ElementKind(rawValue: UInt8(K & 15)) ?? .int
+            use(B, scalarKind(from))
+            def(A, scalarKind(to))
+        case .ret:
+            let k = A < state.count ? state[A] : .unknown
+            guard k == .int || k == .f32 || k == .f64 else { throw Unsupported(reason: "returns a \(k) value") }
+            use(A, k)
+        case .ret4:
+            let k = A < state.count ? state[A] : .unknown
+            guard k == .v32 || k == .v64 else { throw Unsupported(reason: "returns a \(k) value") }
+            use(A, k)
+        case .simdBinary:
+            let k: Kind = K & 1 == 1 ? .v64 : .v32
+            use(B, k)
+            use(C, k)
+            def(A, k)
+        case .simdUnary:
+            let k: Kind = K & 1 == 1 ? .v64 : .v32
+            use(B, k)
+            def(A, k)
+        case .simdFma:
+            let k: Kind = K & 1 == 1 ? .v64 : .v32
+            use(B, k)
+            use(B + 4, k)
+            use(B + 8, k)
+            def(A, k)
+        case .splat:
+            use(B, K & 1 == 1 ? .f64 : .f32)
+            def(A, K & 1 == 1 ? .v64 : .v32)
+        case .simdReduce:
+            use(B, K & 1 == 1 ? .v64 : .v32)
+            def(A, K & 1 == 1 ? .f64 : .f32)
+        case .lane:
+            use(B, K & 1 == 1 ? .v64 : .v32)
+            use(C, .int)
+            def(A, K & 1 == 1 ? .f64 : .f32)
+        case .vload:
+            use(B, .array(K & 1 == 1 ? .float : .f32))
+            use(C, .int)
+            def(A, K & 1 == 1 ? .v64 : .v32)
+        case .vstore:
+            use(A, .array(K & 1 == 1 ? .float : .f32))
+            use(B, .int)
+            use(C, K & 1 == 1 ? .v64 : .v32)
+        case .getInt, .getFloat, .getF32:
+            let el: ElementKind = ins.opcode == .getInt ? .int : ins.opcode == .getFloat ? .float : .f32
+            use(B, .array(el))
+            use(C, .int)
+            def(A, scalarKind(el))
+        case .setInt, .setFloat, .setF32:
+            let el: ElementKind = ins.opcode == .setInt ? .int : ins.opcode == .setFloat ? .float : .f32
+            use(A, .array(el))
+            use(B, .int)
+            use(C, scalarKind(el))
+        case .length:
+            let k = B < state.count ? state[B] : .unknown
+            guard case .array = k else { throw Unsupported(reason: "len of a non-parameter array") }
+            use(B, k)
+            def(A, .int)
+        default:
+            throw Unsupported(reason: "uses \(ins.opcode.name)")
+        }
+        return e
+    }
+
+    /// Applies definitions to a state: a SIMD value covers its next three slots, and writing a slot
+    /// destroys any SIMD value covering it.
+    private func apply(_ defs: [(Int, Kind)], to state: inout [Kind]) {
+        for (s, k) in defs {
+            for back in 1...3 where s - back >= 0 && (state[s - back] == .v32 || state[s - back] == .v64) {
+                // a SIMD value at s - back covered s: it is gone
+                state[s - back] = .unknown
+                for c in (s - back + 1)..<min(state.count, s - back + 4) where state[c] == .covered { state[c] = .unknown }
+            }
+            if state[s] == .v32 || state[s] == .v64 {
+                for c in (s + 1)..<min(state.count, s + 4) where state[c] == .covered { state[c] = .unknown }
+            }
+            state[s] = k
+            if k == .v32 || k == .v64 {
+                for c in (s + 1)..<min(state.count, s + 4) { state[c] = .covered }
+            }
+        }
+    }
+
+    private func successors(_ pc: Int) -> [Int] {
+        let ins = code[pc]
+        switch ins.opcode {
+        case .ret, .ret0, .ret4: return []
+        case .jump: return [pc + 1 + ins.sBx]
+        default:
+            if let off = ins.jumpOffset { return [pc + 1, pc + 1 + off] }
+            return [pc + 1]
+        }
+    }
+
+    // MARK: - Analysis
+
+    private mutating func analyze() throws(Unsupported) {
+        let n = code.count
+        let frame = max(function.frameSize, 1)
+        guard n > 0 else { throw Unsupported(reason: "empty") }
+        // Initial state: the parameters.
+        var initial = [Kind](repeating: .unknown, count: frame + 4)
+        var slot = 0
+        for t in function.parameterTypes {
+            switch t {
+            case .int, .bool: initial[slot] = .int
+            case .float: initial[slot] = .f64
+            case .f32: initial[slot] = .f32
+            case .f32x8: initial[slot] = .v32
+            case .f64x4: initial[slot] = .v64
+            case .array(let e):
+                initial[slot] = .array(e)
+                arraySlots.append(slot)
+            default: initial[slot] = .reference
+            }
+            if t.isSIMD { for c in 1..<4 { initial[slot + c] = .covered } }
+            slot += max(1, t.storage.slots)
+        }
+        // Forward dataflow of kinds.
+        stateIn = Array(repeating: [], count: n)
+        stateOut = Array(repeating: [], count: n)
+        stateIn[0] = initial
+        var work = [0]
+        var visits = 0
+        while let pc = work.popLast() {
+            visits += 1
+            if visits > 200 * n + 1000 { throw Unsupported(reason: "type analysis does not settle") }
+            var st = stateIn[pc]
+            let e = try effects(code[pc], st)
+            apply(e.defs, to: &st)
+            stateOut[pc] = st
+            for s in successors(pc) {
+                guard s >= 0 && s < n else { throw Unsupported(reason: "jumps outside the function") }
+                if s <= pc { backEdgeTargets.insert(s) }
+                if stateIn[s].isEmpty {
+                    stateIn[s] = st
+                    work.append(s)
+                } else {
+                    var merged = stateIn[s]
+                    var changed = false
+                    for i in merged.indices where merged[i] != st[i] {
+                        let m: Kind = merged[i] == .unknown ? st[i] : st[i] == .unknown ? merged[i] : .conflict
+                        if m != merged[i] {
+                            merged[i] = m
+                            changed = true
+                        }
+                    }
+                    if changed {
+                        stateIn[s] = merged
+                        work.append(s)
+                    }
+                }
+            }
+        }
+        // Every use must see the kind it needs.
+        for pc in 0..<n where !stateIn[pc].isEmpty {
+            let e = try effects(code[pc], stateIn[pc])
+            for (s, k) in e.uses where stateIn[pc][s] != k {
+                throw Unsupported(reason: "register \(s) holds a \(stateIn[pc][s]) where a \(k) is read (pc \(pc))")
+            }
+        }
+        // Backward liveness of registers.
+        liveIn = Array(repeating: [], count: n)
+        var changed = true
+        while changed {
+            changed = false
+            for pc in stride(from: n - 1, through: 0, by: -1) where !stateIn[pc].isEmpty {
+                var out = Set<Int>()
+                for s in successors(pc) { out.formUnion(liveIn[s]) }
+                let e = try effects(code[pc], stateIn[pc])
+                for (d, _) in e.defs { out.remove(d) }
+                for (u, _) in e.uses { out.insert(u) }
+                if out != liveIn[pc] {
+                    liveIn[pc] = out
+                    changed = true
+                }
+            }
+        }
+        // Re-entry points: the start and every loop header whose live registers have known kinds.
+        entryPoints = [0]
+        for t in backEdgeTargets.sorted() where t != 0 {
+            if liveIn[t].allSatisfy({ stateIn[t][$0].isMachine || isArray(stateIn[t][$0]) || stateIn[t][$0] == .reference }) {
+                entryPoints.append(t)
+            }
+        }
+    }
+
+    private func isArray(_ k: Kind) -> Bool { if case .array = k { return true } else { return false } }
+
+    /// The kinds of the registers live at `pc` (for a write-back), checked to be writable.
+    private func liveKinds(at pc: Int, state: [Kind]) throws(Unsupported) -> [Int: Kind] {
+        var out: [Int: Kind] = [:]
+        for s in liveIn[pc] {
+            let k = state[s]
+            switch k {
+            case .int, .f32, .f64, .v32, .v64: out[s] = k
+            case .array, .reference, .unknown: break
+            case .covered, .conflict: throw Unsupported(reason: "register \(s) has no single kind at pc \(pc)")
+            }
+        }
+        return out
+    }
+
+    /// Assigns machine registers by coloring the interference graph of the register values: two VM
+    /// registers (of the same register file) interfere when both hold a value at the same point, so
+    /// short-lived temporaries share machine registers. No spilling: if the colors run out, the
+    /// function stays interpreted.
+    private mutating func allocate() throws(Unsupported) {
+        var ints = Set<Int>(), vecs = Set<Int>()
+        var intEdges: [Int: Set<Int>] = [:], vecEdges: [Int: Set<Int>] = [:]
+        func clique(_ slots: [Int], _ edges: inout [Int: Set<Int>], _ all: inout Set<Int>) {
+            for s in slots {
+                all.insert(s)
+                edges[s, default: []].formUnion(slots.filter { $0 != s })
+            }
+        }
+        for pc in code.indices where !stateIn[pc].isEmpty {
+            let e = try effects(code[pc], stateIn[pc])
+            var out = Set<Int>()
+            for succ in successors(pc) { out.formUnion(liveIn[succ]) }
+            // Values live into the instruction, and values live out of it together with what it defines.
+            for (set, state) in [(liveIn[pc], stateIn[pc]), (out.union(e.defs.map(\.0)), stateOut[pc])] {
+                let live = set.filter { $0 < state.count }
+                clique(live.filter { state[$0] == .int }, &intEdges, &ints)
+                clique(live.filter { state[$0].isVector }, &vecEdges, &vecs)
+            }
+            // Registers read by the instruction but dead after it still need a machine register.
+            for (u, k) in e.uses where k == .int { ints.insert(u) }
+            for (u, k) in e.uses where k.isVector { vecs.insert(u) }
+            for (d, k) in e.defs where k == .int { ints.insert(d) }
+            for (d, k) in e.defs where k.isVector { vecs.insert(d) }
+        }
+        func color(_ nodes: Set<Int>, _ edges: [Int: Set<Int>], _ colors: Int) -> [Int: Int]? {
+            var assignment: [Int: Int] = [:]
+            // Most constrained first.
+            for n in nodes.sorted(by: { (edges[$0]?.count ?? 0, $1) > (edges[$1]?.count ?? 0, $0) }) {
+                let taken = Set((edges[n] ?? []).compactMap { assignment[$0] })
+                guard let c = (0..<colors).first(where: { !taken.contains($0) }) else { return nil }
+                assignment[n] = c
+            }
+            return assignment
+        }
+        let gprs = FunctionLowering.allocatableGPRs
+        guard let intColors = color(ints, intEdges, gprs.count) else {
+            throw Unsupported(reason: "more than \(gprs.count) integer values live at once")
+        }
+        guard let vecColors = color(vecs, vecEdges, 14) else {
+            throw Unsupported(reason: "more than 14 vector values live at once")
+        }
+        for (s, c) in intColors { gprOf[s] = gprs[c] }
+        vecOf = vecColors
+    }
+
+    // MARK: - Code generation helpers
+
+    private func g(_ s: Int) -> X86.GPR { gprOf[s]! }
+    private func x(_ s: Int) -> X86.Operand { .xmm(X86.XMM(number: vecOf[s]!)!) }
+    private func y(_ s: Int) -> X86.Operand { .ymm(X86.YMM(number: vecOf[s]!)!) }
+    private func xr(_ n: Int) -> X86.Operand { .xmm(X86.XMM(number: n)!) }
+    private func yr(_ n: Int) -> X86.Operand { .ymm(X86.YMM(number: n)!) }
+    private func slotMem(_ s: Int) -> X86.Mem { X86.ptr(regsBase, Int32(s * 8)) }
+
+    /// Loads the registers live at an entry from `regs`.
+    private mutating func emitLoads(_ kinds: [Int: Kind]) {
+        for (s, k) in kinds.sorted(by: { $0.key < $1.key }) {
+            switch k {
+            case .int: a.mov(g(s), slotMem(s).qword)
+            case .f64: a.emit(.vmovsd, x(s), .mem(slotMem(s).qword))
+            case .f32: a.emit(.vmovss, x(s), .mem(slotMem(s).dword))
+            case .v32, .v64: a.emit(.vmovups, y(s), .mem(slotMem(s)))
+            default: break
+            }
+        }
+    }
+
+    /// Writes live registers back to `regs` (an f32 with its upper 32 bits zero, as the interpreter keeps it).
+    private mutating func emitStores(_ kinds: [Int: Kind]) {
+        for (s, k) in kinds.sorted(by: { $0.key < $1.key }) {
+            switch k {
+            case .int: a.mov(slotMem(s).qword, g(s))
+            case .f64: a.emit(.vmovsd, .mem(slotMem(s).qword), x(s))
+            case .f32:
+                a.emit(.vmovd, .gpr(.eax), x(s))
+                a.mov(slotMem(s).qword, .rax)
+            case .v32, .v64: a.emit(.vmovups, .mem(slotMem(s)), y(s))
+            default: break
+            }
+        }
+    }
+
+    /// A deopt stub that resumes the interpreter at `pc` (the current instruction, re-run there).
+    private mutating func deopt(at pc: Int) throws(Unsupported) -> X86.Label {
+        let l = a.newLabel()
+        stubs.append((l, pc, try liveKinds(at: pc, state: stateIn[pc]), false))
+        return l
+    }
+
+    // MARK: - Driver
+
+    private mutating func run() throws(Unsupported) -> [UInt8] {
+        try analyze()
+        try allocate()
+        labels = code.indices.map { _ in a.newLabel() }
+        exitLabel = a.newLabel()
+        let used = Set(gprOf.values)
+        let saved = FunctionLowering.allocatableGPRs.filter { used.contains($0) && FunctionLowering.calleeSaved.contains($0) }
+        // Prologue: save callee-saved GPRs, reserve 32 bytes of scratch (for lane extraction).
+        for r in saved { a.push(r) }
+        a.sub(.rsp, 32)
+        a.mov(preemptFlag, .rdx)
+        a.mov(.rax, .rcx)  // the entry pc (rcx may be an allocated register)
+        for e in entryPoints {
+            let next = a.newLabel()
+            a.cmp(.rax, Int64(e))
+            a.j(.ne, next)
+            emitLoads(try liveKinds(at: e, state: stateIn[e]))
+            a.jmp(labels[e])
+            a.bind(next)
+        }
+        // An unknown entry: resume the interpreter where it asked to start.
+        a.jmp(exitLabel)
+        for pc in code.indices {
+            a.bind(labels[pc])
+            guard !stateIn[pc].isEmpty else { continue }  // unreachable
+            try emit(pc)
+        }
+        for (label, pc, kinds, preempt) in stubs {
+            a.bind(label)
+            emitStores(kinds)
+            a.mov(.rax, Int64(pc) | (preempt ? FunctionLowering.preemptBit : 0))
+            a.jmp(exitLabel)
+        }
+        a.bind(exitLabel)
+        a.emit(.vzeroupper)
+        a.add(.rsp, 32)
+        for r in saved.reversed() { a.pop(r) }
+        a.ret()
+        do {
+            return try a.finalize()
+        } catch {
+            throw Unsupported(reason: "assembler: \(error)")
+        }
+    }
+
+    /// A jump to `target`; a backward one polls the preemption flag first.
+    private mutating func jump(from pc: Int, to target: Int, condition: X86.Condition?) throws(Unsupported) {
+        if target <= pc {
+            // Poll: if the flag is set, write back and yield through the interpreter, which re-enters here.
+            let stub = a.newLabel()
+            let kinds = try liveKinds(at: target, state: stateOut[pc])
+            stubs.append((stub, target, kinds, true))
+            if let c = condition {
+                let skip = a.newLabel()
+                a.j(c.inverted, skip)
+                a.cmp(X86.ptr(preemptFlag).dword, 0)
+                a.j(.ne, stub)
+                a.jmp(labels[target])
+                a.bind(skip)
+            } else {
+                a.cmp(X86.ptr(preemptFlag).dword, 0)
+                a.j(.ne, stub)
+                a.jmp(labels[target])
+            }
+        } else if let c = condition {
+            a.j(c, labels[target])
+        } else {
+            a.jmp(labels[target])
+        }
+    }
+
+    // MARK: - One instruction
+
+    private mutating func emit(_ pc: Int) throws(Unsupported) {
+        let ins = code[pc]
+        let A = ins.a, B = ins.b, C = ins.c, K = ins.k
+        let st = stateIn[pc]
+        switch ins.opcode {
+        case .nop, .clearRefs:
+            break
+        case .move:
+            if st[B] == .int { a.mov(g(A), g(B)) } else { a.emit(.vmovaps, x(A), x(B)) }
+        case .move4:
+            a.emit(.vmovaps, y(A), y(B))
+        case .loadInt:
+            a.mov(g(A), Int64(ins.sBx))
+        case .loadConst:
+            let bits = function.constants[ins.bx]
+            switch ElementKind(rawValue: UInt8(K)) ?? .int {
+            case .int: a.mov(g(A), Int64(bitPattern: bits))
+            case .float:
+                let c = a.constant(int64: [Int64(bitPattern: bits)], alignment: 8)
+                a.emit(.vmovsd, x(A), .mem(X86.ptr(c).qword))
+            case .f32:
+                let c = a.constant(int32: [Int32(bitPattern: UInt32(truncatingIfNeeded: bits))], alignment: 4)
+                a.emit(.vmovss, x(A), .mem(X86.ptr(c).dword))
+            }
+        case .addInt, .subInt, .mulInt:
+            a.mov(.rax, g(B))
+            switch ins.opcode {
+            case .addInt: a.add(.rax, g(C))
+            case .subInt: a.sub(.rax, g(C))
+            default: a.imul(.rax, g(C))
+            }
+            a.mov(g(A), .rax)
+        case .divInt, .modInt:
+            let fail = try deopt(at: pc)  // division by zero: the interpreter reports it
+            let normal = a.newLabel(), done = a.newLabel()
+            a.test(g(C), g(C))
+            a.j(.e, fail)
+            a.cmp(g(C), -1)
+            a.j(.ne, normal)
+            // x / -1 wraps (min / -1 == min) and x % -1 == 0, without the hardware trap.
+            if ins.opcode == .divInt {
+                a.mov(.rax, g(B))
+                a.neg(.rax)
+            } else {
+                a.mov(.rax, 0)
+            }
+            a.jmp(done)
+            a.bind(normal)
+            a.mov(.rax, g(B))
+            a.cqo()
+            a.idiv(g(C))
+            if ins.opcode == .modInt { a.mov(.rax, .rdx) }
+            a.bind(done)
+            a.mov(g(A), .rax)
+        case .addIntImm:
+            a.lea(g(A), X86.ptr(g(B), Int32(ins.sC)))
+        case .negInt:
+            a.mov(.rax, g(B))
+            a.neg(.rax)
+            a.mov(g(A), .rax)
+        case .not:
+            a.mov(.rax, g(B))
+            a.xor(.rax, 1)
+            a.mov(g(A), .rax)
+        case .addFloat: a.emit(.vaddsd, x(A), x(B), x(C))
+        case .subFloat: a.emit(.vsubsd, x(A), x(B), x(C))
+        case .mulFloat: a.emit(.vmulsd, x(A), x(B), x(C))
+        case .divFloat: a.emit(.vdivsd, x(A), x(B), x(C))
+        case .addF32: a.emit(.vaddss, x(A), x(B), x(C))
+        case .subF32: a.emit(.vsubss, x(A), x(B), x(C))
+        case .mulF32: a.emit(.vmulss, x(A), x(B), x(C))
+        case .divF32: a.emit(.vdivss, x(A), x(B), x(C))
+        case .negFloat, .negF32:
+            let f32 = ins.opcode == .negF32
+            let c = f32 ? a.constant(int32: Array(repeating: Int32(bitPattern: 0x8000_0000), count: 4), alignment: 16)
+                : a.constant(int64: Array(repeating: Int64.min, count: 2), alignment: 16)
+            a.emit(f32 ? .vxorps : .vxorpd, x(A), x(B), .mem(X86.ptr(c)))
+        case .scalarMath:
+            try emitScalarMath(ins)
+        case .scalarFma:
+            switch ElementKind(rawValue: UInt8(K)) ?? .int {
+            case .int:
+                a.mov(.rax, g(B))
+                a.imul(.rax, g(B + 1))
+                a.add(.rax, g(B + 2))
+                a.mov(g(A), .rax)
+            case .float:
+                a.emit(.vmovaps, xr(scratchVec), x(B + 2))
+                a.emit(.vfmadd231sd, xr(scratchVec), x(B), x(B + 1))
+                a.emit(.vmovaps, x(A), xr(scratchVec))
+            case .f32:
+                a.emit(.vmovaps, xr(scratchVec), x(B + 2))
+                a.emit(.vfmadd231ss, xr(scratchVec), x(B), x(B + 1))
+                a.emit(.vmovaps, x(A), xr(scratchVec))
+            }
+        case .ltInt, .leInt, .eqInt, .neInt:
+            let cond: X86.Condition = ins.opcode == .ltInt ? .l : ins.opcode == .leInt ? .le : ins.opcode == .eqInt ? .e : .ne
+            a.xor(.eax, .eax)
+            a.cmp(g(B), g(C))
+            a.set(cond, .al)
+            a.mov(g(A), .rax)
+        case .compare:
+            let op = CompareOp(rawValue: UInt8(K >> 3)) ?? .eq
+            let cls = CompareClass(rawValue: UInt8(K & 7)) ?? .int
+            if cls == .int {
+                let cond: X86.Condition = op == .eq ? .e : op == .ne ? .ne : op == .lt ? .l : .le
+                a.xor(.eax, .eax)
+                a.cmp(g(B), g(C))
+                a.set(cond, .al)
+                a.mov(g(A), .rax)
+            } else {
+                // vcmpsd/ss give all-ones for true; NaN compares false except for != (IEEE, as Swift).
+                let pred: X86.ComparePredicate = op == .eq ? .eq : op == .ne ? .neq : op == .lt ? .lt : .le
+                let d = X86.XMM(number: scratchVec)!, l = X86.XMM(number: vecOf[B]!)!, r = X86.XMM(number: vecOf[C]!)!
+                if cls == .f32 { a.vcmpss(d, l, r, pred) } else { a.vcmpsd(d, l, r, pred) }
+                a.emit(.vmovd, .gpr(.eax), xr(scratchVec))
+                a.emit(.and, .gpr(.rax), .imm(1))
+                a.mov(g(A), .rax)
+            }
+        case .jump:
+            try jump(from: pc, to: pc + 1 + ins.sBx, condition: nil)
+        case .jumpIfTrue, .jumpIfFalse:
+            a.test(g(A), g(A))
+            try jump(from: pc, to: pc + 1 + ins.sBx, condition: ins.opcode == .jumpIfTrue ? .ne : .e)
+        case .jumpIfLtInt, .jumpIfLeInt, .jumpIfEqInt, .jumpIfNeInt:
+            a.cmp(g(A), g(B))
+            let c: X86.Condition = ins.opcode == .jumpIfLtInt ? .l : ins.opcode == .jumpIfLeInt ? .le : ins.opcode == .jumpIfEqInt ? .e : .ne
+            try jump(from: pc, to: pc + 1 + ins.sC, condition: c)
+        case .jumpIfLtImm, .jumpIfLeImm, .jumpIfGtImm, .jumpIfGeImm, .jumpIfEqImm, .jumpIfNeImm:
+            a.cmp(g(A), Int64(ins.sB))
+            let c: X86.Condition
+            switch ins.opcode {
+            case .jumpIfLtImm: c = .l
+            case .jumpIfLeImm: c = .le
+            case .jumpIfGtImm: c = .g
+            case .jumpIfGeImm: c = .ge
+            case .jumpIfEqImm: c = .e
+            default: c = .ne
+            }
+            try jump(from: pc, to: pc + 1 + ins.sC, condition: c)
+        case .forPrep:
+            a.cmp(g(A), g(A + 1))
+            try jump(from: pc, to: pc + 1 + ins.sBx, condition: .ge)
+        case .forLoop:
+            a.add(g(A), 1)
+            a.cmp(g(A), g(A + 1))
+            try jump(from: pc, to: pc + 1 + ins.sBx, condition: .l)
+        case .convert:
+            let from = ElementKind(rawValue: UInt8(K >> 4)) ?? .int
+            let to = ElementKind(rawValue: UInt8(K & 15)) ?? .int
+            switch (from, to) {
+            case (.int, .float):
+                a.emit(.vxorps, x(A), x(A), x(A))
+                a.emit(.vcvtsi2sd, x(A), x(A), .gpr(g(B)))
+            case (.int, .f32):
+                a.emit(.vxorps, x(A), x(A), x(A))
+                a.emit(.vcvtsi2ss, x(A), x(A), .gpr(g(B)))
+            case (.float, .int): a.emit(.vcvttsd2si, .gpr(g(A)), x(B))  // NaN / out of range: Int.min, as the interpreter
+            case (.f32, .int): a.emit(.vcvttss2si, .gpr(g(A)), x(B))
+            case (.float, .f32): a.emit(.vcvtsd2ss, x(A), x(B), x(B))
+            case (.f32, .float): a.emit(.vcvtss2sd, x(A), x(B), x(B))
+            default:
+                if st[B] == .int { a.mov(g(A), g(B)) } else { a.emit(.vmovaps, x(A), x(B)) }
+            }
+        case .ret:
+            switch st[A] {
+            case .int: a.mov(slotMem(0).qword, g(A))
+            case .f64: a.emit(.vmovsd, .mem(slotMem(0).qword), x(A))
+            default:
+                a.emit(.vmovd, .gpr(.eax), x(A))
+                a.mov(slotMem(0).qword, .rax)
+            }
+            a.mov(.rax, -1)
+            a.jmp(exitLabel)
+        case .ret4:
+            a.emit(.vmovups, .mem(slotMem(0)), y(A))
+            a.mov(.rax, -1)
+            a.jmp(exitLabel)
+        case .ret0:
+            a.mov(.rax, -1)
+            a.jmp(exitLabel)
+        case .simdBinary:
+            let isF64 = K & 1 == 1
+            let op = SimdOp(rawValue: UInt8(K >> 1)) ?? .add
+            let inst: X86.Instruction
+            switch op {
+            case .add: inst = isF64 ? .vaddpd : .vaddps
+            case .sub: inst = isF64 ? .vsubpd : .vsubps
+            case .mul: inst = isF64 ? .vmulpd : .vmulps
+            case .div: inst = isF64 ? .vdivpd : .vdivps
+            case .min: inst = isF64 ? .vminpd : .vminps
+            default: inst = isF64 ? .vmaxpd : .vmaxps
+            }
+            a.emit(inst, y(A), y(B), y(C))
+        case .simdUnary:
+            let isF64 = K & 1 == 1
+            switch SimdOp(rawValue: UInt8(K >> 1)) ?? .neg {
+            case .sqrt: a.emit(isF64 ? .vsqrtpd : .vsqrtps, y(A), y(B))
+            case .abs:
+                let c = isF64 ? a.constant(int64: Array(repeating: Int64.max, count: 4)) : a.constant(int32: Array(repeating: Int32.max, count: 8))
+                a.emit(isF64 ? .vandpd : .vandps, y(A), y(B), .mem(X86.ptr(c)))
+            default:
+                let c = isF64 ? a.constant(int64: Array(repeating: Int64.min, count: 4))
+                    : a.constant(int32: Array(repeating: Int32(bitPattern: 0x8000_0000), count: 8))
+                a.emit(isF64 ? .vxorpd : .vxorps, y(A), y(B), .mem(X86.ptr(c)))
+            }
+        case .simdFma:
+            let isF64 = K & 1 == 1
+            a.emit(.vmovaps, yr(scratchVec), y(B + 8))
+            a.emit(isF64 ? .vfmadd231pd : .vfmadd231ps, yr(scratchVec), y(B), y(B + 4))
+            a.emit(.vmovaps, y(A), yr(scratchVec))
+        case .splat:
+            if K & 1 == 1 { a.emit(.vbroadcastsd, y(A), x(B)) } else { a.emit(.vbroadcastss, y(A), x(B)) }
+        case .simdReduce:
+            emitSimdReduce(A: A, B: B, K: K)
+        case .lane:
+            let isF64 = K & 1 == 1
+            let fail = try deopt(at: pc)
+            a.cmp(g(C), isF64 ? 4 : 8)
+            a.j(.ae, fail)  // unsigned: negative indices too
+            a.emit(.vmovups, .mem(X86.ptr(.rsp)), y(B))
+            if isF64 {
+                a.emit(.vmovsd, x(A), .mem(X86.ptr(.rsp, index: g(C), scale: 8).qword))
+            } else {
+                a.emit(.vmovss, x(A), .mem(X86.ptr(.rsp, index: g(C), scale: 4).dword))
+            }
+        case .vload, .vstore:
+            let isF64 = K & 1 == 1
+            let lanes = isF64 ? 4 : 8
+            let arraySlot = ins.opcode == .vload ? B : A
+            let indexSlot = ins.opcode == .vload ? C : B
+            let fail = try deopt(at: pc)
+            // 0 <= i && i <= count - lanes
+            a.cmp(g(indexSlot), 0)
+            a.j(.l, fail)
+            a.mov(.rax, X86.ptr(arraysBase, Int32(arraySlot * 16 + 8)).qword)
+            a.sub(.rax, Int64(lanes))
+            a.cmp(g(indexSlot), .rax)
+            a.j(.g, fail)
+            a.mov(.rax, X86.ptr(arraysBase, Int32(arraySlot * 16)).qword)
+            let mem = X86.Operand.mem(X86.ptr(.rax, index: g(indexSlot), scale: isF64 ? 8 : 4))
+            if ins.opcode == .vload { a.emit(.vmovups, y(A), mem) } else { a.emit(.vmovups, mem, y(C)) }
+        case .getInt, .getFloat, .getF32, .setInt, .setFloat, .setF32:
+            let isGet = ins.opcode == .getInt || ins.opcode == .getFloat || ins.opcode == .getF32
+            let arraySlot = isGet ? B : A
+            let indexSlot = isGet ? C : B
+            let fail = try deopt(at: pc)
+            a.cmp(g(indexSlot), X86.ptr(arraysBase, Int32(arraySlot * 16 + 8)).qword)
+            a.j(.ae, fail)  // unsigned: also catches negative indices
+            a.mov(.rax, X86.ptr(arraysBase, Int32(arraySlot * 16)).qword)
+            switch ins.opcode {
+            case .getInt: a.mov(g(A), X86.ptr(.rax, index: g(C), scale: 8).qword)
+            case .getFloat: a.emit(.vmovsd, x(A), .mem(X86.ptr(.rax, index: g(C), scale: 8).qword))
+            case .getF32: a.emit(.vmovss, x(A), .mem(X86.ptr(.rax, index: g(C), scale: 4).dword))
+            case .setInt: a.mov(X86.ptr(.rax, index: g(B), scale: 8).qword, g(C))
+            case .setFloat: a.emit(.vmovsd, .mem(X86.ptr(.rax, index: g(B), scale: 8).qword), x(C))
+            default: a.emit(.vmovss, .mem(X86.ptr(.rax, index: g(B), scale: 4).dword), x(C))
+            }
+        case .length:
+            a.mov(g(A), X86.ptr(arraysBase, Int32(B * 16 + 8)).qword)
+        default:
+            throw Unsupported(reason: "uses \(ins.opcode.name)")
+        }
+    }
+
+    private mutating func emitScalarMath(_ ins: Instruction) throws(Unsupported) {
+        let A = ins.a, B = ins.b, C = ins.c, K = ins.k
+        let op = MathOp(rawValue: UInt8(K >> 2)) ?? .min
+        switch ElementKind(rawValue: UInt8(K & 3)) ?? .int {
+        case .int:
+            switch op {
+            case .min, .max:
+                // a < b ? a : b, and a > b ? a : b
+                a.mov(.rax, g(C))
+                a.cmp(g(B), g(C))
+                a.cmov(op == .min ? .l : .g, .rax, g(B))
+                a.mov(g(A), .rax)
+            case .abs, .sqrt:
+                a.mov(.rax, g(B))
+                a.neg(.rax)
+                a.cmov(.l, .rax, g(B))  // -x < 0 means x > 0 (or x == min, which stays min)
+                a.mov(g(A), .rax)
+            }
+        case .float, .f32:
+            let f32 = (ElementKind(rawValue: UInt8(K & 3)) ?? .int) == .f32
+            switch op {
+            case .min: a.emit(f32 ? .vminss : .vminsd, x(A), x(B), x(C))
+            case .max: a.emit(f32 ? .vmaxss : .vmaxsd, x(A), x(B), x(C))
+            case .sqrt: a.emit(f32 ? .vsqrtss : .vsqrtsd, x(A), x(B), x(B))
+            case .abs:
+                let c = f32 ? a.constant(int32: Array(repeating: Int32.max, count: 4), alignment: 16)
+                    : a.constant(int64: Array(repeating: Int64.max, count: 2), alignment: 16)
+                a.emit(f32 ? .vandps : .vandpd, x(A), x(B), .mem(X86.ptr(c)))
+            }
+        }
+    }
+
+    /// sum/min/max of a SIMD value in the evaluator's order: halves, quarters, last pair.
+    private mutating func emitSimdReduce(A: Int, B: Int, K: Int) {
+        let isF64 = K & 1 == 1
+        let op = ReductionOp(rawValue: UInt8(K >> 1)) ?? .sum
+        let s = scratchVec, t = scratchVec2
+        func packed(_ d: Int, _ p: Int, _ q: Int) {
+            let inst: X86.Instruction
+            switch op {
+            case .sum: inst = isF64 ? .vaddpd : .vaddps
+            case .min: inst = isF64 ? .vminpd : .vminps
+            case .max: inst = isF64 ? .vmaxpd : .vmaxps
+            }
+            a.emit(inst, xr(d), xr(p), xr(q))
+        }
+        func scalar(_ d: Int, _ p: Int, _ q: Int) {
+            let inst: X86.Instruction
+            switch op {
+            case .sum: inst = isF64 ? .vaddsd : .vaddss
+            case .min: inst = isF64 ? .vminsd : .vminss
+            case .max: inst = isF64 ? .vmaxsd : .vmaxss
+            }
+            a.emit(inst, xr(d), xr(p), xr(q))
+        }
+        let v = vecOf[B]!
+        a.emit(.vextractf128, xr(s), yr(v), .imm(1))
+        packed(s, v, s)  // w[j] = v[j] ∘ v[j + half]
+        if isF64 {
+            a.emit(.vunpckhpd, xr(t), xr(s), xr(s))
+            scalar(s, s, t)
+        } else {
+            a.emit(.vmovhlps, xr(t), xr(s), xr(s))
+            packed(s, s, t)
+            a.emit(.vshufps, xr(t), xr(s), xr(s), .imm(0x55))
+            scalar(s, s, t)
+        }
+        a.emit(.vmovaps, x(A), xr(s))
+    }
+}

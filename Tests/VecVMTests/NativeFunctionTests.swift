@@ -1,0 +1,164 @@
+// Functions compiled whole to native code (JIT/FunctionLowering.swift): each program here runs with
+// the JIT and without it and must print the same thing; the functions meant to be native must be,
+// and errors raised inside native code must come out with the interpreter's message and location.
+
+import Testing
+@testable import VecVM
+
+@Suite("native functions", .serialized, .enabled(if: JITSupport.available, "no AVX2+FMA here"))
+struct NativeFunctionTests {
+    /// Runs `source` with and without the JIT; both must agree; returns the JIT run.
+    func agree(_ source: String, quantum: Int64 = 10_000_000, sourceLocation: Testing.SourceLocation = #_sourceLocation) -> RunResult {
+        let jit = run(source, mode: Mode(procs: 2, jit: true, asyncPreemption: true, quantumNanoseconds: quantum))
+        let interp = run(source, mode: Mode(procs: 1, jit: false, asyncPreemption: false))
+        #expect(jit.output == interp.output, sourceLocation: sourceLocation)
+        #expect(jit.errorText == interp.errorText, sourceLocation: sourceLocation)
+        return jit
+    }
+
+    func isNative(_ name: String) -> Bool { NativeFunctions.shared.compiledNames.contains(name) }
+
+    @Test func explicitSimdDotProduct() {
+        let r = agree("""
+            fn dot8(a: [f32], b: [f32]) -> f32 {
+                var acc = splat(f32(0))
+                var i = 0
+                while i + 8 <= len(a) {
+                    acc = fma(vload(a, i), vload(b, i), acc)
+                    i += 8
+                }
+                var s = sum(acc)
+                while i < len(a) {
+                    s += a[i] * b[i]
+                    i += 1
+                }
+                return s
+            }
+            let a = f32(iota(1003)) * 0.5
+            let b = fill(1003, f32(2)) - f32(iota(1003)) * 0.001
+            print(dot8(a, b), dot(a, b))
+            """)
+        #expect(r.error == nil, "\(r.errorText)")
+        #expect(isNative("dot8"))
+    }
+
+    @Test func scalarArithmeticOfEveryKind() {
+        let r = agree("""
+            fn ints(n: int) -> int {
+                var acc = 0
+                for i in 0..n {
+                    acc = acc * 31 + i / 3 - i % 7 + max(i, 5) - min(-i, 2) + abs(5 - i)
+                    if i > 10 && i != 13 || i == 2 { acc -= 1 }
+                }
+                return acc
+            }
+            fn floats(n: int) -> float {
+                var x = 0.5
+                for i in 0..n {
+                    x = sqrt(x * x + float(i)) - x / 3.0 + min(x, 2.0) - max(-x, 0.25) + abs(x - 1.5)
+                    x = fma(x, 0.5, 1.0)
+                }
+                return x
+            }
+            fn singles(n: int) -> f32 {
+                var x = f32(0.5)
+                for i in 0..n {
+                    x = sqrt(x * x + f32(i)) / f32(2) - f32(float(i) * 0.01)
+                    if x < f32(0) { x = -x }
+                }
+                return x
+            }
+            fn conversions(x: float) -> int { return int(x) + int(f32(x) * f32(2)) }
+            print(ints(1000), floats(200), singles(300))
+            print(conversions(2.9), conversions(-2.9), conversions(0.0 / 0.0), conversions(1e300))
+            """)
+        #expect(r.error == nil, "\(r.errorText)")
+        for name in ["ints", "floats", "singles", "conversions"] { #expect(isNative(name), "\(name)") }
+    }
+
+    @Test func comparisonsWithNaN() {
+        let r = agree("""
+            fn cmp(a: float, b: float) -> int {
+                var r = 0
+                if a < b { r += 1 }
+                if a <= b { r += 2 }
+                if a > b { r += 4 }
+                if a >= b { r += 8 }
+                if a == b { r += 16 }
+                if a != b { r += 32 }
+                return r
+            }
+            let nan = 0.0 / 0.0
+            print(cmp(1.0, 2.0), cmp(2.0, 2.0), cmp(3.0, 2.0), cmp(nan, 1.0), cmp(1.0, nan), cmp(nan, nan))
+            """)
+        #expect(r.output == "35 26 44 32 32 32\n", "\(r.output)")
+        #expect(isNative("cmp"))
+    }
+
+    @Test func simdValuesInAndOut() {
+        let r = agree("""
+            fn step(v: f64x4, w: f64x4, k: float) -> f64x4 {
+                let s = splat(k)
+                return sqrt(abs(v * s - w)) + min(v, w) - max(-v, w / s)
+            }
+            fn total(v: f32x8) -> f32 { return sum(v) + max(v) - min(v) + lane(v, 3) }
+            var v = vload([1.0, 4.0, 9.0, 16.0], 0)
+            for i in 0..5 { v = step(v, splat(2.0), 1.5) }
+            print(v, total(vload(f32(iota(8)) * 0.25, 0)))
+            """)
+        #expect(r.error == nil, "\(r.errorText)")
+        #expect(isNative("step") && isNative("total"))
+    }
+
+    @Test func errorsInsideNativeCodeHaveTheirLocation() {
+        let oob = agree("""
+            fn get(a: [int], i: int) -> int { return a[i] }
+            print(get(iota(4), 2))
+            print(get(iota(4), 7))
+            """)
+        #expect(oob.output == "2\n")
+        #expect(oob.errorText.hasPrefix("test.vec:1:43: runtime error: index 7 out of bounds for array of length 4"))
+        let div = agree("fn d(a: int, b: int) -> int { return a / b }\nprint(d(7, 2), d(-9223372036854775807 - 1, -1))\nprint(d(1, 0))")
+        #expect(div.output == "3 -9223372036854775808\n")
+        #expect(div.errorText.contains("integer division by zero"))
+        let lane = agree("fn l(v: f32x8, k: int) -> f32 { return lane(v, k) }\nprint(l(splat(f32(1)), 7))\nprint(l(splat(f32(1)), 8))")
+        #expect(lane.output == "1.0\n")
+        #expect(lane.errorText.contains("lane 8 out of range"))
+        let vload = agree("fn v(a: [float], i: int) -> f64x4 { return vload(a, i) }\nprint(v(fill(6, 1.0), 2))\nprint(v(fill(6, 1.0), 3))")
+        #expect(vload.errorText.contains("vload of 4 lanes at index 3 is out of bounds for array of length 6"))
+        #expect(isNative("get") && isNative("d") && isNative("l") && isNative("v"))
+    }
+
+    @Test func longNativeLoopsYieldToOtherTasks() {
+        // The native loop polls the preemption flag at its back-edge and re-enters after yielding.
+        let r = agree("""
+            fn spin(n: int) -> int {
+                var s = 0
+                for i in 0..n { s = (s + i * 7) % 1000003 }
+                return s
+            }
+            fn ticker(c: chan<int>) {
+                for i in 0..5 {
+                    sleep(1)
+                    send(c, i)
+                }
+                close(c)
+            }
+            let c = chan<int>(10)
+            spawn ticker(c)
+            let r = spin(3_000_000)
+            var got = 0
+            for v in c { got += v }
+            print(r, got)
+            """, quantum: 500_000)
+        #expect(r.error == nil, "\(r.errorText)")
+        #expect(isNative("spin"))
+    }
+
+    @Test func functionsOutsideTheSubsetStayInterpreted() {
+        _ = agree("fn hello(n: int) -> str { return \"x\" + str(n) }\nfn rec(n: int) -> int { if n < 2 { return n }\n return rec(n - 1) + 1 }\nprint(hello(3), rec(10))")
+        #expect(!isNative("hello"))
+        #expect(!isNative("rec"))
+        #expect(NativeFunctions.shared.interpreted.contains { $0.hasPrefix("hello: ") })
+    }
+}
