@@ -35,7 +35,8 @@ final class TaskState {
     /// Lua's LUAI_MAXSTACK: one million slots per task.
     static let maxSlots = 1 << 20
     static let maxFrames = 200_000
-    static let initialSlots = 64
+    /// A task starts small (a parked task should cost a few KiB) and grows on demand.
+    static let initialSlots = 16
 
     private(set) var registers: UnsafeMutablePointer<UInt64>
     private(set) var objects: UnsafeMutablePointer<AnyObject?>
@@ -44,20 +45,27 @@ final class TaskState {
     var frameCount = 0
     private(set) var frameCapacity: Int
     let table: FunctionTable
-    let scratch = KernelScratch()
     let task: VMTask
-    /// (data, count) pairs of array registers, passed to native functions; grown on demand.
-    private(set) var arrayTable = UnsafeMutableRawPointer.allocate(byteCount: 16 * 16, alignment: 16)
-    private var arrayTableSlots = 16
+    /// Scratch memory of the kernel evaluator, made on first use (most tasks never run a kernel).
+    private var kernelScratch: KernelScratch?
+    var scratch: KernelScratch {
+        if let s = kernelScratch { return s }
+        let s = KernelScratch()
+        kernelScratch = s
+        return s
+    }
+    /// (data, count) pairs of array registers, passed to native functions; made and grown on demand.
+    private var arrayTableMemory: UnsafeMutableRawPointer?
+    private var arrayTableSlots = 0
 
     /// The array table with room for `slots` registers.
     func arrayTable(slots: Int) -> UnsafeMutableRawPointer {
-        if slots > arrayTableSlots {
-            arrayTable.deallocate()
-            arrayTableSlots = max(slots, arrayTableSlots * 2)
-            arrayTable = .allocate(byteCount: arrayTableSlots * 16, alignment: 16)
+        if slots > arrayTableSlots || arrayTableMemory == nil {
+            arrayTableMemory?.deallocate()
+            arrayTableSlots = max(slots, arrayTableSlots * 2, 16)
+            arrayTableMemory = .allocate(byteCount: arrayTableSlots * 16, alignment: 16)
         }
-        return arrayTable
+        return arrayTableMemory!
     }
 
     init(table: FunctionTable, task: VMTask, initialSlots: Int) {
@@ -68,12 +76,12 @@ final class TaskState {
         registers.initialize(repeating: 0, count: capacity)
         objects = .allocate(capacity: capacity)
         objects.initialize(repeating: nil, count: capacity)
-        frameCapacity = 8
+        frameCapacity = 4
         frames = .allocate(capacity: frameCapacity)
     }
 
     deinit {
-        arrayTable.deallocate()
+        arrayTableMemory?.deallocate()
         registers.deallocate()
         objects.deinitialize(count: capacity)
         objects.deallocate()

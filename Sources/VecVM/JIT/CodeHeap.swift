@@ -7,6 +7,7 @@
 // code is an async safe point).
 
 import Synchronization
+import VMRuntime
 
 #if canImport(Glibc)
 import Glibc
@@ -35,7 +36,13 @@ final class CodeHeap: @unchecked Sendable {
         let p = mmap(nil, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
         guard let p, p != MAP_FAILED else { return nil }
         base = p
+        // Every instruction placed here is an async safe point (see KernelLowering / FunctionLowering):
+        // tell the signal handler it may interrupt code in this range.
+        registeredForPreemption = AsyncPreemption.registerCodeRegion(start: UnsafeRawPointer(p), length: size)
     }
+
+    /// Whether the range is registered as asynchronously preemptible.
+    private(set) var registeredForPreemption = false
 
     var range: Range<UInt> { UInt(bitPattern: base)..<UInt(bitPattern: base) + UInt(size) }
 
