@@ -203,9 +203,11 @@ extension AsyncPreemptionSuite {
 
         // MARK: throughput
 
-        /// One run: wall time and process CPU time (all threads: Ms, sysmon, signal handling).
-        func throughputRun(async: Bool, data: [BigArrays], calls: Int) -> (wall: Int64, cpu: Int64, SchedulerStats) {
-            let kernel = routine3(makeHypotKernel())
+        /// One run of `tasks` tasks each calling `work` `calls` times on 2 Ps at the default
+        /// quantum: wall time and process CPU time (all threads: Ms, sysmon, signal handling).
+        func throughputRun(async: Bool, tasks: Int, calls: Int, work: @escaping @Sendable (Int) -> Void)
+            -> (wall: Int64, cpu: Int64, SchedulerStats)
+        {
             let s = Scheduler(configuration: .init(procs: 2, asyncPreemption: async))
             defer { s.shutdown() }
             var wall: Int64 = 0
@@ -213,11 +215,11 @@ extension AsyncPreemptionSuite {
             _ = s.run {
                 let t0 = now()
                 let c0 = processCPUTime()
-                let hs = data.map { d in
+                let hs = (0..<tasks).map { k in
                     Scheduler.spawn {
                         let flag = Scheduler.preemptFlag()
                         for _ in 0..<calls {
-                            kernel(d.params.pointer, nil, 0)
+                            work(k)
                             pollPreempt(flag)
                         }
                     }
@@ -229,21 +231,20 @@ extension AsyncPreemptionSuite {
             return (wall, cpu, s.stats)
         }
 
-        @Test func kernelThroughputWithAndWithoutAsyncPreemption() {
-            // 4 tasks on 2 Ps, each running 60 kernels of ~5–8 ms: with the default 10 ms quantum
-            // they are preempted now and then, mid-kernel, and move between Ms.
-            let data = (0..<4).map { _ in BigArrays(n: 4 << 20) }
+        func compareThroughput(_ name: String, tasks: Int, calls: Int, work: @escaping @Sendable (Int) -> Void) {
             var on: [(wall: Int64, cpu: Int64)] = []
             var off: [(wall: Int64, cpu: Int64)] = []
-            var stats: SchedulerStats? = nil
+            var preemptions = 0
+            var signals = 0
             // Interleaved on/off/off/on…, so that drifts in machine load and any first-or-second
             // effect hit both alike.
             for i in 0..<10 {
                 for async in i % 2 == 0 ? [true, false] : [false, true] {
-                    let r = throughputRun(async: async, data: data, calls: 60)
+                    let r = throughputRun(async: async, tasks: tasks, calls: calls, work: work)
                     if async {
                         on.append((r.wall, r.cpu))
-                        stats = r.2
+                        preemptions += r.2.preemptAsync
+                        signals += r.2.preemptSignals
                     } else {
                         off.append((r.wall, r.cpu))
                     }
@@ -260,11 +261,25 @@ extension AsyncPreemptionSuite {
                     + String(Int(abs(d) * 100) % 10) + " %"
             }
             print(
-                "[bench] throughput 4 tasks x 60 hypot(4M f32), --procs 2, quantum 10 ms, medians of 10: "
+                "[bench] throughput \(name), --procs 2, quantum 10 ms, medians of 10: "
                     + "wall on \(milliseconds(wallOn)) ms / off \(milliseconds(wallOff)) ms (\(percent(wallOn, wallOff))); "
                     + "CPU on \(milliseconds(cpuOn)) ms / off \(milliseconds(cpuOff)) ms (\(percent(cpuOn, cpuOff))); "
-                    + "per run with async on: preempt.async=\(stats!.preemptAsync) preempt.signals=\(stats!.preemptSignals)"
-            )
+                    + "per run with async on: \(preemptions / 10) preemptions, \(signals / 10) signals")
+        }
+
+        @Test func kernelThroughputWithAndWithoutAsyncPreemption() {
+            // Memory-bound: 4 tasks, each 60 calls of sqrt(x*x + y*y) over 4M f32 (~5–8 ms a call).
+            let data = (0..<4).map { _ in BigArrays(n: 4 << 20) }
+            let hypot = routine3(makeHypotKernel())
+            compareThroughput("hypot 4 tasks x 60 x 4M f32", tasks: 4, calls: 60) { k in
+                hypot(data[k].params.pointer, nil, 0)
+            }
+            // Compute-bound: 4 tasks, each 40 calls of a 30M-iteration register loop (~10 ms).
+            let torture = makeTorture(.ymm)
+            let runs = (0..<4).map { TortureRun(shape: .ymm, code: torture, seed: UInt64($0)) }
+            compareThroughput("register loop 4 tasks x 40 x 30M", tasks: 4, calls: 40) { k in
+                _ = runs[k].runOnce(call: 0, iterations: 30_000_000)
+            }
         }
 
         // MARK: delivery

@@ -7,3 +7,4 @@
 #include "vm_sched.h"
 #include "vm_cpu.h"
 #include "vm_preempt.h"
+#include "vm_vector_math.h"

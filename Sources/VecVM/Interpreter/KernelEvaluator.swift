@@ -4,6 +4,8 @@
 // a storing kernel writes straight into the output. The exact semantics (and the reduction lane
 // order the JIT must reproduce) are documented in Bytecode/Kernel.swift.
 
+import CJITStubs
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -261,14 +263,13 @@ enum KernelEvaluator {
 
     @inline(__always)
     private static func sqrtBlock<T: KernelLane>(_ x: UnsafeMutablePointer<T>, _ dst: UnsafeMutablePointer<T>, _ n: Int) throws(Trap) {
+        // SSE2 sqrtps/sqrtpd (CJITStubs): a Swift loop of squareRoot() stays scalar.
         if T.self == Float.self {
-            let xs = UnsafeMutableRawPointer(x).assumingMemoryBound(to: Float.self)
-            let ds = UnsafeMutableRawPointer(dst).assumingMemoryBound(to: Float.self)
-            for j in 0..<n { ds[j] = xs[j].squareRoot() }
+            vm_sqrt_f32(UnsafeMutableRawPointer(dst).assumingMemoryBound(to: Float.self),
+                        UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), Int64(n))
         } else if T.self == Double.self {
-            let xs = UnsafeMutableRawPointer(x).assumingMemoryBound(to: Double.self)
-            let ds = UnsafeMutableRawPointer(dst).assumingMemoryBound(to: Double.self)
-            for j in 0..<n { ds[j] = xs[j].squareRoot() }
+            vm_sqrt_f64(UnsafeMutableRawPointer(dst).assumingMemoryBound(to: Double.self),
+                        UnsafeRawPointer(x).assumingMemoryBound(to: Double.self), Int64(n))
         } else {
             throw Trap(message: "sqrt of an int array")
         }
