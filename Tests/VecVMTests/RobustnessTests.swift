@@ -67,6 +67,39 @@ struct RobustnessTests {
         }
     }
 
+    @Test("mutated programs that compile also run cleanly (fuel-bounded)", arguments: TestPaths.programNames())
+    func mutatedProgramsRun(_ name: String) throws {
+        let source = try String(contentsOf: TestPaths.programs.appendingPathComponent(name + ".vec"), encoding: .utf8)
+        var rng = SplitMix(state: UInt64(name.utf8.reduce(7) { $0 &* 131 &+ UInt64($1) }))
+        // Token-level edits that often keep a program well-typed: swap numbers, operators, bounds.
+        let swaps: [(String, String)] = [("1", "0"), ("2", "-3"), ("+", "-"), ("*", "/"), ("<", ">="), ("0..", "-2.."),
+                                         ("[0]", "[-1]"), ("8", "7"), ("len(", "-len("), ("1.0", "0.0"), ("f32(2)", "f32(0)")]
+        var runs = 0
+        // VECVM_FUZZ_ITERATIONS=N runs longer campaigns by hand.
+        let iterations = ProcessInfo.processInfo.environment["VECVM_FUZZ_ITERATIONS"].flatMap { Int($0) } ?? 8
+        for _ in 0..<iterations {
+            var mutated = source
+            for _ in 0..<(1 + rng.int(3)) {
+                let (from, to) = swaps[rng.int(swaps.count)]
+                let ranges = mutated.ranges(of: from)
+                guard !ranges.isEmpty else { continue }
+                mutated.replaceSubrange(ranges[rng.int(ranges.count)], with: to)
+            }
+            let vm = VM(configuration: VMConfiguration(procs: 2, output: CapturedOutput(), memoryLimit: 256 << 20,
+                                                       fuel: 3_000_000, timeLimit: .seconds(3)))
+            defer { vm.shutdown() }
+            guard let program = try? vm.compile(source: mutated, fileName: name + ".vec") else { continue }
+            runs += 1
+            do {
+                try vm.run(program)
+            } catch {
+                // Any typed error is fine; the point is that the process is still here.
+                #expect(!error.description.isEmpty)
+            }
+        }
+        _ = runs
+    }
+
     @Test func integerEdgeCasesWrap() {
         let r = run("""
             let m = -9223372036854775807 - 1

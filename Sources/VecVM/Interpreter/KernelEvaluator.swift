@@ -91,16 +91,17 @@ final class KernelScratch {
     private(set) var pointer: UnsafeMutableRawPointer?
     private var capacity = 0
 
-    func reserve(_ bytes: Int) -> UnsafeMutableRawPointer {
-        if bytes > capacity || pointer == nil {
-            free(pointer)
-            var p: UnsafeMutableRawPointer?
-            let size = max(bytes, 4096)
-            guard posix_memalign(&p, 64, size) == 0, let q = p else { fatalError("out of memory for kernel scratch") }
-            pointer = q
-            capacity = size
-        }
-        return pointer!
+    func reserve(_ bytes: Int) throws(Trap) -> UnsafeMutableRawPointer {
+        if let p = pointer, bytes <= capacity { return p }
+        free(pointer)
+        pointer = nil
+        capacity = 0
+        var p: UnsafeMutableRawPointer?
+        let size = max(bytes, 4096)
+        guard posix_memalign(&p, 64, size) == 0, let q = p else { throw Trap("out of memory (kernel scratch of \(size) bytes)") }
+        pointer = q
+        capacity = size
+        return q
     }
 
     deinit { free(pointer) }
@@ -131,7 +132,7 @@ enum KernelEvaluator {
         // Scratch layout: value pointers, one block buffer per op, reduction accumulators.
         let pointerBytes = (nOps * MemoryLayout<UnsafeMutablePointer<T>>.stride + 63) & ~63
         let bufferBytes = B * MemoryLayout<T>.stride
-        let base = scratch.reserve(pointerBytes + nOps * bufferBytes + lanes * MemoryLayout<T>.stride)
+        let base = try scratch.reserve(pointerBytes + nOps * bufferBytes + lanes * MemoryLayout<T>.stride)
         let values = base.bindMemory(to: UnsafeMutablePointer<T>.self, capacity: nOps)
         let buffers = (base + pointerBytes).bindMemory(to: T.self, capacity: nOps * B)
         let acc = (base + pointerBytes + nOps * bufferBytes).bindMemory(to: T.self, capacity: lanes)
