@@ -5,11 +5,11 @@ import ArgumentParser
 import VecVM
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Writes to standard error in one call.
@@ -48,8 +48,9 @@ struct RunOptions: ParsableArguments {
     var stats = false
 
     func configuration() -> VMConfiguration {
-        VMConfiguration(procs: procs, quantumNanoseconds: quantum?.nanoseconds ?? 10_000_000, jit: !noJit,
-                        asyncPreemption: !noAsyncPreempt, output: StandardOutput(), allowForeignFunctions: true)
+        VMConfiguration(
+            procs: procs, quantumNanoseconds: quantum?.nanoseconds ?? 10_000_000, jit: !noJit,
+            asyncPreemption: !noAsyncPreempt, output: StandardOutput(), allowForeignFunctions: true)
     }
 
     func validate() throws {

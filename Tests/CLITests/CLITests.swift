@@ -14,7 +14,8 @@ let vecvmBinary: URL = {
     return dir.appendingPathComponent("vecvm")
 }()
 
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
 
 struct Outcome {
     var status: Int32
@@ -23,7 +24,9 @@ struct Outcome {
 }
 
 /// Runs vecvm with `arguments`; `source`, if given, is written to a temporary FILE.vec appended last.
-func vecvm(_ arguments: [String], source: String? = nil, name: String = "prog.vec", environment: [String: String] = [:]) throws -> Outcome {
+func vecvm(_ arguments: [String], source: String? = nil, name: String = "prog.vec", environment: [String: String] = [:])
+    throws -> Outcome
+{
     var args = arguments
     if let source {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vecvm-cli-\(UUID().uuidString)")
@@ -38,14 +41,17 @@ func vecvm(_ arguments: [String], source: String? = nil, name: String = "prog.ve
     var env = ProcessInfo.processInfo.environment
     for (k, v) in environment { env[k] = v }
     p.environment = env
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     p.standardOutput = out
     p.standardError = err
     try p.run()
     let o = out.fileHandleForReading.readDataToEndOfFile()
     let e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    return Outcome(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    return Outcome(
+        status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+        stderr: String(decoding: e, as: UTF8.self))
 }
 
 @Suite("vecvm CLI", .serialized)
@@ -110,7 +116,8 @@ struct CLITests {
     }
 
     @Test func statsLine() throws {
-        let r = try vecvm(["run", "--stats", "--procs", "2"], source: "let t = spawn f()\nfn f() -> int { return 1 }\nprint(wait(t))")
+        let r = try vecvm(
+            ["run", "--stats", "--procs", "2"], source: "let t = spawn f()\nfn f() -> int { return 1 }\nprint(wait(t))")
         #expect(r.status == 0)
         for key in ["tasks=", "switches=", "steals=", "preempt.coop=", "procs=2"] {
             #expect(r.stderr.contains(key), "stats lack \(key): \(r.stderr)")
@@ -126,7 +133,8 @@ struct CLITests {
 
     @Test func jitDumpWritesDecodableKernels() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jitdump-\(UUID().uuidString)")
-        let r = try vecvm(["jit-dump", "--out", dir.path], source: "let x = fill(100, f32(1))\nprint(sum(x * x + 1.0), max(sqrt(x)))")
+        let r = try vecvm(
+            ["jit-dump", "--out", dir.path], source: "let x = fill(100, f32(1))\nprint(sum(x * x + 1.0), max(sqrt(x)))")
         if r.status == 1 && r.stderr.contains("the JIT is off") { return }  // no AVX2 here
         #expect(r.status == 0, "\(r.stderr)")
         let listing = try String(contentsOf: dir.appendingPathComponent("kernels.txt"), encoding: .utf8)
@@ -150,7 +158,8 @@ struct CLITests {
     }
 
     @Test func noJitAndIsaNoneGiveTheSameOutput() throws {
-        let src = "let x = float(iota(1000)) * 0.001\nprint(sum(sqrt(x * x + 1.0)), dot(x, x), min(x - 0.5), max(abs(x - 0.5)))"
+        let src =
+            "let x = float(iota(1000)) * 0.001\nprint(sum(sqrt(x * x + 1.0)), dot(x, x), min(x - 0.5), max(abs(x - 0.5)))"
         let jit = try vecvm(["run"], source: src)
         let interp = try vecvm(["run", "--no-jit"], source: src)
         let isaNone = try vecvm(["run"], source: src, environment: ["VECVM_ISA": "none"])
@@ -160,13 +169,15 @@ struct CLITests {
     }
 
     @Test func anEndlessTaskDoesNotStarveMainWithOneProc() throws {
-        let r = try vecvm(["run", "--procs", "1", "--quantum", "2ms"], source: """
-            fn spin() { var i = 0
-                while true { i += 1 } }
-            spawn spin()
-            sleep(20)
-            print("main finished")
-            """)
+        let r = try vecvm(
+            ["run", "--procs", "1", "--quantum", "2ms"],
+            source: """
+                fn spin() { var i = 0
+                    while true { i += 1 } }
+                spawn spin()
+                sleep(20)
+                print("main finished")
+                """)
         #expect(r.status == 0)
         #expect(r.stdout == "main finished\n")
     }

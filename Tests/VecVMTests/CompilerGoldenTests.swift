@@ -3,12 +3,14 @@
 // and should be deliberate.
 
 import Testing
+
 @testable import VecVM
 
 @Suite("compiler golden bytecode")
 struct CompilerGoldenTests {
     @Test func integerArithmeticUsesImmediates() throws {
-        let ops = try opcodes("""
+        let ops = try opcodes(
+            """
             fn f(n: int) -> int { return n + 1 - 2 }
             print(f(3))
             """, function: "f")
@@ -18,25 +20,36 @@ struct CompilerGoldenTests {
     @Test func literalsTakeTheirContextType() throws {
         // `let f: float = 7 / 2` divides floats (3.5); untyped it would be an int division.
         let ops = try opcodes("let f: float = 7 / 2\nlet i = 7 / 2")
-        #expect(ops == ["loadConst 1 0", "loadConst 2 1", "divFloat 0 1 2", "loadInt 2 7", "loadInt 3 2", "divInt 1 2 3", "ret0"])
+        #expect(
+            ops == [
+                "loadConst 1 0", "loadConst 2 1", "divFloat 0 1 2", "loadInt 2 7", "loadInt 3 2", "divInt 1 2 3",
+                "ret0",
+            ])
     }
 
     @Test func rangeLoopIsForPrepForLoop() throws {
         let ops = try opcodes("var s = 0\nfor i in 0..10 { s += i }\nprint(s)")
-        #expect(ops == ["loadInt 0 0", "loadInt 1 0", "loadInt 2 10", "forPrep 1 -> 6", "addInt 0 0 1", "forLoop 1 -> 4",
-                        "print 0 0", "ret0"])
+        #expect(
+            ops == [
+                "loadInt 0 0", "loadInt 1 0", "loadInt 2 10", "forPrep 1 -> 6", "addInt 0 0 1", "forLoop 1 -> 4",
+                "print 0 0", "ret0",
+            ])
     }
 
     @Test func conditionsFuseCompareAndJump() throws {
-        let ops = try opcodes("""
+        let ops = try opcodes(
+            """
             fn fib(n: int) -> int {
                 if n < 2 { return n }
                 return fib(n - 1) + fib(n - 2)
             }
             print(fib(5))
             """, function: "fib")
-        #expect(ops == ["jumpIfGeImm 0 2 -> 2", "ret 0", "addIntImm 1 0 -1", "call 1 1", "addIntImm 2 0 -2", "call 2 1",
-                        "addInt 3 1 2", "ret 3", "ret0"])
+        #expect(
+            ops == [
+                "jumpIfGeImm 0 2 -> 2", "ret 0", "addIntImm 1 0 -1", "call 1 1", "addIntImm 2 0 -2", "call 2 1",
+                "addInt 3 1 2", "ret 3", "ret0",
+            ])
     }
 
     @Test func whileLoopTestsAtTheBottom() throws {
@@ -57,29 +70,44 @@ struct CompilerGoldenTests {
         let vm = VM(configuration: VMConfiguration(output: CapturedOutput()))
         let program = try vm.compile(source: source, fileName: "k.vec").program
         let site = program.main.kernelSites[0]
-        #expect(site.program.description == "f32 a=4 s=0: v0=load a0; v1=load a1; v2=mul v0 v1; v3=load a2; v4=load a3; v5=mul v3 v4; v6=add v2 v5 -> store v6")
+        #expect(
+            site.program.description
+                == "f32 a=4 s=0: v0=load a0; v1=load a1; v2=mul v0 v1; v3=load a2; v4=load a3; v5=mul v3 v4; v6=add v2 v5 -> store v6"
+        )
         #expect(site.arrayRegisters == [0, 1, 2, 3])
     }
 
     @Test func kernelsBroadcastScalarsAndShareLoads() throws {
         let vm = VM(configuration: VMConfiguration(output: CapturedOutput()))
-        let program = try vm.compile(source: "let x = fill(4, 1.0)\nlet y = sqrt(x * x + 16.0) * 0.5", fileName: "k.vec").program
+        let program = try vm.compile(
+            source: "let x = fill(4, 1.0)\nlet y = sqrt(x * x + 16.0) * 0.5", fileName: "k.vec"
+        ).program
         #expect(program.main.kernelSites.count == 1)
-        #expect(program.main.kernelSites[0].program.description == "float a=1 s=2: v0=load a0; v1=mul v0 v0; v2=splat s0; v3=add v1 v2; v4=sqrt v3; v5=splat s1; v6=mul v4 v5 -> store v6")
+        #expect(
+            program.main.kernelSites[0].program.description
+                == "float a=1 s=2: v0=load a0; v1=mul v0 v0; v2=splat s0; v3=add v1 v2; v4=sqrt v3; v5=splat s1; v6=mul v4 v5 -> store v6"
+        )
     }
 
     @Test func reductionsAreKernelsToo() throws {
         let vm = VM(configuration: VMConfiguration(output: CapturedOutput()))
-        let program = try vm.compile(source: "let x = fill(4, 1.0)\nprint(dot(x, x + 1.0), min(abs(x - 0.5)))", fileName: "k.vec").program
+        let program = try vm.compile(
+            source: "let x = fill(4, 1.0)\nprint(dot(x, x + 1.0), min(abs(x - 0.5)))", fileName: "k.vec"
+        ).program
         let kernels = program.main.kernelSites.map(\.program.description)
-        #expect(kernels == ["float a=1 s=1: v0=load a0; v1=splat s0; v2=add v0 v1; v3=mul v0 v2 -> sum v3",
-                            "float a=1 s=1: v0=load a0; v1=splat s0; v2=sub v0 v1; v3=abs v2 -> min v3"])
+        #expect(
+            kernels == [
+                "float a=1 s=1: v0=load a0; v1=splat s0; v2=add v0 v1; v3=mul v0 v2 -> sum v3",
+                "float a=1 s=1: v0=load a0; v1=splat s0; v2=sub v0 v1; v3=abs v2 -> min v3",
+            ])
     }
 
     @Test func noFmaContraction() throws {
         // `a * b + c` stays a mul and an add; only fma() fuses.
         let vm = VM(configuration: VMConfiguration(output: CapturedOutput()))
-        let p = try vm.compile(source: "let a = fill(4, 1.0)\nlet x = a * a + a\nlet y = fma(a, a, a)", fileName: "k.vec").program
+        let p = try vm.compile(
+            source: "let a = fill(4, 1.0)\nlet x = a * a + a\nlet y = fma(a, a, a)", fileName: "k.vec"
+        ).program
         #expect(p.main.kernelSites[0].program.ops.contains(.mul(0, 0)))
         #expect(!p.main.kernelSites[0].program.ops.contains { if case .fma = $0 { return true } else { return false } })
         #expect(p.main.kernelSites[1].program.ops.contains(.fma(0, 0, 0)))
@@ -95,9 +123,13 @@ struct CompilerGoldenTests {
 
     @Test func callArgumentsAreConsecutive() throws {
         // Temporaries of one argument never sit between two argument slots.
-        let ops = try opcodes("fn g(a: int, b: int) -> int { return a + b }\nlet n = 4\nprint(g(n * n / 2, (n + 1) * n))")
-        #expect(ops == ["loadInt 0 4", "mulInt 3 0 0", "loadInt 4 2", "divInt 1 3 4", "addIntImm 3 0 1", "mulInt 2 3 0",
-                        "call 1 1", "print 0 0", "ret0"])
+        let ops = try opcodes(
+            "fn g(a: int, b: int) -> int { return a + b }\nlet n = 4\nprint(g(n * n / 2, (n + 1) * n))")
+        #expect(
+            ops == [
+                "loadInt 0 4", "mulInt 3 0 0", "loadInt 4 2", "divInt 1 3 4", "addIntImm 3 0 1", "mulInt 2 3 0",
+                "call 1 1", "print 0 0", "ret0",
+            ])
     }
 
     @Test func everyOpcodeHasSemantics() {

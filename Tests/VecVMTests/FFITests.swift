@@ -4,11 +4,14 @@
 
 import Foundation
 import Testing
+
 @testable import VecVM
 
 /// Builds a shared library from C source with the system compiler; nil when there is none.
 func buildCLibrary(_ source: String, name: String) throws -> String? {
-    let cc = ["/usr/bin/cc", "/usr/bin/gcc", "/usr/bin/clang"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    let cc = ["/usr/bin/cc", "/usr/bin/gcc", "/usr/bin/clang"].first {
+        FileManager.default.isExecutableFile(atPath: $0)
+    }
     guard let cc else { return nil }
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vecvm-ffi-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -38,7 +41,8 @@ func runFFI(_ source: String, allow: Bool = true) -> RunResult {
 @Suite("foreign functions", .serialized)
 struct FFITests {
     @Test func libmScalars() {
-        let r = runFFI("""
+        let r = runFFI(
+            """
             extern fn cbrt(x: float) -> float from "libm.so.6"
             extern fn hypotf(x: f32, y: f32) -> f32 from "libm.so.6"
             extern fn llabs(x: int) -> int from "libc.so.6"
@@ -49,14 +53,18 @@ struct FFITests {
     }
 
     @Test func arraysArePointersTheCalleeMayWrite() throws {
-        guard let lib = try buildCLibrary("""
-            #include <stdint.h>
-            void scale(float *p, int64_t n, float k) { for (int64_t i = 0; i < n; i++) p[i] *= k; }
-            double sum(const double *p, int64_t n) { double s = 0; for (int64_t i = 0; i < n; i++) s += p[i]; return s; }
-            int64_t mix(int64_t a, double b, float c, int64_t d) { return a * 1000 + (int64_t)b * 100 + (int64_t)c * 10 + d; }
-            void fill_iota(int64_t *p, int64_t n) { for (int64_t i = 0; i < n; i++) p[i] = i * i; }
-            """, name: "vecvmtest") else { return }
-        let r = runFFI("""
+        guard
+            let lib = try buildCLibrary(
+                """
+                #include <stdint.h>
+                void scale(float *p, int64_t n, float k) { for (int64_t i = 0; i < n; i++) p[i] *= k; }
+                double sum(const double *p, int64_t n) { double s = 0; for (int64_t i = 0; i < n; i++) s += p[i]; return s; }
+                int64_t mix(int64_t a, double b, float c, int64_t d) { return a * 1000 + (int64_t)b * 100 + (int64_t)c * 10 + d; }
+                void fill_iota(int64_t *p, int64_t n) { for (int64_t i = 0; i < n; i++) p[i] = i * i; }
+                """, name: "vecvmtest")
+        else { return }
+        let r = runFFI(
+            """
             extern fn scale(p: [f32], n: int, k: f32) from "\(lib)"
             extern fn sum(p: [float], n: int) -> float from "\(lib)"
             extern fn mix(a: int, b: float, c: f32, d: int) -> int from "\(lib)"
@@ -74,7 +82,8 @@ struct FFITests {
     }
 
     @Test func bindingErrorsAreCompileErrorsAtTheDeclaration() {
-        let ds = diagnosticsFFI("""
+        let ds = diagnosticsFFI(
+            """
             extern fn definitely_not_a_symbol(x: float) -> float from "libm.so.6"
             extern fn cbrt(x: float) -> float from "libno-such-library.so"
             """)

@@ -4,6 +4,7 @@
 
 import Foundation
 import Testing
+
 @testable import VecVM
 
 /// Runs a case through the JIT; nil when the kernel is not lowered (a fallback).
@@ -35,7 +36,9 @@ func evaluateWithJIT(_ c: KernelCase, misalign: Int) throws -> [UInt64]? {
     return (0..<c.count).map { out.bits($0 + misalign) }
 }
 
-@Suite("JIT", .enabled(if: JITSupport.available, "this CPU has no AVX2+FMA (or VECVM_ISA=none): the interpreter runs everything"))
+@Suite(
+    "JIT",
+    .enabled(if: JITSupport.available, "this CPU has no AVX2+FMA (or VECVM_ISA=none): the interpreter runs everything"))
 struct JITTests {
     @Test("random kernels: JIT == interpreter bit for bit", arguments: 0..<12)
     func differential(seed: Int) throws {
@@ -48,7 +51,8 @@ struct JITTests {
             for misalign in [0, 1] {
                 guard let got = try evaluateWithJIT(c, misalign: misalign) else { continue }
                 lowered += 1
-                #expect(sameBits(got, want, c.program.element), "seed \(seed) n \(n) misalign \(misalign): \(c.program)")
+                #expect(
+                    sameBits(got, want, c.program.element), "seed \(seed) n \(n) misalign \(misalign): \(c.program)")
             }
         }
         #expect(lowered > 0)
@@ -89,16 +93,24 @@ struct JITTests {
         let xs = (0..<n).map { specials[$0 % specials.count] }
         let ys = (0..<n).map { specials[$0 / specials.count] }
         let shapes: [[KernelOp]] = [
-            [.load(0), .load(1), .min(0, 1)], [.load(0), .load(1), .max(0, 1)], [.load(0), .abs(0)], [.load(0), .neg(0)],
+            [.load(0), .load(1), .min(0, 1)], [.load(0), .load(1), .max(0, 1)], [.load(0), .abs(0)],
+            [.load(0), .neg(0)],
             [.load(0), .sqrt(0)], [.load(0), .load(1), .fma(0, 1, 0)], [.load(0), .load(1), .div(0, 1)],
         ]
         for kind in [ElementKind.float, .f32] {
             for ops in shapes {
-                for output in [KernelOutput.store(ops.count - 1), .reduce(.sum, ops.count - 1), .reduce(.min, ops.count - 1), .reduce(.max, ops.count - 1)] {
-                    let arrays = [xs, ys].map { col in col.map { kind == .f32 ? UInt64(Float($0).bitPattern) : $0.bitPattern } }
+                for output in [
+                    KernelOutput.store(ops.count - 1), .reduce(.sum, ops.count - 1), .reduce(.min, ops.count - 1),
+                    .reduce(.max, ops.count - 1),
+                ] {
+                    let arrays = [xs, ys].map { col in
+                        col.map { kind == .f32 ? UInt64(Float($0).bitPattern) : $0.bitPattern }
+                    }
                     let inputs = ops.contains(.load(1)) ? 2 : 1
-                    let c = KernelCase(program: KernelProgram(element: kind, arrayInputs: inputs, scalarInputs: 0, ops: ops, output: output),
-                                       arrays: Array(arrays.prefix(inputs)), scalars: [], count: n)
+                    let c = KernelCase(
+                        program: KernelProgram(
+                            element: kind, arrayInputs: inputs, scalarInputs: 0, ops: ops, output: output),
+                        arrays: Array(arrays.prefix(inputs)), scalars: [], count: n)
                     let want = try evaluateWithInterpreter(c)
                     let got = try #require(try evaluateWithJIT(c, misalign: 0))
                     #expect(sameBits(got, want, kind), "\(kind) \(c.program)")
@@ -108,7 +120,8 @@ struct JITTests {
     }
 
     @Test func integerDivisionFallsBackToTheInterpreter() {
-        let p = KernelProgram(element: .int, arrayInputs: 2, scalarInputs: 0, ops: [.load(0), .load(1), .div(0, 1)], output: .store(2))
+        let p = KernelProgram(
+            element: .int, arrayInputs: 2, scalarInputs: 0, ops: [.load(0), .load(1), .div(0, 1)], output: .store(2))
         #expect(JITCache.shared.entry(for: p) == 1)
         #expect(JITCache.shared.fallbacks.contains { $0.contains("integer division") })
         let r = run("let a = iota(10) + 1\nprint(a / 3)", mode: Mode(procs: 1, jit: true, asyncPreemption: true))
@@ -132,12 +145,15 @@ struct JITTests {
             guard let dash = l.firstIndex(of: "-"), let lo = UInt(l[..<dash], radix: 16) else { return false }
             return lo == start
         }
-        #expect(line.map { $0.split(separator: " ")[1].hasPrefix("r-x") } == true, "\(line ?? "no mapping at the heap's start")")
+        #expect(
+            line.map { $0.split(separator: " ")[1].hasPrefix("r-x") } == true,
+            "\(line ?? "no mapping at the heap's start")")
     }
 
     @Test func largeOutputsUseNonTemporalStoresAndStayExact() {
         // 3M floats (24 MB) pass the non-temporal threshold; results must not change.
-        let src = "let n = 3_000_000\nlet a = float(iota(n)) * 0.5\nlet b = sqrt(a * a + 1.0)\nprint(b[0], b[n - 1], sum(b))"
+        let src =
+            "let n = 3_000_000\nlet a = float(iota(n)) * 0.5\nlet b = sqrt(a * a + 1.0)\nprint(b[0], b[n - 1], sum(b))"
         let jit = run(src, mode: Mode(procs: 1, jit: true, asyncPreemption: true))
         let interp = run(src, mode: Mode(procs: 1, jit: false, asyncPreemption: false))
         #expect(jit.error == nil && interp.error == nil)

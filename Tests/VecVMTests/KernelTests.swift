@@ -3,6 +3,7 @@
 // The reference is written independently here from the semantics in Bytecode/Kernel.swift.
 
 import Testing
+
 @testable import VecVM
 
 /// A small deterministic generator (SplitMix64), so that a failure can be replayed from its seed.
@@ -34,8 +35,12 @@ struct KernelCase {
         let extra = 1 + rng.int(6)
         for _ in 0..<extra {
             let n = ops.count
-            let a = rng.int(n), b = rng.int(n), c = rng.int(n)
-            var choices: [KernelOp] = [.add(a, b), .sub(a, b), .mul(a, b), .min(a, b), .max(a, b), .neg(a), .abs(a), .fma(a, b, c)]
+            let a = rng.int(n)
+            let b = rng.int(n)
+            let c = rng.int(n)
+            var choices: [KernelOp] = [
+                .add(a, b), .sub(a, b), .mul(a, b), .min(a, b), .max(a, b), .neg(a), .abs(a), .fma(a, b, c),
+            ]
             if kind != .int { choices += [.div(a, b), .sqrt(a)] }
             ops.append(choices[rng.int(choices.count)])
         }
@@ -51,15 +56,19 @@ struct KernelCase {
         }
         let arrays = (0..<nArrays).map { _ in (0..<count).map { _ in value(&rng) } }
         let scalars = (0..<nScalars).map { _ in value(&rng) }
-        return KernelCase(program: KernelProgram(element: kind, arrayInputs: nArrays, scalarInputs: nScalars, ops: ops, output: output),
-                          arrays: arrays, scalars: scalars, count: count)
+        return KernelCase(
+            program: KernelProgram(
+                element: kind, arrayInputs: nArrays, scalarInputs: nScalars, ops: ops, output: output),
+            arrays: arrays, scalars: scalars, count: count)
     }
 }
 
 /// The reference: one element at a time, in Double/Float/Int64, with the documented semantics.
 enum ReferenceKernel {
-    static func lane<T>(_ op: KernelOp, _ v: [T], _ arrays: [T], _ scalars: [T], add: (T, T) -> T, sub: (T, T) -> T, mul: (T, T) -> T,
-                        div: (T, T) -> T, lt: (T, T) -> Bool, neg: (T) -> T, abs: (T) -> T, sqrt: (T) -> T, fma: (T, T, T) -> T) -> T {
+    static func lane<T>(
+        _ op: KernelOp, _ v: [T], _ arrays: [T], _ scalars: [T], add: (T, T) -> T, sub: (T, T) -> T, mul: (T, T) -> T,
+        div: (T, T) -> T, lt: (T, T) -> Bool, neg: (T) -> T, abs: (T) -> T, sqrt: (T) -> T, fma: (T, T, T) -> T
+    ) -> T {
         switch op {
         case .load(let k): return arrays[k]
         case .scalar(let k): return scalars[k]
@@ -98,43 +107,57 @@ enum ReferenceKernel {
             let values = (0..<c.count).map { i -> Double in
                 var v: [Double] = []
                 for op in c.program.ops {
-                    v.append(lane(op, v, arrays.map { $0[i] }, scalars, add: +, sub: -, mul: *, div: /, lt: <, neg: { -$0 },
-                                  abs: { Double(bitPattern: $0.bitPattern & ~(1 << 63)) }, sqrt: { $0.squareRoot() },
-                                  fma: { $2.addingProduct($0, $1) }))
+                    v.append(
+                        lane(
+                            op, v, arrays.map { $0[i] }, scalars, add: +, sub: -, mul: *, div: /, lt: <, neg: { -$0 },
+                            abs: { Double(bitPattern: $0.bitPattern & ~(1 << 63)) }, sqrt: { $0.squareRoot() },
+                            fma: { $2.addingProduct($0, $1) }))
                 }
                 return v[c.program.output.value]
             }
-            return finish(values, c.program, lanes: 16, bits: { $0.bitPattern }, zero: 0.0, minId: .infinity, maxId: -.infinity, add: +, lt: <)
+            return finish(
+                values, c.program, lanes: 16, bits: { $0.bitPattern }, zero: 0.0, minId: .infinity, maxId: -.infinity,
+                add: +, lt: <)
         case .f32:
             let arrays = c.arrays.map { $0.map { Float(bitPattern: UInt32($0)) } }
             let scalars = c.scalars.map { Float(bitPattern: UInt32($0)) }
             let values = (0..<c.count).map { i -> Float in
                 var v: [Float] = []
                 for op in c.program.ops {
-                    v.append(lane(op, v, arrays.map { $0[i] }, scalars, add: +, sub: -, mul: *, div: /, lt: <, neg: { -$0 },
-                                  abs: { Float(bitPattern: $0.bitPattern & 0x7FFF_FFFF) }, sqrt: { $0.squareRoot() },
-                                  fma: { $2.addingProduct($0, $1) }))
+                    v.append(
+                        lane(
+                            op, v, arrays.map { $0[i] }, scalars, add: +, sub: -, mul: *, div: /, lt: <, neg: { -$0 },
+                            abs: { Float(bitPattern: $0.bitPattern & 0x7FFF_FFFF) }, sqrt: { $0.squareRoot() },
+                            fma: { $2.addingProduct($0, $1) }))
                 }
                 return v[c.program.output.value]
             }
-            return finish(values, c.program, lanes: 32, bits: { UInt64($0.bitPattern) }, zero: 0, minId: .infinity, maxId: -.infinity, add: +, lt: <)
+            return finish(
+                values, c.program, lanes: 32, bits: { UInt64($0.bitPattern) }, zero: 0, minId: .infinity,
+                maxId: -.infinity, add: +, lt: <)
         case .int:
             let arrays = c.arrays.map { $0.map { Int64(bitPattern: $0) } }
             let scalars = c.scalars.map { Int64(bitPattern: $0) }
             let values = (0..<c.count).map { i -> Int64 in
                 var v: [Int64] = []
                 for op in c.program.ops {
-                    v.append(lane(op, v, arrays.map { $0[i] }, scalars, add: &+, sub: &-, mul: &*, div: { $0 / $1 }, lt: <,
-                                  neg: { 0 &- $0 }, abs: { $0 < 0 ? 0 &- $0 : $0 }, sqrt: { $0 }, fma: { $0 &* $1 &+ $2 }))
+                    v.append(
+                        lane(
+                            op, v, arrays.map { $0[i] }, scalars, add: &+, sub: &-, mul: &*, div: { $0 / $1 }, lt: <,
+                            neg: { 0 &- $0 }, abs: { $0 < 0 ? 0 &- $0 : $0 }, sqrt: { $0 }, fma: { $0 &* $1 &+ $2 }))
                 }
                 return v[c.program.output.value]
             }
-            return finish(values, c.program, lanes: 16, bits: { UInt64(bitPattern: $0) }, zero: 0, minId: .max, maxId: .min, add: &+, lt: <)
+            return finish(
+                values, c.program, lanes: 16, bits: { UInt64(bitPattern: $0) }, zero: 0, minId: .max, maxId: .min,
+                add: &+, lt: <)
         }
     }
 
-    static func finish<T>(_ values: [T], _ p: KernelProgram, lanes: Int, bits: (T) -> UInt64, zero: T, minId: T, maxId: T,
-                          add: @escaping (T, T) -> T, lt: @escaping (T, T) -> Bool) -> [UInt64] {
+    static func finish<T>(
+        _ values: [T], _ p: KernelProgram, lanes: Int, bits: (T) -> UInt64, zero: T, minId: T, maxId: T,
+        add: @escaping (T, T) -> T, lt: @escaping (T, T) -> Bool
+    ) -> [UInt64] {
         switch p.output {
         case .store: return values.map(bits)
         case .reduce(.sum, _): return [bits(reduce(values, lanes: lanes, identity: zero, add))]
@@ -159,8 +182,9 @@ func evaluateWithInterpreter(_ c: KernelCase) throws -> [UInt64] {
     defer { scalars.deallocate() }
     for (i, s) in c.scalars.enumerated() { scalars[i] = s }
     let out = try VMArray.allocate(count: c.count, kind: c.program.element, account: nil)
-    let r = try KernelEvaluator.run(c.program, inputs: inputs, scalars: scalars, count: c.count,
-                                    output: c.program.isReduction ? nil : out.data, scratch: KernelScratch())
+    let r = try KernelEvaluator.run(
+        c.program, inputs: inputs, scalars: scalars, count: c.count,
+        output: c.program.isReduction ? nil : out.data, scratch: KernelScratch())
     _ = size
     if c.program.isReduction { return [r] }
     return (0..<c.count).map { out.bits($0) }
@@ -201,7 +225,8 @@ struct KernelTests {
 
     @Test func minMaxFollowX86OperandOrder() {
         // min(a, b) = a < b ? a : b: with a NaN or two zeros, the second operand wins.
-        let r = run("""
+        let r = run(
+            """
             let nan = 0.0 / 0.0
             print(min(nan, 1.0), min(1.0, nan), max(nan, 1.0), max(1.0, nan))
             print(min(0.0, -0.0), min(-0.0, 0.0), max(0.0, -0.0), max(-0.0, 0.0))
@@ -214,7 +239,8 @@ struct KernelTests {
 
     @Test func buffersAreReusedInPlace() throws {
         // `x = x * 2.0` reuses x's buffer when nothing else refers to it, and never when something does.
-        let r = run("""
+        let r = run(
+            """
             var x = fill(4, 1.0)
             let keep = x
             x = x * 2.0

@@ -3,12 +3,15 @@
 // and errors raised inside native code must come out with the interpreter's message and location.
 
 import Testing
+
 @testable import VecVM
 
 @Suite("native functions", .serialized, .enabled(if: JITSupport.available, "no AVX2+FMA here"))
 struct NativeFunctionTests {
     /// Runs `source` with and without the JIT; both must agree; returns the JIT run.
-    func agree(_ source: String, quantum: Int64 = 10_000_000, sourceLocation: Testing.SourceLocation = #_sourceLocation) -> RunResult {
+    func agree(_ source: String, quantum: Int64 = 10_000_000, sourceLocation: Testing.SourceLocation = #_sourceLocation)
+        -> RunResult
+    {
         let jit = run(source, mode: Mode(procs: 2, jit: true, asyncPreemption: true, quantumNanoseconds: quantum))
         let interp = run(source, mode: Mode(procs: 1, jit: false, asyncPreemption: false))
         #expect(jit.output == interp.output, sourceLocation: sourceLocation)
@@ -19,7 +22,8 @@ struct NativeFunctionTests {
     func isNative(_ name: String) -> Bool { NativeFunctions.shared.compiledNames.contains(name) }
 
     @Test func explicitSimdDotProduct() {
-        let r = agree("""
+        let r = agree(
+            """
             fn dot8(a: [f32], b: [f32]) -> f32 {
                 var acc = splat(f32(0))
                 var i = 0
@@ -43,7 +47,8 @@ struct NativeFunctionTests {
     }
 
     @Test func scalarArithmeticOfEveryKind() {
-        let r = agree("""
+        let r = agree(
+            """
             fn ints(n: int) -> int {
                 var acc = 0
                 for i in 0..n {
@@ -77,7 +82,8 @@ struct NativeFunctionTests {
     }
 
     @Test func comparisonsWithNaN() {
-        let r = agree("""
+        let r = agree(
+            """
             fn cmp(a: float, b: float) -> int {
                 var r = 0
                 if a < b { r += 1 }
@@ -96,7 +102,8 @@ struct NativeFunctionTests {
     }
 
     @Test func simdValuesInAndOut() {
-        let r = agree("""
+        let r = agree(
+            """
             fn step(v: f64x4, w: f64x4, k: float) -> f64x4 {
                 let s = splat(k)
                 return sqrt(abs(v * s - w)) + min(v, w) - max(-v, w / s)
@@ -111,27 +118,35 @@ struct NativeFunctionTests {
     }
 
     @Test func errorsInsideNativeCodeHaveTheirLocation() {
-        let oob = agree("""
+        let oob = agree(
+            """
             fn get(a: [int], i: int) -> int { return a[i] }
             print(get(iota(4), 2))
             print(get(iota(4), 7))
             """)
         #expect(oob.output == "2\n")
         #expect(oob.errorText.hasPrefix("test.vec:1:43: runtime error: index 7 out of bounds for array of length 4"))
-        let div = agree("fn d(a: int, b: int) -> int { return a / b }\nprint(d(7, 2), d(-9223372036854775807 - 1, -1))\nprint(d(1, 0))")
+        let div = agree(
+            "fn d(a: int, b: int) -> int { return a / b }\nprint(d(7, 2), d(-9223372036854775807 - 1, -1))\nprint(d(1, 0))"
+        )
         #expect(div.output == "3 -9223372036854775808\n")
         #expect(div.errorText.contains("integer division by zero"))
-        let lane = agree("fn l(v: f32x8, k: int) -> f32 { return lane(v, k) }\nprint(l(splat(f32(1)), 7))\nprint(l(splat(f32(1)), 8))")
+        let lane = agree(
+            "fn l(v: f32x8, k: int) -> f32 { return lane(v, k) }\nprint(l(splat(f32(1)), 7))\nprint(l(splat(f32(1)), 8))"
+        )
         #expect(lane.output == "1.0\n")
         #expect(lane.errorText.contains("lane 8 out of range"))
-        let vload = agree("fn v(a: [float], i: int) -> f64x4 { return vload(a, i) }\nprint(v(fill(6, 1.0), 2))\nprint(v(fill(6, 1.0), 3))")
+        let vload = agree(
+            "fn v(a: [float], i: int) -> f64x4 { return vload(a, i) }\nprint(v(fill(6, 1.0), 2))\nprint(v(fill(6, 1.0), 3))"
+        )
         #expect(vload.errorText.contains("vload of 4 lanes at index 3 is out of bounds for array of length 6"))
         #expect(isNative("get") && isNative("d") && isNative("l") && isNative("v"))
     }
 
     @Test func longNativeLoopsYieldToOtherTasks() {
         // The native loop polls the preemption flag at its back-edge and re-enters after yielding.
-        let r = agree("""
+        let r = agree(
+            """
             fn spin(n: int) -> int {
                 var s = 0
                 for i in 0..n { s = (s + i * 7) % 1000003 }
@@ -156,7 +171,9 @@ struct NativeFunctionTests {
     }
 
     @Test func functionsOutsideTheSubsetStayInterpreted() {
-        _ = agree("fn hello(n: int) -> str { return \"x\" + str(n) }\nfn rec(n: int) -> int { if n < 2 { return n }\n return rec(n - 1) + 1 }\nprint(hello(3), rec(10))")
+        _ = agree(
+            "fn hello(n: int) -> str { return \"x\" + str(n) }\nfn rec(n: int) -> int { if n < 2 { return n }\n return rec(n - 1) + 1 }\nprint(hello(3), rec(10))"
+        )
         #expect(!isNative("hello"))
         #expect(!isNative("rec"))
         #expect(NativeFunctions.shared.interpreted.contains { $0.hasPrefix("hello: ") })

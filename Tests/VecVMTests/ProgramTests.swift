@@ -3,6 +3,7 @@
 
 import Foundation
 import Testing
+
 @testable import VecVM
 
 @Suite("programs/", .serialized)
@@ -23,7 +24,9 @@ struct ProgramTests {
         let names = TestPaths.programNames()
         #expect(names.count >= 10)
         for n in names {
-            #expect(FileManager.default.fileExists(atPath: TestPaths.programs.appendingPathComponent(n + ".out").path), "\(n).out is missing")
+            #expect(
+                FileManager.default.fileExists(atPath: TestPaths.programs.appendingPathComponent(n + ".out").path),
+                "\(n).out is missing")
         }
     }
 }
@@ -36,7 +39,9 @@ struct ConformanceTests {
         return files.filter { $0.hasSuffix(".vec") }.map { String($0.dropLast(4)) }.sorted()
     }
 
-    @Test("conformance programs", .enabled(if: !names().isEmpty, "../shared/conformance is not beside this checkout"), arguments: names())
+    @Test(
+        "conformance programs", .enabled(if: !names().isEmpty, "../shared/conformance is not beside this checkout"),
+        arguments: names())
     func conformance(_ name: String) throws {
         let dir = TestPaths.conformance
         let source = try String(contentsOf: dir.appendingPathComponent(name + ".vec"), encoding: .utf8)
@@ -49,12 +54,16 @@ struct ConformanceTests {
             status = Int32(lines[0]) ?? 0
             pattern = lines.count > 1 ? String(lines[1]) : nil
         }
-        for mode in [Mode(procs: 1, jit: false, asyncPreemption: false), Mode(procs: 2, jit: true, asyncPreemption: true)] {
+        for mode in [
+            Mode(procs: 1, jit: false, asyncPreemption: false), Mode(procs: 2, jit: true, asyncPreemption: true),
+        ] {
             let r = run(source, file: name + ".vec", mode: mode)
             #expect(r.status == status, "\(name) [\(mode)]: \(r.errorText)")
             #expect(r.output == expected, "\(name) [\(mode)]")
             if let p = pattern {
-                #expect(r.errorText.range(of: p, options: .regularExpression) != nil, "\(name): stderr \(r.errorText) lacks /\(p)/")
+                #expect(
+                    r.errorText.range(of: p, options: .regularExpression) != nil,
+                    "\(name): stderr \(r.errorText) lacks /\(p)/")
             }
         }
     }

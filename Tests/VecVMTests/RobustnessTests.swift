@@ -3,6 +3,7 @@
 
 import Foundation
 import Testing
+
 @testable import VecVM
 
 @Suite("robustness")
@@ -50,7 +51,10 @@ struct RobustnessTests {
     func mutations(_ name: String) throws {
         let source = try String(contentsOf: TestPaths.programs.appendingPathComponent(name + ".vec"), encoding: .utf8)
         var rng = SplitMix(state: UInt64(name.utf8.reduce(0) { $0 &* 31 &+ UInt64($1) }))
-        let tokens = ["(", ")", "{", "}", "[", "]", "+", "*", "let", "fn", "\"", "0x", "1e", ",", "..", "\n", "/*", "chan<", "-> int"]
+        let tokens = [
+            "(", ")", "{", "}", "[", "]", "+", "*", "let", "fn", "\"", "0x", "1e", ",", "..", "\n", "/*", "chan<",
+            "-> int",
+        ]
         var chars = Array(source.unicodeScalars)
         for _ in 0..<40 {
             var mutated = chars
@@ -72,8 +76,10 @@ struct RobustnessTests {
         let source = try String(contentsOf: TestPaths.programs.appendingPathComponent(name + ".vec"), encoding: .utf8)
         var rng = SplitMix(state: UInt64(name.utf8.reduce(7) { $0 &* 131 &+ UInt64($1) }))
         // Token-level edits that often keep a program well-typed: swap numbers, operators, bounds.
-        let swaps: [(String, String)] = [("1", "0"), ("2", "-3"), ("+", "-"), ("*", "/"), ("<", ">="), ("0..", "-2.."),
-                                         ("[0]", "[-1]"), ("8", "7"), ("len(", "-len("), ("1.0", "0.0"), ("f32(2)", "f32(0)")]
+        let swaps: [(String, String)] = [
+            ("1", "0"), ("2", "-3"), ("+", "-"), ("*", "/"), ("<", ">="), ("0..", "-2.."),
+            ("[0]", "[-1]"), ("8", "7"), ("len(", "-len("), ("1.0", "0.0"), ("f32(2)", "f32(0)"),
+        ]
         var runs = 0
         // VECVM_FUZZ_ITERATIONS=N runs longer campaigns by hand.
         let iterations = ProcessInfo.processInfo.environment["VECVM_FUZZ_ITERATIONS"].flatMap { Int($0) } ?? 8
@@ -85,8 +91,10 @@ struct RobustnessTests {
                 guard !ranges.isEmpty else { continue }
                 mutated.replaceSubrange(ranges[rng.int(ranges.count)], with: to)
             }
-            let vm = VM(configuration: VMConfiguration(procs: 2, output: CapturedOutput(), memoryLimit: 256 << 20,
-                                                       fuel: 3_000_000, timeLimit: .seconds(3)))
+            let vm = VM(
+                configuration: VMConfiguration(
+                    procs: 2, output: CapturedOutput(), memoryLimit: 256 << 20,
+                    fuel: 3_000_000, timeLimit: .seconds(3)))
             defer { vm.shutdown() }
             guard let program = try? vm.compile(source: mutated, fileName: name + ".vec") else { continue }
             runs += 1
@@ -101,17 +109,23 @@ struct RobustnessTests {
     }
 
     @Test func integerEdgeCasesWrap() {
-        let r = run("""
+        let r = run(
+            """
             let m = -9223372036854775807 - 1
             var n1 = -1
             print(m / n1, m % n1, m * n1, -m, abs(m))
             print(int(0.0 / 0.0), int(1e300), int(-1e300), int(2.9), int(-2.9))
             """)
-        #expect(r.output == "-9223372036854775808 0 -9223372036854775808 -9223372036854775808 -9223372036854775808\n-9223372036854775808 -9223372036854775808 -9223372036854775808 2 -2\n", "\(r.errorText)")
+        #expect(
+            r.output
+                == "-9223372036854775808 0 -9223372036854775808 -9223372036854775808 -9223372036854775808\n-9223372036854775808 -9223372036854775808 -9223372036854775808 2 -2\n",
+            "\(r.errorText)")
     }
 
     @Test func deepRecursionIsAVMStackOverflow() {
-        let r = run("fn down(n: int) -> int { if n == 0 { return 0 }\n return 1 + down(n - 1) }\nprint(down(100000))\nprint(down(100000000))")
+        let r = run(
+            "fn down(n: int) -> int { if n == 0 { return 0 }\n return 1 + down(n - 1) }\nprint(down(100000))\nprint(down(100000000))"
+        )
         #expect(r.output == "100000\n")
         #expect(r.errorText.contains("stack overflow"))
         #expect(r.status == 2)

@@ -2,11 +2,13 @@
 // would see (output, error text, exit status).
 
 import Foundation
+
 @testable import VecVM
 
 enum TestPaths {
     /// The repository root, found from this file's path.
-    static let root: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     static var programs: URL { root.appendingPathComponent("programs") }
     /// LANGUAGE.md's conformance programs, beside the checkout (absent outside the project's workspace).
     static var conformance: URL { root.deletingLastPathComponent().appendingPathComponent("shared/conformance") }
@@ -42,10 +44,14 @@ struct Mode: CustomStringConvertible, Sendable {
     ]
 }
 
-func run(_ source: String, file: String = "test.vec", mode: Mode = Mode(procs: 2, jit: true, asyncPreemption: true)) -> RunResult {
+func run(_ source: String, file: String = "test.vec", mode: Mode = Mode(procs: 2, jit: true, asyncPreemption: true))
+    -> RunResult
+{
     let out = CapturedOutput()
-    let vm = VM(configuration: VMConfiguration(procs: mode.procs, quantumNanoseconds: mode.quantumNanoseconds, jit: mode.jit,
-                                               asyncPreemption: mode.asyncPreemption, output: out))
+    let vm = VM(
+        configuration: VMConfiguration(
+            procs: mode.procs, quantumNanoseconds: mode.quantumNanoseconds, jit: mode.jit,
+            asyncPreemption: mode.asyncPreemption, output: out))
     defer { vm.shutdown() }
     do {
         try vm.run(source: source, fileName: file)

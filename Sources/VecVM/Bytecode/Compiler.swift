@@ -42,14 +42,18 @@ final class Compiler {
     }
 
     /// Compiles a checked unit. `functions` are the file's functions in index order (1...).
-    func compile(_ unit: SourceUnit, functions: [FunctionDecl], externs: [ExternDecl] = [], existing: [Function] = []) throws(CompileFailure) -> Program {
+    func compile(_ unit: SourceUnit, functions: [FunctionDecl], externs: [ExternDecl] = [], existing: [Function] = [])
+        throws(CompileFailure) -> Program
+    {
         program.externs = externs.compactMap(\.foreign)
         // Slots for the file's globals: top-level variables that functions use (all of them in a REPL).
         let mainDecl = unit.statements.filter { !($0 is FunctionDecl) && !($0 is ExternDecl) }
         program.functions = [Function(name: "main", index: 0, location: SourceLocation(line: 1, column: 1))]
         program.functions += existing.dropFirst()
         for f in functions where f.index >= program.functions.count {
-            while program.functions.count < f.index { program.functions.append(Function(name: "?", index: program.functions.count, location: .unknown)) }
+            while program.functions.count < f.index {
+                program.functions.append(Function(name: "?", index: program.functions.count, location: .unknown))
+            }
             program.functions.append(Function(name: f.name, index: f.index, location: f.nameLocation))
         }
         let mainCompiler = FunctionCompiler(compiler: self, function: program.functions[0])
@@ -308,7 +312,9 @@ final class FunctionCompiler {
         case let i as IfStmt:
             ifStatement(i)
         case let w as WhileStmt:
-            let body = newLabel(), cond = newLabel(), end = newLabel()
+            let body = newLabel()
+            let cond = newLabel()
+            let end = newLabel()
             let isForever = (w.condition as? BoolLiteral)?.value == true
             if !isForever { emitJump(Instruction(.jump), to: cond) }
             bind(body)
@@ -385,7 +391,8 @@ final class FunctionCompiler {
     }
 
     private func ifStatement(_ i: IfStmt) {
-        let elseLabel = newLabel(), end = newLabel()
+        let elseLabel = newLabel()
+        let end = newLabel()
         branch(i.condition, jumpWhen: false, to: elseLabel)
         block(i.then)
         if let o = i.otherwise {
@@ -404,7 +411,9 @@ final class FunctionCompiler {
         let savedTop = localsTop
         let mark = nextRegister
         let outer = beginBlockReferences()
-        let body = newLabel(), cont = newLabel(), end = newLabel()
+        let body = newLabel()
+        let cont = newLabel()
+        let end = newLabel()
         if let upper = f.upper {
             // R[i] = lower, R[i+1] = upper; the loop variable is the counter (it is immutable).
             let counter = allocateSlots(2)
@@ -820,7 +829,8 @@ final class FunctionCompiler {
         switch b.op {
         case .and, .or:
             let r = destination(target, .bool)
-            let falseLabel = newLabel(), end = newLabel()
+            let falseLabel = newLabel()
+            let end = newLabel()
             branch(b, jumpWhen: false, to: falseLabel)
             emit(Instruction(.loadInt, a: r, bx: 1))
             emitJump(Instruction(.jump), to: end)
@@ -966,9 +976,15 @@ final class FunctionCompiler {
         return op
     }
 
-    private func emitKernel(_ kb: KernelBuilder, element: ElementKind, output: KernelOutput, resultType: VType, into target: Int?, at loc: SourceLocation) -> Int {
-        let program = KernelProgram(element: element, arrayInputs: kb.arrayRegisters.count, scalarInputs: kb.scalarRegisters.count, ops: kb.ops, output: output)
-        let site = KernelSite(program: program, arrayRegisters: kb.arrayRegisters, scalarRegisters: kb.scalarRegisters, location: loc)
+    private func emitKernel(
+        _ kb: KernelBuilder, element: ElementKind, output: KernelOutput, resultType: VType, into target: Int?,
+        at loc: SourceLocation
+    ) -> Int {
+        let program = KernelProgram(
+            element: element, arrayInputs: kb.arrayRegisters.count, scalarInputs: kb.scalarRegisters.count, ops: kb.ops,
+            output: output)
+        let site = KernelSite(
+            program: program, arrayRegisters: kb.arrayRegisters, scalarRegisters: kb.scalarRegisters, location: loc)
         fn.kernelSites.append(site)
         let r = destination(target, resultType)
         location = loc
@@ -985,7 +1001,9 @@ final class FunctionCompiler {
     }
 
     /// `sum`, `min`, `max` of an array expression, or `dot(a, b)`: one kernel with a reduction.
-    private func reduction(_ op: ReductionOp, _ args: [Expr], kind: ElementKind, into target: Int?, at loc: SourceLocation) -> Int {
+    private func reduction(
+        _ op: ReductionOp, _ args: [Expr], kind: ElementKind, into target: Int?, at loc: SourceLocation
+    ) -> Int {
         var kb = KernelBuilder()
         var root = kernelNode(args[0], &kb)
         if args.count == 2 {
@@ -993,7 +1011,8 @@ final class FunctionCompiler {
             kb.ops.append(.mul(root, other))
             root = kb.ops.count - 1
         }
-        return emitKernel(kb, element: kind, output: .reduce(op, root), resultType: kind.scalarType, into: target, at: loc)
+        return emitKernel(
+            kb, element: kind, output: .reduce(op, root), resultType: kind.scalarType, into: target, at: loc)
     }
 
     // MARK: Calls
@@ -1104,7 +1123,9 @@ final class FunctionCompiler {
             _ = expr(args[1], into: base + 1)
             let r = destination(target, c.type)
             location = loc
-            emit(Instruction(.builtin, a: r, b: base, c: Int(c.type.elementKind!.rawValue), k: Int(BuiltinOp.fill.rawValue)))
+            emit(
+                Instruction(
+                    .builtin, a: r, b: base, c: Int(c.type.elementKind!.rawValue), k: Int(BuiltinOp.fill.rawValue)))
             return r
         case .sqrt, .abs:
             if isKernelNode(c) { return kernel(c, into: target) }
@@ -1112,9 +1133,13 @@ final class FunctionCompiler {
             let r = destination(target, c.type)
             location = loc
             if c.type.isSIMD {
-                emit(Instruction(.simdUnary, a: r, b: v, k: SimdOp.pack(b == .sqrt ? .sqrt : .abs, isF64: c.type == .f64x4)))
+                emit(
+                    Instruction(
+                        .simdUnary, a: r, b: v, k: SimdOp.pack(b == .sqrt ? .sqrt : .abs, isF64: c.type == .f64x4)))
             } else {
-                emit(Instruction(.scalarMath, a: r, b: v, c: 0, k: MathOp.pack(b == .sqrt ? .sqrt : .abs, c.type.elementKind!)))
+                emit(
+                    Instruction(
+                        .scalarMath, a: r, b: v, c: 0, k: MathOp.pack(b == .sqrt ? .sqrt : .abs, c.type.elementKind!)))
             }
             return r
         case .min, .max:
@@ -1124,7 +1149,9 @@ final class FunctionCompiler {
                     let v = expr(args[0])
                     let r = destination(target, c.type)
                     location = loc
-                    emit(Instruction(.simdReduce, a: r, b: v, k: Int(op.rawValue) << 1 | (args[0].type == .f64x4 ? 1 : 0)))
+                    emit(
+                        Instruction(
+                            .simdReduce, a: r, b: v, k: Int(op.rawValue) << 1 | (args[0].type == .f64x4 ? 1 : 0)))
                     return r
                 }
                 return reduction(op, args, kind: args[0].type.elementKind!, into: target, at: loc)
@@ -1135,14 +1162,19 @@ final class FunctionCompiler {
                 let rr = simdOperand(args[1], c.type)
                 let r = destination(target, c.type)
                 location = loc
-                emit(Instruction(.simdBinary, a: r, b: l, c: rr, k: SimdOp.pack(b == .min ? .min : .max, isF64: c.type == .f64x4)))
+                emit(
+                    Instruction(
+                        .simdBinary, a: r, b: l, c: rr, k: SimdOp.pack(b == .min ? .min : .max, isF64: c.type == .f64x4)
+                    ))
                 return r
             }
             let l = expr(args[0])
             let rr = expr(args[1])
             let r = destination(target, c.type)
             location = loc
-            emit(Instruction(.scalarMath, a: r, b: l, c: rr, k: MathOp.pack(b == .min ? .min : .max, c.type.elementKind!)))
+            emit(
+                Instruction(
+                    .scalarMath, a: r, b: l, c: rr, k: MathOp.pack(b == .min ? .min : .max, c.type.elementKind!)))
             return r
         case .fma:
             if isKernelNode(c) { return kernel(c, into: target) }
@@ -1172,7 +1204,10 @@ final class FunctionCompiler {
                 let v = expr(args[0])
                 let r = destination(target, c.type)
                 location = loc
-                emit(Instruction(.simdReduce, a: r, b: v, k: Int(ReductionOp.sum.rawValue) << 1 | (args[0].type == .f64x4 ? 1 : 0)))
+                emit(
+                    Instruction(
+                        .simdReduce, a: r, b: v,
+                        k: Int(ReductionOp.sum.rawValue) << 1 | (args[0].type == .f64x4 ? 1 : 0)))
                 return r
             }
             return reduction(.sum, args, kind: args[0].type.elementKind!, into: target, at: loc)
@@ -1264,14 +1299,18 @@ final class FunctionCompiler {
                 let a = expr(args[0])
                 let r = destination(target, c.type)
                 location = loc
-                emit(Instruction(.builtin, a: r, b: a, c: Conversion.pack(from: fromKind, to: c.type.elementKind!), k: Int(BuiltinOp.convertArray.rawValue)))
+                emit(
+                    Instruction(
+                        .builtin, a: r, b: a, c: Conversion.pack(from: fromKind, to: c.type.elementKind!),
+                        k: Int(BuiltinOp.convertArray.rawValue)))
                 return r
             }
             if from == c.type { return expr(args[0], into: target) }
             let v = expr(args[0])
             let r = destination(target, c.type)
             location = loc
-            emit(Instruction(.convert, a: r, b: v, k: Conversion.pack(from: from.elementKind!, to: c.type.elementKind!)))
+            emit(
+                Instruction(.convert, a: r, b: v, k: Conversion.pack(from: from.elementKind!, to: c.type.elementKind!)))
             return r
         case .toStr:
             let v = expr(args[0])

@@ -31,7 +31,9 @@ enum Disassembler {
 
     /// Opcode and operands only, one instruction a line: what golden tests compare.
     static func opcodes(_ f: Function) -> [String] {
-        f.instructions.enumerated().map { (i, ins) in (ins.opcode.name + " " + operands(ins, at: i)).trimmingTrailingSpaces() }
+        f.instructions.enumerated().map { (i, ins) in
+            (ins.opcode.name + " " + operands(ins, at: i)).trimmingTrailingSpaces()
+        }
     }
 
     static func operands(_ ins: Instruction, at index: Int) -> String {
@@ -62,7 +64,8 @@ enum Disassembler {
         case .loadConst:
             guard ins.bx < f.constants.count else { return nil }
             let bits = f.constants[ins.bx]
-            return "K = \(Int64(bitPattern: bits)) / \(Double(bitPattern: bits)) / \(Float(bitPattern: UInt32(truncatingIfNeeded: bits)))"
+            return
+                "K = \(Int64(bitPattern: bits)) / \(Double(bitPattern: bits)) / \(Float(bitPattern: UInt32(truncatingIfNeeded: bits)))"
         case .loadString:
             guard ins.bx < f.strings.count else { return nil }
             return "\"\(f.strings[ins.bx].value)\""

@@ -23,8 +23,15 @@ import Synchronization
 enum KernelOp: Hashable {
     case load(Int)  // array input k, element i
     case scalar(Int)  // scalar input k, broadcast
-    case neg(Int), abs(Int), sqrt(Int)
-    case add(Int, Int), sub(Int, Int), mul(Int, Int), div(Int, Int), min(Int, Int), max(Int, Int)
+    case neg(Int)
+    case abs(Int)
+    case sqrt(Int)
+    case add(Int, Int)
+    case sub(Int, Int)
+    case mul(Int, Int)
+    case div(Int, Int)
+    case min(Int, Int)
+    case max(Int, Int)
     case fma(Int, Int, Int)  // a * b + c, one rounding
 
     var operands: [Int] {

@@ -55,7 +55,8 @@ enum Opcode: UInt8, CaseIterable {
         case .moveRef: Info(format: .ab, semantics: "O[A] = O[B]")
         case .move4: Info(format: .ab, semantics: "V[A] = V[B]")
         case .loadInt: Info(format: .asBx, semantics: "R[A] = sBx")
-        case .loadConst: Info(format: .aBx, semantics: "R[A] = K[Bx] (K: the constant's element kind, 0 int 1 float 2 f32)")
+        case .loadConst:
+            Info(format: .aBx, semantics: "R[A] = K[Bx] (K: the constant's element kind, 0 int 1 float 2 f32)")
         case .loadConst4: Info(format: .aBx, semantics: "V[A] = K[Bx..Bx+3]")
         case .loadString: Info(format: .aBx, semantics: "O[A] = STR[Bx]")
         case .clearRefs: Info(format: .ab, semantics: "O[A..<A+B] = nil (temporaries released)")
@@ -68,7 +69,8 @@ enum Opcode: UInt8, CaseIterable {
         case .addInt: Info(format: .abc, semantics: "R[A] = R[B] &+ R[C] (int, wraps)")
         case .subInt: Info(format: .abc, semantics: "R[A] = R[B] &- R[C]")
         case .mulInt: Info(format: .abc, semantics: "R[A] = R[B] &* R[C]")
-        case .divInt: Info(format: .abc, semantics: "R[A] = R[B] / R[C] (truncates; error if R[C] == 0; min / -1 wraps)")
+        case .divInt:
+            Info(format: .abc, semantics: "R[A] = R[B] / R[C] (truncates; error if R[C] == 0; min / -1 wraps)")
         case .modInt: Info(format: .abc, semantics: "R[A] = R[B] % R[C] (sign of the dividend; error if R[C] == 0)")
         case .addIntImm: Info(format: .aSBsC, semantics: "R[A] = R[B] &+ sC")
         case .negInt: Info(format: .ab, semantics: "R[A] = 0 &- R[B]")
@@ -83,7 +85,8 @@ enum Opcode: UInt8, CaseIterable {
         case .divF32: Info(format: .abc, semantics: "R[A] = R[B] / R[C] (f32)")
         case .negF32: Info(format: .ab, semantics: "R[A] = -R[B] (f32)")
         case .scalarMath: Info(format: .abck, semantics: "R[A] = MathOp(K)(R[B], R[C]) (min max abs sqrt on K's type)")
-        case .scalarFma: Info(format: .abk, semantics: "R[A] = fma(R[B], R[B+1], R[B+2]) on type K (int: wrapping a*b+c)")
+        case .scalarFma:
+            Info(format: .abk, semantics: "R[A] = fma(R[B], R[B+1], R[B+2]) on type K (int: wrapping a*b+c)")
         case .ltInt: Info(format: .abc, semantics: "R[A] = R[B] < R[C] (int)")
         case .leInt: Info(format: .abc, semantics: "R[A] = R[B] <= R[C] (int)")
         case .eqInt: Info(format: .abc, semantics: "R[A] = R[B] == R[C] (int, bool)")
@@ -104,10 +107,14 @@ enum Opcode: UInt8, CaseIterable {
         case .jumpIfEqImm: Info(format: .aSBsC, semantics: "if R[A] == sB { pc += sC }")
         case .jumpIfNeImm: Info(format: .aSBsC, semantics: "if R[A] != sB { pc += sC }")
         case .forPrep: Info(format: .asBx, semantics: "if !(R[A] < R[A+1]) { pc += sBx } (range loop entry)")
-        case .forLoop: Info(format: .asBx, semantics: "R[A] += 1; if R[A] < R[A+1] { pc += sBx } (range loop back-edge)")
+        case .forLoop:
+            Info(format: .asBx, semantics: "R[A] += 1; if R[A] < R[A+1] { pc += sBx } (range loop back-edge)")
         case .convert: Info(format: .abk, semantics: "R[A] = Conversion(K)(R[B]) (int/float/f32 scalars)")
-        case .call: Info(format: .aBx, semantics: "call function Bx with its frame at R[A] (arguments in place); result in R[A]")
-        case .callExtern: Info(format: .aBx, semantics: "call extern Bx (C, through libffi) with arguments at A; result in R[A]")
+        case .call:
+            Info(
+                format: .aBx, semantics: "call function Bx with its frame at R[A] (arguments in place); result in R[A]")
+        case .callExtern:
+            Info(format: .aBx, semantics: "call extern Bx (C, through libffi) with arguments at A; result in R[A]")
         case .callHost: Info(format: .aBx, semantics: "call host function Bx with arguments at A; result at A")
         case .ret0: Info(format: .none, semantics: "return (no value)")
         case .ret: Info(format: .a, semantics: "return R[A]")
@@ -122,7 +129,11 @@ enum Opcode: UInt8, CaseIterable {
         case .length: Info(format: .ab, semantics: "R[A] = len(O[B])")
         case .slice: Info(format: .abc, semantics: "O[A] = copy of O[B][R[C] ..< R[C+1]]")
         case .arrayLiteral: Info(format: .abck, semantics: "O[A] = new [K] array of the C values R[B..<B+C]")
-        case .kernel: Info(format: .abk, semantics: "run kernel site B; result in O[A] (array) or R[A] (reduction); K&1: may reuse O[A]'s buffer")
+        case .kernel:
+            Info(
+                format: .abk,
+                semantics: "run kernel site B; result in O[A] (array) or R[A] (reduction); K&1: may reuse O[A]'s buffer"
+            )
         case .builtin: Info(format: .abck, semantics: "R/O[A] = Builtin(K)(arguments from B, C of them)")
         case .print: Info(format: .aBx, semantics: "print the values of print site Bx")
         case .concat: Info(format: .abc, semantics: "O[A] = O[B] + O[C] (str)")
@@ -139,8 +150,10 @@ enum Opcode: UInt8, CaseIterable {
         case .wait: Info(format: .abk, semantics: "A = result of task O[B] (storage K), after it ends")
         case .makeChan: Info(format: .ab, semantics: "O[A] = channel with capacity R[B]")
         case .send: Info(format: .abk, semantics: "send the value at B (storage K) on channel O[A]")
-        case .recv: Info(format: .abk, semantics: "A = receive from channel O[B] (storage K); error if closed and drained")
-        case .recvOrJump: Info(format: .abSCk, semantics: "A = receive from O[B] (storage K); if closed and drained { pc += sC }")
+        case .recv:
+            Info(format: .abk, semantics: "A = receive from channel O[B] (storage K); error if closed and drained")
+        case .recvOrJump:
+            Info(format: .abSCk, semantics: "A = receive from O[B] (storage K); if closed and drained { pc += sC }")
         case .close: Info(format: .a, semantics: "close channel O[A]")
         case .yield: Info(format: .none, semantics: "let other tasks run")
         case .sleep: Info(format: .a, semantics: "block this task for R[A] milliseconds")
@@ -158,12 +171,16 @@ struct Instruction: Equatable {
     init(word: UInt64) { self.word = word }
 
     init(_ op: Opcode, a: Int = 0, b: Int = 0, c: Int = 0, k: Int = 0) {
-        word = UInt64(op.rawValue) | UInt64(UInt16(truncatingIfNeeded: a)) << 8 | UInt64(UInt8(truncatingIfNeeded: k)) << 24
+        word =
+            UInt64(op.rawValue) | UInt64(UInt16(truncatingIfNeeded: a)) << 8 | UInt64(UInt8(truncatingIfNeeded: k))
+            << 24
             | UInt64(UInt16(truncatingIfNeeded: b)) << 32 | UInt64(UInt16(truncatingIfNeeded: c)) << 48
     }
 
     init(_ op: Opcode, a: Int = 0, bx: Int, k: Int = 0) {
-        word = UInt64(op.rawValue) | UInt64(UInt16(truncatingIfNeeded: a)) << 8 | UInt64(UInt8(truncatingIfNeeded: k)) << 24
+        word =
+            UInt64(op.rawValue) | UInt64(UInt16(truncatingIfNeeded: a)) << 8 | UInt64(UInt8(truncatingIfNeeded: k))
+            << 24
             | UInt64(UInt32(truncatingIfNeeded: bx)) << 32
     }
 
@@ -191,17 +208,28 @@ struct Instruction: Equatable {
 
 /// Sub-operations carried in K.
 enum MathOp: UInt8 {
-    case min = 0, max = 1, abs = 2, sqrt = 3
+    case min = 0
+    case max = 1
+    case abs = 2
+    case sqrt = 3
     /// K = op << 2 | element kind
     static func pack(_ op: MathOp, _ kind: ElementKind) -> Int { Int(op.rawValue) << 2 | Int(kind.rawValue) }
 }
 
 enum CompareOp: UInt8 {
-    case eq = 0, ne = 1, lt = 2, le = 3
+    case eq = 0
+    case ne = 1
+    case lt = 2
+    case le = 3
 }
 
 /// K of `compare`: op << 3 | operand class (0 float, 1 f32, 2 str, 3 int/bool).
-enum CompareClass: UInt8 { case float = 0, f32 = 1, str = 2, int = 3 }
+enum CompareClass: UInt8 {
+    case float = 0
+    case f32 = 1
+    case str = 2
+    case int = 3
+}
 
 /// K of `convert`: from << 4 | to (element kinds).
 enum Conversion {
@@ -210,12 +238,15 @@ enum Conversion {
 
 /// K of SIMD instructions: op << 1 | (0 f32x8, 1 f64x4).
 enum SimdOp: UInt8 {
-    case add = 0, sub, mul, div, min, max, sqrt, abs, neg
+    case add = 0
+    case sub, mul, div, min, max, sqrt, abs, neg
     static func pack(_ op: SimdOp, isF64: Bool) -> Int { Int(op.rawValue) << 1 | (isF64 ? 1 : 0) }
 }
 
 enum ReductionOp: UInt8, Hashable {
-    case sum = 0, min = 1, max = 2
+    case sum = 0
+    case min = 1
+    case max = 2
     var name: String {
         switch self {
         case .sum: "sum"

@@ -117,11 +117,15 @@ final class FunctionTable {
         entries = .allocate(capacity: max(1, functions.count))
         for (i, f) in functions.enumerated() {
             let n = native && i != 0 ? NativeFunctions.shared.native(for: f) : nil
-            (entries + i).initialize(to: FunctionEntry(
-                code: f.code, constants: f.constantPool, frameSize: max(f.frameSize, 1), parameterSlots: f.parameterSlots,
-                usesReferences: f.usesReferences, resultStorage: f.resultType.storage, function: Unmanaged.passUnretained(f),
-                native: n?.entry, nativeArraySlots: n.map { UnsafePointer($0.arraySlots) }, nativeArrayCount: n?.arraySlotCount ?? 0,
-                nativeEntries: n.map { UnsafePointer($0.entries) }, nativeEntryCount: n?.entryCount ?? 0))
+            (entries + i).initialize(
+                to: FunctionEntry(
+                    code: f.code, constants: f.constantPool, frameSize: max(f.frameSize, 1),
+                    parameterSlots: f.parameterSlots,
+                    usesReferences: f.usesReferences, resultStorage: f.resultType.storage,
+                    function: Unmanaged.passUnretained(f),
+                    native: n?.entry, nativeArraySlots: n.map { UnsafePointer($0.arraySlots) },
+                    nativeArrayCount: n?.arraySlotCount ?? 0,
+                    nativeEntries: n.map { UnsafePointer($0.entries) }, nativeEntryCount: n?.entryCount ?? 0))
         }
     }
 

@@ -188,7 +188,8 @@ public final class Session {
     private func run(_ text: String, fileName: String, echoValues: Bool) -> Outcome {
         // From inside a task, the probe run below would wait for the scheduler the caller runs on.
         if vm_current_m() != nil {
-            return Outcome(error: .invalidCall("a Session cannot evaluate from inside a VM task (a host function, for one)"))
+            return Outcome(
+                error: .invalidCall("a Session cannot evaluate from inside a VM task (a host function, for one)"))
         }
         let file = SourceFile(name: fileName, text: text)
         sources[fileName] = file

@@ -8,11 +8,11 @@ import Synchronization
 import VMRuntime
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 public struct VMConfiguration: Sendable {
@@ -39,9 +39,11 @@ public struct VMConfiguration: Sendable {
     /// long native (JIT) kernel only once asynchronous preemption interrupts it.
     public var timeLimit: Duration?
 
-    public init(procs: Int? = nil, quantumNanoseconds: Int64 = 10_000_000, jit: Bool = true, asyncPreemption: Bool = true,
-                output: OutputSink = StandardOutput(), memoryLimit: Int? = nil, allowForeignFunctions: Bool = false,
-                fuel: Int? = nil, timeLimit: Duration? = nil) {
+    public init(
+        procs: Int? = nil, quantumNanoseconds: Int64 = 10_000_000, jit: Bool = true, asyncPreemption: Bool = true,
+        output: OutputSink = StandardOutput(), memoryLimit: Int? = nil, allowForeignFunctions: Bool = false,
+        fuel: Int? = nil, timeLimit: Duration? = nil
+    ) {
         self.procs = max(1, procs ?? VMConfiguration.cpuCount)
         self.quantumNanoseconds = quantumNanoseconds
         self.jit = jit
@@ -146,12 +148,16 @@ public final class VM: @unchecked Sendable {
         var checker = Checker(file: file, environment: environment)
         checker.check(unit)
         if !checker.diagnostics.isEmpty {
-            throw CompileError(diagnostics: checker.diagnostics.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) })
+            throw CompileError(
+                diagnostics: checker.diagnostics.sorted {
+                    ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column)
+                })
         }
         let compiler = Compiler(file: file, layout: GlobalLayout(), interactive: false)
         do {
             let program = try compiler.compile(unit, functions: checker.functions, externs: checker.externs)
-            return CompiledProgram(program: program, layout: compiler.layout, hostFunctions: hosts.functions, isStandalone: true)
+            return CompiledProgram(
+                program: program, layout: compiler.layout, hostFunctions: hosts.functions, isStandalone: true)
         } catch {
             throw CompileError(diagnostics: error.diagnostics)
         }
@@ -171,8 +177,10 @@ public final class VM: @unchecked Sendable {
     func currentScheduler() -> Scheduler {
         lock.withLock { _ in
             if let s = scheduler { return s }
-            let s = Scheduler(configuration: SchedulerConfiguration(procs: configuration.procs, quantumNanoseconds: configuration.quantumNanoseconds,
-                                                                          asyncPreemption: configuration.asyncPreemption))
+            let s = Scheduler(
+                configuration: SchedulerConfiguration(
+                    procs: configuration.procs, quantumNanoseconds: configuration.quantumNanoseconds,
+                    asyncPreemption: configuration.asyncPreemption))
             scheduler = s
             return s
         }
@@ -220,7 +228,8 @@ public final class VM: @unchecked Sendable {
     /// Kernels compiled to native code so far (in this process), for `vecvm jit-dump`.
     public var nativeKernels: [NativeKernelInfo] {
         JITCache.shared.compiled.map {
-            NativeKernelInfo(number: $0.number, elementType: $0.element.name, program: $0.program, machineCode: $0.bytes)
+            NativeKernelInfo(
+                number: $0.number, elementType: $0.element.name, program: $0.program, machineCode: $0.bytes)
         }
     }
 

@@ -18,9 +18,19 @@ indirect enum TypeSyntax {
 enum UnaryOp { case negate, not }
 
 enum BinaryOp: String {
-    case add = "+", sub = "-", mul = "*", div = "/", mod = "%"
-    case eq = "==", ne = "!=", lt = "<", le = "<=", gt = ">", ge = ">="
-    case and = "&&", or = "||"
+    case add = "+"
+    case sub = "-"
+    case mul = "*"
+    case div = "/"
+    case mod = "%"
+    case eq = "=="
+    case ne = "!="
+    case lt = "<"
+    case le = "<="
+    case gt = ">"
+    case ge = ">="
+    case and = "&&"
+    case or = "||"
 
     var isArithmetic: Bool { self == .add || self == .sub || self == .mul || self == .div || self == .mod }
     var isComparison: Bool { self == .eq || self == .ne || self == .lt || self == .le || self == .gt || self == .ge }
@@ -117,7 +127,10 @@ final class CallExpr: Expr {
     /// `chan<T>(cap)` carries its element type here.
     let typeArgument: TypeSyntax?
     var target: CallTarget = .unresolved
-    init(_ callee: String, _ calleeLoc: SourceLocation, _ args: [Expr], typeArgument: TypeSyntax? = nil, _ loc: SourceLocation) {
+    init(
+        _ callee: String, _ calleeLoc: SourceLocation, _ args: [Expr], typeArgument: TypeSyntax? = nil,
+        _ loc: SourceLocation
+    ) {
         self.callee = callee
         self.calleeLocation = calleeLoc
         self.args = args
@@ -178,7 +191,10 @@ final class VarDecl: Stmt {
     let annotation: TypeSyntax?
     let value: Expr
     var variable: Variable?
-    init(name: String, nameLocation: SourceLocation, isMutable: Bool, annotation: TypeSyntax?, value: Expr, _ loc: SourceLocation) {
+    init(
+        name: String, nameLocation: SourceLocation, isMutable: Bool, annotation: TypeSyntax?, value: Expr,
+        _ loc: SourceLocation
+    ) {
         self.name = name
         self.nameLocation = nameLocation
         self.isMutable = isMutable
@@ -248,7 +264,8 @@ final class ForStmt: Stmt {
     let upper: Expr?  // non-nil for a range
     let body: BlockStmt
     var variable: Variable?
-    init(name: String, nameLocation: SourceLocation, lower: Expr, upper: Expr?, body: BlockStmt, _ loc: SourceLocation) {
+    init(name: String, nameLocation: SourceLocation, lower: Expr, upper: Expr?, body: BlockStmt, _ loc: SourceLocation)
+    {
         self.name = name
         self.nameLocation = nameLocation
         self.lower = lower
@@ -287,7 +304,10 @@ final class FunctionDecl: Stmt {
     var parameterVariables: [Variable] = []
     /// Index in the program's function table (assigned by the checker).
     var index = -1
-    init(name: String, nameLocation: SourceLocation, parameters: [Parameter], result: TypeSyntax?, body: BlockStmt, _ loc: SourceLocation) {
+    init(
+        name: String, nameLocation: SourceLocation, parameters: [Parameter], result: TypeSyntax?, body: BlockStmt,
+        _ loc: SourceLocation
+    ) {
         self.name = name
         self.nameLocation = nameLocation
         self.parameters = parameters
@@ -310,7 +330,10 @@ final class ExternDecl: Stmt {
     var index = -1
     /// The bound C function (set by the checker when the library and symbol resolve).
     var foreign: ForeignFunction?
-    init(name: String, nameLocation: SourceLocation, parameters: [Parameter], result: TypeSyntax?, library: String, libraryLocation: SourceLocation, _ loc: SourceLocation) {
+    init(
+        name: String, nameLocation: SourceLocation, parameters: [Parameter], result: TypeSyntax?, library: String,
+        libraryLocation: SourceLocation, _ loc: SourceLocation
+    ) {
         self.name = name
         self.nameLocation = nameLocation
         self.parameters = parameters

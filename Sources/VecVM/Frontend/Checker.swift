@@ -100,19 +100,27 @@ struct Checker {
         for (p, t) in zip(x.parameters, x.parameterTypes) {
             switch t {
             case .int, .float, .f32, .array, .error: break
-            default: error("extern parameter '\(p.name)' has type \(t); C functions take int, float, f32 or arrays", at: p.location)
+            default:
+                error(
+                    "extern parameter '\(p.name)' has type \(t); C functions take int, float, f32 or arrays",
+                    at: p.location)
             }
         }
         switch x.resultType {
         case .int, .float, .f32, .void, .error: break
-        default: error("extern function '\(x.name)' returns \(x.resultType); C functions return int, float, f32 or nothing", at: x.nameLocation)
+        default:
+            error(
+                "extern function '\(x.name)' returns \(x.resultType); C functions return int, float, f32 or nothing",
+                at: x.nameLocation)
         }
         if !environment.allowExtern {
             error("extern functions are disabled in this VM", at: x.location)
             return
         }
         if x.parameterTypes.contains(.error) || x.resultType == .error { return }
-        switch ForeignFunction.bind(name: x.name, library: x.library, parameters: x.parameterTypes, result: x.resultType) {
+        switch ForeignFunction.bind(
+            name: x.name, library: x.library, parameters: x.parameterTypes, result: x.resultType)
+        {
         case .success(let f): x.foreign = f
         case .failure(let e): error(e.message, at: x.libraryLocation)
         }
@@ -131,7 +139,9 @@ struct Checker {
         }
         checkBlockContents(f.body.statements)
         if f.resultType != .void && f.resultType != .error && !terminates(f.body) {
-            error("function '\(f.name)' can reach its end without returning \(f.resultType.withArticle)", at: f.nameLocation)
+            error(
+                "function '\(f.name)' can reach its end without returning \(f.resultType.withArticle)",
+                at: f.nameLocation)
         }
         scopes = []
         currentFunction = nil
@@ -241,12 +251,15 @@ struct Checker {
             if let ann = d.annotation {
                 t = resolveType(ann)
                 let vt = check(d.value, expected: t)
-                if !vt.matches(t) { error("cannot initialize '\(d.name)' of type \(t) with a value of type \(vt)", at: d.value.location) }
+                if !vt.matches(t) {
+                    error("cannot initialize '\(d.name)' of type \(t) with a value of type \(vt)", at: d.value.location)
+                }
             } else {
                 t = check(d.value, expected: nil)
             }
             if t == .void { t = .error }
-            let v = Variable(name: d.name, type: t, isMutable: d.isMutable, declaration: d.nameLocation, isTopLevel: atTopLevel)
+            let v = Variable(
+                name: d.name, type: t, isMutable: d.isMutable, declaration: d.nameLocation, isTopLevel: atTopLevel)
             d.variable = v
             declare(v, at: d.nameLocation)
         case let a as AssignStmt:
@@ -281,12 +294,15 @@ struct Checker {
                 case .chan(let t): elementType = t
                 case .error: elementType = .error
                 default:
-                    error("'for \(f.name) in' needs a range 'a..b', an array or a channel, found \(it)", at: f.lower.location)
+                    error(
+                        "'for \(f.name) in' needs a range 'a..b', an array or a channel, found \(it)",
+                        at: f.lower.location)
                     elementType = .error
                 }
             }
             scopes.append([:])
-            let v = Variable(name: f.name, type: elementType, isMutable: false, declaration: f.nameLocation, isTopLevel: false)
+            let v = Variable(
+                name: f.name, type: elementType, isMutable: false, declaration: f.nameLocation, isTopLevel: false)
             f.variable = v
             declare(v, at: f.nameLocation)
             loopDepth += 1
@@ -353,7 +369,9 @@ struct Checker {
         }
         if a.op == .plain {
             let vt = check(a.value, expected: targetType)
-            if !vt.matches(targetType) { error("cannot assign a value of type \(vt) to a target of type \(targetType)", at: a.value.location) }
+            if !vt.matches(targetType) {
+                error("cannot assign a value of type \(vt) to a target of type \(targetType)", at: a.value.location)
+            }
             return
         }
         let op: BinaryOp = a.op == .add ? .add : a.op == .sub ? .sub : a.op == .mul ? .mul : .div
@@ -364,7 +382,8 @@ struct Checker {
         if targetType == .error || vt == .error { return }
         let result = arithmeticResult(op, targetType, vt, at: a.location)
         if result != .error && result != targetType {
-            error("'\(op.rawValue)=' would change the type of the target from \(targetType) to \(result)", at: a.location)
+            error(
+                "'\(op.rawValue)=' would change the type of the target from \(targetType) to \(result)", at: a.location)
         }
     }
 
@@ -512,7 +531,8 @@ struct Checker {
             guard let f = functionsByName[c.callee] ?? environment.functions[c.callee] else {
                 for a in c.args { _ = check(a, expected: nil) }
                 if externsByName[c.callee] != nil || Builtin(rawValue: c.callee) != nil {
-                    error("'spawn' starts a function declared with 'fn'; '\(c.callee)' is not one", at: c.calleeLocation)
+                    error(
+                        "'spawn' starts a function declared with 'fn'; '\(c.callee)' is not one", at: c.calleeLocation)
                 } else {
                     error("unknown function '\(c.callee)'", at: c.calleeLocation)
                 }
@@ -557,7 +577,9 @@ struct Checker {
         if case .array(let el)? = expected {
             for x in a.elements {
                 let t = check(x, expected: el.scalarType)
-                if !t.matches(el.scalarType) { error("array element must be \(el.scalarType), found \(t)", at: x.location) }
+                if !t.matches(el.scalarType) {
+                    error("array element must be \(el.scalarType), found \(t)", at: x.location)
+                }
             }
             return .array(el)
         }
@@ -703,7 +725,9 @@ struct Checker {
 
     private mutating func checkArguments(_ c: CallExpr, _ name: String, _ params: [VType]) {
         if c.args.count != params.count {
-            error("'\(name)' takes \(params.count) argument\(params.count == 1 ? "" : "s"), not \(c.args.count)", at: c.location)
+            error(
+                "'\(name)' takes \(params.count) argument\(params.count == 1 ? "" : "s"), not \(c.args.count)",
+                at: c.location)
         }
         for (i, a) in c.args.enumerated() {
             let want: VType? = i < params.count ? params[i] : nil
@@ -847,7 +871,9 @@ struct Checker {
                 let t = check(c.args[0], expected: nil)
                 if t == .error { return .error }
                 guard t.isArray || t.isSIMD else {
-                    error("\(b.rawValue) of one value needs an array or a SIMD value, found \(t) (or pass two values)", at: c.args[0].location)
+                    error(
+                        "\(b.rawValue) of one value needs an array or a SIMD value, found \(t) (or pass two values)",
+                        at: c.args[0].location)
                     return .error
                 }
                 return t.laneType!
@@ -972,7 +998,9 @@ struct Checker {
         case .sleep:
             guard arity(c, 1) else { return .void }
             let t = check(c.args[0], expected: .int)
-            if !t.matches(.int) { error("sleep needs an int number of milliseconds, found \(t)", at: c.args[0].location) }
+            if !t.matches(.int) {
+                error("sleep needs an int number of milliseconds, found \(t)", at: c.args[0].location)
+            }
             return .void
         case .now:
             _ = arity(c, 0)

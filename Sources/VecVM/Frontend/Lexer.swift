@@ -255,8 +255,11 @@ struct Lexer {
                 // Skip the rest of a multi-byte character so that one bad character is one error.
                 while !atEnd && peek() & 0xC0 == 0x80 { advance() }
                 let shown =
-                    c >= 0x20 && c < 0x7F ? "'\(Character(UnicodeScalar(c)))'" : c >= 0x80 ? "non-ASCII character"
-                    : "byte 0x\(String(c, radix: 16))"
+                    c >= 0x20 && c < 0x7F
+                    ? "'\(Character(UnicodeScalar(c)))'"
+                    : c >= 0x80
+                        ? "non-ASCII character"
+                        : "byte 0x\(String(c, radix: 16))"
                 error("unexpected \(shown)", at: loc)
             }
         }
@@ -269,7 +272,8 @@ struct Lexer {
     private func isIdentContinue(_ c: UInt8) -> Bool { isIdentStart(c) || isDigit(c) }
     private func isDigit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
     private func isHexDigit(_ c: UInt8) -> Bool {
-        isDigit(c) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "f")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "F"))
+        isDigit(c) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "f"))
+            || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "F"))
     }
 
     /// `42`, `1_000`, `0x1F`, `1.5`, `1e3`, `2.5e-7`. The token text keeps the digits without `_`

@@ -126,7 +126,9 @@ struct Parser {
         }
         var depth = 0
         while kind != .eof {
-            if kind == .lbrace { depth += 1 } else if kind == .rbrace {
+            if kind == .lbrace {
+                depth += 1
+            } else if kind == .rbrace {
                 depth -= 1
                 if depth <= 0 {
                     _ = advance()
@@ -173,7 +175,9 @@ struct Parser {
         var out: [Stmt] = []
         skipSeparators()
         while kind != .rbrace {
-            if kind == .eof { throw fail("expected '}' to close the block opened at \(open.location)", at: current.location) }
+            if kind == .eof {
+                throw fail("expected '}' to close the block opened at \(open.location)", at: current.location)
+            }
             let start = index
             do throws(Abort) {
                 out.append(try parseStatement(topLevel: false))
@@ -205,11 +209,15 @@ struct Parser {
             var annotation: TypeSyntax?
             if accept(.colon) { annotation = try parseType() }
             if kind != .assign {
-                throw fail("'\(name.text)' needs an initial value ('\(isVar ? "var" : "let") \(name.text) = ...')", at: current.location)
+                throw fail(
+                    "'\(name.text)' needs an initial value ('\(isVar ? "var" : "let") \(name.text) = ...')",
+                    at: current.location)
             }
             _ = advance()
             let value = try parseExpression()
-            return VarDecl(name: name.text, nameLocation: name.location, isMutable: isVar, annotation: annotation, value: value, loc)
+            return VarDecl(
+                name: name.text, nameLocation: name.location, isMutable: isVar, annotation: annotation, value: value,
+                loc)
         case .kwIf:
             return try parseIf()
         case .kwWhile:
@@ -296,7 +304,8 @@ struct Parser {
         var result: TypeSyntax?
         if accept(.arrow) { result = try parseType() }
         let body = try parseBlock()
-        return FunctionDecl(name: name.text, nameLocation: name.location, parameters: params, result: result, body: body, loc)
+        return FunctionDecl(
+            name: name.text, nameLocation: name.location, parameters: params, result: result, body: body, loc)
     }
 
     private mutating func parseExtern() throws(Abort) -> ExternDecl {
@@ -308,7 +317,9 @@ struct Parser {
         if accept(.arrow) { result = try parseType() }
         _ = try expect(.kwFrom, "and a library name ('from \"libm.so.6\"')")
         let lib = try expect(.stringLiteral, "naming the library after 'from'")
-        return ExternDecl(name: name.text, nameLocation: name.location, parameters: params, result: result, library: lib.text, libraryLocation: lib.location, loc)
+        return ExternDecl(
+            name: name.text, nameLocation: name.location, parameters: params, result: result, library: lib.text,
+            libraryLocation: lib.location, loc)
     }
 
     private mutating func parseType() throws(Abort) -> TypeSyntax {

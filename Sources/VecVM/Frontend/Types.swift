@@ -3,7 +3,9 @@
 
 /// Element types of arrays; also the lane types of kernels.
 public enum ElementKind: UInt8, Hashable, Sendable {
-    case int = 0, float = 1, f32 = 2
+    case int = 0
+    case float = 1
+    case f32 = 2
 
     /// Bytes per element in an array buffer.
     var size: Int { self == .f32 ? 4 : 8 }
@@ -103,7 +105,10 @@ indirect enum VType: Hashable, CustomStringConvertible {
 /// Register classes: a scalar takes one 64-bit slot; a SIMD value four consecutive slots; a reference
 /// one slot of the parallel object register file.
 enum ValueStorage: UInt8 {
-    case none = 0, scalar = 1, simd = 2, reference = 3
+    case none = 0
+    case scalar = 1
+    case simd = 2
+    case reference = 3
 
     var slots: Int {
         switch self {
@@ -143,5 +148,8 @@ enum Builtin: String, CaseIterable {
     case print, len, iota, fill, sqrt, abs, min, max, fma, sum, dot, splat, vload, vstore, lane
     case wait, send, recv, close, yield, sleep, now
     case chanMake = "chan"
-    case toInt = "int", toFloat = "float", toF32 = "f32", toStr = "str"
+    case toInt = "int"
+    case toFloat = "float"
+    case toF32 = "f32"
+    case toStr = "str"
 }

@@ -8,11 +8,11 @@ import CFFI
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A bound C function with its prepared libffi call interface.
@@ -30,8 +30,10 @@ final class ForeignFunction: @unchecked Sendable {
     /// Open libraries by name (dlopen handles are kept for the life of the process).
     private static let libraries = Mutex([String: UnsafeMutableRawPointer]())
 
-    private init(name: String, library: String, symbol: UnsafeMutableRawPointer, parameters: [VType], result: VType,
-                 cif: UnsafeMutablePointer<ffi_cif>, argumentTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>) {
+    private init(
+        name: String, library: String, symbol: UnsafeMutableRawPointer, parameters: [VType], result: VType,
+        cif: UnsafeMutablePointer<ffi_cif>, argumentTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>
+    ) {
         self.name = name
         self.library = library
         self.symbol = symbol
@@ -52,7 +54,8 @@ final class ForeignFunction: @unchecked Sendable {
     }
 
     /// Binds `name` in `library`; the error text on failure is the compile error.
-    static func bind(name: String, library: String, parameters: [VType], result: VType) -> Result<ForeignFunction, Trap> {
+    static func bind(name: String, library: String, parameters: [VType], result: VType) -> Result<ForeignFunction, Trap>
+    {
         let handle: UnsafeMutableRawPointer? = libraries.withLock { libs in
             if let h = libs[library] { return h }
             guard let h = dlopen(library, RTLD_NOW | RTLD_LOCAL) else { return nil }
@@ -77,13 +80,17 @@ final class ForeignFunction: @unchecked Sendable {
             cif.deallocate()
             return .failure(Trap("libffi cannot describe a call to '\(name)' (status \(status.rawValue))"))
         }
-        return .success(ForeignFunction(name: name, library: library, symbol: symbol, parameters: parameters, result: result,
-                                        cif: cif, argumentTypes: types))
+        return .success(
+            ForeignFunction(
+                name: name, library: library, symbol: symbol, parameters: parameters, result: result,
+                cif: cif, argumentTypes: types))
     }
 
     /// Calls the function with its arguments in consecutive registers from `base`; returns the result's
     /// register bits (0 for no result).
-    func call(_ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>, base: Int) throws(Trap) -> UInt64 {
+    func call(_ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>, base: Int) throws(Trap)
+        -> UInt64
+    {
         let n = parameterTypes.count
         // Arrays pass their data pointers; scalars pass the address of their register (f32 in its low 4 bytes).
         let pointers = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: max(1, n))
@@ -101,7 +108,9 @@ final class ForeignFunction: @unchecked Sendable {
         }
         var result: UInt64 = 0
         withUnsafeMutablePointer(to: &result) { r in
-            ffi_call(cif, unsafeBitCast(symbol, to: (@convention(c) () -> Void).self), UnsafeMutableRawPointer(r), n == 0 ? nil : values)
+            ffi_call(
+                cif, unsafeBitCast(symbol, to: (@convention(c) () -> Void).self), UnsafeMutableRawPointer(r),
+                n == 0 ? nil : values)
         }
         switch resultType {
         case .f32: return result & 0xFFFF_FFFF

@@ -64,7 +64,9 @@ enum ValueFormatter {
     }
 
     /// Any value at register `r` of a frame.
-    static func value(_ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>, _ r: Int, _ type: VType) -> String {
+    static func value(
+        _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>, _ r: Int, _ type: VType
+    ) -> String {
         switch type.storage {
         case .scalar: scalar(regs[r], type)
         case .simd: simd(regs + r, type)

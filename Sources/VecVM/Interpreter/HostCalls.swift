@@ -5,7 +5,13 @@ import Synchronization
 
 /// A value crossing between .vec and a host function.
 enum HostValue {
-    case int(Int64), float(Double), f32(Float), bool(Bool), string(String), array(VMArray), none
+    case int(Int64)
+    case float(Double)
+    case f32(Float)
+    case bool(Bool)
+    case string(String)
+    case array(VMArray)
+    case none
 }
 
 /// A Swift function registered by the host. Its parameter and result types are .vec types, checked at
@@ -24,8 +30,10 @@ final class HostFunction: @unchecked Sendable {
     }
 
     /// Runs `f` with the arguments in consecutive registers from `base`; the result goes to `base`.
-    static func call(_ f: HostFunction, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>, base: Int,
-                     _ ctx: ExecutionContext) throws(Trap) {
+    static func call(
+        _ f: HostFunction, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>, base: Int,
+        _ ctx: ExecutionContext
+    ) throws(Trap) {
         var args: [HostValue] = []
         args.reserveCapacity(f.parameters.count)
         for (i, t) in f.parameters.enumerated() {
@@ -76,7 +84,8 @@ final class FuelTank: Sendable {
         var current = remaining.load(ordering: .relaxed)
         while current > 0 {
             let grant = min(n, current)
-            let (exchanged, original) = remaining.compareExchange(expected: current, desired: current - grant, ordering: .relaxed)
+            let (exchanged, original) = remaining.compareExchange(
+                expected: current, desired: current - grant, ordering: .relaxed)
             if exchanged { return grant }
             current = original
         }

@@ -11,11 +11,11 @@ import CJITStubs
 import VMRuntime
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A runtime error inside the loop, before it is given its source location.
@@ -58,7 +58,10 @@ final class ExecutionContext: @unchecked Sendable {
         (isObject ? objectGlobalNames[slot] : scalarGlobalNames[slot]) ?? "#\(slot)"
     }
 
-    init(globals: GlobalStore, output: OutputSink, memory: MemoryAccount, fileName: String, stats: VMStats, kernels: KernelBackend) {
+    init(
+        globals: GlobalStore, output: OutputSink, memory: MemoryAccount, fileName: String, stats: VMStats,
+        kernels: KernelBackend
+    ) {
         self.globals = globals
         self.output = output
         self.memory = memory
@@ -71,14 +74,18 @@ final class ExecutionContext: @unchecked Sendable {
 /// Runs kernels: the JIT when it has native code for one, else the interpreter's evaluator.
 protocol KernelBackend: AnyObject, Sendable {
     /// Runs `site` natively if possible; returns false to let the evaluator do it.
-    func runNative(_ site: KernelSite, inputs: UnsafePointer<UnsafeRawPointer>, scalars: UnsafePointer<UInt64>, count: Int,
-                   output: UnsafeMutableRawPointer?, result: inout UInt64) -> Bool
+    func runNative(
+        _ site: KernelSite, inputs: UnsafePointer<UnsafeRawPointer>, scalars: UnsafePointer<UInt64>, count: Int,
+        output: UnsafeMutableRawPointer?, result: inout UInt64
+    ) -> Bool
 }
 
 /// The interpreter-only backend.
 final class NoNativeKernels: KernelBackend {
-    func runNative(_ site: KernelSite, inputs: UnsafePointer<UnsafeRawPointer>, scalars: UnsafePointer<UInt64>, count: Int,
-                   output: UnsafeMutableRawPointer?, result: inout UInt64) -> Bool { false }
+    func runNative(
+        _ site: KernelSite, inputs: UnsafePointer<UnsafeRawPointer>, scalars: UnsafePointer<UInt64>, count: Int,
+        output: UnsafeMutableRawPointer?, result: inout UInt64
+    ) -> Bool { false }
 }
 
 enum Interpreter {
@@ -131,15 +138,24 @@ enum Interpreter {
                 for i in a..<(a + n) { objs[i] = nil }
             case .getGlobal:
                 let g = fieldBx(w)
-                if ctx.globals.scalarInitialized[g] == 0 { throw Fault(message: uninitializedGlobal(ctx, w, scalar: true), function: function, pc: pc - code - 1) }
+                if ctx.globals.scalarInitialized[g] == 0 {
+                    throw Fault(
+                        message: uninitializedGlobal(ctx, w, scalar: true), function: function, pc: pc - code - 1)
+                }
                 regs[a] = ctx.globals.scalars[g]
             case .getGlobal4:
                 let g = fieldBx(w)
-                if ctx.globals.scalarInitialized[g] == 0 { throw Fault(message: uninitializedGlobal(ctx, w, scalar: true), function: function, pc: pc - code - 1) }
+                if ctx.globals.scalarInitialized[g] == 0 {
+                    throw Fault(
+                        message: uninitializedGlobal(ctx, w, scalar: true), function: function, pc: pc - code - 1)
+                }
                 (regs + a).update(from: ctx.globals.scalars + g, count: 4)
             case .getGlobalRef:
                 let g = fieldBx(w)
-                if ctx.globals.objectInitialized[g] == 0 { throw Fault(message: uninitializedGlobal(ctx, w, scalar: false), function: function, pc: pc - code - 1) }
+                if ctx.globals.objectInitialized[g] == 0 {
+                    throw Fault(
+                        message: uninitializedGlobal(ctx, w, scalar: false), function: function, pc: pc - code - 1)
+                }
                 objs[a] = ctx.globals.loadObject(g)
             case .setGlobal:
                 let g = fieldBx(w)
@@ -354,7 +370,9 @@ enum Interpreter {
             case .call:
                 let callee = fieldBx(w)
                 let newBase = base + a
-                if newBase + entries[callee].frameSize > state.capacity && !state.ensureCapacity(newBase + entries[callee].frameSize) {
+                if newBase + entries[callee].frameSize > state.capacity
+                    && !state.ensureCapacity(newBase + entries[callee].frameSize)
+                {
                     throw Fault(message: "stack overflow", function: function, pc: pc - code - 1)
                 }
                 var resumeAt = 0
@@ -398,12 +416,18 @@ enum Interpreter {
                 // Save the result, release the frame's references, put the result in the frame's first
                 // register (where the caller expects it), and resume the caller.
                 let kind = UInt8(truncatingIfNeeded: w)
-                var r0: UInt64 = 0, r1: UInt64 = 0, r2: UInt64 = 0, r3: UInt64 = 0
+                var r0: UInt64 = 0
+                var r1: UInt64 = 0
+                var r2: UInt64 = 0
+                var r3: UInt64 = 0
                 var ro: AnyObject? = nil
                 if kind == Opcode.ret.rawValue {
                     r0 = regs[a]
                 } else if kind == Opcode.ret4.rawValue {
-                    r0 = regs[a]; r1 = regs[a + 1]; r2 = regs[a + 2]; r3 = regs[a + 3]
+                    r0 = regs[a]
+                    r1 = regs[a + 1]
+                    r2 = regs[a + 2]
+                    r3 = regs[a + 3]
                 } else if kind == Opcode.retRef.rawValue {
                     ro = objs[a]
                 }
@@ -411,7 +435,11 @@ enum Interpreter {
                     for i in 0..<entries[function].frameSize { objs[i] = nil }
                 }
                 regs[0] = r0
-                if kind == Opcode.ret4.rawValue { regs[1] = r1; regs[2] = r2; regs[3] = r3 }
+                if kind == Opcode.ret4.rawValue {
+                    regs[1] = r1
+                    regs[2] = r2
+                    regs[3] = r3
+                }
                 if ro != nil { objs[0] = ro }
                 state.frameCount -= 1
                 if state.frameCount == 0 {
@@ -436,7 +464,8 @@ enum Interpreter {
                 guard let p = UnsafeRawPointer(objs + fieldB(w)).load(as: UnsafeRawPointer?.self),
                     let v = Unmanaged<VMArray>.fromOpaque(p)._withUnsafeGuaranteedRef({ arr -> UInt64? in
                         guard UInt64(bitPattern: i) < UInt64(arr.count) else { return nil }
-                        return isF32 ? UInt64(arr.data.load(fromByteOffset: Int(i) << 2, as: UInt32.self))
+                        return isF32
+                            ? UInt64(arr.data.load(fromByteOffset: Int(i) << 2, as: UInt32.self))
                             : arr.data.load(fromByteOffset: Int(i) << 3, as: UInt64.self)
                     })
                 else { throw Fault(message: indexError(objs[fieldB(w)], i), function: function, pc: pc - code - 1) }
@@ -449,7 +478,8 @@ enum Interpreter {
                     Unmanaged<VMArray>.fromOpaque(p)._withUnsafeGuaranteedRef({ arr -> Bool in
                         guard UInt64(bitPattern: i) < UInt64(arr.count) else { return false }
                         if isF32 {
-                            arr.data.storeBytes(of: UInt32(truncatingIfNeeded: v), toByteOffset: Int(i) << 2, as: UInt32.self)
+                            arr.data.storeBytes(
+                                of: UInt32(truncatingIfNeeded: v), toByteOffset: Int(i) << 2, as: UInt32.self)
                         } else {
                             arr.data.storeBytes(of: v, toByteOffset: Int(i) << 3, as: UInt64.self)
                         }
@@ -521,8 +551,10 @@ enum Interpreter {
     /// else the pc where the interpreter goes on. A yield at a loop back-edge comes back here: the task
     /// yields, then re-enters the native code at the loop header (when that is an entry point).
     @inline(never)
-    private static func runNative(_ entry: UnsafePointer<FunctionEntry>, _ native: UnsafeRawPointer, _ state: TaskState, _ base: Int,
-                                  _ preempt: UnsafeMutablePointer<UInt32>) -> Int {
+    private static func runNative(
+        _ entry: UnsafePointer<FunctionEntry>, _ native: UnsafeRawPointer, _ state: TaskState, _ base: Int,
+        _ preempt: UnsafeMutablePointer<UInt32>
+    ) -> Int {
         let e = entry.pointee
         let table = state.arrayTable(slots: e.frameSize)
         let objs = state.objects + base
@@ -556,7 +588,11 @@ enum Interpreter {
     private static func refuel(_ ctx: ExecutionContext, _ function: Int, _ pc: Int) throws(Fault) -> Int {
         guard let tank = ctx.fuel else { return Int.max }
         let chunk = tank.take(FuelTank.chunk)
-        if chunk <= 0 { throw Fault(message: "fuel exhausted (the VM's budget of \(tank.budget) loop iterations and calls is spent)", function: function, pc: pc) }
+        if chunk <= 0 {
+            throw Fault(
+                message: "fuel exhausted (the VM's budget of \(tank.budget) loop iterations and calls is spent)",
+                function: function, pc: pc)
+        }
         return chunk
     }
 
@@ -577,14 +613,16 @@ enum Interpreter {
         let op = MathOp(rawValue: UInt8(k >> 2)) ?? .min
         switch ElementKind(rawValue: UInt8(k & 3)) ?? .int {
         case .int:
-            let a = Int64(bitPattern: x), b = Int64(bitPattern: y)
+            let a = Int64(bitPattern: x)
+            let b = Int64(bitPattern: y)
             switch op {
             case .min: return UInt64(bitPattern: Int64.kMin(a, b))
             case .max: return UInt64(bitPattern: Int64.kMax(a, b))
             case .abs, .sqrt: return UInt64(bitPattern: Int64.kAbs(a))
             }
         case .float:
-            let a = asFloat(x), b = asFloat(y)
+            let a = asFloat(x)
+            let b = asFloat(y)
             switch op {
             case .min: return Double.kMin(a, b).bitPattern
             case .max: return Double.kMax(a, b).bitPattern
@@ -592,7 +630,8 @@ enum Interpreter {
             case .sqrt: return a.squareRoot().bitPattern
             }
         case .f32:
-            let a = asF32(x), b = asF32(y)
+            let a = asF32(x)
+            let b = asF32(y)
             switch op {
             case .min: return bitsF32(Float.kMin(a, b))
             case .max: return bitsF32(Float.kMax(a, b))
@@ -612,11 +651,14 @@ enum Interpreter {
     }
 
     @inline(never)
-    static func compare(_ k: Int, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>, _ b: Int, _ c: Int) -> Bool {
+    static func compare(
+        _ k: Int, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>, _ b: Int, _ c: Int
+    ) -> Bool {
         let op = CompareOp(rawValue: UInt8(k >> 3)) ?? .eq
         switch CompareClass(rawValue: UInt8(k & 7)) ?? .int {
         case .float:
-            let x = asFloat(regs[b]), y = asFloat(regs[c])
+            let x = asFloat(regs[b])
+            let y = asFloat(regs[c])
             switch op {
             case .eq: return x == y
             case .ne: return x != y
@@ -624,7 +666,8 @@ enum Interpreter {
             case .le: return x <= y
             }
         case .f32:
-            let x = asF32(regs[b]), y = asF32(regs[c])
+            let x = asF32(regs[b])
+            let y = asF32(regs[c])
             switch op {
             case .eq: return x == y
             case .ne: return x != y
@@ -632,7 +675,8 @@ enum Interpreter {
             case .le: return x <= y
             }
         case .str:
-            let x = (objs[b] as? VMString)?.value ?? "", y = (objs[c] as? VMString)?.value ?? ""
+            let x = (objs[b] as? VMString)?.value ?? ""
+            let y = (objs[c] as? VMString)?.value ?? ""
             switch op {
             case .eq: return x == y
             case .ne: return x != y
@@ -640,7 +684,8 @@ enum Interpreter {
             case .le: return x <= y
             }
         case .int:
-            let x = Int64(bitPattern: regs[b]), y = Int64(bitPattern: regs[c])
+            let x = Int64(bitPattern: regs[b])
+            let y = Int64(bitPattern: regs[c])
             switch op {
             case .eq: return x == y
             case .ne: return x != y
@@ -672,7 +717,10 @@ enum Interpreter {
     }
 
     @inline(never)
-    private static func printSite(_ entry: UnsafePointer<FunctionEntry>, _ index: Int, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>, _ ctx: ExecutionContext) {
+    private static func printSite(
+        _ entry: UnsafePointer<FunctionEntry>, _ index: Int, _ regs: UnsafeMutablePointer<UInt64>,
+        _ objs: UnsafeMutablePointer<AnyObject?>, _ ctx: ExecutionContext
+    ) {
         let site = entry.pointee.function._withUnsafeGuaranteedRef { $0.printSites[index] }
         var line = ""
         for (i, (r, t)) in zip(site.registers, site.types).enumerated() {
@@ -686,8 +734,10 @@ enum Interpreter {
     // MARK: Kernels
 
     @inline(never)
-    private static func runKernel(_ entry: UnsafePointer<FunctionEntry>, _ siteIndex: Int, _ dest: Int, _ regs: UnsafeMutablePointer<UInt64>,
-                                  _ objs: UnsafeMutablePointer<AnyObject?>, _ state: TaskState, _ ctx: ExecutionContext) throws(Trap) {
+    private static func runKernel(
+        _ entry: UnsafePointer<FunctionEntry>, _ siteIndex: Int, _ dest: Int, _ regs: UnsafeMutablePointer<UInt64>,
+        _ objs: UnsafeMutablePointer<AnyObject?>, _ state: TaskState, _ ctx: ExecutionContext
+    ) throws(Trap) {
         let site = entry.pointee.function._withUnsafeGuaranteedRef { $0.kernelSites[siteIndex] }
         let program = site.program
         let nIn = site.arrayRegisters.count
@@ -716,8 +766,11 @@ enum Interpreter {
                 throw Trap("\(op.name) of an empty array")
             }
             var result: UInt64 = 0
-            if !ctx.kernels.runNative(site, inputs: inputs, scalars: scalars, count: count, output: nil, result: &result) {
-                result = try KernelEvaluator.run(program, inputs: inputs, scalars: scalars, count: count, output: nil, scratch: state.scratch)
+            if !ctx.kernels.runNative(
+                site, inputs: inputs, scalars: scalars, count: count, output: nil, result: &result)
+            {
+                result = try KernelEvaluator.run(
+                    program, inputs: inputs, scalars: scalars, count: count, output: nil, scratch: state.scratch)
             }
             regs[dest] = result
         case .store:
@@ -736,8 +789,11 @@ enum Interpreter {
             }
             let o = out!
             var unused: UInt64 = 0
-            if !ctx.kernels.runNative(site, inputs: inputs, scalars: scalars, count: count, output: o.data, result: &unused) {
-                _ = try KernelEvaluator.run(program, inputs: inputs, scalars: scalars, count: count, output: o.data, scratch: state.scratch)
+            if !ctx.kernels.runNative(
+                site, inputs: inputs, scalars: scalars, count: count, output: o.data, result: &unused)
+            {
+                _ = try KernelEvaluator.run(
+                    program, inputs: inputs, scalars: scalars, count: count, output: o.data, scratch: state.scratch)
             }
             objs[dest] = o
         }
@@ -745,7 +801,9 @@ enum Interpreter {
 
     // MARK: Arrays, strings, builtins
 
-    static func allocateArray(_ count: Int, _ kind: ElementKind, _ ctx: ExecutionContext, zeroed: Bool = false) throws(Trap) -> VMArray {
+    static func allocateArray(_ count: Int, _ kind: ElementKind, _ ctx: ExecutionContext, zeroed: Bool = false)
+        throws(Trap) -> VMArray
+    {
         do {
             return try VMArray.allocate(count: count, kind: kind, account: ctx.memory, zeroed: zeroed)
         } catch {
@@ -754,13 +812,18 @@ enum Interpreter {
     }
 
     @inline(never)
-    private static func slowInstruction(_ w: UInt64, _ entry: UnsafePointer<FunctionEntry>, _ regs: UnsafeMutablePointer<UInt64>,
-                                        _ objs: UnsafeMutablePointer<AnyObject?>, _ ctx: ExecutionContext) throws(Trap) {
-        let a = fieldA(w), b = fieldB(w), c = fieldC(w)
+    private static func slowInstruction(
+        _ w: UInt64, _ entry: UnsafePointer<FunctionEntry>, _ regs: UnsafeMutablePointer<UInt64>,
+        _ objs: UnsafeMutablePointer<AnyObject?>, _ ctx: ExecutionContext
+    ) throws(Trap) {
+        let a = fieldA(w)
+        let b = fieldB(w)
+        let c = fieldC(w)
         switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: Opcode.self) {
         case .slice:
             let arr = unsafeDowncast(objs[b]!, to: VMArray.self)
-            let lo = Int64(bitPattern: regs[c]), hi = Int64(bitPattern: regs[c + 1])
+            let lo = Int64(bitPattern: regs[c])
+            let hi = Int64(bitPattern: regs[c + 1])
             guard lo >= 0, lo <= hi, hi <= Int64(arr.count) else {
                 throw Trap("slice \(lo)..\(hi) out of bounds for array of length \(arr.count)")
             }
@@ -789,7 +852,8 @@ enum Interpreter {
                 let out = try allocateArray(Int(n), kind, ctx)
                 let v = regs[b + 1]
                 if kind == .f32 {
-                    out.data.assumingMemoryBound(to: UInt32.self).initialize(repeating: UInt32(truncatingIfNeeded: v), count: Int(n))
+                    out.data.assumingMemoryBound(to: UInt32.self).initialize(
+                        repeating: UInt32(truncatingIfNeeded: v), count: Int(n))
                 } else {
                     out.data.assumingMemoryBound(to: UInt64.self).initialize(repeating: v, count: Int(n))
                 }
@@ -804,13 +868,15 @@ enum Interpreter {
                 regs[a] = UInt64((objs[b] as? VMString)?.value.count ?? 0)
             }
         case .concat:
-            let x = (objs[b] as? VMString)?.value ?? "", y = (objs[c] as? VMString)?.value ?? ""
+            let x = (objs[b] as? VMString)?.value ?? ""
+            let y = (objs[c] as? VMString)?.value ?? ""
             objs[a] = VMString(x + y)
         case .format:
             let t = entry.pointee.function._withUnsafeGuaranteedRef { $0.types[c] }
             objs[a] = VMString(ValueFormatter.value(regs, objs, b, t))
         default:
-            throw Trap("instruction \(Opcode(rawValue: UInt8(truncatingIfNeeded: w))?.name ?? "?") is not supported here")
+            throw Trap(
+                "instruction \(Opcode(rawValue: UInt8(truncatingIfNeeded: w))?.name ?? "?") is not supported here")
         }
     }
 
@@ -818,22 +884,28 @@ enum Interpreter {
         let n = src.count
         switch (src.kind, out.kind) {
         case (.int, .float):
-            let s = src.data.assumingMemoryBound(to: Int64.self), d = out.data.assumingMemoryBound(to: Double.self)
+            let s = src.data.assumingMemoryBound(to: Int64.self)
+            let d = out.data.assumingMemoryBound(to: Double.self)
             for i in 0..<n { d[i] = Double(s[i]) }
         case (.int, .f32):
-            let s = src.data.assumingMemoryBound(to: Int64.self), d = out.data.assumingMemoryBound(to: Float.self)
+            let s = src.data.assumingMemoryBound(to: Int64.self)
+            let d = out.data.assumingMemoryBound(to: Float.self)
             for i in 0..<n { d[i] = Float(s[i]) }
         case (.float, .int):
-            let s = src.data.assumingMemoryBound(to: Double.self), d = out.data.assumingMemoryBound(to: Int64.self)
+            let s = src.data.assumingMemoryBound(to: Double.self)
+            let d = out.data.assumingMemoryBound(to: Int64.self)
             for i in 0..<n { d[i] = truncateToInt(s[i]) }
         case (.float, .f32):
-            let s = src.data.assumingMemoryBound(to: Double.self), d = out.data.assumingMemoryBound(to: Float.self)
+            let s = src.data.assumingMemoryBound(to: Double.self)
+            let d = out.data.assumingMemoryBound(to: Float.self)
             for i in 0..<n { d[i] = Float(s[i]) }
         case (.f32, .int):
-            let s = src.data.assumingMemoryBound(to: Float.self), d = out.data.assumingMemoryBound(to: Int64.self)
+            let s = src.data.assumingMemoryBound(to: Float.self)
+            let d = out.data.assumingMemoryBound(to: Int64.self)
             for i in 0..<n { d[i] = truncateToInt(Double(s[i])) }
         case (.f32, .float):
-            let s = src.data.assumingMemoryBound(to: Float.self), d = out.data.assumingMemoryBound(to: Double.self)
+            let s = src.data.assumingMemoryBound(to: Float.self)
+            let d = out.data.assumingMemoryBound(to: Double.self)
             for i in 0..<n { d[i] = Double(s[i]) }
         default:
             out.data.copyMemory(from: src.data, byteCount: n * src.kind.size)
@@ -844,19 +916,31 @@ enum Interpreter {
 
     @inline(never)
     private static func simdInstruction(_ w: UInt64, _ regs: UnsafeMutablePointer<UInt64>) {
-        let a = fieldA(w), b = fieldB(w), c = fieldC(w), k = fieldK(w)
+        let a = fieldA(w)
+        let b = fieldB(w)
+        let c = fieldC(w)
+        let k = fieldK(w)
         let raw = UnsafeMutableRawPointer(regs)
-        @inline(__always) func f32x8(_ r: Int) -> SIMD8<Float> { raw.loadUnaligned(fromByteOffset: r * 8, as: SIMD8<Float>.self) }
-        @inline(__always) func f64x4(_ r: Int) -> SIMD4<Double> { raw.loadUnaligned(fromByteOffset: r * 8, as: SIMD4<Double>.self) }
+        @inline(__always) func f32x8(_ r: Int) -> SIMD8<Float> {
+            raw.loadUnaligned(fromByteOffset: r * 8, as: SIMD8<Float>.self)
+        }
+        @inline(__always) func f64x4(_ r: Int) -> SIMD4<Double> {
+            raw.loadUnaligned(fromByteOffset: r * 8, as: SIMD4<Double>.self)
+        }
         @inline(__always) func put<V>(_ v: V) { raw.storeBytes(of: v, toByteOffset: a * 8, as: V.self) }
         let isF64 = k & 1 == 1
         switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: Opcode.self) {
         case .splat:
-            if isF64 { put(SIMD4<Double>(repeating: asFloat(regs[b]))) } else { put(SIMD8<Float>(repeating: asF32(regs[b]))) }
+            if isF64 {
+                put(SIMD4<Double>(repeating: asFloat(regs[b])))
+            } else {
+                put(SIMD8<Float>(repeating: asF32(regs[b])))
+            }
         case .simdBinary:
             let op = SimdOp(rawValue: UInt8(k >> 1)) ?? .add
             if isF64 {
-                let x = f64x4(b), y = f64x4(c)
+                let x = f64x4(b)
+                let y = f64x4(c)
                 switch op {
                 case .add: put(x + y)
                 case .sub: put(x - y)
@@ -866,7 +950,8 @@ enum Interpreter {
                 default: put(y.replacing(with: x, where: x .> y))
                 }
             } else {
-                let x = f32x8(b), y = f32x8(c)
+                let x = f32x8(b)
+                let y = f32x8(c)
                 switch op {
                 case .add: put(x + y)
                 case .sub: put(x - y)
@@ -882,14 +967,18 @@ enum Interpreter {
                 let x = f64x4(b)
                 switch op {
                 case .sqrt: put(x.squareRoot())
-                case .abs: put(unsafeBitCast(unsafeBitCast(x, to: SIMD4<UInt64>.self) & 0x7FFF_FFFF_FFFF_FFFF, to: SIMD4<Double>.self))
+                case .abs:
+                    put(
+                        unsafeBitCast(
+                            unsafeBitCast(x, to: SIMD4<UInt64>.self) & 0x7FFF_FFFF_FFFF_FFFF, to: SIMD4<Double>.self))
                 default: put(-x)
                 }
             } else {
                 let x = f32x8(b)
                 switch op {
                 case .sqrt: put(x.squareRoot())
-                case .abs: put(unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self))
+                case .abs:
+                    put(unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self))
                 default: put(-x)
                 }
             }
@@ -916,8 +1005,12 @@ enum Interpreter {
     }
 
     @inline(never)
-    private static func simdMemory(_ w: UInt64, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>) throws(Trap) {
-        let a = fieldA(w), b = fieldB(w), c = fieldC(w)
+    private static func simdMemory(
+        _ w: UInt64, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>
+    ) throws(Trap) {
+        let a = fieldA(w)
+        let b = fieldB(w)
+        let c = fieldC(w)
         let isF64 = fieldK(w) & 1 == 1
         let lanes = isF64 ? 4 : 8
         let raw = UnsafeMutableRawPointer(regs)
@@ -951,17 +1044,25 @@ enum Interpreter {
 
     // MARK: Tasks and channels
 
-    static func storeMessage(_ m: Message, _ storage: Int, _ a: Int, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>) {
+    static func storeMessage(
+        _ m: Message, _ storage: Int, _ a: Int, _ regs: UnsafeMutablePointer<UInt64>,
+        _ objs: UnsafeMutablePointer<AnyObject?>
+    ) {
         switch ValueStorage(rawValue: UInt8(storage)) ?? .none {
         case .scalar: regs[a] = m.w0
         case .simd:
-            regs[a] = m.w0; regs[a + 1] = m.w1; regs[a + 2] = m.w2; regs[a + 3] = m.w3
+            regs[a] = m.w0
+            regs[a + 1] = m.w1
+            regs[a + 2] = m.w2
+            regs[a + 3] = m.w3
         case .reference: objs[a] = m.object
         case .none: break
         }
     }
 
-    static func message(_ storage: Int, _ r: Int, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>) -> Message {
+    static func message(
+        _ storage: Int, _ r: Int, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>
+    ) -> Message {
         switch ValueStorage(rawValue: UInt8(storage)) ?? .none {
         case .scalar: return Message(w0: regs[r], w1: 0, w2: 0, w3: 0, object: nil)
         case .simd: return Message(w0: regs[r], w1: regs[r + 1], w2: regs[r + 2], w3: regs[r + 3], object: nil)
@@ -971,9 +1072,14 @@ enum Interpreter {
     }
 
     @inline(never)
-    private static func taskInstruction(_ w: UInt64, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>,
-                                        _ state: TaskState, _ ctx: ExecutionContext) throws(Trap) {
-        let a = fieldA(w), b = fieldB(w), c = fieldC(w), k = fieldK(w)
+    private static func taskInstruction(
+        _ w: UInt64, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>,
+        _ state: TaskState, _ ctx: ExecutionContext
+    ) throws(Trap) {
+        let a = fieldA(w)
+        let b = fieldB(w)
+        let c = fieldC(w)
+        let k = fieldK(w)
         switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: Opcode.self) {
         case .spawn:
             objs[a] = TaskRunner.spawn(function: c, arguments: b, regs, objs, state.table, ctx)
@@ -988,7 +1094,10 @@ enum Interpreter {
             switch ValueStorage(rawValue: UInt8(k)) ?? .none {
             case .scalar: regs[a] = r0
             case .simd:
-                regs[a] = r0; regs[a + 1] = r1; regs[a + 2] = r2; regs[a + 3] = r3
+                regs[a] = r0
+                regs[a + 1] = r1
+                regs[a + 2] = r2
+                regs[a + 3] = r3
             case .reference: objs[a] = task.resultObject
             case .none: break
             }

@@ -7,11 +7,11 @@
 import CJITStubs
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A runtime error raised below the dispatch loop; the loop adds the location and task.
@@ -50,7 +50,9 @@ extension Float: KernelLane {
     @inline(__always) static func kNeg(_ a: Float) -> Float { -a }
     @inline(__always) static func kAbs(_ a: Float) -> Float { Float(bitPattern: a.bitPattern & 0x7FFF_FFFF) }
     @inline(__always) static func kFma(_ a: Float, _ b: Float, _ c: Float) -> Float { c.addingProduct(a, b) }
-    @inline(__always) static func fromBits(_ bits: UInt64) -> Float { Float(bitPattern: UInt32(truncatingIfNeeded: bits)) }
+    @inline(__always) static func fromBits(_ bits: UInt64) -> Float {
+        Float(bitPattern: UInt32(truncatingIfNeeded: bits))
+    }
     @inline(__always) var bits: UInt64 { UInt64(bitPattern) }
 }
 
@@ -64,7 +66,9 @@ extension Double: KernelLane {
     @inline(__always) static func kMin(_ a: Double, _ b: Double) -> Double { a < b ? a : b }
     @inline(__always) static func kMax(_ a: Double, _ b: Double) -> Double { a > b ? a : b }
     @inline(__always) static func kNeg(_ a: Double) -> Double { -a }
-    @inline(__always) static func kAbs(_ a: Double) -> Double { Double(bitPattern: a.bitPattern & 0x7FFF_FFFF_FFFF_FFFF) }
+    @inline(__always) static func kAbs(_ a: Double) -> Double {
+        Double(bitPattern: a.bitPattern & 0x7FFF_FFFF_FFFF_FFFF)
+    }
     @inline(__always) static func kFma(_ a: Double, _ b: Double, _ c: Double) -> Double { c.addingProduct(a, b) }
     @inline(__always) static func fromBits(_ bits: UInt64) -> Double { Double(bitPattern: bits) }
     @inline(__always) var bits: UInt64 { bitPattern }
@@ -98,7 +102,9 @@ final class KernelScratch {
         capacity = 0
         var p: UnsafeMutableRawPointer?
         let size = max(bytes, 4096)
-        guard posix_memalign(&p, 64, size) == 0, let q = p else { throw Trap("out of memory (kernel scratch of \(size) bytes)") }
+        guard posix_memalign(&p, 64, size) == 0, let q = p else {
+            throw Trap("out of memory (kernel scratch of \(size) bytes)")
+        }
         pointer = q
         capacity = size
         return q
@@ -112,8 +118,10 @@ enum KernelEvaluator {
 
     /// Runs `program` over `count` elements. `inputs[k]` is the data of array input k, `scalars[k]` the
     /// bits of scalar input k. A storing kernel writes `output`; a reduction returns its bits.
-    static func run(_ program: KernelProgram, inputs: UnsafePointer<UnsafeRawPointer>, scalars: UnsafePointer<UInt64>,
-                    count: Int, output: UnsafeMutableRawPointer?, scratch: KernelScratch) throws(Trap) -> UInt64 {
+    static func run(
+        _ program: KernelProgram, inputs: UnsafePointer<UnsafeRawPointer>, scalars: UnsafePointer<UInt64>,
+        count: Int, output: UnsafeMutableRawPointer?, scratch: KernelScratch
+    ) throws(Trap) -> UInt64 {
         switch program.element {
         case .f32: return try run(program, Float.self, inputs, scalars, count, output, scratch)
         case .float: return try run(program, Double.self, inputs, scalars, count, output, scratch)
@@ -122,27 +130,29 @@ enum KernelEvaluator {
     }
 
     @inline(never)
-    private static func run<T: KernelLane>(_ program: KernelProgram, _: T.Type, _ inputs: UnsafePointer<UnsafeRawPointer>,
-                                           _ scalars: UnsafePointer<UInt64>, _ count: Int, _ output: UnsafeMutableRawPointer?,
-                                           _ scratch: KernelScratch) throws(Trap) -> UInt64 {
+    private static func run<T: KernelLane>(
+        _ program: KernelProgram, _: T.Type, _ inputs: UnsafePointer<UnsafeRawPointer>,
+        _ scalars: UnsafePointer<UInt64>, _ count: Int, _ output: UnsafeMutableRawPointer?,
+        _ scratch: KernelScratch
+    ) throws(Trap) -> UInt64 {
         let ops = program.ops
         let nOps = ops.count
-        let B = blockSize
+        let block = blockSize
         let lanes = program.reductionLanes
         // Scratch layout: value pointers, one block buffer per op, reduction accumulators.
         let pointerBytes = (nOps * MemoryLayout<UnsafeMutablePointer<T>>.stride + 63) & ~63
-        let bufferBytes = B * MemoryLayout<T>.stride
+        let bufferBytes = block * MemoryLayout<T>.stride
         let base = try scratch.reserve(pointerBytes + nOps * bufferBytes + lanes * MemoryLayout<T>.stride)
         let values = base.bindMemory(to: UnsafeMutablePointer<T>.self, capacity: nOps)
-        let buffers = (base + pointerBytes).bindMemory(to: T.self, capacity: nOps * B)
+        let buffers = (base + pointerBytes).bindMemory(to: T.self, capacity: nOps * block)
         let acc = (base + pointerBytes + nOps * bufferBytes).bindMemory(to: T.self, capacity: lanes)
 
         // Broadcast scalars once.
         for (i, op) in ops.enumerated() {
             if case .scalar(let k) = op {
-                let buf = buffers + i * B
+                let buf = buffers + i * block
                 let v = T.fromBits(scalars[k])
-                for j in 0..<B { buf[j] = v }
+                for j in 0..<block { buf[j] = v }
             }
         }
         var reduction: ReductionOp?
@@ -159,16 +169,17 @@ enum KernelEvaluator {
 
         var start = 0
         while start < count {
-            let n = min(B, count - start)
+            let n = min(block, count - start)
             for (i, op) in ops.enumerated() {
                 // The storing kernel's last value goes straight to the output array.
-                let dst: UnsafeMutablePointer<T> = (i == resultIndex && reduction == nil && out != nil) ? out! + start : buffers + i * B
+                let dst: UnsafeMutablePointer<T> =
+                    (i == resultIndex && reduction == nil && out != nil) ? out! + start : buffers + i * block
                 switch op {
                 case .load(let k):
                     values[i] = UnsafeMutablePointer(mutating: inputs[k].assumingMemoryBound(to: T.self)) + start
                     continue
                 case .scalar:
-                    values[i] = buffers + i * B
+                    values[i] = buffers + i * block
                     continue
                 case .neg(let a):
                     let x = values[a]
@@ -179,24 +190,31 @@ enum KernelEvaluator {
                 case .sqrt(let a):
                     try sqrtBlock(values[a], dst, n)
                 case .add(let a, let b):
-                    let x = values[a], y = values[b]
+                    let x = values[a]
+                    let y = values[b]
                     for j in 0..<n { dst[j] = T.kAdd(x[j], y[j]) }
                 case .sub(let a, let b):
-                    let x = values[a], y = values[b]
+                    let x = values[a]
+                    let y = values[b]
                     for j in 0..<n { dst[j] = T.kSub(x[j], y[j]) }
                 case .mul(let a, let b):
-                    let x = values[a], y = values[b]
+                    let x = values[a]
+                    let y = values[b]
                     for j in 0..<n { dst[j] = T.kMul(x[j], y[j]) }
                 case .div(let a, let b):
                     try divBlock(values[a], values[b], dst, n)
                 case .min(let a, let b):
-                    let x = values[a], y = values[b]
+                    let x = values[a]
+                    let y = values[b]
                     for j in 0..<n { dst[j] = T.kMin(x[j], y[j]) }
                 case .max(let a, let b):
-                    let x = values[a], y = values[b]
+                    let x = values[a]
+                    let y = values[b]
                     for j in 0..<n { dst[j] = T.kMax(x[j], y[j]) }
                 case .fma(let a, let b, let c):
-                    let x = values[a], y = values[b], z = values[c]
+                    let x = values[a]
+                    let y = values[b]
+                    let z = values[c]
                     for j in 0..<n { dst[j] = T.kFma(x[j], y[j], z[j]) }
                 }
                 values[i] = dst
@@ -214,7 +232,9 @@ enum KernelEvaluator {
     }
 
     @inline(__always)
-    private static func accumulate<T: KernelLane>(_ r: ReductionOp, _ v: UnsafeMutablePointer<T>, _ n: Int, _ acc: UnsafeMutablePointer<T>, _ lanes: Int) {
+    private static func accumulate<T: KernelLane>(
+        _ r: ReductionOp, _ v: UnsafeMutablePointer<T>, _ n: Int, _ acc: UnsafeMutablePointer<T>, _ lanes: Int
+    ) {
         var j = 0
         while j < n {
             let m = min(lanes, n - j)
@@ -263,21 +283,27 @@ enum KernelEvaluator {
     }
 
     @inline(__always)
-    private static func sqrtBlock<T: KernelLane>(_ x: UnsafeMutablePointer<T>, _ dst: UnsafeMutablePointer<T>, _ n: Int) throws(Trap) {
+    private static func sqrtBlock<T: KernelLane>(_ x: UnsafeMutablePointer<T>, _ dst: UnsafeMutablePointer<T>, _ n: Int)
+        throws(Trap)
+    {
         // SSE2 sqrtps/sqrtpd (CJITStubs): a Swift loop of squareRoot() stays scalar.
         if T.self == Float.self {
-            vm_sqrt_f32(UnsafeMutableRawPointer(dst).assumingMemoryBound(to: Float.self),
-                        UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), Int64(n))
+            vm_sqrt_f32(
+                UnsafeMutableRawPointer(dst).assumingMemoryBound(to: Float.self),
+                UnsafeRawPointer(x).assumingMemoryBound(to: Float.self), Int64(n))
         } else if T.self == Double.self {
-            vm_sqrt_f64(UnsafeMutableRawPointer(dst).assumingMemoryBound(to: Double.self),
-                        UnsafeRawPointer(x).assumingMemoryBound(to: Double.self), Int64(n))
+            vm_sqrt_f64(
+                UnsafeMutableRawPointer(dst).assumingMemoryBound(to: Double.self),
+                UnsafeRawPointer(x).assumingMemoryBound(to: Double.self), Int64(n))
         } else {
             throw Trap(message: "sqrt of an int array")
         }
     }
 
     @inline(__always)
-    private static func divBlock<T: KernelLane>(_ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ dst: UnsafeMutablePointer<T>, _ n: Int) throws(Trap) {
+    private static func divBlock<T: KernelLane>(
+        _ x: UnsafeMutablePointer<T>, _ y: UnsafeMutablePointer<T>, _ dst: UnsafeMutablePointer<T>, _ n: Int
+    ) throws(Trap) {
         if T.self == Float.self {
             let xs = UnsafeMutableRawPointer(x).assumingMemoryBound(to: Float.self)
             let ys = UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self)

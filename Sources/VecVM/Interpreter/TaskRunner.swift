@@ -33,16 +33,20 @@ enum TaskRunner {
             let f = state.table.functions[error.function]
             let loc = error.pc >= 0 && error.pc < f.locations.count ? f.locations[error.pc] : f.location
             let taskName = state.table.functions[state.frames[0].function].name
-            let e = RuntimeError(message: error.message, fileName: ctx.fileName, location: loc,
-                                 taskID: Scheduler.current.id, taskName: taskName)
+            let e = RuntimeError(
+                message: error.message, fileName: ctx.fileName, location: loc,
+                taskID: Scheduler.current.id, taskName: taskName)
             Scheduler.terminate(RuntimeErrorBox(e))
         }
     }
 
     /// `spawn f(args)`: a new task whose first frame is `function`, with the arguments copied from
     /// the caller's registers starting at `base`.
-    static func spawn(function: Int, arguments base: Int, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>,
-                      _ table: FunctionTable, _ ctx: ExecutionContext) -> VMTask {
+    static func spawn(
+        function: Int, arguments base: Int, _ regs: UnsafeMutablePointer<UInt64>,
+        _ objs: UnsafeMutablePointer<AnyObject?>,
+        _ table: FunctionTable, _ ctx: ExecutionContext
+    ) -> VMTask {
         let entry = table.entries[function]
         let task = VMTask(id: 0, functionName: table.functions[function].name)
         let state = TaskState(table: table, task: task, initialSlots: entry.frameSize)

@@ -4,11 +4,11 @@
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// An immutable `str` value.
@@ -70,7 +70,10 @@ final class VMArray {
 
     var byteCount: Int { count * kind.size }
 
-    private init(data: UnsafeMutableRawPointer, count: Int, kind: ElementKind, account: MemoryAccount?, owns: Bool, keepAlive: AnyObject?) {
+    private init(
+        data: UnsafeMutableRawPointer, count: Int, kind: ElementKind, account: MemoryAccount?, owns: Bool,
+        keepAlive: AnyObject?
+    ) {
         self.data = data
         self.count = count
         self.kind = kind
@@ -87,7 +90,9 @@ final class VMArray {
     }
 
     /// A new array of `count` elements; contents are unspecified unless `zeroed`.
-    static func allocate(count: Int, kind: ElementKind, account: MemoryAccount?, zeroed: Bool = false) throws(OutOfMemory) -> VMArray {
+    static func allocate(count: Int, kind: ElementKind, account: MemoryAccount?, zeroed: Bool = false)
+        throws(OutOfMemory) -> VMArray
+    {
         guard count >= 0 else { throw OutOfMemory() }
         let (bytes, overflow) = count.multipliedReportingOverflow(by: kind.size)
         guard !overflow, bytes <= Int.max / 2 else { throw OutOfMemory() }
@@ -114,7 +119,9 @@ final class VMArray {
 
     /// Raw bits of element i as a register value (f32 in the low 32 bits).
     @inline(__always) func bits(_ i: Int) -> UInt64 {
-        kind == .f32 ? UInt64(data.load(fromByteOffset: i * 4, as: UInt32.self)) : data.load(fromByteOffset: i * 8, as: UInt64.self)
+        kind == .f32
+            ? UInt64(data.load(fromByteOffset: i * 4, as: UInt32.self))
+            : data.load(fromByteOffset: i * 8, as: UInt64.self)
     }
 
     @inline(__always) func setBits(_ i: Int, _ v: UInt64) {

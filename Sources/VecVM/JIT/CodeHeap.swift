@@ -10,11 +10,11 @@ import Synchronization
 import VMRuntime
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 final class CodeHeap: @unchecked Sendable {

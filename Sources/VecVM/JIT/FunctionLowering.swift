@@ -105,59 +105,62 @@ struct FunctionLowering {
     /// What an instruction reads and writes, with the kinds; `state` gives the kind of a moved register.
     private func effects(_ ins: Instruction, _ state: [Kind]) throws(Unsupported) -> Effects {
         var e = Effects()
-        let A = ins.a, B = ins.b, C = ins.c, K = ins.k
+        let opA = ins.a
+        let opB = ins.b
+        let opC = ins.c
+        let opK = ins.k
         func use(_ s: Int, _ k: Kind) { e.uses.append((s, k)) }
         func def(_ s: Int, _ k: Kind) { e.defs.append((s, k)) }
         switch ins.opcode {
         case .nop, .clearRefs, .jump, .ret0:
             break
         case .move:
-            let k = B < state.count ? state[B] : .unknown
+            let k = opB < state.count ? state[opB] : .unknown
             guard k == .int || k == .f32 || k == .f64 else { throw Unsupported(reason: "moves a \(k) register") }
-            use(B, k)
-            def(A, k)
+            use(opB, k)
+            def(opA, k)
         case .move4:
-            let k = B < state.count ? state[B] : .unknown
+            let k = opB < state.count ? state[opB] : .unknown
             guard k == .v32 || k == .v64 else { throw Unsupported(reason: "moves a \(k) register") }
-            use(B, k)
-            def(A, k)
-        case .loadInt: def(A, .int)
-        case .loadConst: def(A, scalarKind(ElementKind(rawValue: UInt8(K)) ?? .int))
+            use(opB, k)
+            def(opA, k)
+        case .loadInt: def(opA, .int)
+        case .loadConst: def(opA, scalarKind(ElementKind(rawValue: UInt8(opK)) ?? .int))
         case .addInt, .subInt, .mulInt, .divInt, .modInt, .ltInt, .leInt, .eqInt, .neInt:
-            use(B, .int)
-            use(C, .int)
-            def(A, .int)
+            use(opB, .int)
+            use(opC, .int)
+            def(opA, .int)
         case .addIntImm, .negInt, .not:
-            use(B, .int)
-            def(A, .int)
+            use(opB, .int)
+            def(opA, .int)
         case .addFloat, .subFloat, .mulFloat, .divFloat:
-            use(B, .f64)
-            use(C, .f64)
-            def(A, .f64)
+            use(opB, .f64)
+            use(opC, .f64)
+            def(opA, .f64)
         case .addF32, .subF32, .mulF32, .divF32:
-            use(B, .f32)
-            use(C, .f32)
-            def(A, .f32)
+            use(opB, .f32)
+            use(opC, .f32)
+            def(opA, .f32)
         case .negFloat:
-            use(B, .f64)
-            def(A, .f64)
+            use(opB, .f64)
+            def(opA, .f64)
         case .negF32:
-            use(B, .f32)
-            def(A, .f32)
+            use(opB, .f32)
+            def(opA, .f32)
         case .scalarMath:
-            let k = scalarKind(ElementKind(rawValue: UInt8(K & 3)) ?? .int)
-            let op = MathOp(rawValue: UInt8(K >> 2)) ?? .min
-            use(B, k)
-            if op == .min || op == .max { use(C, k) }
-            def(A, k)
+            let k = scalarKind(ElementKind(rawValue: UInt8(opK & 3)) ?? .int)
+            let op = MathOp(rawValue: UInt8(opK >> 2)) ?? .min
+            use(opB, k)
+            if op == .min || op == .max { use(opC, k) }
+            def(opA, k)
         case .scalarFma:
-            let k = scalarKind(ElementKind(rawValue: UInt8(K)) ?? .int)
-            use(B, k)
-            use(B + 1, k)
-            use(B + 2, k)
-            def(A, k)
+            let k = scalarKind(ElementKind(rawValue: UInt8(opK)) ?? .int)
+            use(opB, k)
+            use(opB + 1, k)
+            use(opB + 2, k)
+            def(opA, k)
         case .compare:
-            let cls = CompareClass(rawValue: UInt8(K & 7)) ?? .str
+            let cls = CompareClass(rawValue: UInt8(opK & 7)) ?? .str
             let k: Kind
             switch cls {
             case .float: k = .f64
@@ -165,84 +168,84 @@ struct FunctionLowering {
             case .int: k = .int
             case .str: throw Unsupported(reason: "compares strings")
             }
-            use(B, k)
-            use(C, k)
-            def(A, .int)
+            use(opB, k)
+            use(opC, k)
+            def(opA, .int)
         case .jumpIfTrue, .jumpIfFalse:
-            use(A, .int)
+            use(opA, .int)
         case .jumpIfLtInt, .jumpIfLeInt, .jumpIfEqInt, .jumpIfNeInt:
-            use(A, .int)
-            use(B, .int)
+            use(opA, .int)
+            use(opB, .int)
         case .jumpIfLtImm, .jumpIfLeImm, .jumpIfGtImm, .jumpIfGeImm, .jumpIfEqImm, .jumpIfNeImm:
-            use(A, .int)
+            use(opA, .int)
         case .forPrep:
-            use(A, .int)
-            use(A + 1, .int)
+            use(opA, .int)
+            use(opA + 1, .int)
         case .forLoop:
-            use(A, .int)
-            use(A + 1, .int)
-            def(A, .int)
+            use(opA, .int)
+            use(opA + 1, .int)
+            def(opA, .int)
         case .convert:
-            let from = ElementKind(rawValue: UInt8(K >> 4)) ?? .int
-            let to = ElementKind(rawValue: UInt8(K & 15)) ?? .int
-            use(B, scalarKind(from))
-            def(A, scalarKind(to))
+            let from = ElementKind(rawValue: UInt8(opK >> 4)) ?? .int
+            let to = ElementKind(rawValue: UInt8(opK & 15)) ?? .int
+            use(opB, scalarKind(from))
+            def(opA, scalarKind(to))
         case .ret:
-            let k = A < state.count ? state[A] : .unknown
+            let k = opA < state.count ? state[opA] : .unknown
             guard k == .int || k == .f32 || k == .f64 else { throw Unsupported(reason: "returns a \(k) value") }
-            use(A, k)
+            use(opA, k)
         case .ret4:
-            let k = A < state.count ? state[A] : .unknown
+            let k = opA < state.count ? state[opA] : .unknown
             guard k == .v32 || k == .v64 else { throw Unsupported(reason: "returns a \(k) value") }
-            use(A, k)
+            use(opA, k)
         case .simdBinary:
-            let k: Kind = K & 1 == 1 ? .v64 : .v32
-            use(B, k)
-            use(C, k)
-            def(A, k)
+            let k: Kind = opK & 1 == 1 ? .v64 : .v32
+            use(opB, k)
+            use(opC, k)
+            def(opA, k)
         case .simdUnary:
-            let k: Kind = K & 1 == 1 ? .v64 : .v32
-            use(B, k)
-            def(A, k)
+            let k: Kind = opK & 1 == 1 ? .v64 : .v32
+            use(opB, k)
+            def(opA, k)
         case .simdFma:
-            let k: Kind = K & 1 == 1 ? .v64 : .v32
-            use(B, k)
-            use(B + 4, k)
-            use(B + 8, k)
-            def(A, k)
+            let k: Kind = opK & 1 == 1 ? .v64 : .v32
+            use(opB, k)
+            use(opB + 4, k)
+            use(opB + 8, k)
+            def(opA, k)
         case .splat:
-            use(B, K & 1 == 1 ? .f64 : .f32)
-            def(A, K & 1 == 1 ? .v64 : .v32)
+            use(opB, opK & 1 == 1 ? .f64 : .f32)
+            def(opA, opK & 1 == 1 ? .v64 : .v32)
         case .simdReduce:
-            use(B, K & 1 == 1 ? .v64 : .v32)
-            def(A, K & 1 == 1 ? .f64 : .f32)
+            use(opB, opK & 1 == 1 ? .v64 : .v32)
+            def(opA, opK & 1 == 1 ? .f64 : .f32)
         case .lane:
-            use(B, K & 1 == 1 ? .v64 : .v32)
-            use(C, .int)
-            def(A, K & 1 == 1 ? .f64 : .f32)
+            use(opB, opK & 1 == 1 ? .v64 : .v32)
+            use(opC, .int)
+            def(opA, opK & 1 == 1 ? .f64 : .f32)
         case .vload:
-            use(B, .array(K & 1 == 1 ? .float : .f32))
-            use(C, .int)
-            def(A, K & 1 == 1 ? .v64 : .v32)
+            use(opB, .array(opK & 1 == 1 ? .float : .f32))
+            use(opC, .int)
+            def(opA, opK & 1 == 1 ? .v64 : .v32)
         case .vstore:
-            use(A, .array(K & 1 == 1 ? .float : .f32))
-            use(B, .int)
-            use(C, K & 1 == 1 ? .v64 : .v32)
+            use(opA, .array(opK & 1 == 1 ? .float : .f32))
+            use(opB, .int)
+            use(opC, opK & 1 == 1 ? .v64 : .v32)
         case .getInt, .getFloat, .getF32:
             let el: ElementKind = ins.opcode == .getInt ? .int : ins.opcode == .getFloat ? .float : .f32
-            use(B, .array(el))
-            use(C, .int)
-            def(A, scalarKind(el))
+            use(opB, .array(el))
+            use(opC, .int)
+            def(opA, scalarKind(el))
         case .setInt, .setFloat, .setF32:
             let el: ElementKind = ins.opcode == .setInt ? .int : ins.opcode == .setFloat ? .float : .f32
-            use(A, .array(el))
-            use(B, .int)
-            use(C, scalarKind(el))
+            use(opA, .array(el))
+            use(opB, .int)
+            use(opC, scalarKind(el))
         case .length:
-            let k = B < state.count ? state[B] : .unknown
+            let k = opB < state.count ? state[opB] : .unknown
             guard case .array = k else { throw Unsupported(reason: "len of a non-parameter array") }
-            use(B, k)
-            def(A, .int)
+            use(opB, k)
+            def(opA, .int)
         default:
             throw Unsupported(reason: "uses \(ins.opcode.name)")
         }
@@ -256,7 +259,9 @@ struct FunctionLowering {
             for back in 1...3 where s - back >= 0 && (state[s - back] == .v32 || state[s - back] == .v64) {
                 // a SIMD value at s - back covered s: it is gone
                 state[s - back] = .unknown
-                for c in (s - back + 1)..<min(state.count, s - back + 4) where state[c] == .covered { state[c] = .unknown }
+                for c in (s - back + 1)..<min(state.count, s - back + 4) where state[c] == .covered {
+                    state[c] = .unknown
+                }
             }
             if state[s] == .v32 || state[s] == .v64 {
                 for c in (s + 1)..<min(state.count, s + 4) where state[c] == .covered { state[c] = .unknown }
@@ -366,7 +371,9 @@ struct FunctionLowering {
         // Re-entry points: the start and every loop header whose live registers have known kinds.
         entryPoints = [0]
         for t in backEdgeTargets.sorted() where t != 0 {
-            if liveIn[t].allSatisfy({ stateIn[t][$0].isMachine || isArray(stateIn[t][$0]) || stateIn[t][$0] == .reference }) {
+            if liveIn[t].allSatisfy({
+                stateIn[t][$0].isMachine || isArray(stateIn[t][$0]) || stateIn[t][$0] == .reference
+            }) {
                 entryPoints.append(t)
             }
         }
@@ -393,8 +400,10 @@ struct FunctionLowering {
     /// short-lived temporaries share machine registers. No spilling: if the colors run out, the
     /// function stays interpreted.
     private mutating func allocate() throws(Unsupported) {
-        var ints = Set<Int>(), vecs = Set<Int>()
-        var intEdges: [Int: Set<Int>] = [:], vecEdges: [Int: Set<Int>] = [:]
+        var ints = Set<Int>()
+        var vecs = Set<Int>()
+        var intEdges: [Int: Set<Int>] = [:]
+        var vecEdges: [Int: Set<Int>] = [:]
         func clique(_ slots: [Int], _ edges: inout [Int: Set<Int>], _ all: inout Set<Int>) {
             for s in slots {
                 all.insert(s)
@@ -475,7 +484,7 @@ struct FunctionLowering {
         }
     }
 
-    /// A deopt stub that resumes the interpreter at `pc` (the current instruction, re-run there).
+    /// opA deopt stub that resumes the interpreter at `pc` (the current instruction, re-run there).
     private mutating func deopt(at pc: Int) throws(Unsupported) -> X86.Label {
         let l = a.newLabel()
         stubs.append((l, pc, try liveKinds(at: pc, state: stateIn[pc]), false))
@@ -490,7 +499,9 @@ struct FunctionLowering {
         labels = code.indices.map { _ in a.newLabel() }
         exitLabel = a.newLabel()
         let used = Set(gprOf.values)
-        let saved = FunctionLowering.allocatableGPRs.filter { used.contains($0) && FunctionLowering.calleeSaved.contains($0) }
+        let saved = FunctionLowering.allocatableGPRs.filter {
+            used.contains($0) && FunctionLowering.calleeSaved.contains($0)
+        }
         // Prologue: save callee-saved GPRs, reserve 32 bytes of scratch (for lane extraction).
         for r in saved { a.push(r) }
         a.sub(.rsp, 32)
@@ -529,7 +540,7 @@ struct FunctionLowering {
         }
     }
 
-    /// A jump to `target`; a backward one polls the preemption flag first.
+    /// opA jump to `target`; a backward one polls the preemption flag first.
     private mutating func jump(from pc: Int, to target: Int, condition: X86.Condition?) throws(Unsupported) {
         if target <= pc {
             // Poll: if the flag is set, write back and yield through the interpreter, which re-enters here.
@@ -559,134 +570,145 @@ struct FunctionLowering {
 
     private mutating func emit(_ pc: Int) throws(Unsupported) {
         let ins = code[pc]
-        let A = ins.a, B = ins.b, C = ins.c, K = ins.k
+        let opA = ins.a
+        let opB = ins.b
+        let opC = ins.c
+        let opK = ins.k
         let st = stateIn[pc]
         switch ins.opcode {
         case .nop, .clearRefs:
             break
         case .move:
-            if st[B] == .int { a.mov(g(A), g(B)) } else { a.emit(.vmovaps, x(A), x(B)) }
+            if st[opB] == .int { a.mov(g(opA), g(opB)) } else { a.emit(.vmovaps, x(opA), x(opB)) }
         case .move4:
-            a.emit(.vmovaps, y(A), y(B))
+            a.emit(.vmovaps, y(opA), y(opB))
         case .loadInt:
-            a.mov(g(A), Int64(ins.sBx))
+            a.mov(g(opA), Int64(ins.sBx))
         case .loadConst:
             let bits = function.constants[ins.bx]
-            switch ElementKind(rawValue: UInt8(K)) ?? .int {
-            case .int: a.mov(g(A), Int64(bitPattern: bits))
+            switch ElementKind(rawValue: UInt8(opK)) ?? .int {
+            case .int: a.mov(g(opA), Int64(bitPattern: bits))
             case .float:
                 let c = a.constant(int64: [Int64(bitPattern: bits)], alignment: 8)
-                a.emit(.vmovsd, x(A), .mem(X86.ptr(c).qword))
+                a.emit(.vmovsd, x(opA), .mem(X86.ptr(c).qword))
             case .f32:
                 let c = a.constant(int32: [Int32(bitPattern: UInt32(truncatingIfNeeded: bits))], alignment: 4)
-                a.emit(.vmovss, x(A), .mem(X86.ptr(c).dword))
+                a.emit(.vmovss, x(opA), .mem(X86.ptr(c).dword))
             }
         case .addInt, .subInt, .mulInt:
-            a.mov(.rax, g(B))
+            a.mov(.rax, g(opB))
             switch ins.opcode {
-            case .addInt: a.add(.rax, g(C))
-            case .subInt: a.sub(.rax, g(C))
-            default: a.imul(.rax, g(C))
+            case .addInt: a.add(.rax, g(opC))
+            case .subInt: a.sub(.rax, g(opC))
+            default: a.imul(.rax, g(opC))
             }
-            a.mov(g(A), .rax)
+            a.mov(g(opA), .rax)
         case .divInt, .modInt:
             let fail = try deopt(at: pc)  // division by zero: the interpreter reports it
-            let normal = a.newLabel(), done = a.newLabel()
-            a.test(g(C), g(C))
+            let normal = a.newLabel()
+            let done = a.newLabel()
+            a.test(g(opC), g(opC))
             a.j(.e, fail)
-            a.cmp(g(C), -1)
+            a.cmp(g(opC), -1)
             a.j(.ne, normal)
             // x / -1 wraps (min / -1 == min) and x % -1 == 0, without the hardware trap.
             if ins.opcode == .divInt {
-                a.mov(.rax, g(B))
+                a.mov(.rax, g(opB))
                 a.neg(.rax)
             } else {
                 a.mov(.rax, 0)
             }
             a.jmp(done)
             a.bind(normal)
-            a.mov(.rax, g(B))
+            a.mov(.rax, g(opB))
             a.cqo()
-            a.idiv(g(C))
+            a.idiv(g(opC))
             if ins.opcode == .modInt { a.mov(.rax, .rdx) }
             a.bind(done)
-            a.mov(g(A), .rax)
+            a.mov(g(opA), .rax)
         case .addIntImm:
-            a.lea(g(A), X86.ptr(g(B), Int32(ins.sC)))
+            a.lea(g(opA), X86.ptr(g(opB), Int32(ins.sC)))
         case .negInt:
-            a.mov(.rax, g(B))
+            a.mov(.rax, g(opB))
             a.neg(.rax)
-            a.mov(g(A), .rax)
+            a.mov(g(opA), .rax)
         case .not:
-            a.mov(.rax, g(B))
+            a.mov(.rax, g(opB))
             a.xor(.rax, 1)
-            a.mov(g(A), .rax)
-        case .addFloat: a.emit(.vaddsd, x(A), x(B), x(C))
-        case .subFloat: a.emit(.vsubsd, x(A), x(B), x(C))
-        case .mulFloat: a.emit(.vmulsd, x(A), x(B), x(C))
-        case .divFloat: a.emit(.vdivsd, x(A), x(B), x(C))
-        case .addF32: a.emit(.vaddss, x(A), x(B), x(C))
-        case .subF32: a.emit(.vsubss, x(A), x(B), x(C))
-        case .mulF32: a.emit(.vmulss, x(A), x(B), x(C))
-        case .divF32: a.emit(.vdivss, x(A), x(B), x(C))
+            a.mov(g(opA), .rax)
+        case .addFloat: a.emit(.vaddsd, x(opA), x(opB), x(opC))
+        case .subFloat: a.emit(.vsubsd, x(opA), x(opB), x(opC))
+        case .mulFloat: a.emit(.vmulsd, x(opA), x(opB), x(opC))
+        case .divFloat: a.emit(.vdivsd, x(opA), x(opB), x(opC))
+        case .addF32: a.emit(.vaddss, x(opA), x(opB), x(opC))
+        case .subF32: a.emit(.vsubss, x(opA), x(opB), x(opC))
+        case .mulF32: a.emit(.vmulss, x(opA), x(opB), x(opC))
+        case .divF32: a.emit(.vdivss, x(opA), x(opB), x(opC))
         case .negFloat, .negF32:
             let f32 = ins.opcode == .negF32
-            let c = f32 ? a.constant(int32: Array(repeating: Int32(bitPattern: 0x8000_0000), count: 4), alignment: 16)
+            let c =
+                f32
+                ? a.constant(int32: Array(repeating: Int32(bitPattern: 0x8000_0000), count: 4), alignment: 16)
                 : a.constant(int64: Array(repeating: Int64.min, count: 2), alignment: 16)
-            a.emit(f32 ? .vxorps : .vxorpd, x(A), x(B), .mem(X86.ptr(c)))
+            a.emit(f32 ? .vxorps : .vxorpd, x(opA), x(opB), .mem(X86.ptr(c)))
         case .scalarMath:
             try emitScalarMath(ins)
         case .scalarFma:
-            switch ElementKind(rawValue: UInt8(K)) ?? .int {
+            switch ElementKind(rawValue: UInt8(opK)) ?? .int {
             case .int:
-                a.mov(.rax, g(B))
-                a.imul(.rax, g(B + 1))
-                a.add(.rax, g(B + 2))
-                a.mov(g(A), .rax)
+                a.mov(.rax, g(opB))
+                a.imul(.rax, g(opB + 1))
+                a.add(.rax, g(opB + 2))
+                a.mov(g(opA), .rax)
             case .float:
-                a.emit(.vmovaps, xr(scratchVec), x(B + 2))
-                a.emit(.vfmadd231sd, xr(scratchVec), x(B), x(B + 1))
-                a.emit(.vmovaps, x(A), xr(scratchVec))
+                a.emit(.vmovaps, xr(scratchVec), x(opB + 2))
+                a.emit(.vfmadd231sd, xr(scratchVec), x(opB), x(opB + 1))
+                a.emit(.vmovaps, x(opA), xr(scratchVec))
             case .f32:
-                a.emit(.vmovaps, xr(scratchVec), x(B + 2))
-                a.emit(.vfmadd231ss, xr(scratchVec), x(B), x(B + 1))
-                a.emit(.vmovaps, x(A), xr(scratchVec))
+                a.emit(.vmovaps, xr(scratchVec), x(opB + 2))
+                a.emit(.vfmadd231ss, xr(scratchVec), x(opB), x(opB + 1))
+                a.emit(.vmovaps, x(opA), xr(scratchVec))
             }
         case .ltInt, .leInt, .eqInt, .neInt:
-            let cond: X86.Condition = ins.opcode == .ltInt ? .l : ins.opcode == .leInt ? .le : ins.opcode == .eqInt ? .e : .ne
+            let cond: X86.Condition =
+                ins.opcode == .ltInt ? .l : ins.opcode == .leInt ? .le : ins.opcode == .eqInt ? .e : .ne
             a.xor(.eax, .eax)
-            a.cmp(g(B), g(C))
+            a.cmp(g(opB), g(opC))
             a.set(cond, .al)
-            a.mov(g(A), .rax)
+            a.mov(g(opA), .rax)
         case .compare:
-            let op = CompareOp(rawValue: UInt8(K >> 3)) ?? .eq
-            let cls = CompareClass(rawValue: UInt8(K & 7)) ?? .int
+            let op = CompareOp(rawValue: UInt8(opK >> 3)) ?? .eq
+            let cls = CompareClass(rawValue: UInt8(opK & 7)) ?? .int
             if cls == .int {
                 let cond: X86.Condition = op == .eq ? .e : op == .ne ? .ne : op == .lt ? .l : .le
                 a.xor(.eax, .eax)
-                a.cmp(g(B), g(C))
+                a.cmp(g(opB), g(opC))
                 a.set(cond, .al)
-                a.mov(g(A), .rax)
+                a.mov(g(opA), .rax)
             } else {
                 // vcmpsd/ss give all-ones for true; NaN compares false except for != (IEEE, as Swift).
                 let pred: X86.ComparePredicate = op == .eq ? .eq : op == .ne ? .neq : op == .lt ? .lt : .le
-                let d = X86.XMM(number: scratchVec)!, l = X86.XMM(number: vecOf[B]!)!, r = X86.XMM(number: vecOf[C]!)!
+                let d = X86.XMM(number: scratchVec)!
+                let l = X86.XMM(number: vecOf[opB]!)!
+                let r = X86.XMM(number: vecOf[opC]!)!
                 if cls == .f32 { a.vcmpss(d, l, r, pred) } else { a.vcmpsd(d, l, r, pred) }
                 a.emit(.vmovd, .gpr(.eax), xr(scratchVec))
                 a.emit(.and, .gpr(.rax), .imm(1))
-                a.mov(g(A), .rax)
+                a.mov(g(opA), .rax)
             }
         case .jump:
             try jump(from: pc, to: pc + 1 + ins.sBx, condition: nil)
         case .jumpIfTrue, .jumpIfFalse:
-            a.test(g(A), g(A))
+            a.test(g(opA), g(opA))
             try jump(from: pc, to: pc + 1 + ins.sBx, condition: ins.opcode == .jumpIfTrue ? .ne : .e)
         case .jumpIfLtInt, .jumpIfLeInt, .jumpIfEqInt, .jumpIfNeInt:
-            a.cmp(g(A), g(B))
-            let c: X86.Condition = ins.opcode == .jumpIfLtInt ? .l : ins.opcode == .jumpIfLeInt ? .le : ins.opcode == .jumpIfEqInt ? .e : .ne
+            a.cmp(g(opA), g(opB))
+            let c: X86.Condition =
+                ins.opcode == .jumpIfLtInt
+                ? .l : ins.opcode == .jumpIfLeInt ? .le : ins.opcode == .jumpIfEqInt ? .e : .ne
             try jump(from: pc, to: pc + 1 + ins.sC, condition: c)
         case .jumpIfLtImm, .jumpIfLeImm, .jumpIfGtImm, .jumpIfGeImm, .jumpIfEqImm, .jumpIfNeImm:
-            a.cmp(g(A), Int64(ins.sB))
+            a.cmp(g(opA), Int64(ins.sB))
             let c: X86.Condition
             switch ins.opcode {
             case .jumpIfLtImm: c = .l
@@ -698,49 +720,50 @@ struct FunctionLowering {
             }
             try jump(from: pc, to: pc + 1 + ins.sC, condition: c)
         case .forPrep:
-            a.cmp(g(A), g(A + 1))
+            a.cmp(g(opA), g(opA + 1))
             try jump(from: pc, to: pc + 1 + ins.sBx, condition: .ge)
         case .forLoop:
-            a.add(g(A), 1)
-            a.cmp(g(A), g(A + 1))
+            a.add(g(opA), 1)
+            a.cmp(g(opA), g(opA + 1))
             try jump(from: pc, to: pc + 1 + ins.sBx, condition: .l)
         case .convert:
-            let from = ElementKind(rawValue: UInt8(K >> 4)) ?? .int
-            let to = ElementKind(rawValue: UInt8(K & 15)) ?? .int
+            let from = ElementKind(rawValue: UInt8(opK >> 4)) ?? .int
+            let to = ElementKind(rawValue: UInt8(opK & 15)) ?? .int
             switch (from, to) {
             case (.int, .float):
-                a.emit(.vxorps, x(A), x(A), x(A))
-                a.emit(.vcvtsi2sd, x(A), x(A), .gpr(g(B)))
+                a.emit(.vxorps, x(opA), x(opA), x(opA))
+                a.emit(.vcvtsi2sd, x(opA), x(opA), .gpr(g(opB)))
             case (.int, .f32):
-                a.emit(.vxorps, x(A), x(A), x(A))
-                a.emit(.vcvtsi2ss, x(A), x(A), .gpr(g(B)))
-            case (.float, .int): a.emit(.vcvttsd2si, .gpr(g(A)), x(B))  // NaN / out of range: Int.min, as the interpreter
-            case (.f32, .int): a.emit(.vcvttss2si, .gpr(g(A)), x(B))
-            case (.float, .f32): a.emit(.vcvtsd2ss, x(A), x(B), x(B))
-            case (.f32, .float): a.emit(.vcvtss2sd, x(A), x(B), x(B))
+                a.emit(.vxorps, x(opA), x(opA), x(opA))
+                a.emit(.vcvtsi2ss, x(opA), x(opA), .gpr(g(opB)))
+            // NaN and out of range give Int.min, as the interpreter's truncateToInt.
+            case (.float, .int): a.emit(.vcvttsd2si, .gpr(g(opA)), x(opB))
+            case (.f32, .int): a.emit(.vcvttss2si, .gpr(g(opA)), x(opB))
+            case (.float, .f32): a.emit(.vcvtsd2ss, x(opA), x(opB), x(opB))
+            case (.f32, .float): a.emit(.vcvtss2sd, x(opA), x(opB), x(opB))
             default:
-                if st[B] == .int { a.mov(g(A), g(B)) } else { a.emit(.vmovaps, x(A), x(B)) }
+                if st[opB] == .int { a.mov(g(opA), g(opB)) } else { a.emit(.vmovaps, x(opA), x(opB)) }
             }
         case .ret:
-            switch st[A] {
-            case .int: a.mov(slotMem(0).qword, g(A))
-            case .f64: a.emit(.vmovsd, .mem(slotMem(0).qword), x(A))
+            switch st[opA] {
+            case .int: a.mov(slotMem(0).qword, g(opA))
+            case .f64: a.emit(.vmovsd, .mem(slotMem(0).qword), x(opA))
             default:
-                a.emit(.vmovd, .gpr(.eax), x(A))
+                a.emit(.vmovd, .gpr(.eax), x(opA))
                 a.mov(slotMem(0).qword, .rax)
             }
             a.mov(.rax, -1)
             a.jmp(exitLabel)
         case .ret4:
-            a.emit(.vmovups, .mem(slotMem(0)), y(A))
+            a.emit(.vmovups, .mem(slotMem(0)), y(opA))
             a.mov(.rax, -1)
             a.jmp(exitLabel)
         case .ret0:
             a.mov(.rax, -1)
             a.jmp(exitLabel)
         case .simdBinary:
-            let isF64 = K & 1 == 1
-            let op = SimdOp(rawValue: UInt8(K >> 1)) ?? .add
+            let isF64 = opK & 1 == 1
+            let op = SimdOp(rawValue: UInt8(opK >> 1)) ?? .add
             let inst: X86.Instruction
             switch op {
             case .add: inst = isF64 ? .vaddpd : .vaddps
@@ -750,44 +773,49 @@ struct FunctionLowering {
             case .min: inst = isF64 ? .vminpd : .vminps
             default: inst = isF64 ? .vmaxpd : .vmaxps
             }
-            a.emit(inst, y(A), y(B), y(C))
+            a.emit(inst, y(opA), y(opB), y(opC))
         case .simdUnary:
-            let isF64 = K & 1 == 1
-            switch SimdOp(rawValue: UInt8(K >> 1)) ?? .neg {
-            case .sqrt: a.emit(isF64 ? .vsqrtpd : .vsqrtps, y(A), y(B))
+            let isF64 = opK & 1 == 1
+            switch SimdOp(rawValue: UInt8(opK >> 1)) ?? .neg {
+            case .sqrt: a.emit(isF64 ? .vsqrtpd : .vsqrtps, y(opA), y(opB))
             case .abs:
-                let c = isF64 ? a.constant(int64: Array(repeating: Int64.max, count: 4)) : a.constant(int32: Array(repeating: Int32.max, count: 8))
-                a.emit(isF64 ? .vandpd : .vandps, y(A), y(B), .mem(X86.ptr(c)))
+                let c =
+                    isF64
+                    ? a.constant(int64: Array(repeating: Int64.max, count: 4))
+                    : a.constant(int32: Array(repeating: Int32.max, count: 8))
+                a.emit(isF64 ? .vandpd : .vandps, y(opA), y(opB), .mem(X86.ptr(c)))
             default:
-                let c = isF64 ? a.constant(int64: Array(repeating: Int64.min, count: 4))
+                let c =
+                    isF64
+                    ? a.constant(int64: Array(repeating: Int64.min, count: 4))
                     : a.constant(int32: Array(repeating: Int32(bitPattern: 0x8000_0000), count: 8))
-                a.emit(isF64 ? .vxorpd : .vxorps, y(A), y(B), .mem(X86.ptr(c)))
+                a.emit(isF64 ? .vxorpd : .vxorps, y(opA), y(opB), .mem(X86.ptr(c)))
             }
         case .simdFma:
-            let isF64 = K & 1 == 1
-            a.emit(.vmovaps, yr(scratchVec), y(B + 8))
-            a.emit(isF64 ? .vfmadd231pd : .vfmadd231ps, yr(scratchVec), y(B), y(B + 4))
-            a.emit(.vmovaps, y(A), yr(scratchVec))
+            let isF64 = opK & 1 == 1
+            a.emit(.vmovaps, yr(scratchVec), y(opB + 8))
+            a.emit(isF64 ? .vfmadd231pd : .vfmadd231ps, yr(scratchVec), y(opB), y(opB + 4))
+            a.emit(.vmovaps, y(opA), yr(scratchVec))
         case .splat:
-            if K & 1 == 1 { a.emit(.vbroadcastsd, y(A), x(B)) } else { a.emit(.vbroadcastss, y(A), x(B)) }
+            if opK & 1 == 1 { a.emit(.vbroadcastsd, y(opA), x(opB)) } else { a.emit(.vbroadcastss, y(opA), x(opB)) }
         case .simdReduce:
-            emitSimdReduce(A: A, B: B, K: K)
+            emitSimdReduce(opA: opA, opB: opB, opK: opK)
         case .lane:
-            let isF64 = K & 1 == 1
+            let isF64 = opK & 1 == 1
             let fail = try deopt(at: pc)
-            a.cmp(g(C), isF64 ? 4 : 8)
+            a.cmp(g(opC), isF64 ? 4 : 8)
             a.j(.ae, fail)  // unsigned: negative indices too
-            a.emit(.vmovups, .mem(X86.ptr(.rsp)), y(B))
+            a.emit(.vmovups, .mem(X86.ptr(.rsp)), y(opB))
             if isF64 {
-                a.emit(.vmovsd, x(A), .mem(X86.ptr(.rsp, index: g(C), scale: 8).qword))
+                a.emit(.vmovsd, x(opA), .mem(X86.ptr(.rsp, index: g(opC), scale: 8).qword))
             } else {
-                a.emit(.vmovss, x(A), .mem(X86.ptr(.rsp, index: g(C), scale: 4).dword))
+                a.emit(.vmovss, x(opA), .mem(X86.ptr(.rsp, index: g(opC), scale: 4).dword))
             }
         case .vload, .vstore:
-            let isF64 = K & 1 == 1
+            let isF64 = opK & 1 == 1
             let lanes = isF64 ? 4 : 8
-            let arraySlot = ins.opcode == .vload ? B : A
-            let indexSlot = ins.opcode == .vload ? C : B
+            let arraySlot = ins.opcode == .vload ? opB : opA
+            let indexSlot = ins.opcode == .vload ? opC : opB
             let fail = try deopt(at: pc)
             // 0 <= i && i <= count - lanes
             a.cmp(g(indexSlot), 0)
@@ -798,67 +826,73 @@ struct FunctionLowering {
             a.j(.g, fail)
             a.mov(.rax, X86.ptr(arraysBase, Int32(arraySlot * 16)).qword)
             let mem = X86.Operand.mem(X86.ptr(.rax, index: g(indexSlot), scale: isF64 ? 8 : 4))
-            if ins.opcode == .vload { a.emit(.vmovups, y(A), mem) } else { a.emit(.vmovups, mem, y(C)) }
+            if ins.opcode == .vload { a.emit(.vmovups, y(opA), mem) } else { a.emit(.vmovups, mem, y(opC)) }
         case .getInt, .getFloat, .getF32, .setInt, .setFloat, .setF32:
             let isGet = ins.opcode == .getInt || ins.opcode == .getFloat || ins.opcode == .getF32
-            let arraySlot = isGet ? B : A
-            let indexSlot = isGet ? C : B
+            let arraySlot = isGet ? opB : opA
+            let indexSlot = isGet ? opC : opB
             let fail = try deopt(at: pc)
             a.cmp(g(indexSlot), X86.ptr(arraysBase, Int32(arraySlot * 16 + 8)).qword)
             a.j(.ae, fail)  // unsigned: also catches negative indices
             a.mov(.rax, X86.ptr(arraysBase, Int32(arraySlot * 16)).qword)
             switch ins.opcode {
-            case .getInt: a.mov(g(A), X86.ptr(.rax, index: g(C), scale: 8).qword)
-            case .getFloat: a.emit(.vmovsd, x(A), .mem(X86.ptr(.rax, index: g(C), scale: 8).qword))
-            case .getF32: a.emit(.vmovss, x(A), .mem(X86.ptr(.rax, index: g(C), scale: 4).dword))
-            case .setInt: a.mov(X86.ptr(.rax, index: g(B), scale: 8).qword, g(C))
-            case .setFloat: a.emit(.vmovsd, .mem(X86.ptr(.rax, index: g(B), scale: 8).qword), x(C))
-            default: a.emit(.vmovss, .mem(X86.ptr(.rax, index: g(B), scale: 4).dword), x(C))
+            case .getInt: a.mov(g(opA), X86.ptr(.rax, index: g(opC), scale: 8).qword)
+            case .getFloat: a.emit(.vmovsd, x(opA), .mem(X86.ptr(.rax, index: g(opC), scale: 8).qword))
+            case .getF32: a.emit(.vmovss, x(opA), .mem(X86.ptr(.rax, index: g(opC), scale: 4).dword))
+            case .setInt: a.mov(X86.ptr(.rax, index: g(opB), scale: 8).qword, g(opC))
+            case .setFloat: a.emit(.vmovsd, .mem(X86.ptr(.rax, index: g(opB), scale: 8).qword), x(opC))
+            default: a.emit(.vmovss, .mem(X86.ptr(.rax, index: g(opB), scale: 4).dword), x(opC))
             }
         case .length:
-            a.mov(g(A), X86.ptr(arraysBase, Int32(B * 16 + 8)).qword)
+            a.mov(g(opA), X86.ptr(arraysBase, Int32(opB * 16 + 8)).qword)
         default:
             throw Unsupported(reason: "uses \(ins.opcode.name)")
         }
     }
 
     private mutating func emitScalarMath(_ ins: Instruction) throws(Unsupported) {
-        let A = ins.a, B = ins.b, C = ins.c, K = ins.k
-        let op = MathOp(rawValue: UInt8(K >> 2)) ?? .min
-        switch ElementKind(rawValue: UInt8(K & 3)) ?? .int {
+        let opA = ins.a
+        let opB = ins.b
+        let opC = ins.c
+        let opK = ins.k
+        let op = MathOp(rawValue: UInt8(opK >> 2)) ?? .min
+        switch ElementKind(rawValue: UInt8(opK & 3)) ?? .int {
         case .int:
             switch op {
             case .min, .max:
                 // a < b ? a : b, and a > b ? a : b
-                a.mov(.rax, g(C))
-                a.cmp(g(B), g(C))
-                a.cmov(op == .min ? .l : .g, .rax, g(B))
-                a.mov(g(A), .rax)
+                a.mov(.rax, g(opC))
+                a.cmp(g(opB), g(opC))
+                a.cmov(op == .min ? .l : .g, .rax, g(opB))
+                a.mov(g(opA), .rax)
             case .abs, .sqrt:
-                a.mov(.rax, g(B))
+                a.mov(.rax, g(opB))
                 a.neg(.rax)
-                a.cmov(.l, .rax, g(B))  // -x < 0 means x > 0 (or x == min, which stays min)
-                a.mov(g(A), .rax)
+                a.cmov(.l, .rax, g(opB))  // -x < 0 means x > 0 (or x == min, which stays min)
+                a.mov(g(opA), .rax)
             }
         case .float, .f32:
-            let f32 = (ElementKind(rawValue: UInt8(K & 3)) ?? .int) == .f32
+            let f32 = (ElementKind(rawValue: UInt8(opK & 3)) ?? .int) == .f32
             switch op {
-            case .min: a.emit(f32 ? .vminss : .vminsd, x(A), x(B), x(C))
-            case .max: a.emit(f32 ? .vmaxss : .vmaxsd, x(A), x(B), x(C))
-            case .sqrt: a.emit(f32 ? .vsqrtss : .vsqrtsd, x(A), x(B), x(B))
+            case .min: a.emit(f32 ? .vminss : .vminsd, x(opA), x(opB), x(opC))
+            case .max: a.emit(f32 ? .vmaxss : .vmaxsd, x(opA), x(opB), x(opC))
+            case .sqrt: a.emit(f32 ? .vsqrtss : .vsqrtsd, x(opA), x(opB), x(opB))
             case .abs:
-                let c = f32 ? a.constant(int32: Array(repeating: Int32.max, count: 4), alignment: 16)
+                let c =
+                    f32
+                    ? a.constant(int32: Array(repeating: Int32.max, count: 4), alignment: 16)
                     : a.constant(int64: Array(repeating: Int64.max, count: 2), alignment: 16)
-                a.emit(f32 ? .vandps : .vandpd, x(A), x(B), .mem(X86.ptr(c)))
+                a.emit(f32 ? .vandps : .vandpd, x(opA), x(opB), .mem(X86.ptr(c)))
             }
         }
     }
 
     /// sum/min/max of a SIMD value in the evaluator's order: halves, quarters, last pair.
-    private mutating func emitSimdReduce(A: Int, B: Int, K: Int) {
-        let isF64 = K & 1 == 1
-        let op = ReductionOp(rawValue: UInt8(K >> 1)) ?? .sum
-        let s = scratchVec, t = scratchVec2
+    private mutating func emitSimdReduce(opA: Int, opB: Int, opK: Int) {
+        let isF64 = opK & 1 == 1
+        let op = ReductionOp(rawValue: UInt8(opK >> 1)) ?? .sum
+        let s = scratchVec
+        let t = scratchVec2
         func packed(_ d: Int, _ p: Int, _ q: Int) {
             let inst: X86.Instruction
             switch op {
@@ -877,7 +911,7 @@ struct FunctionLowering {
             }
             a.emit(inst, xr(d), xr(p), xr(q))
         }
-        let v = vecOf[B]!
+        let v = vecOf[opB]!
         a.emit(.vextractf128, xr(s), yr(v), .imm(1))
         packed(s, v, s)  // w[j] = v[j] ∘ v[j + half]
         if isF64 {
@@ -889,6 +923,6 @@ struct FunctionLowering {
             a.emit(.vshufps, xr(t), xr(s), xr(s), .imm(0x55))
             scalar(s, s, t)
         }
-        a.emit(.vmovaps, x(A), xr(s))
+        a.emit(.vmovaps, x(opA), xr(s))
     }
 }

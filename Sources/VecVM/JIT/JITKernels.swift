@@ -7,9 +7,11 @@
 import Synchronization
 
 /// The native entry point (see KernelLowering.swift for the ABI).
-typealias NativeKernelEntry = @convention(c) (
-    UnsafePointer<UnsafeRawPointer>, UnsafePointer<UInt64>, Int, UnsafeMutableRawPointer?, UnsafeMutablePointer<UInt64>, Int
-) -> Void
+typealias NativeKernelEntry =
+    @convention(c) (
+        UnsafePointer<UnsafeRawPointer>, UnsafePointer<UInt64>, Int, UnsafeMutableRawPointer?,
+        UnsafeMutablePointer<UInt64>, Int
+    ) -> Void
 
 /// One compiled kernel, as `jit-dump` lists it.
 struct CompiledKernel: Sendable {
@@ -42,7 +44,8 @@ final class JITCache: Sendable {
             let bytes = try KernelLowering.lower(program)
             if let heap = CodeHeap.shared, let address = heap.install(bytes) {
                 result = UInt(bitPattern: address)
-                record = CompiledKernel(number: 0, program: program.description, element: program.element, bytes: bytes, address: result)
+                record = CompiledKernel(
+                    number: 0, program: program.description, element: program.element, bytes: bytes, address: result)
             } else {
                 result = 1
                 fallback = "\(program): the code heap is full or unavailable"
@@ -55,7 +58,10 @@ final class JITCache: Sendable {
             if let e = s.entries[program] { return e }  // another thread won the race
             s.entries[program] = result
             if let r = record {
-                s.compiled.append(CompiledKernel(number: s.compiled.count, program: r.program, element: r.element, bytes: r.bytes, address: r.address))
+                s.compiled.append(
+                    CompiledKernel(
+                        number: s.compiled.count, program: r.program, element: r.element, bytes: r.bytes,
+                        address: r.address))
                 s.bytes += r.bytes.count
             }
             if let f = fallback { s.fallbacks.append(f) }
@@ -73,8 +79,10 @@ final class JITKernels: KernelBackend {
     /// inputs from the caches).
     static let nonTemporalBytes = 1 << 20
 
-    func runNative(_ site: KernelSite, inputs: UnsafePointer<UnsafeRawPointer>, scalars: UnsafePointer<UInt64>, count: Int,
-                   output: UnsafeMutableRawPointer?, result: inout UInt64) -> Bool {
+    func runNative(
+        _ site: KernelSite, inputs: UnsafePointer<UnsafeRawPointer>, scalars: UnsafePointer<UInt64>, count: Int,
+        output: UnsafeMutableRawPointer?, result: inout UInt64
+    ) -> Bool {
         var entry = site.nativeEntry.load(ordering: .acquiring)
         if entry == 0 {
             entry = JITCache.shared.entry(for: site.program)
@@ -83,7 +91,9 @@ final class JITKernels: KernelBackend {
         guard entry > 1, let address = UnsafeRawPointer(bitPattern: entry) else { return false }
         let function = unsafeBitCast(address, to: NativeKernelEntry.self)
         var flags = 0
-        if let out = output, count * site.program.element.size >= JITKernels.nonTemporalBytes, UInt(bitPattern: out) % 32 == 0 {
+        if let out = output, count * site.program.element.size >= JITKernels.nonTemporalBytes,
+            UInt(bitPattern: out) % 32 == 0
+        {
             flags |= 1
         }
         withUnsafeMutablePointer(to: &result) { r in

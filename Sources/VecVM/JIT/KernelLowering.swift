@@ -112,12 +112,15 @@ struct KernelLowering {
         if program.ops.contains(where: { if case .div = $0 { return true } else { return false } }), isInt {
             throw .integerDivision
         }
-        guard program.arrayInputs <= KernelLowering.inputRegisters.count else { throw .tooManyInputs(program.arrayInputs) }
+        guard program.arrayInputs <= KernelLowering.inputRegisters.count else {
+            throw .tooManyInputs(program.arrayInputs)
+        }
         try planRegisters()
         emitPrologue()
         switch program.output {
         case .store:
-            let nt = a.newLabel(), done = a.newLabel()
+            let nt = a.newLabel()
+            let done = a.newLabel()
             a.test(.r9, 1)
             a.mov(index, 0)
             a.j(.ne, nt)
@@ -159,7 +162,8 @@ struct KernelLowering {
     /// allocated before its operands are released, so a destination never aliases an operand.
     private func peakLive() -> Int {
         let last = lastUses()
-        var live = 0, peak = 0
+        var live = 0
+        var peak = 0
         for (i, op) in program.ops.enumerated() {
             if needsRegister(op) {
                 live += 1
@@ -171,16 +175,21 @@ struct KernelLowering {
     }
 
     private mutating func planRegisters() throws(Unsupported) {
-        let scalarInputs = Set(program.ops.compactMap { op -> Int? in if case .scalar(let k) = op { return k } else { return nil } })
+        let scalarInputs = Set(
+            program.ops.compactMap { op -> Int? in if case .scalar(let k) = op { return k } else { return nil } })
         let usesSign = program.ops.contains { if case .neg = $0 { return !isInt } else { return false } }
         let usesAbs = program.ops.contains { if case .abs = $0 { return !isInt } else { return false } }
-        let needsScratch = isInt && (program.isReduction || program.ops.contains {
-            switch $0 {
-            case .mul, .min, .max, .abs, .neg, .fma: return true
-            default: return false
-            }
-        })
-        let fixed = scalarInputs.count + (usesSign ? 1 : 0) + (usesAbs ? 1 : 0) + (program.isReduction ? 4 : 0)
+        let needsScratch =
+            isInt
+            && (program.isReduction
+                || program.ops.contains {
+                    switch $0 {
+                    case .mul, .min, .max, .abs, .neg, .fma: return true
+                    default: return false
+                    }
+                })
+        let fixed =
+            scalarInputs.count + (usesSign ? 1 : 0) + (usesAbs ? 1 : 0) + (program.isReduction ? 4 : 0)
             + (needsScratch ? 2 : 0) + 1
         let peak = peakLive()
         guard fixed + peak <= 16 else { throw .tooManyRegisters }
@@ -237,13 +246,19 @@ struct KernelLowering {
             }
         }
         if let s = signMask {
-            let c = isF32 ? a.constant(int32: Array(repeating: Int32(bitPattern: 0x8000_0000), count: 8))
+            let c =
+                isF32
+                ? a.constant(int32: Array(repeating: Int32(bitPattern: 0x8000_0000), count: 8))
                 : a.constant(bytes: Array(repeating: [0, 0, 0, 0, 0, 0, 0, 0x80] as [UInt8], count: 4).flatMap { $0 })
             a.emit(.vmovups, y(s), .mem(X86.ptr(c)))
         }
         if let m = absMask {
-            let c = isF32 ? a.constant(int32: Array(repeating: 0x7FFF_FFFF, count: 8))
-                : a.constant(bytes: Array(repeating: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F] as [UInt8], count: 4).flatMap { $0 })
+            let c =
+                isF32
+                ? a.constant(int32: Array(repeating: 0x7FFF_FFFF, count: 8))
+                : a.constant(
+                    bytes: Array(repeating: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F] as [UInt8], count: 4)
+                        .flatMap { $0 })
             a.emit(.vmovups, y(m), .mem(X86.ptr(c)))
         }
         // Input pointers; rdi (the inputs array) is overwritten last.
@@ -343,7 +358,9 @@ struct KernelLowering {
 
     /// d = p op q on full vectors (ymm) or, with `xmm`, on the low 128 bits; `scalarOnly` uses the
     /// ss/sd forms (the last step of a horizontal reduction).
-    private mutating func emitArith(_ op: Arith, _ d: Int, _ p: Int, _ q: Int, xmm: Bool = false, scalarOnly: Bool = false) {
+    private mutating func emitArith(
+        _ op: Arith, _ d: Int, _ p: Int, _ q: Int, xmm: Bool = false, scalarOnly: Bool = false
+    ) {
         let narrow = xmm || scalarOnly
         func r(_ n: Int) -> X86.Operand { narrow ? .xmm(X86.XMM(number: n)!) : .ymm(X86.YMM(number: n)!) }
         if isInt {
@@ -352,7 +369,8 @@ struct KernelLowering {
             case .sub: a.emit(.vpsubq, r(d), r(p), r(q))
             case .mul:
                 // lo(p)*lo(q) + ((hi(p)*lo(q) + lo(p)*hi(q)) << 32), each vpmuludq a 32x32->64 product.
-                let s1 = scratch[0], s2 = scratch[1]
+                let s1 = scratch[0]
+                let s2 = scratch[1]
                 a.emit(.vpsrlq, r(s1), r(p), .imm(32))
                 a.emit(.vpmuludq, r(s1), r(s1), r(q))
                 a.emit(.vpsrlq, r(s2), r(q), .imm(32))
@@ -408,7 +426,8 @@ struct KernelLowering {
 
     private mutating func emitAbs(_ d: Int, _ s: Int) {
         if isInt {
-            let zero = scratch[0], neg = scratch[1]
+            let zero = scratch[0]
+            let neg = scratch[1]
             a.emit(.vpxor, y(zero), y(zero), y(zero))
             a.emit(.vpsubq, y(neg), y(zero), y(s))
             a.emit(.vpcmpgtq, y(zero), y(zero), y(s))  // 0 > s
@@ -423,7 +442,10 @@ struct KernelLowering {
     private mutating func emitStoreLoops(nonTemporal: Bool, done: X86.Label) {
         let result = program.output.value
         let step = unroll * width
-        let mainLoop = a.newLabel(), mainDone = a.newLabel(), single = a.newLabel(), partial = a.newLabel()
+        let mainLoop = a.newLabel()
+        let mainDone = a.newLabel()
+        let single = a.newLabel()
+        let partial = a.newLabel()
         // limit = count rounded down to a multiple of the step.
         a.mov(limit, count)
         a.emit(.and, .gpr(limit), .imm(Int64(-step)))
@@ -468,17 +490,25 @@ struct KernelLowering {
         for acc in accumulators {
             switch (r, elem) {
             case (.sum, _): a.emit(.vpxor, y(acc), y(acc), y(acc))
-            case (.min, .f32): a.emit(.vbroadcastss, y(acc), .mem(X86.ptr(a.constant(float32: [.infinity], alignment: 4))))
-            case (.max, .f32): a.emit(.vbroadcastss, y(acc), .mem(X86.ptr(a.constant(float32: [-.infinity], alignment: 4))))
-            case (.min, .float): a.emit(.vbroadcastsd, y(acc), .mem(X86.ptr(a.constant(float64: [.infinity], alignment: 8))))
-            case (.max, .float): a.emit(.vbroadcastsd, y(acc), .mem(X86.ptr(a.constant(float64: [-.infinity], alignment: 8))))
-            case (.min, .int): a.emit(.vbroadcastsd, y(acc), .mem(X86.ptr(a.constant(int64: [Int64.max], alignment: 8))))
-            case (.max, .int): a.emit(.vbroadcastsd, y(acc), .mem(X86.ptr(a.constant(int64: [Int64.min], alignment: 8))))
+            case (.min, .f32):
+                a.emit(.vbroadcastss, y(acc), .mem(X86.ptr(a.constant(float32: [.infinity], alignment: 4))))
+            case (.max, .f32):
+                a.emit(.vbroadcastss, y(acc), .mem(X86.ptr(a.constant(float32: [-.infinity], alignment: 4))))
+            case (.min, .float):
+                a.emit(.vbroadcastsd, y(acc), .mem(X86.ptr(a.constant(float64: [.infinity], alignment: 8))))
+            case (.max, .float):
+                a.emit(.vbroadcastsd, y(acc), .mem(X86.ptr(a.constant(float64: [-.infinity], alignment: 8))))
+            case (.min, .int):
+                a.emit(.vbroadcastsd, y(acc), .mem(X86.ptr(a.constant(int64: [Int64.max], alignment: 8))))
+            case (.max, .int):
+                a.emit(.vbroadcastsd, y(acc), .mem(X86.ptr(a.constant(int64: [Int64.min], alignment: 8))))
             }
         }
         let arith: Arith = r == .sum ? .add : r == .min ? .min : .max
         let group = 4 * width
-        let mainLoop = a.newLabel(), mainDone = a.newLabel(), combine = a.newLabel()
+        let mainLoop = a.newLabel()
+        let mainDone = a.newLabel()
+        let combine = a.newLabel()
         a.mov(limit, count)
         a.emit(.and, .gpr(limit), .imm(Int64(-group)))
         a.cmp(index, limit)
@@ -533,7 +563,9 @@ struct KernelLowering {
         emitArith(op, acc[0], acc[0], acc[1])
         emitArith(op, acc[2], acc[2], acc[3])
         emitArith(op, acc[0], acc[0], acc[2])
-        let v = acc[0], hi = acc[1], t = acc[2]
+        let v = acc[0]
+        let hi = acc[1]
+        let t = acc[2]
         a.emit(isInt ? .vextracti128 : .vextractf128, x(hi), y(v), .imm(1))
         emitArith(op, v, v, hi, xmm: true)  // w[j] = v[j] ∘ v[j + W/2]
         if isF32 {
@@ -558,4 +590,3 @@ struct KernelLowering {
         }
     }
 }
-

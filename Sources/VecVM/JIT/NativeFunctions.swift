@@ -5,7 +5,8 @@
 import Synchronization
 
 /// The native entry of a function (see FunctionLowering.swift for the ABI).
-typealias NativeFunctionEntry = @convention(c) (UnsafeMutablePointer<UInt64>, UnsafeRawPointer, UnsafePointer<UInt32>, Int) -> Int64
+typealias NativeFunctionEntry =
+    @convention(c) (UnsafeMutablePointer<UInt64>, UnsafeRawPointer, UnsafePointer<UInt32>, Int) -> Int64
 
 /// One lowered function.
 /// - Note: `arraySlots` and `entries` are allocated once and live as long as the process (like the code).
@@ -66,7 +67,9 @@ final class NativeFunctions: Sendable {
             if result != nil {
                 s.compiled.append(f.name)
                 s.code.append((f.name, machineCode))
-            } else { s.interpreted.append("\(f.name): \(reason ?? "?")") }
+            } else {
+                s.interpreted.append("\(f.name): \(reason ?? "?")")
+            }
             return result
         }
     }
