@@ -168,6 +168,29 @@ struct CLITests {
         #expect(jit.stdout == isaNone.stdout)
     }
 
+    @Test func twentyThousandParkedTasksAreReleased() throws {
+        // Every task parks on `gate` first, so all are alive at once; then main releases them.
+        let r = try vecvm(
+            ["run", "--stats"],
+            source: """
+                fn waiter(gate: chan<int>, done: chan<int>) {
+                    let v = recv(gate)
+                    send(done, v * 2)
+                }
+                let n = 20000
+                let gate = chan<int>(0)
+                let done = chan<int>(n)
+                for i in 0..n { spawn waiter(gate, done) }
+                for i in 0..n { send(gate, i) }
+                var total = 0
+                for i in 0..n { total += recv(done) }
+                print(total)
+                """)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "399980000\n")
+        #expect(r.stderr.contains("tasks=20001"), "\(r.stderr)")
+    }
+
     @Test func anEndlessTaskDoesNotStarveMainWithOneProc() throws {
         let r = try vecvm(
             ["run", "--procs", "1", "--quantum", "2ms"],
