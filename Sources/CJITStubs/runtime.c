@@ -1,6 +1,7 @@
 // runtime.c — the parts of the scheduler that must be C: the thread-local current M and its
 // out-of-line getters, futex-based mutex and notes, the new-G frame, per-M thread set-up
-// (alternate signal stack, timer slack) and the SIGSEGV handler that reports stack overflow.
+// (alternate signal stack, timer slack), guard markers for task stacks, and the SIGSEGV
+// handler that reports stack overflow.
 //
 // Everything here that can be interrupted by a signal retries on EINTR; the signal handler
 // itself only reads plain fields and calls write/_exit.
@@ -16,6 +17,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -99,6 +101,54 @@ bool vm_note_sleep(uint32_t *note, int64_t deadline_ns) {
 void vm_note_wake(uint32_t *note) {
     __atomic_store_n(note, 1, __ATOMIC_RELEASE);
     vm_futex_wake(note, 1);
+}
+
+// ---- stack guards -------------------------------------------------------------------------
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102  // <linux/mman.h> from 6.13; older libc headers lack it
+#endif
+
+int vm_guard_install(uintptr_t addr, size_t len) {
+    for (;;) {
+        if (madvise((void *)addr, len, MADV_GUARD_INSTALL) == 0) return 0;
+        // EINTR: a signal arrived while the markers were installed; EAGAIN: a page-table race
+        // the kernel asks us to retry. Installing markers again over existing ones is harmless.
+        if (errno != EINTR && errno != EAGAIN) return errno;
+    }
+}
+
+int vm_guard_install_strided(uintptr_t first, size_t stride, size_t count, size_t len) {
+#if defined(SYS_process_madvise) && defined(SYS_pidfd_open)
+    // A pidfd of our own process, opened per call: a cached one would name the parent after a
+    // fork. (Two cheap system calls per arena of 64 stacks.)
+    int pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+    if (pidfd < 0) return errno;
+    int rc = 0;
+    size_t done = 0;
+    while (done < count && rc == 0) {
+        struct iovec iov[64];
+        size_t n = count - done < 64 ? count - done : 64;
+        for (size_t i = 0; i < n; i++) {
+            iov[i].iov_base = (void *)(first + (done + i) * stride);
+            iov[i].iov_len = len;
+        }
+        long r = syscall(SYS_process_madvise, pidfd, iov, n, MADV_GUARD_INSTALL, 0);
+        if (r < 0) {
+            if (errno == EINTR || errno == EAGAIN) continue;  // markers already in place are harmless
+            rc = errno;
+        } else {
+            // A partial result (interrupted part-way) covers whole regions first; go on from
+            // the first region not fully covered. None covered: give up, the caller falls back.
+            if ((size_t)r < len) rc = EIO;
+            done += (size_t)r / len;
+        }
+    }
+    close(pidfd);
+    return rc;
+#else
+    (void)first; (void)stride; (void)count; (void)len;
+    return ENOSYS;
+#endif
 }
 
 // ---- new G frame --------------------------------------------------------------------------

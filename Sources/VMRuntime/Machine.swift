@@ -33,6 +33,13 @@ private func schedule(_ m: MPtr) {
 
 /// Runs `g` until it switches back to g0, then completes the transition it asked for.
 private func execute(_ m: MPtr, _ p: PPtr, _ s: SchedPtr, _ g: GPtr, inheritTime: Bool) {
+    // Whoever dequeued a G owns it only if it was on exactly one queue: a G queued twice (or
+    // queued and freed) would run on two Ms at once, or after it finished.
+    let status = vm_load_u32(&g.pointee.status)
+    if status != VM_G_RUNNABLE {
+        fatalError("VMRuntime: task \(g.pointee.id) dequeued in status \(status): a G must be on exactly one run queue")
+    }
+    if g.pointee.sp == nil { startG(s, p, g) }  // first run: attach a stack (Task.swift)
     if let last = g.pointee.m, last != m { statBump(p, VM_STAT_MIGRATIONS) }
     g.pointee.m = m
     vm_store_relaxed_u32(&g.pointee.preempt, 0)

@@ -26,15 +26,17 @@
 //
 // # G status and who owns the stack (vm_sched.h has the authoritative list)
 //
-//   IDLE           on a free list; the free list owns the stack (if one is attached)
-//   RUNNABLE       on exactly one run queue; the queue owns it, whoever dequeues may run it
+//   IDLE           on a free list of G structs; it has no stack
+//   RUNNABLE       on exactly one run queue; the queue owns it (and its stack, once it has one:
+//                  a G gets its stack when it first runs), whoever dequeues may run it
 //   RUNNING        curg of one M; that M owns it
 //   PARKING        still running on its M (which owns the stack) but already listed in a
 //                  wait structure; a waker must not queue it, only mark it PARKING_WOKEN
 //   PARKING_WOKEN  woken while PARKING; its M's g0 queues it once the switch is complete
 //   WAITING        switched out and listed in exactly one wait structure; nobody owns the
 //                  stack until the waker that removes it from that structure queues it
-//   DEAD           finished or abandoned; its M's g0 returns it and its stack to a free list
+//   DEAD           finished or abandoned; its M's g0 returns its stack to the P's stack cache
+//                  and the G struct to a free list
 //
 // # The approach
 //
@@ -57,8 +59,8 @@
 //
 // Idle Ms and stealing. An M whose P has nothing runs due timers, takes from the global
 // queue, then "spins": up to four passes over the other Ps in random order, stealing half a
-// ring (the last pass may take a victim's runnext, after giving the victim 3 µs to run it
-// itself), and firing their due timers. Then it registers as idle under the scheduler lock,
+// ring (the last pass may take a victim's runnext, after giving the victim up to 3 µs, in
+// a spin, to run it itself), and firing their due timers. Then it registers as idle under the scheduler lock,
 // re-checks every ring (a G queued by someone who saw no idle M must not be stranded), and
 // sleeps on a futex note until woken or until its P's earliest timer. Publishing work calls
 // wakep(): when some M is idle and none is spinning, it pops one and wakes it. Readying a
@@ -96,14 +98,18 @@
 // interrupted asynchronously.
 //
 // Stacks (Stacks.swift). Carved from large mmap'd arenas, 256 KiB by default, committed
-// lazily by the kernel. vm.max_map_count is 65530 here and every PROT_NONE guard splits its
-// arena into 2 more VMAs, so guard pages are capped at a share of that budget (as folly's
-// GuardPageAllocator does); stacks beyond the cap are unguarded and rely on a zero band at
-// their low end, checked with the saved sp at every switch. A guard-page fault is reported
+// lazily by the kernel. Each has a guard region below it: page-table guard markers where the
+// kernel has them (Linux 6.13+), else PROT_NONE. vm.max_map_count is 65530 here and every
+// PROT_NONE guard splits its arena into 2 more VMAs, so those are capped at a share of that
+// budget (as folly's GuardPageAllocator does); stacks beyond the cap are unguarded and rely on
+// a zero band at their low end, checked with the saved sp at every switch. A guard fault is reported
 // by a SIGSEGV handler on the M's alternate signal stack; either way the program ends with
-// "fatal error: stack overflow in task N". Freed stacks stay with their G on per-P and
-// per-scheduler free lists; beyond a threshold they go back to the process-wide pool with
-// MADV_DONTNEED.
+// "fatal error: stack overflow in task N". A G gets its stack when it first runs, from its P's
+// cache of free stacks, and gives it back there when it finishes: spawning touches no stack,
+// and a P whose tasks start and end recycles the same warm stacks whoever spawned them. Beyond
+// the cache, stacks go back to the process-wide pool, still resident; sysmon's scavenger gives
+// back (MADV_DONTNEED) the pages of those unused for a scavenge period, in coalesced ranges —
+// an madvise on the exit path cost a TLB shoot-down per call (Stacks.swift has the numbers).
 //
 // Runs and generations. run() queues a main G and sleeps on a note. The run ends when the
 // main G returns (.completed), when an M going idle finds every M idle, no work queued
@@ -126,7 +132,8 @@
 // - Handing Ps between Ms (Go's syscall hand-off): tasks here do not make blocking system
 //   calls through the runtime, so one M per P for life keeps idle/wake logic and the
 //   migration of a G (stealing, global queue) the only sources of thread changes.
-// - Guard pages on every stack: 100,000 tasks would need 200,000 VMAs (limit 65,530).
+// - PROT_NONE guard pages on every stack: 100,000 tasks would need 200,000 VMAs (limit
+//   65,530). Guard markers need no VMA, and every stack gets one where the kernel has them.
 // - Stacks from malloc or one mapping per stack: no guard, or one VMA per stack.
 // - A fixed sysmon tick for timers: with 10 ms ticks a sleeper beside a busy task is up to
 //   10 ms late (Go's measured median here is 19 ms); sysmon sleeps to exact deadlines.
@@ -141,8 +148,9 @@
 //   its flag in Swift code, or in machine code outside those regions, keeps its P (and cannot be
 //   stopped by cancel/terminate or joined by shutdown).
 // - An abandoned task's stack is reused without unwinding: references held only by its
-//   frames are never released. A task parked forever when its run was killed keeps its G
-//   and stack until something wakes it or the scheduler shuts down.
+//   frames are never released. A task parked forever on a channel or join when its run was
+//   killed keeps its G and stack until something wakes it or the scheduler shuts down
+//   (sleepers are dropped at once: their timers are the runtime's own wait structure).
 // - A task that blocks its thread in a system call (reading a terminal) blocks its P; there
 //   is no P hand-off.
 // - A guard-page overflow is reported from a signal handler, which cannot flush stdio

@@ -177,6 +177,7 @@ final class SchedulerCore: @unchecked Sendable {
         _ = vm_add_u64(&s.pointee.gen, 1)
         markRunningGs(s)
         vm_mutex_unlock(&s.pointee.lock)
+        dropStaleTimers(s)
     }
 
     /// Sets the preempt flag of every running G so that it reaches a scheduling point soon, and
@@ -217,9 +218,11 @@ final class SchedulerCore: @unchecked Sendable {
         if started {
             stopEverything()
             for m in ms { _ = vm_thread_join(m.pointee.thread) }
-            Sysmon.unregister(s)
         }
         releaseAllGs()
+        // After the stacks went back: the last scheduler's sysmon gives back their pages as
+        // it stops (nothing would scavenge them later).
+        if started { Sysmon.unregister(s) }
         for p in ps {
             p.pointee.timers?.deallocate()
             p.pointee.timers = nil
@@ -231,7 +234,6 @@ final class SchedulerCore: @unchecked Sendable {
         }
         s.pointee.gfree = nil
         s.pointee.ngfree = 0
-        s.pointee.gfree_bare = nil
         s.pointee.runq_head = nil
         s.pointee.runq_tail = nil
         s.pointee.runq_size = 0

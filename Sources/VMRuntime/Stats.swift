@@ -44,11 +44,14 @@ public struct SchedulerStats: Sendable, CustomStringConvertible {
     /// Gs finished, and Gs dropped because their run ended.
     public var exits: Int
     public var abandoned: Int
-    /// Stacks held by this scheduler's live Gs, and by its free Gs (cached, resident).
+    /// Live Gs (each holds a stack once it has started), and free stacks in this scheduler's
+    /// per-P caches (resident).
     public var stacksLive: Int
     public var stacksCached: Int
-    /// Process-wide: stacks in the pool (pages released), stacks with a guard page, without.
+    /// Process-wide: free stacks in the pool, those of them that still hold their pages (until
+    /// the scavenger gives them back), stacks with a guard page, without.
     public var stacksPooled: Int
+    public var stacksPooledResident: Int
     public var stacksGuarded: Int
     public var stacksUnguarded: Int
 
@@ -87,11 +90,11 @@ public struct SchedulerStats: Sendable, CustomStringConvertible {
         abandoned = total(VM_STAT_ABANDONED)
         stacksLive = max(0, tasks - exits - abandoned)
         var cached = 0
-        for p in scheduler.ps { cached += Int(vm_load_relaxed_u32(&p.pointee.ngfree)) }
-        cached += Int(vm_load_i64(&s.pointee.ngfree))
+        for p in scheduler.ps { cached += Int(vm_load_relaxed_u32(&p.pointee.nstackfree)) }
         stacksCached = cached
         let stacks = StackPool.shared.snapshot()
         stacksPooled = stacks.pooled
+        stacksPooledResident = stacks.resident
         stacksGuarded = stacks.guarded
         stacksUnguarded = stacks.unguarded
     }
@@ -108,6 +111,7 @@ public struct SchedulerStats: Sendable, CustomStringConvertible {
             ("parks", parks), ("globalq", globalQueue), ("yields", yields), ("handoffs", handoffs),
             ("wakeups", wakeups), ("exits", exits), ("abandoned", abandoned),
             ("stacks.live", stacksLive), ("stacks.cached", stacksCached), ("stacks.pooled", stacksPooled),
+            ("stacks.pooled.resident", stacksPooledResident),
             ("stacks.guarded", stacksGuarded), ("stacks.unguarded", stacksUnguarded),
         ].map { "\($0.0)=\($0.1)" }.joined(separator: " ")
     }

@@ -11,10 +11,13 @@
 //   waiting for the poll);
 // - if the P has queued work while an M is idle and none spins, wakes one (a waker that
 //   handed a G to runnext and kept running).
+// Each pass also runs the stack pool's scavenger when it is due (free stacks unused for a
+// scavenge period give back their pages; Stacks.swift).
 // It then sleeps until the earliest of: a busy P's quantum deadline, a busy P's earliest
-// timer, one tick (1 ms) while anything runs. With nothing running for a few ticks it sleeps
-// without a deadline; an M that starts a G, or a new timer earlier than sysmon's deadline,
-// wakes it. (Idle Ps need no help: their Ms sleep with their own timer deadline.)
+// timer, the scavenger's deadline, one tick (1 ms) while anything runs. With nothing running
+// for a few ticks and no free stack waiting to be scavenged it sleeps without a deadline; an M
+// that starts a G, a new timer earlier than sysmon's deadline, or the pool arming its
+// deadline wakes it. (Idle Ps need no help: their Ms sleep with their own timer deadline.)
 import CJITStubs
 import Glibc
 
@@ -67,6 +70,8 @@ enum Sysmon {
             wake()
             _ = vm_thread_join(thread)
             running = false
+            // Nobody is left to scavenge later: give back the pages of every pooled stack now.
+            StackPool.shared.scavenge(now: vm_nanotime(), all: true)
         }
         vm_mutex_unlock(lifecycleLock)
     }
@@ -92,6 +97,11 @@ enum Sysmon {
         if when < vm_load_i64(wakeAt) { wake() }
     }
 
+    /// The stack pool's scavenge deadline was armed for `when` (Stacks.swift): the same
+    /// handshake as timerArmed, with StackPool.scavengeAt in place of a P's timer0_when.
+    @inline(never)
+    static func deadlineArmed(_ when: Int64) { timerArmed(when) }
+
     private static let sysmonEntry: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? = { _ in
         Sysmon.loop()
         return nil
@@ -110,6 +120,10 @@ enum Sysmon {
             vm_mutex_lock(registryLock)
             for s in schedulers { scan(s, now: now, next: &next, busy: &busy) }
             vm_mutex_unlock(registryLock)
+            // Free stacks that waited a whole period keep their pages no longer (Stacks.swift).
+            let pool = StackPool.shared
+            if pool.scavengeAt.load(ordering: .acquiring) <= now { pool.scavenge(now: now) }
+            next = min(next, pool.scavengeAt.load(ordering: .acquiring))
             if busy { lastBusy = now }
             if busy || now - lastBusy < idleTicksBeforeDeepSleep * tickNanoseconds {
                 next = min(next, now + tickNanoseconds)

@@ -1,6 +1,6 @@
-// Task.swift — a G's life: creation (free lists, slabs, stacks), its first instructions and
-// its end, the switches a running G makes to its M's g0 (yield, park, exit, abandon), waking
-// a parked G (ready), and GHandle with join.
+// Task.swift — a G's life: creation (free lists, slabs, per-P stack caches), its first
+// instructions and its end, the switches a running G makes to its M's g0 (yield, park, exit,
+// abandon), waking a parked G (ready), and GHandle with join.
 //
 // The rules of code that runs on a G stack are enforced here (see also Scheduler.swift):
 // - A G reads its M only through vm_current_m()/vm_current_g(), which are out-of-line C
@@ -165,9 +165,35 @@ func ready(_ g: GPtr, _ p: PPtr, next: Bool) {
     }
 }
 
+/// `ready` for a thread that owns no P (a host thread cancelling a run, or a G whose P must not
+/// be assumed): a WAITING G goes to the global queue. The caller has just taken `g` out of its
+/// wait structure, so it is the only waker, as in `ready`.
+func readyAnywhere(_ s: SchedPtr, _ g: GPtr) {
+    while true {
+        let status = vm_load_u32(&g.pointee.status)
+        if status == VM_G_WAITING {
+            vm_store_u32(&g.pointee.status, VM_G_RUNNABLE)
+            vm_mutex_lock(&s.pointee.lock)
+            globalQueuePut(s, g)
+            vm_mutex_unlock(&s.pointee.lock)
+            schedStatAdd(s, VM_STAT_GLOBALQ)
+            wakep(s)
+            return
+        }
+        if status == VM_G_PARKING {
+            // Its own M's g0 queues it once the switch is complete (Machine.execute).
+            if vm_cas_u32(&g.pointee.status, VM_G_PARKING, VM_G_PARKING_WOKEN) { return }
+            continue
+        }
+        fatalError("VMRuntime: waking task \(g.pointee.id) in status \(status)")
+    }
+}
+
 // MARK: - Creation
 
-/// Spawns a G from inside the G `parent` running on `m`.
+/// Spawns a G from inside the G `parent` running on `m`. No stack yet: the M that first runs
+/// the G attaches one (startG), so spawning touches no stack memory, and a P whose tasks start
+/// and finish recycles its own warm stacks whichever P spawned them.
 func spawnG(_ m: MPtr, _ parent: GPtr, _ body: @escaping () -> Void) -> GHandle {
     let s = m.pointee.sched.assumingMemoryBound(to: vm_sched.self)
     let p = m.pointee.p!
@@ -180,7 +206,8 @@ func spawnG(_ m: MPtr, _ parent: GPtr, _ body: @escaping () -> Void) -> GHandle 
     return handle
 }
 
-/// Gives `g` an id, a handle holding `body`, and a fresh frame on its stack.
+/// Gives `g` (a free G struct, no stack) an id and a handle holding `body`; RUNNABLE, not
+/// started (sp nil).
 @discardableResult
 func prepareG(_ s: SchedPtr, _ g: GPtr, body: @escaping () -> Void, gen: UInt64) -> GHandle {
     let id = vm_add_i64(&s.pointee.next_gid, 1) - 1
@@ -193,15 +220,29 @@ func prepareG(_ s: SchedPtr, _ g: GPtr, body: @escaping () -> Void, gen: UInt64)
     g.pointee.waitlink = nil
     g.pointee.schedlink = nil
     g.pointee.waitok = 0
-    g.pointee.sp = vm_ctx_init(g.pointee.stack_hi, gEntryPoint, UnsafeMutableRawPointer(g))
+    g.pointee.sp = nil
     vm_store_u32(&g.pointee.status, VM_G_RUNNABLE)
     return handle
 }
 
-private let perPFreeLimit: UInt32 = 64
-private let schedFreeWithStacksLimit: Int64 = 256
+/// On `p`'s M (g0), before `g` first runs: attaches a stack from `p`'s cache and builds the
+/// frame that enters gEntryPoint.
+@inline(never)
+func startG(_ s: SchedPtr, _ p: PPtr, _ g: GPtr) {
+    let st = stackGet(s, p)
+    g.pointee.stack = st
+    g.pointee.stack_lo = st.pointee.lo
+    g.pointee.stack_hi = st.pointee.hi
+    g.pointee.guard_lo = st.pointee.guard_lo
+    g.pointee.stack_guarded = st.pointee.guarded
+    g.pointee.sp = vm_ctx_init(st.pointee.hi, gEntryPoint, UnsafeMutableRawPointer(g))
+}
 
-/// A free G with a stack: from `p`'s cache, the scheduler's lists, or a new slab.
+private let perPFreeLimit: UInt32 = 64
+private let perPStackLimit: UInt32 = 64
+
+/// A free G struct: from `p`'s cache, the scheduler's list, or a new slab. Owner of `p` only
+/// (or p nil: the host thread in run()).
 func allocG(_ s: SchedPtr, _ p: PPtr?) -> GPtr {
     if let p, let g = p.pointee.gfree {
         p.pointee.gfree = g.pointee.schedlink
@@ -215,101 +256,88 @@ func allocG(_ s: SchedPtr, _ p: PPtr?) -> GPtr {
 @inline(never)
 private func allocGSlow(_ s: SchedPtr, _ p: PPtr?) -> GPtr {
     vm_mutex_lock(&s.pointee.lock)
-    if let g = s.pointee.gfree {
-        s.pointee.gfree = g.pointee.schedlink
-        s.pointee.ngfree -= 1
-        // Refill the P's cache with a batch while we hold the lock.
-        if let p {
-            while p.pointee.ngfree < perPFreeLimit / 2, let x = s.pointee.gfree {
-                s.pointee.gfree = x.pointee.schedlink
-                s.pointee.ngfree -= 1
-                x.pointee.schedlink = p.pointee.gfree
-                p.pointee.gfree = x
-                p.pointee.ngfree += 1
-            }
-        }
-        vm_mutex_unlock(&s.pointee.lock)
-        g.pointee.schedlink = nil
-        return g
-    }
-    var g = s.pointee.gfree_bare
-    if let bare = g {
-        s.pointee.gfree_bare = bare.pointee.schedlink
-    } else {
+    if s.pointee.gfree == nil {
         // A new slab of G structs; they live until the scheduler shuts down (as Go's do).
         let owner = Unmanaged<SchedulerCore>.fromOpaque(s.pointee.owner).takeUnretainedValue()
         let slab = GPtr.allocate(capacity: gSlabSize)
         slab.initialize(repeating: vm_g(), count: gSlabSize)
         owner.slabs.append(slab)
-        for i in 1..<gSlabSize {
-            slab[i].schedlink = s.pointee.gfree_bare
-            s.pointee.gfree_bare = slab + i
+        for i in 0..<gSlabSize {
+            slab[i].schedlink = s.pointee.gfree
+            s.pointee.gfree = slab + i
         }
-        g = slab
+        s.pointee.ngfree += Int64(gSlabSize)
+    }
+    let g = s.pointee.gfree!
+    s.pointee.gfree = g.pointee.schedlink
+    s.pointee.ngfree -= 1
+    // Refill the P's cache with a batch while we hold the lock.
+    if let p {
+        while p.pointee.ngfree < perPFreeLimit / 2, let x = s.pointee.gfree {
+            s.pointee.gfree = x.pointee.schedlink
+            s.pointee.ngfree -= 1
+            x.pointee.schedlink = p.pointee.gfree
+            p.pointee.gfree = x
+            p.pointee.ngfree += 1
+        }
     }
     vm_mutex_unlock(&s.pointee.lock)
-    let fresh = g!
-    fresh.pointee.schedlink = nil
-    attachStack(fresh, StackPool.shared.allocate(size: Int(s.pointee.stack_size)))
-    return fresh
+    g.pointee.schedlink = nil
+    return g
 }
 
 let gSlabSize = 128
 
-func attachStack(_ g: GPtr, _ st: UnsafeMutablePointer<vm_stack>) {
-    g.pointee.stack = st
-    g.pointee.stack_lo = st.pointee.lo
-    g.pointee.stack_hi = st.pointee.hi
-    g.pointee.guard_lo = st.pointee.guard_lo
-    g.pointee.stack_guarded = st.pointee.guarded
-}
-
-/// Returns a G and its stack to `p`'s cache; spills half to the scheduler when the cache is
-/// full, and beyond the scheduler's limit gives stacks back to the process-wide pool (which
-/// releases their pages).
+/// Returns a G struct to `p`'s cache; spills half to the scheduler's list when it is full.
 private func gfPut(_ s: SchedPtr, _ p: PPtr, _ g: GPtr) {
     vm_store_u32(&g.pointee.status, VM_G_IDLE)
     g.pointee.schedlink = p.pointee.gfree
     p.pointee.gfree = g
     p.pointee.ngfree += 1
     if p.pointee.ngfree < perPFreeLimit { return }
-    var toRelease: GPtr? = nil
     vm_mutex_lock(&s.pointee.lock)
     while p.pointee.ngfree > perPFreeLimit / 2, let x = p.pointee.gfree {
         p.pointee.gfree = x.pointee.schedlink
         p.pointee.ngfree -= 1
-        if s.pointee.ngfree < schedFreeWithStacksLimit {
-            x.pointee.schedlink = s.pointee.gfree
-            s.pointee.gfree = x
-            s.pointee.ngfree += 1
-        } else {
-            x.pointee.schedlink = toRelease
-            toRelease = x
-        }
+        x.pointee.schedlink = s.pointee.gfree
+        s.pointee.gfree = x
+        s.pointee.ngfree += 1
     }
     vm_mutex_unlock(&s.pointee.lock)
-    guard toRelease != nil else { return }
-    // Outside the lock: madvise is a system call.
-    var bareFirst: GPtr? = nil
-    var bareLast: GPtr? = nil
-    var stacks: [UnsafeMutablePointer<vm_stack>] = []
-    stacks.reserveCapacity(Int(perPFreeLimit))
-    while let x = toRelease {
-        toRelease = x.pointee.schedlink
-        stacks.append(x.pointee.stack)
-        x.pointee.stack = nil
-        x.pointee.stack_lo = 0
-        x.pointee.stack_hi = 0
-        x.pointee.guard_lo = 0
-        x.pointee.schedlink = bareFirst
-        if bareLast == nil { bareLast = x }
-        bareFirst = x
+}
+
+/// A stack for a G starting on `p` (owner only): the P's cache first, else a batch from the
+/// process-wide pool (warm stacks first; see Stacks.swift).
+@inline(__always)
+private func stackGet(_ s: SchedPtr, _ p: PPtr) -> UnsafeMutablePointer<vm_stack> {
+    if p.pointee.stackfree == nil {
+        let (list, n) = StackPool.shared.allocate(size: Int(s.pointee.stack_size), upTo: Int(perPStackLimit / 2))
+        p.pointee.stackfree = list
+        vm_store_relaxed_u32(&p.pointee.nstackfree, UInt32(n))
     }
-    StackPool.shared.release(stacks)
-    vm_mutex_lock(&s.pointee.lock)
-    bareLast!.pointee.schedlink = s.pointee.gfree_bare
-    s.pointee.gfree_bare = bareFirst
-    vm_mutex_unlock(&s.pointee.lock)
+    let st = p.pointee.stackfree!
+    p.pointee.stackfree = st.pointee.next
+    st.pointee.next = nil
+    vm_store_relaxed_u32(&p.pointee.nstackfree, p.pointee.nstackfree - 1)
+    return st
+}
+
+/// Takes back the stack of a finished G into `p`'s cache (owner only); when the cache is full,
+/// half of it goes back to the pool in one batch. The pages stay: the next G to start here
+/// reuses them without a page fault.
+@inline(__always)
+private func stackPut(_ p: PPtr, _ st: UnsafeMutablePointer<vm_stack>) {
+    st.pointee.next = p.pointee.stackfree
+    p.pointee.stackfree = st
+    vm_store_relaxed_u32(&p.pointee.nstackfree, p.pointee.nstackfree + 1)
+    if p.pointee.nstackfree < perPStackLimit { return }
+    // Keep the most recently freed half (warmest in cache): hand back the tail of the list.
+    var keep = st
+    for _ in 1..<(perPStackLimit / 2) { keep = keep.pointee.next! }
+    let spill = keep.pointee.next!
+    keep.pointee.next = nil
+    vm_store_relaxed_u32(&p.pointee.nstackfree, perPStackLimit / 2)
+    StackPool.shared.release(list: spill)
 }
 
 /// A G that was allocated but never published (run() bailing out).
@@ -351,6 +379,15 @@ func finishG(_ s: SchedPtr, _ p: PPtr, _ g: GPtr, completed: Bool) {
         vm_mutex_unlock(&s.pointee.lock)
     }
     handleRef.release()
+    if let st = g.pointee.stack {
+        // Detached before the G struct is free: a free G never owns a stack.
+        g.pointee.stack = nil
+        g.pointee.stack_lo = 0
+        g.pointee.stack_hi = 0
+        g.pointee.guard_lo = 0
+        g.pointee.sp = nil
+        stackPut(p, st)
+    }
     gfPut(s, p, g)
 }
 
@@ -361,10 +398,19 @@ func dropG(_ s: SchedPtr, _ p: PPtr, _ g: GPtr) {
 }
 
 extension SchedulerCore {
-    /// At shutdown, after the Ms are joined: returns every stack to the pool, releases the
-    /// handles of tasks that never finished, frees the slabs.
+    /// At shutdown, after the Ms are joined: returns every stack (the Ps' caches and those of
+    /// tasks that never finished) to the pool, releases the handles of those tasks, frees the
+    /// slabs.
     func releaseAllGs() {
-        var stacks: [UnsafeMutablePointer<vm_stack>] = []
+        var stacks: UnsafeMutablePointer<vm_stack>? = nil
+        for p in ps {
+            while let st = p.pointee.stackfree {
+                p.pointee.stackfree = st.pointee.next
+                st.pointee.next = stacks
+                stacks = st
+            }
+            p.pointee.nstackfree = 0
+        }
         for slab in slabs {
             for i in 0..<gSlabSize {
                 let g = slab + i
@@ -379,7 +425,8 @@ extension SchedulerCore {
                     schedStatAdd(sched, VM_STAT_ABANDONED)
                 }
                 if let st = g.pointee.stack {
-                    stacks.append(st)
+                    st.pointee.next = stacks
+                    stacks = st
                     g.pointee.stack = nil
                 }
             }
@@ -387,6 +434,6 @@ extension SchedulerCore {
             slab.deallocate()
         }
         slabs.removeAll()
-        StackPool.shared.release(stacks)
+        if let stacks { StackPool.shared.release(list: stacks) }
     }
 }

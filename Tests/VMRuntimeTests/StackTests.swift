@@ -60,7 +60,59 @@ extension RuntimeTests {
             #expect(st.exits == n + 1)
             #expect(st.stacksGuarded <= StackPool.shared.guardLimit)
             #expect(st.stacksGuarded + st.stacksUnguarded >= n)
-            #expect(st.stacksPooled > 0)  // beyond the caches, stacks went back with MADV_DONTNEED
+            #expect(st.stacksPooled > 0)  // beyond the per-P caches, stacks went back to the pool
+            // ... still resident; sysmon's scavenger gives their pages back within two periods.
+            let deadline = now() + 5_000_000_000
+            while StackPool.shared.snapshot().resident > n / 2 && now() < deadline { sleepHost(milliseconds: 10) }
+            #expect(StackPool.shared.snapshot().resident <= n / 2, "\(s.stats)")
+        }
+
+        @Test func freeStacksKeepTheirPagesForAScavengePeriod() {
+            let pool = StackPool()  // a private pool: sysmon scavenges only the shared one
+            let size = 64 << 10
+            let (list, n) = pool.allocate(size: size, upTo: 8)
+            #expect(n == 8)  // none pooled: a batch is carved
+            var stacks: [UnsafeMutablePointer<vm_stack>] = []
+            var next = list
+            while let st = next {
+                stacks.append(st)
+                next = st.pointee.next
+                if StackPool.guardKind != .mprotect { #expect(st.pointee.guarded == 1) }  // every one
+                UnsafeMutablePointer<UInt8>(bitPattern: st.pointee.hi - 1)!.pointee = 1  // a frame
+            }
+            func topPageResident(_ st: UnsafeMutablePointer<vm_stack>) -> Bool {
+                var vec: UInt8 = 0
+                let page = UnsafeMutableRawPointer(bitPattern: st.pointee.hi - UInt(StackPool.pageSize))
+                #expect(mincore(page, StackPool.pageSize, &vec) == 0)
+                return vec & 1 != 0
+            }
+            pool.release(list: list!)
+            #expect(pool.snapshot().pooled == 8)
+            #expect(pool.snapshot().resident == 8)
+            let armed = pool.scavengeAt.load(ordering: .relaxed)
+            #expect(armed != Int64.max)
+            pool.scavenge(now: armed - 1)  // not due: nothing happens
+            #expect(pool.snapshot().resident == 8)
+            // Reuse is warm, from the head of the most recently freed list.
+            let (again, m) = pool.allocate(size: size, upTo: 1)
+            #expect(m == 1 && again == stacks.first)
+            #expect(topPageResident(again!))
+            pool.release(list: again!)
+            // First due pass: the stacks age; the next one gives their pages back.
+            pool.scavenge(now: armed)
+            #expect(pool.snapshot().resident == 8)
+            #expect(stacks.allSatisfy(topPageResident))
+            let second = pool.scavengeAt.load(ordering: .relaxed)
+            #expect(second == armed + StackPool.scavengePeriodNanoseconds)
+            pool.scavenge(now: second)
+            #expect(pool.snapshot().resident == 0)
+            #expect(pool.snapshot().pooled == 8)
+            #expect(pool.scavengeAt.load(ordering: .relaxed) == Int64.max)  // nothing left to do
+            #expect(!stacks.contains(where: topPageResident))
+            // Clean stacks are still handed out (after warm ones), zero-filled.
+            let (clean, k) = pool.allocate(size: size, upTo: 8)
+            #expect(k == 8 && clean != nil)
+            #expect(UnsafeMutablePointer<UInt8>(bitPattern: stacks[0].pointee.hi - 1)!.pointee == 0)
         }
 
         @Test func guardBudgetFollowsMaxMapCount() {

@@ -26,8 +26,8 @@ typedef struct vm_stack vm_stack;
 // ============================================================================================
 // G status. Each says who owns the G's stack (may switch to it or reuse its memory).
 // ============================================================================================
-// Free: in a free list (per P or per scheduler). The free list owns the stack, if one is
-// attached; nothing on it is live.
+// Free: in a free list of G structs (per P or per scheduler); nothing on it is live and it has
+// no stack (stacks have their own caches: a G gets one when it first runs, Machine.execute).
 #define VM_G_IDLE ((uint32_t)0)
 // On exactly one run queue (a P's ring, its runnext slot, or the global list). The queue owns
 // the stack: `sp` is valid and whoever dequeues it may switch to it.
@@ -139,6 +139,20 @@ int32_t vm_locks_held(void);
 bool vm_note_sleep(uint32_t *note, int64_t deadline_ns);
 void vm_note_wake(uint32_t *note);  // sets the word to 1 and wakes one sleeper
 
+// Makes [addr, addr + len) a guard region without a VMA of its own (Linux 6.13's
+// MADV_GUARD_INSTALL: page-table markers that fault on access, survive MADV_DONTNEED and fork,
+// and, unlike a PROT_NONE mprotect, neither split the mapping nor count against
+// vm.max_map_count). Returns 0, or the errno (EINVAL: this kernel has no guard markers).
+// Retries on EINTR and EAGAIN.
+int vm_guard_install(uintptr_t addr, size_t len);
+
+// The same for `count` regions of `len` bytes, `stride` bytes apart from `first` (the guards of
+// a whole stack arena), with one process_madvise call: one mmap-lock acquisition instead of
+// one per guard, which matters while other threads fault pages in and grow malloc heaps (an
+// mprotect, holding the lock for writing). Returns 0, or the errno (ENOSYS, EINVAL, EPERM:
+// not available here; the caller falls back to vm_guard_install). Retries on EINTR and EAGAIN.
+int vm_guard_install_strided(uintptr_t first, size_t stride, size_t count, size_t len);
+
 // Raw futex wake (the word was already set by the caller).
 void vm_futex_wake(uint32_t *word, int32_t count);
 
@@ -171,7 +185,8 @@ struct vm_stack {
 //
 //   off  field        owner / lifetime
 //   ---  -----------  ------------------------------------------------------------------
-//     0  sp           [asm] saved rsp while not RUNNING; written by vm_ctx_switch
+//     0  sp           [asm] saved rsp while not RUNNING; written by vm_ctx_switch. NULL
+//                     until the G first runs: its stack is attached then, by the M that runs it
 //     8  stack_lo     [asm] lowest usable byte; below it the guard or slack
 //    16  stack_hi     [asm] one past the highest byte
 //    24  guard_lo     [asm] start of the guard region (signal handler range check)
@@ -198,7 +213,7 @@ struct vm_g {
     vm_g *waitlink;       // channel or join wait queue
     uint64_t gen;         // program generation (vm_sched.gen when spawned); stale = abandoned
     void *handle;         // Unmanaged<GHandle>, retained while the G is live
-    vm_stack *stack;      // attached stack (kept on free Gs while cached)
+    vm_stack *stack;      // attached stack: from the G's first run until it finishes
     uint32_t waitok;      // set by the waker: 1 = operation completed, 0 = woken by close
     uint32_t stack_guarded;
     uint64_t msg[5];      // a Message in flight between a blocked G and its partner
@@ -299,7 +314,9 @@ struct vm_p {
     vm_timer *timers;
     uint32_t timers_cap;
     uint64_t timer_seq;
-    vm_g *gfree;          // free Gs with their stacks (owner only)
+    vm_g *gfree;          // free G structs, linked by schedlink (owner only); count in ngfree
+    vm_stack *stackfree;  // free stacks (owner only), linked by vm_stack.next; resident
+    uint32_t nstackfree;  // owner writes; read racily for stats
     uint64_t stats[VM_STAT_COUNT];  // single writer (the owner); readers use relaxed loads
 };
 
@@ -338,9 +355,8 @@ typedef struct vm_sched {
     uint64_t gen;           // atomic; live program generation (bumped when a run is killed)
     int64_t next_gid;       // atomic
     vm_g *main_g;           // main G of the active run
-    vm_g *gfree;            // free Gs with stacks
+    vm_g *gfree;            // free G structs (no stacks), linked by schedlink
     int64_t ngfree;
-    vm_g *gfree_bare;       // free Gs without stacks
     int64_t quantum_ns;
     uint64_t stack_size;
     vm_p **allp;          // the Ps (each names its M)
