@@ -372,8 +372,12 @@ final class StackPool: @unchecked Sendable {
         vm_mutex_unlock(lock)
     }
 
+    /// fork(): taken before it (pthread_atfork's prepare), released normally in the parent (a
+    /// thread that started waiting meanwhile must be woken: resetting the word would strand it),
+    /// and reset in the child, where no other thread exists.
     func lockForFork() { vm_mutex_lock(lock) }
-    func unlockAfterFork() { lock.pointee = vm_mutex() }
+    func unlockInParentAfterFork() { vm_mutex_unlock(lock) }
+    func resetInChildAfterFork() { lock.pointee = vm_mutex() }
 
     /// Maps an arena for stacks of `size` bytes; with `guards`, installs the guard markers of
     /// all its slots in one system call (guards not capped: the default with markers).

@@ -205,12 +205,12 @@ enum Sysmon {
                 StackPool.shared.lockForFork()
             },
             {
-                StackPool.shared.unlockAfterFork()
+                StackPool.shared.unlockInParentAfterFork()
                 vm_mutex_unlock(Sysmon.registryLock)
                 vm_mutex_unlock(Sysmon.lifecycleLock)
             },
             {
-                StackPool.shared.unlockAfterFork()
+                StackPool.shared.resetInChildAfterFork()
                 Sysmon.registryLock.pointee = vm_mutex()
                 Sysmon.lifecycleLock.pointee = vm_mutex()
                 Sysmon.schedulers = []

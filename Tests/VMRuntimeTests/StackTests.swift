@@ -115,6 +115,27 @@ extension RuntimeTests {
             #expect(UnsafeMutablePointer<UInt8>(bitPattern: stacks[0].pointee.hi - 1)!.pointee == 0)
         }
 
+        @Test func aThreadWaitingForThePoolAcrossAForkIsWoken() {
+            // pthread_atfork's prepare takes the pool's lock; a thread that asks for a stack
+            // meanwhile sleeps on the lock word. The parent's handler must wake it (it once reset
+            // the word instead, and an M slept there for ever).
+            let pool = StackPool()
+            pool.lockForFork()
+            let got = Flag()
+            let waiter = startHostThread {
+                let (list, n) = pool.allocate(size: 64 << 10, upTo: 1)
+                if n == 1, let list { pool.release(list: list) }
+                got.set()
+            }
+            sleepHost(milliseconds: 50)  // long past the waiter's spin: it sleeps on the futex
+            #expect(!got.isSet)
+            pool.unlockInParentAfterFork()
+            let deadline = now() + 10_000_000_000
+            while !got.isSet && now() < deadline { sleepHost(milliseconds: 1) }
+            #expect(got.isSet, "the waiter was not woken")
+            if got.isSet { joinHostThread(waiter) }
+        }
+
         @Test func guardBudgetFollowsMaxMapCount() {
             let maxMapCount = readInteger("/proc/sys/vm/max_map_count")!
             let limit = StackPool.computeGuardLimit()
