@@ -55,7 +55,7 @@ extension AsyncPreemptionSuite {
             #expect(s.stats.xregLive <= s.stats.procs, "abandoned tasks gave their blocks back: \(s.stats)")
         }
 
-        @Test(arguments: [Int64(10_000_000), 200_000_000])
+        @Test(arguments: [Int64(50_000_000), 200_000_000])
         func aSleeperBesideAJITKernelWakesOnTime(quantum: Int64) {
             // One P. A task runs a kernel that never returns; the main task sleeps 1 ms forty times.
             // Sysmon wakes at each deadline and signals the M: the kernel is preempted at once,
@@ -74,10 +74,11 @@ extension AsyncPreemptionSuite {
                 }
             }
             lateness.sort()
-            // Loose bounds for a shared 2-vCPU machine under a debug build (the benchmark measures);
-            // without the signal every wake-up would wait for the quantum to end.
+            // A behaviour bound, not a speed claim (the benchmarks measure): without the signal
+            // every wake-up would wait for the quantum to end (a median near quantum/2); a fifth
+            // of the quantum leaves room for a shared 2-vCPU machine under load and a debug build.
             let median = percentile(lateness, 0.5)
-            #expect(median < 2_000_000, "quantum \(quantum): median \(median) ns: \(lateness)")
+            #expect(median < quantum / 5, "quantum \(quantum): median \(median) ns: \(lateness)")
             #expect(s.stats.preemptAsync >= 30, "\(s.stats)")
         }
 

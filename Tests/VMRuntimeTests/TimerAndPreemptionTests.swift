@@ -58,8 +58,10 @@ extension RuntimeTests {
 
         @Test func sleeperBesideABusyTaskWakesPromptlyWithOneP() {
             // sysmon sleeps until the timer is due and marks the busy task, which yields at its
-            // next poll; the sleeper gets the CPU then, not a quantum (10 ms) later.
-            let s = Scheduler(configuration: .init(procs: 1))
+            // next poll; the sleeper gets the CPU then, not a quantum later. A long quantum
+            // (200 ms) separates the two cases by far more than a loaded machine's scheduling
+            // delays: without sysmon's timer check the median would be ~100 ms.
+            let s = Scheduler(configuration: .init(procs: 1, quantumNanoseconds: 200_000_000))
             defer { s.shutdown() }
             var lateness: [Int64] = []
             _ = s.run {
@@ -81,10 +83,9 @@ extension RuntimeTests {
             }
             lateness.sort()
             let median = lateness[lateness.count / 2]
-            // Loose bound (a shared 2-vCPU VM, other tests may run meanwhile; rtbench measures):
-            // without sysmon's timer check the busy task would keep the P for its whole 10 ms
-            // quantum every time.
-            #expect(median < 5_000_000, "median lateness \(median) ns: \(lateness)")
+            // A behaviour bound, not a speed claim (bench/ measures): a quarter of the quantum
+            // leaves room for a shared 2-vCPU machine under load.
+            #expect(median < 50_000_000, "median lateness \(median) ns: \(lateness)")
             #expect(s.stats.preemptCoop > 0)
         }
 
