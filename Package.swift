@@ -24,11 +24,15 @@ let package = Package(
             name: "vecvm-cli",
             dependencies: ["VecVM", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "VMRuntimeTests", dependencies: ["VMRuntime", "CJITStubs"]),
+        // Helpers of the two test targets that run schedulers for real (not part of any product).
+        .target(
+            name: "SchedulerTestSupport", dependencies: ["VMRuntime", "CJITStubs"], path: "Tests/SchedulerTestSupport"),
+        .testTarget(name: "VMRuntimeTests", dependencies: ["VMRuntime", "CJITStubs", "SchedulerTestSupport"]),
         .testTarget(name: "VecVMTests", dependencies: ["VecVM", "VMRuntime", "CJITStubs"]),
         // Asynchronous preemption run for real: test routines made with VecVM's assembler, in a code
         // region registered with VMRuntime (register integrity, kernels, pool, encodings, benchmarks).
-        .testTarget(name: "PreemptionTests", dependencies: ["VMRuntime", "VecVM", "CJITStubs"]),
+        .testTarget(
+            name: "PreemptionTests", dependencies: ["VMRuntime", "VecVM", "CJITStubs", "SchedulerTestSupport"]),
         // End-to-end tests of the `vecvm` binary (exit statuses, stderr, jit-dump); depends on the
         // executable so that `swift test` builds it.
         .testTarget(name: "CLITests", dependencies: ["vecvm-cli"]),

@@ -1,13 +1,14 @@
 // Support.swift — what the asynchronous-preemption tests share: the serialized root suite, a small
 // code heap of their own (pages written while RW, then made RX, inside one range registered with
 // AsyncPreemption, as the JIT's CodeHeap does) and an unregistered twin, calling machine code,
-// counters, timing helpers, child processes for the fatal paths.
+// timing helpers (counters, flags and child processes come from SchedulerTestSupport).
 //
 // Every suite here nests in `AsyncPreemptionSuite`, which is `.serialized`: these tests install a
 // signal handler, start schedulers with 100 µs quanta and time things; running them in parallel on
 // a 2-core machine would starve each other's measurements.
 import CJITStubs
 import Glibc
+@_exported import SchedulerTestSupport
 import Synchronization
 import Testing
 
@@ -15,32 +16,6 @@ import Testing
 @testable import VecVM
 
 @Suite(.serialized, .exclusiveTiming) struct AsyncPreemptionSuite {}
-
-/// Held by the root suite of every test target that times things or starts schedulers with short
-/// quanta (VMRuntimeTests' RuntimeTests, PreemptionTests' AsyncPreemptionSuite): `.serialized` only
-/// orders the tests inside one suite, and Swift Testing runs the two targets' suites side by side,
-/// where one's 100 µs-quantum stress starves the other's timing assertions on a 2-core machine.
-/// The lock is a flock on the test binary itself: every open file description of it conflicts,
-/// within this process and with another run of the same binary, and nothing is left behind.
-/// Waiting polls with Task.sleep, so no cooperative thread is blocked.
-struct ExclusiveTiming: SuiteTrait, TestScoping {
-    var isRecursive: Bool { false }
-
-    func provideScope(
-        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
-    ) async throws {
-        let fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)
-        defer { if fd >= 0 { close(fd) } }
-        if fd >= 0 {
-            while flock(fd, LOCK_EX | LOCK_NB) != 0 { try await Task.sleep(nanoseconds: 10_000_000) }
-        }
-        try await function()
-    }
-}
-
-extension Trait where Self == ExclusiveTiming {
-    static var exclusiveTiming: Self { ExclusiveTiming() }
-}
 
 /// Long runs (1M preemptions, the benchmarks) only when asked: `VECVM_LONG_TESTS=1`.
 let longTestsEnabled = getenv("VECVM_LONG_TESTS") != nil
@@ -106,33 +81,11 @@ func routine3(_ code: UnsafeRawPointer) -> Routine3 { unsafeBitCast(code, to: Ro
 
 // MARK: - Shared state between Ms
 
-final class Counter: @unchecked Sendable {
-    let value = Atomic<Int>(0)
-    func add(_ n: Int = 1) { value.wrappingAdd(n, ordering: .relaxed) }
-    var load: Int { value.load(ordering: .relaxed) }
-}
-
-final class Flag: @unchecked Sendable {
-    let value = Atomic<Bool>(false)
-    func set() { value.store(true, ordering: .releasing) }
-    var isSet: Bool { value.load(ordering: .acquiring) }
-}
-
-func now() -> Int64 { vm_nanotime() }
-
-func isCompleted(_ o: RunOutcome) -> Bool {
-    if case .completed = o { return true }
-    return false
-}
-
 /// Polls the calling task's preempt flag, as the interpreter does at its back-edges.
 @inline(__always)
 func pollPreempt(_ flag: UnsafeMutablePointer<UInt32>) {
     if Scheduler.isPreemptRequested(flag) { Scheduler.preemptPoint() }
 }
-
-/// The id of the M the calling task runs on (re-read after every switch).
-func currentM() -> Int64 { vm_current_m()!.pointee.id }
 
 /// A 64-byte aligned buffer of `bytes` zero bytes, freed with the object.
 final class AlignedBuffer: @unchecked Sendable {
@@ -160,55 +113,6 @@ func mix(_ x: UInt64) -> UInt64 {
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
     z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
     return z ^ (z >> 31)
-}
-
-// MARK: - Child processes (fatal paths, handler chaining)
-
-struct ChildResult {
-    var exitStatus: Int32?  // nil if killed by a signal
-    var signal: Int32?
-    var stderr: String
-}
-
-/// Forks; the child runs `body` (which must end the process) with stderr captured.
-func runInChild(timeoutSeconds: Int = 60, _ body: () -> Void) -> ChildResult {
-    var fds: [Int32] = [0, 0]
-    precondition(pipe(&fds) == 0)
-    let pid = fork()
-    if pid == 0 {
-        close(fds[0])
-        dup2(fds[1], 2)
-        body()
-        _exit(99)
-    }
-    close(fds[1])
-    var output: [UInt8] = []
-    var buf = [UInt8](repeating: 0, count: 4096)
-    let deadline = now() + Int64(timeoutSeconds) * 1_000_000_000
-    _ = fcntl(fds[0], F_SETFL, O_NONBLOCK)
-    while true {
-        let n = buf.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
-        if n > 0 {
-            output.append(contentsOf: buf[0..<n])
-            continue
-        }
-        if n == 0 { break }
-        if errno != EAGAIN && errno != EINTR { break }
-        if now() > deadline {
-            kill(pid, SIGKILL)
-            break
-        }
-        var ts = timespec(tv_sec: 0, tv_nsec: 5_000_000)
-        nanosleep(&ts, nil)
-    }
-    close(fds[0])
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) != pid && errno == EINTR {}
-    let exited = (status & 0x7f) == 0
-    return ChildResult(
-        exitStatus: exited ? (status >> 8) & 0xff : nil,
-        signal: exited ? nil : status & 0x7f,
-        stderr: String(decoding: output, as: UTF8.self))
 }
 
 /// Percentile of sorted values.
