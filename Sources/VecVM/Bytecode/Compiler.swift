@@ -448,8 +448,7 @@ final class FunctionCompiler {
             location = f.location
             emitJump(Instruction(.forPrep, a: counter), to: end)
             bind(body)
-            let get: Opcode = kind == .int ? .getInt : kind == .float ? .getFloat : .getF32
-            emit(Instruction(get, a: x, b: arrayReg, c: counter))
+            emit(Instruction(Opcode.get(kind), a: x, b: arrayReg, c: counter))
             loops.append(Loop(breakLabel: end, continueLabel: cont))
             blockContents(f.body)
             loops.removeLast()
@@ -522,8 +521,7 @@ final class FunctionCompiler {
             let index = expr(ix.index)
             let val = expr(value)
             location = a.location
-            let op: Opcode = kind == .int ? .setInt : kind == .float ? .setFloat : .setF32
-            emit(Instruction(op, a: base, b: index, c: val))
+            emit(Instruction(Opcode.set(kind), a: base, b: index, c: val))
         default:
             break
         }
@@ -536,13 +534,11 @@ final class FunctionCompiler {
         let t = kind.scalarType
         let current = allocate(t)
         location = ix.location
-        let get: Opcode = kind == .int ? .getInt : kind == .float ? .getFloat : .getF32
-        emit(Instruction(get, a: current, b: base, c: index))
+        emit(Instruction(Opcode.get(kind), a: current, b: base, c: index))
         let v = expr(value)
         location = loc
         scalarArithmetic(op, t, dst: current, lhs: current, rhs: v)
-        let set: Opcode = kind == .int ? .setInt : kind == .float ? .setFloat : .setF32
-        emit(Instruction(set, a: base, b: index, c: current))
+        emit(Instruction(Opcode.set(kind), a: base, b: index, c: current))
     }
 
     // MARK: Conditions
@@ -753,8 +749,7 @@ final class FunctionCompiler {
             let index = expr(ix.index)
             let r = destination(target, e.type)
             location = ix.location
-            let op: Opcode = kind == .int ? .getInt : kind == .float ? .getFloat : .getF32
-            emit(Instruction(op, a: r, b: base, c: index))
+            emit(Instruction(Opcode.get(kind), a: r, b: base, c: index))
             return r
         case let s as SliceExpr:
             let base = expr(s.base)
@@ -781,6 +776,13 @@ final class FunctionCompiler {
     }
 
     private func unary(_ u: UnaryExpr, into target: Int?) -> Int {
+        if u.op == .not && u.type.isArray { return kernel(u, into: target) }
+        if u.op == .not && u.type.isMask {
+            let v = expr(u.operand)
+            let r = destination(target, u.type)
+            emit(Instruction(.simdMask, a: r, b: v, c: v, k: Int(MaskOp.not.rawValue)))
+            return r
+        }
         if u.op == .not {
             let v = expr(u.operand)
             let r = destination(target, .bool)
@@ -826,6 +828,27 @@ final class FunctionCompiler {
     }
 
     private func binary(_ b: BinaryExpr, into target: Int?) -> Int {
+        if b.type.isArray && (b.op == .and || b.op == .or || b.op.isComparison) { return kernel(b, into: target) }
+        if b.type.isMask && (b.op == .and || b.op == .or) {
+            let l = maskOperand(b.lhs, b.type)
+            let rr = maskOperand(b.rhs, b.type)
+            let r = destination(target, b.type)
+            let op: MaskOp = b.op == .and ? .and : .or
+            emit(Instruction(.simdMask, a: r, b: l, c: rr, k: Int(op.rawValue)))
+            return r
+        }
+        if b.type.isMask {
+            // A comparison of SIMD values (a scalar side is splatted); a > b is b < a, a >= b is b <= a.
+            let simd = b.type.maskedSIMDType!
+            let l = simdOperand(b.lhs, simd)
+            let rr = simdOperand(b.rhs, simd)
+            let r = destination(target, b.type)
+            let swapped = b.op == .gt || b.op == .ge
+            let cmp: CompareOp = b.op == .eq ? .eq : b.op == .ne ? .ne : (b.op == .lt || b.op == .gt) ? .lt : .le
+            let (x, y) = swapped ? (rr, l) : (l, rr)
+            emit(Instruction(.simdCompare, a: r, b: x, c: y, k: Int(cmp.rawValue) << 1 | (simd == .f64x4 ? 1 : 0)))
+            return r
+        }
         switch b.op {
         case .and, .or:
             let r = destination(target, .bool)
@@ -903,25 +926,48 @@ final class FunctionCompiler {
         return r
     }
 
+    /// A mask operand; a bool scalar becomes all-true or all-false lanes (0 - b in every lane).
+    private func maskOperand(_ e: Expr, _ maskType: VType) -> Int {
+        if e.type.isMask { return expr(e) }
+        let s = expr(e)
+        let t = allocate(.int)
+        emit(Instruction(.negInt, a: t, b: s))
+        let r = allocate(maskType)
+        // The bits of -1 (or 0) splatted as f64 lanes are all-ones (or zero) lanes of either width.
+        emit(Instruction(.splat, a: r, b: t, k: 1))
+        return r
+    }
+
     // MARK: Kernels
 
     private struct KernelBuilder {
         var ops: [KernelOp] = []
+        var types: [ElementKind] = []
         var arrayRegisters: [Int] = []
+        var arrayTypes: [ElementKind] = []
         var scalarRegisters: [Int] = []
+        var scalarTypes: [ElementKind] = []
         var loadForRegister: [Int: Int] = [:]
         var scalarForRegister: [Int: Int] = [:]
+
+        mutating func add(_ op: KernelOp, _ type: ElementKind) -> Int {
+            ops.append(op)
+            types.append(type)
+            return ops.count - 1
+        }
     }
 
+    /// Whether `e` is an elementwise array operation that becomes part of a kernel (its operands then
+    /// become kernel operations or inputs).
     private func isKernelNode(_ e: Expr) -> Bool {
         guard e.type.isArray else { return false }
         switch e {
-        case let b as BinaryExpr: return b.op == .add || b.op == .sub || b.op == .mul || b.op == .div
-        case let u as UnaryExpr: return u.op == .negate
+        case is BinaryExpr: return true
+        case is UnaryExpr: return true
         case let c as CallExpr:
             guard case .builtin(let bi) = c.target else { return false }
             switch bi {
-            case .sqrt, .abs, .fma: return true
+            case .sqrt, .abs, .fma, .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow, .select: return true
             case .min, .max: return c.args.count == 2
             default: return false
             }
@@ -930,59 +976,85 @@ final class FunctionCompiler {
     }
 
     private func kernelNode(_ e: Expr, _ kb: inout KernelBuilder) -> Int {
-        func add(_ op: KernelOp) -> Int {
-            kb.ops.append(op)
-            return kb.ops.count - 1
-        }
-        if isKernelNode(e) {
+        if isKernelNode(e), let kind = e.type.elementKind {
             switch e {
             case let b as BinaryExpr:
                 let l = kernelNode(b.lhs, &kb)
                 let r = kernelNode(b.rhs, &kb)
                 switch b.op {
-                case .add: return add(.add(l, r))
-                case .sub: return add(.sub(l, r))
-                case .mul: return add(.mul(l, r))
-                default: return add(.div(l, r))
+                case .add: return kb.add(.add(l, r), kind)
+                case .sub: return kb.add(.sub(l, r), kind)
+                case .mul: return kb.add(.mul(l, r), kind)
+                case .div: return kb.add(.div(l, r), kind)
+                case .mod: return kb.add(.mod(l, r), kind)
+                case .and: return kb.add(.and(l, r), .bool)
+                case .or: return kb.add(.or(l, r), .bool)
+                // a > b is b < a, a >= b is b <= a (NaN included).
+                case .eq: return kb.add(.compare(.eq, l, r), .bool)
+                case .ne: return kb.add(.compare(.ne, l, r), .bool)
+                case .lt: return kb.add(.compare(.lt, l, r), .bool)
+                case .le: return kb.add(.compare(.le, l, r), .bool)
+                case .gt: return kb.add(.compare(.lt, r, l), .bool)
+                case .ge: return kb.add(.compare(.le, r, l), .bool)
                 }
             case let u as UnaryExpr:
-                return add(.neg(kernelNode(u.operand, &kb)))
+                let a = kernelNode(u.operand, &kb)
+                switch u.op {
+                case .negate: return kb.add(.neg(a), kind)
+                case .not: return kb.add(.not(a), .bool)
+                }
             case let c as CallExpr:
                 let args = c.args.map { kernelNode($0, &kb) }
                 guard case .builtin(let bi) = c.target else { break }
                 switch bi {
-                case .sqrt: return add(.sqrt(args[0]))
-                case .abs: return add(.abs(args[0]))
-                case .fma: return add(.fma(args[0], args[1], args[2]))
-                case .min: return add(.min(args[0], args[1]))
-                default: return add(.max(args[0], args[1]))
+                case .sqrt: return kb.add(.sqrt(args[0]), kind)
+                case .abs: return kb.add(.abs(args[0]), kind)
+                case .fma: return kb.add(.fma(args[0], args[1], args[2]), kind)
+                case .min: return kb.add(.min(args[0], args[1]), kind)
+                case .max: return kb.add(.max(args[0], args[1]), kind)
+                case .pow: return kb.add(.pow(args[0], args[1]), kind)
+                case .select: return kb.add(.select(args[0], args[1], args[2]), kind)
+                case .exp: return kb.add(.math(.exp, args[0]), kind)
+                case .log: return kb.add(.math(.log, args[0]), kind)
+                case .sin: return kb.add(.math(.sin, args[0]), kind)
+                case .cos: return kb.add(.math(.cos, args[0]), kind)
+                case .tanh: return kb.add(.math(.tanh, args[0]), kind)
+                case .floor: return kb.add(.math(.floor, args[0]), kind)
+                case .ceil: return kb.add(.math(.ceil, args[0]), kind)
+                case .round: return kb.add(.math(.round, args[0]), kind)
+                default: break
                 }
             default:
                 break
             }
         }
+        // A leaf: an array input, or a scalar broadcast to every lane.
         let r = expr(e)
+        let kind = e.type.elementKind ?? .int
         if e.type.isArray {
             if let op = kb.loadForRegister[r] { return op }
             kb.arrayRegisters.append(r)
-            let op = add(.load(kb.arrayRegisters.count - 1))
+            kb.arrayTypes.append(kind)
+            let op = kb.add(.load(kb.arrayRegisters.count - 1), kind)
             kb.loadForRegister[r] = op
             return op
         }
         if let op = kb.scalarForRegister[r] { return op }
         kb.scalarRegisters.append(r)
-        let op = add(.scalar(kb.scalarRegisters.count - 1))
+        kb.scalarTypes.append(kind)
+        let op = kb.add(.scalar(kb.scalarRegisters.count - 1), kind)
         kb.scalarForRegister[r] = op
         return op
     }
 
-    private func emitKernel(
-        _ kb: KernelBuilder, element: ElementKind, output: KernelOutput, resultType: VType, into target: Int?,
-        at loc: SourceLocation
-    ) -> Int {
+    private func emitKernel(_ kb: KernelBuilder, output: KernelOutput, resultType: VType, into target: Int?, at loc: SourceLocation)
+        -> Int
+    {
         let program = KernelProgram(
-            element: element, arrayInputs: kb.arrayRegisters.count, scalarInputs: kb.scalarRegisters.count, ops: kb.ops,
-            output: output)
+            arrayInputs: kb.arrayTypes, scalarInputs: kb.scalarTypes, ops: kb.ops, types: kb.types, output: output)
+        if let problem = program.validate() {
+            compiler.error("internal error: invalid kernel (\(problem)): \(program)", at: loc)
+        }
         let site = KernelSite(
             program: program, arrayRegisters: kb.arrayRegisters, scalarRegisters: kb.scalarRegisters, location: loc)
         fn.kernelSites.append(site)
@@ -994,25 +1066,23 @@ final class FunctionCompiler {
 
     /// An elementwise array expression: one kernel storing a new array.
     private func kernel(_ e: Expr, into target: Int?) -> Int {
-        guard case .array(let kind) = e.type else { return destination(target, e.type) }
         var kb = KernelBuilder()
         let root = kernelNode(e, &kb)
-        return emitKernel(kb, element: kind, output: .store(root), resultType: e.type, into: target, at: e.location)
+        return emitKernel(kb, output: .store(root), resultType: e.type, into: target, at: e.location)
     }
 
-    /// `sum`, `min`, `max` of an array expression, or `dot(a, b)`: one kernel with a reduction.
-    private func reduction(
-        _ op: ReductionOp, _ args: [Expr], kind: ElementKind, into target: Int?, at loc: SourceLocation
-    ) -> Int {
+    /// `sum`, `min`, `max`, `count`, `any`, `all` of an array expression, or `dot(a, b)`: one kernel with a
+    /// reduction.
+    private func reduction(_ op: ReductionOp, _ args: [Expr], resultType: VType, into target: Int?, at loc: SourceLocation)
+        -> Int
+    {
         var kb = KernelBuilder()
         var root = kernelNode(args[0], &kb)
         if args.count == 2 {
             let other = kernelNode(args[1], &kb)
-            kb.ops.append(.mul(root, other))
-            root = kb.ops.count - 1
+            root = kb.add(.mul(root, other), kb.types[root])
         }
-        return emitKernel(
-            kb, element: kind, output: .reduce(op, root), resultType: kind.scalarType, into: target, at: loc)
+        return emitKernel(kb, output: .reduce(op, root), resultType: resultType, into: target, at: loc)
     }
 
     // MARK: Calls
@@ -1154,7 +1224,7 @@ final class FunctionCompiler {
                             .simdReduce, a: r, b: v, k: Int(op.rawValue) << 1 | (args[0].type == .f64x4 ? 1 : 0)))
                     return r
                 }
-                return reduction(op, args, kind: args[0].type.elementKind!, into: target, at: loc)
+                return reduction(op, args, resultType: c.type, into: target, at: loc)
             }
             if isKernelNode(c) { return kernel(c, into: target) }
             if c.type.isSIMD {
@@ -1210,7 +1280,7 @@ final class FunctionCompiler {
                         k: Int(ReductionOp.sum.rawValue) << 1 | (args[0].type == .f64x4 ? 1 : 0)))
                 return r
             }
-            return reduction(.sum, args, kind: args[0].type.elementKind!, into: target, at: loc)
+            return reduction(.sum, args, resultType: c.type, into: target, at: loc)
         case .dot:
             if args[0].type.isSIMD {
                 let l = expr(args[0])
@@ -1223,7 +1293,7 @@ final class FunctionCompiler {
                 emit(Instruction(.simdReduce, a: r, b: prod, k: Int(ReductionOp.sum.rawValue) << 1 | (isF64 ? 1 : 0)))
                 return r
             }
-            return reduction(.sum, args, kind: args[0].type.elementKind!, into: target, at: loc)
+            return reduction(.sum, args, resultType: c.type, into: target, at: loc)
         case .splat:
             let s = expr(args[0])
             let r = destination(target, c.type)
@@ -1249,7 +1319,14 @@ final class FunctionCompiler {
             let k = expr(args[1])
             let r = destination(target, c.type)
             location = loc
-            emit(Instruction(.lane, a: r, b: v, c: k, k: args[0].type == .f64x4 ? 1 : 0))
+            let shape: Int
+            switch args[0].type {
+            case .f64x4: shape = 1
+            case .m32x8: shape = 2
+            case .m64x4: shape = 3
+            default: shape = 0
+            }
+            emit(Instruction(.lane, a: r, b: v, c: k, k: shape))
             return r
         case .wait:
             let t = expr(args[0])
@@ -1293,6 +1370,76 @@ final class FunctionCompiler {
             let r = destination(target, .int)
             emit(Instruction(.now, a: r))
             return r
+        case .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round:
+            if isKernelNode(c) { return kernel(c, into: target) }
+            let f = ElementwiseMath.from(b)
+            let v = expr(args[0])
+            let r = destination(target, c.type)
+            location = loc
+            if c.type.isSIMD {
+                emit(Instruction(.simdUnary, a: r, b: v, k: SimdOp.pack(SimdOp(f), isF64: c.type == .f64x4)))
+            } else {
+                emit(Instruction(.scalarMath, a: r, b: v, c: 0, k: MathOp.pack(MathOp(f), c.type.elementKind!)))
+            }
+            return r
+        case .pow:
+            if isKernelNode(c) { return kernel(c, into: target) }
+            if c.type.isSIMD {
+                let l = simdOperand(args[0], c.type)
+                let rr = simdOperand(args[1], c.type)
+                let r = destination(target, c.type)
+                location = loc
+                emit(Instruction(.simdBinary, a: r, b: l, c: rr, k: SimdOp.pack(.pow, isF64: c.type == .f64x4)))
+                return r
+            }
+            let l = expr(args[0])
+            let rr = expr(args[1])
+            let r = destination(target, c.type)
+            location = loc
+            emit(Instruction(.scalarMath, a: r, b: l, c: rr, k: MathOp.pack(.pow, c.type.elementKind!)))
+            return r
+        case .select:
+            if isKernelNode(c) { return kernel(c, into: target) }
+            if c.type.isSIMD {
+                let m = maskOperand(args[0], c.type.maskType!)
+                let pair = allocateSlots(8)
+                for (i, a) in args.dropFirst().enumerated() {
+                    if a.type.isSIMD {
+                        _ = expr(a, into: pair + 4 * i)
+                    } else {
+                        let s = expr(a)
+                        emit(Instruction(.splat, a: pair + 4 * i, b: s, k: c.type == .f64x4 ? 1 : 0))
+                    }
+                }
+                let r = destination(target, c.type)
+                location = loc
+                emit(Instruction(.simdSelect, a: r, b: m, c: pair))
+                return r
+            }
+            // Scalars: both values are evaluated (left to right), then one is picked.
+            let m = expr(args[0])
+            let x = expr(args[1])
+            let y = expr(args[2])
+            let r = destination(target, c.type)
+            let pickX = newLabel()
+            let end = newLabel()
+            emitJump(Instruction(.jumpIfTrue, a: m), to: pickX)
+            move(c.type, to: r, from: y)
+            emitJump(Instruction(.jump), to: end)
+            bind(pickX)
+            move(c.type, to: r, from: x)
+            bind(end)
+            return r
+        case .any, .all, .count:
+            let op: ReductionOp = b == .any ? .any : b == .all ? .all : .count
+            if args[0].type.isMask {
+                let v = expr(args[0])
+                let r = destination(target, c.type)
+                location = loc
+                emit(Instruction(.simdReduce, a: r, b: v, k: Int(op.rawValue) << 1 | (args[0].type == .m64x4 ? 1 : 0)))
+                return r
+            }
+            return reduction(op, args, resultType: c.type, into: target, at: loc)
         case .toInt, .toFloat, .toF32:
             let from = args[0].type
             if case .array(let fromKind) = from {

@@ -33,9 +33,10 @@ enum Opcode: UInt8, CaseIterable {
     case forPrep, forLoop
     case convert
     case call, callExtern, callHost, ret0, ret, retRef, ret4
-    case getInt, getFloat, getF32, setInt, setFloat, setF32, length, slice, arrayLiteral
+    case getInt, getFloat, getF32, getBool, setInt, setFloat, setF32, setBool, length, slice, arrayLiteral
     case kernel, builtin, print, concat, format
     case simdBinary, simdUnary, simdFma, splat, vload, vstore, lane, simdReduce
+    case simdCompare, simdMask, simdSelect
     case spawn, wait, makeChan, send, recv, recvOrJump, close, yield, sleep, now
 
     /// How the disassembler shows the operands.
@@ -84,7 +85,8 @@ enum Opcode: UInt8, CaseIterable {
         case .mulF32: Info(format: .abc, semantics: "R[A] = R[B] * R[C] (f32)")
         case .divF32: Info(format: .abc, semantics: "R[A] = R[B] / R[C] (f32)")
         case .negF32: Info(format: .ab, semantics: "R[A] = -R[B] (f32)")
-        case .scalarMath: Info(format: .abck, semantics: "R[A] = MathOp(K)(R[B], R[C]) (min max abs sqrt on K's type)")
+        case .scalarMath:
+            Info(format: .abck, semantics: "R[A] = MathOp(K)(R[B], R[C]) (min max abs sqrt exp log ... pow on K's type)")
         case .scalarFma:
             Info(format: .abk, semantics: "R[A] = fma(R[B], R[B+1], R[B+2]) on type K (int: wrapping a*b+c)")
         case .ltInt: Info(format: .abc, semantics: "R[A] = R[B] < R[C] (int)")
@@ -123,9 +125,11 @@ enum Opcode: UInt8, CaseIterable {
         case .getInt: Info(format: .abc, semantics: "R[A] = O[B][R[C]] ([int]; bounds checked)")
         case .getFloat: Info(format: .abc, semantics: "R[A] = O[B][R[C]] ([float])")
         case .getF32: Info(format: .abc, semantics: "R[A] = O[B][R[C]] ([f32])")
+        case .getBool: Info(format: .abc, semantics: "R[A] = O[B][R[C]] ([bool]: 0 or 1)")
         case .setInt: Info(format: .abc, semantics: "O[A][R[B]] = R[C] ([int]; bounds checked)")
         case .setFloat: Info(format: .abc, semantics: "O[A][R[B]] = R[C] ([float])")
         case .setF32: Info(format: .abc, semantics: "O[A][R[B]] = R[C] ([f32])")
+        case .setBool: Info(format: .abc, semantics: "O[A][R[B]] = R[C] ([bool])")
         case .length: Info(format: .ab, semantics: "R[A] = len(O[B])")
         case .slice: Info(format: .abc, semantics: "O[A] = copy of O[B][R[C] ..< R[C+1]]")
         case .arrayLiteral: Info(format: .abck, semantics: "O[A] = new [K] array of the C values R[B..<B+C]")
@@ -144,8 +148,13 @@ enum Opcode: UInt8, CaseIterable {
         case .splat: Info(format: .abk, semantics: "V[A] = all lanes R[B] (K: 0 f32x8, 1 f64x4)")
         case .vload: Info(format: .abck, semantics: "V[A] = lanes of O[B] from index R[C] (bounds checked)")
         case .vstore: Info(format: .abck, semantics: "lanes of O[A] from index R[B] = V[C] (bounds checked)")
-        case .lane: Info(format: .abck, semantics: "R[A] = lane R[C] of V[B] (checked)")
-        case .simdReduce: Info(format: .abk, semantics: "R[A] = Reduction(K)(V[B]) (fixed pairwise order)")
+        case .lane:
+            Info(format: .abck, semantics: "R[A] = lane R[C] of V[B] (checked; K: 0 f32x8, 1 f64x4, 2 m32x8, 3 m64x4)")
+        case .simdReduce:
+            Info(format: .abk, semantics: "R[A] = Reduction(K)(V[B]) (fixed pairwise order; count/any/all of masks)")
+        case .simdCompare: Info(format: .abck, semantics: "V[A] = mask of Compare(K)(V[B], V[C]) (K = op << 1 | f64)")
+        case .simdMask: Info(format: .abck, semantics: "V[A] = MaskOp(K)(V[B], V[C]) (not, and, or: bitwise)")
+        case .simdSelect: Info(format: .abc, semantics: "V[A] = mask V[B] ? V[C] : V[C+4], lane by lane")
         case .spawn: Info(format: .abc, semantics: "O[A] = spawn function C with arguments copied from R[B..]")
         case .wait: Info(format: .abk, semantics: "A = result of task O[B] (storage K), after it ends")
         case .makeChan: Info(format: .ab, semantics: "O[A] = channel with capacity R[B]")
@@ -162,6 +171,24 @@ enum Opcode: UInt8, CaseIterable {
     }
 
     var name: String { String(describing: self) }
+
+    /// The array element read and write of an element kind.
+    static func get(_ kind: ElementKind) -> Opcode {
+        switch kind {
+        case .int: .getInt
+        case .float: .getFloat
+        case .f32: .getF32
+        case .bool: .getBool
+        }
+    }
+    static func set(_ kind: ElementKind) -> Opcode {
+        switch kind {
+        case .int: .setInt
+        case .float: .setFloat
+        case .f32: .setF32
+        case .bool: .setBool
+        }
+    }
 }
 
 /// One encoded instruction.
@@ -212,15 +239,40 @@ enum MathOp: UInt8 {
     case max = 1
     case abs = 2
     case sqrt = 3
+    case exp, log, sin, cos, tanh, floor, ceil, round
+    /// pow(R[B], R[C])
+    case pow
+
+    init(_ f: ElementwiseMath) {
+        switch f {
+        case .exp: self = .exp
+        case .log: self = .log
+        case .sin: self = .sin
+        case .cos: self = .cos
+        case .tanh: self = .tanh
+        case .floor: self = .floor
+        case .ceil: self = .ceil
+        case .round: self = .round
+        }
+    }
     /// K = op << 2 | element kind
     static func pack(_ op: MathOp, _ kind: ElementKind) -> Int { Int(op.rawValue) << 2 | Int(kind.rawValue) }
 }
 
-enum CompareOp: UInt8 {
+enum CompareOp: UInt8, Hashable {
     case eq = 0
     case ne = 1
     case lt = 2
     case le = 3
+
+    var name: String {
+        switch self {
+        case .eq: "eq"
+        case .ne: "ne"
+        case .lt: "lt"
+        case .le: "le"
+        }
+    }
 }
 
 /// K of `compare`: op << 3 | operand class (0 float, 1 f32, 2 str, 3 int/bool).
@@ -240,6 +292,21 @@ enum Conversion {
 enum SimdOp: UInt8 {
     case add = 0
     case sub, mul, div, min, max, sqrt, abs, neg
+    case exp, log, sin, cos, tanh, floor, ceil, round
+    case pow
+
+    init(_ f: ElementwiseMath) {
+        switch f {
+        case .exp: self = .exp
+        case .log: self = .log
+        case .sin: self = .sin
+        case .cos: self = .cos
+        case .tanh: self = .tanh
+        case .floor: self = .floor
+        case .ceil: self = .ceil
+        case .round: self = .round
+        }
+    }
     static func pack(_ op: SimdOp, isF64: Bool) -> Int { Int(op.rawValue) << 1 | (isF64 ? 1 : 0) }
 }
 
@@ -247,13 +314,27 @@ enum ReductionOp: UInt8, Hashable {
     case sum = 0
     case min = 1
     case max = 2
+    /// Of bool lanes: the number of true lanes (int), whether any / all are true (bool).
+    case count = 3
+    case any = 4
+    case all = 5
     var name: String {
         switch self {
         case .sum: "sum"
         case .min: "min"
         case .max: "max"
+        case .count: "count"
+        case .any: "any"
+        case .all: "all"
         }
     }
+}
+
+/// K of `simdMask`.
+enum MaskOp: UInt8 {
+    case not = 0
+    case and = 1
+    case or = 2
 }
 
 /// Built-in operations dispatched through the `builtin` opcode (K).

@@ -6,9 +6,11 @@
 /// The type of a .vec value, as the embedding API sees it.
 public indirect enum ValueType: Hashable, Sendable, CustomStringConvertible {
     case int, float, f32, bool, string
-    /// `[int]`, `[float]` or `[f32]`.
+    /// `[int]`, `[float]`, `[f32]` or `[bool]`.
     case array(ElementKind)
     case f32x8, f64x4
+    /// Masks: comparisons of SIMD values.
+    case m32x8, m64x4
     /// `task<T>` (`.void` for a task of a function without a result).
     case task(ValueType)
     case channel(ValueType)
@@ -36,6 +38,8 @@ public indirect enum ValueType: Hashable, Sendable, CustomStringConvertible {
         case .array(let k): self = .array(k)
         case .f32x8: self = .f32x8
         case .f64x4: self = .f64x4
+        case .m32x8: self = .m32x8
+        case .m64x4: self = .m64x4
         case .task(let r):
             guard let r = ValueType(r) else { return nil }
             self = .task(r)
@@ -57,6 +61,8 @@ public indirect enum ValueType: Hashable, Sendable, CustomStringConvertible {
         case .array(let k): .array(k)
         case .f32x8: .f32x8
         case .f64x4: .f64x4
+        case .m32x8: .m32x8
+        case .m64x4: .m64x4
         case .task(let r): .task(r.vType)
         case .channel(let e): .chan(e.vType)
         }
@@ -74,6 +80,10 @@ public enum Value: Sendable, CustomStringConvertible {
     case array(VecArray)
     case f32x8(SIMD8<Float>)
     case f64x4(SIMD4<Double>)
+    /// An `m32x8` mask.
+    case m32x8(SIMDMask<SIMD8<Int32>>)
+    /// An `m64x4` mask.
+    case m64x4(SIMDMask<SIMD4<Int64>>)
     /// A `task<T>` handle. Opaque: it can only be passed back to .vec.
     case task(OpaqueValue)
     /// A `chan<T>`. Opaque: it can only be passed back to .vec.
@@ -103,6 +113,8 @@ public enum Value: Sendable, CustomStringConvertible {
         case .array(let a): .array(a.kind)
         case .f32x8: .f32x8
         case .f64x4: .f64x4
+        case .m32x8: .m32x8
+        case .m64x4: .m64x4
         case .task(let o), .channel(let o): o.type
         case .void: .void
         }
@@ -119,6 +131,8 @@ public enum Value: Sendable, CustomStringConvertible {
         case .array(let a): ValueFormatter.array(a.storage)
         case .f32x8(let v): "<" + (0..<8).map { ValueFormatter.f32(v[$0]) }.joined(separator: ", ") + ">"
         case .f64x4(let v): "<" + (0..<4).map { ValueFormatter.float(v[$0]) }.joined(separator: ", ") + ">"
+        case .m32x8(let m): "<" + (0..<8).map { m[$0] ? "true" : "false" }.joined(separator: ", ") + ">"
+        case .m64x4(let m): "<" + (0..<4).map { m[$0] ? "true" : "false" }.joined(separator: ", ") + ">"
         case .task(let o), .channel(let o): o.description
         case .void: ""
         }
@@ -262,6 +276,7 @@ public final class VecArray: @unchecked Sendable, Equatable, CustomStringConvert
         case .int: return (0..<lhs.count).allSatisfy { lhs.storage.int($0) == rhs.storage.int($0) }
         case .float: return (0..<lhs.count).allSatisfy { lhs.storage.float($0) == rhs.storage.float($0) }
         case .f32: return (0..<lhs.count).allSatisfy { lhs.storage.f32($0) == rhs.storage.f32($0) }
+        case .bool: return (0..<lhs.count).allSatisfy { lhs.storage.bool($0) == rhs.storage.bool($0) }
         }
     }
 }
@@ -376,6 +391,16 @@ extension Value {
             withUnsafeBytes(of: &v) {
                 UnsafeMutableRawPointer(regs + slot).copyMemory(from: $0.baseAddress!, byteCount: 32)
             }
+        case .m32x8(let m):
+            var lanes = SIMD8<Int32>(repeating: 0).replacing(with: -1, where: m)
+            withUnsafeBytes(of: &lanes) {
+                UnsafeMutableRawPointer(regs + slot).copyMemory(from: $0.baseAddress!, byteCount: 32)
+            }
+        case .m64x4(let m):
+            var lanes = SIMD4<Int64>(repeating: 0).replacing(with: -1, where: m)
+            withUnsafeBytes(of: &lanes) {
+                UnsafeMutableRawPointer(regs + slot).copyMemory(from: $0.baseAddress!, byteCount: 32)
+            }
         case .task(let o), .channel(let o): objs[slot] = o.object
         case .void: break
         }
@@ -396,12 +421,15 @@ extension Value {
             } else {
                 self = .array(VecArray(zeros: 0, of: k))
             }
-        case .f32x8, .f64x4:
+        case .f32x8, .f64x4, .m32x8, .m64x4:
             var slots = (r0, r1, r2, r3)
             self = withUnsafeBytes(of: &slots) { raw in
-                type == .f32x8
-                    ? .f32x8(raw.loadUnaligned(as: SIMD8<Float>.self))
-                    : .f64x4(raw.loadUnaligned(as: SIMD4<Double>.self))
+                switch type {
+                case .f32x8: .f32x8(raw.loadUnaligned(as: SIMD8<Float>.self))
+                case .m32x8: .m32x8(raw.loadUnaligned(as: SIMD8<Int32>.self) .!= 0)
+                case .m64x4: .m64x4(raw.loadUnaligned(as: SIMD4<Int64>.self) .!= 0)
+                default: .f64x4(raw.loadUnaligned(as: SIMD4<Double>.self))
+                }
             }
         case .task:
             if let o = task.resultObject, let t = ValueType(type) {

@@ -184,6 +184,8 @@ struct Checker {
             case "str": return .str
             case "f32x8": return .f32x8
             case "f64x4": return .f64x4
+            case "m32x8": return .m32x8
+            case "m64x4": return .m64x4
             case "task", "chan":
                 error("'\(name)' needs an element type: '\(name)<int>'", at: loc)
                 return .error
@@ -197,9 +199,10 @@ struct Checker {
             case .int: return .array(.int)
             case .float: return .array(.float)
             case .f32: return .array(.f32)
+            case .bool: return .array(.bool)
             case .error: return .error
             default:
-                error("arrays hold int, float or f32, not \(e)", at: loc)
+                error("arrays hold int, float, f32 or bool, not \(e)", at: loc)
                 return .error
             }
         case .generic(let name, let arg, _):
@@ -377,7 +380,7 @@ struct Checker {
         let op: BinaryOp = a.op == .add ? .add : a.op == .sub ? .sub : a.op == .mul ? .mul : .div
         var vt = infer(a.value)
         if vt.isUntyped {
-            vt = resolveUntyped(a.value, to: targetType.laneType ?? (vt == .untypedInt ? .int : .float))
+            vt = resolveUntyped(a.value, to: targetType.numericLane ?? (vt == .untypedInt ? .int : .float))
         }
         if targetType == .error || vt == .error { return }
         let result = arithmeticResult(op, targetType, vt, at: a.location)
@@ -510,15 +513,16 @@ struct Checker {
             switch u.op {
             case .not:
                 let t = check(u.operand, expected: .bool)
+                if t.isElementwiseBool { return t }
                 if !t.matches(.bool) {
-                    error("'!' needs a bool, found \(t)", at: u.location)
+                    error("'!' needs a bool, a [bool] or a mask, found \(t)", at: u.location)
                     return .error
                 }
                 return .bool
             case .negate:
                 let t = infer(u.operand, expected: expected)
                 if t.isUntyped || t == .error { return t }
-                if t.laneType != nil { return t }
+                if t.numericLane != nil { return t }
                 error("cannot negate a value of type \(t)", at: u.location)
                 return .error
             }
@@ -549,7 +553,7 @@ struct Checker {
             switch bt {
             case .array(let el): return el.scalarType
             case .error: return .error
-            case .f32x8, .f64x4:
+            case .f32x8, .f64x4, .m32x8, .m64x4:
                 error("use lane(v, k) to read a lane of a SIMD value", at: ix.location)
                 return .error
             default:
@@ -590,8 +594,8 @@ struct Checker {
         let types = a.elements.map { infer($0) }
         var concrete: VType?
         for (x, t) in zip(a.elements, types) where !t.isUntyped && t != .error {
-            if !t.isNumericScalar {
-                error("arrays hold int, float or f32, not \(t)", at: x.location)
+            if !t.isNumericScalar && t != .bool {
+                error("arrays hold int, float, f32 or bool, not \(t)", at: x.location)
                 return .error
             }
             if let c = concrete, c != t {
@@ -602,15 +606,28 @@ struct Checker {
         }
         if types.contains(.error) { return .error }
         let el = concrete ?? (types.contains(.untypedFloat) ? .float : .int)
+        if el == .bool, let x = zip(a.elements, types).first(where: { $0.1.isUntyped })?.0 {
+            error("array elements must all have the same type: bool and \(x.type)", at: x.location)
+            return .error
+        }
         for (x, t) in zip(a.elements, types) where t.isUntyped { resolveUntyped(x, to: el) }
         return .array(el.elementKind!)
     }
 
     private mutating func inferBinary(_ b: BinaryExpr, expected: VType?) -> VType {
         if b.op == .and || b.op == .or {
-            for side in [b.lhs, b.rhs] {
-                let t = check(side, expected: .bool)
-                if !t.matches(.bool) { error("'\(b.op.rawValue)' needs bool operands, found \(t)", at: side.location) }
+            let types = [b.lhs, b.rhs].map { check($0, expected: .bool) }
+            for (side, t) in zip([b.lhs, b.rhs], types) where !t.matches(.bool) && !t.isElementwiseBool {
+                error("'\(b.op.rawValue)' needs bool operands (or [bool] / masks), found \(t)", at: side.location)
+                return .error
+            }
+            // Elementwise on [bool] and masks (both sides evaluated); a bool scalar is broadcast.
+            if let t = types.first(where: \.isElementwiseBool) {
+                for u in types where u.isElementwiseBool && u != t {
+                    error("cannot apply '\(b.op.rawValue)' to \(types[0]) and \(types[1])", at: b.location)
+                    return .error
+                }
+                return t
             }
             return .bool
         }
@@ -636,7 +653,7 @@ struct Checker {
         }
         // One side untyped: it takes the lane type of the other side.
         if lt.isUntyped {
-            guard let lane = rt.laneType else {
+            guard let lane = rt.numericLane else {
                 error("cannot apply '\(b.op.rawValue)' to a number and a value of type \(rt)", at: b.location)
                 resolveUntyped(b.lhs, to: lt == .untypedInt ? .int : .float)
                 return .error
@@ -644,7 +661,7 @@ struct Checker {
             lt = resolveUntyped(b.lhs, to: lane)
             if lt == .error { return .error }
         } else if rt.isUntyped {
-            guard let lane = lt.laneType else {
+            guard let lane = lt.numericLane else {
                 error("cannot apply '\(b.op.rawValue)' to a value of type \(lt) and a number", at: b.location)
                 resolveUntyped(b.rhs, to: rt == .untypedInt ? .int : .float)
                 return .error
@@ -657,6 +674,10 @@ struct Checker {
     }
 
     private mutating func comparisonResult(_ op: BinaryOp, _ lt: VType, _ rt: VType, at loc: SourceLocation) -> VType {
+        // Elementwise: arrays (with a broadcast scalar) give a [bool], SIMD values a mask.
+        if lt.isArray || rt.isArray || lt.isSIMD || rt.isSIMD || lt.isMask || rt.isMask {
+            return elementwiseComparison(op, lt, rt, at: loc)
+        }
         if lt != rt {
             error("cannot compare \(lt) with \(rt)\(conversionHint(lt, rt))", at: loc)
             return .error
@@ -673,6 +694,31 @@ struct Checker {
         }
     }
 
+    private mutating func elementwiseComparison(_ op: BinaryOp, _ lt: VType, _ rt: VType, at loc: SourceLocation)
+        -> VType
+    {
+        guard let ll = lt.laneType, let rl = rt.laneType, ll == rl else {
+            error("cannot compare \(lt) with \(rt)", at: loc)
+            return .error
+        }
+        if lt.isMask || rt.isMask {
+            error("cannot compare masks; combine them with '&&', '||' and '!'", at: loc)
+            return .error
+        }
+        if ll == .bool && op != .eq && op != .ne {
+            error("'\(op.rawValue)' does not order bools; only '==' and '!=' compare them", at: loc)
+            return .error
+        }
+        if lt.isArray && rt.isArray && lt != rt || lt.isSIMD && rt.isSIMD && lt != rt || lt.isArray && rt.isSIMD
+            || lt.isSIMD && rt.isArray
+        {
+            error("cannot compare \(lt) with \(rt)", at: loc)
+            return .error
+        }
+        if lt.isSIMD || rt.isSIMD { return (lt.isSIMD ? lt : rt).maskType! }
+        return .array(.bool)
+    }
+
     private func conversionHint(_ a: VType, _ b: VType) -> String {
         if a.isNumericScalar && b.isNumericScalar { return " (no implicit conversion: use \(a)(...) or \(b)(...))" }
         return ""
@@ -687,7 +733,7 @@ struct Checker {
             error("\(name) does not apply to strings; only '+' joins them", at: loc)
             return .error
         }
-        guard let ll = lt.laneType, let rl = rt.laneType, lt != .bool, rt != .bool else {
+        guard let ll = lt.numericLane, let rl = rt.numericLane else {
             error("cannot apply \(name) to \(lt) and \(rt)", at: loc)
             return .error
         }
@@ -707,17 +753,10 @@ struct Checker {
             }
             result = lt
         }
-        if op == .mod {
-            if ll != .int {
-                error("'%' is for integers", at: loc)
-                return .error
-            }
-            if !result.isNumericScalar {
-                error("'%' applies to integers, not to arrays", at: loc)
-                return .error
-            }
+        if op == .mod && ll != .int {
+            error("'%' is for integers", at: loc)
+            return .error
         }
-        if result.isSIMD && op == .mod { return .error }
         return result
     }
 
@@ -778,9 +817,9 @@ struct Checker {
 
     /// Checks an argument that may be a scalar, array or SIMD value of a numeric lane type.
     private mutating func numericOperand(_ e: Expr, expected: VType?, _ what: String) -> VType {
-        let t = check(e, expected: expected?.laneType ?? expected)
+        let t = check(e, expected: expected?.numericLane ?? expected)
         if t == .error { return .error }
-        if t.laneType == nil || t == .bool {
+        if t.numericLane == nil {
             error("\(what) needs a number, an array or a SIMD value, found \(t)", at: e.location)
             return .error
         }
@@ -801,12 +840,12 @@ struct Checker {
         let typed = types.first(where: { !$0.isUntyped })
         let lane: VType
         if let t = typed {
-            guard let l = t.laneType, t != .bool else {
+            guard let l = t.numericLane else {
                 error("'\(c.callee)' needs numbers, arrays or SIMD values, found \(t)", at: c.location)
                 return .error
             }
             lane = l
-        } else if let exp = expected?.laneType {
+        } else if let exp = expected?.numericLane {
             lane = exp
         } else {
             lane = types.contains(.untypedFloat) ? .float : .int
@@ -850,8 +889,8 @@ struct Checker {
             if !nt.matches(.int) { error("fill needs an int count, found \(nt)", at: c.args[0].location) }
             let xt = check(c.args[1], expected: expected?.laneType)
             if xt == .error { return .error }
-            guard let k = xt.elementKind, xt.isNumericScalar else {
-                error("fill needs an int, float or f32 value, found \(xt)", at: c.args[1].location)
+            guard let k = xt.elementKind, xt.isNumericScalar || xt == .bool else {
+                error("fill needs an int, float, f32 or bool value, found \(xt)", at: c.args[1].location)
                 return .error
             }
             return .array(k)
@@ -870,13 +909,13 @@ struct Checker {
             if c.args.count == 1 {
                 let t = check(c.args[0], expected: nil)
                 if t == .error { return .error }
-                guard t.isArray || t.isSIMD else {
+                guard t.isArray || t.isSIMD, let lane = t.numericLane else {
                     error(
                         "\(b.rawValue) of one value needs an array or a SIMD value, found \(t) (or pass two values)",
                         at: c.args[0].location)
                     return .error
                 }
-                return t.laneType!
+                return lane
             }
             guard arity(c, 2) else { return .error }
             return broadcastOperands(c.args, c, expected: expected)
@@ -887,21 +926,23 @@ struct Checker {
             guard arity(c, 1) else { return .error }
             let t = check(c.args[0], expected: nil)
             if t == .error { return .error }
-            guard t.isArray || t.isSIMD else {
-                error("sum needs an array or a SIMD value, found \(t)", at: c.args[0].location)
+            guard t.isArray || t.isSIMD, let lane = t.numericLane else {
+                error(
+                    "sum needs an array or a SIMD value of numbers, found \(t)\(t.isElementwiseBool ? " (count(m) counts the true lanes)" : "")",
+                    at: c.args[0].location)
                 return .error
             }
-            return t.laneType!
+            return lane
         case .dot:
             guard arity(c, 2) else { return .error }
             let a = check(c.args[0], expected: nil)
             let bt = check(c.args[1], expected: nil)
             if a == .error || bt == .error { return .error }
-            guard a == bt, a.isArray || a.isSIMD else {
+            guard a == bt, a.isArray || a.isSIMD, let lane = a.numericLane else {
                 error("dot needs two arrays (or SIMD values) of the same type, found \(a) and \(bt)", at: c.location)
                 return .error
             }
-            return a.laneType!
+            return lane
         case .splat:
             guard arity(c, 1) else { return .error }
             let lane: VType? = expected == .f32x8 ? .f32 : expected == .f64x4 ? .float : nil
@@ -947,8 +988,8 @@ struct Checker {
             let k = check(c.args[1], expected: .int)
             if !k.matches(.int) { error("lane needs an int lane number, found \(k)", at: c.args[1].location) }
             if v == .error { return .error }
-            guard v.isSIMD else {
-                error("lane needs an f32x8 or f64x4 value, found \(v)", at: c.args[0].location)
+            guard v.isSIMD || v.isMask else {
+                error("lane needs an f32x8, f64x4 or mask value, found \(v)", at: c.args[0].location)
                 return .error
             }
             return v.laneType!
@@ -1005,18 +1046,55 @@ struct Checker {
         case .now:
             _ = arity(c, 0)
             return .int
+        case .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round:
+            guard arity(c, 1) else { return .error }
+            // A literal argument is a float unless the context says f32.
+            var want = expected
+            if want?.numericLane == nil || want?.numericLane == .int { want = .float }
+            let t = numericOperand(c.args[0], expected: want, b.rawValue)
+            if t.numericLane == .int {
+                error(
+                    "\(b.rawValue) needs float or f32 values, found \(t) (convert with float(...))", at: c.args[0].location)
+                return .error
+            }
+            return t
+        case .pow:
+            guard arity(c, 2) else { return .error }
+            var want = expected
+            if want?.numericLane == nil || want?.numericLane == .int { want = .float }
+            let t = broadcastOperands(c.args, c, expected: want)
+            if t.numericLane == .int {
+                error("pow needs float or f32 values, found \(t) (convert with float(...))", at: c.location)
+                return .error
+            }
+            return t
+        case .select:
+            guard arity(c, 3) else { return .error }
+            return inferSelect(c, expected: expected)
+        case .any, .all, .count:
+            guard arity(c, 1) else { return .error }
+            let t = check(c.args[0], expected: nil)
+            if t == .error { return .error }
+            guard t.isElementwiseBool else {
+                error("\(b.rawValue) needs a [bool] or a mask, found \(t)", at: c.args[0].location)
+                return .error
+            }
+            return b == .count ? .int : .bool
         case .toInt, .toFloat, .toF32:
             guard arity(c, 1) else { return .error }
             let target: VType = b == .toInt ? .int : b == .toFloat ? .float : .f32
             var t = infer(c.args[0], expected: nil)
-            if t == .untypedInt {
+            if t == .untypedInt && containsRemainder(c.args[0]) {
+                // Integer literals under `%` stay int (LANGUAGE.md "Types"): `float(7 % 4)` is 3.0.
+                t = resolveUntyped(c.args[0], to: .int)
+            } else if t == .untypedInt {
                 t = resolveUntyped(c.args[0], to: target)
             } else if t == .untypedFloat {
                 t = resolveUntyped(c.args[0], to: target == .int ? .float : target)
             }
             switch t {
             case .int, .float, .f32: return target
-            case .array: return .array(target.elementKind!)
+            case .array(let k) where k != .bool: return .array(target.elementKind!)
             case .error: return .error
             default:
                 error("cannot convert \(t) to \(target)", at: c.args[0].location)
@@ -1027,6 +1105,47 @@ struct Checker {
             let t = check(c.args[0], expected: nil)
             if t == .void { error("this call produces no value", at: c.args[0].location) }
             return .str
+        }
+    }
+
+    /// `select(m, a, b)`: `m` a [bool], a mask or a bool; `a` and `b` arrays, SIMD values or broadcast
+    /// scalars of one element type. The result has the shape of `m` (an array for a [bool], the SIMD type
+    /// of the mask) and the element type of `a` and `b`.
+    private mutating func inferSelect(_ c: CallExpr, expected: VType?) -> VType {
+        let mt = check(c.args[0], expected: nil)
+        var want = expected
+        if let s = mt.maskedSIMDType { want = s }
+        let vt = broadcastOperands(Array(c.args[1...]), c, expected: want)
+        if mt == .error || vt == .error { return .error }
+        guard let lane = vt.numericLane else { return .error }
+        switch mt {
+        case .array(.bool):
+            if vt.isSIMD {
+                error("select with a [bool] picks between arrays or scalars, not \(vt)", at: c.location)
+                return .error
+            }
+            return .array(lane.elementKind!)
+        case .m32x8, .m64x4:
+            let simd = mt.maskedSIMDType!
+            if vt.isArray || vt.laneType != simd.laneType {
+                error("select with a \(mt) picks between \(simd) values (or \(simd.laneType!) scalars), not \(vt)", at: c.location)
+                return .error
+            }
+            return simd
+        case .bool:
+            return vt
+        default:
+            error("select needs a [bool], a mask or a bool as its first argument, found \(mt)", at: c.args[0].location)
+            return .error
+        }
+    }
+
+    /// Whether an untyped literal expression contains `%` (its literals then stay `int`).
+    private func containsRemainder(_ e: Expr) -> Bool {
+        switch e {
+        case let b as BinaryExpr: b.op == .mod || containsRemainder(b.lhs) || containsRemainder(b.rhs)
+        case let u as UnaryExpr: containsRemainder(u.operand)
+        default: false
         }
     }
 }

@@ -1,19 +1,28 @@
 // Static types of the .vec language (shared/LANGUAGE.md, "Types") and how values of each type occupy
 // VM registers.
 
-/// Element types of arrays; also the lane types of kernels.
+/// Element types of arrays; also the lane types of kernels. A `[bool]` stores one byte (0 or 1) per
+/// element.
 public enum ElementKind: UInt8, Hashable, Sendable {
     case int = 0
     case float = 1
     case f32 = 2
+    case bool = 3
 
     /// Bytes per element in an array buffer.
-    var size: Int { self == .f32 ? 4 : 8 }
+    var size: Int {
+        switch self {
+        case .int, .float: 8
+        case .f32: 4
+        case .bool: 1
+        }
+    }
     var name: String {
         switch self {
         case .int: "int"
         case .float: "float"
         case .f32: "f32"
+        case .bool: "bool"
         }
     }
     var scalarType: VType {
@@ -21,14 +30,18 @@ public enum ElementKind: UInt8, Hashable, Sendable {
         case .int: .int
         case .float: .float
         case .f32: .f32
+        case .bool: .bool
         }
     }
+    var isFloat: Bool { self == .float || self == .f32 }
 }
 
 indirect enum VType: Hashable, CustomStringConvertible {
     case int, float, f32, bool, str, void
     case array(ElementKind)
     case f32x8, f64x4
+    /// Masks: the result of comparing SIMD values, 8 / 4 bool lanes (all-ones or zero lanes of 32 / 64 bits).
+    case m32x8, m64x4
     case task(VType)
     case chan(VType)
     /// Integer and float literals (and expressions of literals only) before their context fixes a type.
@@ -47,6 +60,8 @@ indirect enum VType: Hashable, CustomStringConvertible {
         case .array(let e): "[\(e.name)]"
         case .f32x8: "f32x8"
         case .f64x4: "f64x4"
+        case .m32x8: "m32x8"
+        case .m64x4: "m64x4"
         case .task(let t): t == .void ? "task<void>" : "task<\(t)>"
         case .chan(let t): "chan<\(t)>"
         case .untypedInt: "integer literal"
@@ -65,6 +80,12 @@ indirect enum VType: Hashable, CustomStringConvertible {
     var isNumericScalar: Bool { self == .int || self == .float || self == .f32 }
     var isFloatScalar: Bool { self == .float || self == .f32 }
     var isSIMD: Bool { self == .f32x8 || self == .f64x4 }
+    var isMask: Bool { self == .m32x8 || self == .m64x4 }
+    /// A `[bool]` or a mask: what `!`, `&&`, `||` (elementwise), `select`, `any`, `all` and `count` take.
+    var isElementwiseBool: Bool { self == .array(.bool) || isMask }
+    /// The mask type of comparing two values of this SIMD type, and back.
+    var maskType: VType? { self == .f32x8 ? .m32x8 : self == .f64x4 ? .m64x4 : nil }
+    var maskedSIMDType: VType? { self == .m32x8 ? .f32x8 : self == .m64x4 ? .f64x4 : nil }
     var isArray: Bool { if case .array = self { return true } else { return false } }
 
     var elementKind: ElementKind? {
@@ -73,6 +94,7 @@ indirect enum VType: Hashable, CustomStringConvertible {
         case .int: .int
         case .float, .f64x4: .float
         case .f32, .f32x8: .f32
+        case .bool: .bool
         default: nil
         }
     }
@@ -83,16 +105,23 @@ indirect enum VType: Hashable, CustomStringConvertible {
         case .array(let e): e.scalarType
         case .f32x8: .f32
         case .f64x4: .float
-        case .int, .float, .f32: self
+        case .int, .float, .f32, .bool: self
+        case .m32x8, .m64x4: .bool
         default: nil
         }
+    }
+
+    /// The lane type when it is a number (int, float or f32): scalars, numeric arrays, SIMD values.
+    var numericLane: VType? {
+        guard let l = laneType, l != .bool else { return nil }
+        return l
     }
 
     /// How a value of this type lives in registers.
     var storage: ValueStorage {
         switch self {
         case .int, .float, .f32, .bool, .untypedInt, .untypedFloat: .scalar
-        case .f32x8, .f64x4: .simd
+        case .f32x8, .f64x4, .m32x8, .m64x4: .simd
         case .str, .array, .task, .chan: .reference
         case .void, .error: .none
         }
@@ -147,6 +176,9 @@ final class Variable {
 enum Builtin: String, CaseIterable {
     case print, len, iota, fill, sqrt, abs, min, max, fma, sum, dot, splat, vload, vstore, lane
     case wait, send, recv, close, yield, sleep, now
+    // Vector math, masks and select (LANGUAGE.md v1).
+    case exp, log, sin, cos, tanh, pow, floor, ceil, round
+    case select, any, all, count
     case chanMake = "chan"
     case toInt = "int"
     case toFloat = "float"

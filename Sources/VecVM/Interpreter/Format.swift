@@ -22,6 +22,7 @@ enum ValueFormatter {
         case .int: String(a.int(i))
         case .float: float(a.float(i))
         case .f32: f32(a.f32(i))
+        case .bool: a.bool(i) ? "true" : "false"
         }
     }
 
@@ -45,10 +46,11 @@ enum ValueFormatter {
     static func simd(_ p: UnsafePointer<UInt64>, _ type: VType) -> String {
         let raw = UnsafeRawPointer(p)
         var parts: [String] = []
-        if type == .f32x8 {
-            for i in 0..<8 { parts.append(f32(raw.load(fromByteOffset: i * 4, as: Float.self))) }
-        } else {
-            for i in 0..<4 { parts.append(float(raw.load(fromByteOffset: i * 8, as: Double.self))) }
+        switch type {
+        case .f32x8: for i in 0..<8 { parts.append(f32(raw.load(fromByteOffset: i * 4, as: Float.self))) }
+        case .m32x8: for i in 0..<8 { parts.append(raw.load(fromByteOffset: i * 4, as: UInt32.self) != 0 ? "true" : "false") }
+        case .m64x4: for i in 0..<4 { parts.append(raw.load(fromByteOffset: i * 8, as: UInt64.self) != 0 ? "true" : "false") }
+        default: for i in 0..<4 { parts.append(float(raw.load(fromByteOffset: i * 8, as: Double.self))) }
         }
         return "<" + parts.joined(separator: ", ") + ">"
     }

@@ -509,14 +509,14 @@ enum Interpreter {
                 } catch {
                     throw Fault(message: error.message, function: function, pc: pc - code - 1)
                 }
-            case .slice, .arrayLiteral, .builtin, .concat, .format:
+            case .slice, .arrayLiteral, .builtin, .concat, .format, .getBool, .setBool:
                 do throws(Trap) {
                     try slowInstruction(w, entries + function, regs, objs, ctx)
                 } catch {
                     throw Fault(message: error.message, function: function, pc: pc - code - 1)
                 }
 
-            case .simdBinary, .simdUnary, .simdFma, .splat, .simdReduce:
+            case .simdBinary, .simdUnary, .simdFma, .splat, .simdReduce, .simdCompare, .simdMask, .simdSelect:
                 simdInstruction(w, regs)
             case .vload, .vstore, .lane:
                 do throws(Trap) {
@@ -612,39 +612,44 @@ enum Interpreter {
     static func scalarMath(_ k: Int, _ x: UInt64, _ y: UInt64) -> UInt64 {
         let op = MathOp(rawValue: UInt8(k >> 2)) ?? .min
         switch ElementKind(rawValue: UInt8(k & 3)) ?? .int {
-        case .int:
+        case .int, .bool:
             let a = Int64(bitPattern: x)
             let b = Int64(bitPattern: y)
             switch op {
             case .min: return UInt64(bitPattern: Int64.kMin(a, b))
             case .max: return UInt64(bitPattern: Int64.kMax(a, b))
-            case .abs, .sqrt: return UInt64(bitPattern: Int64.kAbs(a))
+            // The checker allows only abs, min and max on ints.
+            case .abs, .sqrt, .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow:
+                return UInt64(bitPattern: Int64.kAbs(a))
             }
-        case .float:
-            let a = asFloat(x)
-            let b = asFloat(y)
-            switch op {
-            case .min: return Double.kMin(a, b).bitPattern
-            case .max: return Double.kMax(a, b).bitPattern
-            case .abs: return Double.kAbs(a).bitPattern
-            case .sqrt: return a.squareRoot().bitPattern
-            }
-        case .f32:
-            let a = asF32(x)
-            let b = asF32(y)
-            switch op {
-            case .min: return bitsF32(Float.kMin(a, b))
-            case .max: return bitsF32(Float.kMax(a, b))
-            case .abs: return bitsF32(Float.kAbs(a))
-            case .sqrt: return bitsF32(a.squareRoot())
-            }
+        case .float: return lanewise(op, asFloat(x), asFloat(y)).bitPattern
+        case .f32: return bitsF32(lanewise(op, asF32(x), asF32(y)))
+        }
+    }
+
+    @inline(__always)
+    private static func lanewise<T: KernelLane & BinaryFloatingPoint>(_ op: MathOp, _ a: T, _ b: T) -> T {
+        switch op {
+        case .min: T.kMin(a, b)
+        case .max: T.kMax(a, b)
+        case .abs: T.kAbs(a)
+        case .sqrt: a.squareRoot()
+        case .exp: T.kMath(.exp, a)
+        case .log: T.kMath(.log, a)
+        case .sin: T.kMath(.sin, a)
+        case .cos: T.kMath(.cos, a)
+        case .tanh: T.kMath(.tanh, a)
+        case .floor: T.kMath(.floor, a)
+        case .ceil: T.kMath(.ceil, a)
+        case .round: T.kMath(.round, a)
+        case .pow: T.kPow(a, b)
         }
     }
 
     @inline(never)
     static func scalarFma(_ k: Int, _ x: UInt64, _ y: UInt64, _ z: UInt64) -> UInt64 {
         switch ElementKind(rawValue: UInt8(k)) ?? .int {
-        case .int: return Int64.kFma(Int64(bitPattern: x), Int64(bitPattern: y), Int64(bitPattern: z)).bits
+        case .int, .bool: return Int64.kFma(Int64(bitPattern: x), Int64(bitPattern: y), Int64(bitPattern: z)).bits
         case .float: return Double.kFma(asFloat(x), asFloat(y), asFloat(z)).bits
         case .f32: return Float.kFma(asF32(x), asF32(y), asF32(z)).bits
         }
@@ -820,6 +825,16 @@ enum Interpreter {
         let b = fieldB(w)
         let c = fieldC(w)
         switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: Opcode.self) {
+        case .getBool:
+            let arr = unsafeDowncast(objs[b]!, to: VMArray.self)
+            let i = Int64(bitPattern: regs[c])
+            guard UInt64(bitPattern: i) < UInt64(arr.count) else { throw Trap(indexError(arr, i)) }
+            regs[a] = arr.bits(Int(i))
+        case .setBool:
+            let arr = unsafeDowncast(objs[a]!, to: VMArray.self)
+            let i = Int64(bitPattern: regs[b])
+            guard UInt64(bitPattern: i) < UInt64(arr.count) else { throw Trap(indexError(arr, i)) }
+            arr.setBits(Int(i), regs[c])
         case .slice:
             let arr = unsafeDowncast(objs[b]!, to: VMArray.self)
             let lo = Int64(bitPattern: regs[c])
@@ -851,11 +866,12 @@ enum Interpreter {
                 let kind = ElementKind(rawValue: UInt8(c)) ?? .int
                 let out = try allocateArray(Int(n), kind, ctx)
                 let v = regs[b + 1]
-                if kind == .f32 {
+                switch kind {
+                case .f32:
                     out.data.assumingMemoryBound(to: UInt32.self).initialize(
                         repeating: UInt32(truncatingIfNeeded: v), count: Int(n))
-                } else {
-                    out.data.assumingMemoryBound(to: UInt64.self).initialize(repeating: v, count: Int(n))
+                case .bool: out.data.initializeMemory(as: UInt8.self, repeating: v != 0 ? 1 : 0, count: Int(n))
+                case .int, .float: out.data.assumingMemoryBound(to: UInt64.self).initialize(repeating: v, count: Int(n))
                 }
                 objs[a] = out
             case .convertArray:
@@ -947,7 +963,9 @@ enum Interpreter {
                 case .mul: put(x * y)
                 case .div: put(x / y)
                 case .min: put(y.replacing(with: x, where: x .< y))
-                default: put(y.replacing(with: x, where: x .> y))
+                case .max: put(y.replacing(with: x, where: x .> y))
+                case .pow: put(SIMD4<Double>((0..<4).map { MathDispatch.pow(x[$0], y[$0]) }))
+                case .sqrt, .abs, .neg, .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round: break  // unary
                 }
             } else {
                 let x = f32x8(b)
@@ -958,30 +976,64 @@ enum Interpreter {
                 case .mul: put(x * y)
                 case .div: put(x / y)
                 case .min: put(y.replacing(with: x, where: x .< y))
-                default: put(y.replacing(with: x, where: x .> y))
+                case .max: put(y.replacing(with: x, where: x .> y))
+                case .pow: put(SIMD8<Float>((0..<8).map { MathDispatch.pow(x[$0], y[$0]) }))
+                case .sqrt, .abs, .neg, .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round: break  // unary
                 }
             }
         case .simdUnary:
             let op = SimdOp(rawValue: UInt8(k >> 1)) ?? .neg
             if isF64 {
                 let x = f64x4(b)
+                let bits = unsafeBitCast(x, to: SIMD4<UInt64>.self)
                 switch op {
                 case .sqrt: put(x.squareRoot())
-                case .abs:
-                    put(
-                        unsafeBitCast(
-                            unsafeBitCast(x, to: SIMD4<UInt64>.self) & 0x7FFF_FFFF_FFFF_FFFF, to: SIMD4<Double>.self))
-                default: put(-x)
+                case .abs: put(unsafeBitCast(bits & 0x7FFF_FFFF_FFFF_FFFF, to: SIMD4<Double>.self))
+                // Flips the sign bit: -0.0 for a lane of 0.0 (Swift's SIMD negation is 0 - x).
+                case .neg: put(unsafeBitCast(bits ^ 0x8000_0000_0000_0000, to: SIMD4<Double>.self))
+                case .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round:
+                    let f = ElementwiseMath.from(op)
+                    put(SIMD4<Double>((0..<4).map { MathDispatch.apply(f, x[$0]) }))
+                case .add, .sub, .mul, .div, .min, .max, .pow: break  // binary
                 }
             } else {
                 let x = f32x8(b)
+                let bits = unsafeBitCast(x, to: SIMD8<UInt32>.self)
                 switch op {
                 case .sqrt: put(x.squareRoot())
-                case .abs:
-                    put(unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self))
-                default: put(-x)
+                case .abs: put(unsafeBitCast(bits & 0x7FFF_FFFF, to: SIMD8<Float>.self))
+                case .neg: put(unsafeBitCast(bits ^ 0x8000_0000, to: SIMD8<Float>.self))
+                case .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round:
+                    let f = ElementwiseMath.from(op)
+                    put(SIMD8<Float>((0..<8).map { MathDispatch.apply(f, x[$0]) }))
+                case .add, .sub, .mul, .div, .min, .max, .pow: break  // binary
                 }
             }
+        case .simdCompare:
+            let op = CompareOp(rawValue: UInt8(k >> 1)) ?? .eq
+            if isF64 {
+                let x = f64x4(b)
+                let y = f64x4(c)
+                put(SIMD4<Int64>((0..<4).map { Double.kCompare(op, x[$0], y[$0]) ? -1 : 0 }))
+            } else {
+                let x = f32x8(b)
+                let y = f32x8(c)
+                put(SIMD8<Int32>((0..<8).map { Float.kCompare(op, x[$0], y[$0]) ? -1 : 0 }))
+            }
+        case .simdMask:
+            let x = raw.loadUnaligned(fromByteOffset: b * 8, as: SIMD4<UInt64>.self)
+            let y = raw.loadUnaligned(fromByteOffset: c * 8, as: SIMD4<UInt64>.self)
+            switch MaskOp(rawValue: UInt8(k)) ?? .not {
+            case .not: put(~x)
+            case .and: put(x & y)
+            case .or: put(x | y)
+            }
+        case .simdSelect:
+            // Masks are all-ones or all-zero lanes, so the pick is bitwise.
+            let m = raw.loadUnaligned(fromByteOffset: b * 8, as: SIMD4<UInt64>.self)
+            let x = raw.loadUnaligned(fromByteOffset: c * 8, as: SIMD4<UInt64>.self)
+            let y = raw.loadUnaligned(fromByteOffset: (c + 4) * 8, as: SIMD4<UInt64>.self)
+            put((x & m) | (y & ~m))
         case .simdFma:
             if isF64 {
                 put(f64x4(b + 8).addingProduct(f64x4(b), f64x4(b + 4)))
@@ -990,7 +1042,13 @@ enum Interpreter {
             }
         case .simdReduce:
             let op = ReductionOp(rawValue: UInt8(k >> 1)) ?? .sum
-            if isF64 {
+            if op == .count || op == .any || op == .all {
+                let lanes = isF64 ? 4 : 8
+                let size = isF64 ? 8 : 4
+                var n = 0
+                for l in 0..<lanes where raw.load(fromByteOffset: b * 8 + l * size, as: UInt32.self) != 0 { n += 1 }
+                regs[a] = op == .count ? UInt64(n) : op == .any ? (n > 0 ? 1 : 0) : (n == lanes ? 1 : 0)
+            } else if isF64 {
                 let v = f64x4(b)
                 var lanes = (0..<4).map { v[$0] }
                 regs[a] = KernelEvaluator.combineVector(op, &lanes).bitPattern
@@ -1012,6 +1070,7 @@ enum Interpreter {
         let b = fieldB(w)
         let c = fieldC(w)
         let isF64 = fieldK(w) & 1 == 1
+        let isMask = fieldK(w) & 2 == 2
         let lanes = isF64 ? 4 : 8
         let raw = UnsafeMutableRawPointer(regs)
         switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: Opcode.self) {
@@ -1032,7 +1091,9 @@ enum Interpreter {
         case .lane:
             let k = Int64(bitPattern: regs[c])
             guard k >= 0, k < Int64(lanes) else { throw Trap("lane \(k) out of range 0..<\(lanes)") }
-            if isF64 {
+            if isMask {
+                regs[a] = raw.load(fromByteOffset: b * 8 + Int(k) * (isF64 ? 8 : 4), as: UInt32.self) != 0 ? 1 : 0
+            } else if isF64 {
                 regs[a] = raw.load(fromByteOffset: b * 8 + Int(k) * 8, as: UInt64.self)
             } else {
                 regs[a] = UInt64(raw.load(fromByteOffset: b * 8 + Int(k) * 4, as: UInt32.self))

@@ -116,19 +116,22 @@ final class VMArray {
     @inline(__always) func int(_ i: Int) -> Int64 { data.assumingMemoryBound(to: Int64.self)[i] }
     @inline(__always) func float(_ i: Int) -> Double { data.assumingMemoryBound(to: Double.self)[i] }
     @inline(__always) func f32(_ i: Int) -> Float { data.assumingMemoryBound(to: Float.self)[i] }
+    @inline(__always) func bool(_ i: Int) -> Bool { data.load(fromByteOffset: i, as: UInt8.self) != 0 }
 
-    /// Raw bits of element i as a register value (f32 in the low 32 bits).
+    /// Raw bits of element i as a register value (f32 in the low 32 bits, bool 0 or 1).
     @inline(__always) func bits(_ i: Int) -> UInt64 {
-        kind == .f32
-            ? UInt64(data.load(fromByteOffset: i * 4, as: UInt32.self))
-            : data.load(fromByteOffset: i * 8, as: UInt64.self)
+        switch kind {
+        case .f32: UInt64(data.load(fromByteOffset: i * 4, as: UInt32.self))
+        case .bool: UInt64(data.load(fromByteOffset: i, as: UInt8.self))
+        case .int, .float: data.load(fromByteOffset: i * 8, as: UInt64.self)
+        }
     }
 
     @inline(__always) func setBits(_ i: Int, _ v: UInt64) {
-        if kind == .f32 {
-            data.storeBytes(of: UInt32(truncatingIfNeeded: v), toByteOffset: i * 4, as: UInt32.self)
-        } else {
-            data.storeBytes(of: v, toByteOffset: i * 8, as: UInt64.self)
+        switch kind {
+        case .f32: data.storeBytes(of: UInt32(truncatingIfNeeded: v), toByteOffset: i * 4, as: UInt32.self)
+        case .bool: data.storeBytes(of: v != 0 ? 1 : 0, toByteOffset: i, as: UInt8.self)
+        case .int, .float: data.storeBytes(of: v, toByteOffset: i * 8, as: UInt64.self)
         }
     }
 }

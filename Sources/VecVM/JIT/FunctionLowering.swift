@@ -150,6 +150,11 @@ struct FunctionLowering {
         case .scalarMath:
             let k = scalarKind(ElementKind(rawValue: UInt8(opK & 3)) ?? .int)
             let op = MathOp(rawValue: UInt8(opK >> 2)) ?? .min
+            switch op {
+            case .min, .max, .abs, .sqrt: break
+            case .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow:
+                throw Unsupported(reason: "\(op) of a scalar is not lowered in whole functions yet")
+            }
             use(opB, k)
             if op == .min || op == .max { use(opC, k) }
             def(opA, k)
@@ -198,14 +203,16 @@ struct FunctionLowering {
             let k = opA < state.count ? state[opA] : .unknown
             guard k == .v32 || k == .v64 else { throw Unsupported(reason: "returns a \(k) value") }
             use(opA, k)
-        case .simdBinary:
+        case .simdBinary, .simdUnary:
             let k: Kind = opK & 1 == 1 ? .v64 : .v32
+            let op = SimdOp(rawValue: UInt8(opK >> 1)) ?? .add
+            switch op {
+            case .add, .sub, .mul, .div, .min, .max, .sqrt, .abs, .neg: break
+            case .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow:
+                throw Unsupported(reason: "\(op) of a SIMD value is not lowered in whole functions yet")
+            }
             use(opB, k)
-            use(opC, k)
-            def(opA, k)
-        case .simdUnary:
-            let k: Kind = opK & 1 == 1 ? .v64 : .v32
-            use(opB, k)
+            if ins.opcode == .simdBinary { use(opC, k) }
             def(opA, k)
         case .simdFma:
             let k: Kind = opK & 1 == 1 ? .v64 : .v32
@@ -217,9 +224,14 @@ struct FunctionLowering {
             use(opB, opK & 1 == 1 ? .f64 : .f32)
             def(opA, opK & 1 == 1 ? .v64 : .v32)
         case .simdReduce:
+            let op = ReductionOp(rawValue: UInt8(opK >> 1)) ?? .sum
+            if op != .sum && op != .min && op != .max {
+                throw Unsupported(reason: "\(op.name) of a mask is not lowered in whole functions yet")
+            }
             use(opB, opK & 1 == 1 ? .v64 : .v32)
             def(opA, opK & 1 == 1 ? .f64 : .f32)
         case .lane:
+            if opK & 2 != 0 { throw Unsupported(reason: "lane of a mask is not lowered in whole functions yet") }
             use(opB, opK & 1 == 1 ? .v64 : .v32)
             use(opC, .int)
             def(opA, opK & 1 == 1 ? .f64 : .f32)
@@ -587,7 +599,7 @@ struct FunctionLowering {
         case .loadConst:
             let bits = function.constants[ins.bx]
             switch ElementKind(rawValue: UInt8(opK)) ?? .int {
-            case .int: a.mov(g(opA), Int64(bitPattern: bits))
+            case .int, .bool: a.mov(g(opA), Int64(bitPattern: bits))
             case .float:
                 let c = a.constant(int64: [Int64(bitPattern: bits)], alignment: 8)
                 a.emit(.vmovsd, x(opA), .mem(X86.ptr(c).qword))
@@ -655,7 +667,7 @@ struct FunctionLowering {
             try emitScalarMath(ins)
         case .scalarFma:
             switch ElementKind(rawValue: UInt8(opK)) ?? .int {
-            case .int:
+            case .int, .bool:
                 a.mov(.rax, g(opB))
                 a.imul(.rax, g(opB + 1))
                 a.add(.rax, g(opB + 2))
@@ -771,7 +783,9 @@ struct FunctionLowering {
             case .mul: inst = isF64 ? .vmulpd : .vmulps
             case .div: inst = isF64 ? .vdivpd : .vdivps
             case .min: inst = isF64 ? .vminpd : .vminps
-            default: inst = isF64 ? .vmaxpd : .vmaxps
+            case .max: inst = isF64 ? .vmaxpd : .vmaxps
+            case .sqrt, .abs, .neg, .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow:
+                throw Unsupported(reason: "\(op) is not a SIMD binary operation here")
             }
             a.emit(inst, y(opA), y(opB), y(opC))
         case .simdUnary:
@@ -784,12 +798,14 @@ struct FunctionLowering {
                     ? a.constant(int64: Array(repeating: Int64.max, count: 4))
                     : a.constant(int32: Array(repeating: Int32.max, count: 8))
                 a.emit(isF64 ? .vandpd : .vandps, y(opA), y(opB), .mem(X86.ptr(c)))
-            default:
+            case .neg:
                 let c =
                     isF64
                     ? a.constant(int64: Array(repeating: Int64.min, count: 4))
                     : a.constant(int32: Array(repeating: Int32(bitPattern: 0x8000_0000), count: 8))
                 a.emit(isF64 ? .vxorpd : .vxorps, y(opA), y(opB), .mem(X86.ptr(c)))
+            case .add, .sub, .mul, .div, .min, .max, .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow:
+                throw Unsupported(reason: "SIMD unary operation \(ins.k >> 1) is not lowered here")
             }
         case .simdFma:
             let isF64 = opK & 1 == 1
@@ -857,8 +873,10 @@ struct FunctionLowering {
         let opK = ins.k
         let op = MathOp(rawValue: UInt8(opK >> 2)) ?? .min
         switch ElementKind(rawValue: UInt8(opK & 3)) ?? .int {
-        case .int:
+        case .int, .bool:
             switch op {
+            case .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow:
+                throw Unsupported(reason: "\(op) of an int")
             case .min, .max:
                 // a < b ? a : b, and a > b ? a : b
                 a.mov(.rax, g(opC))
@@ -883,6 +901,8 @@ struct FunctionLowering {
                     ? a.constant(int32: Array(repeating: Int32.max, count: 4), alignment: 16)
                     : a.constant(int64: Array(repeating: Int64.max, count: 2), alignment: 16)
                 a.emit(f32 ? .vandps : .vandpd, x(opA), x(opB), .mem(X86.ptr(c)))
+            case .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow:
+                throw Unsupported(reason: "\(op) is not lowered in whole functions yet")
             }
         }
     }
@@ -896,7 +916,7 @@ struct FunctionLowering {
         func packed(_ d: Int, _ p: Int, _ q: Int) {
             let inst: X86.Instruction
             switch op {
-            case .sum: inst = isF64 ? .vaddpd : .vaddps
+            case .sum, .count, .any, .all: inst = isF64 ? .vaddpd : .vaddps
             case .min: inst = isF64 ? .vminpd : .vminps
             case .max: inst = isF64 ? .vmaxpd : .vmaxps
             }
@@ -905,7 +925,7 @@ struct FunctionLowering {
         func scalar(_ d: Int, _ p: Int, _ q: Int) {
             let inst: X86.Instruction
             switch op {
-            case .sum: inst = isF64 ? .vaddsd : .vaddss
+            case .sum, .count, .any, .all: inst = isF64 ? .vaddsd : .vaddss
             case .min: inst = isF64 ? .vminsd : .vminss
             case .max: inst = isF64 ? .vmaxsd : .vmaxss
             }
