@@ -343,6 +343,12 @@ private struct AssemblerCorpus {
             add("vcvtps2pd") { $0.vcvtps2pd(v(i + 9), m1) }
             add("vcvtdq2pd") { $0.vcvtdq2pd(v(i + 2), x(i + 1)) }
             add("vcvtdq2pd") { $0.vcvtdq2pd(v(i + 3), m2) }
+            add("vpmovsxdq") { $0.emit(.vpmovsxdq, v(i).operand, x(i + 9).operand) }
+            add("vpmovsxdq") { $0.emit(.vpmovsxdq, v(i + 9).operand, .mem(m1)) }
+            add("vpmovzxbd") { $0.emit(.vpmovzxbd, v(i + 2).operand, x(i + 1).operand) }
+            add("vpmovzxbd") { $0.emit(.vpmovzxbd, v(i + 3).operand, .mem(m2)) }
+            add("vpmovzxbq") { $0.emit(.vpmovzxbq, v(i + 4).operand, x(i + 12).operand) }
+            add("vpmovzxbq") { $0.emit(.vpmovzxbq, v(i + 5).operand, .mem(m3)) }
             add("vcvtpd2ps") { $0.vcvtpd2ps(x(i), v(i + 9)) }
             add("vcvtpd2dq") { $0.vcvtpd2dq(x(i + 9), v(i)) }
             add("vcvttpd2dq") { $0.vcvttpd2dq(x(i + 4), v(i + 12)) }

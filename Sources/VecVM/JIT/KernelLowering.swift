@@ -1,8 +1,791 @@
-// WIP: being rewritten (typed kernel IR).
-struct KernelLowering {
+// Kernel lowering: a KernelProgram (Bytecode/Kernel.swift) becomes one AVX2/FMA loop of machine code
+// that computes exactly what the interpreter's KernelEvaluator computes, bit for bit.
+//
+// The native entry point follows the SysV ABI:
+//
+//     int64_t kernel(const void **inputs,      // rdi: data of the array inputs, in input order
+//                    const uint64_t *scalars,  // rsi: bits of the scalar inputs
+//                    int64_t count,            // rdx: elements
+//                    void *output,             // rcx: the output array (storing kernels)
+//                    uint64_t *result,         // r8:  the reduction's result bits (reductions)
+//                    int64_t flags)            // r9:  bit 0: use non-temporal stores
+//     returns 0, or 1 when an integer division (or %) by zero stopped it
+//
+// A step handles W elements: 8 when the kernel has f32 values, else 4 (VectorBuilder.swift: how values
+// of 32- and 64-bit lanes occupy registers at each width). A bool value is a mask of W lanes: 32-bit
+// lanes at W = 8, 64-bit lanes at W = 4. Each op becomes vector code on virtual registers (VectorCode);
+// the math functions come from MathLibrary through VectorBuilder, so they are the interpreter's
+// algorithm instruction for instruction. Each loop body is allocated on its own (linear scan, spilling
+// to the frame).
+//
+// Frame (rsp 32-byte aligned after the pushes; rbp keeps the caller's rsp):
+//
+//     [rsp + 0]          64 bytes   lane-by-lane integer division (dividends, divisors)
+//     [rsp + 64]         32 bytes   the result pointer; the bool count of count/any/all reductions
+//     [rsp + 96]         32·k       tail masks: 32-bit lanes, then 64-bit lanes (one or two), tail bits
+//     [rsp + …]          32·s       broadcast scalar inputs, one slot each
+//     [rsp + …]          32·n       spill slots of the bodies
+//
+// Layout of the code:
+//
+//     prologue   push rbp and the callee-saved GPRs it uses; align rsp; broadcast the scalars into the
+//                frame; load the input pointers into GPRs (at most 7 inputs)
+//     main loop  U steps per iteration (U = 4, 2 or 1: the most that need no spill), interleaved op by
+//                op; storing kernels have a second copy with non-temporal stores, chosen by `flags`
+//     tail       single steps, then one partial step with masked loads and stores (vmaskmov*:
+//                masked-out lanes are neither read nor written; bools are read and written 8 or 4 bytes
+//                at a time, within the array's padding to a 64-byte multiple)
+//     reduction  four accumulator registers take vectors 0..3 of each group of 4 vectors, so element i
+//                lands in lane i % lanes as in the evaluator; a partial vector is merged with a blend;
+//                then (A0∘A1)∘(A2∘A3), halves, quarters, last pair — the evaluator's `combineLanes`.
+//                count/any/all of bools add popcounts of vmovmsk into the frame
+//     epilogue   sfence after non-temporal stores, vzeroupper, pops, ret
+//
+// Invariants the asynchronous-preemption path relies on (DESIGN.md): the code calls nothing, takes
+// no lock, touches no memory below rsp (no red zone: the signal handler pushes a return address
+// there), and keeps every value in registers or in its own frame. So every instruction is an async
+// safe point.
+
+final class KernelLowering {
     enum Unsupported: Error, CustomStringConvertible {
-        case wip
-        var description: String { "kernel lowering is being rewritten" }
+        case tooManyInputs(Int)
+        case invalid(String)
+        case assembler(String)
+
+        var description: String {
+            switch self {
+            case .tooManyInputs(let n): "\(n) array inputs (at most 7 fit in registers)"
+            case .invalid(let why): "invalid kernel program: \(why)"
+            case .assembler(let e): "assembler: \(e)"
+            }
+        }
     }
-    static func lower(_ program: KernelProgram) throws(Unsupported) -> [UInt8] { throw .wip }
+
+    let program: KernelProgram
+    private var a = X86Assembler()
+    /// Elements per step.
+    let width: Int
+
+    // GPRs.
+    private let index = X86.GPR.r9
+    private let count = X86.GPR.r10
+    private let limit = X86.GPR.r8
+    private let output = X86.GPR.rcx
+    private static let inputRegisterOrder: [X86.GPR] = [.rsi, .rbx, .r12, .r13, .r14, .r15, .rdi]
+    private static let calleeSaved: Set<X86.GPR> = [.rbx, .r12, .r13, .r14, .r15]
+    private let inputRegisters: [X86.GPR]
+
+    // Frame.
+    private let tempArea = X86.ptr(.rsp, 0)
+    private let resultSlot = X86.ptr(.rsp, 64)
+    private let boolCountSlot = X86.ptr(.rsp, 72)
+    private let tailMask32Slot = X86.ptr(.rsp, 96)
+    private func tailMask64Slot(_ part: Int) -> X86.Mem { X86.ptr(.rsp, Int32(128 + 32 * part)) }
+    private let tailBitsSlot = X86.ptr(.rsp, 192)
+    private let scalarBase: Int32 = 224
+    private var spillBase: Int32 { scalarBase + Int32(32 * program.scalarInputs.count) }
+    private var frameSize = 0
+
+    private let divideError: X86.Label
+    /// Reduction accumulators (pinned registers).
+    private let accumulators = [9, 10, 11, 12]
+    /// 256 × 8 bytes: entry m holds byte k = bit k of m (bool stores from vmovmsk).
+    private lazy var boolTable: X86.Label = {
+        var bytes: [UInt8] = []
+        for m in 0..<256 { for k in 0..<8 { bytes.append(UInt8((m >> k) & 1)) } }
+        return a.constant(bytes: bytes, alignment: 64)
+    }()
+
+    private init(program: KernelProgram) {
+        self.program = program
+        let hasF32 = program.types.contains(.f32)
+        let allBool = program.types.allSatisfy { $0 == .bool }
+        width = hasF32 || allBool ? 8 : 4
+        inputRegisters = Array(Self.inputRegisterOrder.prefix(program.arrayInputs.count))
+        divideError = a.newLabel()
+    }
+
+    static func lower(_ program: KernelProgram) throws(Unsupported) -> [UInt8] {
+        if let problem = program.validate() { throw .invalid(problem) }
+        guard program.arrayInputs.count <= inputRegisterOrder.count else {
+            throw .tooManyInputs(program.arrayInputs.count)
+        }
+        return try KernelLowering(program: program).run()
+    }
+
+    // MARK: - Lanes and shapes
+
+    private func lane(_ k: ElementKind) -> Lane {
+        switch k {
+        case .f32: .f32
+        case .float: .f64
+        case .int: .i64
+        case .bool: width == 8 ? .i32 : .i64
+        }
+    }
+
+    private func parts(_ k: ElementKind) -> Int { (k == .float || k == .int) && width == 8 ? 2 : 1 }
+
+    // MARK: - Driver
+
+    private func run() throws(Unsupported) -> [UInt8] {
+        switch program.output {
+        case .store:
+            // Plan the bodies first: the frame size depends on their spills.
+            let (unroll, main) = bestStoringBody()
+            let mainNT = storingBody(steps: unroll, tail: false, nonTemporal: true)
+            let single = storingBody(steps: 1, tail: false, nonTemporal: false)
+            let tail = storingBody(steps: 1, tail: true, nonTemporal: false)
+            reserveFrame([main, mainNT, single, tail])
+            emitPrologue()
+            let nt = a.newLabel()
+            let done = a.newLabel()
+            a.test(.r9, 1)
+            a.mov(index, 0)
+            a.j(.ne, nt)
+            emitStoreLoops(unroll: unroll, main: main, single: single, tail: tail, nonTemporal: false, done: done)
+            a.bind(nt)
+            emitStoreLoops(unroll: unroll, main: mainNT, single: single, tail: tail, nonTemporal: true, done: done)
+            a.bind(done)
+            if program.element != .bool { a.sfence() }
+        case .reduce(let r, _):
+            if program.element == .bool {
+                let (unroll, main) = bestBoolCountBody()
+                let single = boolCountBody(steps: 1, tail: false)
+                let tail = boolCountBody(steps: 1, tail: true)
+                reserveFrame([main, single, tail])
+                emitPrologue()
+                a.mov(index, 0)
+                emitBoolCount(r, unroll: unroll, main: main, single: single, tail: tail)
+            } else {
+                let stepsPerGroup = 4 / parts(program.element)
+                // One group of 4 accumulator vectors per iteration, in chunks of interleaved steps.
+                let chunk =
+                    [4, 2].first { c in
+                        c <= stepsPerGroup && !reductionBody(r, steps: Array(0..<c), tail: false).spilled
+                            && !Self.hasRegions(reductionBody(r, steps: Array(0..<c), tail: false))
+                    } ?? 1
+                var mains: [VectorCode] = []
+                var k = 0
+                while k < stepsPerGroup {
+                    mains.append(reductionBody(r, steps: Array(k..<min(k + chunk, stepsPerGroup)), tail: false))
+                    k += chunk
+                }
+                let singles = (0..<stepsPerGroup).map { reductionBody(r, steps: [$0], tail: false, atIndex: true) }
+                let tails = (0..<stepsPerGroup).map { reductionBody(r, steps: [$0], tail: true, atIndex: true) }
+                reserveFrame(mains + singles + tails)
+                emitPrologue()
+                a.mov(index, 0)
+                emitReduction(r, mains: mains, singles: singles, tails: tails)
+            }
+        }
+        emitEpilogue()
+        do {
+            return try a.finalize()
+        } catch {
+            throw .assembler(error.description)
+        }
+    }
+
+    /// The storing body with the most interleaved steps (4, 2, 1) that needs no spill.
+    private func bestStoringBody() -> (Int, VectorCode) {
+        for u in [4, 2] {
+            let b = storingBody(steps: u, tail: false, nonTemporal: false)
+            if !b.spilled && !Self.hasRegions(b) { return (u, b) }
+        }
+        return (1, storingBody(steps: 1, tail: false, nonTemporal: false))
+    }
+
+    private func bestBoolCountBody() -> (Int, VectorCode) {
+        for u in [4, 2] {
+            let b = boolCountBody(steps: u, tail: false)
+            if !b.spilled && !Self.hasRegions(b) { return (u, b) }
+        }
+        return (1, boolCountBody(steps: 1, tail: false))
+    }
+
+    private static func hasRegions(_ c: VectorCode) -> Bool {
+        c.insts.contains { if case .bind = $0.form { return true } else { return false } }
+    }
+
+    private func reserveFrame(_ bodies: [VectorCode]) {
+        let spills = bodies.map(\.spillSlots).max() ?? 0
+        frameSize = Int(spillBase) + 32 * spills
+    }
+
+    // MARK: - Bodies
+
+    /// A builder whose constants go to this assembler's data section.
+    private func makeBuilder() -> VectorBuilder {
+        VectorBuilder(
+            width: width,
+            constant: { [unowned self] bits, _ in
+                X86.ptr(a.constant(int64: Array(repeating: Int64(bitPattern: bits), count: 4)))
+            },
+            newLabel: { [unowned self] in a.newLabel() })
+    }
+
+    /// `steps` steps of a storing kernel, step u at elements index + u·W.
+    private func storingBody(steps: Int, tail: Bool, nonTemporal: Bool) -> VectorCode {
+        let b = makeBuilder()
+        let values = compute(b, steps: Array(0..<steps), tail: tail)
+        for (u, v) in values.enumerated() { store(b, v, step: u, tail: tail, nonTemporal: nonTemporal) }
+        b.code.allocate(available: Array(0..<13), spillBase: spillBase)
+        return b.code
+    }
+
+    /// Steps of a numeric reduction: step s of the group goes to accumulators s·parts ..< (s+1)·parts.
+    /// Step k is at elements index + k·W, or at index itself with `atIndex` (the one-step tails).
+    private func reductionBody(_ r: ReductionOp, steps: [Int], tail: Bool, atIndex: Bool = false) -> VectorCode {
+        let b = makeBuilder()
+        let offsets = atIndex ? steps.map { _ in 0 } : steps
+        let values = compute(b, steps: offsets, tail: tail)
+        let kind = program.element
+        for (k, v) in values.enumerated() {
+            for p in 0..<v.count {
+                let acc = accumulators[steps[k] * v.count + p]
+                let mask: VReg? = tail ? tailMask(b, kind, part: p) : nil
+                b.code.effect(.accumulate(acc, Self.accumulation(r, kind), mask: mask), .nop, [v[p]])
+            }
+        }
+        b.code.allocate(available: Array(0..<13).filter { !accumulators.contains($0) }, spillBase: spillBase)
+        return b.code
+    }
+
+    private static func accumulation(_ r: ReductionOp, _ kind: ElementKind) -> Accumulation {
+        switch (r, kind) {
+        case (.min, .f32): .minps
+        case (.max, .f32): .maxps
+        case (.min, .float): .minpd
+        case (.max, .float): .maxpd
+        case (.min, .int): .minq
+        case (.max, .int): .maxq
+        case (_, .f32): .addps
+        case (_, .float): .addpd
+        default: .addq
+        }
+    }
+
+    /// count/any/all: popcounts of the masks of `steps` steps added to the frame's counter.
+    private func boolCountBody(steps: Int, tail: Bool) -> VectorCode {
+        let b = makeBuilder()
+        let values = compute(b, steps: Array(0..<steps), tail: tail)
+        for v in values {
+            b.code.effect(
+                .countBools(boolCountSlot, single: width == 8, tailBits: tail ? tailBitsSlot : nil), .nop, [v[0]])
+        }
+        b.code.allocate(available: Array(0..<13), spillBase: spillBase)
+        return b.code
+    }
+
+    private func tailMask(_ b: VectorBuilder, _ kind: ElementKind, part: Int) -> VReg {
+        kind == .f32 || (kind == .bool && width == 8)
+            ? b.code.memoryValue(tailMask32Slot) : b.code.memoryValue(tailMask64Slot(part))
+    }
+
+    // MARK: - Ops
+
+    /// The output value of each step (its parts), ops interleaved across the steps.
+    private func compute(_ b: VectorBuilder, steps: [Int], tail: Bool) -> [[VReg]] {
+        var values = Array(repeating: [[VReg]](), count: steps.count)
+        for (i, op) in program.ops.enumerated() {
+            for (u, step) in steps.enumerated() {
+                values[u].append(lower(b, op, type: program.types[i], step: step, tail: tail, values: values[u]))
+            }
+        }
+        return values.map { $0[program.output.value] }
+    }
+
+    private func element(_ base: X86.GPR, _ kind: ElementKind, step: Int, part: Int) -> X86.Mem {
+        X86.ptr(base, index: index, scale: kind.size, Int32(step * width * kind.size + 32 * part))
+    }
+
+    private func lower(_ b: VectorBuilder, _ op: KernelOp, type: ElementKind, step: Int, tail: Bool, values: [[VReg]])
+        -> [VReg]
+    {
+        let l = lane(type)
+        func v(_ k: Int) -> [VReg] { values[k] }
+        switch op {
+        case .load(let k):
+            let kind = program.arrayInputs[k]
+            let p = inputRegisters[k]
+            if kind == .bool {
+                // Bytes 0/1 widened to lanes, then to all-ones masks (x > 0). Reading W bytes from a
+                // multiple of W stays within the array's padding (VMArray rounds to 64 bytes).
+                let bytes = b.code.memoryValue(element(p, .bool, step: step, part: 0))
+                let wide = b.code.op(.rm(registerSource: false), width == 8 ? .vpmovzxbd : .vpmovzxbq, [bytes])
+                return b.compare(.gt, l, [wide], b.constant(0, l))
+            }
+            return (0..<parts(kind)).map { part in
+                let mem = element(p, kind, step: step, part: part)
+                if !tail { return b.code.memoryValue(mem) }
+                let inst: X86.Instruction = kind == .f32 ? .vmaskmovps : kind == .float ? .vmaskmovpd : .vpmaskmovq
+                return b.code.op(.maskedLoad(mem), inst, [tailMask(b, kind, part: part)])
+            }
+        case .scalar(let k):
+            let r = b.code.memoryValue(X86.ptr(.rsp, scalarBase + Int32(32 * k)))
+            return Array(repeating: r, count: parts(type))
+        case .neg(let x):
+            if type == .int { return b.binary(.sub, .i64, b.constant(0, .i64), v(x)) }
+            return b.binary(.xor, l, v(x), b.constant(l == .f32 ? 0x8000_0000 : 0x8000_0000_0000_0000, l))
+        case .abs(let x):
+            if type == .int {
+                let negative = b.compare(.gt, .i64, b.constant(0, .i64), v(x))
+                return b.select(.i64, negative, b.binary(.sub, .i64, b.constant(0, .i64), v(x)), v(x))
+            }
+            return b.binary(.and, l, v(x), b.constant(l == .f32 ? 0x7FFF_FFFF : 0x7FFF_FFFF_FFFF_FFFF, l))
+        case .sqrt(let x):
+            return b.unary(.sqrt, l, v(x))
+        case .math(let f, let x):
+            return math(b, f, type, v(x))
+        case .add(let x, let y):
+            return b.binary(.add, l, v(x), v(y))
+        case .sub(let x, let y):
+            return b.binary(.sub, l, v(x), v(y))
+        case .mul(let x, let y):
+            if type == .int { return multiply(b, v(x), v(y)) }
+            return b.binary(.mul, l, v(x), v(y))
+        case .div(let x, let y):
+            if type == .int { return divide(b, v(x), v(y), remainder: false, step: step) }
+            return b.binary(.div, l, v(x), v(y))
+        case .mod(let x, let y):
+            return divide(b, v(x), v(y), remainder: true, step: step)
+        case .min(let x, let y):
+            if type == .int { return b.select(.i64, b.compare(.lt, .i64, v(x), v(y)), v(x), v(y)) }
+            return b.binary(.min, l, v(x), v(y))
+        case .max(let x, let y):
+            if type == .int { return b.select(.i64, b.compare(.gt, .i64, v(x), v(y)), v(x), v(y)) }
+            return b.binary(.max, l, v(x), v(y))
+        case .pow(let x, let y):
+            if type == .f32 { return MathLibrary.pow(F32(b, v(x)), F32(b, v(y))).v }
+            return MathLibrary.pow(F64(b, v(x)), F64(b, v(y))).v
+        case .fma(let x, let y, let z):
+            if type == .int { return b.binary(.add, .i64, multiply(b, v(x), v(y)), v(z)) }
+            return b.fma(l, v(x), v(y), v(z))
+        case .compare(let c, let x, let y):
+            return compare(b, c, program.types[x], v(x), v(y))
+        case .not(let x):
+            return b.binary(.xor, l, v(x), b.constant(UInt64.max, l))
+        case .and(let x, let y):
+            return b.binary(.and, l, v(x), v(y))
+        case .or(let x, let y):
+            return b.binary(.or, l, v(x), v(y))
+        case .select(let m, let x, let y):
+            return b.select(l, maskFor(b, type, v(m)), v(x), v(y))
+        }
+    }
+
+    private func math(_ b: VectorBuilder, _ f: ElementwiseMath, _ type: ElementKind, _ x: [VReg]) -> [VReg] {
+        if type == .f32 {
+            let v = F32(b, x)
+            switch f {
+            case .exp: return MathLibrary.exp(v).v
+            case .log: return MathLibrary.log(v).v
+            case .sin: return MathLibrary.sin(v).v
+            case .cos: return MathLibrary.cos(v).v
+            case .tanh: return MathLibrary.tanh(v).v
+            case .floor: return v.floor.v
+            case .ceil: return v.ceil.v
+            case .round: return MathLibrary.round(v).v
+            }
+        }
+        let v = F64(b, x)
+        switch f {
+        case .exp: return MathLibrary.exp(v).v
+        case .log: return MathLibrary.log(v).v
+        case .sin: return MathLibrary.sin(v).v
+        case .cos: return MathLibrary.cos(v).v
+        case .tanh: return MathLibrary.tanh(v).v
+        case .floor: return v.floor.v
+        case .ceil: return v.ceil.v
+        case .round: return MathLibrary.round(v).v
+        }
+    }
+
+    /// 64-bit multiply from 32×32→64 products: lo(x)·lo(y) + ((hi(x)·lo(y) + lo(x)·hi(y)) << 32).
+    private func multiply(_ b: VectorBuilder, _ x: [VReg], _ y: [VReg]) -> [VReg] {
+        (0..<x.count).map { p in
+            let xh = b.code.op(.rm(registerSource: true), .vpsrlq, [x[p]], imm: 32)
+            let t1 = b.code.op(.rvm(commutative: true), .vpmuludq, [xh, y[p]])
+            let yh = b.code.op(.rm(registerSource: true), .vpsrlq, [y[p]], imm: 32)
+            let t2 = b.code.op(.rvm(commutative: true), .vpmuludq, [yh, x[p]])
+            let cross = b.code.op(.rvm(commutative: true), .vpaddq, [t1, t2])
+            let high = b.code.op(.rm(registerSource: true), .vpsllq, [cross], imm: 32)
+            let low = b.code.op(.rvm(commutative: true), .vpmuludq, [x[p], y[p]])
+            return b.code.op(.rvm(commutative: true), .vpaddq, [low, high])
+        }
+    }
+
+    private func divide(_ b: VectorBuilder, _ x: [VReg], _ y: [VReg], remainder: Bool, step: Int) -> [VReg] {
+        (0..<x.count).map { p in
+            b.code.op(.intDivide(remainder: remainder, lane0: step * width + 4 * p), .idiv, [x[p], y[p]])
+        }
+    }
+
+    /// A comparison of values of `kind` as a bool of this kernel's shape.
+    private func compare(_ b: VectorBuilder, _ c: CompareOp, _ kind: ElementKind, _ x: [VReg], _ y: [VReg]) -> [VReg] {
+        let l = lane(kind)
+        let mask: [VReg]
+        switch kind {
+        case .f32, .float:
+            switch c {
+            case .eq: mask = b.compare(.eq, l, x, y)
+            case .ne: mask = b.compare(.ne, l, x, y)
+            case .lt: mask = b.compare(.lt, l, x, y)
+            case .le: mask = b.compare(.le, l, x, y)
+            }
+        case .int:
+            switch c {
+            case .eq: mask = b.compare(.eq, .i64, x, y)
+            case .ne: mask = b.binary(.xor, .i64, b.compare(.eq, .i64, x, y), b.constant(UInt64.max, .i64))
+            case .lt: mask = b.compare(.lt, .i64, x, y)
+            case .le: mask = b.binary(.xor, .i64, b.compare(.gt, .i64, x, y), b.constant(UInt64.max, .i64))
+            }
+        case .bool:
+            let differ = b.binary(.xor, l, x, y)
+            return c == .ne ? differ : b.binary(.xor, l, differ, b.constant(UInt64.max, l))
+        }
+        return boolFromMask(b, mask)
+    }
+
+    /// A mask of 64-bit lanes in two registers (width 8) as one register of 32-bit lanes.
+    private func boolFromMask(_ b: VectorBuilder, _ mask: [VReg]) -> [VReg] {
+        guard mask.count == 2 else { return mask }
+        // vshufps 0x88 takes dwords 0 and 2 of each 128-bit half of both: elements 0 1 4 5 | 2 3 6 7;
+        // vpermpd 0xD8 puts the quadwords in order.
+        let t = b.code.op(.rvm(commutative: false), .vshufps, mask, imm: 0x88)
+        return [b.code.op(.rm(registerSource: false), .vpermpd, [t], imm: 0xD8)]
+    }
+
+    /// A bool of this kernel's shape as a mask for values of `kind`.
+    private func maskFor(_ b: VectorBuilder, _ kind: ElementKind, _ m: [VReg]) -> [VReg] {
+        guard parts(kind) == 2 else { return m }
+        let lo = b.code.op(.rm(registerSource: false), .vpmovsxdq, [m[0]], narrowSource: true)
+        let high = b.code.op(.extractHigh, .vextractf128, [m[0]], xmm: true)
+        let hi = b.code.op(.rm(registerSource: false), .vpmovsxdq, [high])
+        return [lo, hi]
+    }
+
+    // MARK: - Stores
+
+    private func store(_ b: VectorBuilder, _ v: [VReg], step: Int, tail: Bool, nonTemporal: Bool) {
+        let kind = program.element
+        if kind == .bool {
+            // W bytes from vmovmsk through the 0/1 byte table (the tail writes into the padding too).
+            b.code.effect(
+                .storeBools(
+                    X86.ptr(output, index: index, scale: 1, Int32(step * width)), single: width == 8,
+                    table: boolTable), .nop, [v[0]])
+            return
+        }
+        for p in 0..<v.count {
+            let mem = element(output, kind, step: step, part: p)
+            if tail {
+                let inst: X86.Instruction = kind == .f32 ? .vmaskmovps : kind == .float ? .vmaskmovpd : .vpmaskmovq
+                b.code.effect(.maskedStore(mem), inst, [tailMask(b, kind, part: p), v[p]])
+            } else if nonTemporal {
+                b.code.effect(.store(mem), kind == .f32 ? .vmovntps : kind == .float ? .vmovntpd : .vmovntdq, [v[p]])
+            } else {
+                b.code.effect(.store(mem), .vmovups, [v[p]])
+            }
+        }
+    }
+
+    // MARK: - Prologue and epilogue
+
+    private var pushed: [X86.GPR] { inputRegisters.filter { Self.calleeSaved.contains($0) } }
+
+    private func emitPrologue() {
+        a.push(.rbp)
+        a.mov(.rbp, .rsp)
+        for r in pushed { a.push(r) }
+        a.emit(.and, .gpr(.rsp), .imm(-32))
+        a.sub(.rsp, Int64((frameSize + 31) & ~31))
+        a.mov(resultSlot, .r8)
+        a.emit(.mov, .mem(boolCountSlot.qword), .imm(0))
+        a.mov(count, .rdx)
+        // Scalars, broadcast into their frame slots (a bool becomes an all-ones or all-zeros mask).
+        for (k, kind) in program.scalarInputs.enumerated() {
+            let slot = scalarBase + Int32(32 * k)
+            a.mov(.rax, X86.ptr(.rsi, Int32(8 * k)))
+            switch kind {
+            case .f32:
+                a.emit(.mov, .gpr(.eax), .gpr(.eax))  // zero the high half
+                a.mov(.rdx, .rax)
+                a.emit(.shl, .gpr(.rdx), .imm(32))
+                a.emit(.or, .gpr(.rax), .gpr(.rdx))
+            case .bool:
+                a.neg(.rax)
+            case .int, .float:
+                break
+            }
+            for q in 0..<4 { a.mov(X86.ptr(.rsp, slot + Int32(8 * q)), .rax) }
+        }
+        // Input pointers; rdi (the inputs array) and rsi are overwritten last.
+        for (k, r) in inputRegisters.enumerated() where r != .rdi && r != .rsi {
+            a.mov(r, X86.ptr(.rdi, Int32(k * 8)))
+        }
+        if let k = inputRegisters.firstIndex(of: .rsi) { a.mov(.rsi, X86.ptr(.rdi, Int32(k * 8))) }
+        if let k = inputRegisters.firstIndex(of: .rdi) { a.mov(.rdi, X86.ptr(.rdi, Int32(k * 8))) }
+    }
+
+    private func emitEpilogue() {
+        let exit = a.newLabel()
+        a.xor(.eax, .eax)
+        a.bind(exit)
+        a.emit(.vzeroupper)
+        a.lea(.rsp, X86.ptr(.rbp, Int32(-8 * pushed.count)))
+        for r in pushed.reversed() { a.pop(r) }
+        a.pop(.rbp)
+        a.ret()
+        // Integer division by zero: return 1 (the interpreter reports the error).
+        a.bind(divideError)
+        a.mov(.rax, 1)
+        a.jmp(exit)
+    }
+
+    private var emitter: VectorEmitter {
+        VectorEmitter(count: count, index: index, divideError: divideError, temp: tempArea)
+    }
+
+    // MARK: - Loops
+
+    private func emitStoreLoops(
+        unroll: Int, main: VectorCode, single: VectorCode, tail: VectorCode, nonTemporal: Bool, done: X86.Label
+    ) {
+        let step = unroll * width
+        let mainLoop = a.newLabel()
+        let mainDone = a.newLabel()
+        // limit = count rounded down to a multiple of the step.
+        a.mov(limit, count)
+        a.emit(.and, .gpr(limit), .imm(Int64(-step)))
+        a.cmp(index, limit)
+        a.j(.ge, mainDone)
+        a.align(16)
+        a.bind(mainLoop)
+        emitter.emit(main, into: &a)
+        a.add(index, Int64(step))
+        a.cmp(index, limit)
+        a.j(.l, mainLoop)
+        a.bind(mainDone)
+        // Non-temporal stores are weakly ordered: fence them before anything else is stored.
+        if nonTemporal { a.sfence() }
+        emitSingleSteps(single, tail, end: done)
+    }
+
+    /// Whole steps while index <= count - W, then 1 ..< W elements under the tail masks (or none).
+    private func emitSingleSteps(_ single: VectorCode, _ tail: VectorCode, end: X86.Label) {
+        let loop = a.newLabel()
+        let partial = a.newLabel()
+        a.mov(limit, count)
+        a.sub(limit, Int64(width))
+        a.bind(loop)
+        a.cmp(index, limit)
+        a.j(.g, partial)
+        emitter.emit(single, into: &a)
+        a.add(index, Int64(width))
+        a.jmp(loop)
+        a.bind(partial)
+        a.mov(limit, count)
+        a.sub(limit, index)
+        a.j(.le, end)
+        emitTailMasks()
+        emitter.emit(tail, into: &a)
+        a.jmp(end)
+    }
+
+    /// The tail masks for `limit` (1 ..< W) elements left: lanes below it, as 32-bit lanes and as 64-bit
+    /// lanes (one or two registers), and as the low bits of a vmovmsk result.
+    private func emitTailMasks() {
+        let ymm13 = X86.Operand.ymm(X86.YMM(number: 13)!)
+        let ymm14 = X86.Operand.ymm(X86.YMM(number: 14)!)
+        let xmm15 = X86.Operand.xmm(X86.XMM(number: 15)!)
+        a.emit(.vmovq, xmm15, .gpr(limit))
+        a.emit(.vpbroadcastd, ymm14, xmm15)
+        a.emit(.vpcmpgtd, ymm13, ymm14, .mem(X86.ptr(a.constant(int32: (0..<8).map { Int32($0) }))))
+        a.emit(.vmovups, .mem(tailMask32Slot), ymm13)
+        a.emit(.vpbroadcastq, ymm14, xmm15)
+        for p in 0..<(width == 8 ? 2 : 1) {
+            a.emit(.vpcmpgtq, ymm13, ymm14, .mem(X86.ptr(a.constant(int64: (0..<4).map { Int64(4 * p + $0) }))))
+            a.emit(.vmovups, .mem(tailMask64Slot(p)), ymm13)
+        }
+        // (1 << limit) - 1, through rcx's low byte (rcx is saved in rdx around it).
+        a.mov(.rdx, .rcx)
+        a.mov(.rcx, limit)
+        a.mov(.rax, 1)
+        a.emit(.shl, .gpr(.rax), .gpr(.cl))
+        a.mov(.rcx, .rdx)
+        a.sub(.rax, 1)
+        a.mov(tailBitsSlot, .rax)
+    }
+
+    // MARK: - Reductions
+
+    private func emitBoolCount(_ r: ReductionOp, unroll: Int, main: VectorCode, single: VectorCode, tail: VectorCode) {
+        let step = unroll * width
+        let mainLoop = a.newLabel()
+        let mainDone = a.newLabel()
+        let done = a.newLabel()
+        a.mov(limit, count)
+        a.emit(.and, .gpr(limit), .imm(Int64(-step)))
+        a.cmp(index, limit)
+        a.j(.ge, mainDone)
+        a.align(16)
+        a.bind(mainLoop)
+        emitter.emit(main, into: &a)
+        a.add(index, Int64(step))
+        a.cmp(index, limit)
+        a.j(.l, mainLoop)
+        a.bind(mainDone)
+        emitSingleSteps(single, tail, end: done)
+        a.bind(done)
+        // count, any, all from the number of true lanes.
+        a.mov(.rax, boolCountSlot)
+        switch r {
+        case .any:
+            a.xor(.edx, .edx)
+            a.test(.rax, .rax)
+            a.set(.ne, .dl)
+            a.mov(.rax, .rdx)
+        case .all:
+            a.xor(.edx, .edx)
+            a.cmp(.rax, count)
+            a.set(.e, .dl)
+            a.mov(.rax, .rdx)
+        case .count, .sum, .min, .max:
+            break
+        }
+        a.mov(.r8, resultSlot)
+        a.mov(X86.ptr(.r8), .rax)
+    }
+
+    private func emitReduction(_ r: ReductionOp, mains: [VectorCode], singles: [VectorCode], tails: [VectorCode]) {
+        let combine = a.newLabel()
+        emitIdentity(r)
+        let stepsPerGroup = singles.count
+        let groupElements = stepsPerGroup * width
+        let mainLoop = a.newLabel()
+        let mainDone = a.newLabel()
+        a.mov(limit, count)
+        a.emit(.and, .gpr(limit), .imm(Int64(-groupElements)))
+        a.cmp(index, limit)
+        a.j(.ge, mainDone)
+        a.align(16)
+        a.bind(mainLoop)
+        for m in mains { emitter.emit(m, into: &a) }
+        a.add(index, Int64(groupElements))
+        a.cmp(index, limit)
+        a.j(.l, mainLoop)
+        a.bind(mainDone)
+        // Fewer than a group left: step k of the group goes to its accumulators.
+        for k in 0..<stepsPerGroup {
+            let partial = a.newLabel()
+            let next = a.newLabel()
+            a.mov(limit, count)
+            a.sub(limit, index)
+            a.j(.le, combine)
+            a.cmp(limit, Int64(width))
+            a.j(.l, partial)
+            emitter.emit(singles[k], into: &a)
+            a.add(index, Int64(width))
+            a.jmp(next)
+            a.bind(partial)
+            emitTailMasks()
+            emitter.emit(tails[k], into: &a)
+            a.jmp(combine)
+            a.bind(next)
+        }
+        a.bind(combine)
+        emitCombine(r)
+    }
+
+    private func y(_ r: Int) -> X86.Operand { .ymm(X86.YMM(number: r)!) }
+    private func x(_ r: Int) -> X86.Operand { .xmm(X86.XMM(number: r)!) }
+
+    private func emitIdentity(_ r: ReductionOp) {
+        let bits: UInt64
+        switch (r, program.element) {
+        case (.min, .f32): bits = UInt64(Float.infinity.bitPattern) * 0x1_0000_0001
+        case (.max, .f32): bits = UInt64((-Float.infinity).bitPattern) * 0x1_0000_0001
+        case (.min, .float): bits = Double.infinity.bitPattern
+        case (.max, .float): bits = (-Double.infinity).bitPattern
+        case (.min, .int): bits = UInt64(bitPattern: Int64.max)
+        case (.max, .int): bits = UInt64(bitPattern: Int64.min)
+        default: bits = 0
+        }
+        for acc in accumulators {
+            if bits == 0 {
+                a.emit(.vpxor, y(acc), y(acc), y(acc))
+            } else {
+                let c = a.constant(int64: Array(repeating: Int64(bitPattern: bits), count: 4))
+                a.emit(.vmovups, y(acc), .mem(X86.ptr(c)))
+            }
+        }
+    }
+
+    /// d = p ∘ q for the numeric reductions (int min/max through a compare and a blend).
+    private func combineStep(_ r: ReductionOp, _ d: Int, _ p: Int, _ q: Int, xmm: Bool, scalarOnly: Bool) {
+        let narrow = xmm || scalarOnly
+        func reg(_ n: Int) -> X86.Operand { narrow ? x(n) : y(n) }
+        if program.element == .int {
+            switch r {
+            case .sum, .count, .any, .all: a.emit(.vpaddq, reg(d), reg(p), reg(q))
+            case .min:
+                a.emit(.vpcmpgtq, reg(15), reg(q), reg(p))  // q > p, i.e. p < q
+                a.emit(.vblendvpd, reg(d), reg(q), reg(p), reg(15))
+            case .max:
+                a.emit(.vpcmpgtq, reg(15), reg(p), reg(q))
+                a.emit(.vblendvpd, reg(d), reg(q), reg(p), reg(15))
+            }
+            return
+        }
+        let f32 = program.element == .f32
+        let inst: X86.Instruction
+        switch (r, f32, scalarOnly) {
+        case (.min, true, false): inst = .vminps
+        case (.min, false, false): inst = .vminpd
+        case (.max, true, false): inst = .vmaxps
+        case (.max, false, false): inst = .vmaxpd
+        case (.min, true, true): inst = .vminss
+        case (.min, false, true): inst = .vminsd
+        case (.max, true, true): inst = .vmaxss
+        case (.max, false, true): inst = .vmaxsd
+        case (_, true, false): inst = .vaddps
+        case (_, false, false): inst = .vaddpd
+        case (_, true, true): inst = .vaddss
+        case (_, false, true): inst = .vaddsd
+        }
+        a.emit(inst, reg(d), reg(p), reg(q))
+    }
+
+    /// (A0∘A1)∘(A2∘A3), then halves, quarters, last pair; the result goes to *result.
+    private func emitCombine(_ r: ReductionOp) {
+        let acc = accumulators
+        let isInt = program.element == .int
+        combineStep(r, acc[0], acc[0], acc[1], xmm: false, scalarOnly: false)
+        combineStep(r, acc[2], acc[2], acc[3], xmm: false, scalarOnly: false)
+        combineStep(r, acc[0], acc[0], acc[2], xmm: false, scalarOnly: false)
+        let v = acc[0]
+        let hi = acc[1]
+        let t = acc[2]
+        a.emit(isInt ? .vextracti128 : .vextractf128, x(hi), y(v), .imm(1))
+        combineStep(r, v, v, hi, xmm: true, scalarOnly: false)  // w[j] = v[j] ∘ v[j + W/2]
+        a.mov(.r8, resultSlot)
+        if program.element == .f32 {
+            a.emit(.vmovhlps, x(t), x(v), x(v))  // t[0..1] = w[2..3]
+            combineStep(r, v, v, t, xmm: true, scalarOnly: false)  // x[j] = w[j] ∘ w[j + 2]
+            a.emit(.vshufps, x(t), x(v), x(v), .imm(0x55))  // t[0] = x[1]
+            combineStep(r, v, v, t, xmm: false, scalarOnly: true)
+            a.emit(.vmovss, .mem(X86.ptr(.r8).dword), x(v))
+        } else {
+            if isInt {
+                a.emit(.vpshufd, x(t), x(v), .imm(0xEE))  // t[0] = w[1]
+                combineStep(r, v, v, t, xmm: true, scalarOnly: false)
+            } else {
+                a.emit(.vunpckhpd, x(t), x(v), x(v))  // t[0] = w[1]
+                combineStep(r, v, v, t, xmm: false, scalarOnly: true)
+            }
+            a.emit(.vmovq, .mem(X86.ptr(.r8).qword), x(v))
+        }
+    }
 }

@@ -202,6 +202,7 @@ extension X86 {
         case vpand, vpandn, vpor, vpxor
         case vpcmpeqd, vpcmpeqq, vpcmpgtd, vpcmpgtq
         case vpabsd, vpminsd, vpmaxsd, vpminud, vpmaxud
+        case vpmovsxdq, vpmovzxbd, vpmovzxbq
         case vpslld, vpsrld, vpsrad, vpsllq, vpsrlq
         case vpshufd, vpshufb, vpblendvb, vpmovmskb
         // AVX2 only
@@ -464,6 +465,9 @@ extension X86.Instruction {
         case .vpcmpgtd: avxInt(.vexRVM, .x0F, 0x66)
         case .vpcmpgtq: avxInt(.vexRVM, .x0F38, 0x37)
         case .vpabsd: avxInt(.vexRM, .x0F38, 0x1E)
+        case .vpmovsxdq: avxInt(.vexRM, .x0F38, 0x25)
+        case .vpmovzxbd: avxInt(.vexRM, .x0F38, 0x31)
+        case .vpmovzxbq: avxInt(.vexRM, .x0F38, 0x32)
         case .vpminsd: avxInt(.vexRVM, .x0F38, 0x39)
         case .vpmaxsd: avxInt(.vexRVM, .x0F38, 0x3D)
         case .vpminud: avxInt(.vexRVM, .x0F38, 0x3B)

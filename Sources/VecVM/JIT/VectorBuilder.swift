@@ -1,0 +1,230 @@
+// The JIT's LaneBuilder: each primitive of Math/LaneBuilder.swift becomes AVX2 instructions on virtual
+// registers (VectorCode), so the math library, written once, runs as vector code with exactly the
+// semantics ScalarLanes gives it in the interpreter.
+//
+// A step of a kernel handles `width` elements (8 when the kernel has f32 values, else 4). A value of
+// 32-bit lanes is one YMM register at width 8 and an XMM register (the low half) at width 4; a value of
+// 64-bit lanes is one YMM register at width 4 and two (elements 0–3, then 4–7) at width 8. Constants
+// are memory operands in the code's data section, broadcast to 32 bytes.
+
+final class VectorBuilder: LaneBuilder {
+    typealias Value = [VReg]
+
+    var code: VectorCode
+    let width: Int
+    private let constantMemory: (UInt64, Lane) -> X86.Mem
+    private let newLabel: () -> X86.Label
+    private var constants: [UInt64: VReg] = [:]
+
+    init(
+        width: Int, code: VectorCode = VectorCode(), constant: @escaping (UInt64, Lane) -> X86.Mem,
+        newLabel: @escaping () -> X86.Label
+    ) {
+        self.width = width
+        self.code = code
+        self.constantMemory = constant
+        self.newLabel = newLabel
+    }
+
+    /// Registers per value of this lane type.
+    func parts(_ lane: Lane) -> Int { lane.is64 && width == 8 ? 2 : 1 }
+    /// Whether values of this lane type are XMM-sized.
+    func isXMM(_ lane: Lane) -> Bool { !lane.is64 && width == 4 }
+
+    private func each(_ lane: Lane, _ f: (Int) -> VReg) -> [VReg] { (0..<parts(lane)).map(f) }
+
+    func constant(_ bits: UInt64, _ lane: Lane) -> [VReg] {
+        // Broadcast to 32 bytes: the same memory serves XMM and YMM views.
+        let pattern: UInt64 = lane.is64 ? bits : (bits & 0xFFFF_FFFF) | (bits & 0xFFFF_FFFF) << 32
+        let r: VReg
+        if let c = constants[pattern] {
+            r = c
+        } else {
+            r = code.memoryValue(constantMemory(pattern, .i64))
+            constants[pattern] = r
+        }
+        let v = isXMM(lane) ? VReg(id: r.id, isXMM: true) : r
+        return Array(repeating: v, count: parts(lane))
+    }
+
+    func unary(_ op: LaneUnary, _ lane: Lane, _ a: [VReg]) -> [VReg] {
+        let single = lane == .f32
+        let xmm = isXMM(lane)
+        switch op {
+        case .sqrt:
+            return each(lane) { code.op(.rm(registerSource: false), single ? .vsqrtps : .vsqrtpd, [a[$0]], xmm: xmm) }
+        case .floor, .ceil, .trunc, .roundEven:
+            // vround imm: 8 nearest even, 9 down, 10 up, 11 toward zero; bit 3 suppresses the inexact exception.
+            let imm: Int64 = op == .roundEven ? 8 : op == .floor ? 9 : op == .ceil ? 10 : 11
+            return each(lane) {
+                code.op(.rm(registerSource: false), single ? .vroundps : .vroundpd, [a[$0]], imm: imm, xmm: xmm)
+            }
+        }
+    }
+
+    func binary(_ op: LaneBinary, _ lane: Lane, _ a: [VReg], _ b: [VReg]) -> [VReg] {
+        let xmm = isXMM(lane)
+        let inst: X86.Instruction
+        var commutative = false
+        var swapped = false
+        switch (op, lane) {
+        case (.add, .f32): (inst, commutative) = (.vaddps, true)
+        case (.add, .f64): (inst, commutative) = (.vaddpd, true)
+        case (.sub, .f32): inst = .vsubps
+        case (.sub, .f64): inst = .vsubpd
+        case (.mul, .f32): (inst, commutative) = (.vmulps, true)
+        case (.mul, .f64): (inst, commutative) = (.vmulpd, true)
+        case (.div, .f32): inst = .vdivps
+        case (.div, .f64): inst = .vdivpd
+        case (.min, .f32): inst = .vminps
+        case (.min, .f64): inst = .vminpd
+        case (.max, .f32): inst = .vmaxps
+        case (.max, .f64): inst = .vmaxpd
+        case (.add, .i64): (inst, commutative) = (.vpaddq, true)
+        case (.add, .i32): (inst, commutative) = (.vpaddd, true)
+        case (.sub, .i64): inst = .vpsubq
+        case (.sub, .i32): inst = .vpsubd
+        case (.mul, .i32): (inst, commutative) = (.vpmulld, true)
+        case (.and, _): (inst, commutative) = (.vpand, true)
+        case (.or, _): (inst, commutative) = (.vpor, true)
+        case (.xor, _): (inst, commutative) = (.vpxor, true)
+        // a & ~b is vpandn(b, a) (vpandn d, x, y = ~x & y).
+        case (.andNot, _): (inst, swapped) = (.vpandn, true)
+        case (.mul, .i64), (.div, .i64), (.div, .i32), (.min, .i64), (.min, .i32), (.max, .i64), (.max, .i32):
+            preconditionFailure("no \(op) on \(lane) lanes in AVX2")
+        }
+        return each(lane) {
+            code.op(.rvm(commutative: commutative), inst, swapped ? [b[$0], a[$0]] : [a[$0], b[$0]], xmm: xmm)
+        }
+    }
+
+    func fma(_ lane: Lane, _ a: [VReg], _ b: [VReg], _ c: [VReg]) -> [VReg] {
+        each(lane) { code.op(.fma(single: lane == .f32), .vfmadd231pd, [a[$0], b[$0], c[$0]], xmm: isXMM(lane)) }
+    }
+
+    func compare(_ op: LaneCompare, _ lane: Lane, _ a: [VReg], _ b: [VReg]) -> [VReg] {
+        let xmm = isXMM(lane)
+        switch lane {
+        case .f32, .f64:
+            // Ordered, quiet predicates (a NaN compares false) except NEQ_UQ (a NaN compares unequal).
+            let imm: Int64
+            switch op {
+            case .eq: imm = 0x00
+            case .ne: imm = 0x04
+            case .lt: imm = 0x11
+            case .le: imm = 0x12
+            case .gt: imm = 0x1E
+            case .ge: imm = 0x1D
+            case .unordered: imm = 0x03
+            }
+            let symmetric = op == .eq || op == .ne || op == .unordered
+            return each(lane) {
+                code.op(
+                    .rvm(commutative: symmetric), lane == .f32 ? .vcmpps : .vcmppd, [a[$0], b[$0]], imm: imm,
+                    xmm: xmm)
+            }
+        case .i64, .i32:
+            let eq: X86.Instruction = lane == .i64 ? .vpcmpeqq : .vpcmpeqd
+            let gt: X86.Instruction = lane == .i64 ? .vpcmpgtq : .vpcmpgtd
+            switch op {
+            case .eq: return each(lane) { code.op(.rvm(commutative: true), eq, [a[$0], b[$0]], xmm: xmm) }
+            case .gt: return each(lane) { code.op(.rvm(commutative: false), gt, [a[$0], b[$0]], xmm: xmm) }
+            case .lt: return each(lane) { code.op(.rvm(commutative: false), gt, [b[$0], a[$0]], xmm: xmm) }
+            case .ne, .le, .ge, .unordered: preconditionFailure("integer compare \(op)")
+            }
+        }
+    }
+
+    func select(_ lane: Lane, _ mask: [VReg], _ a: [VReg], _ b: [VReg]) -> [VReg] {
+        each(lane) { code.op(.blend(single: !lane.is64), .vblendvps, [mask[$0], a[$0], b[$0]], xmm: isXMM(lane)) }
+    }
+
+    func shift(_ op: LaneShift, _ lane: Lane, _ a: [VReg], _ count: Int) -> [VReg] {
+        let inst: X86.Instruction
+        switch (op, lane.is64) {
+        case (.left, true): inst = .vpsllq
+        case (.left, false): inst = .vpslld
+        case (.rightLogical, true): inst = .vpsrlq
+        case (.rightLogical, false): inst = .vpsrld
+        case (.rightArithmetic, false): inst = .vpsrad
+        case (.rightArithmetic, true): preconditionFailure("no 64-bit arithmetic shift in AVX2")
+        }
+        return each(lane) { code.op(.rm(registerSource: true), inst, [a[$0]], imm: Int64(count), xmm: isXMM(lane)) }
+    }
+
+    /// From 32-bit lanes to 64-bit lanes (twice as many registers, or an XMM value to a YMM one).
+    private func widen(_ a: [VReg], _ inst: X86.Instruction) -> [VReg] {
+        if width == 4 { return [code.op(.rm(registerSource: false), inst, [a[0]])] }
+        let lo = code.op(.rm(registerSource: false), inst, [a[0]], narrowSource: true)
+        let high = code.op(.extractHigh, .vextractf128, [a[0]], xmm: true)
+        let hi = code.op(.rm(registerSource: false), inst, [high])
+        return [lo, hi]
+    }
+
+    /// From 64-bit lanes to 32-bit lanes, with an instruction that turns a YMM of 4 into an XMM of 4.
+    private func narrow(_ a: [VReg], _ quarter: (VReg) -> VReg) -> [VReg] {
+        if width == 4 { return [quarter(a[0])] }
+        let lo = quarter(a[0])
+        let hi = quarter(a[1])
+        return [code.op(.insertHigh, .vinsertf128, [lo, hi])]
+    }
+
+    func convert(_ a: [VReg], from: Lane, to: Lane) -> [VReg] {
+        switch (from, to) {
+        case (.f32, .f64): return widen(a, .vcvtps2pd)
+        case (.i32, .f64): return widen(a, .vcvtdq2pd)
+        case (.i32, .i64): return widen(a, .vpmovsxdq)
+        case (.f64, .f32):
+            return narrow(a) { code.op(.rm(registerSource: false), .vcvtpd2ps, [$0], xmm: true) }
+        case (.f64, .i32):
+            return narrow(a) { code.op(.rm(registerSource: false), .vcvttpd2dq, [$0], xmm: true) }
+        case (.i64, .i32):
+            // The low dwords of the four qwords: [x0, x2] of the low half and of the high half.
+            return narrow(a) { x in
+                let high = code.op(.extractHigh, .vextractf128, [x], xmm: true)
+                return code.op(.rvm(commutative: false), .vshufps, [x, high], imm: 0x88, xmm: true, narrowSource: true)
+            }
+        case (.i32, .f32):
+            return [code.op(.rm(registerSource: false), .vcvtdq2ps, [a[0]], xmm: isXMM(.f32))]
+        case (.f32, .i32):
+            return [code.op(.rm(registerSource: false), .vcvttps2dq, [a[0]], xmm: isXMM(.f32))]
+        default:
+            preconditionFailure("no conversion from \(from) to \(to)")
+        }
+    }
+
+    func gather(_ table: LaneTable, _ index: [VReg], indexLane: Lane) -> [VReg] {
+        let address = UInt(bitPattern: table.base)
+        switch (table.lane.is64, indexLane.is64) {
+        case (true, true):
+            return index.map { code.op(.gather(address, .qpd), .nop, [$0]) }
+        case (true, false):
+            // 32-bit indices, 64-bit results: each half of the index register feeds one result register.
+            if width == 4 { return [code.op(.gather(address, .dpd), .nop, [index[0]])] }
+            let high = code.op(.extractHigh, .vextractf128, [index[0]], xmm: true)
+            let lowHalf = VReg(id: index[0].id, isXMM: true)
+            return [
+                code.op(.gather(address, .dpd), .nop, [lowHalf]),
+                code.op(.gather(address, .dpd), .nop, [high]),
+            ]
+        case (false, false):
+            return [code.op(.gather(address, .dps), .nop, [index[0]], xmm: isXMM(.f32))]
+        case (false, true):
+            preconditionFailure("a 32-bit table indexed by 64-bit lanes")
+        }
+    }
+
+    func whereAny(_ mask: [VReg], _ lane: Lane, _ body: () -> [VReg], otherwise: [VReg]) -> [VReg] {
+        let xmm = isXMM(lane)
+        // The merge value starts as `otherwise`; the region blends the body's lanes into it.
+        let merged = otherwise.map { code.op(.rm(registerSource: false), .vmovups, [$0], xmm: xmm) }
+        let skip = newLabel()
+        code.effect(.skipUnlessAny(skip, parts: mask, single: !lane.is64), .vmovmskps, [])
+        let value = body()
+        for p in 0..<merged.count {
+            code.redefine(merged[p], .blend(single: !lane.is64), .vblendvps, [mask[p], value[p], merged[p]])
+        }
+        code.effect(.bind(skip), .nop, [])
+        return merged
+    }
+}

@@ -1,0 +1,541 @@
+// Vector code: straight-line AVX2 code over virtual registers, a linear-scan register allocator for it,
+// and its emission into an X86Assembler. The kernel lowering (and through VectorBuilder the math
+// library) writes a loop body as a list of `VInst`s whose operands are virtual registers; `allocate`
+// gives every virtual register one home for its whole life — a YMM register, a stack slot (spilled), or
+// the fixed memory it was created with (constants in the code's data section, broadcast scalars in the
+// frame) — and `emit` writes the machine instructions, loading memory homes into scratch registers
+// where an instruction needs a register.
+//
+// Registers: ymm0 ..< ymm13 are allocated (minus any the caller pins, such as reduction accumulators);
+// ymm13, ymm14, ymm15 are the emitter's scratch registers. Spill slots are 32-byte slots at
+// [rsp + spillBase + 32·k]; the caller reserves them (`spillSlots`) in its frame.
+//
+// Invariant the allocator relies on: a body is straight-line code, except `whereAny` regions (a
+// branch over a block): no value defined inside a region is used after it, except the region's merge
+// value, which is defined before the region and redefined inside it (its interval spans the region,
+// so its home is the same on both paths).
+
+/// A virtual vector register: one value of one step, in a whole YMM register or its low XMM half.
+struct VReg: Hashable, CustomStringConvertible {
+    let id: Int
+    let isXMM: Bool
+    var description: String { "%v\(id)\(isXMM ? "x" : "")" }
+}
+
+/// Where a value lives for its whole life.
+enum VHome: Equatable {
+    case register(Int)
+    case memory(X86.Mem)
+}
+
+/// One instruction of a body.
+struct VInst {
+    enum Form {
+        /// dst = inst(a, b [, imm]): VEX three-operand; `a` must be a register, `b` may be memory.
+        /// `commutative`: a and b may be swapped to put a memory operand second.
+        case rvm(commutative: Bool)
+        /// dst = inst(a [, imm]): `a` may be memory unless `registerSource`.
+        case rm(registerSource: Bool)
+        /// dst = a * b + c with one rounding (vfmadd231/213/132 chosen by where the operands live).
+        case fma(single: Bool)
+        /// dst = mask ? a : b (vblendvps/pd): sources [mask, a, b].
+        case blend(single: Bool)
+        /// dst = the high 128 bits of a (vextractf128 imm 1): an XMM value.
+        case extractHigh
+        /// dst = a with b (an XMM value) as its high 128 bits (vinsertf128 imm 1).
+        case insertHigh
+        /// Stores the source to memory (`inst` is the store: vmovups, vmovntps, ...).
+        case store(X86.Mem)
+        /// Stores sources[1] to memory under sources[0] as a mask (vmaskmovps/pd, vpmaskmovq).
+        case maskedStore(X86.Mem)
+        /// dst = masked load from memory under sources[0] (vmaskmovps/pd, vpmaskmovq).
+        case maskedLoad(X86.Mem)
+        /// dst = gather from `table` (absolute address) indexed by sources[0] (see `GatherKind`).
+        case gather(UInt, GatherKind)
+        /// Integer division or remainder of 64-bit lanes, lane by lane through idiv (no vector divide):
+        /// sources [dividend, divisor]; `lane0` is the element number of this register's first lane in
+        /// the step, compared with the remaining element count so that lanes past the end are skipped.
+        case intDivide(remainder: Bool, lane0: Int)
+        /// If no lane of sources[0] is set (vmovmskp* of every part ORed), jump to the label.
+        case skipUnlessAny(X86.Label, parts: [VReg], single: Bool)
+        /// Binds a label (the end of a `whereAny` region).
+        case bind(X86.Label)
+        /// Accumulates sources[0] into the pinned register `acc`; with a tail mask only the lanes that
+        /// exist change it.
+        case accumulate(Int, Accumulation, mask: VReg?)
+        /// Adds the number of set lanes of sources[0] (within `tailBits` when given) to a frame counter.
+        case countBools(X86.Mem, single: Bool, tailBits: X86.Mem?)
+        /// Stores sources[0] (a mask of 8 or 4 lanes) as bytes 0/1 through a 256-entry table.
+        case storeBools(X86.Mem, single: Bool, table: X86.Label)
+    }
+
+    var form: Form
+    var inst: X86.Instruction
+    var dst: VReg?
+    var sources: [VReg]
+    var imm: Int64?
+    /// The first source is read through its XMM view (the low half: vcvtps2pd, vpmovsxdq, ...).
+    var narrowSource = false
+}
+
+/// How a reduction combines a vector into its accumulator (the evaluator's kAdd, kMin, kMax).
+enum Accumulation {
+    case addps, addpd, minps, minpd, maxps, maxpd, addq, minq, maxq
+
+    var isSingle: Bool { self == .addps || self == .minps || self == .maxps }
+}
+
+enum GatherKind {
+    /// vgatherqpd: 64-bit table, 64-bit indices, scale 8.
+    case qpd
+    /// vgatherdpd: 64-bit table, 32-bit indices (an XMM value), scale 8.
+    case dpd
+    /// vgatherdps: 32-bit table, 32-bit indices, scale 4.
+    case dps
+}
+
+/// A body under construction, and after `allocate`, its homes.
+struct VectorCode {
+    private(set) var insts: [VInst] = []
+    private(set) var registerCount = 0
+    /// Fixed memory homes (constants, scalars, input elements read in place).
+    private var fixedHomes: [Int: X86.Mem] = [:]
+    private(set) var homes: [Int: VHome] = [:]
+    /// Spill slots used by the allocation.
+    private(set) var spillSlots = 0
+
+    mutating func newRegister(xmm: Bool = false) -> VReg {
+        registerCount += 1
+        return VReg(id: registerCount - 1, isXMM: xmm)
+    }
+
+    /// A value that lives in memory and is never written (a constant, a broadcast scalar).
+    mutating func memoryValue(_ mem: X86.Mem, xmm: Bool = false) -> VReg {
+        let r = newRegister(xmm: xmm)
+        fixedHomes[r.id] = mem
+        return r
+    }
+
+    func isMemory(_ r: VReg) -> Bool { fixedHomes[r.id] != nil }
+
+    mutating func append(_ i: VInst) { insts.append(i) }
+
+    @discardableResult
+    mutating func op(
+        _ form: VInst.Form, _ inst: X86.Instruction, _ sources: [VReg], imm: Int64? = nil, xmm: Bool = false,
+        narrowSource: Bool = false
+    ) -> VReg {
+        let d = newRegister(xmm: xmm)
+        insts.append(VInst(form: form, inst: inst, dst: d, sources: sources, imm: imm, narrowSource: narrowSource))
+        return d
+    }
+
+    /// Redefines `dst` (the merge value of a `whereAny` region).
+    mutating func redefine(_ dst: VReg, _ form: VInst.Form, _ inst: X86.Instruction, _ sources: [VReg]) {
+        insts.append(VInst(form: form, inst: inst, dst: dst, sources: sources, imm: nil))
+    }
+
+    mutating func effect(_ form: VInst.Form, _ inst: X86.Instruction, _ sources: [VReg]) {
+        insts.append(VInst(form: form, inst: inst, dst: nil, sources: sources, imm: nil))
+    }
+
+    // MARK: - Allocation
+
+    /// Assigns homes: linear scan over live intervals (Poletto & Sarkar), spilling the interval that ends
+    /// last. `available` are the allocatable YMM register numbers; spill slots are at `spillBase`.
+    mutating func allocate(available: [Int], spillBase: Int32) {
+        var start = [Int](repeating: -1, count: registerCount)
+        var end = [Int](repeating: -1, count: registerCount)
+        for (i, inst) in insts.enumerated() {
+            for s in inst.sources + extraUses(inst) where fixedHomes[s.id] == nil {
+                end[s.id] = max(end[s.id], i)
+            }
+            if let d = inst.dst, fixedHomes[d.id] == nil {
+                if start[d.id] < 0 { start[d.id] = i }
+                end[d.id] = max(end[d.id], i)
+            }
+        }
+        homes = [:]
+        for (id, mem) in fixedHomes { homes[id] = .memory(mem) }
+        let order = (0..<registerCount).filter { start[$0] >= 0 }.sorted { start[$0] < start[$1] }
+        var free = available
+        var active: [Int] = []  // ids, holding registers
+        var freeSlots: [Int] = []
+        var slotOf: [Int: Int] = [:]
+        var slotActive: [Int] = []
+        spillSlots = 0
+        func slotMem(_ k: Int) -> X86.Mem { X86.ptr(.rsp, spillBase + Int32(32 * k)) }
+        func takeSlot(_ id: Int) {
+            let k = freeSlots.popLast() ?? { spillSlots += 1; return spillSlots - 1 }()
+            slotOf[id] = k
+            slotActive.append(id)
+            homes[id] = .memory(slotMem(k))
+        }
+        for id in order {
+            // Expire intervals that end before this one starts (one that ends here may share: its last
+            // use is an operand of the instruction that defines this one).
+            active.removeAll { a in
+                if end[a] <= start[id] {
+                    if case .register(let r) = homes[a] { free.append(r) }
+                    return true
+                }
+                return false
+            }
+            slotActive.removeAll { s in
+                if end[s] <= start[id] {
+                    freeSlots.append(slotOf[s]!)
+                    return true
+                }
+                return false
+            }
+            if !free.isEmpty {
+                // Prefer the register of an operand that dies at the defining instruction (in-place forms).
+                let def = insts[start[id]]
+                var pick = free.count - 1
+                for s in def.sources {
+                    if case .register(let r) = homes[s.id], let k = free.firstIndex(of: r) { pick = k }
+                }
+                homes[id] = .register(free.remove(at: pick))
+                active.append(id)
+                continue
+            }
+            // Spill whichever of the active intervals and this one ends last.
+            let victim = active.max { end[$0] < end[$1] }!
+            if end[victim] > end[id], case .register(let r) = homes[victim] {
+                active.removeAll { $0 == victim }
+                takeSlot(victim)
+                homes[id] = .register(r)
+                active.append(id)
+            } else {
+                takeSlot(id)
+            }
+        }
+    }
+
+    /// Uses an instruction makes beyond its sources (the masks of masked accumulation).
+    private func extraUses(_ inst: VInst) -> [VReg] {
+        switch inst.form {
+        case .accumulate(_, _, let mask?): [mask]
+        case .skipUnlessAny(_, let parts, _): parts
+        default: []
+        }
+    }
+
+    var spilled: Bool { spillSlots > 0 }
+}
+
+// MARK: - Emission
+
+/// Writes an allocated body into an assembler.
+struct VectorEmitter {
+    static let scratch = [13, 14, 15]
+    /// GPRs the emitter may clobber: rax, rdx (idiv, vmovmsk) and r11.
+    /// `count` and `index`: GPRs holding the element count and the step's first element (`intDivide`
+    /// skips lanes past the end); `divideError`: where integer division by zero jumps; `temp`: 64 bytes
+    /// of frame for lane loops.
+    let count: X86.GPR
+    let index: X86.GPR
+    let divideError: X86.Label
+    let temp: X86.Mem
+
+    private static func y(_ r: Int) -> X86.Operand { .ymm(X86.YMM(number: r)!) }
+    private static func x(_ r: Int) -> X86.Operand { .xmm(X86.XMM(number: r)!) }
+
+    private func view(_ r: Int, _ xmm: Bool) -> X86.Operand { xmm ? Self.x(r) : Self.y(r) }
+
+    func emit(_ code: VectorCode, into a: inout X86Assembler) {
+        for inst in code.insts { emit(inst, code, &a) }
+    }
+
+    /// A source as an operand: its register, or its memory when `memoryOK`; otherwise it is loaded into
+    /// the scratch register `scratch`.
+    private func source(
+        _ r: VReg, _ code: VectorCode, _ a: inout X86Assembler, memoryOK: Bool, scratch: Int, xmm: Bool? = nil
+    ) -> X86.Operand {
+        let asXMM = xmm ?? r.isXMM
+        switch code.homes[r.id]! {
+        case .register(let p): return view(p, asXMM)
+        case .memory(let m):
+            if memoryOK { return .mem(m) }
+            a.emit(.vmovups, view(scratch, asXMM), .mem(m))
+            return view(scratch, asXMM)
+        }
+    }
+
+    private func register(_ r: VReg, _ code: VectorCode) -> Int? {
+        if case .register(let p) = code.homes[r.id]! { return p }
+        return nil
+    }
+
+    /// The destination register (a scratch when the home is memory) and the store that completes it.
+    private func destination(_ d: VReg, _ code: VectorCode, scratch: Int) -> (Int, X86.Mem?) {
+        switch code.homes[d.id]! {
+        case .register(let p): return (p, nil)
+        case .memory(let m): return (scratch, m)
+        }
+    }
+
+    private func finish(_ d: VReg, _ p: Int, _ store: X86.Mem?, _ a: inout X86Assembler) {
+        if let m = store { a.emit(.vmovups, .mem(m), view(p, d.isXMM)) }
+    }
+
+    private func emit(_ inst: VInst, _ code: VectorCode, _ a: inout X86Assembler) {
+        let s0 = Self.scratch[0]
+        let s1 = Self.scratch[1]
+        let s2 = Self.scratch[2]
+        switch inst.form {
+        case .rvm(let commutative):
+            let d = inst.dst!
+            var l = inst.sources[0]
+            var r = inst.sources[1]
+            if commutative, register(l, code) == nil, register(r, code) != nil { swap(&l, &r) }
+            let lo = source(l, code, &a, memoryOK: false, scratch: s0, xmm: inst.narrowSource ? true : nil)
+            let ro = source(r, code, &a, memoryOK: true, scratch: s1)
+            let (p, store) = destination(d, code, scratch: s2)
+            if let imm = inst.imm {
+                a.emit(inst.inst, view(p, d.isXMM), lo, ro, .imm(imm))
+            } else {
+                a.emit(inst.inst, view(p, d.isXMM), lo, ro)
+            }
+            finish(d, p, store, &a)
+        case .rm(let registerSource):
+            let d = inst.dst!
+            let so = source(
+                inst.sources[0], code, &a, memoryOK: !registerSource, scratch: s0,
+                xmm: inst.narrowSource ? true : nil)
+            let (p, store) = destination(d, code, scratch: s2)
+            if let imm = inst.imm {
+                a.emit(inst.inst, view(p, d.isXMM), so, .imm(imm))
+            } else {
+                a.emit(inst.inst, view(p, d.isXMM), so)
+            }
+            finish(d, p, store, &a)
+        case .fma(let single):
+            emitFMA(inst, code, &a, single: single)
+        case .blend(let single):
+            // vblendv d, b, a, mask: a where the mask's sign bit is set, else b.
+            let d = inst.dst!
+            let m = source(inst.sources[0], code, &a, memoryOK: false, scratch: s0)
+            let t = source(inst.sources[1], code, &a, memoryOK: true, scratch: s1)
+            let f = source(inst.sources[2], code, &a, memoryOK: false, scratch: s2)
+            let (p, store) = destination(d, code, scratch: s2)
+            a.emit(single ? .vblendvps : .vblendvpd, view(p, d.isXMM), f, t, m)
+            finish(d, p, store, &a)
+        case .extractHigh:
+            let d = inst.dst!
+            let so = source(inst.sources[0], code, &a, memoryOK: false, scratch: s0, xmm: false)
+            let (p, store) = destination(d, code, scratch: s2)
+            a.emit(.vextractf128, Self.x(p), so, .imm(1))
+            finish(d, p, store, &a)
+        case .insertHigh:
+            let d = inst.dst!
+            let lo = source(inst.sources[0], code, &a, memoryOK: false, scratch: s0, xmm: false)
+            let hi = source(inst.sources[1], code, &a, memoryOK: true, scratch: s1, xmm: true)
+            let (p, store) = destination(d, code, scratch: s2)
+            a.emit(.vinsertf128, Self.y(p), lo, hi, .imm(1))
+            finish(d, p, store, &a)
+        case .store(let m):
+            let so = source(inst.sources[0], code, &a, memoryOK: false, scratch: s0)
+            a.emit(inst.inst, .mem(m), so)
+        case .maskedStore(let m):
+            let mask = source(inst.sources[0], code, &a, memoryOK: false, scratch: s0)
+            let so = source(inst.sources[1], code, &a, memoryOK: false, scratch: s1)
+            a.emit(inst.inst, .mem(m), mask, so)
+        case .maskedLoad(let m):
+            let d = inst.dst!
+            let mask = source(inst.sources[0], code, &a, memoryOK: false, scratch: s0)
+            let (p, store) = destination(d, code, scratch: s2)
+            a.emit(inst.inst, view(p, d.isXMM), mask, .mem(m))
+            finish(d, p, store, &a)
+        case .gather(let table, let kind):
+            emitGather(inst, table, kind, code, &a)
+        case .intDivide(let remainder, let lane0):
+            emitDivide(inst, remainder: remainder, lane0: lane0, code, &a)
+        case .skipUnlessAny(let label, let parts, let single):
+            for (k, part) in parts.enumerated() {
+                let so = source(part, code, &a, memoryOK: false, scratch: s0)
+                let gpr: X86.GPR = k == 0 ? .eax : .edx
+                a.emit(single ? .vmovmskps : .vmovmskpd, .gpr(gpr), so)
+                if k > 0 { a.emit(.or, .gpr(.eax), .gpr(.edx)) }
+            }
+            a.emit(.test, .gpr(.eax), .gpr(.eax))
+            a.j(.e, label)
+        case .bind(let label):
+            a.bind(label)
+        case .accumulate(let acc, let how, let mask):
+            emitAccumulate(inst.sources[0], acc, how, mask, code, &a)
+        case .countBools(let counter, let single, let tailBits):
+            let so = source(inst.sources[0], code, &a, memoryOK: false, scratch: s0)
+            a.emit(single ? .vmovmskps : .vmovmskpd, .gpr(.eax), so)
+            if let bits = tailBits { a.emit(.and, .gpr(.rax), .mem(bits.qword)) }
+            a.emit(.popcnt, .gpr(.rax), .gpr(.rax))
+            a.emit(.add, .mem(counter.qword), .gpr(.rax))
+        case .storeBools(let m, let single, let table):
+            let so = source(inst.sources[0], code, &a, memoryOK: false, scratch: s0)
+            a.emit(single ? .vmovmskps : .vmovmskpd, .gpr(.eax), so)
+            a.lea(.rdx, X86.ptr(table))
+            a.mov(.rax, X86.ptr(.rdx, index: .rax, scale: 8))
+            if single {
+                a.mov(m, .rax)
+            } else {
+                a.emit(.mov, .mem(m.dword), .gpr(.eax))
+            }
+        }
+    }
+
+    /// acc ∘= v, where ∘ is the reduction's operation (ints: min/max by compare and blend); with a tail
+    /// mask, the lanes outside it keep the accumulator.
+    private func emitAccumulate(
+        _ v: VReg, _ acc: Int, _ how: Accumulation, _ mask: VReg?, _ code: VectorCode, _ a: inout X86Assembler
+    ) {
+        let s0 = Self.scratch[0]
+        let s1 = Self.scratch[1]
+        let s2 = Self.scratch[2]
+        let target = mask == nil ? acc : s2
+        switch how {
+        case .addps, .addpd, .minps, .minpd, .maxps, .maxpd, .addq:
+            let inst: X86.Instruction
+            switch how {
+            case .addps: inst = .vaddps
+            case .addpd: inst = .vaddpd
+            case .minps: inst = .vminps
+            case .minpd: inst = .vminpd
+            case .maxps: inst = .vmaxps
+            case .maxpd: inst = .vmaxpd
+            default: inst = .vpaddq
+            }
+            let so = source(v, code, &a, memoryOK: true, scratch: s0)
+            a.emit(inst, Self.y(target), Self.y(acc), so)
+        case .minq, .maxq:
+            // acc < v ? acc : v (min) and acc > v ? acc : v (max), as the evaluator's kMin / kMax.
+            let so = source(v, code, &a, memoryOK: false, scratch: s0)
+            if how == .minq {
+                a.emit(.vpcmpgtq, Self.y(s1), so, Self.y(acc))
+            } else {
+                a.emit(.vpcmpgtq, Self.y(s1), Self.y(acc), so)
+            }
+            a.emit(.vblendvpd, Self.y(target), so, Self.y(acc), Self.y(s1))
+        }
+        if let mask {
+            let mo = source(mask, code, &a, memoryOK: false, scratch: s0)
+            a.emit(how.isSingle ? .vblendvps : .vblendvpd, Self.y(acc), Self.y(acc), Self.y(s2), mo)
+        }
+    }
+
+    /// dst = x * y + z: vfmadd231 when dst is z's register, 213 when it is x's or y's, else a copy of z
+    /// first. The last operand of each form may be memory.
+    private func emitFMA(_ inst: VInst, _ code: VectorCode, _ a: inout X86Assembler, single: Bool) {
+        let d = inst.dst!
+        let (xv, yv, zv) = (inst.sources[0], inst.sources[1], inst.sources[2])
+        let s0 = Self.scratch[0]
+        let s1 = Self.scratch[1]
+        let s2 = Self.scratch[2]
+        let f231: X86.Instruction = single ? .vfmadd231ps : .vfmadd231pd
+        let f213: X86.Instruction = single ? .vfmadd213ps : .vfmadd213pd
+        let xmm = d.isXMM
+        if let p = register(d, code) {
+            if register(zv, code) == p {
+                // d = x * y + d
+                let xo = source(xv, code, &a, memoryOK: false, scratch: s0)
+                let yo = source(yv, code, &a, memoryOK: true, scratch: s1)
+                a.emit(f231, view(p, xmm), xo, yo)
+                return
+            }
+            if register(xv, code) == p || register(yv, code) == p {
+                // d = other * d + z
+                let other = register(xv, code) == p ? yv : xv
+                let oo = source(other, code, &a, memoryOK: false, scratch: s0)
+                let zo = source(zv, code, &a, memoryOK: true, scratch: s1)
+                a.emit(f213, view(p, xmm), oo, zo)
+                return
+            }
+            // d is none of the operands: d = z, then d = x * y + d.
+            let xo = source(xv, code, &a, memoryOK: false, scratch: s0)
+            let yo = source(yv, code, &a, memoryOK: true, scratch: s1)
+            let zo = source(zv, code, &a, memoryOK: true, scratch: s2)
+            a.emit(.vmovups, view(p, xmm), zo)
+            a.emit(f231, view(p, xmm), xo, yo)
+            return
+        }
+        // Spilled destination: compute in a scratch register, then store.
+        let xo = source(xv, code, &a, memoryOK: false, scratch: s0)
+        let yo = source(yv, code, &a, memoryOK: true, scratch: s1)
+        let zo = source(zv, code, &a, memoryOK: true, scratch: s2)
+        if case .mem = zo { a.emit(.vmovups, view(s2, xmm), zo) }
+        a.emit(f231, view(s2, xmm), xo, yo)
+        if case .memory(let m) = code.homes[d.id]! { a.emit(.vmovups, .mem(m), view(s2, xmm)) }
+    }
+
+    /// A gather: all-ones mask in a scratch register, the table's address in r11, the result in a
+    /// register other than the index's (the instruction requires it), then moved to its home.
+    private func emitGather(_ inst: VInst, _ table: UInt, _ kind: GatherKind, _ code: VectorCode, _ a: inout X86Assembler) {
+        let d = inst.dst!
+        let s0 = Self.scratch[0]
+        let s1 = Self.scratch[1]
+        let s2 = Self.scratch[2]
+        let indexXMM: Bool
+        switch kind {
+        case .qpd, .dps: indexXMM = inst.sources[0].isXMM
+        case .dpd: indexXMM = true
+        }
+        // The index in s1 (a copy: the gather must not overwrite it, and its register may be d's).
+        let io = source(inst.sources[0], code, &a, memoryOK: true, scratch: s1, xmm: indexXMM)
+        if io != view(s1, indexXMM) { a.emit(.vmovups, view(s1, indexXMM), io) }
+        a.emit(.vpcmpeqd, view(s0, d.isXMM), view(s0, d.isXMM), view(s0, d.isXMM))
+        a.emit(.vpxor, view(s2, d.isXMM), view(s2, d.isXMM), view(s2, d.isXMM))
+        a.mov(.r11, Int64(bitPattern: UInt64(table)))
+        a.embed(
+            X86Assembler.gatherBytes(
+                kind, destination: s2, index: s1, mask: s0, base: .r11, wide: !d.isXMM))
+        let (p, store) = destination(d, code, scratch: s2)
+        if p != s2 { a.emit(.vmovups, view(p, d.isXMM), view(s2, d.isXMM)) }
+        finish(d, p, store, &a)
+    }
+
+    /// 64-bit integer division lane by lane: both vectors go to the frame's temp area, each lane that
+    /// exists is divided with idiv (by zero: jump to `divideError`; by -1: negate, or 0 for `%`, since
+    /// idiv would fault on min / -1), and the results come back as a vector.
+    private func emitDivide(_ inst: VInst, remainder: Bool, lane0: Int, _ code: VectorCode, _ a: inout X86Assembler) {
+        let d = inst.dst!
+        let s0 = Self.scratch[0]
+        let xo = source(inst.sources[0], code, &a, memoryOK: false, scratch: s0)
+        a.emit(.vmovdqu, .mem(temp), xo)
+        let yo = source(inst.sources[1], code, &a, memoryOK: false, scratch: s0)
+        var divisorArea = temp
+        divisorArea.displacement += 32
+        a.emit(.vmovdqu, .mem(divisorArea), yo)
+        for lane in 0..<4 {
+            var x = temp
+            x.displacement += Int32(8 * lane)
+            var y = divisorArea
+            y.displacement += Int32(8 * lane)
+            let next = a.newLabel()
+            let notMinusOne = a.newLabel()
+            // Lanes past the last element are left alone (the tail's masked-out lanes).
+            a.mov(.rax, count)
+            a.sub(.rax, index)
+            a.cmp(.rax, Int64(lane0 + lane))
+            a.j(.le, next)
+            a.emit(.cmp, .mem(y.qword), .imm(0))
+            a.j(.e, divideError)
+            a.mov(.rax, x)
+            a.emit(.cmp, .mem(y.qword), .imm(-1))
+            a.j(.ne, notMinusOne)
+            if remainder {
+                a.mov(.rax, 0)
+            } else {
+                a.neg(.rax)
+            }
+            a.mov(x, .rax)
+            a.jmp(next)
+            a.bind(notMinusOne)
+            a.emit(.cqo)
+            a.emit(.idiv, .mem(y.qword))
+            a.mov(x, remainder ? .rdx : .rax)
+            a.bind(next)
+        }
+        let (p, store) = destination(d, code, scratch: s0)
+        a.emit(.vmovdqu, Self.y(p), .mem(temp))
+        finish(d, p, store, &a)
+    }
+}
