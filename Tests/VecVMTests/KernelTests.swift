@@ -20,68 +20,240 @@ struct SplitMix {
     mutating func double() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
 
-/// Random kernel programs and inputs.
+extension KernelProgram {
+    /// A program whose value types follow from its inputs and ops (tests build programs by hand).
+    static func typed(arrays: [ElementKind], scalars: [ElementKind], ops: [KernelOp], output: KernelOutput)
+        -> KernelProgram
+    {
+        var types: [ElementKind] = []
+        for op in ops {
+            switch op {
+            case .load(let k): types.append(arrays[k])
+            case .scalar(let k): types.append(scalars[k])
+            case .compare, .not, .and, .or: types.append(.bool)
+            case .select(_, let a, _): types.append(types[a])
+            default: types.append(types[op.operands[0]])
+            }
+        }
+        return KernelProgram(arrayInputs: arrays, scalarInputs: scalars, ops: ops, types: types, output: output)
+    }
+
+    /// Every value of one element type.
+    init(element: ElementKind, arrayInputs: Int, scalarInputs: Int, ops: [KernelOp], output: KernelOutput) {
+        self = .typed(
+            arrays: Array(repeating: element, count: arrayInputs), scalars: Array(repeating: element, count: scalarInputs),
+            ops: ops, output: output)
+    }
+}
+
+/// Random kernel programs and inputs: typed SSA over int, float, f32 and bool values, with every op of
+/// the IR (math functions and pow included), any output.
 struct KernelCase {
     var program: KernelProgram
     var arrays: [[UInt64]]
     var scalars: [UInt64]
     var count: Int
 
-    static func random(_ rng: inout SplitMix, count: Int) -> KernelCase {
-        let kind: ElementKind = [.int, .float, .f32][rng.int(3)]
-        let nArrays = 1 + rng.int(3)
-        let nScalars = rng.int(3)
-        var ops: [KernelOp] = (0..<nArrays).map { .load($0) } + (0..<nScalars).map { .scalar($0) }
-        let extra = 1 + rng.int(6)
-        for _ in 0..<extra {
-            let n = ops.count
-            let a = rng.int(n)
-            let b = rng.int(n)
-            let c = rng.int(n)
-            var choices: [KernelOp] = [
-                .add(a, b), .sub(a, b), .mul(a, b), .min(a, b), .max(a, b), .neg(a), .abs(a), .fma(a, b, c),
-            ]
-            if kind != .int { choices += [.div(a, b), .sqrt(a)] }
-            ops.append(choices[rng.int(choices.count)])
+    static func value(_ kind: ElementKind, _ rng: inout SplitMix) -> UInt64 {
+        // Mostly ordinary numbers, sometimes the special ones.
+        if kind != .int && kind != .bool && rng.int(16) == 0 {
+            let specials: [Double] = [.nan, .infinity, -.infinity, 0, -0.0, 5e-324, 1e300, -1e-310, 0.5, -2.5]
+            let d = specials[rng.int(specials.count)]
+            return kind == .f32 ? UInt64(Float(d).bitPattern) : d.bitPattern
+        }
+        switch kind {
+        case .int: return UInt64(bitPattern: Int64(rng.int(2001)) - 1000)
+        case .float: return ((rng.double() - 0.3) * 100).bitPattern
+        case .f32: return UInt64(Float((rng.double() - 0.3) * 100).bitPattern)
+        case .bool: return UInt64(rng.int(2))
+        }
+    }
+
+    static func random(_ rng: inout SplitMix, count: Int, math: Bool = true) -> KernelCase {
+        let numeric: [ElementKind] = [.int, .float, .f32]
+        let main = numeric[rng.int(3)]
+        // Sometimes a second numeric type (compared, then selected into the main one).
+        let second = rng.int(3) == 0 ? numeric[rng.int(3)] : main
+        var arrays: [ElementKind] = [main]
+        for _ in 0..<rng.int(3) { arrays.append([main, second, .bool][rng.int(3)]) }
+        var scalars: [ElementKind] = []
+        for _ in 0..<rng.int(3) { scalars.append([main, second, .bool][rng.int(3)]) }
+        var ops: [KernelOp] = arrays.indices.map { .load($0) } + scalars.indices.map { .scalar($0) }
+        var types: [ElementKind] = arrays + scalars
+        func pick(_ kind: ElementKind) -> Int? {
+            let candidates = types.indices.filter { types[$0] == kind }
+            return candidates.isEmpty ? nil : candidates[rng.int(candidates.count)]
+        }
+        let extra = 1 + rng.int(7)
+        var added = 0
+        while added < extra {
+            let kind = [main, second, .bool][rng.int(3)]
+            var choices: [(KernelOp, ElementKind)] = []
+            if kind == .bool {
+                if let a = pick(.bool), let b = pick(.bool) {
+                    choices += [(.not(a), .bool), (.and(a, b), .bool), (.or(a, b), .bool)]
+                    choices += [(.compare([.eq, .ne][rng.int(2)], a, b), .bool)]
+                }
+                let k = [main, second][rng.int(2)]
+                if let a = pick(k), let b = pick(k) {
+                    choices.append((.compare([.eq, .ne, .lt, .le][rng.int(4)], a, b), .bool))
+                }
+            } else if let a = pick(kind), let b = pick(kind), let c = pick(kind) {
+                choices += [
+                    (.add(a, b), kind), (.sub(a, b), kind), (.mul(a, b), kind), (.min(a, b), kind),
+                    (.max(a, b), kind), (.neg(a), kind), (.abs(a), kind), (.fma(a, b, c), kind),
+                ]
+                if let m = pick(.bool) { choices.append((.select(m, a, b), kind)) }
+                if kind == .int {
+                    choices += [(.div(a, b), kind), (.mod(a, b), kind)]
+                } else {
+                    choices += [(.div(a, b), kind), (.sqrt(a), kind)]
+                    if math {
+                        let f = ElementwiseMath.allCases[rng.int(ElementwiseMath.allCases.count)]
+                        choices += [(.math(f, a), kind), (.pow(a, b), kind)]
+                    }
+                }
+            }
+            if choices.isEmpty { continue }
+            let (op, t) = choices[rng.int(choices.count)]
+            ops.append(op)
+            types.append(t)
+            added += 1
         }
         let last = ops.count - 1
-        let outputs: [KernelOutput] = [.store(last), .reduce(.sum, last), .reduce(.min, last), .reduce(.max, last)]
-        let output = outputs[rng.int(count == 0 ? 2 : 4)]
-        func value(_ rng: inout SplitMix) -> UInt64 {
-            switch kind {
-            case .int: return UInt64(bitPattern: Int64(rng.int(2001)) - 1000)
-            case .float: return ((rng.double() - 0.3) * 100).bitPattern
-            case .f32: return UInt64(Float((rng.double() - 0.3) * 100).bitPattern)
-            }
+        let outputs: [KernelOutput]
+        if types[last] == .bool {
+            outputs = [.store(last), .reduce(.count, last), .reduce(.any, last), .reduce(.all, last)]
+        } else {
+            outputs = count == 0 ? [.store(last), .reduce(.sum, last)] : [.store(last), .reduce(.sum, last), .reduce(.min, last), .reduce(.max, last)]
         }
-        let arrays = (0..<nArrays).map { _ in (0..<count).map { _ in value(&rng) } }
-        let scalars = (0..<nScalars).map { _ in value(&rng) }
+        let output = outputs[rng.int(outputs.count)]
+        let arrayValues = arrays.map { k in (0..<count).map { _ in value(k, &rng) } }
+        let scalarValues = scalars.map { value($0, &rng) }
         return KernelCase(
-            program: KernelProgram(
-                element: kind, arrayInputs: nArrays, scalarInputs: nScalars, ops: ops, output: output),
-            arrays: arrays, scalars: scalars, count: count)
+            program: KernelProgram(arrayInputs: arrays, scalarInputs: scalars, ops: ops, types: types, output: output),
+            arrays: arrayValues, scalars: scalarValues, count: count)
     }
 }
 
-/// The reference: one element at a time, in Double/Float/Int64, with the documented semantics.
+/// The reference: one element at a time, from the semantics written in Bytecode/Kernel.swift; math
+/// functions through MathDispatch (their vector forms are checked by the JIT tests and their accuracy by
+/// the math accuracy tests).
 enum ReferenceKernel {
-    static func lane<T>(
-        _ op: KernelOp, _ v: [T], _ arrays: [T], _ scalars: [T], add: (T, T) -> T, sub: (T, T) -> T, mul: (T, T) -> T,
-        div: (T, T) -> T, lt: (T, T) -> Bool, neg: (T) -> T, abs: (T) -> T, sqrt: (T) -> T, fma: (T, T, T) -> T
-    ) -> T {
+    struct DivisionByZero: Error {}
+
+    enum V {
+        case i(Int64), d(Double), f(Float), b(Bool)
+
+        var bits: UInt64 {
+            switch self {
+            case .i(let x): UInt64(bitPattern: x)
+            case .d(let x): x.bitPattern
+            case .f(let x): UInt64(x.bitPattern)
+            case .b(let x): x ? 1 : 0
+            }
+        }
+
+        static func from(_ bits: UInt64, _ kind: ElementKind) -> V {
+            switch kind {
+            case .int: .i(Int64(bitPattern: bits))
+            case .float: .d(Double(bitPattern: bits))
+            case .f32: .f(Float(bitPattern: UInt32(truncatingIfNeeded: bits)))
+            case .bool: .b(bits != 0)
+            }
+        }
+    }
+
+    static func lane(_ op: KernelOp, _ v: [V], arrays: [V], scalars: [V]) throws -> V {
+        func un(_ a: Int, _ i: (Int64) -> Int64, _ d: (Double) -> Double, _ f: (Float) -> Float) -> V {
+            switch v[a] {
+            case .i(let x): .i(i(x))
+            case .d(let x): .d(d(x))
+            case .f(let x): .f(f(x))
+            case .b: v[a]
+            }
+        }
+        func bin(_ a: Int, _ b: Int, _ i: (Int64, Int64) throws -> Int64, _ d: (Double, Double) -> Double,
+            _ f: (Float, Float) -> Float) rethrows -> V
+        {
+            switch (v[a], v[b]) {
+            case (.i(let x), .i(let y)): .i(try i(x, y))
+            case (.d(let x), .d(let y)): .d(d(x, y))
+            case (.f(let x), .f(let y)): .f(f(x, y))
+            default: preconditionFailure("mixed operand types")
+            }
+        }
+        func lt(_ a: V, _ b: V) -> Bool {
+            switch (a, b) {
+            case (.i(let x), .i(let y)): x < y
+            case (.d(let x), .d(let y)): x < y
+            case (.f(let x), .f(let y)): x < y
+            default: false
+            }
+        }
         switch op {
         case .load(let k): return arrays[k]
         case .scalar(let k): return scalars[k]
-        case .neg(let a): return neg(v[a])
-        case .abs(let a): return abs(v[a])
-        case .sqrt(let a): return sqrt(v[a])
-        case .add(let a, let b): return add(v[a], v[b])
-        case .sub(let a, let b): return sub(v[a], v[b])
-        case .mul(let a, let b): return mul(v[a], v[b])
-        case .div(let a, let b): return div(v[a], v[b])
+        case .neg(let a):
+            return un(
+                a, { 0 &- $0 }, { Double(bitPattern: $0.bitPattern ^ (1 << 63)) },
+                { Float(bitPattern: $0.bitPattern ^ 0x8000_0000) })
+        case .abs(let a):
+            return un(
+                a, { $0 < 0 ? 0 &- $0 : $0 }, { Double(bitPattern: $0.bitPattern & ~(1 << 63)) },
+                { Float(bitPattern: $0.bitPattern & 0x7FFF_FFFF) })
+        case .sqrt(let a): return un(a, { $0 }, { $0.squareRoot() }, { $0.squareRoot() })
+        case .math(let fn, let a):
+            return un(a, { $0 }, { MathDispatch.apply(fn, $0) }, { MathDispatch.apply(fn, $0) })
+        case .add(let a, let b): return bin(a, b, { $0 &+ $1 }, +, +)
+        case .sub(let a, let b): return bin(a, b, { $0 &- $1 }, -, -)
+        case .mul(let a, let b): return bin(a, b, { $0 &* $1 }, *, *)
+        case .div(let a, let b):
+            return try bin(
+                a, b,
+                { x, y in
+                    if y == 0 { throw DivisionByZero() }
+                    return y == -1 ? 0 &- x : x / y
+                }, /, /)
+        case .mod(let a, let b):
+            return try bin(
+                a, b,
+                { x, y in
+                    if y == 0 { throw DivisionByZero() }
+                    return y == -1 ? 0 : x % y
+                }, { x, _ in x }, { x, _ in x })
         case .min(let a, let b): return lt(v[a], v[b]) ? v[a] : v[b]
         case .max(let a, let b): return lt(v[b], v[a]) ? v[a] : v[b]
-        case .fma(let a, let b, let c): return fma(v[a], v[b], v[c])
+        case .pow(let a, let b): return bin(a, b, { x, _ in x }, MathDispatch.pow, MathDispatch.pow)
+        case .fma(let a, let b, let c):
+            switch (v[a], v[b], v[c]) {
+            case (.i(let x), .i(let y), .i(let z)): return .i(x &* y &+ z)
+            case (.d(let x), .d(let y), .d(let z)): return .d(z.addingProduct(x, y))
+            case (.f(let x), .f(let y), .f(let z)): return .f(z.addingProduct(x, y))
+            default: preconditionFailure("mixed fma")
+            }
+        case .compare(let c, let a, let b):
+            let r: Bool
+            switch (v[a], v[b]) {
+            case (.i(let x), .i(let y)): r = c == .eq ? x == y : c == .ne ? x != y : c == .lt ? x < y : x <= y
+            case (.d(let x), .d(let y)): r = c == .eq ? x == y : c == .ne ? x != y : c == .lt ? x < y : x <= y
+            case (.f(let x), .f(let y)): r = c == .eq ? x == y : c == .ne ? x != y : c == .lt ? x < y : x <= y
+            case (.b(let x), .b(let y)): r = c == .eq ? x == y : x != y
+            default: preconditionFailure("mixed compare")
+            }
+            return .b(r)
+        case .not(let a):
+            guard case .b(let x) = v[a] else { preconditionFailure() }
+            return .b(!x)
+        case .and(let a, let b):
+            guard case .b(let x) = v[a], case .b(let y) = v[b] else { preconditionFailure() }
+            return .b(x && y)
+        case .or(let a, let b):
+            guard case .b(let x) = v[a], case .b(let y) = v[b] else { preconditionFailure() }
+            return .b(x || y)
+        case .select(let m, let a, let b):
+            guard case .b(let x) = v[m] else { preconditionFailure() }
+            return x ? v[a] : v[b]
         }
     }
 
@@ -99,79 +271,58 @@ enum ReferenceKernel {
         return v[0]
     }
 
-    static func evaluate(_ c: KernelCase) -> [UInt64] {
-        switch c.program.element {
+    /// The output elements or the reduction's bits; nil for an integer division by zero.
+    static func evaluate(_ c: KernelCase) -> [UInt64]? {
+        let p = c.program
+        var values: [V] = []
+        do {
+            for i in 0..<c.count {
+                let arrays = zip(c.arrays, p.arrayInputs).map { V.from($0[i], $1) }
+                let scalars = zip(c.scalars, p.scalarInputs).map { V.from($0, $1) }
+                var v: [V] = []
+                for op in p.ops { v.append(try lane(op, v, arrays: arrays, scalars: scalars)) }
+                values.append(v[p.output.value])
+            }
+        } catch {
+            return nil
+        }
+        guard case .reduce(let r, _) = p.output else { return values.map(\.bits) }
+        switch p.element {
         case .float:
-            let arrays = c.arrays.map { $0.map { Double(bitPattern: $0) } }
-            let scalars = c.scalars.map { Double(bitPattern: $0) }
-            let values = (0..<c.count).map { i -> Double in
-                var v: [Double] = []
-                for op in c.program.ops {
-                    v.append(
-                        lane(
-                            op, v, arrays.map { $0[i] }, scalars, add: +, sub: -, mul: *, div: /, lt: <, neg: { -$0 },
-                            abs: { Double(bitPattern: $0.bitPattern & ~(1 << 63)) }, sqrt: { $0.squareRoot() },
-                            fma: { $2.addingProduct($0, $1) }))
-                }
-                return v[c.program.output.value]
-            }
-            return finish(
-                values, c.program, lanes: 16, bits: { $0.bitPattern }, zero: 0.0, minId: .infinity, maxId: -.infinity,
-                add: +, lt: <)
+            let xs = values.map { v -> Double in if case .d(let x) = v { return x } else { return 0 } }
+            return [finish(r, xs, lanes: 16, zero: 0.0, minId: .infinity, maxId: -.infinity, +).bitPattern]
         case .f32:
-            let arrays = c.arrays.map { $0.map { Float(bitPattern: UInt32($0)) } }
-            let scalars = c.scalars.map { Float(bitPattern: UInt32($0)) }
-            let values = (0..<c.count).map { i -> Float in
-                var v: [Float] = []
-                for op in c.program.ops {
-                    v.append(
-                        lane(
-                            op, v, arrays.map { $0[i] }, scalars, add: +, sub: -, mul: *, div: /, lt: <, neg: { -$0 },
-                            abs: { Float(bitPattern: $0.bitPattern & 0x7FFF_FFFF) }, sqrt: { $0.squareRoot() },
-                            fma: { $2.addingProduct($0, $1) }))
-                }
-                return v[c.program.output.value]
-            }
-            return finish(
-                values, c.program, lanes: 32, bits: { UInt64($0.bitPattern) }, zero: 0, minId: .infinity,
-                maxId: -.infinity, add: +, lt: <)
+            let xs = values.map { v -> Float in if case .f(let x) = v { return x } else { return 0 } }
+            return [UInt64(finish(r, xs, lanes: 32, zero: Float(0), minId: .infinity, maxId: -.infinity, +).bitPattern)]
         case .int:
-            let arrays = c.arrays.map { $0.map { Int64(bitPattern: $0) } }
-            let scalars = c.scalars.map { Int64(bitPattern: $0) }
-            let values = (0..<c.count).map { i -> Int64 in
-                var v: [Int64] = []
-                for op in c.program.ops {
-                    v.append(
-                        lane(
-                            op, v, arrays.map { $0[i] }, scalars, add: &+, sub: &-, mul: &*, div: { $0 / $1 }, lt: <,
-                            neg: { 0 &- $0 }, abs: { $0 < 0 ? 0 &- $0 : $0 }, sqrt: { $0 }, fma: { $0 &* $1 &+ $2 }))
-                }
-                return v[c.program.output.value]
+            let xs = values.map { v -> Int64 in if case .i(let x) = v { return x } else { return 0 } }
+            return [UInt64(bitPattern: finish(r, xs, lanes: 16, zero: Int64(0), minId: .max, maxId: .min, &+))]
+        case .bool:
+            let n = values.filter { v -> Bool in if case .b(true) = v { return true } else { return false } }.count
+            switch r {
+            case .count: return [UInt64(n)]
+            case .any: return [n > 0 ? 1 : 0]
+            default: return [n == c.count ? 1 : 0]
             }
-            return finish(
-                values, c.program, lanes: 16, bits: { UInt64(bitPattern: $0) }, zero: 0, minId: .max, maxId: .min,
-                add: &+, lt: <)
         }
     }
 
-    static func finish<T>(
-        _ values: [T], _ p: KernelProgram, lanes: Int, bits: (T) -> UInt64, zero: T, minId: T, maxId: T,
-        add: @escaping (T, T) -> T, lt: @escaping (T, T) -> Bool
-    ) -> [UInt64] {
-        switch p.output {
-        case .store: return values.map(bits)
-        case .reduce(.sum, _): return [bits(reduce(values, lanes: lanes, identity: zero, add))]
-        case .reduce(.min, _): return [bits(reduce(values, lanes: lanes, identity: minId) { lt($0, $1) ? $0 : $1 })]
-        case .reduce(.max, _): return [bits(reduce(values, lanes: lanes, identity: maxId) { lt($1, $0) ? $0 : $1 })]
+    static func finish<T: Comparable>(
+        _ r: ReductionOp, _ values: [T], lanes: Int, zero: T, minId: T, maxId: T, _ add: @escaping (T, T) -> T
+    ) -> T {
+        switch r {
+        case .min: reduce(values, lanes: lanes, identity: minId) { $0 < $1 ? $0 : $1 }
+        case .max: reduce(values, lanes: lanes, identity: maxId) { $1 < $0 ? $0 : $1 }
+        default: reduce(values, lanes: lanes, identity: zero, add)
         }
     }
 }
 
-/// Runs a case through the interpreter's evaluator; returns the output elements or the reduction.
-func evaluateWithInterpreter(_ c: KernelCase) throws -> [UInt64] {
-    let size = c.program.element.size
-    let buffers = try c.arrays.map { a -> VMArray in
-        let arr = try VMArray.allocate(count: c.count, kind: c.program.element, account: nil)
+/// Runs a case through the interpreter's evaluator; returns the output elements or the reduction, or
+/// nil when it stopped with an integer division by zero.
+func evaluateWithInterpreter(_ c: KernelCase) throws -> [UInt64]? {
+    let buffers = try zip(c.arrays, c.program.arrayInputs).map { a, kind -> VMArray in
+        let arr = try VMArray.allocate(count: c.count, kind: kind, account: nil)
         for (i, v) in a.enumerated() { arr.setBits(i, v) }
         return arr
     }
@@ -182,22 +333,28 @@ func evaluateWithInterpreter(_ c: KernelCase) throws -> [UInt64] {
     defer { scalars.deallocate() }
     for (i, s) in c.scalars.enumerated() { scalars[i] = s }
     let out = try VMArray.allocate(count: c.count, kind: c.program.element, account: nil)
-    let r = try KernelEvaluator.run(
-        c.program, inputs: inputs, scalars: scalars, count: c.count,
-        output: c.program.isReduction ? nil : out.data, scratch: KernelScratch())
-    _ = size
+    let r: UInt64
+    do {
+        r = try KernelEvaluator.run(
+            c.program, inputs: inputs, scalars: scalars, count: c.count,
+            output: c.program.isReduction ? nil : out.data, scratch: KernelScratch())
+    } catch {
+        guard error.message.contains("division by zero") else { throw error }
+        return nil
+    }
     if c.program.isReduction { return [r] }
     return (0..<c.count).map { out.bits($0) }
 }
 
 /// NaN payloads and signs are not part of the contract: all NaNs compare equal.
-func sameBits(_ a: [UInt64], _ b: [UInt64], _ kind: ElementKind) -> Bool {
+func sameBits(_ a: [UInt64]?, _ b: [UInt64]?, _ kind: ElementKind) -> Bool {
+    guard let a, let b else { return a == nil && b == nil }
     guard a.count == b.count else { return false }
     for (x, y) in zip(a, b) where x != y {
         switch kind {
         case .float: if !(Double(bitPattern: x).isNaN && Double(bitPattern: y).isNaN) { return false }
         case .f32: if !(Float(bitPattern: UInt32(x)).isNaN && Float(bitPattern: UInt32(y)).isNaN) { return false }
-        case .int: return false
+        case .int, .bool: return false
         }
     }
     return true
@@ -213,7 +370,7 @@ struct KernelTests {
             let c = KernelCase.random(&rng, count: n)
             let got = try evaluateWithInterpreter(c)
             let want = ReferenceKernel.evaluate(c)
-            #expect(sameBits(got, want, c.program.element), "seed \(seed) n \(n): \(c.program)")
+            #expect(sameBits(got, want, c.program.resultKind), "seed \(seed) n \(n): \(c.program)")
         }
     }
 

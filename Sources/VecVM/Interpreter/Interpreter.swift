@@ -73,11 +73,12 @@ final class ExecutionContext: @unchecked Sendable {
 
 /// Runs kernels: the JIT when it has native code for one, else the interpreter's evaluator.
 protocol KernelBackend: AnyObject, Sendable {
-    /// Runs `site` natively if possible; returns false to let the evaluator do it.
+    /// Runs `site` natively if possible; returns false to let the evaluator do it. Throws the runtime
+    /// error the kernel stopped with (integer division by zero).
     func runNative(
         _ site: KernelSite, inputs: UnsafePointer<UnsafeRawPointer>, scalars: UnsafePointer<UInt64>, count: Int,
         output: UnsafeMutableRawPointer?, result: inout UInt64
-    ) -> Bool
+    ) throws(Trap) -> Bool
 }
 
 /// The interpreter-only backend.
@@ -85,7 +86,7 @@ final class NoNativeKernels: KernelBackend {
     func runNative(
         _ site: KernelSite, inputs: UnsafePointer<UnsafeRawPointer>, scalars: UnsafePointer<UInt64>, count: Int,
         output: UnsafeMutableRawPointer?, result: inout UInt64
-    ) -> Bool { false }
+    ) throws(Trap) -> Bool { false }
 }
 
 enum Interpreter {
@@ -771,7 +772,7 @@ enum Interpreter {
                 throw Trap("\(op.name) of an empty array")
             }
             var result: UInt64 = 0
-            if !ctx.kernels.runNative(
+            if try !ctx.kernels.runNative(
                 site, inputs: inputs, scalars: scalars, count: count, output: nil, result: &result)
             {
                 result = try KernelEvaluator.run(
@@ -794,7 +795,7 @@ enum Interpreter {
             }
             let o = out!
             var unused: UInt64 = 0
-            if !ctx.kernels.runNative(
+            if try !ctx.kernels.runNative(
                 site, inputs: inputs, scalars: scalars, count: count, output: o.data, result: &unused)
             {
                 _ = try KernelEvaluator.run(

@@ -119,7 +119,7 @@ extension Int64: KernelLane {
     }
     /// The sign of the dividend; by zero a runtime error; `min % -1` is 0.
     @inline(__always) static func kMod(_ a: Int64, _ b: Int64) throws(Trap) -> Int64 {
-        if b == 0 { throw Trap("integer division by zero (in '%')") }
+        if b == 0 { throw Trap("integer division by zero") }
         return b == -1 ? 0 : a % b
     }
     @inline(__always) static func kMin(_ a: Int64, _ b: Int64) -> Int64 { a < b ? a : b }

@@ -11,7 +11,7 @@ typealias NativeKernelEntry =
     @convention(c) (
         UnsafePointer<UnsafeRawPointer>, UnsafePointer<UInt64>, Int, UnsafeMutableRawPointer?,
         UnsafeMutablePointer<UInt64>, Int
-    ) -> Void
+    ) -> Int
 
 /// One compiled kernel, as `jit-dump` lists it.
 struct CompiledKernel: Sendable {
@@ -82,7 +82,7 @@ final class JITKernels: KernelBackend {
     func runNative(
         _ site: KernelSite, inputs: UnsafePointer<UnsafeRawPointer>, scalars: UnsafePointer<UInt64>, count: Int,
         output: UnsafeMutableRawPointer?, result: inout UInt64
-    ) -> Bool {
+    ) throws(Trap) -> Bool {
         var entry = site.nativeEntry.load(ordering: .acquiring)
         if entry == 0 {
             entry = JITCache.shared.entry(for: site.program)
@@ -96,9 +96,10 @@ final class JITKernels: KernelBackend {
         {
             flags |= 1
         }
-        withUnsafeMutablePointer(to: &result) { r in
+        let status = withUnsafeMutablePointer(to: &result) { r in
             function(inputs, scalars, count, output, r, flags)
         }
+        if status == 1 { throw Trap("integer division by zero") }
         return true
     }
 }
