@@ -72,7 +72,7 @@ struct CompilerGoldenTests {
         let site = program.main.kernelSites[0]
         #expect(
             site.program.description
-                == "f32 a=4 s=0: v0=load a0; v1=load a1; v2=mul v0 v1; v3=load a2; v4=load a3; v5=mul v3 v4; v6=add v2 v5 -> store v6"
+                == "f32 a=[f32,f32,f32,f32] s=[]: v0=load a0; v1=load a1; v2=mul v0 v1; v3=load a2; v4=load a3; v5=mul v3 v4; v6=add v2 v5 -> store v6"
         )
         #expect(site.arrayRegisters == [0, 1, 2, 3])
     }
@@ -85,7 +85,7 @@ struct CompilerGoldenTests {
         #expect(program.main.kernelSites.count == 1)
         #expect(
             program.main.kernelSites[0].program.description
-                == "float a=1 s=2: v0=load a0; v1=mul v0 v0; v2=splat s0; v3=add v1 v2; v4=sqrt v3; v5=splat s1; v6=mul v4 v5 -> store v6"
+                == "float a=[float] s=[float,float]: v0=load a0; v1=mul v0 v0; v2=splat s0; v3=add v1 v2; v4=sqrt v3; v5=splat s1; v6=mul v4 v5 -> store v6"
         )
     }
 
@@ -97,8 +97,8 @@ struct CompilerGoldenTests {
         let kernels = program.main.kernelSites.map(\.program.description)
         #expect(
             kernels == [
-                "float a=1 s=1: v0=load a0; v1=splat s0; v2=add v0 v1; v3=mul v0 v2 -> sum v3",
-                "float a=1 s=1: v0=load a0; v1=splat s0; v2=sub v0 v1; v3=abs v2 -> min v3",
+                "float a=[float] s=[float]: v0=load a0; v1=splat s0; v2=add v0 v1; v3=mul v0 v2 -> sum v3",
+                "float a=[float] s=[float]: v0=load a0; v1=splat s0; v2=sub v0 v1; v3=abs v2 -> min v3",
             ])
     }
 
