@@ -24,6 +24,10 @@ struct GlobalLayout {
 }
 
 final class Compiler {
+    /// Whether elementwise lets and functions are fused into the kernels that use them (KernelFusion);
+    /// tests turn it off to compare.
+    @TaskLocal static var fusesKernels = true
+
     let file: SourceFile
     let program: Program
     var layout: GlobalLayout
@@ -114,6 +118,8 @@ final class FunctionCompiler {
     private struct JumpTooFar: Error {}
     private var jumpTooFar = false
     private var location = SourceLocation.unknown
+    /// Lets computed inside the kernels that use them (KernelFusion), by variable.
+    private var fused: [ObjectIdentifier: VarDecl] = [:]
 
     init(compiler: Compiler, function: Function) {
         self.compiler = compiler
@@ -124,6 +130,7 @@ final class FunctionCompiler {
 
     func compileMain(_ statements: [Stmt]) {
         compileBody {
+            findFusedLets(statements)
             for s in statements { statement(s) }
             emit(Instruction(.ret0))
         }
@@ -141,6 +148,7 @@ final class FunctionCompiler {
             fn.parameterSlots = nextRegister
             localsTop = nextRegister
             fn.frameSize = max(fn.frameSize, nextRegister)
+            findFusedLets(decl.body.statements)
             for s in decl.body.statements { statement(s) }
             location = decl.body.location
             emit(Instruction(.ret0))
@@ -286,8 +294,25 @@ final class FunctionCompiler {
         v.isTopLevel && fn.index == 0 && (v.usedByFunction || compiler.interactive) || v.isGlobal
     }
 
+    private func findFusedLets(_ statements: [Stmt]) {
+        guard Compiler.fusesKernels else { return }
+        fused.merge(KernelFusion.fusableLets(statements, isGlobal: isGlobal)) { a, _ in a }
+    }
+
     private func statementBody(_ s: Stmt) {
         switch s {
+        case let d as VarDecl where d.variable.map { fused[ObjectIdentifier($0)] != nil } ?? false:
+            // Computed where it is used; only the length check of its arrays stays here.
+            var leaves: [Expr] = []
+            for e in KernelFusion.arrayLeaves(d.value, fused) {
+                let v = (e as? NameExpr)?.variable
+                if !leaves.contains(where: { ($0 as? NameExpr)?.variable === v }) { leaves.append(e) }
+            }
+            if leaves.count > 1 {
+                let base = consecutiveArguments(leaves)
+                location = d.value.location
+                emit(Instruction(.checkLengths, a: base, b: leaves.count))
+            }
         case let d as VarDecl:
             guard let v = d.variable, v.type != .error else { return }
             if v.isTopLevel && fn.index == 0 && (v.usedByFunction || compiler.interactive) {
@@ -369,6 +394,7 @@ final class FunctionCompiler {
     private func blockContents(_ b: BlockStmt) {
         let savedTop = localsTop
         let savedNext = nextRegister
+        findFusedLets(b.statements)
         for s in b.statements { statement(s) }
         localsTop = savedTop
         nextRegister = savedNext
@@ -949,6 +975,10 @@ final class FunctionCompiler {
         var scalarTypes: [ElementKind] = []
         var loadForRegister: [Int: Int] = [:]
         var scalarForRegister: [Int: Int] = [:]
+        /// Fused lets, inlined parameters and lets already computed in this kernel (by variable), and
+        /// lets of an inlined function not computed yet.
+        var bound: [ObjectIdentifier: Int] = [:]
+        var pending: [ObjectIdentifier: Expr] = [:]
 
         mutating func add(_ op: KernelOp, _ type: ElementKind) -> Int {
             ops.append(op)
@@ -958,24 +988,27 @@ final class FunctionCompiler {
     }
 
     /// Whether `e` is an elementwise array operation that becomes part of a kernel (its operands then
-    /// become kernel operations or inputs).
+    /// become kernel operations or inputs): arithmetic, comparisons, elementwise builtins, and calls of
+    /// elementwise functions (inlined, KernelFusion).
     private func isKernelNode(_ e: Expr) -> Bool {
-        guard e.type.isArray else { return false }
-        switch e {
-        case is BinaryExpr: return true
-        case is UnaryExpr: return true
-        case let c as CallExpr:
-            guard case .builtin(let bi) = c.target else { return false }
-            switch bi {
-            case .sqrt, .abs, .fma, .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow, .select: return true
-            case .min, .max: return c.args.count == 2
-            default: return false
-            }
-        default: return false
-        }
+        if let c = e as? CallExpr, case .function = c.target, !Compiler.fusesKernels { return false }
+        return KernelFusion.isKernelNode(e)
     }
 
     private func kernelNode(_ e: Expr, _ kb: inout KernelBuilder) -> Int {
+        // A name bound in this kernel: a fused let, an inlined function's parameter or let.
+        if let n = e as? NameExpr, let v = n.variable {
+            let id = ObjectIdentifier(v)
+            if let op = kb.bound[id] { return op }
+            if let value = kb.pending[id] ?? fused[id]?.value {
+                let op = kernelNode(value, &kb)
+                kb.bound[id] = op
+                return op
+            }
+        }
+        if let c = e as? CallExpr, case .function(let f) = c.target, isKernelNode(c) {
+            return inline(f, c, &kb)
+        }
         if isKernelNode(e), let kind = e.type.elementKind {
             switch e {
             case let b as BinaryExpr:
@@ -1045,6 +1078,41 @@ final class FunctionCompiler {
         let op = kb.add(.scalar(kb.scalarRegisters.count - 1), kind)
         kb.scalarForRegister[r] = op
         return op
+    }
+
+    /// An elementwise function's body, computed inside the caller's kernel: array parameters are bound
+    /// to the arguments' kernel values, number parameters to registers holding the arguments.
+    private func inline(_ f: FunctionDecl, _ c: CallExpr, _ kb: inout KernelBuilder) -> Int {
+        guard let (lets, result) = KernelFusion.elementwiseBody(f) else { return -1 }
+        var saved: [(Variable, Int, Bool)] = []
+        var bound: [ObjectIdentifier] = []
+        var values: [(ObjectIdentifier, Int)] = []
+        for (p, arg) in zip(f.parameterVariables, c.args) {
+            if p.type.isArray {
+                values.append((ObjectIdentifier(p), kernelNode(arg, &kb)))
+            } else {
+                let r = expr(arg)
+                saved.append((p, p.slot, p.isGlobal))
+                p.slot = r
+                p.isGlobal = false
+            }
+        }
+        // Bound after all arguments are compiled: an argument may inline the same function.
+        let outer = kb.bound
+        let outerPending = kb.pending
+        for (id, op) in values {
+            kb.bound[id] = op
+            bound.append(id)
+        }
+        for d in lets { kb.pending[ObjectIdentifier(d.variable!)] = d.value }
+        let r = kernelNode(result, &kb)
+        kb.bound = outer
+        kb.pending = outerPending
+        for (p, slot, isGlobal) in saved.reversed() {
+            p.slot = slot
+            p.isGlobal = isGlobal
+        }
+        return r
     }
 
     private func emitKernel(_ kb: KernelBuilder, output: KernelOutput, resultType: VType, into target: Int?, at loc: SourceLocation)
@@ -1117,6 +1185,7 @@ final class FunctionCompiler {
     }
 
     private func call(_ c: CallExpr, into target: Int?) -> Int {
+        if case .function = c.target, isKernelNode(c) { return kernel(c, into: target) }
         switch c.target {
         case .function(let f):
             return callUser(c, f.index, resultType: f.resultType, into: target)

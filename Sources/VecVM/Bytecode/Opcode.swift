@@ -34,7 +34,7 @@ enum Opcode: UInt8, CaseIterable {
     case convert
     case call, callExtern, callHost, ret0, ret, retRef, ret4
     case getInt, getFloat, getF32, getBool, setInt, setFloat, setF32, setBool, length, slice, arrayLiteral
-    case kernel, builtin, print, concat, format
+    case kernel, checkLengths, builtin, print, concat, format
     case simdBinary, simdUnary, simdFma, splat, vload, vstore, lane, simdReduce
     case simdCompare, simdMask, simdSelect
     case spawn, wait, makeChan, send, recv, recvOrJump, close, yield, sleep, now
@@ -138,6 +138,8 @@ enum Opcode: UInt8, CaseIterable {
                 format: .abk,
                 semantics: "run kernel site B; result in O[A] (array) or R[A] (reduction); K&1: may reuse O[A]'s buffer"
             )
+        case .checkLengths:
+            Info(format: .ab, semantics: "error unless the arrays O[A..<A+B] have one length (a fused let's check)")
         case .builtin: Info(format: .abck, semantics: "R/O[A] = Builtin(K)(arguments from B, C of them)")
         case .print: Info(format: .aBx, semantics: "print the values of print site Bx")
         case .concat: Info(format: .abc, semantics: "O[A] = O[B] + O[C] (str)")

@@ -302,6 +302,8 @@ final class FunctionDecl: Stmt {
     var parameterTypes: [VType] = []
     var resultType: VType = .void
     var parameterVariables: [Variable] = []
+    /// Whether calls may be inlined into kernels (KernelFusion.isElementwise; nil until asked).
+    var isElementwise: Bool?
     /// Index in the program's function table (assigned by the checker).
     var index = -1
     init(

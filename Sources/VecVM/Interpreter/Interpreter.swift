@@ -510,7 +510,7 @@ enum Interpreter {
                 } catch {
                     throw Fault(message: error.message, function: function, pc: pc - code - 1)
                 }
-            case .slice, .arrayLiteral, .builtin, .concat, .format, .getBool, .setBool:
+            case .slice, .arrayLiteral, .builtin, .concat, .format, .getBool, .setBool, .checkLengths:
                 do throws(Trap) {
                     try slowInstruction(w, entries + function, regs, objs, ctx)
                 } catch {
@@ -826,6 +826,14 @@ enum Interpreter {
         let b = fieldB(w)
         let c = fieldC(w)
         switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: Opcode.self) {
+        case .checkLengths:
+            // The same message as a kernel's own check, at the fused let's place.
+            var count = -1
+            for r in a..<(a + b) {
+                let n = unsafeDowncast(objs[r]!, to: VMArray.self).count
+                if count >= 0 && n != count { throw Trap("array length mismatch: \(count) vs \(n)") }
+                count = n
+            }
         case .getBool:
             let arr = unsafeDowncast(objs[b]!, to: VMArray.self)
             let i = Int64(bitPattern: regs[c])
