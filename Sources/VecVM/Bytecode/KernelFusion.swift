@@ -275,7 +275,7 @@ enum KernelFusion {
         }
     }
 
-    /// A statement that cannot change what a fused initializer reads: a declaration or expression
+    /// A statement that cannot change what a fused initializer reads: a declaration, return or expression
     /// statement with pure values (print included), or an assignment of a plain variable the
     /// initializer does not read.
     private static func isSimple(_ s: Stmt, _ reads: Set<ObjectIdentifier>) -> Bool {
@@ -286,6 +286,7 @@ enum KernelFusion {
         switch s {
         case let d as VarDecl: return isPure(d.value)
         case let e as ExprStmt: return pureOrPrint(e.expr)
+        case let r as ReturnStmt: return r.value.map(isPure) ?? true
         case let a as AssignStmt:
             guard let n = a.target as? NameExpr, let v = n.variable else { return false }
             return !reads.contains(ObjectIdentifier(v)) && isPure(a.value)
