@@ -856,6 +856,12 @@ struct Checker {
         }
         var result = types[0]
         for t in types.dropFirst() {
+            if let l = result.numericLane, let r = t.numericLane, l != r {
+                error(
+                    "'\(c.callee)' needs operands of one element type, found \(result) and \(t)\(conversionHint(l, r))",
+                    at: c.location)
+                return .error
+            }
             result = arithmeticResult(.add, result, t, at: c.location)
             if result == .error { return .error }
         }

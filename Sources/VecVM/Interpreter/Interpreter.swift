@@ -768,7 +768,7 @@ enum Interpreter {
 
         switch program.output {
         case .reduce(let op, _):
-            if count == 0 && op != .sum {
+            if count == 0 && (op == .min || op == .max) {
                 throw Trap("\(op.name) of an empty array")
             }
             var result: UInt64 = 0
