@@ -21,6 +21,37 @@ struct NativeFunctionTests {
 
     func isNative(_ name: String) -> Bool { NativeFunctions.shared.compiledNames.contains(name) }
 
+    @Test func masksAndSelectInNativeCode() {
+        let r = agree(
+            """
+            fn clampCount(a: [f32], lo: f32, hi: f32) -> int {
+                var n = 0
+                var i = 0
+                while i + 8 <= len(a) {
+                    let v = vload(a, i)
+                    let m = v >= splat(lo) && !(v > splat(hi))
+                    vstore(a, i, select(m, v, splat(lo)))
+                    n += count(m)
+                    if any(m) { n += 1000 }
+                    if all(m) { n += 100 }
+                    i += 8
+                }
+                return n
+            }
+            fn mixed(x: f64x4) -> f64x4 {
+                let nan = splat(0.0) / splat(0.0)
+                let m = x != nan || x == x
+                return select(m || x < splat(1.0), x * 2.0, splat(-1.0))
+            }
+            let a = f32(iota(64)) * 0.25 - 4.0
+            print(clampCount(a, -1.0, 3.0), a)
+            print(mixed(splat(0.5)), mixed(splat(0.0) / splat(0.0)))
+            """)
+        #expect(r.output.hasPrefix("3117 [-1.0"), "\(r.output)")
+        #expect(isNative("clampCount"))
+        #expect(isNative("mixed"))
+    }
+
     @Test func explicitSimdDotProduct() {
         let r = agree(
             """

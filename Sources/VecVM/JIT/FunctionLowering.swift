@@ -225,11 +225,30 @@ struct FunctionLowering {
             def(opA, opK & 1 == 1 ? .v64 : .v32)
         case .simdReduce:
             let op = ReductionOp(rawValue: UInt8(opK >> 1)) ?? .sum
-            if op != .sum && op != .min && op != .max {
-                throw Unsupported(reason: "\(op.name) of a mask is not lowered in whole functions yet")
-            }
             use(opB, opK & 1 == 1 ? .v64 : .v32)
-            def(opA, opK & 1 == 1 ? .f64 : .f32)
+            switch op {
+            case .sum, .min, .max: def(opA, opK & 1 == 1 ? .f64 : .f32)
+            case .count, .any, .all: def(opA, .int)
+            }
+        case .simdCompare:
+            // Masks live in YMM registers like the SIMD values they compare.
+            let k: Kind = opK & 1 == 1 ? .v64 : .v32
+            use(opB, k)
+            use(opC, k)
+            def(opA, k)
+        case .simdMask:
+            let k = opB < state.count ? state[opB] : .unknown
+            guard k == .v32 || k == .v64 else { throw Unsupported(reason: "combines a \(k) register as a mask") }
+            use(opB, k)
+            if (MaskOp(rawValue: UInt8(opK)) ?? .not) != .not { use(opC, k) }
+            def(opA, k)
+        case .simdSelect:
+            let k = opC < state.count ? state[opC] : .unknown
+            guard k == .v32 || k == .v64 else { throw Unsupported(reason: "selects \(k) values") }
+            use(opB, k)
+            use(opC, k)
+            use(opC + 4, k)
+            def(opA, k)
         case .lane:
             if opK & 2 != 0 { throw Unsupported(reason: "lane of a mask is not lowered in whole functions yet") }
             use(opB, opK & 1 == 1 ? .v64 : .v32)
@@ -815,7 +834,47 @@ struct FunctionLowering {
         case .splat:
             if opK & 1 == 1 { a.emit(.vbroadcastsd, y(opA), x(opB)) } else { a.emit(.vbroadcastss, y(opA), x(opB)) }
         case .simdReduce:
-            emitSimdReduce(opA: opA, opB: opB, opK: opK)
+            let op = ReductionOp(rawValue: UInt8(opK >> 1)) ?? .sum
+            let isF64 = opK & 1 == 1
+            switch op {
+            case .sum, .min, .max:
+                emitSimdReduce(opA: opA, opB: opB, opK: opK)
+            case .count, .any, .all:
+                a.emit(isF64 ? .vmovmskpd : .vmovmskps, .gpr(.eax), y(opB))
+                switch op {
+                case .count: a.emit(.popcnt, .gpr(.eax), .gpr(.eax))
+                case .any:
+                    a.emit(.test, .gpr(.eax), .gpr(.eax))
+                    a.set(.ne, .al)
+                    a.emit(.movzx, .gpr(.eax), .gpr(.al))
+                default:
+                    a.emit(.cmp, .gpr(.eax), .imm(isF64 ? 0xF : 0xFF))
+                    a.set(.e, .al)
+                    a.emit(.movzx, .gpr(.eax), .gpr(.al))
+                }
+                a.mov(g(opA), .rax)
+            }
+        case .simdCompare:
+            // a > b and a >= b arrive swapped as lt / le; NaN compares false except for !=.
+            let pred: Int64
+            switch CompareOp(rawValue: UInt8(opK >> 1)) ?? .eq {
+            case .eq: pred = 0x00
+            case .ne: pred = 0x04
+            case .lt: pred = 0x11
+            case .le: pred = 0x12
+            }
+            a.emit(opK & 1 == 1 ? .vcmppd : .vcmpps, y(opA), y(opB), y(opC), .imm(pred))
+        case .simdMask:
+            switch MaskOp(rawValue: UInt8(opK)) ?? .not {
+            case .not:
+                a.emit(.vpcmpeqd, yr(scratchVec), yr(scratchVec), yr(scratchVec))
+                a.emit(.vxorps, y(opA), y(opB), yr(scratchVec))
+            case .and: a.emit(.vandps, y(opA), y(opB), y(opC))
+            case .or: a.emit(.vorps, y(opA), y(opB), y(opC))
+            }
+        case .simdSelect:
+            // Lane by lane: V[C] where the mask is set, else V[C+4].
+            a.emit(.vblendvps, y(opA), y(opC + 4), y(opC), y(opB))
         case .lane:
             let isF64 = opK & 1 == 1
             let fail = try deopt(at: pc)
