@@ -18,7 +18,7 @@ extension X86Assembler {
         let x = UInt8(index >> 3) ^ 1
         let b = (base.high) ^ 1
         let byte1: UInt8 = r << 7 | x << 6 | b << 5 | 0b00010  // map 0F38
-        let byte2: UInt8 = w << 7 | (UInt8(~mask) & 0xF) << 3 | (wide ? 1 : 0) << 2 | 0b01  // pp = 66
+        let byte2: UInt8 = w << 7 | UInt8(~mask & 0xF) << 3 | (wide ? 1 : 0) << 2 | 0b01  // pp = 66
         var bytes: [UInt8] = [0xC4, byte1, byte2, opcode]
         // base r13 / rbp (low bits 101) needs mod 01 with a zero displacement.
         let needsDisp = base.low3 == 0b101
