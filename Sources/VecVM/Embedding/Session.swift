@@ -66,6 +66,7 @@ public final class Session {
         environment = CheckerEnvironment()
         environment.isInteractive = true
         environment.allowExtern = vm.configuration.allowForeignFunctions
+        environment.allowFileAccess = vm.configuration.allowFileAccess
     }
 
     // MARK: - Evaluating
