@@ -36,7 +36,7 @@ struct WarningLog {
                     : "unused variable '\(v.name)' (if that is intended, name it '_\(v.name)')"
             } else if !v.isRead {
                 message = "variable '\(v.name)' is assigned but its value is never read"
-            } else if v.isMutable && !v.isAssigned && role != .parameter {
+            } else if v.isMutable && !v.isAssigned && role != .parameter && !holdsChangingContents(v.type) {
                 message = "variable '\(v.name)' is declared with 'var' but never assigned: use 'let'"
             } else {
                 continue
@@ -50,6 +50,14 @@ struct WarningLog {
                     severity: .warning))
         }
         return out.sorted { ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column) }
+    }
+
+    /// Arrays and channels: a `var` of one says that its contents change (`out[i] = x`, `send(c, v)`),
+    /// though `let` allows that too; no "use 'let'" for them.
+    private func holdsChangingContents(_ t: VType) -> Bool {
+        if case .array = t { return true }
+        if case .chan = t { return true }
+        return false
     }
 
     /// Why the statements after `s` in the same block can never run, or nil when they can.
