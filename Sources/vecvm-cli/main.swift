@@ -237,6 +237,10 @@ struct VecVMCommand: ParsableCommand {
     )
 }
 
+// A file-size limit (`ulimit -f`) makes a write fail with EFBIG, a runtime error naming the file, rather
+// than kill the process with SIGXFSZ (CPython does the same).
+signal(SIGXFSZ, SIG_IGN)
+
 // `vecvm FILE.vec` runs the file (Run is the default subcommand); `vecvm` alone starts the REPL, which
 // reads plain lines without prompts when standard input is not a terminal (`echo 'print(1)' | vecvm`).
 if CommandLine.arguments.count == 1 {

@@ -415,7 +415,9 @@ enum IOBuiltins {
     /// descriptor; once it and `close` succeeded, the temporary file is renamed over `path` (atomic on
     /// POSIX file systems). On any failure the temporary file is removed and `path` is untouched.
     /// A symbolic link is followed: the file it points to is replaced. An existing file's permissions
-    /// are kept; a new one gets 0666 less the umask, as `open` gives.
+    /// are kept; a new one gets 0666 less the umask, as `open` gives. An existing file that is not a
+    /// regular file (a device such as /dev/full, a FIFO), and any path under /dev/ or /proc/, is
+    /// written directly.
     static func writeAtomically(_ path: String, _ body: (Int32, String) throws(Trap) -> Void) throws(Trap) {
         guard !path.isEmpty else { throw Trap("cannot write \(quoted(path)): \(reason(ENOENT))") }
         var target = path
@@ -426,6 +428,19 @@ enum IOBuiltins {
         }
         let exists = stat(target, &info) == 0
         if exists && info.st_mode & S_IFMT == S_IFDIR { throw Trap("cannot write \(quoted(path)): \(reason(EISDIR))") }
+        if (exists && info.st_mode & S_IFMT != S_IFREG) || path.hasPrefix("/dev/") || path.hasPrefix("/proc/") {
+            // A device, pipe or socket (a FIFO, /dev/full), or a name for an open descriptor
+            // (/dev/stdout, which may be a regular file): written in place, as the shell's `>` would.
+            // Renaming a file over it would replace the device node or the file behind the descriptor.
+            var fd: Int32
+            repeat {
+                fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+            } while fd < 0 && errno == EINTR
+            guard fd >= 0 else { throw Trap("cannot write \(quoted(path)): \(reason())") }
+            defer { close(fd) }
+            try body(fd, path)
+            return
+        }
         let slash = target.lastIndex(of: "/")
         let directory = slash.map { String(target[...$0]) } ?? ""
         let base = slash.map { String(target[target.index(after: $0)...]) } ?? target
