@@ -288,10 +288,11 @@ struct SessionTests {
         let h = SessionHarness()
         let r = h.session.evaluate("fn f(unused: int) -> int {\n    return 1\n    print(2)\n}")
         #expect(r.succeeded)
-        #expect(r.warnings.map(\.message) == [
-            "unused parameter 'unused' (if that is intended, name it '_unused')",
-            "this code will never run (it follows a 'return')",
-        ])
+        #expect(
+            r.warnings.map(\.message) == [
+                "unused parameter 'unused' (if that is intended, name it '_unused')",
+                "this code will never run (it follows a 'return')",
+            ])
         // Top-level variables of a session are not "unused": a later input may use them.
         #expect(h.session.evaluate("let later = 1").warnings.isEmpty)
     }

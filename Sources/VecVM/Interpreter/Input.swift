@@ -37,10 +37,12 @@ public final class TextInput: InputSource {
 
     /// `text` split at newlines; a final newline does not start another line.
     public init(_ text: String) {
-        var parts = text.split(separator: "\n", omittingEmptySubsequences: false).map {
-            $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
+        // Split the bytes: in Swift "\r\n" is one Character, which a split at "\n" would not see.
+        let bytes = Array(text.utf8)
+        var parts = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map {
+            String(decoding: $0.last == UInt8(ascii: "\r") ? $0.dropLast() : $0, as: UTF8.self)
         }
-        if text.isEmpty || text.hasSuffix("\n") { parts.removeLast() }
+        if bytes.isEmpty || bytes.last == UInt8(ascii: "\n") { parts.removeLast() }
         lines = Mutex(Array(parts.reversed()))
     }
 
