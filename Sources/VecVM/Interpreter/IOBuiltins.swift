@@ -363,6 +363,7 @@ enum IOBuiltins {
             }
         }
         let array = try Interpreter.allocateArray(count, kind, ctx)
+        adviseHugePages(array.data, bytes)
         let n = try readFully(fd, array.data, bytes, path)
         if n < bytes {
             throw Trap(
@@ -392,6 +393,18 @@ enum IOBuiltins {
     ) throws(Trap) -> T {
         let r: Result<T, Trap> = a.withUnsafeMutableBytes { raw in Result { () throws(Trap) -> T in try body(raw) } }
         return try r.get()
+    }
+
+    /// Asks for transparent huge pages for a large buffer not touched yet, as numpy does for its
+    /// arrays: where the kernel gives them on request (THP "madvise" mode), reading 100 MB into the
+    /// buffer takes about 50 page faults instead of 25,000, and kernels then miss the TLB less. Only a
+    /// hint: nothing changes where the kernel has no huge pages.
+    private static func adviseHugePages(_ p: UnsafeMutableRawPointer, _ count: Int) {
+        guard count >= 4 << 20 else { return }
+        let page = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
+        let start = (Int(bitPattern: p) + page - 1) & ~(page - 1)
+        let end = (Int(bitPattern: p) + count) & ~(page - 1)
+        if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE) }
     }
 
     private static func writeAll(_ fd: Int32, _ data: UnsafeRawPointer?, _ count: Int, _ path: String) throws(Trap) {
