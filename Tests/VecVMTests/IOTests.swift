@@ -307,6 +307,10 @@ struct IOTests {
         #expect(load("load_int") == "load_int: \"\(p)\": it is not a .npy file (it does not start with \\x93NUMPY)")
         try writeNpy(p, "{'descr': '<i8', 'fortran_order': False, 'shape': (4,) ", dataBytes: 32)
         #expect(load("load_int").hasPrefix("load_int: \"\(p)\": its header is not a valid .npy header"))
+        try writeNpy(
+            p, "{'descr': '<i8', 'fortran_order': False, 'shape': " + String(repeating: "(", count: 5000), dataBytes: 0)
+        #expect(
+            load("load_int") == "load_int: \"\(p)\": its header is not a valid .npy header (it nests too deeply)")
     }
 
     @Test(.enabled(if: numpyPython != nil, "needs python3 with numpy"))

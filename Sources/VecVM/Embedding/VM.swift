@@ -40,7 +40,8 @@ public struct VMConfiguration: Sendable {
     public var timeLimit: Duration?
     /// What `argc()` and `arg(i)` give a program: for the CLI, the arguments after the program's path.
     public var arguments: [String]
-    /// Where `read_line()` and `eof()` read; `TextInput` gives a script fixed lines, `NoInput` none.
+    /// Where `read_line()` and `eof()` read: `NoInput()` by default (a script does not read the host's
+    /// standard input unless given it); `StandardInput.shared` (the CLI's), `TextInput("...")` or your own.
     public var input: any InputSource
     /// Whether programs may read and write files (`read_file`, `write_file`, `load_f32`, `save`, ...);
     /// off by default, like `extern`: then such a call is the compile error "file access is disabled
@@ -51,7 +52,7 @@ public struct VMConfiguration: Sendable {
         procs: Int? = nil, quantumNanoseconds: Int64 = 10_000_000, jit: Bool = true, asyncPreemption: Bool = true,
         output: OutputSink = StandardOutput(), memoryLimit: Int? = nil, allowForeignFunctions: Bool = false,
         fuel: Int? = nil, timeLimit: Duration? = nil, arguments: [String] = [],
-        input: any InputSource = StandardInput.shared, allowFileAccess: Bool = false
+        input: any InputSource = NoInput(), allowFileAccess: Bool = false
     ) {
         self.procs = max(1, procs ?? VMConfiguration.cpuCount)
         self.quantumNanoseconds = quantumNanoseconds

@@ -132,6 +132,8 @@ private struct DictParser {
 
     let text: [UInt8]
     var pos = 0
+    /// Open tuples and lists: bounded, so that a hostile header cannot exhaust the task's stack.
+    var depth = 0
 
     init(text: [UInt8]) { self.text = text }
 
@@ -185,6 +187,9 @@ private struct DictParser {
         }
         if c == UInt8(ascii: "(") || c == UInt8(ascii: "[") {
             let close: Character = c == UInt8(ascii: "(") ? ")" : "]"
+            guard depth < 16 else { throw Failure(reason: "it nests too deeply") }
+            depth += 1
+            defer { depth -= 1 }
             let begin = pos
             pos += 1
             var items: [Value] = []
