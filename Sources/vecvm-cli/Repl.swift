@@ -199,7 +199,8 @@ final class ReplDriver {
     }
 
     static let help = """
-        Type statements and expressions of the .vec language; the value of an expression is printed.
+        Type statements and expressions of the .vec language; the value of an expression is printed (a
+        str quoted) and kept in _.
         Definitions (let, var, fn, extern fn) stay for the lines that follow; defining a name again
         replaces it for later lines (code compiled earlier keeps the old one). An open (, [ or { or a
         trailing operator continues the input on the next line. Spawned tasks keep running between lines.

@@ -183,7 +183,8 @@ struct Parser {
             words.append(Token(kind: .identifier, location: call.calleeLocation, text: call.callee))
         }
         if kind == .identifier { words.append(current) }
-        for w in words {
+        // A one-letter word is more likely a variable than a keyword typo.
+        for w in words where w.text.count > 1 {
             if let k = Suggestions.closest(to: w.text, among: keywords) { return (w.text, k, w.location) }
         }
         return nil
