@@ -219,6 +219,24 @@ struct IOTests {
         #expect(dir.names.isEmpty)
     }
 
+    @Test(.enabled(if: geteuid() != 0, "root may write anywhere"))
+    func noPermission() throws {
+        let dir = try ScratchDirectory()
+        let locked = dir.path("locked")
+        try FileManager.default.createDirectory(atPath: locked, withIntermediateDirectories: false)
+        try "secret".write(toFile: locked + "/old.txt", atomically: true, encoding: .utf8)
+        chmod(locked, 0o500)
+        defer { chmod(locked, 0o700) }
+        let r = runIO("write_file(arg(0), \"x\")", arguments: [locked + "/old.txt"])
+        #expect(runtimeMessage(r) == "cannot write \"\(locked)/old.txt\": Permission denied")
+        #expect(try String(contentsOfFile: locked + "/old.txt", encoding: .utf8) == "secret")
+        chmod(locked + "/old.txt", 0)
+        defer { chmod(locked + "/old.txt", 0o600) }
+        #expect(
+            runtimeMessage(runIO("print(read_file(arg(0)))", arguments: [locked + "/old.txt"]))
+                == "cannot read \"\(locked)/old.txt\": Permission denied")
+    }
+
     // MARK: .npy
 
     @Test func npyRoundTripsEveryElementType() throws {
