@@ -157,6 +157,7 @@ extension VM {
             stats: stats, kernels: usesJIT ? JITKernels() : NoNativeKernels())
         ctx.fuel = configuration.fuel.map { FuelTank(budget: max(0, $0)) }
         ctx.hostFunctions = compiled.hostFunctions
+        ctx.procs = configuration.procs
         ctx.io = IOEnvironment(
             arguments: configuration.arguments, input: configuration.input,
             fileAccess: configuration.allowFileAccess)

@@ -52,6 +52,8 @@ final class ExecutionContext: @unchecked Sendable {
     var hostFunctions: [HostFunction] = []
     /// Arguments, standard input and file access (Interpreter/IOBuiltins.swift).
     var io = IOEnvironment()
+    /// The scheduler's number of Ps: how many tasks a large kernel's chunks may run on (KernelRunner).
+    var procs = 1
     /// Names of globals by slot, for error messages.
     var scalarGlobalNames: [Int: String] = [:]
     var objectGlobalNames: [Int: String] = [:]
@@ -781,14 +783,8 @@ enum Interpreter {
             if count == 0 && (op == .min || op == .max) {
                 throw Trap("\(op.name) of an empty array")
             }
-            var result: UInt64 = 0
-            if try !ctx.kernels.runNative(
-                site, inputs: inputs, scalars: scalars, count: count, output: nil, result: &result)
-            {
-                result = try KernelEvaluator.run(
-                    program, inputs: inputs, scalars: scalars, count: count, output: nil, scratch: state.scratch)
-            }
-            regs[dest] = result
+            regs[dest] = try KernelRunner.run(
+                site, inputs: inputs, scalars: scalars, count: count, output: nil, scratch: state.scratch, ctx: ctx)
         case .store:
             // Reuse the destination's buffer when nothing else can see it (it is about to be overwritten).
             var out: VMArray?
@@ -804,13 +800,8 @@ enum Interpreter {
                 }
             }
             let o = out!
-            var unused: UInt64 = 0
-            if try !ctx.kernels.runNative(
-                site, inputs: inputs, scalars: scalars, count: count, output: o.data, result: &unused)
-            {
-                _ = try KernelEvaluator.run(
-                    program, inputs: inputs, scalars: scalars, count: count, output: o.data, scratch: state.scratch)
-            }
+            _ = try KernelRunner.run(
+                site, inputs: inputs, scalars: scalars, count: count, output: o.data, scratch: state.scratch, ctx: ctx)
             objs[dest] = o
         }
     }
