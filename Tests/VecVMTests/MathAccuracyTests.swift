@@ -30,7 +30,8 @@ enum ScalarLanesPath {
 
     @Test(arguments: approximated)
     func f64(_ f: MathFunction) {
-        let r = MathAccuracy.measure(f, MathAccuracy.inputs64(f, count: Self.count, seed: Self.seed), ScalarLanesPath.unary(f))
+        let r = MathAccuracy.measure(
+            f, MathAccuracy.inputs64(f, count: Self.count, seed: Self.seed), ScalarLanesPath.unary(f))
         Self.report(r)
         #expect(r.count >= Self.count)
         #expect(r.maxUlps <= 1.0, "\(r)")
@@ -38,7 +39,8 @@ enum ScalarLanesPath {
 
     @Test(arguments: approximated)
     func f32(_ f: MathFunction) {
-        let r = MathAccuracy.measure(f, MathAccuracy.inputs32(f, count: Self.count, seed: Self.seed), ScalarLanesPath.unary(f))
+        let r = MathAccuracy.measure(
+            f, MathAccuracy.inputs32(f, count: Self.count, seed: Self.seed), ScalarLanesPath.unary(f))
         Self.report(r)
         #expect(r.count >= Self.count)
         #expect(r.maxUlps <= 1.0, "\(r)")
@@ -64,8 +66,10 @@ enum ScalarLanesPath {
     /// or a handful of exact operations).
     @Test(arguments: [MathFunction.floor, .ceil, .round])
     func exact(_ f: MathFunction) {
-        let r64 = MathAccuracy.measure(f, MathAccuracy.inputs64(f, count: 100_000, seed: Self.seed), ScalarLanesPath.unary(f))
-        let r32 = MathAccuracy.measure(f, MathAccuracy.inputs32(f, count: 100_000, seed: Self.seed), ScalarLanesPath.unary(f))
+        let r64 = MathAccuracy.measure(
+            f, MathAccuracy.inputs64(f, count: 100_000, seed: Self.seed), ScalarLanesPath.unary(f))
+        let r32 = MathAccuracy.measure(
+            f, MathAccuracy.inputs32(f, count: 100_000, seed: Self.seed), ScalarLanesPath.unary(f))
         Self.report(r64)
         Self.report(r32)
         #expect(r64.maxUlps == 0, "\(r64)")

@@ -1,6 +1,6 @@
 // The offline accuracy runs of the vector math library (bench/tools/math_accuracy.sh compiles this with
 // the library's sources and Tests/VecVMTests/MathAccuracyHarness.swift, optimized):
-//   exhaustive FUNCTION          every one of the 2^32 f32 arguments (exp log sin cos tanh round floor ceil)
+//   exhaustive FUNCTION [STEP]   every one of the 2^32 f32 arguments (exp log sin cos tanh round floor ceil)
 //   random64 FUNCTION COUNT      COUNT random f64 arguments (the test's generator, another seed)
 //   pow64 COUNT, pow32 COUNT     COUNT random argument pairs
 //   annexf                       the exact special values, both types
@@ -64,12 +64,14 @@ enum Main {
         switch args.count > 1 ? args[1] : "" {
         case "exhaustive":
             let f = function(args[2])
+            // An optional STEP tests every STEP-th bit pattern only (a quicker look while developing).
+            let step = args.count > 3 ? Int(args[3])! : 1
             let per = 1 << 22
-            result = parallel((1 << 32) / per) { chunk in
+            result = parallel((1 << 32) / per / step) { chunk in
                 let g = eval32(f)
                 var r = MathAccuracy.Result(function: f, type: "f32")
                 for i in 0..<per {
-                    let x = Float(bitPattern: UInt32(chunk * per + i))
+                    let x = Float(bitPattern: UInt32(truncatingIfNeeded: (chunk * per + i) * step + (i % step)))
                     let y = g(x)
                     r.record(MathAccuracy.ulps(y, exact: MathAccuracy.reference(f, x)), [Double(x)], Double(y))
                 }
@@ -105,10 +107,14 @@ enum Main {
                 Double(f == .pow ? MathLibrary.scalarPow(Float(a[0]), Float(a[1])) : MathLibrary.scalar(f, Float(a[0])))
             }
             for line in f64 + f32 { print("FAIL", line) }
-            print("annex F: \(MathAccuracy.annexF.count * 2 - f64.count - f32.count) of \(MathAccuracy.annexF.count * 2) hold")
+            print(
+                "annex F: \(MathAccuracy.annexF.count * 2 - f64.count - f32.count) of \(MathAccuracy.annexF.count * 2) hold"
+            )
             exit(f64.isEmpty && f32.isEmpty ? 0 : 1)
         default:
-            print("usage: math_accuracy exhaustive FUNCTION | random64 FUNCTION COUNT | pow64 COUNT | pow32 COUNT | annexf")
+            print(
+                "usage: math_accuracy exhaustive FUNCTION | random64 FUNCTION COUNT | pow64 COUNT | pow32 COUNT | annexf"
+            )
             exit(2)
         }
         print(result, String(format: "(%.0f s)", Date().timeIntervalSince(start)))

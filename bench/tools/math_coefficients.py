@@ -117,8 +117,13 @@ def main():
     fit("exp32", lambda r: mpmath.exp(r) - 1 - r, 2, 1, 5, lambda r: 1 / mpmath.exp(r), -L32, L32, "f32",
         "f32 exp: e^r = 1 + r + r^2 Q(r)")
     L64 = mpf("0.346575")
-    fit("exp64", lambda r: mpmath.exp(r) - 1 - r, 2, 1, 11, lambda r: 1 / mpmath.exp(r), -L64, L64, "f64",
-        "f64 exp: e^r = 1 + r + r^2 S(r)")
+    # The r^2 coefficient is fixed at exactly 1/2: tanh splits r^2/2 exactly and needs S(r) = 1/2 + r S3(r).
+    coeffs, err = fit_rounded(lambda r: mpmath.exp(r) - 1 - r - r * r / 2, powers(3, 1, 10),
+                              lambda r: 1 / mpmath.exp(r), -L64, L64, "f64", grid=GRID)
+    sys.stderr.write("exp64: %s\n" % log2s(err))
+    emit_array("exp64", [mpf(1) / 2] + coeffs, "f64",
+               "f64 exp: e^r = 1 + r + r^2 S(r) on [%s, %s], S(r) = 1/2 + r S3(r); coefficient i multiplies "
+               "x^2+1i. Max relative error %s." % (mpmath.nstr(-L64, 8), mpmath.nstr(L64, 8), log2s(err)))
     fit("exp64Short", lambda r: mpmath.exp(r) - 1 - r, 2, 1, 6, lambda r: 1 / mpmath.exp(r), -L64, L64, "f64",
         "f64 exp for f32 results (tanh, pow of f32): e^r = 1 + r + r^2 S(r)")
 

@@ -43,7 +43,8 @@ extension MathLibrary {
     /// once, to a subnormal, 0 or inf.
     private static func expSlow<B>(_ x: F64<B>, _ xlo: F64<B>?) -> F64<B> {
         let xc = min(max(x, x.constant(-746.0)), x.constant(710.0))
-        let lo = xlo.map { select(x.abs .<= 708.0, $0, x.constant(0.0)) }
+        // (The low part only matters where the result is finite; beyond, it may be a NaN from inf - inf.)
+        let lo = xlo.map { select(x.abs .<= 746.0, $0, x.constant(0.0)) }
         let (h, t, _, k) = expReduce(xc, lo, MathCoefficients.exp64)
         let k1 = (k * 0.5).floor
         let r = ((h + t) * twoTo(k1)) * twoTo(k - k1)
