@@ -124,7 +124,7 @@ enum MathAccuracy {
         var description: String {
             let args = worst.map { "\($0)" }.joined(separator: ", ")
             let at = worst.isEmpty ? "" : "  at \(function)(\(args)) = \(worstResult)"
-            let name = "\(function)".padding(toLength: 5, withPad: " ", startingAt: 0)
+            let name = "\(function)" + String(repeating: " ", count: max(0, 5 - "\(function)".count))
             return "\(name) \(type)  max \(formatUlps(maxUlps)) ulp over \(count) inputs\(at)"
         }
     }

@@ -114,7 +114,7 @@ extension MathLibrary {
     }
 
     private static func sinCos<B>(
-        _ x: F64<B>, cosine: Bool, _ sinK: @escaping (Reduced<B>) -> F64<B>, _ cosK: @escaping (Reduced<B>) -> F64<B>
+        _ x: F64<B>, cosine: Bool, _ sinK: (Reduced<B>) -> F64<B>, _ cosK: (Reduced<B>) -> F64<B>
     ) -> F64<B> {
         let a = x.abs
         let fast = quadrant(reduceCodyWaite(a), cosine: cosine, sinK, cosK)
