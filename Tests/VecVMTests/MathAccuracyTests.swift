@@ -89,16 +89,18 @@ enum ScalarLanesPath {
 
     /// The ulp measure itself, on values whose error is known.
     @Test func ulpDefinition() {
-        #expect(MathAccuracy.ulps(1.0, exact: 1.0) == 0)
-        #expect(MathAccuracy.ulps(1.0.nextUp, exact: 1.0) == 1)
-        #expect(MathAccuracy.ulps(1.0.nextDown, exact: 1.0) == 0.5)  // the binade below 1 is finer
-        #expect(MathAccuracy.ulps(0x1p-1074, exact: 0) == 1)  // subnormal spacing
-        #expect(MathAccuracy.ulps(0, exact: Float80(0x1p-1075)) == 0.5)
+        let one = Double(1)
+        #expect(MathAccuracy.ulps(one, exact: Float80(1)) == 0)
+        #expect(MathAccuracy.ulps(one.nextUp, exact: Float80(1)) == 1)
+        #expect(MathAccuracy.ulps(one.nextDown, exact: Float80(1)) == 0.5)  // the binade below 1 is finer
+        #expect(MathAccuracy.ulps(Double(0x1p-1074), exact: Float80(0)) == 1)  // subnormal spacing
+        #expect(MathAccuracy.ulps(Double(0), exact: Float80(0x1p-1075)) == 0.5)
         #expect(MathAccuracy.ulps(Double.infinity, exact: Float80(Double.greatestFiniteMagnitude)) == 1)
+        #expect(MathAccuracy.ulps(Double.infinity, exact: Float80(0x1p1100)) == 0)
         #expect(MathAccuracy.ulps(Double.nan, exact: Float80.nan) == 0)
-        #expect(MathAccuracy.ulps(Double.nan, exact: 1) == .infinity)
-        #expect(MathAccuracy.ulps(Float(1).nextUp, exact: 1) == 1)
-        #expect(MathAccuracy.ulps(Float(0x1p-149), exact: 0) == 1)
+        #expect(MathAccuracy.ulps(Double.nan, exact: Float80(1)) == .infinity)
+        #expect(MathAccuracy.ulps(Float(1).nextUp, exact: Double(1)) == 1)
+        #expect(MathAccuracy.ulps(Float(0x1p-149), exact: Double(0)) == 1)
         #expect(MathAccuracy.ulps(Float.infinity, exact: Double(Float.greatestFiniteMagnitude)) == 1)
     }
 }
