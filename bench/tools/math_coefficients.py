@@ -58,7 +58,8 @@ out = []
 
 def emit_array(name, coeffs, fmt, comment):
     t = "Double" if fmt == "f64" else "Float"
-    out.append("    /// %s" % comment)
+    if comment:
+        out.append("    /// %s" % comment)
     out.append("    static let %s: [%s] = [" % (name, t))
     for c in coeffs:
         out.append("        %s," % hexf(c, fmt))
@@ -67,7 +68,8 @@ def emit_array(name, coeffs, fmt, comment):
 
 def emit_const(name, x, fmt, comment):
     t = "Double" if fmt == "f64" else "Float"
-    out.append("    /// %s" % comment)
+    if comment:
+        out.append("    /// %s" % comment)
     out.append("    static let %s: %s = %s" % (name, t, hexf(x, fmt)))
 
 
@@ -107,9 +109,9 @@ def main():
     p1 = round_to(pi / 2, "f64")
     p2 = round_to(pi / 2 - p1, "f64")
     p3 = round_to(pi / 2 - p1 - p2, "f64")
-    emit_const("pio2_1", p1, "f64", "pi/2 = pio2_1 + pio2_2 + pio2_3 + O(2^-160), each rounded to f64.")
-    emit_const("pio2_2", p2, "f64", "")
-    emit_const("pio2_3", p3, "f64", "")
+    emit_const("piOver2Hi", p1, "f64", "pi/2 = piOver2Hi + piOver2Mid + piOver2Lo + O(2^-160), each rounded to f64.")
+    emit_const("piOver2Mid", p2, "f64", "")
+    emit_const("piOver2Lo", p3, "f64", "")
     emit_const("twoOverPi", round_to(2 / pi, "f64"), "f64", "2/pi rounded to f64.")
 
     # ---- exp ----

@@ -18,12 +18,10 @@ enum MathCoefficients {
     static let ln2Lo42: Double = 0x1.ef35793c7673p-45
     /// 1 / ln 2 rounded to f64.
     static let log2e: Double = 0x1.71547652b82fep0
-    /// pi/2 = pio2_1 + pio2_2 + pio2_3 + O(2^-160), each rounded to f64.
-    static let pio2_1: Double = 0x1.921fb54442d18p0
-    ///
-    static let pio2_2: Double = 0x1.1a62633145c07p-54
-    ///
-    static let pio2_3: Double = -0x1.f1976b7ed8fbcp-110
+    /// pi/2 = piOver2Hi + piOver2Mid + piOver2Lo + O(2^-160), each rounded to f64.
+    static let piOver2Hi: Double = 0x1.921fb54442d18p0
+    static let piOver2Mid: Double = 0x1.1a62633145c07p-54
+    static let piOver2Lo: Double = -0x1.f1976b7ed8fbcp-110
     /// 2/pi rounded to f64.
     static let twoOverPi: Double = 0x1.45f306dc9c883p-1
     /// f32 exp: e^r = 1 + r + r^2 Q(r) on [-0.3466, 0.3466]; coefficient i multiplies x^2+1i. Max relative error 2^-28.2.
@@ -389,7 +387,6 @@ enum MathCoefficients {
         0x1.5ee02a9241676p-1,
         0x1.60e32f44788d9p-1,
     ]
-    ///
     static let powLogCLo: [Double] = [
         0.0,
         -0x1.e44b7e3711e7fp-67,

@@ -2,7 +2,7 @@
 //
 // On a = |x| (sin(-x) = -sin x, cos(-x) = cos x): a = k pi/2 + r with |r| <= pi/4, r as hi + lo, then
 // sin or cos of r by minimax polynomials and the quadrant k mod 4 choosing the function and the sign.
-// - a <= 2^27: Cody-Waite, pi/2 in three f64 parts; a - k pio2_1 is exact by fma, the next part is
+// - a <= 2^27: Cody-Waite, pi/2 in three f64 parts; a - k piOver2Hi is exact by fma, the next part is
 //   subtracted with an exact product and an exact two-sum, so hi + lo is a - k pi/2 to about 2^-130,
 //   far below the smallest |r| a double reaches (about 2^-61 a).
 // - larger (and inf, NaN): Payne-Hanek under `whereAny`, a * 2/pi mod 4 from the bits of 2/pi that
@@ -24,21 +24,21 @@ extension MathLibrary {
         typealias C = MathCoefficients
         let kf = fma(a, C.twoOverPi, magic64)
         let k = kf - magic64
-        // a - k pio2_1 is a multiple of 2^-53 (2^-52 when a >= 1) below 1 in magnitude: exact.
-        let r1 = fma(k, -C.pio2_1, a)
-        let (th, tl) = twoProd(k, a.constant(C.pio2_2))
+        // a - k piOver2Hi is a multiple of 2^-53 (2^-52 when a >= 1) below 1 in magnitude: exact.
+        let r1 = fma(k, -C.piOver2Hi, a)
+        let (th, tl) = twoProd(k, a.constant(C.piOver2Mid))
         let (hi, e) = twoSum(r1, -th)
-        let lo = fma(k, -C.pio2_3, e - tl)
+        let lo = fma(k, -C.piOver2Lo, e - tl)
         return Reduced(hi: hi, lo: lo, q: kf.bits)
     }
 
-    /// Cody-Waite reduction of an f32 argument a in [0, 2^27], hi only (lo = 0): k pio2_3 is below
-    /// 2^-80 there and the rounding of a - k pio2_1 - k pio2_2 is relative to r, ample for f32 results.
+    /// Cody-Waite reduction of an f32 argument a in [0, 2^27], hi only (lo = 0): k piOver2Lo is below
+    /// 2^-80 there and the rounding of a - k piOver2Hi - k piOver2Mid is relative to r, ample for f32 results.
     static func reduceCodyWaiteShort<B>(_ a: F64<B>) -> Reduced<B> {
         typealias C = MathCoefficients
         let kf = fma(a, C.twoOverPi, magic64)
         let k = kf - magic64
-        let r = fma(k, -C.pio2_2, fma(k, -C.pio2_1, a))
+        let r = fma(k, -C.piOver2Mid, fma(k, -C.piOver2Hi, a))
         return Reduced(hi: r, lo: a.constant(0.0), q: kf.bits)
     }
 
@@ -73,8 +73,8 @@ extension MathLibrary {
         let (fh, fl) = fastTwoSum(d1, lo)
         // r = f pi/2 as hi + lo.
         typealias C = MathCoefficients
-        let (rh, rhe) = twoProd(fh, a.constant(C.pio2_1))
-        let rl = rhe + fma(fh, C.pio2_2, fl * C.pio2_1)
+        let (rh, rhe) = twoProd(fh, a.constant(C.piOver2Hi))
+        let rl = rhe + fma(fh, C.piOver2Mid, fl * C.piOver2Hi)
         let (hi, lo2) = fastTwoSum(rh, rl)
         return Reduced(hi: hi, lo: lo2, q: (k + magic64).bits)
     }
