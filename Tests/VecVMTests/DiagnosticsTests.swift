@@ -31,7 +31,8 @@ struct DiagnosticsTests {
         CompileCase(source: "break", line: 1, column: 1, message: "'break' outside a loop"),
         CompileCase(source: "let a = []", line: 1, column: 9, message: "empty array literal needs a declared type"),
         CompileCase(
-            source: "let a = [1, 2.5]\nlet b = [\"x\"]", line: 2, column: 10, message: "arrays hold int, float, f32 or bool"),
+            source: "let a = [1, 2.5]\nlet b = [\"x\"]", line: 2, column: 10,
+            message: "arrays hold int, float, f32 or bool"),
         CompileCase(source: "fn f() { }\nlet x = f()", line: 2, column: 9, message: "produces no value"),
         CompileCase(source: "let x = 9223372036854775808", line: 1, column: 9, message: "does not fit in an int"),
         CompileCase(source: "let x = 5 % 2.0", line: 1, column: 11, message: "'%' is for integers"),

@@ -133,7 +133,10 @@ struct JITTests {
         #expect(JITCache.shared.entry(for: p) > 1)
         let jit = Mode(procs: 1, jit: true, asyncPreemption: true)
         let r = run("let a = iota(10) + 1\nprint(a / 3, a % 3, (0 - a) % 4, a / -1)", mode: jit)
-        #expect(r.output == "[0, 0, 1, 1, 1, 2, 2, 2, 3, 3] [1, 2, 0, 1, 2, 0, 1, 2, 0, 1] [-1, -2, -3, 0, -1, -2, -3, 0, -1, -2] [-1, -2, -3, -4, -5, -6, -7, -8, -9, -10]\n")
+        #expect(
+            r.output
+                == "[0, 0, 1, 1, 1, 2, 2, 2, 3, 3] [1, 2, 0, 1, 2, 0, 1, 2, 0, 1] [-1, -2, -3, 0, -1, -2, -3, 0, -1, -2] [-1, -2, -3, -4, -5, -6, -7, -8, -9, -10]\n"
+        )
         // By zero: the same runtime error as the interpreter's, at the same place.
         let z = run("let a = iota(13)\nlet b = a % (a - 11)", mode: jit)
         #expect(z.status == 2 && z.errorText.contains("integer division by zero"))

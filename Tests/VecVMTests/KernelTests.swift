@@ -41,7 +41,8 @@ extension KernelProgram {
     /// Every value of one element type.
     init(element: ElementKind, arrayInputs: Int, scalarInputs: Int, ops: [KernelOp], output: KernelOutput) {
         self = .typed(
-            arrays: Array(repeating: element, count: arrayInputs), scalars: Array(repeating: element, count: scalarInputs),
+            arrays: Array(repeating: element, count: arrayInputs),
+            scalars: Array(repeating: element, count: scalarInputs),
             ops: ops, output: output)
     }
 }
@@ -125,7 +126,10 @@ struct KernelCase {
         if types[last] == .bool {
             outputs = [.store(last), .reduce(.count, last), .reduce(.any, last), .reduce(.all, last)]
         } else {
-            outputs = count == 0 ? [.store(last), .reduce(.sum, last)] : [.store(last), .reduce(.sum, last), .reduce(.min, last), .reduce(.max, last)]
+            outputs =
+                count == 0
+                ? [.store(last), .reduce(.sum, last)]
+                : [.store(last), .reduce(.sum, last), .reduce(.min, last), .reduce(.max, last)]
         }
         let output = outputs[rng.int(outputs.count)]
         let arrayValues = arrays.map { k in (0..<count).map { _ in value(k, &rng) } }
@@ -143,7 +147,10 @@ enum ReferenceKernel {
     struct DivisionByZero: Error {}
 
     enum V {
-        case i(Int64), d(Double), f(Float), b(Bool)
+        case i(Int64)
+        case d(Double)
+        case f(Float)
+        case b(Bool)
 
         var bits: UInt64 {
             switch self {
@@ -173,9 +180,10 @@ enum ReferenceKernel {
             case .b: v[a]
             }
         }
-        func bin(_ a: Int, _ b: Int, _ i: (Int64, Int64) throws -> Int64, _ d: (Double, Double) -> Double,
-            _ f: (Float, Float) -> Float) rethrows -> V
-        {
+        func bin(
+            _ a: Int, _ b: Int, _ i: (Int64, Int64) throws -> Int64, _ d: (Double, Double) -> Double,
+            _ f: (Float, Float) -> Float
+        ) rethrows -> V {
             switch (v[a], v[b]) {
             case (.i(let x), .i(let y)): .i(try i(x, y))
             case (.d(let x), .d(let y)): .d(d(x, y))

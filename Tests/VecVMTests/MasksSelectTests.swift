@@ -62,7 +62,10 @@ struct MasksSelectTests {
     @Test func compileErrors() {
         let cases: [(String, String)] = [
             ("print(exp(iota(3)))", "exp needs float or f32 values, found [int]"),
-            ("print(select([true], [1.0], [1]))", "'select' needs operands of one element type, found [float] and [int]"),
+            (
+                "print(select([true], [1.0], [1]))",
+                "'select' needs operands of one element type, found [float] and [int]"
+            ),
             ("let s = \"a\"\nprint(s < 1)", "cannot apply '<' to a value of type str and a number"),
             ("let m = splat(1.0) > splat(0.0)\nprint(pow(m, 2.0))", "'pow' needs numbers"),
             ("print([true, false] < [false, true])", "does not order bools"),
@@ -82,8 +85,9 @@ struct MasksSelectTests {
     }
 
     @Test func runtimeErrors() {
-        for mode in [Mode(procs: 1, jit: true, asyncPreemption: true), Mode(procs: 1, jit: false, asyncPreemption: false)]
-        {
+        for mode in [
+            Mode(procs: 1, jit: true, asyncPreemption: true), Mode(procs: 1, jit: false, asyncPreemption: false),
+        ] {
             let r = run("print(select([true, false], [1.0, 2.0, 3.0], 0.0))", mode: mode)
             #expect(r.errorText.contains("array length mismatch: 2 vs 3"), "\(r.errorText)")
             let z = run("let n = iota(20)\nprint(1)\nprint(n % (n - 13))", mode: mode)

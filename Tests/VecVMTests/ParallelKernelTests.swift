@@ -25,7 +25,9 @@ struct ParallelKernelTests {
         var outputs: [String] = []
         for procs in [1, 2, 4] {
             for jit in [true, false] {
-                let r = run(Self.program, mode: Mode(procs: procs, jit: jit, asyncPreemption: true, quantumNanoseconds: 500_000))
+                let r = run(
+                    Self.program, mode: Mode(procs: procs, jit: jit, asyncPreemption: true, quantumNanoseconds: 500_000)
+                )
                 #expect(r.error == nil, "\(r.errorText)")
                 outputs.append(r.output)
             }

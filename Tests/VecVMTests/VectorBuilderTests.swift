@@ -53,7 +53,8 @@ struct VectorHarness {
         self.width = width
         self.inputs = inputs
         self.output = output
-        self.entry = unsafeBitCast(address, to: (@convention(c) (UnsafeRawPointer, UnsafeMutableRawPointer) -> Void).self)
+        self.entry = unsafeBitCast(
+            address, to: (@convention(c) (UnsafeRawPointer, UnsafeMutableRawPointer) -> Void).self)
     }
 
     /// Runs the code on `width` lanes of each input (bits, one UInt64 per lane); returns the output lanes.
@@ -69,13 +70,16 @@ struct VectorHarness {
                 if lane.is64 {
                     input.storeBytes(of: lanes[k][l], toByteOffset: 64 * k + 8 * l, as: UInt64.self)
                 } else {
-                    input.storeBytes(of: UInt32(truncatingIfNeeded: lanes[k][l]), toByteOffset: 64 * k + 4 * l, as: UInt32.self)
+                    input.storeBytes(
+                        of: UInt32(truncatingIfNeeded: lanes[k][l]), toByteOffset: 64 * k + 4 * l, as: UInt32.self)
                 }
             }
         }
         entry(UnsafeRawPointer(input), out)
         return (0..<width).map { l in
-            output.is64 ? out.load(fromByteOffset: 8 * l, as: UInt64.self) : UInt64(out.load(fromByteOffset: 4 * l, as: UInt32.self))
+            output.is64
+                ? out.load(fromByteOffset: 8 * l, as: UInt64.self)
+                : UInt64(out.load(fromByteOffset: 4 * l, as: UInt32.self))
         }
     }
 }
@@ -83,7 +87,9 @@ struct VectorHarness {
 @Suite("vector builder", .enabled(if: JITSupport.available, "no AVX2+FMA here"))
 struct VectorBuilderTests {
     static func samples(_ lane: Lane, _ rng: inout SplitMix, count: Int) -> [UInt64] {
-        let specials: [Double] = [.nan, .infinity, -.infinity, 0, -0.0, 5e-324, 1e300, -1e-310, 0.5, -2.5, 1, -1, 3, 1e10, 2e9]
+        let specials: [Double] = [
+            .nan, .infinity, -.infinity, 0, -0.0, 5e-324, 1e300, -1e-310, 0.5, -2.5, 1, -1, 3, 1e10, 2e9,
+        ]
         return (0..<count).map { _ in
             let pick = rng.int(4)
             switch lane {
@@ -119,7 +125,8 @@ struct VectorBuilderTests {
                     let want = scalar(lanes.map { $0[l] })
                     let g = got[l]
                     let bothNaN =
-                        output == .f64 ? Double(bitPattern: g).isNaN && Double(bitPattern: want).isNaN
+                        output == .f64
+                        ? Double(bitPattern: g).isNaN && Double(bitPattern: want).isNaN
                         : output == .f32
                             ? Float(bitPattern: UInt32(truncatingIfNeeded: g)).isNaN
                                 && Float(bitPattern: UInt32(truncatingIfNeeded: want)).isNaN : false
@@ -136,29 +143,44 @@ struct VectorBuilderTests {
         let s = ScalarLanes()
         for lane in [Lane.f64, .f32] {
             for op in [LaneBinary.add, .sub, .mul, .div, .min, .max, .and, .or, .xor, .andNot] {
-                try check("\(op) \(lane)", inputs: [lane, lane], output: lane, vector: { b, v in b.binary(op, lane, v[0], v[1]) }, scalar: { s.binary(op, lane, $0[0], $0[1]) })
+                try check(
+                    "\(op) \(lane)", inputs: [lane, lane], output: lane,
+                    vector: { b, v in b.binary(op, lane, v[0], v[1]) }, scalar: { s.binary(op, lane, $0[0], $0[1]) })
             }
             for op in [LaneUnary.sqrt, .floor, .ceil, .trunc, .roundEven] {
-                try check("\(op) \(lane)", inputs: [lane], output: lane, vector: { b, v in b.unary(op, lane, v[0]) }, scalar: { s.unary(op, lane, $0[0]) })
+                try check(
+                    "\(op) \(lane)", inputs: [lane], output: lane, vector: { b, v in b.unary(op, lane, v[0]) },
+                    scalar: { s.unary(op, lane, $0[0]) })
             }
-            try check("fma \(lane)", inputs: [lane, lane, lane], output: lane, vector: { b, v in b.fma(lane, v[0], v[1], v[2]) }, scalar: { s.fma(lane, $0[0], $0[1], $0[2]) })
+            try check(
+                "fma \(lane)", inputs: [lane, lane, lane], output: lane,
+                vector: { b, v in b.fma(lane, v[0], v[1], v[2]) }, scalar: { s.fma(lane, $0[0], $0[1], $0[2]) })
             for op in [LaneCompare.eq, .ne, .lt, .le, .gt, .ge, .unordered] {
                 let m: Lane = lane == .f64 ? .i64 : .i32
-                try check("compare \(op) \(lane)", inputs: [lane, lane], output: m, vector: { b, v in b.compare(op, lane, v[0], v[1]) }, scalar: { s.compare(op, lane, $0[0], $0[1]) })
+                try check(
+                    "compare \(op) \(lane)", inputs: [lane, lane], output: m,
+                    vector: { b, v in b.compare(op, lane, v[0], v[1]) }, scalar: { s.compare(op, lane, $0[0], $0[1]) })
             }
         }
         for lane in [Lane.i64, .i32] {
-            let ops: [LaneBinary] = lane == .i64 ? [.add, .sub, .and, .or, .xor, .andNot] : [.add, .sub, .mul, .and, .or, .xor, .andNot]
+            let ops: [LaneBinary] =
+                lane == .i64 ? [.add, .sub, .and, .or, .xor, .andNot] : [.add, .sub, .mul, .and, .or, .xor, .andNot]
             for op in ops {
-                try check("\(op) \(lane)", inputs: [lane, lane], output: lane, vector: { b, v in b.binary(op, lane, v[0], v[1]) }, scalar: { s.binary(op, lane, $0[0], $0[1]) })
+                try check(
+                    "\(op) \(lane)", inputs: [lane, lane], output: lane,
+                    vector: { b, v in b.binary(op, lane, v[0], v[1]) }, scalar: { s.binary(op, lane, $0[0], $0[1]) })
             }
             for op in [LaneCompare.eq, .gt, .lt] {
-                try check("compare \(op) \(lane)", inputs: [lane, lane], output: lane, vector: { b, v in b.compare(op, lane, v[0], v[1]) }, scalar: { s.compare(op, lane, $0[0], $0[1]) })
+                try check(
+                    "compare \(op) \(lane)", inputs: [lane, lane], output: lane,
+                    vector: { b, v in b.compare(op, lane, v[0], v[1]) }, scalar: { s.compare(op, lane, $0[0], $0[1]) })
             }
             let shifts: [LaneShift] = lane == .i64 ? [.left, .rightLogical] : [.left, .rightLogical, .rightArithmetic]
             for op in shifts {
                 for n in [1, 20, 31] {
-                    try check("shift \(op) \(n) \(lane)", inputs: [lane], output: lane, vector: { b, v in b.shift(op, lane, v[0], n) }, scalar: { s.shift(op, lane, $0[0], n) })
+                    try check(
+                        "shift \(op) \(n) \(lane)", inputs: [lane], output: lane,
+                        vector: { b, v in b.shift(op, lane, v[0], n) }, scalar: { s.shift(op, lane, $0[0], n) })
                 }
             }
         }
@@ -167,47 +189,94 @@ struct VectorBuilderTests {
     @Test func selectConvertAndGather() throws {
         let s = ScalarLanes()
         for (lane, mask) in [(Lane.f64, Lane.i64), (.f32, .i32), (.i64, .i64), (.i32, .i32)] {
-            try check("select \(lane)", inputs: [lane, lane, lane], output: lane, vector: { b, v in
-                b.select(lane, b.compare(.eq, mask, b.binary(.and, mask, v[0], b.constant(1, mask)), b.constant(1, mask)), v[1], v[2])
-            }, scalar: { x in
-                s.select(lane, s.compare(.eq, mask, s.binary(.and, mask, x[0], 1), 1), x[1], x[2])
-            })
+            try check(
+                "select \(lane)", inputs: [lane, lane, lane], output: lane,
+                vector: { b, v in
+                    b.select(
+                        lane,
+                        b.compare(.eq, mask, b.binary(.and, mask, v[0], b.constant(1, mask)), b.constant(1, mask)),
+                        v[1], v[2])
+                },
+                scalar: { x in
+                    s.select(lane, s.compare(.eq, mask, s.binary(.and, mask, x[0], 1), 1), x[1], x[2])
+                })
         }
-        for (from, to) in [(Lane.f32, Lane.f64), (.f64, .f32), (.i32, .f64), (.i32, .f32), (.f64, .i32), (.f32, .i32), (.i32, .i64), (.i64, .i32)] {
-            try check("convert \(from) \(to)", inputs: [from], output: to, vector: { b, v in b.convert(v[0], from: from, to: to) }, scalar: { s.convert($0[0], from: from, to: to) })
+        for (from, to) in [
+            (Lane.f32, Lane.f64), (.f64, .f32), (.i32, .f64), (.i32, .f32), (.f64, .i32), (.f32, .i32), (.i32, .i64),
+            (.i64, .i32),
+        ] {
+            try check(
+                "convert \(from) \(to)", inputs: [from], output: to,
+                vector: { b, v in b.convert(v[0], from: from, to: to) },
+                scalar: { s.convert($0[0], from: from, to: to) })
         }
         let table64 = LaneTable(lane: .f64, bits: (0..<64).map { (Double($0) * 1.5 + 0.25).bitPattern })
         let table32 = LaneTable(lane: .f32, bits: (0..<64).map { UInt64((Float($0) * 1.5 + 0.25).bitPattern) })
-        try check("gather qpd", inputs: [.i64], output: .f64, vector: { b, v in
-            b.gather(table64, b.binary(.and, .i64, v[0], b.constant(63, .i64)), indexLane: .i64)
-        }, scalar: { s.gather(table64, $0[0] & 63, indexLane: .i64) })
-        try check("gather dpd", inputs: [.i32], output: .f64, vector: { b, v in
-            b.gather(table64, b.binary(.and, .i32, v[0], b.constant(63, .i32)), indexLane: .i32)
-        }, scalar: { s.gather(table64, $0[0] & 63, indexLane: .i32) })
-        try check("gather dps", inputs: [.i32], output: .f32, vector: { b, v in
-            b.gather(table32, b.binary(.and, .i32, v[0], b.constant(63, .i32)), indexLane: .i32)
-        }, scalar: { s.gather(table32, $0[0] & 63, indexLane: .i32) })
-        try check("whereAny f64", inputs: [.f64, .f64], output: .f64, vector: { b, v in
-            b.whereAny(b.compare(.gt, .f64, v[0], b.constant(10.0.bitPattern, .f64)), .f64, { b.binary(.mul, .f64, v[0], v[1]) }, otherwise: v[1])
-        }, scalar: { x in
-            s.whereAny(s.compare(.gt, .f64, x[0], 10.0.bitPattern), .f64, { s.binary(.mul, .f64, x[0], x[1]) }, otherwise: x[1])
-        })
+        try check(
+            "gather qpd", inputs: [.i64], output: .f64,
+            vector: { b, v in
+                b.gather(table64, b.binary(.and, .i64, v[0], b.constant(63, .i64)), indexLane: .i64)
+            }, scalar: { s.gather(table64, $0[0] & 63, indexLane: .i64) })
+        try check(
+            "gather dpd", inputs: [.i32], output: .f64,
+            vector: { b, v in
+                b.gather(table64, b.binary(.and, .i32, v[0], b.constant(63, .i32)), indexLane: .i32)
+            }, scalar: { s.gather(table64, $0[0] & 63, indexLane: .i32) })
+        try check(
+            "gather dps", inputs: [.i32], output: .f32,
+            vector: { b, v in
+                b.gather(table32, b.binary(.and, .i32, v[0], b.constant(63, .i32)), indexLane: .i32)
+            }, scalar: { s.gather(table32, $0[0] & 63, indexLane: .i32) })
+        try check(
+            "whereAny f64", inputs: [.f64, .f64], output: .f64,
+            vector: { b, v in
+                b.whereAny(
+                    b.compare(.gt, .f64, v[0], b.constant(10.0.bitPattern, .f64)), .f64,
+                    { b.binary(.mul, .f64, v[0], v[1]) }, otherwise: v[1])
+            },
+            scalar: { x in
+                s.whereAny(
+                    s.compare(.gt, .f64, x[0], 10.0.bitPattern), .f64, { s.binary(.mul, .f64, x[0], x[1]) },
+                    otherwise: x[1])
+            })
     }
 
     @Test func mathFunctionsWhole() throws {
         for f in ElementwiseMath.allCases {
-            try check("\(f) f64", inputs: [.f64], output: .f64, vector: { b, v in
-                KernelLowering.math(b, f, .float, v[0])
-            }, scalar: { Double(bitPattern: $0[0]).bitPattern == $0[0] ? MathDispatch.apply(f, Double(bitPattern: $0[0])).bitPattern : 0 })
-            try check("\(f) f32", inputs: [.f32], output: .f32, vector: { b, v in
-                KernelLowering.math(b, f, .f32, v[0])
-            }, scalar: { UInt64(MathDispatch.apply(f, Float(bitPattern: UInt32(truncatingIfNeeded: $0[0]))).bitPattern) })
+            try check(
+                "\(f) f64", inputs: [.f64], output: .f64,
+                vector: { b, v in
+                    KernelLowering.math(b, f, .float, v[0])
+                },
+                scalar: {
+                    Double(bitPattern: $0[0]).bitPattern == $0[0]
+                        ? MathDispatch.apply(f, Double(bitPattern: $0[0])).bitPattern : 0
+                })
+            try check(
+                "\(f) f32", inputs: [.f32], output: .f32,
+                vector: { b, v in
+                    KernelLowering.math(b, f, .f32, v[0])
+                },
+                scalar: {
+                    UInt64(MathDispatch.apply(f, Float(bitPattern: UInt32(truncatingIfNeeded: $0[0]))).bitPattern)
+                })
         }
-        try check("pow f64", inputs: [.f64, .f64], output: .f64, vector: { b, v in
-            MathLibrary.pow(F64(b, v[0]), F64(b, v[1])).v
-        }, scalar: { MathDispatch.pow(Double(bitPattern: $0[0]), Double(bitPattern: $0[1])).bitPattern })
-        try check("pow f32", inputs: [.f32, .f32], output: .f32, vector: { b, v in
-            MathLibrary.pow(F32(b, v[0]), F32(b, v[1])).v
-        }, scalar: { UInt64(MathDispatch.pow(Float(bitPattern: UInt32(truncatingIfNeeded: $0[0])), Float(bitPattern: UInt32(truncatingIfNeeded: $0[1]))).bitPattern) })
+        try check(
+            "pow f64", inputs: [.f64, .f64], output: .f64,
+            vector: { b, v in
+                MathLibrary.pow(F64(b, v[0]), F64(b, v[1])).v
+            }, scalar: { MathDispatch.pow(Double(bitPattern: $0[0]), Double(bitPattern: $0[1])).bitPattern })
+        try check(
+            "pow f32", inputs: [.f32, .f32], output: .f32,
+            vector: { b, v in
+                MathLibrary.pow(F32(b, v[0]), F32(b, v[1])).v
+            },
+            scalar: {
+                UInt64(
+                    MathDispatch.pow(
+                        Float(bitPattern: UInt32(truncatingIfNeeded: $0[0])),
+                        Float(bitPattern: UInt32(truncatingIfNeeded: $0[1]))
+                    ).bitPattern)
+            })
     }
 }

@@ -1116,7 +1116,9 @@ final class FunctionCompiler {
         return r
     }
 
-    private func emitKernel(_ kb: KernelBuilder, output: KernelOutput, resultType: VType, into target: Int?, at loc: SourceLocation)
+    private func emitKernel(
+        _ kb: KernelBuilder, output: KernelOutput, resultType: VType, into target: Int?, at loc: SourceLocation
+    )
         -> Int
     {
         let program = KernelProgram(
@@ -1142,7 +1144,9 @@ final class FunctionCompiler {
 
     /// `sum`, `min`, `max`, `count`, `any`, `all` of an array expression, or `dot(a, b)`: one kernel with a
     /// reduction.
-    private func reduction(_ op: ReductionOp, _ args: [Expr], resultType: VType, into target: Int?, at loc: SourceLocation)
+    private func reduction(
+        _ op: ReductionOp, _ args: [Expr], resultType: VType, into target: Int?, at loc: SourceLocation
+    )
         -> Int
     {
         var kb = KernelBuilder()

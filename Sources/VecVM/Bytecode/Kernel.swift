@@ -169,7 +169,8 @@ struct KernelProgram: Hashable, CustomStringConvertible {
         case .store(let v): out = "store v\(v)"
         case .reduce(let r, let v): out = "\(r.name) v\(v)"
         }
-        let inputs = "a=[\(arrayInputs.map(\.name).joined(separator: ","))] s=[\(scalarInputs.map(\.name).joined(separator: ","))]"
+        let inputs =
+            "a=[\(arrayInputs.map(\.name).joined(separator: ","))] s=[\(scalarInputs.map(\.name).joined(separator: ","))]"
         return "\(element.name) \(inputs): \(body) -> \(out)"
     }
 

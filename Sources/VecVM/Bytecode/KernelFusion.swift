@@ -125,7 +125,9 @@ enum KernelFusion {
                 known.insert(ObjectIdentifier(d.variable!))
             }
             if ok {
-                let isArrayName = (result as? NameExpr).map { $0.variable.map { known.contains(ObjectIdentifier($0)) } ?? false } ?? false
+                let isArrayName =
+                    (result as? NameExpr).map { $0.variable.map { known.contains(ObjectIdentifier($0)) } ?? false }
+                    ?? false
                 ok = (isKernelNode(result) || isArrayName) && isPure(result) && onlyReads(known, result, inKernel: true)
             }
         }

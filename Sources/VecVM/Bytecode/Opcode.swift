@@ -88,7 +88,8 @@ enum Opcode: UInt8, CaseIterable {
         case .divF32: Info(format: .abc, semantics: "R[A] = R[B] / R[C] (f32)")
         case .negF32: Info(format: .ab, semantics: "R[A] = -R[B] (f32)")
         case .scalarMath:
-            Info(format: .abck, semantics: "R[A] = MathOp(K)(R[B], R[C]) (min max abs sqrt exp log ... pow on K's type)")
+            Info(
+                format: .abck, semantics: "R[A] = MathOp(K)(R[B], R[C]) (min max abs sqrt exp log ... pow on K's type)")
         case .scalarFma:
             Info(format: .abk, semantics: "R[A] = fma(R[B], R[B+1], R[B+2]) on type K (int: wrapping a*b+c)")
         case .ltInt: Info(format: .abc, semantics: "R[A] = R[B] < R[C] (int)")

@@ -1109,7 +1109,8 @@ struct Checker {
             let t = numericOperand(c.args[0], expected: want, b.rawValue)
             if t.numericLane == .int {
                 error(
-                    "\(b.rawValue) needs float or f32 values, found \(t) (convert with float(...))", at: c.args[0].location)
+                    "\(b.rawValue) needs float or f32 values, found \(t) (convert with float(...))",
+                    at: c.args[0].location)
                 return .error
             }
             return t
@@ -1186,7 +1187,9 @@ struct Checker {
         case .m32x8, .m64x4:
             let simd = mt.maskedSIMDType!
             if vt.isArray || vt.laneType != simd.laneType {
-                error("select with a \(mt) picks between \(simd) values (or \(simd.laneType!) scalars), not \(vt)", at: c.location)
+                error(
+                    "select with a \(mt) picks between \(simd) values (or \(simd.laneType!) scalars), not \(vt)",
+                    at: c.location)
                 return .error
             }
             return simd

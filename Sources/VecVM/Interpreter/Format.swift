@@ -48,8 +48,10 @@ enum ValueFormatter {
         var parts: [String] = []
         switch type {
         case .f32x8: for i in 0..<8 { parts.append(f32(raw.load(fromByteOffset: i * 4, as: Float.self))) }
-        case .m32x8: for i in 0..<8 { parts.append(raw.load(fromByteOffset: i * 4, as: UInt32.self) != 0 ? "true" : "false") }
-        case .m64x4: for i in 0..<4 { parts.append(raw.load(fromByteOffset: i * 8, as: UInt64.self) != 0 ? "true" : "false") }
+        case .m32x8:
+            for i in 0..<8 { parts.append(raw.load(fromByteOffset: i * 4, as: UInt32.self) != 0 ? "true" : "false") }
+        case .m64x4:
+            for i in 0..<4 { parts.append(raw.load(fromByteOffset: i * 8, as: UInt64.self) != 0 ? "true" : "false") }
         default: for i in 0..<4 { parts.append(float(raw.load(fromByteOffset: i * 8, as: Double.self))) }
         }
         return "<" + parts.joined(separator: ", ") + ">"

@@ -192,7 +192,9 @@ enum KernelEvaluator {
             if case .scalar(let k) = op {
                 let buf = buffers + i * bufferBytes
                 switch types[i] {
-                case .f32: buf.initializeMemory(as: UInt32.self, repeating: UInt32(truncatingIfNeeded: scalars[k]), count: block)
+                case .f32:
+                    buf.initializeMemory(
+                        as: UInt32.self, repeating: UInt32(truncatingIfNeeded: scalars[k]), count: block)
                 case .bool: buf.initializeMemory(as: UInt8.self, repeating: scalars[k] != 0 ? 1 : 0, count: block)
                 case .int, .float: buf.initializeMemory(as: UInt64.self, repeating: scalars[k], count: block)
                 }
@@ -382,7 +384,8 @@ enum KernelEvaluator {
         for j in 0..<n { d[j] = (x[j] ^ y[j]) ^ flip }
     }
 
-    private static func initialize(_ r: ReductionOp, _ kind: ElementKind, _ acc: UnsafeMutableRawPointer, _ lanes: Int) {
+    private static func initialize(_ r: ReductionOp, _ kind: ElementKind, _ acc: UnsafeMutableRawPointer, _ lanes: Int)
+    {
         func fill<T: KernelLane>(_: T.Type) {
             let identity: T = r == .sum ? .additiveIdentity : r == .min ? .minIdentity : .maxIdentity
             acc.initializeMemory(as: T.self, repeating: identity, count: lanes)
@@ -461,7 +464,8 @@ enum KernelEvaluator {
     }
 
     @inline(__always)
-    private static func sqrtBlock<T: KernelLane>(_ x: UnsafeMutablePointer<T>, _ dst: UnsafeMutablePointer<T>, _ n: Int) {
+    private static func sqrtBlock<T: KernelLane>(_ x: UnsafeMutablePointer<T>, _ dst: UnsafeMutablePointer<T>, _ n: Int)
+    {
         // SSE2 sqrtps/sqrtpd (CJITStubs): a Swift loop of squareRoot() stays scalar.
         if T.self == Float.self {
             vm_sqrt_f32(

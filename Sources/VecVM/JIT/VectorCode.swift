@@ -206,10 +206,12 @@ struct VectorCode {
         spillSlots = 0
         var slotEnds: [Int] = []  // per slot, the end of its last occupant
         for id in spilled.sorted(by: { start[$0] < start[$1] }) {
-            let k = slotEnds.firstIndex { $0 < start[id] } ?? {
-                slotEnds.append(-1)
-                return slotEnds.count - 1
-            }()
+            let k =
+                slotEnds.firstIndex { $0 < start[id] }
+                ?? {
+                    slotEnds.append(-1)
+                    return slotEnds.count - 1
+                }()
             slotEnds[k] = end[id]
             homes[id] = .memory(X86.ptr(.rsp, spillBase + Int32(32 * k)))
         }
@@ -474,7 +476,9 @@ struct VectorEmitter {
 
     /// A gather: all-ones mask in a scratch register, the table's address in r11, the result in a
     /// register other than the index's (the instruction requires it), then moved to its home.
-    private func emitGather(_ inst: VInst, _ table: UInt, _ kind: GatherKind, _ code: VectorCode, _ a: inout X86Assembler) {
+    private func emitGather(
+        _ inst: VInst, _ table: UInt, _ kind: GatherKind, _ code: VectorCode, _ a: inout X86Assembler
+    ) {
         let d = inst.dst!
         let s0 = Self.scratch[0]
         let s1 = Self.scratch[1]
