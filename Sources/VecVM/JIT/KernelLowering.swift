@@ -132,9 +132,10 @@ final class KernelLowering {
         switch program.output {
         case .store:
             // Plan the bodies first: the frame size depends on their spills.
-            let (unroll, main) = bestStoringBody()
-            let mainNT = storingBody(steps: unroll, tail: false, nonTemporal: true)
             let single = storingBody(steps: 1, tail: false, nonTemporal: false)
+            let (unroll, main) = bestStoringBody(single)
+            let kind = program.element
+            let mainNT = main.withStores(kind == .f32 ? .vmovntps : kind == .float ? .vmovntpd : .vmovntdq)
             let tail = storingBody(steps: 1, tail: true, nonTemporal: false)
             reserveFrame([main, mainNT, single, tail])
             emitPrologue()
@@ -150,8 +151,8 @@ final class KernelLowering {
             if program.element != .bool { a.sfence() }
         case .reduce(let r, _):
             if program.element == .bool {
-                let (unroll, main) = bestBoolCountBody()
                 let single = boolCountBody(steps: 1, tail: false)
+                let (unroll, main) = bestBoolCountBody(single)
                 let tail = boolCountBody(steps: 1, tail: true)
                 reserveFrame([main, single, tail])
                 emitPrologue()
@@ -159,20 +160,31 @@ final class KernelLowering {
                 emitBoolCount(r, unroll: unroll, main: main, single: single, tail: tail)
             } else {
                 let stepsPerGroup = 4 / parts(program.element)
-                // One group of 4 accumulator vectors per iteration, in chunks of interleaved steps.
-                let chunk =
-                    [4, 2].first { c in
-                        c <= stepsPerGroup && !reductionBody(r, steps: Array(0..<c), tail: false).spilled
-                            && !Self.hasRegions(reductionBody(r, steps: Array(0..<c), tail: false))
-                    } ?? 1
+                let parts = parts(program.element)
+                // Step k of a group differs from step 0 only in its accumulators (pinned registers).
+                func retarget(_ c: VectorCode, _ k: Int) -> VectorCode {
+                    c.withAccumulators(
+                        Dictionary(
+                            uniqueKeysWithValues: (0..<parts).map { (accumulators[$0], accumulators[k * parts + $0]) }))
+                }
+                let single = reductionBody(r, steps: [0], tail: false, atIndex: true)
+                let tail = reductionBody(r, steps: [0], tail: true, atIndex: true)
+                // One group of 4 accumulator vectors per iteration, in chunks of interleaved steps: 4 or 2
+                // when the single step leaves room, else one at a time.
+                var chunk = 1
+                if !single.spilled && !Self.hasRegions(single) {
+                    for c in [4, 2] where c <= stepsPerGroup && chunk == 1 {
+                        if !reductionBody(r, steps: Array(0..<c), tail: false).spilled { chunk = c }
+                    }
+                }
+                let singles = (0..<stepsPerGroup).map { retarget(single, $0) }
+                let tails = (0..<stepsPerGroup).map { retarget(tail, $0) }
                 var mains: [VectorCode] = []
                 var k = 0
-                while k < stepsPerGroup {
+                while k < stepsPerGroup && chunk > 1 {
                     mains.append(reductionBody(r, steps: Array(k..<min(k + chunk, stepsPerGroup)), tail: false))
                     k += chunk
                 }
-                let singles = (0..<stepsPerGroup).map { reductionBody(r, steps: [$0], tail: false, atIndex: true) }
-                let tails = (0..<stepsPerGroup).map { reductionBody(r, steps: [$0], tail: true, atIndex: true) }
                 reserveFrame(mains + singles + tails)
                 emitPrologue()
                 a.mov(index, 0)
@@ -187,21 +199,24 @@ final class KernelLowering {
         }
     }
 
-    /// The storing body with the most interleaved steps (4, 2, 1) that needs no spill.
-    private func bestStoringBody() -> (Int, VectorCode) {
+    /// The storing body with the most interleaved steps (4, 2, 1) that needs no spill; a single step
+    /// that already spills or branches (math slow paths) is not interleaved at all.
+    private func bestStoringBody(_ single: VectorCode) -> (Int, VectorCode) {
+        if single.spilled || Self.hasRegions(single) { return (1, single) }
         for u in [4, 2] {
             let b = storingBody(steps: u, tail: false, nonTemporal: false)
-            if !b.spilled && !Self.hasRegions(b) { return (u, b) }
+            if !b.spilled { return (u, b) }
         }
-        return (1, storingBody(steps: 1, tail: false, nonTemporal: false))
+        return (1, single)
     }
 
-    private func bestBoolCountBody() -> (Int, VectorCode) {
+    private func bestBoolCountBody(_ single: VectorCode) -> (Int, VectorCode) {
+        if single.spilled || Self.hasRegions(single) { return (1, single) }
         for u in [4, 2] {
             let b = boolCountBody(steps: u, tail: false)
-            if !b.spilled && !Self.hasRegions(b) { return (u, b) }
+            if !b.spilled { return (u, b) }
         }
-        return (1, boolCountBody(steps: 1, tail: false))
+        return (1, single)
     }
 
     private static func hasRegions(_ c: VectorCode) -> Bool {
@@ -671,8 +686,16 @@ final class KernelLowering {
         a.j(.ge, mainDone)
         a.align(16)
         a.bind(mainLoop)
-        for m in mains { emitter.emit(m, into: &a) }
-        a.add(index, Int64(groupElements))
+        if mains.isEmpty {
+            // One step at a time (math-heavy steps): the single steps, each at the index it advances.
+            for m in singles {
+                emitter.emit(m, into: &a)
+                a.add(index, Int64(width))
+            }
+        } else {
+            for m in mains { emitter.emit(m, into: &a) }
+            a.add(index, Int64(groupElements))
+        }
         a.cmp(index, limit)
         a.j(.l, mainLoop)
         a.bind(mainDone)

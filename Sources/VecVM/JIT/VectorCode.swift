@@ -228,6 +228,26 @@ struct VectorCode {
     }
 
     var spilled: Bool { spillSlots > 0 }
+
+    /// The same body (and allocation) with every plain store made by `inst` instead (non-temporal).
+    func withStores(_ inst: X86.Instruction) -> VectorCode {
+        var copy = self
+        for i in copy.insts.indices {
+            if case .store = copy.insts[i].form { copy.insts[i].inst = inst }
+        }
+        return copy
+    }
+
+    /// The same body (and allocation) accumulating into other pinned registers: `map[old] = new`.
+    func withAccumulators(_ map: [Int: Int]) -> VectorCode {
+        var copy = self
+        for i in copy.insts.indices {
+            if case .accumulate(let acc, let how, let mask) = copy.insts[i].form {
+                copy.insts[i].form = .accumulate(map[acc] ?? acc, how, mask: mask)
+            }
+        }
+        return copy
+    }
 }
 
 // MARK: - Emission
