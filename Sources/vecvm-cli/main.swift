@@ -58,6 +58,8 @@ struct RunOptions: ParsableArguments {
     }
 }
 
+/// The program's text. Reads at most `SourceFile.maxBytes` (a larger file, or an endless one such
+/// as /dev/zero, is an error, not a wait for memory to run out).
 func readSource(_ path: String) throws -> String {
     guard let f = fopen(path, "rb") else {
         throw ValidationError("cannot read \(path): \(String(cString: strerror(errno)))")
@@ -68,6 +70,10 @@ func readSource(_ path: String) throws -> String {
     while true {
         let n = fread(&buffer, 1, buffer.count, f)
         if n > 0 { bytes.append(contentsOf: buffer[0..<n]) }
+        if bytes.count > SourceFile.maxBytes {
+            throw ValidationError(
+                "\(path) is too large: a program may have at most \(SourceFile.maxBytes) bytes (32 MiB)")
+        }
         if n < buffer.count {
             if ferror(f) != 0 { throw ValidationError("cannot read \(path): \(String(cString: strerror(errno)))") }
             break

@@ -166,21 +166,10 @@ public final class Session {
         guard let e = error.runtimeError else { return error.description }
         var out = "\(e.fileName):\(e.location.line):\(e.location.column): runtime error: \(e.message)"
         if let file = sources[e.fileName], e.location.line > 0 {
-            out += "\n" + Self.quote(file.line(Int(e.location.line)), caretAt: Int(e.location.column))
+            let (text, caret) = file.excerpt(line: Int(e.location.line), column: Int(e.location.column))
+            out += "\n" + text.quotedWithCaret(at: caret)
         }
         return out + "\n    in task \(e.taskID) (\(e.taskName))"
-    }
-
-    /// The source line and a caret under `column` (tabs shown as four spaces on both lines).
-    private static func quote(_ line: String, caretAt column: Int) -> String {
-        var caret = ""
-        var col = 1
-        for ch in line.unicodeScalars {
-            if col >= column { break }
-            caret += ch == "\t" ? "    " : " "
-            col += 1
-        }
-        return line.replacingTabsForDisplay() + "\n" + caret + "^"
     }
 
     // MARK: - Compiling
@@ -190,6 +179,11 @@ public final class Session {
         if vm_current_m() != nil {
             return Outcome(
                 error: .invalidCall("a Session cannot evaluate from inside a VM task (a host function, for one)"))
+        }
+        do {
+            try CompileError.checkSize(text, fileName: fileName)
+        } catch {
+            return Outcome(error: .compile(error))
         }
         let file = SourceFile(name: fileName, text: text)
         sources[fileName] = file
@@ -204,10 +198,8 @@ public final class Session {
         var checker = Checker(file: file, environment: env)
         checker.check(unit)
         if !checker.diagnostics.isEmpty {
-            let sorted = checker.diagnostics.sorted {
-                ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column)
-            }
-            return Outcome(error: .compile(CompileError(diagnostics: sorted)))
+            return Outcome(
+                error: .compile(CompileError(diagnostics: Diagnostic.capped(checker.diagnostics, file: file))))
         }
 
         let statements = echoValues ? unit.statements.map(Self.echoingValue) : unit.statements

@@ -138,7 +138,10 @@ public final class VM: @unchecked Sendable {
     deinit { scheduler?.shutdown() }
 
     /// Compiles a program without running it.
+    /// A program of more than `SourceFile.maxBytes` is a compile error; otherwise compiling takes
+    /// time and memory linear in the source, whatever it holds (at most `Diagnostic.limit` errors).
     public func compile(source: String, fileName: String) throws(CompileError) -> CompiledProgram {
+        try CompileError.checkSize(source, fileName: fileName)
         let file = SourceFile(name: fileName, text: source)
         let (unit, parseErrors) = Parser.parse(file)
         if !parseErrors.isEmpty { throw CompileError(diagnostics: parseErrors) }
@@ -148,10 +151,7 @@ public final class VM: @unchecked Sendable {
         var checker = Checker(file: file, environment: environment)
         checker.check(unit)
         if !checker.diagnostics.isEmpty {
-            throw CompileError(
-                diagnostics: checker.diagnostics.sorted {
-                    ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column)
-                })
+            throw CompileError(diagnostics: Diagnostic.capped(checker.diagnostics, file: file))
         }
         let compiler = Compiler(file: file, layout: GlobalLayout(), interactive: false)
         do {
