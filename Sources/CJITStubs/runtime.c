@@ -314,3 +314,10 @@ static void vm_install_segv_once(void) {
 }
 
 void vm_install_stack_overflow_handler(void) { pthread_once(&vm_segv_once, vm_install_segv_once); }
+
+// ---- the reaper's lock ------------------------------------------------------------------------
+// See vm_sched.h: a channel takes it before freeing its state, the reaper holds it while it reads
+// the channels that stopped Gs wait on.
+static vm_mutex vm_reap_mutex;
+void vm_reap_lock(void) { vm_mutex_lock(&vm_reap_mutex); }
+void vm_reap_unlock(void) { vm_mutex_unlock(&vm_reap_mutex); }

@@ -26,9 +26,17 @@ public struct VMConfiguration: Sendable {
     public var asyncPreemption: Bool
     /// Where `print` writes.
     public var output: OutputSink
-    /// Bytes of array memory the program may hold at once.
+    /// Bytes of memory the program may hold at once: arrays, strings, channels and their buffers,
+    /// tasks with their stacks and call frames (`extern` C code is outside: see
+    /// `allowForeignFunctions`). Going over is the runtime error "out of memory"
+    /// (`VMError.memoryLimit`); the host is not affected.
     public var memoryLimit: Int
-    /// Whether `extern fn` declarations may bind C functions (off by default: scripts stay sandboxed).
+    /// Tasks that may exist at once, the main task included (nil: no limit besides memory); one
+    /// more `spawn` is the runtime error "too many tasks".
+    public var maxTasks: Int?
+    /// Whether `extern fn` declarations may bind C functions (off by default: scripts stay
+    /// sandboxed). C code runs outside the sandbox: its memory is not counted in `memoryLimit`,
+    /// fuel and time limits cannot stop it while it runs, and a crash in it ends the process.
     public var allowForeignFunctions: Bool
     /// Loop iterations and calls each run or call may make, all its tasks together (nil: no limit).
     /// Spent fuel stops the run with `VMError.fuelExhausted`. Tasks draw it in chunks of 10,000,
@@ -42,7 +50,7 @@ public struct VMConfiguration: Sendable {
     public init(
         procs: Int? = nil, quantumNanoseconds: Int64 = 10_000_000, jit: Bool = true, asyncPreemption: Bool = true,
         output: OutputSink = StandardOutput(), memoryLimit: Int? = nil, allowForeignFunctions: Bool = false,
-        fuel: Int? = nil, timeLimit: Duration? = nil
+        fuel: Int? = nil, timeLimit: Duration? = nil, maxTasks: Int? = nil
     ) {
         self.procs = max(1, procs ?? VMConfiguration.cpuCount)
         self.quantumNanoseconds = quantumNanoseconds
@@ -53,6 +61,7 @@ public struct VMConfiguration: Sendable {
         self.allowForeignFunctions = allowForeignFunctions
         self.fuel = fuel
         self.timeLimit = timeLimit
+        self.maxTasks = maxTasks
     }
 
     public static var cpuCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
@@ -177,10 +186,11 @@ public final class VM: @unchecked Sendable {
     func currentScheduler() -> Scheduler {
         lock.withLock { _ in
             if let s = scheduler { return s }
+            // Tasks of a run that ended are unwound, so that what they hold is released.
             let s = Scheduler(
                 configuration: SchedulerConfiguration(
                     procs: configuration.procs, quantumNanoseconds: configuration.quantumNanoseconds,
-                    asyncPreemption: configuration.asyncPreemption))
+                    asyncPreemption: configuration.asyncPreemption, unwindsStoppedTasks: true))
             scheduler = s
             return s
         }

@@ -23,6 +23,18 @@ struct Fault: Error {
     var message: String
     var function: Int
     var pc: Int
+
+    /// Not an error: the task's run has ended (`Scheduler.isStopping`), and the task unwinds —
+    /// its frames return nothing and release what they hold (TaskRunner). Thrown where a blocking
+    /// call came back with the news.
+    static let stoppedMessage = "(the task's run has ended)"
+    static var stopped: Fault { Fault(message: stoppedMessage, function: -1, pc: -1) }
+    var isStop: Bool { message == Fault.stoppedMessage }
+}
+
+extension Trap {
+    /// See `Fault.stopped` (a Trap becomes a Fault with the same message).
+    static var stopped: Trap { Trap(Fault.stoppedMessage) }
 }
 
 @inline(__always) private func fieldA(_ w: UInt64) -> Int { Int(truncatingIfNeeded: (w >> 8) & 0xFFFF) }
@@ -48,6 +60,8 @@ final class ExecutionContext: @unchecked Sendable {
     let kernels: KernelBackend
     /// The VM's budget of loop iterations and calls, when it has one (untrusted scripts).
     var fuel: FuelTank?
+    /// `VMConfiguration.maxTasks`.
+    var maxTasks: Int?
     /// Swift functions registered by the host, by index.
     var hostFunctions: [HostFunction] = []
     /// Names of globals by slot, for error messages.
@@ -229,7 +243,7 @@ enum Interpreter {
                 let off = fieldSBx(w)
                 pc += off
                 if off < 0 {
-                    if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                    if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                     fuel &-= 1
                     if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                 }
@@ -238,7 +252,7 @@ enum Interpreter {
                     let off = fieldSBx(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -248,7 +262,7 @@ enum Interpreter {
                     let off = fieldSBx(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -258,7 +272,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -268,7 +282,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -278,7 +292,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -288,7 +302,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -298,7 +312,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -308,7 +322,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -318,7 +332,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -328,7 +342,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -338,7 +352,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -348,7 +362,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -360,7 +374,7 @@ enum Interpreter {
                 regs[a] = UInt64(bitPattern: i)
                 if i < Int64(bitPattern: regs[a + 1]) {
                     pc += fieldSBx(w)
-                    if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                    if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                     fuel &-= 1
                     if fuel < 0 { fuel = try refuel(ctx, function, pc - fieldSBx(w) - code - 1) }
                 }
@@ -373,13 +387,15 @@ enum Interpreter {
                 if newBase + entries[callee].frameSize > state.capacity
                     && !state.ensureCapacity(newBase + entries[callee].frameSize)
                 {
-                    throw Fault(message: "stack overflow", function: function, pc: pc - code - 1)
+                    throw Fault(message: state.growthFailure, function: function, pc: pc - code - 1)
                 }
                 var resumeAt = 0
                 if let native = entries[callee].native, ctx.fuel == nil {
                     // The callee runs as native code on the new frame's registers. It returns -1 when
                     // it returned, or the pc where the interpreter must take over ("deopt").
                     switch runNative(entries + callee, native, state, newBase, preempt) {
+                    case -2:
+                        throw Fault.stopped
                     case -1:
                         if entries[callee].usesReferences {
                             let o = state.objects + newBase
@@ -400,7 +416,7 @@ enum Interpreter {
                     (state.frames + depth).initialize(to: Frame(function: callee, pc: 0, base: newBase))
                     state.frameCount = depth + 1
                 } else if !state.pushFrame(Frame(function: callee, pc: 0, base: newBase)) {
-                    throw Fault(message: "stack overflow", function: function, pc: pc - code - 1)
+                    throw Fault(message: state.growthFailure, function: function, pc: pc - code - 1)
                 }
                 function = callee
                 base = newBase
@@ -409,7 +425,7 @@ enum Interpreter {
                 pc = code + resumeAt
                 regs = state.registers + newBase
                 objs = state.objects + newBase
-                if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                 fuel &-= 1
                 if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
             case .ret0, .ret, .retRef, .ret4:
@@ -536,6 +552,7 @@ enum Interpreter {
                 if let m = ch.receiveOrClosed() {
                     storeMessage(m, fieldK(w), a, regs, objs)
                 } else {
+                    if Scheduler.isStopping { throw Fault.stopped }
                     pc += fieldSC(w)
                 }
             }
@@ -548,8 +565,9 @@ enum Interpreter {
     // MARK: - Cold paths
 
     /// Runs a native function on the frame at `base` (JIT/FunctionLowering.swift): -1 when it returned,
-    /// else the pc where the interpreter goes on. A yield at a loop back-edge comes back here: the task
-    /// yields, then re-enters the native code at the loop header (when that is an entry point).
+    /// -2 when the task's run ended at a yield (it must unwind), else the pc where the interpreter
+    /// goes on. A yield at a loop back-edge comes back here: the task yields, then re-enters the
+    /// native code at the loop header (when that is an entry point).
     @inline(never)
     private static func runNative(
         _ entry: UnsafePointer<FunctionEntry>, _ native: UnsafeRawPointer, _ state: TaskState, _ base: Int,
@@ -576,7 +594,7 @@ enum Interpreter {
             if r == -1 { return -1 }
             let at = Int(r & ~FunctionLowering.preemptBit)
             guard r & FunctionLowering.preemptBit != 0 else { return at }
-            Scheduler.preemptPoint()
+            if Scheduler.preemptPoint() { return -2 }
             let isEntry = (0..<e.nativeEntryCount).contains { e.nativeEntries![$0] == at }
             if !isEntry { return at }
             start = at
@@ -870,10 +888,12 @@ enum Interpreter {
         case .concat:
             let x = (objs[b] as? VMString)?.value ?? ""
             let y = (objs[c] as? VMString)?.value ?? ""
-            objs[a] = VMString(x + y)
+            // Refused before it is built: `s = s + s` in a loop must stop at the limit, not after.
+            try VMString.admit(utf8Count: x.utf8.count + y.utf8.count, ctx.memory)
+            objs[a] = try VMString.make(x + y, ctx.memory)
         case .format:
             let t = entry.pointee.function._withUnsafeGuaranteedRef { $0.types[c] }
-            objs[a] = VMString(ValueFormatter.value(regs, objs, b, t))
+            objs[a] = try VMString.make(ValueFormatter.value(regs, objs, b, t), ctx.memory)
         default:
             throw Trap(
                 "instruction \(Opcode(rawValue: UInt8(truncatingIfNeeded: w))?.name ?? "?") is not supported here")
@@ -1082,14 +1102,22 @@ enum Interpreter {
         let k = fieldK(w)
         switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: Opcode.self) {
         case .spawn:
-            objs[a] = TaskRunner.spawn(function: c, arguments: b, regs, objs, state.table, ctx)
+            objs[a] = try TaskRunner.spawn(function: c, arguments: b, regs, objs, state.table, ctx)
         case .wait:
             let task = unsafeDowncast(objs[b]!, to: VMTask.self)
+            if let handle = task.handle, handle === state.task.handle {
+                throw Trap("task \(task.id) (\(task.functionName)) waits for itself: it can never finish")
+            }
             task.handle?.join()
-            // A task that did not finish was ended by a runtime error, which ends the run: this task
-            // must not go on with a result that was never produced. Yielding hands it back to the
-            // scheduler, which abandons it as the run ends.
-            while !task.finished { Scheduler.yield() }
+            // Our own run ended (a runtime error elsewhere, a cancellation): unwind.
+            if Scheduler.isStopping { throw Trap.stopped }
+            // The task ended without a result: it was stopped when an earlier run ended (a REPL
+            // line that failed, a `VM.call` that returned it). Waiting for it is an error at once.
+            if !task.finished {
+                throw Trap(
+                    "task \(task.id) (\(task.functionName)) was stopped when the run that spawned it ended: it has no result to wait for"
+                )
+            }
             let (r0, r1, r2, r3) = task.result
             switch ValueStorage(rawValue: UInt8(k)) ?? .none {
             case .scalar: regs[a] = r0
@@ -1108,20 +1136,27 @@ enum Interpreter {
             if cap > Int64(Interpreter.maxChannelCapacity) {
                 throw Trap("channel capacity \(cap) is too large (at most \(Interpreter.maxChannelCapacity))")
             }
-            objs[a] = Channel(capacity: Int(cap))
+            // The buffer is allocated up front: charged for the channel's life.
+            let bytes = Channel.allocationSize(capacity: Int(cap))
+            guard let charge = MemoryCharge(bytes, on: ctx.memory),
+                let channel = Channel(capacity: Int(cap), owner: charge)
+            else {
+                throw Trap("out of memory (a channel of capacity \(cap) needs \(bytes) bytes)")
+            }
+            objs[a] = channel
         case .send:
             let ch = unsafeDowncast(objs[a]!, to: Channel.self)
             do {
                 try ch.send(message(k, b, regs, objs))
             } catch {
-                throw Trap("send on a closed channel")
+                throw error == .taskStopped ? Trap.stopped : Trap("send on a closed channel")
             }
         case .recv:
             let ch = unsafeDowncast(objs[b]!, to: Channel.self)
             do {
                 storeMessage(try ch.receive(), k, a, regs, objs)
             } catch {
-                throw Trap("receive from a closed and drained channel")
+                throw error == .taskStopped ? Trap.stopped : Trap("receive from a closed and drained channel")
             }
         case .close:
             let ch = unsafeDowncast(objs[a]!, to: Channel.self)
@@ -1132,6 +1167,7 @@ enum Interpreter {
             }
         case .yield:
             Scheduler.yield()
+            if Scheduler.isStopping { throw Trap.stopped }
         case .sleep:
             let ms = Int64(bitPattern: regs[a])
             if ms > 0 {
@@ -1140,6 +1176,7 @@ enum Interpreter {
             } else {
                 Scheduler.yield()
             }
+            if Scheduler.isStopping { throw Trap.stopped }
         case .now:
             var ts = timespec()
             clock_gettime(CLOCK_MONOTONIC, &ts)
