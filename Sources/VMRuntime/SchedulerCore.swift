@@ -263,6 +263,10 @@ final class SchedulerCore: @unchecked Sendable {
         return n
     }
 
+    /// Stopped tasks at which waiting for them ends with the C heap trimmed: their freed state
+    /// would otherwise stay in malloc's arenas (12.4: RSS must plateau, not climb).
+    static let trimAfterStoppedTasks = 1000
+
     func waitForStoppedTasks(limit: Duration) {
         guard sched.pointee.unwind != 0 else { return }
         let clock = ContinuousClock()
@@ -271,6 +275,12 @@ final class SchedulerCore: @unchecked Sendable {
         while stoppedTasksLeft() > 0 && clock.now < deadline {
             usleep(pause)
             pause = min(pause * 2, 2000)
+        }
+        let s = sched
+        let finished = vm_load_u64(&s.pointee.stopped_finished)
+        if finished &- s.pointee.stopped_trimmed >= UInt64(SchedulerCore.trimAfterStoppedTasks) {
+            s.pointee.stopped_trimmed = finished  // host threads only: VM runs are serialized
+            vm_trim_heap()
         }
     }
 
@@ -323,6 +333,7 @@ final class SchedulerCore: @unchecked Sendable {
         // After the stacks went back: the last scheduler's sysmon gives back their pages as
         // it stops (nothing would scavenge them later).
         if started { Sysmon.unregister(s) }
+        if started && s.pointee.unwind != 0 { vm_trim_heap() }
         for p in ps {
             p.pointee.timers?.deallocate()
             p.pointee.timers = nil

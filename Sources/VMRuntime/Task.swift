@@ -429,6 +429,7 @@ func freeUnstartedG(_ s: SchedPtr, _ g: GPtr) {
 /// the handle, recycle the G and its stack.
 func finishG(_ s: SchedPtr, _ p: PPtr, _ g: GPtr, completed: Bool) {
     vm_store_u32(&g.pointee.status, VM_G_DEAD)
+    if g.pointee.gen != vm_load_u64(&s.pointee.gen) { _ = vm_add_u64(&s.pointee.stopped_finished, 1) }
     // Abandoned while asynchronously preempted: its saved vector registers will never be restored.
     xRegDiscard(g, s)
     let handleRef = Unmanaged<GHandle>.fromOpaque(g.pointee.handle)

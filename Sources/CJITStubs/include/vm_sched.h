@@ -387,6 +387,8 @@ typedef struct vm_sched {
     uint64_t stats[VM_STAT_COUNT];  // atomic adds (events not tied to a P)
     uint32_t unwind;        // SchedulerConfiguration.unwindsStoppedTasks; fixed before the Ms start
     uint32_t pad0;
+    uint64_t stopped_finished;  // atomic: Gs of ended runs that have finished (unwound or dropped)
+    uint64_t stopped_trimmed;   // stopped_finished when the C heap was last trimmed (host side)
 } vm_sched;
 
 // The process-wide monitor's words (VMRuntime/Sysmon.swift). A C global so that the hot path
@@ -564,6 +566,9 @@ void vm_crash_handlers_install(const char *program);
 // SchedulerCore.wakeStoppedWaiters): a channel takes it once before it frees its state.
 void vm_reap_lock(void);
 void vm_reap_unlock(void);
+
+// Returns the C heap's free pages to the system (malloc_trim; nothing where libc has none).
+void vm_trim_heap(void);
 
 static inline __attribute__((always_inline)) uintptr_t vm_load_uptr(const uintptr_t *p) {
     return __atomic_load_n(p, __ATOMIC_ACQUIRE);

@@ -29,6 +29,9 @@ final class Function: @unchecked Sendable {
     var resultType: VType = .void
     /// Whether any register of the frame may hold a reference (then a return clears the frame's objects).
     var usesReferences = false
+    /// What the JIT made of this function; its native code lives as long as the function
+    /// (JIT/NativeFunctions.swift, whose lock guards this).
+    var nativeState: NativeFunctionState = .untried
 
     /// Instruction words in stable memory for the interpreter; set by `finalize`.
     private(set) var code: UnsafeMutablePointer<UInt64>
