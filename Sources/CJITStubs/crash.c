@@ -11,6 +11,7 @@
 #include "vm_sched.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -144,6 +145,8 @@ static void vm_crash_handler(int sig, siginfo_t *info, void *context) {
 
 void vm_crash_handlers_install(const char *program) {
     if (program != NULL) vm_crash_program = program;
+    sigset_t fatal;
+    sigemptyset(&fatal);
     for (size_t i = 0; i < sizeof vm_fatal_signals / sizeof vm_fatal_signals[0]; i++) {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
@@ -151,5 +154,9 @@ void vm_crash_handlers_install(const char *program) {
         sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
         sigemptyset(&sa.sa_mask);
         sigaction(vm_fatal_signals[i], &sa, NULL);
+        sigaddset(&fatal, vm_fatal_signals[i]);
     }
+    // A mask inherited from the parent (a test runner, a service manager) may block some of them:
+    // `kill -QUIT` would then do nothing. Threads started later inherit this thread's mask.
+    pthread_sigmask(SIG_UNBLOCK, &fatal, NULL);
 }

@@ -43,7 +43,13 @@ private func execute(_ m: MPtr, _ p: PPtr, _ s: SchedPtr, _ g: GPtr, inheritTime
     if status != VM_G_RUNNABLE {
         fatalError("VMRuntime: task \(g.pointee.id) dequeued in status \(status): a G must be on exactly one run queue")
     }
-    if g.pointee.sp == nil { startG(s, p, g) }  // first run: attach a stack (Task.swift)
+    if g.pointee.sp == nil && !startG(s, p, g) {  // first run: attach a stack (Task.swift)
+        // No memory for a stack: the task cannot start. It ends unstarted (its body is released)
+        // and its run ends with the reason, like a runtime error in a task would.
+        dropG(s, p, g)
+        schedulerCore(m).endGeneration(reason: TaskStacksExhausted(), reportIfIdle: true)
+        return
+    }
     if let last = g.pointee.m, last != m { statBump(p, VM_STAT_MIGRATIONS) }
     g.pointee.m = m
     // A G run only to unwind (its run has ended) keeps the flag set: wherever it resumes, its

@@ -247,6 +247,13 @@ public enum RunOutcome {
     case terminated(AnyObject)
 }
 
+/// The reason a run reports when a task could not start because the system refused memory for
+/// its stack (an address-space limit, for one): the run ends as `.terminated` with it.
+public final class TaskStacksExhausted: Sendable, CustomStringConvertible {
+    public init() {}
+    public var description: String { "out of memory: the system refused memory for task stacks" }
+}
+
 /// The reason a run reports when `shutdown()` interrupts it.
 public final class SchedulerShutdown: Sendable, CustomStringConvertible {
     public init() {}

@@ -300,15 +300,18 @@ func prepareG(_ s: SchedPtr, _ g: GPtr, body: @escaping () -> Void, gen: UInt64)
 
 /// On `p`'s M (g0), before `g` first runs: attaches a stack from `p`'s cache and builds the
 /// frame that enters gEntryPoint.
+/// False when no stack could be had (the system refused the memory): the G is then finished without
+/// running, and its run ends as `.terminated(TaskStacksExhausted)`.
 @inline(never)
-func startG(_ s: SchedPtr, _ p: PPtr, _ g: GPtr) {
-    let st = stackGet(s, p)
+func startG(_ s: SchedPtr, _ p: PPtr, _ g: GPtr) -> Bool {
+    guard let st = stackGet(s, p) else { return false }
     g.pointee.stack = st
     g.pointee.stack_lo = st.pointee.lo
     g.pointee.stack_hi = st.pointee.hi
     g.pointee.guard_lo = st.pointee.guard_lo
     g.pointee.stack_guarded = st.pointee.guarded
     g.pointee.sp = vm_ctx_init(st.pointee.hi, gEntryPoint, UnsafeMutableRawPointer(g))
+    return true
 }
 
 private let perPFreeLimit: UInt32 = 64
@@ -382,13 +385,13 @@ private func gfPut(_ s: SchedPtr, _ p: PPtr, _ g: GPtr) {
 /// A stack for a G starting on `p` (owner only): the P's cache first, else a batch from the
 /// process-wide pool (warm stacks first; see Stacks.swift).
 @inline(__always)
-private func stackGet(_ s: SchedPtr, _ p: PPtr) -> UnsafeMutablePointer<vm_stack> {
+private func stackGet(_ s: SchedPtr, _ p: PPtr) -> UnsafeMutablePointer<vm_stack>? {
     if p.pointee.stackfree == nil {
         let (list, n) = StackPool.shared.allocate(size: Int(s.pointee.stack_size), upTo: Int(perPStackLimit / 2))
         p.pointee.stackfree = list
         vm_store_relaxed_u32(&p.pointee.nstackfree, UInt32(n))
     }
-    let st = p.pointee.stackfree!
+    guard let st = p.pointee.stackfree else { return nil }
     p.pointee.stackfree = st.pointee.next
     st.pointee.next = nil
     vm_store_relaxed_u32(&p.pointee.nstackfree, p.pointee.nstackfree - 1)

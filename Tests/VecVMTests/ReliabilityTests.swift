@@ -122,6 +122,7 @@ struct ReliabilityTests {
         let (vm, out) = makeVM(memoryLimit: 100 << 20)
         defer { vm.shutdown() }
         let program = try vm.compile(source: holderProgram(body), fileName: "hold.vec")
+        let compiled = vm.memory.used.load(ordering: .relaxed)  // the program's code is charged too
         for i in 0..<6 {
             do {
                 try vm.run(program)
@@ -132,7 +133,7 @@ struct ReliabilityTests {
         }
         #expect(out.text == String(repeating: "main done\n", count: 6))
         vm.currentScheduler().waitForStoppedTasks()
-        #expect(vm.memory.used.load(ordering: .relaxed) == 0)
+        #expect(vm.memory.used.load(ordering: .relaxed) == compiled)
     }
 
     @Test func memoryComesBackWhenARunHitsItsTimeLimitWhileATaskHoldsAnArray() throws {
@@ -191,12 +192,13 @@ struct ReliabilityTests {
                         if i % 2 == 0 { spawn parked(c, a) } else { spawn sleeping(a) }
                     }
                     """, fileName: "abandon.vec")
+            let compiled = vm.memory.used.load(ordering: .relaxed)
             for i in 0..<50 {  // 50 runs × 20,001 tasks
                 try! vm.run(program)
                 vm.currentScheduler().waitForStoppedTasks()
                 if i == 0 || i == 49 { report("rss=\(settledResidentBytes())") }
             }
-            report("used=\(vm.memory.used.load(ordering: .relaxed))")
+            report("used=\(vm.memory.used.load(ordering: .relaxed) - compiled)")
             _exit(0)
         }
         let rss = reported(r, "rss")
@@ -295,9 +297,10 @@ struct ReliabilityTests {
             #expect(e.message.hasPrefix("out of memory"), "\(what)")
             #expect(vm.memory.peak.load(ordering: .relaxed) <= limit, "\(what)")
         }
-        // The host goes on: the same VM runs the next program, with its memory back.
+        // The host goes on: the same VM runs the next program, with its memory back (but for the
+        // failed program's code, kept with the VM's globals until the next run).
         vm.currentScheduler().waitForStoppedTasks()
-        #expect(vm.memory.used.load(ordering: .relaxed) == 0, "\(what)")
+        #expect(vm.memory.used.load(ordering: .relaxed) < 64 << 10, "\(what)")
         #expect((try? vm.run(source: "print(1)", fileName: "ok.vec")) != nil, "\(what)")
     }
 
@@ -332,6 +335,33 @@ struct ReliabilityTests {
             for i in 0..60 { total += recv(c) }
             print(total)
             """, limit: 100 << 20, "call frames")
+    }
+
+    @Test func compiledCodeIsCharged() {
+        let (vm, _) = makeVM(memoryLimit: 1 << 20)
+        defer { vm.shutdown() }
+        let big = (0..<20_000).map { "let v\($0) = \($0)" }.joined(separator: "\n")
+        do {
+            _ = try vm.compile(source: big, fileName: "big.vec")
+            Issue.record("expected out of memory")
+        } catch {
+            #expect(error.diagnostics.first?.message.hasPrefix("out of memory (the compiled program needs") == true)
+        }
+        // A session's inputs add up.
+        let session = Session(vm: vm)
+        var failed: VMError?
+        for i in 0..<5_000 {
+            let o = session.evaluate("fn h\(i)(x: int) -> int { return x * \(i) + 1 }")
+            if let e = o.error {
+                failed = e
+                break
+            }
+        }
+        guard case .memoryLimit(let e) = failed else {
+            Issue.record("expected out of memory, got \(String(describing: failed))")
+            return
+        }
+        #expect(e.message.hasPrefix("out of memory (the session's compiled code"))
     }
 
     @Test func theTaskLimitStopsSpawning() {

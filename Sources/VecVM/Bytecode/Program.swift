@@ -50,6 +50,13 @@ final class Function: @unchecked Sendable {
         constantPool.deallocate()
     }
 
+    /// Bytes this function takes, roughly (instructions twice over, their locations, tables), for
+    /// the memory limit: compiled code is charged like the data a program makes.
+    var footprint: Int {
+        instructions.count * 24 + constants.count * 16 + kernelSites.count * 256 + printSites.count * 64
+            + strings.reduce(0) { $0 + $1.value.utf8.count + 48 } + 512
+    }
+
     /// Copies instructions and constants into the memory the interpreter reads.
     func finalize() {
         code.deallocate()

@@ -238,6 +238,12 @@ extension VM {
                 }
                 if let why = control.requested { throw error(for: why) }
                 if let c = reason as? CancelReason { throw .cancelled(c.text) }
+                if reason is TaskStacksExhausted {
+                    throw .memoryLimit(
+                        RuntimeError(
+                            message: "out of memory (the system refused memory for the stack of a new task)",
+                            fileName: program.fileName, location: .unknown, taskID: 0, taskName: "spawn"))
+                }
                 throw .cancelled(String(describing: reason))
             }
         }

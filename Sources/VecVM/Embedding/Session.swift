@@ -60,6 +60,9 @@ public final class Session {
     private var sources: [String: SourceFile] = [:]
     private var inputCount = 0
     private var lastMain: Function?
+    /// The session's compiled code and kept sources, charged to the VM's memory limit (issue 15.1:
+    /// a session that compiles for ever runs into the limit, not out of memory).
+    private var charges: [MemoryCharge] = []
 
     public init(vm: VM) {
         self.vm = vm
@@ -212,6 +215,17 @@ public final class Session {
         } catch {
             return Outcome(error: .compile(CompileError(diagnostics: error.diagnostics)))
         }
+        let bytes =
+            file.bytes.count + checker.functions.count * 64 + program.main.footprint
+            + program.functions.suffix(checker.functions.count).reduce(0) { $0 + $1.footprint }
+        guard let charge = MemoryCharge(bytes, on: vm.memory) else {
+            return Outcome(
+                error: .memoryLimit(
+                    RuntimeError(
+                        message: "out of memory (the session's compiled code needs \(bytes) more bytes)",
+                        fileName: fileName, location: .unknown, taskID: 0, taskName: "compile")))
+        }
+        charges.append(charge)
 
         // The input compiled: from here on its definitions are the session's, whatever happens when
         // it runs. Globals it replaces (and those it declares twice) may be released after the run.

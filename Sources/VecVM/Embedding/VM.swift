@@ -163,13 +163,24 @@ public final class VM: @unchecked Sendable {
             throw CompileError(diagnostics: Diagnostic.capped(checker.diagnostics, file: file))
         }
         let compiler = Compiler(file: file, layout: GlobalLayout(), interactive: false)
+        let program: Program
         do {
-            let program = try compiler.compile(unit, functions: checker.functions, externs: checker.externs)
-            return CompiledProgram(
-                program: program, layout: compiler.layout, hostFunctions: hosts.functions, isStandalone: true)
+            program = try compiler.compile(unit, functions: checker.functions, externs: checker.externs)
         } catch {
             throw CompileError(diagnostics: error.diagnostics)
         }
+        // The compiled code counts against the memory limit for as long as the program lives.
+        let bytes = program.functions.reduce(file.bytes.count) { $0 + $1.footprint }
+        guard let charge = MemoryCharge(bytes, on: memory) else {
+            throw CompileError(diagnostics: [
+                Diagnostic(
+                    file: file, location: .unknown,
+                    message: "out of memory (the compiled program needs \(bytes) bytes beyond the VM's memory limit)")
+            ])
+        }
+        return CompiledProgram(
+            program: program, layout: compiler.layout, hostFunctions: hosts.functions, isStandalone: true,
+            charge: charge)
     }
 
     /// Compiles and runs a program; returns when its main task ends.
@@ -278,11 +289,17 @@ public final class CompiledProgram: @unchecked Sendable {
     let hostFunctions: [HostFunction]
     /// Compiled by `VM.compile`: it owns the VM's globals while it runs (Embedding/Execution.swift).
     let isStandalone: Bool
-    init(program: Program, layout: GlobalLayout, hostFunctions: [HostFunction] = [], isStandalone: Bool = false) {
+    /// Its code's bytes, charged to the compiling VM's memory limit while it lives.
+    private let charge: MemoryCharge?
+    init(
+        program: Program, layout: GlobalLayout, hostFunctions: [HostFunction] = [], isStandalone: Bool = false,
+        charge: MemoryCharge? = nil
+    ) {
         self.program = program
         self.layout = layout
         self.hostFunctions = hostFunctions
         self.isStandalone = isStandalone
+        self.charge = charge
     }
     public var fileName: String { program.fileName }
 }
