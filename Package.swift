@@ -28,7 +28,7 @@ let package = Package(
         .target(
             name: "SchedulerTestSupport", dependencies: ["VMRuntime", "CJITStubs"], path: "Tests/SchedulerTestSupport"),
         .testTarget(name: "VMRuntimeTests", dependencies: ["VMRuntime", "CJITStubs", "SchedulerTestSupport"]),
-        .testTarget(name: "VecVMTests", dependencies: ["VecVM", "VMRuntime", "CJITStubs"]),
+        .testTarget(name: "VecVMTests", dependencies: ["VecVM", "VMRuntime", "CJITStubs", "SchedulerTestSupport"]),
         // Asynchronous preemption run for real: test routines made with VecVM's assembler, in a code
         // region registered with VMRuntime (register integrity, kernels, pool, encodings, benchmarks).
         .testTarget(

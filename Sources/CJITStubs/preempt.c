@@ -215,9 +215,18 @@ void vm_preempt_install_handler(void) {
 
 bool vm_preempt_signal_m(vm_m *m) {
     uint32_t expected = 0;
-    if (!__atomic_compare_exchange_n(&m->signal_pending, &expected, 1, false, __ATOMIC_ACQ_REL,
+    if (!__atomic_compare_exchange_n(&m->signal_pending, &expected, 1, false, __ATOMIC_SEQ_CST,
                                      __ATOMIC_RELAXED))
         return false;  // one is already on its way; the handler clears the flag
+    // Not into foreign code: the signal would interrupt the callee's system calls (EINTR). Go
+    // treats a goroutine in a syscall the same way. With vm_foreign_call_begin, a Dekker pair:
+    // each side stores its flag (seq_cst) and then reads the other's, so either we see `incall`
+    // and send nothing, or the M sees our pending flag and waits for the signal to land before
+    // it calls out.
+    if (__atomic_load_n(&m->incall, __ATOMIC_SEQ_CST) != 0) {
+        __atomic_store_n(&m->signal_pending, 0, __ATOMIC_RELEASE);
+        return false;
+    }
     // tgkill with the M's kernel tid rather than pthread_kill: sysmon may race with the M's exit
     // and join, and a stale pthread_t is undefined behaviour, while a stale tid at worst reaches
     // another thread, whose handler finds no pending flag and passes the signal on.

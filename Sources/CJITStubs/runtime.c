@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -314,3 +315,19 @@ static void vm_install_segv_once(void) {
 }
 
 void vm_install_stack_overflow_handler(void) { pthread_once(&vm_segv_once, vm_install_segv_once); }
+
+// ---- the reaper's lock ------------------------------------------------------------------------
+// See vm_sched.h: a channel takes it before freeing its state, the reaper holds it while it reads
+// the channels that stopped Gs wait on.
+static vm_mutex vm_reap_mutex;
+void vm_reap_lock(void) { vm_mutex_lock(&vm_reap_mutex); }
+void vm_reap_unlock(void) { vm_mutex_unlock(&vm_reap_mutex); }
+
+// ---- giving memory back -------------------------------------------------------------------------
+// After many tasks ended at once (a run that stopped thousands), the C heap holds their freed
+// state in its arenas; malloc_trim returns the free pages to the system (glibc only).
+void vm_trim_heap(void) {
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}

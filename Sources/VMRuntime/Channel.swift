@@ -9,6 +9,7 @@
 // switches out (see the PARKING handshake in Task.swift) and is never held across a switch.
 // A waker hands the woken task to its own P's runnext: it runs as soon as the waker blocks.
 import CJITStubs
+import Glibc
 
 /// One .vec value: up to 32 bytes of bits (a SIMD value) and/or one reference.
 public struct Message {
@@ -32,12 +33,16 @@ public enum ChannelError: Error, Equatable, CustomStringConvertible {
     case sendOnClosed
     case receiveOnClosed
     case closeOfClosed
+    /// The calling task's run ended while it waited (schedulers that unwind stopped tasks): the
+    /// task must return from its body.
+    case taskStopped
 
     public var description: String {
         switch self {
         case .sendOnClosed: "send on closed channel"
         case .receiveOnClosed: "receive from closed channel"
         case .closeOfClosed: "close of closed channel"
+        case .taskStopped: "the task's run ended"
         }
     }
 }
@@ -48,20 +53,36 @@ public final class Channel: @unchecked Sendable {
     private let state: UnsafeMutablePointer<vm_chan>
     private let ring: UnsafeMutablePointer<Message>
     public let capacity: Int
+    /// Kept alive with the channel (an embedder's accounting of its memory).
+    private let owner: AnyObject?
 
     private static let ringOffset: Int = {
         let a = MemoryLayout<Message>.alignment
         return (MemoryLayout<vm_chan>.size + a - 1) / a * a
     }()
 
+    /// Bytes a channel of `capacity` allocates (its state and its buffer, in one allocation).
+    public static func allocationSize(capacity: Int) -> Int {
+        ringOffset + max(capacity, 1) * MemoryLayout<Message>.stride
+    }
+
     /// A channel holding up to `capacity` values; 0 makes every send wait for its receiver.
-    public init(capacity: Int) {
+    public convenience init(capacity: Int) {
+        // Out of memory for the buffer is fatal here; use init(capacity:owner:) to handle it.
+        self.init(capacity: capacity, owner: nil)!
+    }
+
+    /// A channel holding up to `capacity` (≥ 0) values; nil when its memory cannot be allocated.
+    /// `owner` lives as long as the channel.
+    public init?(capacity: Int, owner: AnyObject?) {
         precondition(capacity >= 0, "Channel capacity must not be negative")
         precondition(MemoryLayout<Message>.size <= Int(VM_G_MSG_BYTES), "Message no longer fits vm_g.msg")
         self.capacity = capacity
-        let bytes = Channel.ringOffset + max(capacity, 1) * MemoryLayout<Message>.stride
-        let raw = UnsafeMutableRawPointer.allocate(
-            byteCount: bytes, alignment: max(MemoryLayout<vm_chan>.alignment, MemoryLayout<Message>.alignment))
+        self.owner = owner
+        let bytes = Channel.allocationSize(capacity: capacity)
+        var memory: UnsafeMutableRawPointer?
+        let alignment = max(MemoryLayout<vm_chan>.alignment, MemoryLayout<Message>.alignment, 16)
+        guard posix_memalign(&memory, alignment, bytes) == 0, let raw = memory else { return nil }
         state = raw.bindMemory(to: vm_chan.self, capacity: 1)
         state.initialize(to: vm_chan())
         state.pointee.cap = Int64(capacity)
@@ -69,14 +90,18 @@ public final class Channel: @unchecked Sendable {
     }
 
     deinit {
-        // No task can be blocked here: a blocked task's frame holds a reference to `self`.
+        // No task can be blocked here: a blocked task's frame holds a reference to `self`. The
+        // reaper may still be reading our queues from a stale pointer (SchedulerCore
+        // .wakeStoppedWaiters): wait until it is done before the memory goes.
+        vm_reap_lock()
+        vm_reap_unlock()
         var i = state.pointee.recvx
         for _ in 0..<state.pointee.count {
             (ring + Int(i)).deinitialize(count: 1)
             i = (i + 1) % Int64(capacity)
         }
         state.deinitialize(count: 1)
-        UnsafeMutableRawPointer(state).deallocate()
+        free(UnsafeMutableRawPointer(state))
     }
 
     /// Sends `m`, waiting while the buffer is full (or, unbuffered, until a receiver takes it).
@@ -111,33 +136,47 @@ public final class Channel: @unchecked Sendable {
         if isStale(g, me) {
             vm_mutex_unlock(&c.pointee.lock)
             _ = consume m  // destroyed now: an abandoned frame never releases anything
-            abandonCurrent(g, me)
+            stopOrAbandon(g, me)
+            throw .taskStopped
         }
         slot(g).initialize(to: consume m)
         g.pointee.waitok = 0
         vm_store_u32(&g.pointee.status, VM_G_PARKING)
         enqueue(&c.pointee.sendq, g)
+        publishWait(g, VM_WAIT_CHAN, UnsafeMutableRawPointer(c))
+        if isStale(g, me) {
+            // The run ended as we queued (publishWait): nobody has seen us, the lock is ours.
+            unlink(&c.pointee.sendq, g)
+            vm_store_u32(&g.pointee.status, VM_G_RUNNING)
+            vm_mutex_unlock(&c.pointee.lock)
+            slot(g).deinitialize(count: 1)
+            stopOrAbandon(g, me)
+            throw .taskStopped
+        }
         vm_mutex_unlock(&c.pointee.lock)
         // The switch: no lock held, no Swift access open (this class has only `let` fields;
         // everything mutable is behind raw pointers), and `me` is not used after it.
         parkCurrent(g, me)
-        // Resumed (maybe on another M; `me` is stale). A receiver took the value, or close()
-        // woke us and the value is still ours to destroy.
+        // Resumed (maybe on another M; `me` is stale). A receiver took the value, or close() or
+        // the reaper woke us and the value is still ours to destroy.
+        let stopped = noteStoppedAfterSwitch(g)
         if g.pointee.waitok == 0 {
             slot(g).deinitialize(count: 1)
-            throw .sendOnClosed
+            throw stopped ? .taskStopped : .sendOnClosed
         }
+        if stopped { throw .taskStopped }
     }
 
     /// Receives a value, waiting for one. Throws `.receiveOnClosed` once the channel is closed
-    /// and drained.
+    /// and drained, `.taskStopped` when the caller's run ended (unwinding schedulers).
     public func receive() throws(ChannelError) -> Message {
-        guard let m = receiveOrClosed() else { throw .receiveOnClosed }
+        guard let m = receiveOrClosed() else { throw Scheduler.isStopping ? .taskStopped : .receiveOnClosed }
         return m
     }
 
     /// Receives a value, waiting for one; nil once the channel is closed and drained (the
-    /// `for v in ch` form).
+    /// `for v in ch` form), or when the caller's run ended (`Scheduler.isStopping`; unwinding
+    /// schedulers).
     public func receiveOrClosed() -> Message? {
         guard let me = vm_current_m(), let g = me.pointee.curg else { notInTask("Channel.receive") }
         let c = state
@@ -173,14 +212,27 @@ public final class Channel: @unchecked Sendable {
         }
         if isStale(g, me) {
             vm_mutex_unlock(&c.pointee.lock)
-            abandonCurrent(g, me)
+            stopOrAbandon(g, me)
+            return nil
         }
         g.pointee.waitok = 0
         vm_store_u32(&g.pointee.status, VM_G_PARKING)
         enqueue(&c.pointee.recvq, g)
+        publishWait(g, VM_WAIT_CHAN, UnsafeMutableRawPointer(c))
+        if isStale(g, me) {
+            unlink(&c.pointee.recvq, g)  // as in send
+            vm_store_u32(&g.pointee.status, VM_G_RUNNING)
+            vm_mutex_unlock(&c.pointee.lock)
+            stopOrAbandon(g, me)
+            return nil
+        }
         vm_mutex_unlock(&c.pointee.lock)
         parkCurrent(g, me)  // as in send: no lock, no open access, `me` dead afterwards
-        // Resumed: a sender filled our slot (waitok 1), or close() woke us (waitok 0).
+        // Resumed: a sender filled our slot (waitok 1), or close() or the reaper woke us (waitok 0).
+        if noteStoppedAfterSwitch(g) {
+            if g.pointee.waitok != 0 { slot(g).deinitialize(count: 1) }
+            return nil
+        }
         if g.pointee.waitok != 0 { return slot(g).move() }
         return nil
     }
@@ -246,19 +298,73 @@ public final class Channel: @unchecked Sendable {
         q.pointee.head = g.pointee.waitlink
         if q.pointee.head == nil { q.pointee.tail = nil }
         g.pointee.waitlink = nil
+        clearWait(g)
         return g
+    }
+
+    /// Removes `g` from `q`, wherever it is (a linear walk: only for a G leaving on its own,
+    /// which is rare).
+    private func unlink(_ q: UnsafeMutablePointer<vm_waitq>, _ g: GPtr) {
+        Channel.unlink(q, g)
+        clearWait(g)
+    }
+
+    private static func unlink(_ q: UnsafeMutablePointer<vm_waitq>, _ g: GPtr) {
+        var prev: GPtr? = nil
+        var x = q.pointee.head
+        while let cur = x, cur != g {
+            prev = cur
+            x = cur.pointee.waitlink
+        }
+        guard x != nil else { return }
+        let next = g.pointee.waitlink
+        if let prev { prev.pointee.waitlink = next } else { q.pointee.head = next }
+        if q.pointee.tail == g { q.pointee.tail = prev }
+        g.pointee.waitlink = nil
     }
 
     /// The first waiter whose run is still live. Waiters left by a cancelled or terminated
     /// run must not take values: they are made runnable so the scheduler drops them (a stale
-    /// sender's value is destroyed first).
+    /// sender's value is destroyed first) or, unwinding, runs them to return (a stale sender
+    /// then destroys its value itself).
     @inline(__always)
     private func dequeueLive(_ q: UnsafeMutablePointer<vm_waitq>, _ me: MPtr, senders: Bool) -> GPtr? {
         while let g = dequeue(q) {
             if !isStale(g, me) { return g }
-            if senders { slot(g).deinitialize(count: 1) }
+            let s = me.pointee.sched.assumingMemoryBound(to: vm_sched.self)
+            if senders && s.pointee.unwind == 0 { slot(g).deinitialize(count: 1) }
+            g.pointee.waitok = 0
             ready(g, me.pointee.p, next: false)
         }
         return nil
+    }
+
+    /// For the reaper (SchedulerCore.wakeStoppedWaiters, vm_reap_lock held so that `c` stays
+    /// allocated): takes every waiter of a generation other than `gen` out of both queues of `c`
+    /// and appends it to `woken`, marked "not completed"; the caller readies them, and each
+    /// unwinds (a sender destroys its own value).
+    static func evictStaleWaiters(_ c: UnsafeMutablePointer<vm_chan>, gen: UInt64, into woken: inout [GPtr]) {
+        func evict(_ q: UnsafeMutablePointer<vm_waitq>) {  // one pass, however many leave
+            var prev: GPtr? = nil
+            var x = q.pointee.head
+            while let g = x {
+                let next = g.pointee.waitlink
+                x = next
+                if g.pointee.gen == gen {
+                    prev = g
+                    continue
+                }
+                if let prev { prev.pointee.waitlink = next } else { q.pointee.head = next }
+                if q.pointee.tail == g { q.pointee.tail = prev }
+                g.pointee.waitlink = nil
+                clearWait(g)
+                g.pointee.waitok = 0
+                woken.append(g)
+            }
+        }
+        vm_mutex_lock(&c.pointee.lock)
+        evict(&c.pointee.sendq)
+        evict(&c.pointee.recvq)
+        vm_mutex_unlock(&c.pointee.lock)
     }
 }

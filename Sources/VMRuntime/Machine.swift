@@ -23,9 +23,13 @@ private func schedule(_ m: MPtr) {
     while let (g, inheritTime) = findRunnable(m, p, s) {
         if m.pointee.spinning != 0 { resetSpinning(m, p, s) }
         if g.pointee.gen != vm_load_u64(&s.pointee.gen) {
-            // Its run was cancelled or terminated while it waited in a queue.
-            dropG(s, p, g)
-            continue
+            // Its run was cancelled or terminated while it waited in a queue. Unwinding: a G that
+            // has started runs once more, to return from its body (it finds out as its switch
+            // returns); one that never ran has nothing to unwind.
+            if s.pointee.unwind == 0 || g.pointee.sp == nil || g.pointee.stopping != 0 {
+                dropG(s, p, g)
+                continue
+            }
         }
         execute(m, p, s, g, inheritTime: inheritTime)
     }
@@ -39,10 +43,18 @@ private func execute(_ m: MPtr, _ p: PPtr, _ s: SchedPtr, _ g: GPtr, inheritTime
     if status != VM_G_RUNNABLE {
         fatalError("VMRuntime: task \(g.pointee.id) dequeued in status \(status): a G must be on exactly one run queue")
     }
-    if g.pointee.sp == nil { startG(s, p, g) }  // first run: attach a stack (Task.swift)
+    if g.pointee.sp == nil && !startG(s, p, g) {  // first run: attach a stack (Task.swift)
+        // No memory for a stack: the task cannot start. It ends unstarted (its body is released)
+        // and its run ends with the reason, like a runtime error in a task would.
+        dropG(s, p, g)
+        schedulerCore(m).endGeneration(reason: TaskStacksExhausted(), reportIfIdle: true)
+        return
+    }
     if let last = g.pointee.m, last != m { statBump(p, VM_STAT_MIGRATIONS) }
     g.pointee.m = m
-    vm_store_relaxed_u32(&g.pointee.preempt, 0)
+    // A G run only to unwind (its run has ended) keeps the flag set: wherever it resumes, its
+    // next poll stops it.
+    vm_store_relaxed_u32(&g.pointee.preempt, g.pointee.gen != vm_load_u64(&s.pointee.gen) ? 1 : 0)
     vm_store_u32(&g.pointee.status, VM_G_RUNNING)
     m.pointee.curg = g
     if !inheritTime {

@@ -155,13 +155,21 @@ private func asyncPreemptPark() {
     let g = m.pointee.curg!
     let p = m.pointee.p!
     let s = m.pointee.sched.assumingMemoryBound(to: vm_sched.self)
-    // A G of a cancelled run never resumes: nothing to save.
-    if isStale(g, m) { abandonCurrent(g, m) }
+    // A G of a cancelled run never resumes: nothing to save. Unless the scheduler unwinds stopped
+    // tasks: then the G goes back to its JIT code at once, flag still set, and is told at its
+    // next poll (the code in between is a kernel, which has no side effect but its output).
+    let stale = isStale(g, m)
+    if stale && s.pointee.unwind == 0 { abandonCurrent(g, m) }
     xRegSave(g, p, vm_sched_xreg_pool(s))
+    if stale {
+        vm_store_relaxed_u32(&g.pointee.preempt, 1)
+        return
+    }
     vm_store_relaxed_u32(&g.pointee.preempt, 0)
     statBump(p, VM_STAT_PREEMPT_ASYNC)
-    // To the global queue, like preemptPoint(): a long kernel moves between Ps.
-    switchOut(g, m, reason: VM_REASON_PREEMPT)
+    // To the global queue, like preemptPoint(): a long kernel moves between Ps. JIT code cannot
+    // be told that its run ended meanwhile: the flag is set again for its next poll instead.
+    switchOut(g, m, reason: VM_REASON_PREEMPT, tell: false)
 }
 
 @inline(never)

@@ -142,15 +142,39 @@
 //   delivered no more preemptions on this 2-core VM and sent 2–5 times the signals, at 20–50 µs
 //   of CPU per signal here, ticking even when nothing overstays its quantum.
 //
+// Stopping (SchedulerConfiguration.unwindsStoppedTasks, what VecVM uses). Abandoning a G
+// reuses its stack without unwinding it, so whatever its frames hold — for a VM task, its
+// registers and the arrays in them — is never released, and a G parked for good on a channel
+// or a join keeps its stack and G for ever. An unwinding scheduler tells its Gs instead: a G
+// whose run has ended gets, at its next switch (or on waking), a switch that *returns* —
+// preemptPoint says so, a channel operation throws .taskStopped, join and sleep return with
+// `isStopping` true — and returns from its body, which releases everything as ordinary Swift
+// code does. Queued Gs that had started are run so that they can unwind (unstarted ones are
+// dropped: their body closure is released with the handle). Parked Gs are woken by the reaper
+// (SchedulerCore.wakeStoppedWaiters), run when a run ends: it scans the G slabs for stale Gs
+// whose `waitkind` names a channel queue or a join queue, takes each such structure's lock,
+// removes every stale waiter from it and readies them. A G publishes `waitkind`/`waitobj` under
+// that lock before it reads the generation (and the reaper bumps the generation before it reads
+// them: a Dekker pair), so a G parking as its run ends is either seen by the reaper or sees the
+// new generation itself. A channel's memory is read by the reaper without a reference to it:
+// vm_reap_lock, which a channel takes before freeing its state, keeps it alive meanwhile; a
+// joined G's struct lives in a slab until shutdown. A G told once that makes another switch is
+// abandoned there (a body that ignores the notice cannot spin). Before its next run a host
+// calls waitForStoppedTasks(), which waits until the stopped Gs have returned (not those inside
+// foreign code, which cannot be told until it returns).
+//
 // # Limits (known, accepted)
 //
 // - Only JIT code in a registered region is preempted asynchronously: a task that never polls
 //   its flag in Swift code, or in machine code outside those regions, keeps its P (and cannot be
 //   stopped by cancel/terminate or joined by shutdown).
-// - An abandoned task's stack is reused without unwinding: references held only by its
-//   frames are never released. A task parked forever on a channel or join when its run was
-//   killed keeps its G and stack until something wakes it or the scheduler shuts down
-//   (sleepers are dropped at once: their timers are the runtime's own wait structure).
+// - In a scheduler that does not unwind stopped tasks, an abandoned task's stack is reused
+//   without unwinding: references held only by its frames are never released. A task parked
+//   forever on a channel or join when its run was killed keeps its G and stack until something
+//   wakes it or the scheduler shuts down (sleepers are dropped at once: their timers are the
+//   runtime's own wait structure).
+// - A task inside foreign code (ForeignCall) keeps its P for the length of the call (no P
+//   hand-off as Go does for system calls), and is not sent preemption signals meanwhile.
 // - A task that blocks its thread in a system call (reading a terminal) blocks its P; there
 //   is no P hand-off.
 // - A guard-page overflow is reported from a signal handler, which cannot flush stdio
@@ -180,6 +204,17 @@ public struct SchedulerConfiguration: Sendable {
     /// cooperative flag remains, as Go's `asyncpreemptoff=1` (a long kernel keeps its P).
     public var asyncPreemption: Bool
 
+    /// How the tasks of a run that ended (cancelled, terminated, deadlocked, or shut down) are
+    /// stopped. Off (the default): each is abandoned at its next scheduling point, and its stack is
+    /// reused without unwinding, so whatever its frames referenced is never released; a task
+    /// parked for good keeps its stack. On: each is *told* instead — the blocking call it is in, or
+    /// makes next, returns early (`Scheduler.isStopping` is then true, a channel operation throws
+    /// `ChannelError.taskStopped`), parked ones are taken out of their channel or join queue and
+    /// woken, and the task is expected to return from its body promptly, releasing what it holds
+    /// (a task that makes another blocking call instead is abandoned there). See "Stopping" in
+    /// the notes at the top of this file.
+    public var unwindsStoppedTasks: Bool
+
     /// Tests only: the vector registers the trampoline saves (nil: the best the CPU allows). A
     /// narrower set is valid only for code that uses no register outside it.
     var vectorRegistersOverride: AsyncPreemption.VectorRegisterSet?
@@ -188,12 +223,14 @@ public struct SchedulerConfiguration: Sendable {
         procs: Int = SchedulerConfiguration.onlineCPUs,
         quantumNanoseconds: Int64 = 10_000_000,
         stackSize: Int = 256 << 10,
-        asyncPreemption: Bool = true
+        asyncPreemption: Bool = true,
+        unwindsStoppedTasks: Bool = false
     ) {
         self.procs = procs
         self.quantumNanoseconds = quantumNanoseconds
         self.stackSize = stackSize
         self.asyncPreemption = asyncPreemption
+        self.unwindsStoppedTasks = unwindsStoppedTasks
     }
 
     /// The number of online CPUs.
@@ -208,6 +245,13 @@ public enum RunOutcome {
     case deadlock
     /// `cancel(_:)` or `Scheduler.terminate(_:)` ended the run with this reason.
     case terminated(AnyObject)
+}
+
+/// The reason a run reports when a task could not start because the system refused memory for
+/// its stack (an address-space limit, for one): the run ends as `.terminated` with it.
+public final class TaskStacksExhausted: Sendable, CustomStringConvertible {
+    public init() {}
+    public var description: String { "out of memory: the system refused memory for task stacks" }
 }
 
 /// The reason a run reports when `shutdown()` interrupts it.
@@ -331,13 +375,71 @@ public final class Scheduler: @unchecked Sendable {
     }
 
     /// Called when the preempt flag is nonzero: clears it and yields (to the global queue, so
-    /// a long-running task can move to another P). Never returns if the run was cancelled or
-    /// terminated meanwhile.
-    public static func preemptPoint() {
+    /// a long-running task can move to another P). If the run was cancelled or terminated
+    /// meanwhile it never returns — or, in a scheduler that `unwindsStoppedTasks`, returns true:
+    /// the task must return from its body.
+    @discardableResult
+    public static func preemptPoint() -> Bool {
         guard let m = vm_current_m(), let g = m.pointee.curg else { notInTask("Scheduler.preemptPoint") }
         vm_store_relaxed_u32(&g.pointee.preempt, 0)
         statBump(m.pointee.p, VM_STAT_PREEMPT_COOP)
         switchOut(g, m, reason: VM_REASON_PREEMPT)
+        return isStopping
+    }
+
+    /// Whether the calling task's run has ended (it was cancelled, terminated, deadlocked or shut
+    /// down): in a scheduler that `unwindsStoppedTasks`, a task that finds this true after a
+    /// blocking call (yield, sleep, join, preemptPoint) must return from its body.
+    public static var isStopping: Bool {
+        @inline(never) get {
+            guard let m = vm_current_m(), let g = m.pointee.curg else { return false }
+            return isStale(g, m)
+        }
+    }
+
+    /// `terminate` for a scheduler that `unwindsStoppedTasks`: ends the run as
+    /// `.terminated(reason)` in the same way, but returns; the caller is stopping and must return
+    /// from its body (a blocking call it makes now abandons it).
+    public static func endRun(_ reason: AnyObject) {
+        guard let m = vm_current_m(), let g = m.pointee.curg else { notInTask("Scheduler.endRun") }
+        endGenerationFromTask(m, reason)
+        g.pointee.stopping = 1
+    }
+
+    /// Blocks the calling thread (not a task) until every task of the runs that ended has
+    /// returned from its body — except tasks inside foreign code (`ForeignCall`), which cannot be
+    /// told, and waiting at most `limit`. Unwinding schedulers only (a no-op otherwise). A host
+    /// that starts a run right after another ended calls this first, so that what the stopped
+    /// tasks held (memory charged to a limit, for one) has been released.
+    public func waitForStoppedTasks(limit: Duration = .seconds(5)) { core.waitForStoppedTasks(limit: limit) }
+}
+
+/// Foreign code called from a task (an `extern` C function): while it runs, the task's thread is
+/// sent no preemption signal — a signal would cut the callee's system calls short (`sleep`
+/// returning early, `read` failing with EINTR), as Go's runtime avoids for a goroutine in a
+/// system call. The task keeps its processor meanwhile (there is no hand-off). Also names the
+/// call in crash reports (`CrashReport`).
+public enum ForeignCall {
+    /// Marks the calling thread as running foreign code; `description` (e.g. "strlen (libc.so.6)")
+    /// must stay valid until `end()`. The callee must not switch tasks (C code cannot).
+    @inline(__always)
+    public static func begin(_ description: UnsafePointer<CChar>?) { vm_foreign_call_begin(description) }
+
+    @inline(__always)
+    public static func end() { vm_foreign_call_end() }
+}
+
+/// Fatal signals, for executables (a library leaves signal handling to its host).
+public enum CrashReport {
+    /// Replaces the handlers of SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS and
+    /// SIGQUIT (and so the Swift runtime's backtracer) with one that writes a short report to
+    /// standard error — the signal, the address, the task, the `extern` C function that was
+    /// running — and ends the process by that signal. Call it early, before any scheduler starts:
+    /// a task-stack overflow is still reported as such (that handler chains to this one).
+    public static func install(programName: String) {
+        // Kept for the life of the process: the handler reads it.
+        let name = strdup(programName)
+        vm_crash_handlers_install(name)
     }
 }
 

@@ -52,6 +52,7 @@ final class SchedulerCore: @unchecked Sendable {
         let path = configuration.vectorRegistersOverride?.path ?? AsyncPreemption.detectedPath
         precondition(vm_xregs_path_usable(path), "VMRuntime: this CPU cannot save the vector registers asked for")
         sched.pointee.async_preempt = asyncPreemption ? 1 : 0
+        sched.pointee.unwind = configuration.unwindsStoppedTasks ? 1 : 0
         sched.pointee.xregs_path = path
         XRegBlockPool.initialize(vm_sched_xreg_pool(sched), blockBytes: Int(vm_xregs_path_bytes(path)))
 
@@ -135,7 +136,8 @@ final class SchedulerCore: @unchecked Sendable {
             freeUnstartedG(s, g)
             return .terminated(reason)
         }
-        prepareG(s, g, body: main, gen: vm_load_u64(&s.pointee.gen))
+        let genAtStart = vm_load_u64(&s.pointee.gen)
+        prepareG(s, g, body: main, gen: genAtStart)
         schedStatAdd(s, VM_STAT_TASKS)
         s.pointee.main_g = g
         s.pointee.outcome_set = 0
@@ -155,6 +157,8 @@ final class SchedulerCore: @unchecked Sendable {
         s.pointee.run_active = 0
         s.pointee.main_g = nil
         vm_mutex_unlock(&s.pointee.lock)
+        // A deadlock ends the generation under the scheduler lock, where the reaper cannot run.
+        if vm_load_u64(&s.pointee.gen) != genAtStart { wakeStoppedWaiters() }
         return result
     }
 
@@ -178,6 +182,106 @@ final class SchedulerCore: @unchecked Sendable {
         markRunningGs(s)
         vm_mutex_unlock(&s.pointee.lock)
         dropStaleTimers(s)
+        wakeStoppedWaiters()
+    }
+
+    // MARK: - Stopping (unwinding schedulers; see "Stopping" in Scheduler.swift)
+
+    /// The reaper: takes every G of an ended run out of the channel or join queue it waits in and
+    /// readies it, so that it returns from its body. No lock held by the caller; any thread.
+    func wakeStoppedWaiters() {
+        let s = sched
+        guard s.pointee.unwind != 0 else { return }
+        vm_mutex_lock(&s.pointee.lock)
+        let slabs = self.slabs
+        vm_mutex_unlock(&s.pointee.lock)
+        // After the bump (the caller's): a G that publishes its wait later sees the new generation.
+        vm_fence()
+        let gen = vm_load_u64(&s.pointee.gen)
+        var woken: [GPtr] = []
+        vm_reap_lock()
+        for slab in slabs {
+            for i in 0..<gSlabSize {
+                let g = slab + i
+                let word = vm_load_uptr(&g.pointee.waitobj)
+                if word == VM_WAIT_NONE || vm_load_u64(&g.pointee.gen) == gen { continue }
+                guard let object = UnsafeMutableRawPointer(bitPattern: word & ~VM_WAIT_TAGS) else { continue }
+                switch word & VM_WAIT_TAGS {
+                case VM_WAIT_CHAN:
+                    // Still allocated: a G is (or just was) in its queue, and a channel takes the
+                    // reap lock, which we hold, before it frees its state.
+                    Channel.evictStaleWaiters(object.assumingMemoryBound(to: vm_chan.self), gen: gen, into: &woken)
+                case VM_WAIT_JOIN:
+                    // A G struct: memory until shutdown.
+                    evictStaleJoiners(object.assumingMemoryBound(to: vm_g.self), gen: gen, into: &woken)
+                default:
+                    break
+                }
+            }
+        }
+        vm_reap_unlock()
+        for g in woken { readyAnywhere(s, g) }
+    }
+
+    /// Takes the joiners of `target` that belong to an ended run out of its join queue.
+    private func evictStaleJoiners(_ target: GPtr, gen: UInt64, into woken: inout [GPtr]) {
+        vm_mutex_lock(&target.pointee.joinlock)
+        var prev: GPtr? = nil
+        var x = target.pointee.joinq
+        while let g = x {
+            let next = g.pointee.waitlink
+            x = next
+            if g.pointee.gen == gen {
+                prev = g
+                continue
+            }
+            if let prev { prev.pointee.waitlink = next } else { target.pointee.joinq = next }
+            g.pointee.waitlink = nil
+            clearWait(g)
+            woken.append(g)
+        }
+        vm_mutex_unlock(&target.pointee.joinlock)
+    }
+
+    /// Tasks of ended runs that have not returned yet, not counting those inside foreign code.
+    func stoppedTasksLeft() -> Int {
+        let s = sched
+        vm_mutex_lock(&s.pointee.lock)
+        let slabs = self.slabs
+        vm_mutex_unlock(&s.pointee.lock)
+        let gen = vm_load_u64(&s.pointee.gen)
+        var n = 0
+        for slab in slabs {
+            for i in 0..<gSlabSize {
+                let g = slab + i
+                let status = vm_load_u32(&g.pointee.status)
+                if status == VM_G_IDLE || status == VM_G_DEAD || vm_load_u64(&g.pointee.gen) == gen { continue }
+                if status == VM_G_RUNNING, let m = g.pointee.m, vm_load_u32(&m.pointee.incall) != 0 { continue }
+                n += 1
+            }
+        }
+        return n
+    }
+
+    /// Stopped tasks at which waiting for them ends with the C heap trimmed: their freed state
+    /// would otherwise stay in malloc's arenas (12.4: RSS must plateau, not climb).
+    static let trimAfterStoppedTasks = 1000
+
+    func waitForStoppedTasks(limit: Duration) {
+        guard sched.pointee.unwind != 0 else { return }
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        var pause: UInt32 = 20
+        while stoppedTasksLeft() > 0 && clock.now < deadline {
+            usleep(pause)
+            pause = min(pause * 2, 2000)
+        }
+        let s = sched
+        let finished = vm_load_u64(&s.pointee.stopped_finished)
+        if finished &- s.pointee.stopped_trimmed >= UInt64(SchedulerCore.trimAfterStoppedTasks) {
+            s.pointee.stopped_trimmed = finished  // host threads only: VM runs are serialized
+            vm_trim_heap()
+        }
     }
 
     /// Sets the preempt flag of every running G so that it reaches a scheduling point soon, and
@@ -215,6 +319,12 @@ final class SchedulerCore: @unchecked Sendable {
         if isShutDown { return }
         isShutDown = true
         let s = sched
+        if started && s.pointee.unwind != 0 {
+            // Stop the tasks by unwinding them while the Ms still run, so that what they hold is
+            // released; then stop the Ms.
+            endGeneration(reason: SchedulerShutdown(), reportIfIdle: false)
+            waitForStoppedTasks(limit: .seconds(5))
+        }
         if started {
             stopEverything()
             for m in ms { _ = vm_thread_join(m.pointee.thread) }
@@ -223,6 +333,7 @@ final class SchedulerCore: @unchecked Sendable {
         // After the stacks went back: the last scheduler's sysmon gives back their pages as
         // it stops (nothing would scavenge them later).
         if started { Sysmon.unregister(s) }
+        if started && s.pointee.unwind != 0 { vm_trim_heap() }
         for p in ps {
             p.pointee.timers?.deallocate()
             p.pointee.timers = nil

@@ -170,7 +170,11 @@ final class StackPool: @unchecked Sendable {
             // 64 stacks, ~50 µs, while the other M may want a stack too).
             let guards = StackPool.guardKind == .arenaMarkers && guardLimit == Int.max
             vm_mutex_unlock(lock)
-            let fresh = mapArena(size: size, guards: guards)
+            guard let fresh = mapArena(size: size, guards: guards) else {
+                // The system refused the memory (RLIMIT_AS, overcommit): no stack. The caller makes
+                // it the run's "out of memory" (startG).
+                return (nil, 0)
+            }
             vm_mutex_lock(lock)
             pool = pools[size] ?? SizePool()
             if pool.spare == nil {
@@ -381,7 +385,8 @@ final class StackPool: @unchecked Sendable {
 
     /// Maps an arena for stacks of `size` bytes; with `guards`, installs the guard markers of
     /// all its slots in one system call (guards not capped: the default with markers).
-    private func mapArena(size: Int, guards: Bool) -> Arena {
+    /// nil when the system refuses the mapping.
+    private func mapArena(size: Int, guards: Bool) -> Arena? {
         let slotSize = StackPool.guardSize + size
         let bytes = slotSize * StackPool.slotsPerArena
         // mmap does not fail with EINTR.
@@ -389,9 +394,7 @@ final class StackPool: @unchecked Sendable {
             let base = mmap(
                 nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
             base != MAP_FAILED
-        else {
-            fatalError("VMRuntime: cannot map \(bytes) bytes for task stacks (errno \(errno))")
-        }
+        else { return nil }
         // A huge page would make a parked task cost 2 MiB.
         _ = madvise(base, bytes, MADV_NOHUGEPAGE)
         let start = UInt(bitPattern: base)

@@ -20,40 +20,60 @@ public final class GHandle: @unchecked Sendable {
     /// Task id: the main task of a scheduler's first run is 1, then increasing.
     public let id: Int
 
-    /// 0: running, nobody joined; `finishedMark`: done; else the address of the first G
-    /// waiting in join(), the rest linked through vm_g.waitlink.
+    /// 0 while the task runs; `finishedMark` once it has finished. Set under the G's joinlock.
     let joinState = Atomic<UInt>(0)
     static let finishedMark: UInt = 1
 
+    /// The task's G struct while it runs (its joiners wait in its `joinq`). Once the task has
+    /// finished the struct may serve another task: a joiner locks its joinlock and re-checks
+    /// `joinState` under it (G structs live in slabs until shutdown, so the lock stays memory).
+    let gStruct: GPtr
+
     nonisolated(unsafe) var body: (() -> Void)?
 
-    init(id: Int, body: @escaping () -> Void) {
+    init(id: Int, g: GPtr, body: @escaping () -> Void) {
         self.id = id
+        self.gStruct = g
         self.body = body
     }
 
-    /// Parks the calling task until this task has finished (returned or been abandoned).
+    /// Parks the calling task until this task has finished (returned or been abandoned). In a
+    /// scheduler that `unwindsStoppedTasks`, also returns early when the caller's run ends
+    /// (`Scheduler.isStopping` is then true).
     public func join() {
         guard let m = vm_current_m(), let g = m.pointee.curg else { notInTask("GHandle.join") }
-        var old = joinState.load(ordering: .acquiring)
-        if old == GHandle.finishedMark { return }
+        if isFinished { return }
         if g.pointee.handle == Unmanaged.passUnretained(self).toOpaque() {
             fatalError("task \(id) joins itself")
         }
-        if isStale(g, m) { abandonCurrent(g, m) }
-        vm_store_u32(&g.pointee.status, VM_G_PARKING)
-        while true {
-            if old == GHandle.finishedMark {
-                vm_store_u32(&g.pointee.status, VM_G_RUNNING)  // never published: no waker saw us
-                return
-            }
-            g.pointee.waitlink = GPtr(bitPattern: old)
-            let (done, seen) = joinState.compareExchange(
-                expected: old, desired: UInt(bitPattern: g), ordering: .acquiringAndReleasing)
-            if done { break }
-            old = seen
+        if isStale(g, m) {
+            stopOrAbandon(g, m)
+            return
         }
+        let target = gStruct
+        vm_mutex_lock(&target.pointee.joinlock)
+        if isFinished {
+            vm_mutex_unlock(&target.pointee.joinlock)
+            return
+        }
+        vm_store_u32(&g.pointee.status, VM_G_PARKING)
+        g.pointee.waitlink = target.pointee.joinq
+        target.pointee.joinq = g
+        publishWait(g, VM_WAIT_JOIN, UnsafeMutableRawPointer(target))
+        if isStale(g, m) {
+            // The run ended as we queued (see publishWait): we are at the head, and the lock is
+            // ours, so nobody has seen us yet.
+            target.pointee.joinq = g.pointee.waitlink
+            g.pointee.waitlink = nil
+            clearWait(g)
+            vm_store_u32(&g.pointee.status, VM_G_RUNNING)
+            vm_mutex_unlock(&target.pointee.joinlock)
+            stopOrAbandon(g, m)
+            return
+        }
+        vm_mutex_unlock(&target.pointee.joinlock)
         parkCurrent(g, m)
+        noteStoppedAfterSwitch(g)
     }
 
     /// Whether the task has finished.
@@ -105,14 +125,64 @@ func isStale(_ g: GPtr, _ m: MPtr) -> Bool {
     return g.pointee.gen != vm_load_u64(&s.pointee.gen)
 }
 
-/// yield / preempt: the G stays runnable. Abandons it instead if its run has ended.
+/// yield / preempt: the G stays runnable. If its run has ended: stopOrAbandon instead.
 /// After the switch the G may be on another M: `m` must not be used again (it is not).
+/// With `tell` false (a caller that cannot check `Scheduler.isStopping`: asyncPreempt2), a G that
+/// finds its run ended when it resumes gets its preempt flag set instead, for its next poll.
 @inline(never)
-func switchOut(_ g: GPtr, _ m: MPtr, reason: UInt32) {
-    if isStale(g, m) { abandonCurrent(g, m) }
+func switchOut(_ g: GPtr, _ m: MPtr, reason: UInt32, tell: Bool = true) {
+    if isStale(g, m) {
+        stopOrAbandon(g, m)
+        return
+    }
     if reason == VM_REASON_YIELD { statBump(m.pointee.p, VM_STAT_YIELDS) }
     m.pointee.reason = reason
     vm_switch_to_g0(g, m)
+    if tell {
+        noteStoppedAfterSwitch(g)
+    } else if let now = vm_current_m(), isStale(g, now) {
+        vm_store_relaxed_u32(&g.pointee.preempt, 1)
+    }
+}
+
+/// A G whose run has ended, at a switch: in a scheduler that unwinds stopped tasks, told (the
+/// switch returns at once and `Scheduler.isStopping` is true) the first time; otherwise, or
+/// when it was told already, abandoned.
+@inline(never)
+func stopOrAbandon(_ g: GPtr, _ m: MPtr) {
+    let s = m.pointee.sched.assumingMemoryBound(to: vm_sched.self)
+    if s.pointee.unwind != 0 && g.pointee.stopping == 0 {
+        g.pointee.stopping = 1
+        return
+    }
+    abandonCurrent(g, m)
+}
+
+/// Right after a switch returned (on whatever M the G is now): records that the G's run ended
+/// while it was switched out — it was run, or woken by the reaper, to unwind. Returns whether so.
+@inline(never)
+@discardableResult
+func noteStoppedAfterSwitch(_ g: GPtr) -> Bool {
+    guard let m = vm_current_m() else { return false }
+    let s = m.pointee.sched.assumingMemoryBound(to: vm_sched.self)
+    guard s.pointee.unwind != 0, isStale(g, m) else { return false }
+    g.pointee.stopping = 1
+    return true
+}
+
+/// Publishes where a parking G waits (its wait structure's lock held), then — after a full fence —
+/// the caller reads the generation: with the reaper, which bumps the generation before it reads
+/// `waitkind`, either the reaper finds the G or the G sees its run has ended.
+@inline(__always)
+func publishWait(_ g: GPtr, _ kind: UInt, _ object: UnsafeMutableRawPointer) {
+    vm_store_uptr(&g.pointee.waitobj, UInt(bitPattern: object) | kind)
+    vm_fence()
+}
+
+/// The G left its wait structure (that structure's lock held).
+@inline(__always)
+func clearWait(_ g: GPtr) {
+    vm_store_uptr(&g.pointee.waitobj, VM_WAIT_NONE)
 }
 
 /// Blocks the current G. The caller has set it PARKING and published it in a wait structure
@@ -211,7 +281,7 @@ func spawnG(_ m: MPtr, _ parent: GPtr, _ body: @escaping () -> Void) -> GHandle 
 @discardableResult
 func prepareG(_ s: SchedPtr, _ g: GPtr, body: @escaping () -> Void, gen: UInt64) -> GHandle {
     let id = vm_add_i64(&s.pointee.next_gid, 1) - 1
-    let handle = GHandle(id: Int(id), body: body)
+    let handle = GHandle(id: Int(id), g: g, body: body)
     g.pointee.handle = Unmanaged.passRetained(handle).toOpaque()
     g.pointee.id = id
     g.pointee.gen = gen
@@ -220,6 +290,9 @@ func prepareG(_ s: SchedPtr, _ g: GPtr, body: @escaping () -> Void, gen: UInt64)
     g.pointee.waitlink = nil
     g.pointee.schedlink = nil
     g.pointee.waitok = 0
+    g.pointee.stopping = 0
+    g.pointee.joinq = nil
+    clearWait(g)
     g.pointee.sp = nil
     vm_store_u32(&g.pointee.status, VM_G_RUNNABLE)
     return handle
@@ -227,15 +300,18 @@ func prepareG(_ s: SchedPtr, _ g: GPtr, body: @escaping () -> Void, gen: UInt64)
 
 /// On `p`'s M (g0), before `g` first runs: attaches a stack from `p`'s cache and builds the
 /// frame that enters gEntryPoint.
+/// False when no stack could be had (the system refused the memory): the G is then finished without
+/// running, and its run ends as `.terminated(TaskStacksExhausted)`.
 @inline(never)
-func startG(_ s: SchedPtr, _ p: PPtr, _ g: GPtr) {
-    let st = stackGet(s, p)
+func startG(_ s: SchedPtr, _ p: PPtr, _ g: GPtr) -> Bool {
+    guard let st = stackGet(s, p) else { return false }
     g.pointee.stack = st
     g.pointee.stack_lo = st.pointee.lo
     g.pointee.stack_hi = st.pointee.hi
     g.pointee.guard_lo = st.pointee.guard_lo
     g.pointee.stack_guarded = st.pointee.guarded
     g.pointee.sp = vm_ctx_init(st.pointee.hi, gEntryPoint, UnsafeMutableRawPointer(g))
+    return true
 }
 
 private let perPFreeLimit: UInt32 = 64
@@ -309,13 +385,13 @@ private func gfPut(_ s: SchedPtr, _ p: PPtr, _ g: GPtr) {
 /// A stack for a G starting on `p` (owner only): the P's cache first, else a batch from the
 /// process-wide pool (warm stacks first; see Stacks.swift).
 @inline(__always)
-private func stackGet(_ s: SchedPtr, _ p: PPtr) -> UnsafeMutablePointer<vm_stack> {
+private func stackGet(_ s: SchedPtr, _ p: PPtr) -> UnsafeMutablePointer<vm_stack>? {
     if p.pointee.stackfree == nil {
         let (list, n) = StackPool.shared.allocate(size: Int(s.pointee.stack_size), upTo: Int(perPStackLimit / 2))
         p.pointee.stackfree = list
         vm_store_relaxed_u32(&p.pointee.nstackfree, UInt32(n))
     }
-    let st = p.pointee.stackfree!
+    guard let st = p.pointee.stackfree else { return nil }
     p.pointee.stackfree = st.pointee.next
     st.pointee.next = nil
     vm_store_relaxed_u32(&p.pointee.nstackfree, p.pointee.nstackfree - 1)
@@ -356,13 +432,25 @@ func freeUnstartedG(_ s: SchedPtr, _ g: GPtr) {
 /// the handle, recycle the G and its stack.
 func finishG(_ s: SchedPtr, _ p: PPtr, _ g: GPtr, completed: Bool) {
     vm_store_u32(&g.pointee.status, VM_G_DEAD)
+    if g.pointee.gen != vm_load_u64(&s.pointee.gen) { _ = vm_add_u64(&s.pointee.stopped_finished, 1) }
     // Abandoned while asynchronously preempted: its saved vector registers will never be restored.
     xRegDiscard(g, s)
     let handleRef = Unmanaged<GHandle>.fromOpaque(g.pointee.handle)
     g.pointee.handle = nil
     let handle = handleRef.takeUnretainedValue()
     handle.body = nil
-    var waiter = GPtr(bitPattern: handle.joinState.exchange(GHandle.finishedMark, ordering: .acquiringAndReleasing))
+    // Finished under the lock that joiners (and the reaper) take: a joiner that locks it later
+    // sees the mark, even if this G struct serves another task by then.
+    vm_mutex_lock(&g.pointee.joinlock)
+    handle.joinState.store(GHandle.finishedMark, ordering: .releasing)
+    var waiter = g.pointee.joinq
+    g.pointee.joinq = nil
+    var w = waiter
+    while let x = w {
+        clearWait(x)
+        w = x.pointee.waitlink
+    }
+    vm_mutex_unlock(&g.pointee.joinlock)
     while let w = waiter {
         waiter = w.pointee.waitlink
         w.pointee.waitlink = nil

@@ -8,7 +8,10 @@ import CJITStubs
 
 /// Parks `g` (running on `m`) for `nanoseconds` > 0.
 func sleepG(_ g: GPtr, _ m: MPtr, _ nanoseconds: Int64) {
-    if isStale(g, m) { abandonCurrent(g, m) }
+    if isStale(g, m) {
+        stopOrAbandon(g, m)
+        return
+    }
     let p = m.pointee.p!
     let start = vm_nanotime()
     // Saturate: sleep(Int64.max) means "forever" (its timer still counts as pending, so the
@@ -27,6 +30,7 @@ func sleepG(_ g: GPtr, _ m: MPtr, _ nanoseconds: Int64) {
         dropStaleTimers(m.pointee.sched.assumingMemoryBound(to: vm_sched.self))
     }
     parkCurrent(g, m)
+    noteStoppedAfterSwitch(g)
 }
 
 /// Fires the due timers of `victim` into `p`'s run queue (`p` is the caller's own P).
@@ -56,7 +60,7 @@ func runTimers(of victim: PPtr, into p: PPtr, now: Int64) -> Int {
 
 /// After a run was cancelled or terminated (the scheduler's generation was bumped): takes the
 /// timers of the abandoned sleepers out of every P's heap and queues those Gs, which the
-/// scheduler then drops (releasing their stacks). Left in the heaps, the timers would keep a
+/// scheduler then drops (releasing their stacks) or, unwinding, runs to return from their sleep. Left in the heaps, the timers would keep a
 /// later run from ever being reported as deadlocked (a pending timer could still wake
 /// someone), and the sleepers' stacks would stay taken for as long as they were to sleep —
 /// forever, for sleep(Int64.max). Any thread; takes no lock while holding another.

@@ -52,6 +52,23 @@ struct DurationArgument: ExpressibleByArgument {
     static var defaultValueDescription: String { "10ms" }
 }
 
+/// `100M`, `64K`, `2G` (powers of 1024), or a number of bytes.
+struct ByteCountArgument: ExpressibleByArgument {
+    let bytes: Int
+    init?(argument: String) {
+        let units: [(String, Int)] = [("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30)]
+        var text = Substring(argument)
+        var scale = 1
+        for (suffix, s) in units where text.uppercased().hasSuffix(suffix) {
+            text = text.dropLast()
+            scale = s
+        }
+        guard let v = Int(text), v > 0, v <= Int.max / scale else { return nil }
+        bytes = v * scale
+    }
+    static var defaultValueDescription: String { "3/4 of physical memory" }
+}
+
 struct RunOptions: ParsableArguments {
     @Option(help: "Processors (Ps) that run tasks in parallel (default: the number of CPUs).")
     var procs: Int?
@@ -63,24 +80,43 @@ struct RunOptions: ParsableArguments {
     var noAsyncPreempt = false
     @Flag(help: "Print scheduler and VM counters on standard error at exit.")
     var stats = false
+    @Option(help: "Memory the program may hold at once (arrays, strings, channels, tasks), e.g. 100M, 2G.")
+    var memoryLimit: ByteCountArgument?
+    @Option(help: "Tasks that may exist at once, the main task included.")
+    var maxTasks: Int?
 
     /// The CLI's VM: the program may call C functions, read and write files, and read standard input.
-    func configuration(arguments: [String] = []) -> VMConfiguration {
+    func configuration(output: OutputSink = StandardOutput(), arguments: [String] = []) -> VMConfiguration {
         VMConfiguration(
             procs: procs, quantumNanoseconds: quantum?.nanoseconds ?? 10_000_000, jit: !noJit,
-            asyncPreemption: !noAsyncPreempt, output: StandardOutput(), allowForeignFunctions: true,
-            arguments: arguments, input: StandardInput.shared, allowFileAccess: true)
+            asyncPreemption: !noAsyncPreempt, output: output, memoryLimit: memoryLimit?.bytes,
+            allowForeignFunctions: true, arguments: arguments, input: StandardInput.shared, allowFileAccess: true,
+            maxTasks: maxTasks)
     }
 
     func validate() throws {
         if let p = procs, p < 1 || p > 256 { throw ValidationError("--procs must be between 1 and 256") }
+        if let n = maxTasks, n < 1 { throw ValidationError("--max-tasks must be at least 1") }
     }
 }
 
 /// The name a program read from standard input has in messages (`vecvm run -`).
 let standardInputName = "<stdin>"
 
-/// The text of a program: a file, or standard input for `-`.
+/// The end of a run: flushes the program's output, reports a failed write (exit status 2 unless
+/// the run already failed), and exits.
+func finish(_ output: StandardOutput, status: Int32) -> Never {
+    output.flush()
+    var status = status
+    if let why = output.writeError {
+        printError("vecvm: cannot write the program's output to standard output: \(why)")
+        if status == 0 { status = 2 }
+    }
+    exit(status)
+}
+
+/// The text of a program: a file, or standard input for `-`. Reads at most `SourceFile.maxBytes` (a
+/// larger file, or an endless one such as /dev/zero, is an error, not a wait for memory to run out).
 func readSource(_ path: String) throws -> String {
     if path == "-" {
         do {
@@ -98,6 +134,10 @@ func readSource(_ path: String) throws -> String {
     while true {
         let n = fread(&buffer, 1, buffer.count, f)
         if n > 0 { bytes.append(contentsOf: buffer[0..<n]) }
+        if bytes.count > SourceFile.maxBytes {
+            throw ValidationError(
+                "\(path) is too large: a program may have at most \(SourceFile.maxBytes) bytes (32 MiB)")
+        }
         if n < buffer.count {
             if ferror(f) != 0 { throw ValidationError("cannot read \(path): \(String(cString: strerror(errno)))") }
             break
@@ -123,7 +163,9 @@ struct Run: ParsableCommand {
         // ArgumentParser keeps the `--` that ends vecvm's options; the program does not see it.
         var programArguments = arguments
         if let end = programArguments.firstIndex(of: "--") { programArguments.remove(at: end) }
-        let config = options.configuration(arguments: programArguments)
+        let output = StandardOutput()
+        ExitSignals.install(flushing: output)
+        let config = options.configuration(output: output, arguments: programArguments)
         let vm = VM(configuration: config)
         var status: Int32 = 0
         do {
@@ -140,9 +182,8 @@ struct Run: ParsableCommand {
             status = error.exitStatus
         }
         if options.stats { printError(vm.statistics) }
-        config.output.flush()
         // The program ends when its main task ends (as in Go): tasks still running are abandoned.
-        Glibc.exit(status)
+        finish(output, status: status)
     }
 }
 
@@ -176,7 +217,9 @@ struct JitDump: ParsableCommand {
 
     func run() throws {
         let source = try readSource(file)
-        let config = options.configuration()
+        let output = StandardOutput()
+        ExitSignals.install(flushing: output)
+        let config = options.configuration(output: output)
         let vm = VM(configuration: config)
         if !vm.usesJIT {
             printError("vecvm: the JIT is off (--no-jit, VECVM_ISA=none, or a CPU without AVX2+FMA): nothing to dump")
@@ -223,7 +266,7 @@ struct JitDump: ParsableCommand {
         fputs(listing, f)
         fclose(f)
         printError("vecvm: wrote \(vm.nativeKernels.count) kernels to \(out)")
-        Glibc.exit(status)
+        finish(output, status: status)
     }
 }
 
@@ -240,6 +283,9 @@ struct VecVMCommand: ParsableCommand {
 // A file-size limit (`ulimit -f`) makes a write fail with EFBIG, a runtime error naming the file, rather
 // than kill the process with SIGXFSZ (CPython does the same).
 signal(SIGXFSZ, SIG_IGN)
+// A crash (a fault in an `extern` C function, `kill -SEGV`, SIGQUIT) prints a few lines and ends the
+// process by its signal, never a Swift backtrace or a helper process left behind.
+CrashReporting.install(programName: "vecvm")
 
 // `vecvm FILE.vec` runs the file (Run is the default subcommand); `vecvm` alone starts the REPL, which
 // reads plain lines without prompts when standard input is not a terminal (`echo 'print(1)' | vecvm`).

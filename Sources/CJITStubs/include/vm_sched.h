@@ -217,7 +217,23 @@ struct vm_g {
     uint32_t waitok;      // set by the waker: 1 = operation completed, 0 = woken by close
     uint32_t stack_guarded;
     uint64_t msg[5];      // a Message in flight between a blocked G and its partner
+    // ---- stopping (unwinding schedulers: vm_sched.unwind; SchedulerCore.wakeStoppedWaiters) ----
+    uint32_t stopping;    // told that its run ended (a switch returned instead of abandoning it);
+                          // its next switch abandons it. Reset when the G struct is reused
+    uint32_t pad1;
+    uintptr_t waitobj;    // the wait structure listing the G, tagged with a VM_WAIT_* kind in its
+                          // low bits (one word, so the reaper reads kind and address together);
+                          // 0 when none. Atomic: written under that structure's lock, read racily
+    vm_g *joinq;          // Gs joining this G, linked by waitlink; guarded by joinlock
+    vm_mutex joinlock;    // guards joinq and the finishing of this G's handle
+    uint32_t pad2;
 };
+
+// vm_g.waitobj's tag: the wait structures a stopped run's waiters are taken out of.
+#define VM_WAIT_NONE ((uintptr_t)0)
+#define VM_WAIT_CHAN ((uintptr_t)1)  // in the sendq or recvq of that vm_chan
+#define VM_WAIT_JOIN ((uintptr_t)2)  // in the joinq of that vm_g
+#define VM_WAIT_TAGS ((uintptr_t)7)
 
 // Offsets: VM_G_OFF_* in vm_offsets.h (the assembly includes that header, not this one).
 
@@ -253,6 +269,10 @@ struct vm_m {
     uint64_t rand;        // steal-order randomness
     void *altstack;       // signal stack (stack-overflow reports and SIGURG handlers run here)
     size_t altstack_size;
+    uint32_t incall;      // 1 while curg runs foreign code (an `extern` C function, a host
+                          // function): no preemption signal is sent (it would interrupt a system
+                          // call with EINTR); see vm_foreign_call_begin
+    uint32_t pad0;
 };
 
 // Offsets: VM_M_OFF_* in vm_offsets.h.
@@ -365,6 +385,10 @@ typedef struct vm_sched {
     uint32_t xregs_path;    // VM_XREGS_PATH_* of every P (fixed before the Ms start)
     vm_xreg_pool xregs;     // xRegAlloc: the pool of state blocks (VMRuntime/XRegs.swift)
     uint64_t stats[VM_STAT_COUNT];  // atomic adds (events not tied to a P)
+    uint32_t unwind;        // SchedulerConfiguration.unwindsStoppedTasks; fixed before the Ms start
+    uint32_t pad0;
+    uint64_t stopped_finished;  // atomic: Gs of ended runs that have finished (unwound or dropped)
+    uint64_t stopped_trimmed;   // stopped_finished when the C heap was last trimmed (host side)
 } vm_sched;
 
 // The process-wide monitor's words (VMRuntime/Sysmon.swift). A C global so that the hot path
@@ -515,6 +539,43 @@ void vm_install_stack_overflow_handler(void);
 
 // Prints "fatal error: stack overflow in task N ..." and exits with status 2. Async-signal-safe.
 __attribute__((noreturn)) void vm_fatal_stack_overflow(const vm_g *g);
+
+// ---- foreign calls and crashes (runtime.c) ----
+
+// Around a call into foreign code (an `extern` C function, a host function) from a G:
+// `description` (a string that outlives the call, e.g. "strlen (libc.so.6)", or NULL) names it
+// in crash reports, and the M is marked `incall` so that sysmon sends it no preemption signal — a
+// SIGURG would interrupt the callee's system calls (sleep returns early, read fails with EINTR).
+// begin waits, if one is already on its way, until it has been delivered (a Dekker handshake with
+// vm_preempt_signal_m). From a thread that is not an M only the description is recorded. Calls
+// do not nest.
+void vm_foreign_call_begin(const char *description);
+void vm_foreign_call_end(void);
+// The description of the foreign call running on this thread, or NULL.
+const char *vm_foreign_call_current(void);
+
+// Installs (once per process) handlers for the fatal signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE,
+// SIGABRT, SIGTRAP, SIGSYS, SIGQUIT) that write a short report to stderr — the signal, the
+// faulting address, the task, and the foreign call that was running if any — and then end the
+// process by the same signal. They replace the Swift runtime's backtracer (which spawns a helper
+// process that can outlive us holding our stdout and stderr). `program` prefixes each line. For
+// executables: a library must leave the process's signal handling to its host.
+void vm_crash_handlers_install(const char *program);
+
+// The process-wide lock that keeps a channel's memory alive while the reaper reads it (see
+// SchedulerCore.wakeStoppedWaiters): a channel takes it once before it frees its state.
+void vm_reap_lock(void);
+void vm_reap_unlock(void);
+
+// Returns the C heap's free pages to the system (malloc_trim; nothing where libc has none).
+void vm_trim_heap(void);
+
+static inline __attribute__((always_inline)) uintptr_t vm_load_uptr(const uintptr_t *p) {
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+static inline __attribute__((always_inline)) void vm_store_uptr(uintptr_t *p, uintptr_t v) {
+    __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
 
 // pthread_create with a C entry point (Swift cannot name pthread_t portably on all libcs).
 int vm_thread_start(pthread_t *out, void *(*entry)(void *), void *arg);

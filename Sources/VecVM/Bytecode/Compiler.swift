@@ -121,6 +121,9 @@ final class FunctionCompiler {
     private var location = SourceLocation.unknown
     /// Lets computed inside the kernels that use them (KernelFusion), by variable.
     private var fused: [ObjectIdentifier: VarDecl] = [:]
+    /// Index of each constant in `fn.constants` (a linear search made a literal of 65,535
+    /// distinct floats quadratic).
+    private var constantIndex: [UInt64: Int] = [:]
 
     init(compiler: Compiler, function: Function) {
         self.compiler = compiler
@@ -161,6 +164,7 @@ final class FunctionCompiler {
             fn.instructions = []
             fn.locations = []
             fn.constants = []
+            constantIndex = [:]
             fn.strings = []
             fn.kernelSites = []
             fn.printSites = []
@@ -253,8 +257,9 @@ final class FunctionCompiler {
     }
 
     private func constant(_ bits: UInt64) -> Int {
-        if let i = fn.constants.firstIndex(of: bits) { return i }
+        if let i = constantIndex[bits] { return i }
         fn.constants.append(bits)
+        constantIndex[bits] = fn.constants.count - 1
         return fn.constants.count - 1
     }
 
@@ -789,10 +794,10 @@ final class FunctionCompiler {
             return r
         case let a as ArrayLiteral:
             guard case .array(let kind) = a.type else { return destination(target, e.type) }
-            let first = consecutiveArguments(a.elements)
-            if a.elements.count > 65535 {
-                compiler.error("an array literal holds at most 65535 elements", at: a.location)
+            if a.elements.count > FunctionCompiler.registerLiteralLimit {
+                return largeArrayLiteral(a, kind, into: target)
             }
+            let first = consecutiveArguments(a.elements)
             let r = destination(target, e.type)
             location = a.location
             emit(Instruction(.arrayLiteral, a: r, b: first, c: a.elements.count, k: Int(kind.rawValue)))
@@ -800,6 +805,39 @@ final class FunctionCompiler {
         default:
             return destination(target, e.type)
         }
+    }
+
+    /// Array literals up to this many elements take one register per element and one instruction;
+    /// longer ones are filled element by element in a few registers (`largeArrayLiteral`).
+    static let registerLiteralLimit = 256
+
+    /// `[e0, e1, ...]` of any length: a zeroed array (`fill(n, 0)`), then one store per element, in
+    /// order, through three registers — a function's 65,000 registers no longer bound a literal.
+    private func largeArrayLiteral(_ a: ArrayLiteral, _ kind: ElementKind, into target: Int?) -> Int {
+        let r = destination(target, a.type)
+        let base = allocateSlots(2)
+        let saved = nextRegister
+        location = a.location
+        _ = loadConstantBits(UInt64(a.elements.count), .int, into: base)
+        _ = loadConstantBits(0, .int, into: base + 1)  // zero bits: 0, 0.0, f32 0 and false alike
+        emit(Instruction(.builtin, a: r, b: base, c: Int(kind.rawValue), k: Int(BuiltinOp.fill.rawValue)))
+        noteReference(r)
+        let (store, elementType): (Opcode, VType) =
+            switch kind {
+            case .int: (.setInt, .int)
+            case .float: (.setFloat, .float)
+            case .f32: (.setF32, .f32)
+            case .bool: (.setBool, .bool)
+            }
+        for (i, element) in a.elements.enumerated() {
+            nextRegister = saved
+            let index = loadConstantBits(UInt64(i), .int, into: nil)
+            let value = expr(element, into: allocate(elementType))
+            location = element.location
+            emit(Instruction(store, a: r, b: index, c: value))
+        }
+        nextRegister = saved
+        return r
     }
 
     private func unary(_ u: UnaryExpr, into target: Int?) -> Int {

@@ -225,6 +225,18 @@ final class KernelSite: @unchecked Sendable {
     let location: SourceLocation
     /// The JIT's code for this site: 0 until first tried, 1 when it cannot be lowered, else the address.
     let nativeEntry = Atomic<UInt>(0)
+    /// What keeps that code alive: the site holds it as long as its function lives (JITKernels.swift).
+    private let nativeCode = Mutex<AnyObject?>(nil)
+
+    /// Holds `code` (the first one offered, if several tasks race) and publishes its entry.
+    func holdNativeCode(_ code: KernelCode) -> UInt {
+        nativeCode.withLock { held -> UInt in
+            let kept = (held as? KernelCode) ?? code
+            held = kept
+            nativeEntry.store(kept.entry, ordering: .releasing)
+            return kept.entry
+        }
+    }
 
     init(program: KernelProgram, arrayRegisters: [Int], scalarRegisters: [Int], location: SourceLocation) {
         self.program = program

@@ -31,6 +31,9 @@ final class Function: @unchecked Sendable {
     var resultType: VType = .void
     /// Whether any register of the frame may hold a reference (then a return clears the frame's objects).
     var usesReferences = false
+    /// What the JIT made of this function; its native code lives as long as the function
+    /// (JIT/NativeFunctions.swift, whose lock guards this).
+    var nativeState: NativeFunctionState = .untried
 
     /// Instruction words in stable memory for the interpreter; set by `finalize`.
     private(set) var code: UnsafeMutablePointer<UInt64>
@@ -47,6 +50,13 @@ final class Function: @unchecked Sendable {
     deinit {
         code.deallocate()
         constantPool.deallocate()
+    }
+
+    /// Bytes this function takes, roughly (instructions twice over, their locations, tables), for
+    /// the memory limit: compiled code is charged like the data a program makes.
+    var footprint: Int {
+        instructions.count * 24 + constants.count * 16 + kernelSites.count * 256 + printSites.count * 64
+            + strings.reduce(0) { $0 + $1.value.utf8.count + 48 } + 512
     }
 
     /// Copies instructions and constants into the memory the interpreter reads.

@@ -7,7 +7,8 @@
 // - A program compiled by `VM.compile` owns the VM's globals while it runs: its top level starts
 //   from fresh globals, and a call runs the top level first unless that program's top level was the
 //   last to complete on this VM (its globals are then still there).
-// - Tasks a run spawned and left running are stopped when it ends (the language's "abandoned").
+// - Tasks a run spawned and left running are stopped when it ends (the language's "abandoned"):
+//   the scheduler unwinds them, which releases what they hold; the next run first waits for that.
 // - A cancellation names its run (RunControl): a late timer or `cancel` never hits the next run.
 
 import CJITStubs
@@ -156,6 +157,7 @@ extension VM {
             globals: globals, output: configuration.output, memory: memory, fileName: program.fileName,
             stats: stats, kernels: usesJIT ? JITKernels() : NoNativeKernels())
         ctx.fuel = configuration.fuel.map { FuelTank(budget: max(0, $0)) }
+        ctx.maxTasks = configuration.maxTasks
         ctx.hostFunctions = compiled.hostFunctions
         ctx.procs = configuration.procs
         ctx.io = IOEnvironment(
@@ -169,6 +171,9 @@ extension VM {
             }
         }
         let scheduler = currentScheduler()
+        // Tasks an earlier run left are stopped by now, but may still be unwinding: let them
+        // finish, so that the memory they held is back before this run counts it.
+        scheduler.waitForStoppedTasks()
 
         // Registered before the run starts, so that a cancel from now on finds it (see `stop`).
         try embedding.state.withLock { s throws(VMError) in
@@ -187,7 +192,17 @@ extension VM {
             let table = FunctionTable(program.functions, externs: program.externs, native: usesJIT)
             let function = program.functions[index]
             let task = VMTask(id: 1, functionName: index == 0 ? "main" : function.name)
-            let state = TaskState(table: table, task: task, initialSlots: table.entries[index].frameSize)
+            let state: TaskState
+            do {
+                state = try TaskState(
+                    table: table, task: task, initialSlots: table.entries[index].frameSize, account: memory,
+                    maxTasks: configuration.maxTasks)
+            } catch {
+                let e = RuntimeError(
+                    message: error.message, fileName: program.fileName, location: function.location, taskID: 1,
+                    taskName: task.functionName)
+                throw error.message.hasPrefix("out of memory") ? .memoryLimit(e) : .runtime(e)
+            }
             var slot = 0
             for (value, type) in zip(arguments, function.parameterTypes) {
                 value.store(into: state.registers, state.objects, at: slot)
@@ -199,10 +214,13 @@ extension VM {
                 scheduler.run {
                     started.started.store(true, ordering: .releasing)
                     // A stop requested before the run became active would otherwise be lost.
-                    if control.requested != nil { Scheduler.terminate(control.reasonObject()) }
                     let me = Scheduler.current
                     task.handle = me
                     task.id = me.id
+                    if control.requested != nil {
+                        Scheduler.endRun(control.reasonObject())
+                        return
+                    }
                     TaskRunner.run(state, ctx)
                 }
             }
@@ -215,7 +233,6 @@ extension VM {
                 if compiled.isStandalone { scheduler.cancel(CancelReason("the run ended")) }
                 throw .deadlock
             case .terminated(let reason):
-                releaseAbandonedRegisters(state)
                 if let box = reason as? RuntimeErrorBox {
                     if !started.started.load(ordering: .acquiring) { continue }
                     let e = box.error
@@ -225,24 +242,16 @@ extension VM {
                 }
                 if let why = control.requested { throw error(for: why) }
                 if let c = reason as? CancelReason { throw .cancelled(c.text) }
+                if reason is TaskStacksExhausted {
+                    throw .memoryLimit(
+                        RuntimeError(
+                            message: "out of memory (the system refused memory for the stack of a new task)",
+                            fileName: program.fileName, location: .unknown, taskID: 0, taskName: "spawn"))
+                }
                 throw .cancelled(String(describing: reason))
             }
         }
         throw .cancelled("tasks of earlier runs kept failing")
-    }
-
-    /// An abandoned task's stack is never unwound, so what its registers hold is never released
-    /// (VMRuntime's abandonCurrent): the arrays would stay charged to the memory limit for good.
-    /// Once the main task has stopped for good (it does at its next preemption poll), drop its
-    /// references here. A main task that does not finish soon (parked on a channel) is left be.
-    /// - Note: tasks spawned by the run leak the same way; only the main task is reachable here.
-    private func releaseAbandonedRegisters(_ state: TaskState) {
-        guard let handle = state.task.handle else { return }  // never started
-        let clock = ContinuousClock()
-        let deadline = clock.now + .milliseconds(20)
-        while !handle.isFinished && clock.now < deadline { usleep(100) }
-        guard handle.isFinished else { return }
-        for i in 0..<state.capacity { state.objects[i] = nil }
     }
 
     private func error(for why: RunControl.Stop) -> VMError {

@@ -62,6 +62,9 @@ public final class Session {
     private var externs: [ExternDecl] = []
     private var inputCount = 0
     private var lastMain: Function?
+    /// The session's compiled code and kept sources, charged to the VM's memory limit (issue 15.1:
+    /// a session that compiles for ever runs into the limit, not out of memory).
+    private var charges: [MemoryCharge] = []
 
     public init(vm: VM) {
         self.vm = vm
@@ -182,6 +185,11 @@ public final class Session {
             return Outcome(
                 error: .invalidCall("a Session cannot evaluate from inside a VM task (a host function, for one)"))
         }
+        do {
+            try CompileError.checkSize(text, fileName: fileName)
+        } catch {
+            return Outcome(error: .compile(error))
+        }
         let file = SourceFile(name: fileName, text: text)
         let (unit, parseErrors) = Parser.parse(file)
         if !parseErrors.isEmpty { return Outcome(error: .compile(CompileError(diagnostics: parseErrors))) }
@@ -194,10 +202,8 @@ public final class Session {
         var checker = Checker(file: file, environment: env)
         checker.check(unit)
         if !checker.diagnostics.isEmpty {
-            let sorted = checker.diagnostics.sorted {
-                ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column)
-            }
-            return Outcome(error: .compile(CompileError(diagnostics: sorted)))
+            return Outcome(
+                error: .compile(CompileError(diagnostics: Diagnostic.capped(checker.diagnostics, file: file))))
         }
 
         var echoed: [Variable] = []
@@ -212,6 +218,17 @@ public final class Session {
         } catch {
             return Outcome(error: .compile(CompileError(diagnostics: error.diagnostics)))
         }
+        let bytes =
+            file.bytes.count + checker.functions.count * 64 + program.main.footprint
+            + program.functions.suffix(checker.functions.count).reduce(0) { $0 + $1.footprint }
+        guard let charge = MemoryCharge(bytes, on: vm.memory) else {
+            return Outcome(
+                error: .memoryLimit(
+                    RuntimeError(
+                        message: "out of memory (the session's compiled code needs \(bytes) more bytes)",
+                        fileName: fileName, location: .unknown, taskID: 0, taskName: "compile")))
+        }
+        charges.append(charge)
 
         // The input compiled: from here on its definitions are the session's, whatever happens when
         // it runs. Globals it replaces (and those it declares twice) may be released after the run.

@@ -26,9 +26,17 @@ public struct VMConfiguration: Sendable {
     public var asyncPreemption: Bool
     /// Where `print` writes.
     public var output: OutputSink
-    /// Bytes of array memory the program may hold at once.
+    /// Bytes of memory the program may hold at once: arrays, strings, channels and their buffers,
+    /// tasks with their stacks and call frames (`extern` C code is outside: see
+    /// `allowForeignFunctions`). Going over is the runtime error "out of memory"
+    /// (`VMError.memoryLimit`); the host is not affected.
     public var memoryLimit: Int
-    /// Whether `extern fn` declarations may bind C functions (off by default: scripts stay sandboxed).
+    /// Tasks that may exist at once, the main task included (nil: no limit besides memory); one
+    /// more `spawn` is the runtime error "too many tasks".
+    public var maxTasks: Int?
+    /// Whether `extern fn` declarations may bind C functions (off by default: scripts stay
+    /// sandboxed). C code runs outside the sandbox: its memory is not counted in `memoryLimit`,
+    /// fuel and time limits cannot stop it while it runs, and a crash in it ends the process.
     public var allowForeignFunctions: Bool
     /// Loop iterations and calls each run or call may make, all its tasks together (nil: no limit).
     /// Spent fuel stops the run with `VMError.fuelExhausted`. Tasks draw it in chunks of 10,000,
@@ -52,7 +60,7 @@ public struct VMConfiguration: Sendable {
         procs: Int? = nil, quantumNanoseconds: Int64 = 10_000_000, jit: Bool = true, asyncPreemption: Bool = true,
         output: OutputSink = StandardOutput(), memoryLimit: Int? = nil, allowForeignFunctions: Bool = false,
         fuel: Int? = nil, timeLimit: Duration? = nil, arguments: [String] = [],
-        input: any InputSource = NoInput(), allowFileAccess: Bool = false
+        input: any InputSource = NoInput(), allowFileAccess: Bool = false, maxTasks: Int? = nil
     ) {
         self.procs = max(1, procs ?? VMConfiguration.cpuCount)
         self.quantumNanoseconds = quantumNanoseconds
@@ -66,6 +74,7 @@ public struct VMConfiguration: Sendable {
         self.arguments = arguments
         self.input = input
         self.allowFileAccess = allowFileAccess
+        self.maxTasks = maxTasks
     }
 
     public static var cpuCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
@@ -151,7 +160,10 @@ public final class VM: @unchecked Sendable {
     deinit { scheduler?.shutdown() }
 
     /// Compiles a program without running it.
+    /// A program of more than `SourceFile.maxBytes` is a compile error; otherwise compiling takes
+    /// time and memory linear in the source, whatever it holds (at most `Diagnostic.limit` errors).
     public func compile(source: String, fileName: String) throws(CompileError) -> CompiledProgram {
+        try CompileError.checkSize(source, fileName: fileName)
         let file = SourceFile(name: fileName, text: source)
         let (unit, parseErrors) = Parser.parse(file)
         if !parseErrors.isEmpty { throw CompileError(diagnostics: parseErrors) }
@@ -162,20 +174,27 @@ public final class VM: @unchecked Sendable {
         var checker = Checker(file: file, environment: environment)
         checker.check(unit)
         if !checker.diagnostics.isEmpty {
-            throw CompileError(
-                diagnostics: checker.diagnostics.sorted {
-                    ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column)
-                })
+            throw CompileError(diagnostics: Diagnostic.capped(checker.diagnostics, file: file))
         }
         let compiler = Compiler(file: file, layout: GlobalLayout(), interactive: false)
+        let program: Program
         do {
-            let program = try compiler.compile(unit, functions: checker.functions, externs: checker.externs)
-            return CompiledProgram(
-                program: program, layout: compiler.layout, hostFunctions: hosts.functions, isStandalone: true,
-                warnings: checker.warnings)
+            program = try compiler.compile(unit, functions: checker.functions, externs: checker.externs)
         } catch {
             throw CompileError(diagnostics: error.diagnostics)
         }
+        // The compiled code counts against the memory limit for as long as the program lives.
+        let bytes = program.functions.reduce(file.bytes.count) { $0 + $1.footprint }
+        guard let charge = MemoryCharge(bytes, on: memory) else {
+            throw CompileError(diagnostics: [
+                Diagnostic(
+                    file: file, location: .unknown,
+                    message: "out of memory (the compiled program needs \(bytes) bytes beyond the VM's memory limit)")
+            ])
+        }
+        return CompiledProgram(
+            program: program, layout: compiler.layout, hostFunctions: hosts.functions, isStandalone: true,
+            warnings: checker.warnings, charge: charge)
     }
 
     /// Compiles and runs a program; returns when its main task ends.
@@ -192,10 +211,11 @@ public final class VM: @unchecked Sendable {
     func currentScheduler() -> Scheduler {
         lock.withLock { _ in
             if let s = scheduler { return s }
+            // Tasks of a run that ended are unwound, so that what they hold is released.
             let s = Scheduler(
                 configuration: SchedulerConfiguration(
                     procs: configuration.procs, quantumNanoseconds: configuration.quantumNanoseconds,
-                    asyncPreemption: configuration.asyncPreemption))
+                    asyncPreemption: configuration.asyncPreemption, unwindsStoppedTasks: true))
             scheduler = s
             return s
         }
@@ -286,15 +306,18 @@ public final class CompiledProgram: @unchecked Sendable {
     /// What compiles but is probably a mistake (an unused variable, code after a `return`), in source
     /// order; rendered like errors, with `warning:` (Frontend/Warnings.swift).
     public let warnings: [Diagnostic]
+    /// Its code's bytes, charged to the compiling VM's memory limit while it lives.
+    private let charge: MemoryCharge?
     init(
         program: Program, layout: GlobalLayout, hostFunctions: [HostFunction] = [], isStandalone: Bool = false,
-        warnings: [Diagnostic] = []
+        warnings: [Diagnostic] = [], charge: MemoryCharge? = nil
     ) {
         self.program = program
         self.layout = layout
         self.hostFunctions = hostFunctions
         self.isStandalone = isStandalone
         self.warnings = warnings
+        self.charge = charge
     }
     public var fileName: String { program.fileName }
 }

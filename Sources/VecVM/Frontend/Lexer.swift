@@ -114,8 +114,14 @@ struct Lexer {
         self.bytes = file.bytes
     }
 
-    /// Lexes the whole file. Lexical errors are collected; the offending characters are skipped.
-    static func tokenize(_ file: SourceFile) -> (tokens: [Token], diagnostics: [Diagnostic]) {
+    /// Set once `Diagnostic.limit` errors are recorded: the lexer then ends the token stream (the
+    /// compilation stops there), so that garbage input costs no more than its first errors.
+    private(set) var stopped = false
+
+    /// Lexes the whole file. Lexical errors are collected; the offending characters are skipped (a
+    /// run of characters that cannot start a token is one error). After `Diagnostic.limit` errors
+    /// the token stream ends (`stopped`).
+    static func tokenize(_ file: SourceFile) -> (tokens: [Token], diagnostics: [Diagnostic], stopped: Bool) {
         var lexer = Lexer(file: file)
         var raw: [Token] = []
         while true {
@@ -123,7 +129,7 @@ struct Lexer {
             raw.append(t)
             if t.kind == .eof { break }
         }
-        return (filterNewlines(raw), lexer.diagnostics)
+        return (filterNewlines(raw), lexer.diagnostics, lexer.stopped)
     }
 
     /// Drops the newlines that do not end a statement.
@@ -166,6 +172,10 @@ struct Lexer {
     }
 
     private mutating func error(_ message: String, at loc: SourceLocation) {
+        if diagnostics.count >= Diagnostic.limit {
+            stopped = true
+            return
+        }
         diagnostics.append(Diagnostic(file: file, location: loc, message: message))
     }
 
@@ -200,7 +210,7 @@ struct Lexer {
                 }
             }
             let loc = here
-            guard !atEnd else { return Token(kind: .eof, location: loc, text: "") }
+            guard !atEnd, !stopped else { return Token(kind: .eof, location: loc, text: "") }
             let c = peek()
             if c == UInt8(ascii: "\n") {
                 advance()
@@ -259,16 +269,36 @@ struct Lexer {
                     return op(.dot)  // member syntax (`a.len()`) or `1.`: the parser explains
                 }
             default:
-                // Skip the rest of a multi-byte character so that one bad character is one error.
+                // Skip the rest of a multi-byte character, then the rest of the run of characters
+                // that cannot start a token: one error for the run, not one per character.
                 while !atEnd && peek() & 0xC0 == 0x80 { advance() }
+                var more = 0
+                while !atEnd && !Lexer.canStartToken(peek()) {
+                    if peek() & 0xC0 != 0x80 { more += 1 }
+                    advance()
+                }
                 let shown =
                     c >= 0x20 && c < 0x7F
                     ? "'\(Character(UnicodeScalar(c)))'"
                     : c >= 0x80
                         ? "non-ASCII character"
                         : "byte 0x\(String(c, radix: 16))"
-                error("unexpected \(shown)", at: loc)
+                let rest =
+                    more == 0 ? "" : " (and \(more) more character\(more == 1 ? "" : "s") that cannot start a token)"
+                error("unexpected \(shown)\(rest)", at: loc)
             }
+        }
+    }
+
+    /// Whether a token (or a blank, a newline or a comment) can start with byte `c`.
+    private static func canStartToken(_ c: UInt8) -> Bool {
+        switch c {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "_"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"),
+            UInt8(ascii: "\n"), UInt8(ascii: "\""):
+            return true
+        default:
+            return "()[]{},:;+-*/%!=<>&|.".utf8.contains(c)
         }
     }
 

@@ -13,21 +13,28 @@ struct Parser {
     private var index = 0
     private var nesting = 0
     private(set) var diagnostics: [Diagnostic] = []
+    /// Lines with a lexical error: a syntax error there is most likely its echo, and not shown.
+    private let lexErrorLines: Set<Int32>
+    /// Errors left before the compilation's limit (`Diagnostic.limit`, lexical errors included).
+    private var errorBudget: Int
+    /// The budget is spent: parsing stops.
+    private var exhausted: Bool { errorBudget <= 0 }
 
     private struct Abort: Error {}
 
-    init(file: SourceFile, tokens: [Token]) {
+    init(file: SourceFile, tokens: [Token], lexErrors: [Diagnostic] = []) {
         self.file = file
         self.tokens = tokens
+        self.lexErrorLines = Set(lexErrors.map(\.location.line))
+        self.errorBudget = Diagnostic.limit - lexErrors.count
     }
 
     static func parse(_ file: SourceFile) -> (SourceUnit, [Diagnostic]) {
-        let (tokens, lexErrors) = Lexer.tokenize(file)
-        var parser = Parser(file: file, tokens: tokens)
+        let (tokens, lexErrors, lexerStopped) = Lexer.tokenize(file)
+        var parser = Parser(file: file, tokens: tokens, lexErrors: lexErrors)
         let statements = parser.parseProgram()
-        let all = (lexErrors + parser.diagnostics).sorted {
-            ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column)
-        }
+        let all = Diagnostic.capped(
+            lexErrors + parser.diagnostics, file: file, truncated: lexerStopped || parser.exhausted)
         return (SourceUnit(file: file, statements: statements), all)
     }
 
@@ -66,9 +73,11 @@ struct Parser {
     }
 
     private mutating func fail(_ message: String, at loc: SourceLocation) -> Abort {
-        // One message per place: recovery can reach the same bad token twice.
-        if !diagnostics.contains(where: { $0.location == loc }) {
+        // One message per place: recovery can reach the same bad token twice. (At most
+        // `Diagnostic.limit` diagnostics exist, so the search is short.)
+        if !exhausted && !lexErrorLines.contains(loc.line) && !diagnostics.contains(where: { $0.location == loc }) {
             diagnostics.append(Diagnostic(file: file, location: loc, message: message))
+            errorBudget -= 1
         }
         return Abort()
     }
@@ -159,7 +168,7 @@ struct Parser {
                 }
             }
             skipSeparators()
-            if diagnostics.count >= 50 { break }
+            if exhausted { break }
         }
         return out
     }
@@ -206,7 +215,7 @@ struct Parser {
                 out.append(statement)
                 try endStatement(after: statement)
             } catch {
-                if nesting > Parser.maxNesting { throw error }
+                if nesting > Parser.maxNesting || exhausted { throw error }
                 recover()
                 if kind == .eof { throw error }
                 if kind == .rparen || kind == .rbracket || (index == start && kind != .rbrace) { _ = advance() }

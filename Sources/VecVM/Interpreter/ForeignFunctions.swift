@@ -6,6 +6,7 @@
 
 import CFFI
 import Synchronization
+import VMRuntime
 
 #if canImport(Glibc)
     import Glibc
@@ -16,8 +17,13 @@ import Synchronization
 #endif
 
 /// A bound C function with its prepared libffi call interface.
-/// - Note: the cif and the argument type array are allocated once and never freed: bound functions
-///   live as long as any program that calls them, and libraries are never unloaded.
+/// - Note: the cif, the argument type array and the description are allocated once and freed with
+///   the function (a program that calls it keeps it alive); libraries are never unloaded.
+///
+/// C code runs outside the VM's sandbox: its memory is not charged to the memory limit, a fuel or
+/// time limit cannot interrupt it, and a crash in it ends the process (the CLI's crash report names
+/// the function: `ForeignCall`). While it runs, its thread gets no preemption signal, so that its
+/// system calls are not cut short (issue 16.6: `sleep` returned early, `usleep` failed with EINTR).
 final class ForeignFunction: @unchecked Sendable {
     let name: String
     let library: String
@@ -26,6 +32,8 @@ final class ForeignFunction: @unchecked Sendable {
     let resultType: VType
     private let cif: UnsafeMutablePointer<ffi_cif>
     private let argumentTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>
+    /// "name (library)", for crash reports (ForeignCall.begin).
+    private let description: UnsafeMutablePointer<CChar>
 
     /// Open libraries by name (dlopen handles are kept for the life of the process).
     private static let libraries = Mutex([String: UnsafeMutableRawPointer]())
@@ -41,6 +49,13 @@ final class ForeignFunction: @unchecked Sendable {
         self.resultType = result
         self.cif = cif
         self.argumentTypes = argumentTypes
+        self.description = strdup("'\(name)' (\(library))")
+    }
+
+    deinit {
+        free(description)
+        cif.deallocate()
+        argumentTypes.deallocate()
     }
 
     private static func ffiType(_ t: VType) -> UnsafeMutablePointer<ffi_type> {
@@ -108,9 +123,11 @@ final class ForeignFunction: @unchecked Sendable {
         }
         var result: UInt64 = 0
         withUnsafeMutablePointer(to: &result) { r in
+            ForeignCall.begin(description)
             ffi_call(
                 cif, unsafeBitCast(symbol, to: (@convention(c) () -> Void).self), UnsafeMutableRawPointer(r),
                 n == 0 ? nil : values)
+            ForeignCall.end()
         }
         switch resultType {
         case .f32: return result & 0xFFFF_FFFF

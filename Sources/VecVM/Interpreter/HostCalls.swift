@@ -59,7 +59,7 @@ final class HostFunction: @unchecked Sendable {
         case (.float, .float(let v)): regs[base] = v.bitPattern
         case (.f32, .f32(let v)): regs[base] = UInt64(v.bitPattern)
         case (.bool, .bool(let v)): regs[base] = v ? 1 : 0
-        case (.str, .string(let v)): objs[base] = VMString(v)
+        case (.str, .string(let v)): objs[base] = try VMString.make(v, ctx.memory)
         case (.array(let k), .array(let a)) where a.kind == k: objs[base] = a
         case (.void, _): break
         default: throw Trap("host function '\(f.name)' returned a value that is not a \(f.result)")

@@ -23,6 +23,18 @@ struct Fault: Error {
     var message: String
     var function: Int
     var pc: Int
+
+    /// Not an error: the task's run has ended (`Scheduler.isStopping`), and the task unwinds —
+    /// its frames return nothing and release what they hold (TaskRunner). Thrown where a blocking
+    /// call came back with the news.
+    static let stoppedMessage = "(the task's run has ended)"
+    static var stopped: Fault { Fault(message: stoppedMessage, function: -1, pc: -1) }
+    var isStop: Bool { message == Fault.stoppedMessage }
+}
+
+extension Trap {
+    /// See `Fault.stopped` (a Trap becomes a Fault with the same message).
+    static var stopped: Trap { Trap(Fault.stoppedMessage) }
 }
 
 @inline(__always) private func fieldA(_ w: UInt64) -> Int { Int(truncatingIfNeeded: (w >> 8) & 0xFFFF) }
@@ -48,6 +60,8 @@ final class ExecutionContext: @unchecked Sendable {
     let kernels: KernelBackend
     /// The VM's budget of loop iterations and calls, when it has one (untrusted scripts).
     var fuel: FuelTank?
+    /// `VMConfiguration.maxTasks`.
+    var maxTasks: Int?
     /// Swift functions registered by the host, by index.
     var hostFunctions: [HostFunction] = []
     /// Arguments, standard input and file access (Interpreter/IOBuiltins.swift).
@@ -234,7 +248,7 @@ enum Interpreter {
                 let off = fieldSBx(w)
                 pc += off
                 if off < 0 {
-                    if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                    if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                     fuel &-= 1
                     if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                 }
@@ -243,7 +257,7 @@ enum Interpreter {
                     let off = fieldSBx(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -253,7 +267,7 @@ enum Interpreter {
                     let off = fieldSBx(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -263,7 +277,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -273,7 +287,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -283,7 +297,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -293,7 +307,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -303,7 +317,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -313,7 +327,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -323,7 +337,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -333,7 +347,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -343,7 +357,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -353,7 +367,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -365,7 +379,7 @@ enum Interpreter {
                 regs[a] = UInt64(bitPattern: i)
                 if i < Int64(bitPattern: regs[a + 1]) {
                     pc += fieldSBx(w)
-                    if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                    if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                     fuel &-= 1
                     if fuel < 0 { fuel = try refuel(ctx, function, pc - fieldSBx(w) - code - 1) }
                 }
@@ -378,13 +392,15 @@ enum Interpreter {
                 if newBase + entries[callee].frameSize > state.capacity
                     && !state.ensureCapacity(newBase + entries[callee].frameSize)
                 {
-                    throw Fault(message: "stack overflow", function: function, pc: pc - code - 1)
+                    throw Fault(message: state.growthFailure, function: function, pc: pc - code - 1)
                 }
                 var resumeAt = 0
                 if let native = entries[callee].native, ctx.fuel == nil {
                     // The callee runs as native code on the new frame's registers. It returns -1 when
                     // it returned, or the pc where the interpreter must take over ("deopt").
                     switch runNative(entries + callee, native, state, newBase, preempt) {
+                    case -2:
+                        throw Fault.stopped
                     case -1:
                         if entries[callee].usesReferences {
                             let o = state.objects + newBase
@@ -405,7 +421,7 @@ enum Interpreter {
                     (state.frames + depth).initialize(to: Frame(function: callee, pc: 0, base: newBase))
                     state.frameCount = depth + 1
                 } else if !state.pushFrame(Frame(function: callee, pc: 0, base: newBase)) {
-                    throw Fault(message: "stack overflow", function: function, pc: pc - code - 1)
+                    throw Fault(message: state.growthFailure, function: function, pc: pc - code - 1)
                 }
                 function = callee
                 base = newBase
@@ -414,7 +430,7 @@ enum Interpreter {
                 pc = code + resumeAt
                 regs = state.registers + newBase
                 objs = state.objects + newBase
-                if vm_load_relaxed_u32(preempt) != 0 { Scheduler.preemptPoint() }
+                if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
                 fuel &-= 1
                 if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
             case .ret0, .ret, .retRef, .ret4:
@@ -549,6 +565,7 @@ enum Interpreter {
                 if let m = ch.receiveOrClosed() {
                     storeMessage(m, fieldK(w), a, regs, objs)
                 } else {
+                    if Scheduler.isStopping { throw Fault.stopped }
                     pc += fieldSC(w)
                 }
             }
@@ -561,8 +578,9 @@ enum Interpreter {
     // MARK: - Cold paths
 
     /// Runs a native function on the frame at `base` (JIT/FunctionLowering.swift): -1 when it returned,
-    /// else the pc where the interpreter goes on. A yield at a loop back-edge comes back here: the task
-    /// yields, then re-enters the native code at the loop header (when that is an entry point).
+    /// -2 when the task's run ended at a yield (it must unwind), else the pc where the interpreter
+    /// goes on. A yield at a loop back-edge comes back here: the task yields, then re-enters the
+    /// native code at the loop header (when that is an entry point).
     @inline(never)
     private static func runNative(
         _ entry: UnsafePointer<FunctionEntry>, _ native: UnsafeRawPointer, _ state: TaskState, _ base: Int,
@@ -589,7 +607,7 @@ enum Interpreter {
             if r == -1 { return -1 }
             let at = Int(r & ~FunctionLowering.preemptBit)
             guard r & FunctionLowering.preemptBit != 0 else { return at }
-            Scheduler.preemptPoint()
+            if Scheduler.preemptPoint() { return -2 }
             let isEntry = (0..<e.nativeEntryCount).contains { e.nativeEntries![$0] == at }
             if !isEntry { return at }
             start = at
@@ -896,10 +914,12 @@ enum Interpreter {
         case .concat:
             let x = (objs[b] as? VMString)?.value ?? ""
             let y = (objs[c] as? VMString)?.value ?? ""
-            objs[a] = VMString(x + y)
+            // Refused before it is built: `s = s + s` in a loop must stop at the limit, not after.
+            try VMString.admit(utf8Count: x.utf8.count + y.utf8.count, ctx.memory)
+            objs[a] = try VMString.make(x + y, ctx.memory)
         case .format:
             let t = entry.pointee.function._withUnsafeGuaranteedRef { $0.types[c] }
-            objs[a] = VMString(ValueFormatter.value(regs, objs, b, t))
+            objs[a] = try VMString.make(ValueFormatter.value(regs, objs, b, t), ctx.memory)
         default:
             throw Trap(
                 "instruction \(Opcode(rawValue: UInt8(truncatingIfNeeded: w))?.name ?? "?") is not supported here")
@@ -1153,20 +1173,27 @@ enum Interpreter {
         let k = fieldK(w)
         switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: Opcode.self) {
         case .spawn:
-            objs[a] = TaskRunner.spawn(function: c, arguments: b, regs, objs, state.table, ctx, parent: state)
+            objs[a] = try TaskRunner.spawn(function: c, arguments: b, regs, objs, state.table, ctx, parent: state)
         case .wait:
             let task = unsafeDowncast(objs[b]!, to: VMTask.self)
+            if let handle = task.handle, handle === state.task.handle {
+                throw Trap("task \(task.id) (\(task.functionName)) waits for itself: it can never finish")
+            }
             task.handle?.join()
+            // Our own run ended (a runtime error elsewhere, a cancellation): unwind.
+            if Scheduler.isStopping { throw Trap.stopped }
             if !task.finished {
-                // The task ended without a result: a runtime error or a cancellation ended its run. If
-                // that was this task's run too, this task must not go on with a result that was never
-                // produced: yielding hands it to the scheduler, which abandons it (join returns only
-                // once the ended run's generation is over, so this task is stale then).
-                Scheduler.yield()
-                // Still here: the task belonged to an earlier run (a REPL input, since ended). Its
-                // error is the answer, with the task's own location; this run ends with it.
-                if let failure = task.failure { Scheduler.terminate(RuntimeErrorBox(failure)) }
-                throw Trap("wait: task \(task.id) (\(task.functionName)) was stopped before it returned a value")
+                // The task ended without a result, in an earlier run (a REPL input, since ended). If it
+                // failed, its error is the answer, with the task's own location: this run ends with it.
+                if let failure = task.failure {
+                    Scheduler.endRun(RuntimeErrorBox(failure))
+                    throw Trap.stopped
+                }
+                // It was stopped when that run ended (a REPL line that failed, a `VM.call` that
+                // returned it). Waiting for it is an error at once.
+                throw Trap(
+                    "task \(task.id) (\(task.functionName)) was stopped when the run that spawned it ended: it has no result to wait for"
+                )
             }
             let (r0, r1, r2, r3) = task.result
             switch ValueStorage(rawValue: UInt8(k)) ?? .none {
@@ -1186,20 +1213,27 @@ enum Interpreter {
             if cap > Int64(Interpreter.maxChannelCapacity) {
                 throw Trap("channel capacity \(cap) is too large (at most \(Interpreter.maxChannelCapacity))")
             }
-            objs[a] = Channel(capacity: Int(cap))
+            // The buffer is allocated up front: charged for the channel's life.
+            let bytes = Channel.allocationSize(capacity: Int(cap))
+            guard let charge = MemoryCharge(bytes, on: ctx.memory),
+                let channel = Channel(capacity: Int(cap), owner: charge)
+            else {
+                throw Trap("out of memory (a channel of capacity \(cap) needs \(bytes) bytes)")
+            }
+            objs[a] = channel
         case .send:
             let ch = unsafeDowncast(objs[a]!, to: Channel.self)
             do {
                 try ch.send(message(k, b, regs, objs))
             } catch {
-                throw Trap("send on a closed channel")
+                throw error == .taskStopped ? Trap.stopped : Trap("send on a closed channel")
             }
         case .recv:
             let ch = unsafeDowncast(objs[b]!, to: Channel.self)
             do {
                 storeMessage(try ch.receive(), k, a, regs, objs)
             } catch {
-                throw Trap("receive from a closed and drained channel")
+                throw error == .taskStopped ? Trap.stopped : Trap("receive from a closed and drained channel")
             }
         case .close:
             let ch = unsafeDowncast(objs[a]!, to: Channel.self)
@@ -1210,6 +1244,7 @@ enum Interpreter {
             }
         case .yield:
             Scheduler.yield()
+            if Scheduler.isStopping { throw Trap.stopped }
         case .sleep:
             let ms = Int64(bitPattern: regs[a])
             if ms > 0 {
@@ -1218,6 +1253,7 @@ enum Interpreter {
             } else {
                 Scheduler.yield()
             }
+            if Scheduler.isStopping { throw Trap.stopped }
         case .now:
             var ts = timespec()
             clock_gettime(CLOCK_MONOTONIC, &ts)

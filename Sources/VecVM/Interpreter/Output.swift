@@ -19,10 +19,14 @@ public protocol OutputSink: AnyObject, Sendable {
     func flush()
 }
 
-/// Buffered standard output.
+/// Buffered standard output. A failed write (a full disk, `>/dev/full`, a closed descriptor) is
+/// remembered, the output from then on dropped; `writeError` says what failed, for the host to
+/// report (the CLI exits non-zero). A reader that closed the pipe ends the process by SIGPIPE first,
+/// as for any Unix filter, unless SIGPIPE is ignored.
 public final class StandardOutput: OutputSink {
     private struct State {
         var buffer: [UInt8] = []
+        var error: Int32 = 0
     }
     private let state = Mutex(State())
     private let lineBuffered: Bool
@@ -33,28 +37,48 @@ public final class StandardOutput: OutputSink {
 
     public func write(_ text: String) {
         state.withLock { s in
+            if s.error != 0 { return }
             s.buffer.append(contentsOf: text.utf8)
-            if lineBuffered || s.buffer.count >= 1 << 16 { StandardOutput.drain(&s.buffer) }
+            if lineBuffered || s.buffer.count >= 1 << 16 { StandardOutput.drain(&s) }
         }
     }
 
     public func flush() {
-        state.withLock { s in StandardOutput.drain(&s.buffer) }
+        state.withLock { s in StandardOutput.drain(&s) }
     }
 
-    private static func drain(_ buffer: inout [UInt8]) {
+    /// `flush()` for a signal's last moments: gives up (false) if the output lock stays taken for
+    /// `attempts` tries 10 ms apart (a task may be blocked writing to a full pipe).
+    public func flushIfAvailable(attempts: Int = 100) -> Bool {
+        for _ in 0..<attempts {
+            if state.withLockIfAvailable({ s in StandardOutput.drain(&s) }) != nil { return true }
+            usleep(10_000)
+        }
+        return false
+    }
+
+    /// The first write that failed, as strerror's text ("No space left on device"), or nil.
+    public var writeError: String? {
+        let e = state.withLock { $0.error }
+        return e == 0 ? nil : String(cString: strerror(e))
+    }
+
+    private static func drain(_ s: inout State) {
         var offset = 0
-        buffer.withUnsafeBytes { raw in
+        var failed: Int32 = 0
+        s.buffer.withUnsafeBytes { raw in
             while offset < raw.count {
                 let n = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    break  // a closed pipe: drop the output rather than die
+                    failed = errno
+                    break
                 }
                 offset += n
             }
         }
-        buffer.removeAll(keepingCapacity: true)
+        if failed != 0 && s.error == 0 { s.error = failed }
+        s.buffer.removeAll(keepingCapacity: true)
     }
 }
 

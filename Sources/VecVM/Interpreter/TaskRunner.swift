@@ -1,7 +1,11 @@
 // Runs .vec tasks as green threads of VMRuntime: the main task and every `spawn`. A task's VM state
 // (TaskState) is heap memory; the G's native stack holds only the dispatch loop's frame. A runtime
-// error in any task ends the whole run (Go's semantics) through Scheduler.terminate; the error carries
+// error in any task ends the whole run (Go's semantics) through Scheduler.endRun; the error carries
 // the task's traceback of .vec frames (its frame stack at the fault) and where the task was spawned.
+// When a run ends its tasks are stopped: the scheduler unwinds them
+// (SchedulerConfiguration.unwindsStoppedTasks), the interpreter throws `Fault.stopped` from the
+// blocking call that told it, and the task returns here, releasing its registers and everything
+// they hold.
 
 import VMRuntime
 
@@ -58,6 +62,21 @@ public struct RuntimeError: Error, Sendable, CustomStringConvertible {
         public let parentName: String
     }
 
+    init(
+        message: String, fileName: String, location: SourceLocation, taskID: Int, taskName: String,
+        sourceLine: String = "", traceback: Traceback = Traceback(frames: [], omitted: 0, omittedAfter: 0),
+        spawnSite: SpawnSite? = nil
+    ) {
+        self.message = message
+        self.fileName = fileName
+        self.location = location
+        self.taskID = taskID
+        self.taskName = taskName
+        self.sourceLine = sourceLine
+        self.traceback = traceback
+        self.spawnSite = spawnSite
+    }
+
     public var description: String { rendered(colour: false) }
 
     /// `description`, with the location and message in bold and the label and caret in red when
@@ -97,22 +116,25 @@ public struct RuntimeError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// The reason object a failing task hands to Scheduler.terminate.
+/// The reason object a failing task hands to Scheduler.endRun.
 final class RuntimeErrorBox {
     let error: RuntimeError
     init(_ error: RuntimeError) { self.error = error }
 }
 
 enum TaskRunner {
-    /// Runs a task's frames to completion on the current G; a runtime error ends the run.
+    /// Runs a task's frames to completion on the current G; a runtime error ends the run; a stopped
+    /// run (Fault.stopped) just returns. Either way the task's state is released when the caller's
+    /// closure lets go of it.
     static func run(_ state: TaskState, _ ctx: ExecutionContext) {
         do {
             try Interpreter.execute(state, ctx)
         } catch {
+            if error.isStop { return }
             let e = runtimeError(error, state, ctx)
             // Read by `wait` in a later run (a REPL input): it reports this error instead of hanging.
             state.task.failure = e
-            Scheduler.terminate(RuntimeErrorBox(e))
+            Scheduler.endRun(RuntimeErrorBox(e))
         }
     }
 
@@ -168,12 +190,13 @@ enum TaskRunner {
 
     /// `spawn f(args)`: a new task whose first frame is `function`, with the arguments copied from
     /// the caller's registers starting at `base`. `parent` is the spawning task; its top frame's pc is
-    /// that of the instruction after the spawn.
+    /// that of the instruction after the spawn. Fails when the VM's task limit or memory limit would
+    /// be passed.
     static func spawn(
         function: Int, arguments base: Int, _ regs: UnsafeMutablePointer<UInt64>,
         _ objs: UnsafeMutablePointer<AnyObject?>,
         _ table: FunctionTable, _ ctx: ExecutionContext, parent: TaskState
-    ) -> VMTask {
+    ) throws(Trap) -> VMTask {
         let entry = table.entries[function]
         let task = VMTask(id: 0, functionName: table.functions[function].name)
         let top = parent.frames[parent.frameCount - 1]
@@ -183,7 +206,8 @@ enum TaskRunner {
             fileName: caller.file?.name ?? ctx.fileName,
             location: pc >= 0 && pc < caller.locations.count ? caller.locations[pc] : caller.location,
             parentID: parent.task.id, parentName: parent.task.functionName)
-        let state = TaskState(table: table, task: task, initialSlots: entry.frameSize)
+        let state = try TaskState(
+            table: table, task: task, initialSlots: entry.frameSize, account: ctx.memory, maxTasks: ctx.maxTasks)
         for i in 0..<entry.parameterSlots {
             state.registers[i] = regs[base + i]
             state.objects[i] = objs[base + i]

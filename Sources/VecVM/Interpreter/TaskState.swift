@@ -35,12 +35,28 @@ final class VMTask {
     }
 }
 
+/// What a task costs in memory, all of it charged to the VM's `MemoryAccount` (the sandbox counts
+/// tasks, not only arrays): a fixed amount for the task itself — its G and the pages of its native
+/// stack that the dispatch loop touches (a parked task measured about 5 KiB resident) — plus its
+/// register stack (16 bytes a slot) and frame stack (24 bytes a frame) as they grow.
 final class TaskState {
     /// Lua's LUAI_MAXSTACK: one million slots per task.
     static let maxSlots = 1 << 20
     static let maxFrames = 200_000
     /// A task starts small (a parked task should cost a few KiB) and grows on demand.
     static let initialSlots = 16
+    /// Charged per task besides its register and frame stacks: the G, its native stack's touched
+    /// pages, this object and its table of arrays.
+    static let taskBytes = 8 << 10
+    static let bytesPerSlot = MemoryLayout<UInt64>.stride + MemoryLayout<AnyObject?>.stride
+    static let bytesPerFrame = MemoryLayout<Frame>.stride
+
+    /// The account everything above is charged to (nil: not charged, e.g. tests); `charged` is
+    /// what this task holds on it, given back when it ends.
+    private let account: MemoryAccount?
+    private var charged = 0
+    /// Why the last `ensureCapacity` or `pushFrame` failed: the runtime error's message.
+    private(set) var growthFailure = "stack overflow"
 
     private(set) var registers: UnsafeMutablePointer<UInt64>
     private(set) var objects: UnsafeMutablePointer<AnyObject?>
@@ -62,7 +78,8 @@ final class TaskState {
     private var arrayTableMemory: UnsafeMutableRawPointer?
     private var arrayTableSlots = 0
 
-    /// The array table with room for `slots` registers.
+    /// The array table with room for `slots` registers (at most the register stack's size, which
+    /// is charged; this table is 16 bytes a slot too, counted in `taskBytes` and the slots').
     func arrayTable(slots: Int) -> UnsafeMutableRawPointer {
         if slots > arrayTableSlots || arrayTableMemory == nil {
             arrayTableMemory?.deallocate()
@@ -72,10 +89,29 @@ final class TaskState {
         return arrayTableMemory!
     }
 
-    init(table: FunctionTable, task: VMTask, initialSlots: Int) {
+    /// A task's state, counted as one of the account's tasks (at most `maxTasks`) and its first
+    /// charge taken from the account; the Trap is the runtime error when either is refused.
+    init(table: FunctionTable, task: VMTask, initialSlots: Int, account: MemoryAccount?, maxTasks: Int? = nil)
+        throws(Trap)
+    {
+        let capacity = max(initialSlots, TaskState.initialSlots)
+        let bytes = TaskState.taskBytes + capacity * TaskState.bytesPerSlot + 4 * TaskState.bytesPerFrame
+        if let account {
+            let n = account.tasks.add(1, ordering: .relaxed).newValue
+            if let maxTasks, n > maxTasks {
+                account.tasks.subtract(1, ordering: .relaxed)
+                throw Trap("too many tasks: the VM's limit is \(maxTasks) tasks at once")
+            }
+            if !account.reserve(bytes) {
+                account.tasks.subtract(1, ordering: .relaxed)
+                throw Trap("out of memory (a new task needs \(bytes) bytes)")
+            }
+        }
+        self.account = account
+        charged = bytes
         self.table = table
         self.task = task
-        capacity = max(initialSlots, TaskState.initialSlots)
+        self.capacity = capacity
         registers = .allocate(capacity: capacity)
         registers.initialize(repeating: 0, count: capacity)
         objects = .allocate(capacity: capacity)
@@ -90,16 +126,34 @@ final class TaskState {
         objects.deinitialize(count: capacity)
         objects.deallocate()
         frames.deallocate()
+        if let account {
+            account.release(charged)
+            account.tasks.subtract(1, ordering: .relaxed)
+        }
     }
 
-    /// Makes room for `slots` registers; false if that passes the limit. Moves the stacks, so the
-    /// caller must re-derive any register pointers afterwards.
+    /// Charges `bytes` more of growth; false (and `growthFailure` set) when the account refuses.
+    private func charge(_ bytes: Int, _ what: String) -> Bool {
+        if let account, !account.reserve(bytes) {
+            growthFailure = "out of memory (the task's \(what) needs \(bytes) more bytes than the memory limit allows)"
+            return false
+        }
+        charged += bytes
+        return true
+    }
+
+    /// Makes room for `slots` registers; false if that passes the limit (`growthFailure` says
+    /// which). Moves the stacks, so the caller must re-derive any register pointers afterwards.
     func ensureCapacity(_ slots: Int) -> Bool {
         if slots <= capacity { return true }
-        guard slots <= TaskState.maxSlots else { return false }
+        guard slots <= TaskState.maxSlots else {
+            growthFailure = "stack overflow"
+            return false
+        }
         var newCapacity = capacity * 2
         while newCapacity < slots { newCapacity *= 2 }
         newCapacity = min(newCapacity, TaskState.maxSlots)
+        guard charge((newCapacity - capacity) * TaskState.bytesPerSlot, "registers") else { return false }
         let r = UnsafeMutablePointer<UInt64>.allocate(capacity: newCapacity)
         r.update(from: registers, count: capacity)
         (r + capacity).initialize(repeating: 0, count: newCapacity - capacity)
@@ -114,11 +168,15 @@ final class TaskState {
         return true
     }
 
-    /// Pushes a frame; false when the frame stack is at its limit.
+    /// Pushes a frame; false when the frame stack is at its limit (`growthFailure` says which).
     func pushFrame(_ f: Frame) -> Bool {
         if frameCount == frameCapacity {
-            guard frameCapacity < TaskState.maxFrames else { return false }
+            guard frameCapacity < TaskState.maxFrames else {
+                growthFailure = "stack overflow"
+                return false
+            }
             let newCapacity = min(frameCapacity * 2, TaskState.maxFrames)
+            guard charge((newCapacity - frameCapacity) * TaskState.bytesPerFrame, "call frames") else { return false }
             let n = UnsafeMutablePointer<Frame>.allocate(capacity: newCapacity)
             n.moveInitialize(from: frames, count: frameCount)
             frames.deallocate()

@@ -11,17 +11,72 @@ import Synchronization
     import Darwin
 #endif
 
-/// An immutable `str` value.
+/// An immutable `str` value. Strings a program makes are charged to its VM's memory account (see
+/// `make`); constants of a program (`init`) are part of the program.
 final class VMString {
     let value: String
-    init(_ value: String) { self.value = value }
+    private let account: MemoryAccount?
+    private let charged: Int
+
+    /// A constant: not charged.
+    init(_ value: String) {
+        self.value = value
+        account = nil
+        charged = 0
+    }
+
+    private init(_ value: String, account: MemoryAccount, charged: Int) {
+        self.value = value
+        self.account = account
+        self.charged = charged
+    }
+
+    deinit { account?.release(charged) }
+
+    /// Charged bytes of a string of `utf8Count` bytes: its bytes and this object.
+    static func cost(utf8Count: Int) -> Int { utf8Count + 48 }
+
+    /// A string the program made (concatenation, formatting, a host function's result), charged to
+    /// `account`; "out of memory" when the account cannot cover it. Check the size with `admit`
+    /// before building a large string, so that it is never built over the limit.
+    static func make(_ value: String, _ account: MemoryAccount) throws(Trap) -> VMString {
+        let bytes = cost(utf8Count: value.utf8.count)
+        guard account.reserve(bytes) else { throw outOfMemory(bytes) }
+        return VMString(value, account: account, charged: bytes)
+    }
+
+    /// Throws "out of memory" if a string of `utf8Count` bytes would not fit now.
+    static func admit(utf8Count: Int, _ account: MemoryAccount) throws(Trap) {
+        let bytes = cost(utf8Count: utf8Count)
+        if account.used.load(ordering: .relaxed) + bytes > account.limit { throw outOfMemory(bytes) }
+    }
+
+    private static func outOfMemory(_ bytes: Int) -> Trap { Trap("out of memory (a string of \(bytes) bytes)") }
 }
 
-/// Bytes of array memory a VM may hold at once; exceeding it is the runtime error "out of memory".
+/// Bytes charged to a MemoryAccount for as long as the object lives (a channel's buffer).
+final class MemoryCharge {
+    let account: MemoryAccount
+    let bytes: Int
+
+    init?(_ bytes: Int, on account: MemoryAccount) {
+        guard account.reserve(bytes) else { return nil }
+        self.account = account
+        self.bytes = bytes
+    }
+
+    deinit { account.release(bytes) }
+}
+
+/// Bytes of memory a VM's programs may hold at once — arrays, strings, channels, tasks with their
+/// stacks and frames (VMConfiguration.memoryLimit); exceeding it is the runtime error "out of
+/// memory". Also counts the VM's live tasks (VMConfiguration.maxTasks).
 final class MemoryAccount: Sendable {
     let limit: Int
     let used = Atomic<Int>(0)
     let peak = Atomic<Int>(0)
+    /// Tasks whose state exists (TaskState), the main tasks included.
+    let tasks = Atomic<Int>(0)
 
     init(limit: Int) { self.limit = limit }
 

@@ -1,8 +1,13 @@
 // The JIT's kernel backend: compiles each KernelProgram to native code on first use (KernelLowering),
-// installs it in the CodeHeap, caches it process-wide by program (so a kernel is compiled once however
-// many sites or programs use it) and per site (so a hot site pays one atomic load), and calls it.
-// A kernel that cannot be lowered (integer division, too many registers) is recorded as a fallback
-// and runs in the interpreter's evaluator.
+// installs it in the CodeHeap, shares it process-wide by program (a kernel is compiled once however
+// many sites or programs use it at the same time) and per site (a hot site pays one atomic load),
+// and calls it. A kernel that cannot be lowered (integer division, too many registers) runs in the
+// interpreter's evaluator, with the reason kept for --stats and jit-dump.
+//
+// Lifetime: each site that uses a kernel holds its KernelCode; the process-wide cache holds it only
+// weakly. When the last program using a kernel goes, its code is freed (NativeCode) and its cache
+// entry forgotten; a later program compiles it again. So a process that compiles programs for ever
+// keeps only the code of those still alive (issue 16.4).
 
 import Synchronization
 
@@ -13,7 +18,7 @@ typealias NativeKernelEntry =
         UnsafeMutablePointer<UInt64>, Int
     ) -> Int
 
-/// One compiled kernel, as `jit-dump` lists it.
+/// One kernel as jit-dump lists it (a live one: its code is read back from the code heap).
 struct CompiledKernel: Sendable {
     let number: Int
     let program: String
@@ -22,56 +27,116 @@ struct CompiledKernel: Sendable {
     let address: UInt
 }
 
-/// Process-wide cache of compiled kernels.
+/// A kernel program's native code, or why it has none. Held by the kernel sites that use it.
+final class KernelCode: Sendable {
+    let program: KernelProgram
+    /// Numbered in order of compilation in this process (jit-dump's kernel-N.bin).
+    let number: Int
+    let native: NativeCode?
+    let fallback: String?
+
+    fileprivate init(program: KernelProgram, number: Int, native: NativeCode?, fallback: String?) {
+        self.program = program
+        self.number = number
+        self.native = native
+        self.fallback = fallback
+    }
+
+    /// The site's `nativeEntry` value: the code's address, or 1 when it is interpreted.
+    var entry: UInt { native.map { UInt(bitPattern: $0.address) } ?? 1 }
+
+    deinit { JITCache.shared.forget(program) }
+}
+
+/// Process-wide cache of compiled kernels, by program (weakly: see the top of this file).
 final class JITCache: Sendable {
     static let shared = JITCache()
+    /// Fallback reasons kept for --stats and tests (the most recent ones).
+    static let fallbackLog = 256
+
+    private final class Weak: @unchecked Sendable {
+        weak var code: KernelCode?
+        init(_ code: KernelCode) { self.code = code }
+    }
 
     private struct State {
-        var entries: [KernelProgram: UInt] = [:]  // 1 = cannot be lowered
-        var compiled: [CompiledKernel] = []
+        var live: [KernelProgram: Weak] = [:]
         var fallbacks: [String] = []
-        var bytes = 0
+        var count = 0
+        /// Kept for good (`entry(for:)`, which callers use without a site to hold the code).
+        var pinned: [KernelCode] = []
     }
     private let state = Mutex(State())
 
-    /// The entry for `program`, compiling it if needed; nil when it cannot be lowered.
-    func entry(for program: KernelProgram) -> UInt {
-        if let e = state.withLock({ $0.entries[program] }) { return e }
-        let result: UInt
-        var record: CompiledKernel?
+    /// The code for `program`, compiling it if no live program has it.
+    func code(for program: KernelProgram) -> KernelCode {
+        if let c = state.withLock({ $0.live[program]?.code }) { return c }
+        var native: NativeCode?
         var fallback: String?
         do {
             let bytes = try KernelLowering.lower(program)
-            if let heap = CodeHeap.shared, let address = heap.install(bytes) {
-                result = UInt(bitPattern: address)
-                record = CompiledKernel(
-                    number: 0, program: program.description, element: program.element, bytes: bytes, address: result)
-            } else {
-                result = 1
-                fallback = "\(program): the code heap is full or unavailable"
-            }
+            native = NativeCode(bytes)
+            if native == nil { fallback = "\(program): the code heap is full or unavailable" }
         } catch {
-            result = 1
             fallback = "\(program): \(error)"
         }
-        return state.withLock { s in
-            if let e = s.entries[program] { return e }  // another thread won the race
-            s.entries[program] = result
-            if let r = record {
-                s.compiled.append(
-                    CompiledKernel(
-                        number: s.compiled.count, program: r.program, element: r.element, bytes: r.bytes,
-                        address: r.address))
-                s.bytes += r.bytes.count
+        // Ours, or the one another thread installed meanwhile (ours is then released after the
+        // lock: its deinit takes the lock too).
+        var mine: KernelCode?
+        let chosen = state.withLock { s -> KernelCode in
+            if let c = s.live[program]?.code { return c }
+            s.count += 1
+            let c = KernelCode(program: program, number: s.count - 1, native: native, fallback: fallback)
+            s.live[program] = Weak(c)
+            if let fallback {
+                s.fallbacks.append(fallback)
+                if s.fallbacks.count > JITCache.fallbackLog { s.fallbacks.removeFirst() }
             }
-            if let f = fallback { s.fallbacks.append(f) }
-            return result
+            mine = c
+            return c
         }
+        _ = mine
+        return chosen
     }
 
-    var compiled: [CompiledKernel] { state.withLock { $0.compiled } }
+    /// A dead entry's last holder went: forget it (unless a new one for the program replaced it).
+    fileprivate func forget(_ program: KernelProgram) {
+        // A weak load makes a strong reference: it is dropped after the lock, or its release could
+        // run a deinit (and so this function) inside it.
+        var current: KernelCode?
+        state.withLock { s in
+            guard let w = s.live[program] else { return }
+            current = w.code
+            if current == nil { s.live[program] = nil }
+        }
+        _ = current
+    }
+
+    /// The entry for `program` (see KernelCode.entry), its code kept for the life of the process:
+    /// for callers without a kernel site (tests, tools).
+    func entry(for program: KernelProgram) -> UInt {
+        let c = code(for: program)
+        state.withLock { $0.pinned.append(c) }
+        return c.entry
+    }
+
+    /// Live kernels with native code, in order of compilation.
+    var compiled: [CompiledKernel] {
+        let codes = state.withLock { s in s.live.values.compactMap(\.code) }
+        return codes.compactMap { c in
+            c.native.map {
+                CompiledKernel(
+                    number: c.number, program: c.program.description, element: c.program.element,
+                    bytes: $0.machineCode, address: UInt(bitPattern: $0.address))
+            }
+        }.sorted { $0.number < $1.number }
+    }
+    /// The most recent reasons kernels stayed interpreted.
     var fallbacks: [String] { state.withLock { $0.fallbacks } }
-    var codeBytes: Int { state.withLock { $0.bytes } }
+    /// Bytes of live kernel code.
+    var codeBytes: Int {
+        state.withLock { s in s.live.values.compactMap(\.code) }.reduce(0) { $0 + ($1.native?.byteCount ?? 0) }
+    }
 }
 
 final class JITKernels: KernelBackend {
@@ -85,8 +150,10 @@ final class JITKernels: KernelBackend {
     ) throws(Trap) -> Bool {
         var entry = site.nativeEntry.load(ordering: .acquiring)
         if entry == 0 {
-            entry = JITCache.shared.entry(for: site.program)
-            site.nativeEntry.store(entry, ordering: .releasing)
+            // The site holds the code for as long as its function lives; the entry is published
+            // after it is held.
+            let code = JITCache.shared.code(for: site.program)
+            entry = site.holdNativeCode(code)
         }
         guard entry > 1, let address = UnsafeRawPointer(bitPattern: entry) else { return false }
         let function = unsafeBitCast(address, to: NativeKernelEntry.self)

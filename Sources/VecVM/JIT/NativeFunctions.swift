@@ -1,6 +1,8 @@
-// Functions compiled whole to native code (FunctionLowering), cached per Function object: a function
+// Functions compiled whole to native code (FunctionLowering), kept on the Function object: a function
 // is lowered once, the first time a program that contains it runs with the JIT on, whatever the
-// number of runs. Functions outside the supported subset are remembered with the reason, for --stats.
+// number of runs, and its code is freed with it (NativeCode). Functions outside the supported subset
+// are remembered with the reason, for --stats; the process keeps only the most recent names and
+// reasons (a bounded log), so that compiling programs for ever does not grow it.
 
 import Synchronization
 
@@ -8,17 +10,20 @@ import Synchronization
 typealias NativeFunctionEntry =
     @convention(c) (UnsafeMutablePointer<UInt64>, UnsafeRawPointer, UnsafePointer<UInt32>, Int) -> Int64
 
-/// One lowered function.
-/// - Note: `arraySlots` and `entries` are allocated once and live as long as the process (like the code).
+/// One lowered function; its code and tables go with it.
 final class NativeFunction: @unchecked Sendable {
-    let entry: UnsafeRawPointer
+    // @unchecked Sendable: immutable after init.
+    let name: String
+    let code: NativeCode
+    var entry: UnsafeRawPointer { code.address }
     let arraySlots: UnsafeMutablePointer<Int>
     let arraySlotCount: Int
     let entries: UnsafeMutablePointer<Int>
     let entryCount: Int
 
-    init(entry: UnsafeRawPointer, arraySlots: [Int], entries: [Int]) {
-        self.entry = entry
+    init(name: String, code: NativeCode, arraySlots: [Int], entries: [Int]) {
+        self.name = name
+        self.code = code
         self.arraySlots = .allocate(capacity: max(1, arraySlots.count))
         for (i, s) in arraySlots.enumerated() { self.arraySlots[i] = s }
         arraySlotCount = arraySlots.count
@@ -26,57 +31,101 @@ final class NativeFunction: @unchecked Sendable {
         for (i, e) in entries.enumerated() { self.entries[i] = e }
         entryCount = entries.count
     }
+
+    deinit {
+        arraySlots.deallocate()
+        entries.deallocate()
+    }
+}
+
+/// What the JIT made of a function (Function.nativeState).
+enum NativeFunctionState {
+    case untried
+    case native(NativeFunction)
+    case interpreted
 }
 
 final class NativeFunctions: Sendable {
     static let shared = NativeFunctions()
+    /// Names and reasons kept for --stats and tests (the most recent ones).
+    static let logSize = 1024
+
+    private final class Weak: @unchecked Sendable {
+        weak var function: NativeFunction?
+        init(_ f: NativeFunction) { function = f }
+    }
 
     private struct State {
-        var byFunction: [ObjectIdentifier: NativeFunction?] = [:]
-        /// Keeps functions alive while they are keys (an ObjectIdentifier must not be reused).
-        var retained: [Function] = []
         var compiled: [String] = []
-        var code: [(String, [UInt8])] = []
         var interpreted: [String] = []
+        /// Live lowered functions, for jit-dump (dead ones pruned as new ones come).
+        var live: [Weak] = []
+        var pruneAt = 64
     }
+    /// Also guards every Function's `nativeState`.
     private let state = Mutex(State())
 
     /// The native code of `f`, lowering it on first request; nil when it stays interpreted.
     func native(for f: Function) -> NativeFunction? {
-        let key = ObjectIdentifier(f)
-        if let known = state.withLock({ $0.byFunction[key] }) { return known }
+        let known = state.withLock { _ -> NativeFunction?? in
+            switch f.nativeState {
+            case .untried: return .none
+            case .native(let n): return .some(n)
+            case .interpreted: return .some(nil)
+            }
+        }
+        if let known { return known }
         var result: NativeFunction?
         var reason: String?
-        var machineCode: [UInt8] = []
         do {
             let (bytes, slots, entries) = try FunctionLowering.lower(f)
-            machineCode = bytes
-
-            if let heap = CodeHeap.shared, let address = heap.install(bytes) {
-                result = NativeFunction(entry: address, arraySlots: slots, entries: entries)
+            if let code = NativeCode(bytes) {
+                result = NativeFunction(name: f.name, code: code, arraySlots: slots, entries: entries)
             } else {
                 reason = "the code heap is full or unavailable"
             }
         } catch {
             reason = error.reason
         }
-        return state.withLock { s in
-            if let known = s.byFunction[key] { return known }
-            s.byFunction[key] = result
-            s.retained.append(f)
-            if result != nil {
-                s.compiled.append(f.name)
-                s.code.append((f.name, machineCode))
-            } else {
-                s.interpreted.append("\(f.name): \(reason ?? "?")")
+        // Ours, or what another thread decided meanwhile (ours is then released after the lock).
+        var mine = result
+        let chosen = state.withLock { s -> NativeFunction? in
+            switch f.nativeState {
+            case .native(let n): return n
+            case .interpreted: return nil
+            case .untried: break
             }
+            if let result {
+                f.nativeState = .native(result)
+                NativeFunctions.log(&s.compiled, f.name)
+                if s.live.count >= s.pruneAt {
+                    s.live.removeAll { $0.function == nil }
+                    s.pruneAt = max(64, s.live.count * 2)
+                }
+                s.live.append(Weak(result))
+            } else {
+                f.nativeState = .interpreted
+                NativeFunctions.log(&s.interpreted, "\(f.name): \(reason ?? "?")")
+            }
+            mine = nil
             return result
         }
+        _ = mine
+        return chosen
     }
 
+    private static func log(_ list: inout [String], _ entry: String) {
+        list.append(entry)
+        if list.count > logSize { list.removeFirst(list.count - logSize) }
+    }
+
+    /// The most recently lowered functions' names.
     var compiledNames: [String] { state.withLock { $0.compiled } }
-    /// (name, machine code) of every lowered function, for `vecvm jit-dump`.
-    var machineCode: [(String, [UInt8])] { state.withLock { $0.code } }
-    /// "name: reason" of every function left to the interpreter.
+    /// (name, machine code) of every live lowered function, for `vecvm jit-dump`.
+    var machineCode: [(String, [UInt8])] {
+        let live = state.withLock { s in s.live.compactMap(\.function) }
+        return live.map { ($0.name, $0.code.machineCode) }
+    }
+    /// "name: reason" of the functions most recently left to the interpreter.
     var interpreted: [String] { state.withLock { $0.interpreted } }
 }

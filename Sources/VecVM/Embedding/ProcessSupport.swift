@@ -1,0 +1,13 @@
+// What an executable built on VecVM (the vecvm CLI) may set up for its whole process — never done
+// by the library on its own: signal handling belongs to the host.
+
+import VMRuntime
+
+public enum CrashReporting {
+    /// Replaces the fatal-signal handlers (and so the Swift runtime's backtracer, whose helper
+    /// process can outlive a crashed parent while holding its output pipes) with a short report on
+    /// standard error — the signal, the address, the task, and the `extern` C function that was
+    /// running if any — after which the process ends by that signal. SIGQUIT included. Call it
+    /// first thing in `main`.
+    public static func install(programName: String) { CrashReport.install(programName: programName) }
+}
