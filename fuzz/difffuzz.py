@@ -286,6 +286,12 @@ class Campaign:
         self.findings = []
         os.makedirs(a.out, exist_ok=True)
 
+    @staticmethod
+    def cpu_seconds():
+        """CPU time of every vecvm run so far (user + system, children that have ended)."""
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return ru.ru_utime + ru.ru_stime
+
     def log(self, msg):
         with self.lock:
             print(msg, flush=True)
@@ -333,6 +339,8 @@ class Campaign:
                 while len(pending) < a.jobs * 2:
                     if a.time and time.time() - start > a.time:
                         break
+                    if a.cpu and self.cpu_seconds() > a.cpu:
+                        break
                     s = next(seeds, None)
                     if s is None:
                         break
@@ -359,6 +367,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1, help="first seed (programs use seed, seed+1, ...)")
     ap.add_argument("--count", type=int, default=0, help="number of programs (0: until --time)")
     ap.add_argument("--time", type=float, default=0, help="stop starting programs after this many seconds")
+    ap.add_argument("--cpu", type=float, default=0, help="... or once the runs have used this much CPU time")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=20, help="seconds one run may take")
     ap.add_argument("--v1", action="store_true", help="generate LANGUAGE.md v1's additions too")
@@ -374,7 +383,7 @@ def main():
     ap.add_argument("--note", default="", help="what the regression is about (its first line)")
     a = ap.parse_args()
     a.vecvm = os.path.abspath(a.vecvm)
-    if not a.count and not a.time and not a.reduce_file and not a.file:
+    if not a.count and not a.time and not a.cpu and not a.reduce_file and not a.file:
         a.count = 100
     if a.reduce_file or a.file:
         src = open(a.reduce_file or a.file).read()
