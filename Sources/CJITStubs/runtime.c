@@ -169,6 +169,34 @@ void *vm_ctx_init(uintptr_t stack_hi, void (*entry)(void *), void *arg) {
     return sp;
 }
 
+// ---- AddressSanitizer and reused stacks ----------------------------------------------------
+// A G stack is handed to the next G without being unwound: a task that ended left the redzones
+// of its last frames (gEntryPoint, exitCurrent, the switch helpers) poisoned, and an abandoned task
+// all of its frames. ASan's shadow of those bytes would then flag the new G's own locals that
+// happen to lie there ("stack-buffer-overflow ... wild pointer"). Clearing the shadow of the whole
+// stack before a G starts on it is what a thread's exit does for an OS stack. Without ASan this
+// compiles to nothing.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VM_ASAN 1
+#endif
+#endif
+#ifdef VM_ASAN
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+void *__asan_region_is_poisoned(void *beg, size_t size);
+#endif
+
+void vm_stack_sanitizer_reset(uintptr_t lo, uintptr_t hi) {
+#ifdef VM_ASAN
+    // Only from the lowest poisoned byte up: the shadow of a stack's untouched low end stays
+    // unwritten (reading it maps no memory), so a fresh stack costs no shadow pages.
+    char *first = __asan_region_is_poisoned((void *)lo, hi - lo);
+    if (first) __asan_unpoison_memory_region(first, hi - (uintptr_t)first);
+#else
+    (void)lo; (void)hi;
+#endif
+}
+
 // ---- threads --------------------------------------------------------------------------------
 #define VM_ALTSTACK_SIZE (64 * 1024)
 

@@ -235,6 +235,7 @@ func startG(_ s: SchedPtr, _ p: PPtr, _ g: GPtr) {
     g.pointee.stack_hi = st.pointee.hi
     g.pointee.guard_lo = st.pointee.guard_lo
     g.pointee.stack_guarded = st.pointee.guarded
+    vm_stack_sanitizer_reset(st.pointee.lo, st.pointee.hi)
     g.pointee.sp = vm_ctx_init(st.pointee.hi, gEntryPoint, UnsafeMutableRawPointer(g))
 }
 

@@ -470,6 +470,10 @@ void vm_ctx_trampoline(void);
 // returned sp "returns" into vm_ctx_trampoline, which calls entry(arg). Default MXCSR/FPU CW.
 void *vm_ctx_init(uintptr_t stack_hi, void (*entry)(void *), void *arg);
 
+// Before a G starts on the stack [lo, hi): clears AddressSanitizer's shadow of it (stale redzones
+// of the previous G's frames, which were never unwound). A no-op unless built with ASan.
+void vm_stack_sanitizer_reset(uintptr_t lo, uintptr_t hi);
+
 // g0 → G. `m` must be the current thread's M; it stays valid afterwards because g0 never
 // changes thread.
 static inline __attribute__((always_inline)) void vm_switch_to_g(vm_m *m, vm_g *g) {
