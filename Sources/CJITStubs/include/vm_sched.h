@@ -217,6 +217,7 @@ struct vm_g {
     uint32_t waitok;      // set by the waker: 1 = operation completed, 0 = woken by close
     uint32_t stack_guarded;
     uint64_t msg[5];      // a Message in flight between a blocked G and its partner
+    void *tsan_fiber;     // ThreadSanitizer builds only: the G's TSan fiber (see vm_switch_to_g)
 };
 
 // Offsets: VM_G_OFF_* in vm_offsets.h (the assembly includes that header, not this one).
@@ -253,6 +254,7 @@ struct vm_m {
     uint64_t rand;        // steal-order randomness
     void *altstack;       // signal stack (stack-overflow reports and SIGURG handlers run here)
     size_t altstack_size;
+    void *tsan_g0;        // ThreadSanitizer builds only: the TSan fiber of this M's thread (g0)
 };
 
 // Offsets: VM_M_OFF_* in vm_offsets.h.
@@ -474,14 +476,27 @@ void *vm_ctx_init(uintptr_t stack_hi, void (*entry)(void *), void *arg);
 // of the previous G's frames, which were never unwound). A no-op unless built with ASan.
 void vm_stack_sanitizer_reset(uintptr_t lo, uintptr_t hi);
 
+// ThreadSanitizer follows the switches as fiber switches: every G is a TSan fiber (made by
+// vm_ctx_init), and each switch tells TSan first, so that it keeps one shadow call stack and one
+// clock per G instead of piling the frames of every G an M runs onto the M's own (which ends in a
+// shadow-stack overflow and reports with other tasks' frames). `__tsan_switch_to_fiber` is a weak
+// reference: null unless the TSan runtime is linked in (these functions are compiled into Swift by
+// the Clang importer, which does not see -fsanitize=thread), so other builds pay one predicted
+// branch per switch.
+extern void __tsan_switch_to_fiber(void *fiber, unsigned flags) __attribute__((weak));
+void vm_tsan_switch_to_g(vm_m *m, vm_g *g);
+void vm_tsan_switch_to_g0(vm_g *g, vm_m *m);
+
 // g0 → G. `m` must be the current thread's M; it stays valid afterwards because g0 never
 // changes thread.
 static inline __attribute__((always_inline)) void vm_switch_to_g(vm_m *m, vm_g *g) {
+    if (__builtin_expect(__tsan_switch_to_fiber != 0, 0)) vm_tsan_switch_to_g(m, g);
     vm_ctx_switch(&m->g0_sp, g->sp);
 }
 // G → g0. After this returns the G may be on another thread: the caller must not use `m`
 // again, and must re-read the current M through vm_current_m().
 static inline __attribute__((always_inline)) void vm_switch_to_g0(vm_g *g, vm_m *m) {
+    if (__builtin_expect(__tsan_switch_to_fiber != 0, 0)) vm_tsan_switch_to_g0(g, m);
     vm_ctx_switch(&g->sp, m->g0_sp);
 }
 
