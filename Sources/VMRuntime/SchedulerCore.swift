@@ -137,7 +137,7 @@ final class SchedulerCore: @unchecked Sendable {
         }
         prepareG(s, g, body: main, gen: vm_load_u64(&s.pointee.gen))
         schedStatAdd(s, VM_STAT_TASKS)
-        s.pointee.main_g = g
+        vm_sched_set_main_g(s, g)
         s.pointee.outcome_set = 0
         vm_store_u32(&s.pointee.run_note, 0)
         s.pointee.run_active = 1
@@ -153,7 +153,7 @@ final class SchedulerCore: @unchecked Sendable {
         let result = outcome ?? .completed
         outcome = nil
         s.pointee.run_active = 0
-        s.pointee.main_g = nil
+        vm_sched_set_main_g(s, nil)
         vm_mutex_unlock(&s.pointee.lock)
         return result
     }

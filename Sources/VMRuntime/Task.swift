@@ -369,7 +369,7 @@ func finishG(_ s: SchedPtr, _ p: PPtr, _ g: GPtr, completed: Bool) {
         w.pointee.waitlink = nil
         ready(w, p, next: false)
     }
-    if completed && s.pointee.main_g == g {
+    if completed && vm_sched_main_g(s) == g {
         vm_mutex_lock(&s.pointee.lock)
         if s.pointee.main_g == g && s.pointee.run_active != 0 && s.pointee.outcome_set == 0
             && g.pointee.gen == vm_load_u64(&s.pointee.gen)

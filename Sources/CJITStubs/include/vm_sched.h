@@ -356,7 +356,8 @@ typedef struct vm_sched {
     uint32_t run_note;      // the host thread sleeps on it
     uint64_t gen;           // atomic; live program generation (bumped when a run is killed)
     int64_t next_gid;       // atomic
-    vm_g *main_g;           // main G of the active run
+    vm_g *main_g;           // main G of the active run; written under lock, read without it by
+                            // finishG's fast path: both through vm_sched_main_g/set_main_g
     vm_g *gfree;            // free G structs (no stacks), linked by schedlink
     int64_t ngfree;
     int64_t quantum_ns;
@@ -368,6 +369,11 @@ typedef struct vm_sched {
     vm_xreg_pool xregs;     // xRegAlloc: the pool of state blocks (VMRuntime/XRegs.swift)
     uint64_t stats[VM_STAT_COUNT];  // atomic adds (events not tied to a P)
 } vm_sched;
+
+// vm_sched.main_g, atomically (relaxed: the reader re-checks under the lock before acting). A plain
+// read without the lock raced with the host thread clearing it (ThreadSanitizer).
+static inline vm_g *vm_sched_main_g(vm_sched *s) { return __atomic_load_n(&s->main_g, __ATOMIC_RELAXED); }
+static inline void vm_sched_set_main_g(vm_sched *s, vm_g *g) { __atomic_store_n(&s->main_g, g, __ATOMIC_RELAXED); }
 
 // The process-wide monitor's words (VMRuntime/Sysmon.swift). A C global so that the hot path
 // (every G switch reads wake_at) reaches it with one PC-relative load; Swift 6 cannot name a C
