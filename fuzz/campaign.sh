@@ -35,11 +35,11 @@ diff_campaign() {
     if [ "$config" = release ]; then
         swift build -c release --product vecvm 2>&1 | tail -n 1
         bin=.build/release/vecvm
-        timeout=20
+        timeout=30
     else
         swift build --product vecvm 2>&1 | tail -n 1
         bin=.build/debug/vecvm
-        timeout=90
+        timeout=120
     fi
     echo "== difffuzz ($config$extra), seeds from $seed, $seconds s"
     # shellcheck disable=SC2086

@@ -13,9 +13,10 @@
 # learns goes to .build-fuzz/corpus-TARGET and survives between runs. Crashes are written to
 # fuzz/findings/libfuzzer/ (crash-*, timeout-*, oom-*); reproduce one with `repro`.
 #
-# Leak detection: fuzz-frontend runs with LeakSanitizer on (compiling must not leak); fuzz-vm with
-# it off, because a task the program abandons (the main task ended while it ran) keeps what its
-# stack references by design (VMRuntime/Task.swift: "a bounded leak per abandoned task").
+# Leak detection: fuzz-frontend runs with LeakSanitizer on (compiling must not leak; the known,
+# reported leaks are in fuzz/lsan.supp); fuzz-vm with it off, because a task the program abandons
+# (the main task ended while it ran) keeps what its stack references by design (VMRuntime/Task.swift:
+# "a bounded leak per abandoned task").
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -58,7 +59,7 @@ run)
     python3 fuzz/corpus.py "$scratch/seeds" --generated 200 >/dev/null
     # -timeout: an input running longer than this is a hang (the VM's own limit is 1 s of run time).
     # -rss_limit_mb: ASan's shadow and quarantine on top of the VM's 32 MB memory limit.
-    ASAN_OPTIONS="$(options "$target")" "$bin" \
+    LSAN_OPTIONS="suppressions=$root/fuzz/lsan.supp" ASAN_OPTIONS="$(options "$target")" "$bin" \
         -max_total_time="$seconds" -timeout=30 -rss_limit_mb=6144 -max_len=8192 \
         -dict=fuzz/vec.dict -artifact_prefix="$findings/$target-" -print_final_stats=1 \
         "$@" "$scratch/corpus-$target" "$scratch/seeds"
@@ -68,7 +69,7 @@ repro)
     shift 2
     bin="$(binary "$target")"
     [ -x "$bin" ] || build
-    ASAN_OPTIONS="$(options "$target")" "$bin" -runs=1 "$@"
+    LSAN_OPTIONS="suppressions=$root/fuzz/lsan.supp" ASAN_OPTIONS="$(options "$target")" "$bin" -runs=1 "$@"
     ;;
 *)
     sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'

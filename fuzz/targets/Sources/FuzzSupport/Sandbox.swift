@@ -87,7 +87,9 @@ public enum Sandbox {
     }
 
     /// Compiles and runs `source` under `limits` in a fresh VM.
-    public static func run(_ source: String, fileName: String = "untrusted.vec", limits: SandboxLimits = SandboxLimits())
+    public static func run(
+        _ source: String, fileName: String = "untrusted.vec", limits: SandboxLimits = SandboxLimits()
+    )
         throws(SandboxViolation) -> (SandboxOutcome, String)
     {
         let output = BoundedOutput(limit: limits.outputBytes)

@@ -8,8 +8,8 @@
 //
 // Prints a count per outcome, the resident memory, and every violation; exits 1 if there was one.
 
-import FuzzSupport
 import Foundation
+import FuzzSupport
 import VecVM
 
 struct SplitMix {
@@ -24,8 +24,10 @@ struct SplitMix {
     mutating func int(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
 }
 
-/// Token-level edits that keep a program close to valid: swap numbers, operators, names, bounds;
-/// delete, duplicate or move a token; insert a keyword or a bracket.
+/// Edits that keep a program close to valid, so that most mutants still compile and run: a number
+/// becomes another (often a boundary), an identifier another of the program's, an operator another
+/// of its class, a line is deleted or duplicated; and sometimes a raw token is inserted, deleted or
+/// moved.
 func mutate(_ source: String, _ rng: inout SplitMix) -> String {
     var tokens: [String] = []
     var current = ""
@@ -43,31 +45,63 @@ func mutate(_ source: String, _ rng: inout SplitMix) -> String {
     }
     flush()
     if tokens.isEmpty { return source }
-    let replacements = [
-        "0", "1", "-1", "2", "7", "8", "9223372036854775807", "0.0", "-0.0", "1e308", "f32", "float", "int",
-        "+", "-", "*", "/", "%", "<", ">=", "==", "!", "&&", "||", "..", "(", ")", "[", "]", "{", "}",
-        "spawn", "wait", "recv", "send", "close", "yield()", "sleep", "fn", "return", "while", "for", "in",
-        "let", "var", "if", "else", "break", "continue", "chan<int>", "[f32]", "f32x8", "f64x4", "splat",
-        "vload", "vstore", "lane", "sum", "dot", "iota", "fill", "len", "sqrt", "fma", "min", "max",
-        "\n", ";", ",", "\"", "true", "false", "1_000_000_000",
+    let isNumber = { (t: String) in t.first.map { $0.isNumber } ?? false }
+    let isName = { (t: String) in t.first.map { $0.isLetter || $0 == "_" } ?? false }
+    let names = Array(Set(tokens.filter(isName)))
+    let numbers = [
+        "0", "1", "2", "3", "7", "8", "9", "15", "16", "17", "31", "32", "33", "255", "1000", "65536",
+        "2147483647", "4294967296", "9223372036854775807", "0.0", "1.0", "0.5", "1e308", "5e-324", "1e-40",
     ]
-    for _ in 0..<(1 + rng.int(4)) {
-        let i = rng.int(tokens.count)
-        switch rng.int(6) {
-        case 0: tokens[i] = replacements[rng.int(replacements.count)]
-        case 1: tokens.remove(at: i)
-        case 2: tokens.insert(tokens[i], at: i)
-        case 3: tokens.insert(replacements[rng.int(replacements.count)], at: i)
-        case 4:
-            let j = rng.int(tokens.count)
-            tokens.swapAt(i, j)
-        default:
-            // A number token becomes another number of the same shape.
-            if let v = Int(tokens[i]) {
-                tokens[i] = String([v &+ 1, v &- 1, 0, -v, v &* 1000, Int.max, Int.min][rng.int(7)])
-            }
-        }
+    let operatorClasses = [["+", "-", "*", "/", "%"], ["<", ">"], ["&", "|"], ["(", "["]]
+    let raw = [
+        "(", ")", "[", "]", "{", "}", "-", "!", "..", ",", "\n", ";", "spawn", "yield()", "return", "break",
+        "f32", "float", "int", "[f32]", "chan<int>", "splat", "vload", "lane", "iota", "fill", "sum", "len",
+    ]
+    for _ in 0..<(rng.int(3) == 0 ? 2 + rng.int(3) : 1) {
         if tokens.isEmpty { break }
+        var i = rng.int(tokens.count)
+        let kind = rng.int(20)
+        if kind < 8 {
+            // A number: a boundary value, or a neighbour of the old one.
+            guard let j = (0..<tokens.count).map({ (i + $0) % tokens.count }).first(where: { isNumber(tokens[$0]) })
+            else { continue }
+            i = j
+            if let v = Int(tokens[i]), rng.int(2) == 0 {
+                tokens[i] = String([v &+ 1, v &- 1, v &* 2, v / 2, v &* 8][rng.int(5)])
+            } else {
+                tokens[i] = numbers[rng.int(numbers.count)]
+            }
+        } else if kind < 11 {
+            guard !names.isEmpty,
+                let j = (0..<tokens.count).map({ (i + $0) % tokens.count }).first(where: { isName(tokens[$0]) })
+            else { continue }
+            tokens[j] = names[rng.int(names.count)]
+        } else if kind < 14 {
+            guard
+                let j = (0..<tokens.count).map({ (i + $0) % tokens.count }).first(where: { t in
+                    operatorClasses.contains { $0.contains(tokens[t]) }
+                }), let cls = operatorClasses.first(where: { $0.contains(tokens[j]) })
+            else { continue }
+            tokens[j] = cls[rng.int(cls.count)]
+        } else if kind < 16 {
+            // Delete or duplicate a line (from one newline token to the next).
+            let newlines = tokens.indices.filter { tokens[$0] == "\n" }
+            guard newlines.count >= 2 else { continue }
+            let k = rng.int(newlines.count - 1)
+            let line = Array(tokens[(newlines[k] + 1)...newlines[k + 1]])
+            if rng.int(2) == 0 {
+                tokens.removeSubrange((newlines[k] + 1)...newlines[k + 1])
+            } else {
+                let at = newlines[rng.int(newlines.count)] + 1
+                tokens.insert(contentsOf: line, at: min(at, tokens.count))
+            }
+        } else if kind < 17 {
+            tokens.remove(at: i)
+        } else if kind < 19 {
+            tokens.insert(raw[rng.int(raw.count)], at: i)
+        } else {
+            tokens.swapAt(i, rng.int(tokens.count))
+        }
     }
     return tokens.joined()
 }
@@ -81,6 +115,13 @@ func residentKB() -> Int {
     guard let s = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
     let parts = s.split(separator: " ")
     return parts.count > 1 ? (Int(parts[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) / 1024 : 0
+}
+
+/// The process's thread count: a host that runs VMs one after the other must not accumulate threads.
+func threadCount() -> Int {
+    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    let line = s.split(separator: "\n").first { $0.hasPrefix("Threads:") } ?? ""
+    return Int(line.split(separator: "\t").last ?? "") ?? 0
 }
 
 func programFiles(_ paths: [String]) -> [String] {
@@ -117,7 +158,8 @@ while let a = args.first {
     case "--no-jit": limits.jit = false
     case "--verbose": verbose = true
     case "--help", "-h":
-        print("usage: vecvm-sandbox [--mutate N] [--seed S] [--time-limit SECONDS] [--no-jit] [--verbose] FILE-OR-DIR...")
+        print(
+            "usage: vecvm-sandbox [--mutate N] [--seed S] [--time-limit SECONDS] [--no-jit] [--verbose] FILE-OR-DIR...")
         exit(0)
     default: paths.append(a)
     }
@@ -161,5 +203,6 @@ let elapsed = ContinuousClock.now - start
 let summary = SandboxOutcome.allCases.map { "\($0.rawValue)=\(counts[$0, default: 0])" }.joined(separator: " ")
 say(
     "vecvm-sandbox: \(runs) runs of \(files.count) files in \(elapsed); \(summary); violations=\(violations.count); "
-        + "resident \(startKB / 1024) MB at start, \(residentKB() / 1024) MB at the end, \(peakKB / 1024) MB peak")
+        + "resident \(startKB / 1024) MB at start, \(residentKB() / 1024) MB at the end, \(peakKB / 1024) MB peak; "
+        + "\(threadCount()) threads")
 exit(violations.isEmpty ? 0 : 1)
