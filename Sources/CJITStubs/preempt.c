@@ -151,6 +151,17 @@ static void vm_do_sig_preempt(vm_m *m, ucontext_t *uc) {
     // Nothing asks for a preemption any more (the G that was marked has switched out since).
     if (__atomic_load_n(&g->preempt, __ATOMIC_ACQUIRE) == 0) return;
     if (!s->async_preempt) return;
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+    // ThreadSanitizer defers an asynchronous signal that arrives in uninstrumented code (JIT code)
+    // until the thread next enters one of its interceptors, and then calls this handler with a
+    // copy of the original context: editing the copy preempts nothing, and the interrupted rsp
+    // the push below would write under may by then be in use by live frames. So TSan builds
+    // never inject asyncPreempt; the cooperative flag set by sysmon stays the only path.
+    vm_handler_stat(p, VM_STAT_PREEMPT_UNSAFE);
+    return;
+#endif
+#endif
     mcontext_t *mc = &uc->uc_mcontext;
     if (!vm_is_async_safe_point(m, g, mc)) {
         // The flag stays set: the interpreter yields at its next back-edge or call, and sysmon

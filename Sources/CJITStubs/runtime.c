@@ -152,8 +152,59 @@ int vm_guard_install_strided(uintptr_t first, size_t stride, size_t count, size_
 #endif
 }
 
+// ---- ThreadSanitizer fibers (vm_switch_to_g) ------------------------------------------------
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define VM_TSAN 1
+#endif
+#endif
+#ifdef VM_TSAN
+void *__tsan_get_current_fiber(void);
+void *__tsan_create_fiber(unsigned flags);
+void __tsan_destroy_fiber(void *fiber);
+#endif
+
+// Not instrumented (no __tsan_func_entry/exit): these functions start on one fiber and return on
+// another, and an instrumented exit would pop a frame from the wrong fiber's shadow stack — from an
+// empty one for a new G, writing below its start.
+#if defined(__has_attribute)
+#if __has_attribute(disable_sanitizer_instrumentation)
+#define VM_NO_SANITIZER_INSTRUMENTATION __attribute__((disable_sanitizer_instrumentation))
+#endif
+#endif
+#ifndef VM_NO_SANITIZER_INSTRUMENTATION
+#define VM_NO_SANITIZER_INSTRUMENTATION
+#endif
+
+VM_NO_SANITIZER_INSTRUMENTATION void vm_tsan_switch_to_g(vm_m *m, vm_g *g) {
+#ifdef VM_TSAN
+    // Read each time: g0 is whatever fiber this thread is on now (a host thread may lend itself).
+    m->tsan_g0 = __tsan_get_current_fiber();
+    if (g->tsan_fiber == NULL) g->tsan_fiber = __tsan_create_fiber(0);
+    __tsan_switch_to_fiber(g->tsan_fiber, 0);
+#else
+    (void)m; (void)g;
+#endif
+}
+
+VM_NO_SANITIZER_INSTRUMENTATION void vm_tsan_switch_to_g0(vm_g *g, vm_m *m) {
+#ifdef VM_TSAN
+    (void)g;
+    __tsan_switch_to_fiber(m->tsan_g0, 0);
+#else
+    (void)m; (void)g;
+#endif
+}
+
 // ---- new G frame --------------------------------------------------------------------------
 void *vm_ctx_init(uintptr_t stack_hi, void (*entry)(void *), void *arg) {
+#ifdef VM_TSAN
+    // `arg` is the G (startG). A G struct is reused for task after task, and a task's last frames
+    // are never popped from its fiber's shadow stack: each new task gets a fresh fiber.
+    vm_g *g = (vm_g *)arg;
+    if (g->tsan_fiber != NULL) __tsan_destroy_fiber(g->tsan_fiber);
+    g->tsan_fiber = __tsan_create_fiber(0);
+#endif
     // 16 bytes of zeros at the very top: a null return address and frame pointer for unwinders.
     uintptr_t top = (stack_hi & ~(uintptr_t)15) - 16;
     uint64_t *sp = (uint64_t *)top;
@@ -168,6 +219,34 @@ void *vm_ctx_init(uintptr_t stack_hi, void (*entry)(void *), void *arg) {
     *--sp = 0;                                       // r15
     *--sp = 0x1F80u | ((uint64_t)0x037Fu << 32);     // default MXCSR | default x87 CW
     return sp;
+}
+
+// ---- AddressSanitizer and reused stacks ----------------------------------------------------
+// A G stack is handed to the next G without being unwound: a task that ended left the redzones
+// of its last frames (gEntryPoint, exitCurrent, the switch helpers) poisoned, and an abandoned task
+// all of its frames. ASan's shadow of those bytes would then flag the new G's own locals that
+// happen to lie there ("stack-buffer-overflow ... wild pointer"). Clearing the shadow of the whole
+// stack before a G starts on it is what a thread's exit does for an OS stack. Without ASan this
+// compiles to nothing.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VM_ASAN 1
+#endif
+#endif
+#ifdef VM_ASAN
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
+void *__asan_region_is_poisoned(void *beg, size_t size);
+#endif
+
+void vm_stack_sanitizer_reset(uintptr_t lo, uintptr_t hi) {
+#ifdef VM_ASAN
+    // Only from the lowest poisoned byte up: the shadow of a stack's untouched low end stays
+    // unwritten (reading it maps no memory), so a fresh stack costs no shadow pages.
+    char *first = __asan_region_is_poisoned((void *)lo, hi - lo);
+    if (first) __asan_unpoison_memory_region(first, hi - (uintptr_t)first);
+#else
+    (void)lo; (void)hi;
+#endif
 }
 
 // ---- threads --------------------------------------------------------------------------------

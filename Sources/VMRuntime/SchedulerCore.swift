@@ -139,7 +139,7 @@ final class SchedulerCore: @unchecked Sendable {
         let genAtStart = vm_load_u64(&s.pointee.gen)
         prepareG(s, g, body: main, gen: genAtStart)
         schedStatAdd(s, VM_STAT_TASKS)
-        s.pointee.main_g = g
+        vm_sched_set_main_g(s, g)
         s.pointee.outcome_set = 0
         vm_store_u32(&s.pointee.run_note, 0)
         s.pointee.run_active = 1
@@ -155,7 +155,7 @@ final class SchedulerCore: @unchecked Sendable {
         let result = outcome ?? .completed
         outcome = nil
         s.pointee.run_active = 0
-        s.pointee.main_g = nil
+        vm_sched_set_main_g(s, nil)
         vm_mutex_unlock(&s.pointee.lock)
         // A deadlock ends the generation under the scheduler lock, where the reaper cannot run.
         if vm_load_u64(&s.pointee.gen) != genAtStart { wakeStoppedWaiters() }

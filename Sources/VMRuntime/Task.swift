@@ -310,6 +310,7 @@ func startG(_ s: SchedPtr, _ p: PPtr, _ g: GPtr) -> Bool {
     g.pointee.stack_hi = st.pointee.hi
     g.pointee.guard_lo = st.pointee.guard_lo
     g.pointee.stack_guarded = st.pointee.guarded
+    vm_stack_sanitizer_reset(st.pointee.lo, st.pointee.hi)
     g.pointee.sp = vm_ctx_init(st.pointee.hi, gEntryPoint, UnsafeMutableRawPointer(g))
     return true
 }
@@ -456,7 +457,7 @@ func finishG(_ s: SchedPtr, _ p: PPtr, _ g: GPtr, completed: Bool) {
         w.pointee.waitlink = nil
         ready(w, p, next: false)
     }
-    if completed && s.pointee.main_g == g {
+    if completed && vm_sched_main_g(s) == g {
         vm_mutex_lock(&s.pointee.lock)
         if s.pointee.main_g == g && s.pointee.run_active != 0 && s.pointee.outcome_set == 0
             && g.pointee.gen == vm_load_u64(&s.pointee.gen)

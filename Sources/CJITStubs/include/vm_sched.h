@@ -227,6 +227,7 @@ struct vm_g {
     vm_g *joinq;          // Gs joining this G, linked by waitlink; guarded by joinlock
     vm_mutex joinlock;    // guards joinq and the finishing of this G's handle
     uint32_t pad2;
+    void *tsan_fiber;     // ThreadSanitizer builds only: the G's TSan fiber (see vm_switch_to_g)
 };
 
 // vm_g.waitobj's tag: the wait structures a stopped run's waiters are taken out of.
@@ -273,6 +274,7 @@ struct vm_m {
                           // function): no preemption signal is sent (it would interrupt a system
                           // call with EINTR); see vm_foreign_call_begin
     uint32_t pad0;
+    void *tsan_g0;        // ThreadSanitizer builds only: the TSan fiber of this M's thread (g0)
 };
 
 // Offsets: VM_M_OFF_* in vm_offsets.h.
@@ -374,7 +376,8 @@ typedef struct vm_sched {
     uint32_t run_note;      // the host thread sleeps on it
     uint64_t gen;           // atomic; live program generation (bumped when a run is killed)
     int64_t next_gid;       // atomic
-    vm_g *main_g;           // main G of the active run
+    vm_g *main_g;           // main G of the active run; written under lock, read without it by
+                            // finishG's fast path: both through vm_sched_main_g/set_main_g
     vm_g *gfree;            // free G structs (no stacks), linked by schedlink
     int64_t ngfree;
     int64_t quantum_ns;
@@ -390,6 +393,11 @@ typedef struct vm_sched {
     uint64_t stopped_finished;  // atomic: Gs of ended runs that have finished (unwound or dropped)
     uint64_t stopped_trimmed;   // stopped_finished when the C heap was last trimmed (host side)
 } vm_sched;
+
+// vm_sched.main_g, atomically (relaxed: the reader re-checks under the lock before acting). A plain
+// read without the lock raced with the host thread clearing it (ThreadSanitizer).
+static inline vm_g *vm_sched_main_g(vm_sched *s) { return __atomic_load_n(&s->main_g, __ATOMIC_RELAXED); }
+static inline void vm_sched_set_main_g(vm_sched *s, vm_g *g) { __atomic_store_n(&s->main_g, g, __ATOMIC_RELAXED); }
 
 // The process-wide monitor's words (VMRuntime/Sysmon.swift). A C global so that the hot path
 // (every G switch reads wake_at) reaches it with one PC-relative load; Swift 6 cannot name a C
@@ -494,14 +502,31 @@ void vm_ctx_trampoline(void);
 // returned sp "returns" into vm_ctx_trampoline, which calls entry(arg). Default MXCSR/FPU CW.
 void *vm_ctx_init(uintptr_t stack_hi, void (*entry)(void *), void *arg);
 
+// Before a G starts on the stack [lo, hi): clears AddressSanitizer's shadow of it (stale redzones
+// of the previous G's frames, which were never unwound). A no-op unless built with ASan.
+void vm_stack_sanitizer_reset(uintptr_t lo, uintptr_t hi);
+
+// ThreadSanitizer follows the switches as fiber switches: every G is a TSan fiber (made by
+// vm_ctx_init), and each switch tells TSan first, so that it keeps one shadow call stack and one
+// clock per G instead of piling the frames of every G an M runs onto the M's own (which ends in a
+// shadow-stack overflow and reports with other tasks' frames). `__tsan_switch_to_fiber` is a weak
+// reference: null unless the TSan runtime is linked in (these functions are compiled into Swift by
+// the Clang importer, which does not see -fsanitize=thread), so other builds pay one predicted
+// branch per switch.
+extern void __tsan_switch_to_fiber(void *fiber, unsigned flags) __attribute__((weak));
+void vm_tsan_switch_to_g(vm_m *m, vm_g *g);
+void vm_tsan_switch_to_g0(vm_g *g, vm_m *m);
+
 // g0 → G. `m` must be the current thread's M; it stays valid afterwards because g0 never
 // changes thread.
 static inline __attribute__((always_inline)) void vm_switch_to_g(vm_m *m, vm_g *g) {
+    if (__builtin_expect(__tsan_switch_to_fiber != 0, 0)) vm_tsan_switch_to_g(m, g);
     vm_ctx_switch(&m->g0_sp, g->sp);
 }
 // G → g0. After this returns the G may be on another thread: the caller must not use `m`
 // again, and must re-read the current M through vm_current_m().
 static inline __attribute__((always_inline)) void vm_switch_to_g0(vm_g *g, vm_m *m) {
+    if (__builtin_expect(__tsan_switch_to_fiber != 0, 0)) vm_tsan_switch_to_g0(g, m);
     vm_ctx_switch(&g->sp, m->g0_sp);
 }
 

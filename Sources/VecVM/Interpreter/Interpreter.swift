@@ -805,9 +805,10 @@ enum Interpreter {
                 site, inputs: inputs, scalars: scalars, count: count, output: nil, scratch: state.scratch, ctx: ctx)
         case .store:
             // Reuse the destination's buffer when nothing else can see it (it is about to be overwritten).
+            // The register may hold any other object from an earlier use (a string, a channel): a
+            // checked cast, never unsafeDowncast, or a non-array would be written over as one.
             var out: VMArray?
-            if isKnownUniquelyReferenced(&objs[dest]), let o = objs[dest] {
-                let old = unsafeDowncast(o, to: VMArray.self)
+            if isKnownUniquelyReferenced(&objs[dest]), let old = objs[dest] as? VMArray {
                 if old.count == count && old.kind == program.element { out = old }
             }
             if out == nil {
