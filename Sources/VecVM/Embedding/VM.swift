@@ -116,12 +116,17 @@ final class CancelReason {
     init(_ text: String) { self.text = text }
 }
 
-/// A virtual machine: a scheduler for the tasks of the program it runs, that program's globals,
-/// the host functions scripts may call, and the limits of `VMConfiguration`. Compile with
-/// `compile(source:fileName:)`, then `run(_:)` a program or `call(_:in:with:)` its functions (both
-/// also `async`). One run at a time: calls from several threads take turns.
+/// A virtual machine (Wasmtime's Engine, with a Store's limits as defaults): the configuration, a
+/// scheduler for the tasks of the programs it runs, the host functions scripts may call, and the
+/// memory account its instances share unless they have their own. Compile with
+/// `compile(source:fileName:)`, then `instantiate(_:limits:memoryLimit:)` the program as often as
+/// you like and call the instances' functions; or `run(_:)` a program's top level and
+/// `call(_:in:with:)` functions of its one default instance on this VM. Calls of functions that need
+/// no task run on the calling thread, from any number of threads at once; runs on the scheduler
+/// (functions that spawn tasks or use channels, and `run`) take turns.
 public final class VM: @unchecked Sendable {
     public let configuration: VMConfiguration
+    /// The globals of a REPL session on this VM (Session.swift); programs' instances have their own.
     let globals = GlobalStore()
     let memory: MemoryAccount
     let stats = VMStats()
@@ -137,12 +142,22 @@ public final class VM: @unchecked Sendable {
 
     deinit { scheduler?.shutdown() }
 
-    /// Compiles a program without running it.
+    /// Compiles a program without running it. Every top-level `let` and `var` is a global of the
+    /// program's instances, which the host can read and write (`Instance.global(_:)`).
     public func compile(source: String, fileName: String) throws(CompileError) -> CompiledProgram {
+        try compile(source: source, fileName: fileName, hostReadableGlobals: true)
+    }
+
+    /// `hostReadableGlobals` false keeps top-level variables that no function uses in registers of
+    /// the top level (faster loops there), for programs the host only runs (`run(source:fileName:)`).
+    func compile(source: String, fileName: String, hostReadableGlobals: Bool) throws(CompileError)
+        -> CompiledProgram
+    {
         let file = SourceFile(name: fileName, text: source)
         let (unit, parseErrors) = Parser.parse(file)
         if !parseErrors.isEmpty { throw CompileError(diagnostics: parseErrors) }
         var environment = CheckerEnvironment(allowExtern: configuration.allowForeignFunctions)
+        environment.libraryDirectory = SourceFile.directory(of: fileName)
         let hosts = hostFunctionsForCompile()
         environment.hostFunctions = hosts.environment
         var checker = Checker(file: file, environment: environment)
@@ -153,11 +168,14 @@ public final class VM: @unchecked Sendable {
                     ($0.location.line, $0.location.column) < ($1.location.line, $1.location.column)
                 })
         }
-        let compiler = Compiler(file: file, layout: GlobalLayout(), interactive: false)
+        // The compiler's interactive mode makes every top-level variable a global (and changes
+        // nothing else); the checker stays in its ordinary, non-REPL mode.
+        let compiler = Compiler(file: file, layout: GlobalLayout(), interactive: hostReadableGlobals)
         do {
             let program = try compiler.compile(unit, functions: checker.functions, externs: checker.externs)
             return CompiledProgram(
-                program: program, layout: compiler.layout, hostFunctions: hosts.functions, isStandalone: true)
+                program: program, layout: compiler.layout, hostFunctions: hosts.functions,
+                mutableGlobals: Set(checker.topLevelOrder.filter(\.isMutable).map(\.name)))
         } catch {
             throw CompileError(diagnostics: error.diagnostics)
         }
@@ -167,7 +185,7 @@ public final class VM: @unchecked Sendable {
     public func run(source: String, fileName: String) throws(VMError) {
         let program: CompiledProgram
         do {
-            program = try compile(source: source, fileName: fileName)
+            program = try compile(source: source, fileName: fileName, hostReadableGlobals: false)
         } catch {
             throw .compile(error)
         }
@@ -188,10 +206,14 @@ public final class VM: @unchecked Sendable {
 
     /// Runs a compiled program's top level (its main task) on this VM's scheduler, from fresh
     /// globals; returns when the main task ends. Tasks it spawned and left running are stopped.
-    /// Throws what stopped it: a runtime error, a limit, a deadlock or a cancellation.
+    /// Throws what stopped it: a runtime error, a limit, a deadlock or a cancellation. The program's
+    /// default instance on this VM (the one `call(_:in:with:)` uses) is this run's afterwards.
     public func run(_ compiled: CompiledProgram) throws(VMError) {
         try runTopLevel(compiled, control: RunControl())
     }
+
+    /// What the last run or call made with `run` or `call(_:in:with:)` used (nil before the first).
+    public var lastRun: RunReport? { embedding.state.withLock { $0.lastReport } }
 
     /// Stops the current run or call from any thread; it throws `.cancelled(reason)`. No effect
     /// when nothing runs (a later run is not affected).
@@ -260,19 +282,33 @@ public final class VM: @unchecked Sendable {
     public func disassemble(_ compiled: CompiledProgram) -> String { Disassembler.listing(compiled.program) }
 }
 
-/// A compiled program, ready to run (any number of times).
+/// A compiled program (Wasmtime's Module): code, ready to be instantiated or run any number of
+/// times, on the VM that compiled it.
 public final class CompiledProgram: @unchecked Sendable {
+    // @unchecked: immutable, but for `defaults` (a Mutex).
     let program: Program
     let layout: GlobalLayout
     /// The host functions registered when it was compiled, by the indices its `callHost`s use.
     let hostFunctions: [HostFunction]
-    /// Compiled by `VM.compile`: it owns the VM's globals while it runs (Embedding/Execution.swift).
-    let isStandalone: Bool
-    init(program: Program, layout: GlobalLayout, hostFunctions: [HostFunction] = [], isStandalone: Bool = false) {
+    /// Function name → index (the top level is not callable by name).
+    let functionIndex: [String: Int]
+    /// Names of the top-level `var`s (the globals the host may set).
+    let mutableGlobals: Set<String>
+    /// The default instance on each VM that ran or called the program with `VM.run(_:)` or
+    /// `VM.call(_:in:with:)` (Calls.swift), by VM.
+    let defaults = Mutex<[ObjectIdentifier: InstanceState]>([:])
+    /// Held while a default instance is made and its top level runs, so that threads calling the
+    /// program for the first time at once run its top level once.
+    let defaultsLock = Mutex(())
+
+    init(program: Program, layout: GlobalLayout, hostFunctions: [HostFunction] = [], mutableGlobals: Set<String> = []) {
         self.program = program
         self.layout = layout
         self.hostFunctions = hostFunctions
-        self.isStandalone = isStandalone
+        self.mutableGlobals = mutableGlobals
+        var index: [String: Int] = [:]
+        for f in program.functions.dropFirst() where f.index != 0 { index[f.name] = f.index }
+        functionIndex = index
     }
     public var fileName: String { program.fileName }
 }
