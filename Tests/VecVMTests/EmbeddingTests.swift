@@ -134,7 +134,7 @@ struct EmbeddingTests {
         #expect(out.text == "")  // nothing ran
     }
 
-    @Test func anotherProgramsTopLevelReplacesTheGlobals() throws {
+    @Test func programsKeepTheirOwnGlobals() throws {
         let (vm, out) = makeVM()
         defer { vm.shutdown() }
         let a = try vm.compile(source: "let k = 10\nprint(\"a\")\nfn get() -> int { return k }", fileName: "a.vec")
@@ -144,6 +144,12 @@ struct EmbeddingTests {
         #expect(try vm.call("get", in: b) == .string("text"))
         #expect(try vm.call("get", in: a) == .int(10))
         #expect(try vm.call("get", in: a) == .int(10))
+        // Each program has its own default instance: calling b neither reset a's globals nor made a's
+        // top level run again.
+        #expect(out.text == "a\nb\n")
+        // `run` starts a program afresh (its top level runs again); the other program is untouched.
+        try vm.run(a)
+        #expect(try vm.call("get", in: b) == .string("text"))
         #expect(out.text == "a\nb\na\n")
     }
 

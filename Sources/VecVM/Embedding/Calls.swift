@@ -23,17 +23,31 @@ extension VM {
     /// its default instance here; see `instantiate` for instances of your own).
     public func call(_ name: String, in program: CompiledProgram, with arguments: [Value] = []) throws(VMError) -> Value
     {
-        try callFunction(name, in: program, with: arguments, control: nil)
+        try call(name, program, arguments, result: nil)
     }
 
     /// `call(_:in:with:)` with the result as a Swift type (`Double.self`, `[Float].self`,
     /// `SIMD8<Float>.self`…); a function whose result is of another .vec type is `.invalidCall`.
+    @inlinable
     public func call<Result: ValueConvertible>(
         _ name: String, in program: CompiledProgram, with arguments: [Value] = [],
         as type: Result.Type = Result.self
     ) throws(VMError) -> Result {
-        try checkResultType(name, in: program, Result.valueType)
-        return try convert(call(name, in: program, with: arguments), name)
+        // Inlinable, so that the conversion is specialized in the caller (Instance.call<Result>).
+        let value = try call(name, program, arguments, result: Result.valueType)
+        guard let result = Result(vecValue: value) else {
+            throw VMError.invalidCall("the result of '\(name)' is not a \(Result.valueType)")
+        }
+        return result
+    }
+
+    @usableFromInline
+    func call(_ name: String, _ program: CompiledProgram, _ arguments: [Value], result: ValueType?) throws(VMError)
+        -> Value
+    {
+        let index = try checkCall(name, in: program, arguments, result: result)
+        let state = try defaultInstance(of: program)
+        return try runDefault(state, index, arguments, control: nil)
     }
 
     // MARK: - Default instances
@@ -60,12 +74,7 @@ extension VM {
     /// The default instance of `compiled` on this VM whose top level has completed, made now if
     /// there is none (its top level runs on the scheduler, as `run` does).
     private func defaultInstance(of compiled: CompiledProgram) throws(VMError) -> InstanceState {
-        let key = ObjectIdentifier(self)
-        if let s = compiled.defaults.withLock({ $0[key] }), s.vm === self,
-            s.topLevelCompleted.load(ordering: .acquiring)
-        {
-            return s
-        }
+        if let s = compiled.defaultInstance(for: self), s.topLevelCompleted.load(ordering: .acquiring) { return s }
         // From inside a task (a host function), the top level cannot run (it blocks a thread on the
         // scheduler): only an instance that exists can be called.
         if vm_current_m() != nil {
@@ -73,9 +82,7 @@ extension VM {
                 "the top level of \(compiled.fileName) has not run on this VM; it cannot run from inside a VM task")
         }
         return try compiled.defaultsLock.withLock { _ throws(VMError) -> InstanceState in
-            if let s = compiled.defaults.withLock({ $0[key] }), s.vm === self,
-                s.topLevelCompleted.load(ordering: .acquiring)
-            {
+            if let s = compiled.defaultInstance(for: self), s.topLevelCompleted.load(ordering: .acquiring) {
                 return s  // another thread made it meanwhile
             }
             let state = makeDefaultInstance(compiled)
@@ -91,8 +98,8 @@ extension VM {
             globals: GlobalStore(), memory: memory, limits: defaultLimits, vm: self, compiled: compiled,
             isStandalone: true)
         compiled.defaults.withLock { defaults in
-            defaults = defaults.filter { $0.value.vm != nil }
-            defaults[ObjectIdentifier(self)] = state
+            defaults.removeAll { $0.vm == nil || $0.vm === self }
+            defaults.append(state)
         }
         return state
     }
@@ -103,13 +110,11 @@ extension VM {
     private func runDefault(_ state: InstanceState, _ index: Int, _ arguments: [Value], control: RunControl?)
         throws(VMError) -> Value
     {
-        let control = control ?? RunControl(owner: state)
-        defer {
-            let report = state.report.withLock { $0 }
-            embedding.state.withLock { $0.lastReport = report }
+        if index == 0 {
+            return try runScheduled(
+                state, 0, [], limits: defaultLimits, control: control ?? RunControl(owner: state), reportToVM: true)
         }
-        if index == 0 { return try runScheduled(state, 0, [], limits: defaultLimits, control: control) }
-        return try runFunction(state, index, arguments, limits: defaultLimits, control: control)
+        return try runFunction(state, index, arguments, limits: defaultLimits, control: control, reportToVM: true)
     }
 
     // MARK: - async
@@ -148,7 +153,7 @@ extension VM {
         _ name: String, in program: CompiledProgram, with arguments: [Value] = [],
         as type: Result.Type = Result.self
     ) async throws(VMError) -> Result {
-        try checkResultType(name, in: program, Result.valueType)
+        _ = try checkCall(name, in: program, arguments, result: Result.valueType)
         return try convert(await call(name, in: program, with: arguments), name)
     }
 
@@ -173,18 +178,6 @@ extension VM {
         return try result.get()
     }
 
-    func checkResultType(_ name: String, in program: CompiledProgram, _ wanted: ValueType) throws(VMError) {
-        guard let index = program.functionIndex[name] else {
-            throw .invalidCall("the program \(program.fileName) has no function '\(name)'")
-        }
-        let f = program.program.functions[index]
-        if f.resultType != wanted.vType {
-            throw .invalidCall(
-                "'\(name)' returns \(f.resultType == .void ? "no value" : f.resultType.withArticle), not \(wanted.vType.withArticle)"
-            )
-        }
-    }
-
     func convert<Result: ValueConvertible>(_ value: Value, _ name: String) throws(VMError) -> Result {
         guard let r = Result(vecValue: value) else {
             throw .invalidCall("the result of '\(name)' is not \(Result.valueType.vType.withArticle)")
@@ -201,7 +194,7 @@ extension CompiledProgram {
 
     /// The signature of function `name`, or nil if the program has none of that name.
     public func signature(of name: String) -> FunctionSignature? {
-        functionIndex[name].map { Self.signature(program.functions[$0]) }
+        index(ofFunction: name).map { Self.signature(program.functions[$0]) }
     }
 
     private static func signature(_ f: Function) -> FunctionSignature {

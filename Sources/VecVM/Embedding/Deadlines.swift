@@ -31,6 +31,9 @@ final class Deadlines: @unchecked Sendable {
     private var sleepingUntil = Int64.max
     private var started = false
     private var nextToken = 0
+    /// The entry whose closure runs now (outside the lock); `disarm` of it waits until it returned.
+    private var firing: Int?
+    private let fired = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
     private init() {
         pthread_mutex_init(mutex, nil)
@@ -42,6 +45,7 @@ final class Deadlines: @unchecked Sendable {
         #endif
         pthread_cond_init(condition, &attributes)
         pthread_condattr_destroy(&attributes)
+        pthread_cond_init(fired, nil)
     }
 
     /// Nanoseconds on the monotonic clock.
@@ -71,10 +75,12 @@ final class Deadlines: @unchecked Sendable {
         return nextToken
     }
 
-    /// Forgets an armed deadline (no effect once it fired).
+    /// Forgets an armed deadline. When it returns, its closure has either never been called or has
+    /// returned (it waits for one that is running): nothing of the deadline is left to happen.
     func disarm(_ token: Int) {
         pthread_mutex_lock(mutex)
         if let i = entries.firstIndex(where: { $0.token == token }) { entries.remove(at: i) }
+        while firing == token { pthread_cond_wait(fired, mutex) }
         pthread_mutex_unlock(mutex)
     }
 
@@ -91,9 +97,14 @@ final class Deadlines: @unchecked Sendable {
                 return false
             }
             if !due.isEmpty {
-                pthread_mutex_unlock(mutex)
-                for e in due { e.fire() }
-                pthread_mutex_lock(mutex)
+                for e in due {
+                    firing = e.token
+                    pthread_mutex_unlock(mutex)
+                    e.fire()
+                    pthread_mutex_lock(mutex)
+                    firing = nil
+                    pthread_cond_broadcast(fired)
+                }
                 continue
             }
             sleepingUntil = entries.map(\.deadline).min() ?? Int64.max

@@ -30,77 +30,99 @@ import VMRuntime
 extension VM {
     /// Runs function `index` of `instance` on this thread. The function needs no task.
     func runDirect(
-        _ instance: InstanceState, _ index: Int, _ arguments: [Value], limits: Limits, control: RunControl
+        _ instance: InstanceState, _ index: Int, _ arguments: [Value], limits: Limits, control external: RunControl?,
+        reportToVM: Bool
     ) throws(VMError) -> Value {
         let inTask = vm_current_m() != nil
-        guard NestingDepth.enter(limit: inTask ? NestingDepth.limitInTask : NestingDepth.limit) else {
-            throw .invalidCall(
-                "calls between the host and the VM are nested too deeply (more than \(inTask ? NestingDepth.limitInTask : NestingDepth.limit))"
-            )
+        // Only code that calls host functions can nest another call inside this one: a program
+        // without any adds at most one level and need not count.
+        let counts = !instance.hostFunctions.isEmpty
+        if counts {
+            let limit = inTask ? NestingDepth.limitInTask : NestingDepth.limit
+            guard NestingDepth.enter(limit: limit) else {
+                throw .invalidCall("calls between the host and the VM are nested too deeply (more than \(limit))")
+            }
         }
-        defer { NestingDepth.leave() }
+        defer { if counts { NestingDepth.leave() } }
         // On a task's stack, keep the signal path from preempting (and so moving) the task while it
         // runs a native kernel in this call: a direct call must not change threads (NestingDepth).
         // The SIGURG handler leaves a thread alone while it counts a held runtime lock.
         if inTask { vm_locks_inc() }
         defer { if inTask { vm_locks_dec() } }
 
-        let frame = instance.takeDirectFrame(function: index)
+        let frame = instance.takeDirectFrame(function: index, vm: self)
         let state = frame.state
         let ctx = frame.ctx
-        ctx.fuel = limits.fuel.map { FuelTank(budget: max(0, $0)) }
+        // The frame's own control, unless the caller brought one (an async call, whose Swift task's
+        // cancellation requests it): that one is registered for `VM.cancel` for this call only.
+        let control = external ?? frame.control
+        if external == nil { control.reset() }
+        let tank = limits.fuel.map { FuelTank(budget: max(0, $0)) }
+        ctx.fuel = tank
         ctx.directStop = control.stopWord
-        let function = instance.program.functions[index]
+        let function = instance.signatures[index]
         // A pooled state may come from a call of a smaller function.
         if !state.ensureCapacity(instance.table.entries[index].frameSize) {
             throw .invalidCall("'\(function.name)' needs more registers than a task may have")
         }
         var slot = 0
-        for (value, type) in zip(arguments, function.parameterTypes) {
+        for (value, type) in zip(arguments, function.parameters) {
             value.store(into: state.registers, state.objects, at: slot)
             slot += max(1, type.storage.slots)
         }
         _ = state.pushFrame(Frame(function: index, pc: 0, base: 0))
 
-        // Registered before the check, so that a stop requested from now on reaches the run.
-        embedding.state.withLock { $0.directRuns.append(control) }
-        let timer = limits.timeLimit.map { limit in Deadlines.shared.arm(after: limit) { control.request(.timeLimit(limit)) } }
-        defer {
-            if let timer { Deadlines.shared.disarm(timer) }
-            embedding.state.withLock { s in
-                if let i = s.directRuns.lastIndex(where: { $0 === control }) { s.directRuns.remove(at: i) }
+        // Active (and an outside control registered) before the check below, so that a stop
+        // requested from now on reaches the run.
+        if let external {
+            embedding.state.withLock { $0.directRuns.append(external) }
+        } else {
+            frame.active.store(true, ordering: .sequentiallyConsistent)
+        }
+        let timer = limits.timeLimit.map { limit in
+            Deadlines.shared.arm(after: limit) { control.request(.timeLimit(limit)) }
+        }
+        var fault: Fault?
+        let started = control.requested == nil
+        if started {
+            do {
+                try Interpreter.execute(state, ctx)
+            } catch {
+                fault = error
             }
         }
-        if let e = control.error {
-            finish(instance, ctx)
-            throw e
+        // After these, nothing can reach the control any more (a timer that was firing has
+        // returned): the frame's own control is safe to reuse.
+        if let timer { Deadlines.shared.disarm(timer) }
+        if let external {
+            embedding.state.withLock { s in
+                if let i = s.directRuns.lastIndex(where: { $0 === external }) { s.directRuns.remove(at: i) }
+            }
+        } else {
+            frame.active.store(false, ordering: .sequentiallyConsistent)
         }
+        let report = RunReport(fuelUsed: tank?.used, fuelBudget: tank?.budget, ranOnCallingThread: true)
+        instance.report.withLock { $0 = report }
+        if reportToVM { embedding.state.withLock { $0.lastReport = report } }
 
-        do {
-            try Interpreter.execute(state, ctx)
-        } catch {
-            // The frame is dropped, not pooled: its frame stack and registers are left mid-call.
-            finish(instance, ctx)
-            if let e = control.error { throw e }
+        // Stopped before it started, or at a poll: the frame is left mid-call and dropped, not pooled
+        // (a stop requested after the call returned leaves its result be).
+        if !started || fault != nil, let stop = control.error { throw stop }
+        if let error = fault {
+            // A runtime error: the frame is dropped too.
             let f = state.table.functions[error.function]
             let location = error.pc >= 0 && error.pc < f.locations.count ? f.locations[error.pc] : f.location
             let e = RuntimeError(
                 message: error.message, fileName: instance.program.fileName, location: location, taskID: 0,
                 taskName: function.name)
-            throw Self.classify(e, fuel: ctx.fuel)
+            throw Self.classify(e, fuel: tank)
         }
-        let result = Value(result: state.task, type: function.resultType)
+        let result = Value(result: state.task, type: function.result)
         state.task.resultObject = nil
         state.task.finished = false
         state.objects[0] = nil
-        finish(instance, ctx)
         instance.returnDirectFrame(frame)
         return result
-    }
-
-    private func finish(_ instance: InstanceState, _ ctx: ExecutionContext) {
-        let report = RunReport(fuelUsed: ctx.fuel?.used, fuelBudget: ctx.fuel?.budget, ranOnCallingThread: true)
-        instance.report.withLock { $0 = report }
     }
 }
 

@@ -37,8 +37,10 @@ final class EmbeddingState: Sendable {
         var hostFunctionIndex: [String: Int] = [:]
         /// The scheduled run in progress, if the embedding layer started it.
         var activeRun: RunControl?
-        /// Direct runs in progress on any thread (for `VM.cancel`).
+        /// Direct runs in progress on any thread with a control of their own (async calls).
         var directRuns: [RunControl] = []
+        /// Every direct-call frame of this VM's instances (DirectCall.swift), for `VM.cancel`.
+        var directFrames: [WeakFrame] = []
         /// What the last run or call made through the VM's own methods used.
         var lastReport: RunReport?
     }
@@ -46,6 +48,10 @@ final class EmbeddingState: Sendable {
     let state = Mutex(Locked())
     /// Held for the whole of a scheduled run, so that runs from several threads take turns.
     let runLock = Mutex(())
+}
+
+struct WeakFrame {
+    weak var frame: InstanceState.DirectFrame?
 }
 
 /// What one run or call used.
@@ -68,11 +74,20 @@ final class RunControl: @unchecked Sendable {
         case timeLimit(Duration)
     }
 
-    private let stop = Mutex<Stop?>(nil)
-    /// A direct call's stop word (ExecutionContext.directStop): nonzero once a stop is requested.
+    /// A direct call's stop word (ExecutionContext.directStop), which is also the request's state:
+    /// 0 no stop requested; 1 a request is writing `reason`; 2 `reason` is set for good. The
+    /// interpreter stops at any nonzero value.
     let stopWord: UnsafeMutablePointer<UInt32>
-    /// The instance it runs code of (for `Instance.cancel`); nil for runs of no instance.
-    let owner: InstanceState?
+    /// Written once, by the request that moved the stop word from 0 to 1, before it stores 2. Boxed:
+    /// a Duration inline would make every RunControl 16-byte aligned, which malloc serves slower.
+    nonisolated(unsafe) private var reason: StopBox?
+    private final class StopBox {
+        let stop: Stop
+        init(_ stop: Stop) { self.stop = stop }
+    }
+    /// The instance it runs code of (for `Instance.cancel`); nil for runs of no instance. Weak: an
+    /// instance's pooled frames hold their controls.
+    weak var owner: InstanceState?
 
     init(owner: InstanceState? = nil) {
         self.owner = owner
@@ -82,13 +97,34 @@ final class RunControl: @unchecked Sendable {
 
     deinit { stopWord.deallocate() }
 
-    /// Records why the run must stop (the first reason wins) and raises the stop word.
+    /// Records why the run must stop and raises the stop word; the first request wins.
     func request(_ why: Stop) {
-        stop.withLock { if $0 == nil { $0 = why } }
-        vm_store_u32(stopWord, 1)
+        guard vm_cas_u32(stopWord, 0, 1) else { return }
+        reason = StopBox(why)
+        vm_store_u32(stopWord, 2)
     }
 
-    var requested: Stop? { stop.withLock { $0 } }
+    /// Clears a stop requested while no call ran on the control (a frame's own control, reused by
+    /// call after call; nothing else can reach it between calls but `VM.cancel`).
+    func reset() {
+        var phase = vm_load_u32(stopWord)
+        while phase != 0 {
+            // Phase 2 is this control's for good: nobody else writes `reason` then.
+            if phase == 2 {
+                reason = nil
+                if vm_cas_u32(stopWord, 2, 0) { return }
+            }
+            phase = vm_load_u32(stopWord)  // 1: a request is writing its reason
+        }
+    }
+
+    /// Why the run must stop, if a stop was requested. A request still writing its reason is
+    /// waited for (a few instructions), so that whoever saw the stop word also sees a reason.
+    var requested: Stop? {
+        var phase = vm_load_u32(stopWord)
+        while phase == 1 { phase = vm_load_u32(stopWord) }
+        return phase == 2 ? reason?.stop : nil
+    }
 
     /// The reason object handed to the scheduler.
     func reasonObject() -> CancelReason {
@@ -120,10 +156,11 @@ extension VM {
     /// Runs function `index` of `instance` (0: the top level) with `arguments` (already checked
     /// against its parameter types), directly when it needs no task, else on the scheduler.
     func runFunction(
-        _ instance: InstanceState, _ index: Int, _ arguments: [Value], limits: Limits, control: RunControl
+        _ instance: InstanceState, _ index: Int, _ arguments: [Value], limits: Limits, control: RunControl?,
+        reportToVM: Bool = false
     ) throws(VMError) -> Value {
         if !instance.needsTask[index] {
-            return try runDirect(instance, index, arguments, limits: limits, control: control)
+            return try runDirect(instance, index, arguments, limits: limits, control: control, reportToVM: reportToVM)
         }
         if vm_current_m() != nil {
             let name = index == 0 ? "the top level" : "'\(instance.program.functions[index].name)'"
@@ -131,24 +168,34 @@ extension VM {
                 "\(name) spawns tasks or uses channels, which a call from inside a VM task (a host function) cannot do"
             )
         }
-        return try runScheduled(instance, index, arguments, limits: limits, control: control)
+        return try runScheduled(
+            instance, index, arguments, limits: limits, control: control ?? RunControl(owner: instance),
+            reportToVM: reportToVM)
     }
 
-    /// The arguments of a call of `name`, checked; returns the function's index.
-    func checkCall(_ name: String, in compiled: CompiledProgram, _ arguments: [Value]) throws(VMError) -> Int {
-        guard let index = compiled.functionIndex[name] else {
+    /// The arguments of a call of `name`, checked (and its result type, when `result` is given);
+    /// returns the function's index.
+    func checkCall(_ name: String, in compiled: CompiledProgram, _ arguments: [Value], result: ValueType? = nil)
+        throws(VMError) -> Int
+    {
+        guard let index = compiled.index(ofFunction: name) else {
             throw .invalidCall("the program \(compiled.fileName) has no function '\(name)'")
         }
-        let function = compiled.program.functions[index]
-        let parameters = function.parameterTypes
+        let function = compiled.signatures[index]
+        let parameters = function.parameters
         guard arguments.count == parameters.count else {
             throw .invalidCall(
                 "'\(name)' takes \(parameters.count) argument\(parameters.count == 1 ? "" : "s"), not \(arguments.count)"
             )
         }
-        for i in 0..<arguments.count where arguments[i].type.vType != parameters[i] {
+        for i in 0..<arguments.count where !arguments[i].matches(parameters[i]) {
             throw .invalidCall(
                 "argument \(i + 1) of '\(name)' must be \(parameters[i].withArticle), not \(arguments[i].type.vType.withArticle)"
+            )
+        }
+        if let result, function.result != result.vType {
+            throw .invalidCall(
+                "'\(name)' returns \(function.result == .void ? "no value" : function.result.withArticle), not \(result.vType.withArticle)"
             )
         }
         return index
@@ -165,7 +212,8 @@ extension VM {
 
     /// One run of function `index` as the main task of a run on the VM's scheduler.
     func runScheduled(
-        _ instance: InstanceState, _ index: Int, _ arguments: [Value], limits: Limits, control: RunControl
+        _ instance: InstanceState, _ index: Int, _ arguments: [Value], limits: Limits, control: RunControl,
+        reportToVM: Bool = false
     ) throws(VMError) -> Value {
         try ensureNotInTask()
         return try embedding.runLock.withLock { _ throws(VMError) -> Value in
@@ -174,6 +222,7 @@ extension VM {
                 let report = RunReport(
                     fuelUsed: ctx.fuel?.used, fuelBudget: ctx.fuel?.budget, ranOnCallingThread: false)
                 instance.report.withLock { $0 = report }
+                if reportToVM { embedding.state.withLock { $0.lastReport = report } }
             }
             let task = try execute(instance, ctx, function: index, arguments: arguments, limits: limits, control: control)
             if index == 0 { instance.topLevelCompleted.store(true, ordering: .releasing) }
@@ -284,13 +333,32 @@ extension VM {
     /// thread), else whatever runs on the scheduler.
     func cancelCurrentRun(reason: String) {
         let handled = embedding.state.withLock { s -> Bool in
-            for control in s.directRuns { control.request(.host(reason)) }
-            guard let control = s.activeRun else { return !s.directRuns.isEmpty }
+            var any = false
+            for control in s.directRuns {
+                control.request(.host(reason))
+                any = true
+            }
+            for weak in s.directFrames {
+                guard let frame = weak.frame, frame.active.load(ordering: .sequentiallyConsistent) else { continue }
+                frame.control.request(.host(reason))
+                any = true
+            }
+            guard let control = s.activeRun else { return any }
             control.request(.host(reason))
             lock.withLock { _ in scheduler }?.cancel(control.reasonObject())
             return true
         }
         if !handled { lock.withLock { _ in scheduler }?.cancel(CancelReason(reason)) }
+    }
+}
+
+extension VM {
+    /// Lists a new direct-call frame (and forgets those that are gone).
+    func registerDirectFrame(_ frame: InstanceState.DirectFrame) {
+        embedding.state.withLock { s in
+            s.directFrames.removeAll { $0.frame == nil }
+            s.directFrames.append(WeakFrame(frame: frame))
+        }
     }
 }
 

@@ -83,18 +83,28 @@ public final class Instance: @unchecked Sendable {
     /// instance's limits for this call. From inside a host function, the call nests in the one that
     /// called the host function (it may not spawn tasks or use channels then).
     public func call(_ name: String, with arguments: [Value] = [], limits: Limits? = nil) throws(VMError) -> Value {
-        let index = try vm.checkCall(name, in: program, arguments)
-        return try vm.runFunction(
-            state, index, arguments, limits: limits ?? self.limits, control: RunControl(owner: state))
+        try call(name, arguments, limits, result: nil)
     }
 
     /// `call(_:with:limits:)` with the result as a Swift type (`Double.self`, `[Float].self`…); a
     /// function whose result is of another .vec type is `.invalidCall`.
+    @inlinable
     public func call<Result: ValueConvertible>(
         _ name: String, with arguments: [Value] = [], limits: Limits? = nil, as type: Result.Type = Result.self
     ) throws(VMError) -> Result {
-        try vm.checkResultType(name, in: program, Result.valueType)
-        return try vm.convert(call(name, with: arguments, limits: limits), name)
+        // Inlinable, so that the conversion is specialized in the caller (an unspecialized one looks
+        // up the metadata of `Result?` at run time, a good part of a call's cost).
+        let value = try call(name, arguments, limits, result: Result.valueType)
+        guard let result = Result(vecValue: value) else {
+            throw VMError.invalidCall("the result of '\(name)' is not a \(Result.valueType)")
+        }
+        return result
+    }
+
+    @usableFromInline
+    func call(_ name: String, _ arguments: [Value], _ limits: Limits?, result: ValueType?) throws(VMError) -> Value {
+        let index = try vm.checkCall(name, in: program, arguments, result: result)
+        return try vm.runFunction(state, index, arguments, limits: limits ?? state.limits, control: nil)
     }
 
     /// `call(_:with:limits:)` on a thread of its own, without blocking a Swift concurrency thread;
@@ -114,7 +124,7 @@ public final class Instance: @unchecked Sendable {
     public func call<Result: ValueConvertible>(
         _ name: String, with arguments: [Value] = [], limits: Limits? = nil, as type: Result.Type = Result.self
     ) async throws(VMError) -> Result {
-        try vm.checkResultType(name, in: program, Result.valueType)
+        _ = try vm.checkCall(name, in: program, arguments, result: Result.valueType)
         return try vm.convert(await call(name, with: arguments, limits: limits), name)
     }
 
@@ -245,7 +255,7 @@ extension VM {
             program: program.program, layout: program.layout, hostFunctions: program.hostFunctions,
             globals: GlobalStore(), memory: memoryLimit.map { MemoryAccount(limit: max(0, $0)) } ?? memory,
             limits: limits, vm: self, compiled: program, isStandalone: true)
-        _ = try runFunction(state, 0, [], limits: limits, control: RunControl(owner: state))
+        _ = try runFunction(state, 0, [], limits: limits, control: nil)
         state.topLevelCompleted.store(true, ordering: .releasing)
         return Instance(vm: self, program: program, state: state)
     }
@@ -259,13 +269,16 @@ extension VM {
         }
     }
 
-    /// The limits of `VMConfiguration`, as a run's.
-    var defaultLimits: Limits { Limits(fuel: configuration.fuel, timeLimit: configuration.timeLimit) }
-
     /// Stops the runs of one instance (`Instance.cancel`).
     func cancelRuns(of instance: InstanceState, reason: String) {
         embedding.state.withLock { s in
             for control in s.directRuns where control.owner === instance { control.request(.host(reason)) }
+            for weak in s.directFrames {
+                guard let frame = weak.frame, frame.control.owner === instance,
+                    frame.active.load(ordering: .sequentiallyConsistent)
+                else { continue }
+                frame.control.request(.host(reason))
+            }
             if let control = s.activeRun, control.owner === instance {
                 control.request(.host(reason))
                 lock.withLock { _ in scheduler }?.cancel(control.reasonObject())

@@ -33,15 +33,21 @@ final class InstanceState: @unchecked Sendable {
     let table: FunctionTable
     /// Per function index: whether it, or a function it calls, needs a VM task.
     let needsTask: [Bool]
+    /// Per function index, its .vec signature (read on every call; `Function`'s are class `var`s).
+    let signatures: [Signature]
     private let scalarGlobalNames: [Int: String]
     private let objectGlobalNames: [Int: String]
     /// The VM and program it belongs to, for host functions' contexts; weak because a program
     /// keeps its default instances (the caller of a run holds both while it runs).
     weak var vm: VM?
     weak var compiled: CompiledProgram?
+    /// The VM's identity, compared before the (costlier) weak reference.
+    let vmID: ObjectIdentifier
     /// Whether the top level ran to its end (a program's default instance reruns it otherwise).
     let topLevelCompleted = Atomic<Bool>(false)
-    /// Task states and contexts of finished direct calls, reused by the next ones.
+    /// A task state and context of a finished direct call, for the next one (an unmanaged +1
+    /// reference; one atomic exchange takes it), and a few more for calls from several threads.
+    private let spare = Atomic<UnsafeMutableRawPointer?>(nil)
     private let pool = Mutex<[DirectFrame]>([])
     /// What the last run or call on this instance used.
     let report = Mutex<RunReport?>(nil)
@@ -61,9 +67,11 @@ final class InstanceState: @unchecked Sendable {
         self.usesJIT = vm.usesJIT
         self.isStandalone = isStandalone
         self.vm = vm
+        self.vmID = ObjectIdentifier(vm)
         self.compiled = compiled
         table = FunctionTable(program.functions, externs: program.externs, native: vm.usesJIT)
         needsTask = Self.taskNeeds(program.functions)
+        signatures = program.functions.map(Signature.init)
         var scalars: [Int: String] = [:]
         var objects: [Int: String] = [:]
         for g in layout.globals {
@@ -90,23 +98,36 @@ final class InstanceState: @unchecked Sendable {
 
     // MARK: - Direct-call frames
 
-    /// A task state and context a direct call runs with; pooled so that a call allocates neither.
+    /// A task state, context and run control a direct call runs with; pooled so that a call
+    /// allocates none of them. The VM lists every frame (weakly) for `VM.cancel`, which stops the
+    /// active ones.
     final class DirectFrame: @unchecked Sendable {
-        // @unchecked: a frame is used by one call at a time: taken from the pool, used, given back.
+        // @unchecked: a frame is used by one call at a time: taken from the pool, used, given back;
+        // `control` and `active` are what other threads touch, and they synchronize themselves.
         let state: TaskState
         let ctx: ExecutionContext
-        init(state: TaskState, ctx: ExecutionContext) {
+        let control: RunControl
+        /// Whether a call is running on the frame (VM.cancel and Instance.cancel stop only those).
+        let active = Atomic<Bool>(false)
+        init(state: TaskState, ctx: ExecutionContext, control: RunControl) {
             self.state = state
             self.ctx = ctx
+            self.control = control
         }
     }
 
-    func takeDirectFrame(function index: Int) -> DirectFrame {
+    func takeDirectFrame(function index: Int, vm: VM) -> DirectFrame {
+        if let p = spare.exchange(nil, ordering: .acquiring) {
+            return Unmanaged<DirectFrame>.fromOpaque(p).takeRetainedValue()
+        }
         if let frame = pool.withLock({ $0.popLast() }) { return frame }
         let state = TaskState(
             table: table, task: VMTask(id: 0, functionName: program.functions[index].name),
             initialSlots: table.entries[index].frameSize)
-        return DirectFrame(state: state, ctx: makeContext(fuel: nil, directStop: nil))
+        let frame = DirectFrame(
+            state: state, ctx: makeContext(fuel: nil, directStop: nil), control: RunControl(owner: self))
+        vm.registerDirectFrame(frame)
+        return frame
     }
 
     /// Takes back a frame whose call returned normally (its frames are popped, its registers hold no
@@ -114,7 +135,14 @@ final class InstanceState: @unchecked Sendable {
     func returnDirectFrame(_ frame: DirectFrame) {
         frame.ctx.fuel = nil
         frame.ctx.directStop = nil
+        let p = Unmanaged.passRetained(frame).toOpaque()
+        if spare.compareExchange(expected: nil, desired: p, ordering: .releasing).exchanged { return }
+        Unmanaged<DirectFrame>.fromOpaque(p).release()
         pool.withLock { if $0.count < 4 { $0.append(frame) } }
+    }
+
+    deinit {
+        if let p = spare.exchange(nil, ordering: .acquiring) { Unmanaged<DirectFrame>.fromOpaque(p).release() }
     }
 
     // MARK: - Which functions need a task
@@ -143,6 +171,19 @@ final class InstanceState: @unchecked Sendable {
             }
         }
         return needs
+    }
+}
+
+/// A function's parameter and result types, copied out of the `Function` once.
+struct Signature {
+    let parameters: [VType]
+    let result: VType
+    let name: String
+
+    init(_ f: Function) {
+        parameters = f.parameterTypes
+        result = f.resultType
+        name = f.name
     }
 }
 

@@ -132,12 +132,15 @@ public final class VM: @unchecked Sendable {
     let stats = VMStats()
     var scheduler: Scheduler?
     let lock = Mutex(())
-    /// Host functions, the run in progress, who owns the globals (Embedding/Execution.swift).
+    /// Host functions, the runs in progress, the last report (Embedding/Execution.swift).
     let embedding = EmbeddingState()
+    /// The limits of `configuration`, as a run's (kept: a call should not copy the configuration).
+    let defaultLimits: Limits
 
     public init(configuration: VMConfiguration = VMConfiguration()) {
         self.configuration = configuration
         self.memory = MemoryAccount(limit: configuration.memoryLimit)
+        self.defaultLimits = Limits(fuel: configuration.fuel, timeLimit: configuration.timeLimit)
     }
 
     deinit { scheduler?.shutdown() }
@@ -290,13 +293,17 @@ public final class CompiledProgram: @unchecked Sendable {
     let layout: GlobalLayout
     /// The host functions registered when it was compiled, by the indices its `callHost`s use.
     let hostFunctions: [HostFunction]
-    /// Function name → index (the top level is not callable by name).
-    let functionIndex: [String: Int]
+    /// Function name → index (the top level is not callable by name); see `index(ofFunction:)`.
+    private let functionIndex: [String: Int]
+    private let functionNames: [(name: String, index: Int)]
+    /// Per function index, its signature.
+    let signatures: [Signature]
     /// Names of the top-level `var`s (the globals the host may set).
     let mutableGlobals: Set<String>
     /// The default instance on each VM that ran or called the program with `VM.run(_:)` or
-    /// `VM.call(_:in:with:)` (Calls.swift), by VM.
-    let defaults = Mutex<[ObjectIdentifier: InstanceState]>([:])
+    /// `VM.call(_:in:with:)` (Calls.swift), at most one per VM (a program is rarely used by more
+    /// than one VM: a list is cheaper to search than a dictionary).
+    let defaults = Mutex<[InstanceState]>([])
     /// Held while a default instance is made and its top level runs, so that threads calling the
     /// program for the first time at once run its top level once.
     let defaultsLock = Mutex(())
@@ -309,8 +316,30 @@ public final class CompiledProgram: @unchecked Sendable {
         var index: [String: Int] = [:]
         for f in program.functions.dropFirst() where f.index != 0 { index[f.name] = f.index }
         functionIndex = index
+        functionNames = index.map { (name: $0.key, index: $0.value) }
+        signatures = program.functions.map(Signature.init)
     }
     public var fileName: String { program.fileName }
+
+    /// The index of function `name`. A few names are compared one by one: a short name is a small
+    /// string, compared in two words, where hashing it for the dictionary costs a few hundred
+    /// instructions (a good part of a small function's call).
+    func index(ofFunction name: String) -> Int? {
+        if functionNames.count <= 16 {
+            for entry in functionNames where entry.name == name { return entry.index }
+            return nil
+        }
+        return functionIndex[name]
+    }
+
+    /// The default instance of this program on `vm`, if it has one.
+    func defaultInstance(for vm: VM) -> InstanceState? {
+        let id = ObjectIdentifier(vm)
+        return defaults.withLock { list in
+            for state in list where state.vmID == id && state.vm === vm { return state }
+            return nil
+        }
+    }
 }
 
 /// One kernel compiled to native code.

@@ -448,6 +448,18 @@ extension Value {
         }
     }
 
+    /// Whether the value has the .vec type `t` (`type.vType == t` without building the type).
+    func matches(_ t: VType) -> Bool {
+        switch (self, t) {
+        case (.int, .int), (.float, .float), (.f32, .f32), (.bool, .bool), (.string, .str), (.f32x8, .f32x8),
+            (.f64x4, .f64x4):
+            return true
+        case (.array(let a), .array(let k)): return a.kind == k
+        case (.task(let o), .task), (.channel(let o), .chan): return o.type.vType == t
+        default: return false
+        }
+    }
+
     /// The value as a host call's argument or result.
     var hostValue: HostValue {
         switch self {

@@ -54,7 +54,8 @@ final class ExecutionContext: @unchecked Sendable {
     /// a time limit sets to stop it (polled where a task polls its preempt flag). nil in tasks.
     var directStop: UnsafeMutablePointer<UInt32>?
     /// The embedding layer's instance whose code this is (host functions get it in their context).
-    var instance: AnyObject?
+    /// Weak: the instance keeps contexts for its direct calls.
+    weak var instance: AnyObject?
     /// Names of globals by slot, for error messages.
     var scalarGlobalNames: [Int: String] = [:]
     var objectGlobalNames: [Int: String] = [:]
