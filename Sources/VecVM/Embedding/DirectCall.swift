@@ -118,40 +118,31 @@ extension VM {
             throw Self.classify(e, fuel: tank)
         }
         let result = Value(result: state.task, type: function.result)
-        state.task.resultObject = nil
-        state.task.finished = false
-        state.objects[0] = nil
+        if function.result.storage == .reference {
+            state.task.resultObject = nil
+            state.objects[0] = nil
+        }
         instance.returnDirectFrame(frame)
         return result
     }
 }
 
 /// How deeply direct calls nest on this thread (host function → call → host function → …), kept
-/// in a thread-specific word. A direct call never yields, so the thread cannot change under a
-/// nested call even on a VM task's stack.
+/// in a C thread-local (CJITStubs/embed.c). A direct call never yields, so the thread cannot change
+/// under a nested call even on a VM task's stack.
 enum NestingDepth {
     /// On a thread of the host's (stacks of 512 KiB and up).
-    static let limit = 64
+    static let limit: Int32 = 64
     /// On a VM task's stack (256 KiB, shared with the task's own interpreter).
-    static let limitInTask = 8
-
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        let rc = pthread_key_create(&key, nil)
-        precondition(rc == 0, "VecVM: pthread_key_create failed (\(rc))")
-        return key
-    }()
+    static let limitInTask: Int32 = 8
 
     /// Enters one level; false (and nothing entered) past `limit`.
-    static func enter(limit: Int) -> Bool {
-        let depth = Int(bitPattern: pthread_getspecific(key))
+    static func enter(limit: Int32) -> Bool {
+        let depth = vm_embed_depth()
         if depth >= limit { return false }
-        pthread_setspecific(key, UnsafeRawPointer(bitPattern: depth + 1))
+        vm_embed_set_depth(depth + 1)
         return true
     }
 
-    static func leave() {
-        let depth = Int(bitPattern: pthread_getspecific(key))
-        pthread_setspecific(key, UnsafeRawPointer(bitPattern: max(0, depth - 1)))
-    }
+    static func leave() { vm_embed_set_depth(max(0, vm_embed_depth() - 1)) }
 }

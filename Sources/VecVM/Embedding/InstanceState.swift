@@ -133,8 +133,8 @@ final class InstanceState: @unchecked Sendable {
     /// Takes back a frame whose call returned normally (its frames are popped, its registers hold no
     /// references but the result's, which the caller has cleared).
     func returnDirectFrame(_ frame: DirectFrame) {
-        frame.ctx.fuel = nil
-        frame.ctx.directStop = nil
+        // The context keeps its last fuel tank and stop word until the next call sets both (class
+        // properties cost an exclusivity check per write).
         let p = Unmanaged.passRetained(frame).toOpaque()
         if spare.compareExchange(expected: nil, desired: p, ordering: .releasing).exchanged { return }
         Unmanaged<DirectFrame>.fromOpaque(p).release()
