@@ -1,13 +1,16 @@
 // callbench: the cost of one call from Swift into a small .vec function, through each form of the
 // embedding API, and of one call from .vec back into Swift. Beside it, lua_call.c does the same
 // with Lua 5.4's C API; bench/bench.py's `embedding` group runs both in one run and prints the
-// ratio. Usage: callbench [CALLS [TRIALS]]; prints one line per case,
-// `bench case=NAME ns_per_call=MEDIAN calls=N trials=T`, the median over the trials.
+// ratio. Usage: callbench [CALLS [TRIALS [CASE]]]; prints one line per case,
+// `bench case=NAME ns_per_call=MEDIAN calls=N trials=T`, the median over the trials. A third
+// argument runs only the case of that name (for callgrind).
 
 import VecVM
 
 let calls = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 20_000 : 20_000
 let trials = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 5 : 5
+/// A case name to run alone (for profiling), or all of them.
+let only = CommandLine.arguments.count > 3 ? CommandLine.arguments[3] : nil
 
 let vm = VM(configuration: VMConfiguration(procs: 1))
 vm.register("hostId") { (x: Int) -> Int in x }
@@ -21,6 +24,7 @@ let instance = try vm.instantiate(program)
 
 /// Runs `body` `calls` times per trial; prints the median time per call.
 func measure(_ name: String, _ body: (Int) throws -> Int) rethrows {
+    if let only, only != name { return }
     var check = 0
     for i in 0..<1000 { check &+= try body(i) }  // warm-up (first call makes the default instance)
     let clock = ContinuousClock()
