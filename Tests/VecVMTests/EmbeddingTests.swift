@@ -542,14 +542,14 @@ struct EmbeddingTests {
     }
 }
 
-private final class DoneFlag: @unchecked Sendable {
+final class DoneFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var value = false
     var isSet: Bool { lock.withLock { value } }
     func set() { lock.withLock { value = true } }
 }
 
-private final class LineCollector: @unchecked Sendable {
+final class LineCollector: @unchecked Sendable {
     private let lock = NSLock()
     private var lines: [String] = []
     func append(_ s: String) { lock.withLock { lines.append(s) } }

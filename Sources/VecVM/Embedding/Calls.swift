@@ -57,7 +57,7 @@ extension VM {
         try ensureNotInTask()
         try compiled.defaultsLock.withLock { _ throws(VMError) in
             let state = makeDefaultInstance(compiled)
-            try runDefault(state, 0, [], control: control)
+            _ = try runDefault(state, 0, [], control: control)
         }
     }
 
@@ -86,7 +86,7 @@ extension VM {
                 return s  // another thread made it meanwhile
             }
             let state = makeDefaultInstance(compiled)
-            try runDefault(state, 0, [], control: nil)
+            _ = try runDefault(state, 0, [], control: nil)
             return state
         }
     }

@@ -224,7 +224,8 @@ extension VM {
                 instance.report.withLock { $0 = report }
                 if reportToVM { embedding.state.withLock { $0.lastReport = report } }
             }
-            let task = try execute(instance, ctx, function: index, arguments: arguments, limits: limits, control: control)
+            let task = try execute(
+                instance, ctx, function: index, arguments: arguments, limits: limits, control: control)
             if index == 0 { instance.topLevelCompleted.store(true, ordering: .releasing) }
             return Value(result: task, type: instance.program.functions[index].resultType)
         }

@@ -153,7 +153,8 @@ public final class Instance: @unchecked Sendable {
     public func global<T: ValueConvertible>(_ name: String, as type: T.Type) throws(VMError) -> T {
         let v = try global(name)
         guard let t = T(vecValue: v) else {
-            throw .invalidCall("global variable '\(name)' is \(v.type.vType.withArticle), not \(T.valueType.vType.withArticle)")
+            throw .invalidCall(
+                "global variable '\(name)' is \(v.type.vType.withArticle), not \(T.valueType.vType.withArticle)")
         }
         return t
     }
@@ -166,7 +167,8 @@ public final class Instance: @unchecked Sendable {
             throw .invalidCall("global '\(name)' is a let constant; only a var can be set")
         }
         guard value.type.vType == g.type else {
-            throw .invalidCall("global variable '\(name)' is \(g.type.withArticle), not \(value.type.vType.withArticle)")
+            throw .invalidCall(
+                "global variable '\(name)' is \(g.type.withArticle), not \(value.type.vType.withArticle)")
         }
         writeGlobal(g, value)
     }
@@ -261,9 +263,9 @@ extension VM {
     }
 
     /// `instantiate(_:limits:memoryLimit:)` without blocking a Swift concurrency thread.
-    public func instantiate(_ program: CompiledProgram, limits: Limits? = nil, memoryLimit: Int? = nil) async throws(
-        VMError
-    ) -> Instance {
+    public func instantiate(_ program: CompiledProgram, limits: Limits? = nil, memoryLimit: Int? = nil)
+        async throws(VMError) -> Instance
+    {
         try await offThread(owner: nil) { vm, _ throws(VMError) in
             try vm.instantiate(program, limits: limits, memoryLimit: memoryLimit)
         }

@@ -1,15 +1,18 @@
-// Where `print` goes. The CLI writes to a buffered standard output (flushed at exit, when the buffer
-// fills, and after every line when stdout is a terminal); an embedding app or a test passes its own
-// sink. Tasks on several threads print at once, so a sink serializes whole lines.
+// Where `print` goes. The default sink writes through C's `stdout` stream, the very buffer Swift's
+// own `print` fills, so that a program's lines and the host app's keep their order in a pipe or a
+// file (a buffer of our own, flushed at the end of each run, put the program's lines after the
+// host's or before them, whatever the order they were printed in). stdio buffers by line on a
+// terminal and fully otherwise; a run flushes it when it ends. An embedding app or a test may pass
+// its own sink. Tasks on several threads print at once, so a sink serializes whole pieces.
 
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+    @preconcurrency import Glibc
 #elseif canImport(Musl)
-    import Musl
+    @preconcurrency import Musl
 #elseif canImport(Darwin)
-    import Darwin
+    @preconcurrency import Darwin
 #endif
 
 public protocol OutputSink: AnyObject, Sendable {
@@ -19,43 +22,22 @@ public protocol OutputSink: AnyObject, Sendable {
     func flush()
 }
 
-/// Buffered standard output.
+/// Standard output, through C's `stdout` stream: the buffer Swift's `print` uses too, so that what
+/// the program and the host print stays in the order it was printed.
 public final class StandardOutput: OutputSink {
-    private struct State {
-        var buffer: [UInt8] = []
-    }
-    private let state = Mutex(State())
-    private let lineBuffered: Bool
-
-    public init() {
-        lineBuffered = isatty(1) != 0
-    }
+    public init() {}
 
     public func write(_ text: String) {
-        state.withLock { s in
-            s.buffer.append(contentsOf: text.utf8)
-            if lineBuffered || s.buffer.count >= 1 << 16 { StandardOutput.drain(&s.buffer) }
+        var text = text
+        // One fwrite per piece: stdio locks the stream for the call, so a line is never split by
+        // another thread's output (Swift's print holds the same lock for its line).
+        text.withUTF8 { bytes in
+            guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+            _ = fwrite(base, 1, bytes.count, stdout)
         }
     }
 
-    public func flush() {
-        state.withLock { s in StandardOutput.drain(&s.buffer) }
-    }
-
-    private static func drain(_ buffer: inout [UInt8]) {
-        var offset = 0
-        buffer.withUnsafeBytes { raw in
-            while offset < raw.count {
-                let n = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    break  // a closed pipe: drop the output rather than die
-                }
-                offset += n
-            }
-        }
-        buffer.removeAll(keepingCapacity: true)
-    }
+    public func flush() { fflush(stdout) }
 }
 
 /// Collects output in memory (tests, embedding).
