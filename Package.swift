@@ -12,7 +12,10 @@ let package = Package(
         .executable(name: "vecvm", targets: ["vecvm-cli"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `swift package generate-documentation --target VecVM` builds the DocC catalog
+        // (Sources/VecVM/VecVM.docc); a plugin only, nothing of it is linked into VecVM.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .target(name: "CJITStubs"),
