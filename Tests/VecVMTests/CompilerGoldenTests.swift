@@ -80,7 +80,8 @@ struct CompilerGoldenTests {
     @Test func kernelsBroadcastScalarsAndShareLoads() throws {
         let vm = VM(configuration: VMConfiguration(output: CapturedOutput()))
         let program = try vm.compile(
-            source: "let x = fill(4, 1.0)\nlet y = sqrt(x * x + 16.0) * 0.5", fileName: "k.vec", hostReadableGlobals: false
+            source: "let x = fill(4, 1.0)\nlet y = sqrt(x * x + 16.0) * 0.5", fileName: "k.vec",
+            hostReadableGlobals: false
         ).program
         #expect(program.main.kernelSites.count == 1)
         #expect(
