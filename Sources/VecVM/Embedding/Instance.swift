@@ -53,7 +53,9 @@ public struct GlobalVariable: Sendable, Equatable, CustomStringConvertible {
 
 /// A compiled program made live: its own globals, memory account and limits. Make one with
 /// `VM.instantiate(_:limits:memoryLimit:)`; call its functions, read and write its globals.
-public final class Instance: @unchecked Sendable {
+/// Instances compare equal when they are the same instance (a host function's
+/// `HostContext.instance` is equal to the `Instance` that `instantiate` returned).
+public final class Instance: @unchecked Sendable, Hashable {
     // @unchecked: immutable; InstanceState synchronizes what changes.
     public let vm: VM
     public let program: CompiledProgram
@@ -64,6 +66,9 @@ public final class Instance: @unchecked Sendable {
         self.program = program
         self.state = state
     }
+
+    public static func == (lhs: Instance, rhs: Instance) -> Bool { lhs.state === rhs.state }
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(state)) }
 
     /// The limits each call has unless it passes its own.
     public var limits: Limits { state.limits }
