@@ -563,6 +563,26 @@ struct EmbeddingTests {
         #expect(out.text == "from async code\n")
     }
 
+    @Test func readmeExample() throws {
+        let vm = VM(configuration: VMConfiguration(fuel: 10_000_000, timeLimit: .seconds(2)))
+        defer { vm.shutdown() }
+        vm.register("clamp01") { (x: Double) -> Double in min(max(x, 0), 1) }
+        let program = try vm.compile(
+            source: """
+                var calls = 0
+                fn norm(x: [f32]) -> f32 { calls += 1
+                    return sqrt(sum(x * x)) }
+                fn level(x: float) -> float { return clamp01(x / 10.0) }
+                """, fileName: "lib.vec")
+        let lib = try vm.instantiate(program)
+        let n = try lib.call("norm", with: [.array([3, 4] as [Float])], as: Float.self)
+        let l = try lib.call("level", with: [.float(4)], limits: Limits(fuel: 1_000), as: Double.self)
+        let calls = lib["calls", as: Int.self]
+        #expect(n == 5)
+        #expect(l == 0.4)
+        #expect(calls == 1)
+    }
+
     @Test func instancesArticleExamples() throws {
         let out = CapturedOutput()
         let vm = VM(configuration: VMConfiguration(output: out))
