@@ -53,6 +53,15 @@ import Glibc
 /// A task running code outside every registered region (Swift, the interpreter, libc) is only
 /// ever preempted cooperatively.
 public enum AsyncPreemption {
+    /// Whether this build has asynchronous preemption: x86-64 Linux (a signal handler that edits the
+    /// interrupted x86-64 context), unless built with `VECVM_NO_JIT`, which compiles it out with the
+    /// JIT (Package.swift). Without it every scheduler preempts cooperatively only.
+    #if arch(x86_64) && os(Linux) && !VECVM_NO_JIT
+        public static let isSupported = true
+    #else
+        public static let isSupported = false
+    #endif
+
     /// Which vector registers the preemption trampoline saves and restores.
     public enum VectorRegisterSet: Sendable, CustomStringConvertible {
         /// XMM0–15.

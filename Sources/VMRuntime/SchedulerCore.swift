@@ -48,7 +48,7 @@ final class SchedulerCore: @unchecked Sendable {
         sched.pointee.stack_size = UInt64(stackSize)
         // Asynchronous preemption: one save path for the whole scheduler, so that whichever P a
         // G resumes on restores exactly what the P it was preempted on saved.
-        let asyncPreemption = configuration.asyncPreemption
+        let asyncPreemption = configuration.asyncPreemption && AsyncPreemption.isSupported
         let path = configuration.vectorRegistersOverride?.path ?? AsyncPreemption.detectedPath
         precondition(vm_xregs_path_usable(path), "VMRuntime: this CPU cannot save the vector registers asked for")
         sched.pointee.async_preempt = asyncPreemption ? 1 : 0

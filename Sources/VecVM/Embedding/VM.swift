@@ -234,6 +234,15 @@ public final class VM: @unchecked Sendable {
         parts.append("vm.tasks.spawned=\(stats.tasksSpawned.load(ordering: .relaxed))")
         parts.append("memory.peak=\(memory.peak.load(ordering: .relaxed))")
         parts.append("jit=\(usesJIT ? "on" : "off")")
+        // The mode in words: what runs kernels, and how tasks are preempted (docs: Platforms.md).
+        let why = !configuration.jit && JITSupport.compiledIn ? "--no-jit" : JITSupport.unavailableReason
+        parts.append("mode=\(usesJIT ? "native-kernels" : "interpreter(\(why ?? "off"))")")
+        let async = configuration.asyncPreemption && AsyncPreemption.isSupported
+        parts.append(
+            "preemption="
+                + (async
+                    ? "async+cooperative"
+                    : "cooperative(\(AsyncPreemption.isSupported ? "--no-async-preempt" : "async-compiled-out"))"))
         if usesJIT {
             parts.append("jit.kernels=\(JITCache.shared.compiled.count)")
             parts.append("jit.bytes=\(JITCache.shared.codeBytes)")
