@@ -12,9 +12,11 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
+#if VM_HAS_ASYNC_PREEMPT
 #include <sys/syscall.h>
 #include <ucontext.h>
-#include <unistd.h>
+#endif
 
 #include "vm_cpu.h"
 
@@ -116,6 +118,7 @@ void vm_async_preempt2(void *frame) {
 }
 
 // ---- the handler ------------------------------------------------------------------------------
+#if VM_HAS_ASYNC_PREEMPT
 
 static struct sigaction vm_previous_sigurg;
 
@@ -231,3 +234,15 @@ bool vm_preempt_signal_m(vm_m *m) {
     }
     return true;
 }
+
+#else  // !VM_HAS_ASYNC_PREEMPT: no handler, no signal (vm_platform.h). Every scheduler preempts
+       // cooperatively only (VMRuntime never turns asynchronous preemption on in such a build).
+
+void vm_preempt_install_handler(void) {}
+
+bool vm_preempt_signal_m(vm_m *m) {
+    (void)m;
+    return false;  // nothing sent: the G's preempt flag alone asks it to yield
+}
+
+#endif

@@ -36,7 +36,13 @@
 // Signals landing outside JIT code cost their handler and nothing else: Swift code is never
 // interrupted asynchronously, it keeps polling the flag.
 import CJITStubs
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Asynchronous preemption of JIT code. The JIT registers the executable range of its code heap
 /// once; from then on a task running a long kernel there can be preempted by a signal, on any

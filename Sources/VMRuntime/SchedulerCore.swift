@@ -8,7 +8,13 @@
 // requested by one of the scheduler's own threads, which cannot join itself — a detached
 // helper thread that holds a strong reference while it joins. The C memory is freed in deinit.
 import CJITStubs
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 final class SchedulerCore: @unchecked Sendable {
     // @unchecked Sendable: mutable fields are guarded by `sched.lock` or `lifecycleLock`, as

@@ -45,7 +45,13 @@
 // of an unguarded stack is zero when it comes back (Machine.execute checked it at the G's last
 // switch) and stays zero after MADV_DONTNEED.
 import CJITStubs
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import Synchronization
 
 final class StackPool: @unchecked Sendable {
@@ -393,7 +399,9 @@ final class StackPool: @unchecked Sendable {
             fatalError("VMRuntime: cannot map \(bytes) bytes for task stacks (errno \(errno))")
         }
         // A huge page would make a parked task cost 2 MiB.
-        _ = madvise(base, bytes, MADV_NOHUGEPAGE)
+        #if os(Linux)
+            _ = madvise(base, bytes, MADV_NOHUGEPAGE)
+        #endif
         let start = UInt(bitPattern: base)
         let guarded =
             guards && vm_guard_install_strided(start, slotSize, StackPool.slotsPerArena, StackPool.guardSize) == 0

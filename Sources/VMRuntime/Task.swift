@@ -8,7 +8,13 @@
 // - Nothing is borrowed across a switch: switch helpers are @inline(never) functions that take
 //   only raw pointers, called outside of any Swift access to a class property or global.
 import CJITStubs
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import Synchronization
 
 /// A task, as seen by the code that spawned it (and by the task itself: `Scheduler.current`).

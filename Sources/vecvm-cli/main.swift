@@ -96,7 +96,7 @@ struct Run: ParsableCommand {
         if options.stats { printError(vm.statistics) }
         config.output.flush()
         // The program ends when its main task ends (as in Go): tasks still running are abandoned.
-        Glibc.exit(status)
+        CLibrary.exit(status)
     }
 }
 
@@ -112,7 +112,7 @@ struct Disasm: ParsableCommand {
             print(vm.disassemble(program), terminator: "")
         } catch {
             printError(error.description)
-            Glibc.exit(1)
+            CLibrary.exit(1)
         }
     }
 }
@@ -133,7 +133,7 @@ struct JitDump: ParsableCommand {
         let vm = VM(configuration: config)
         if !vm.usesJIT {
             printError("vecvm: the JIT is off (--no-jit, VECVM_ISA=none, or a CPU without AVX2+FMA): nothing to dump")
-            Glibc.exit(1)
+            CLibrary.exit(1)
         }
         var status: Int32 = 0
         do {
@@ -146,14 +146,14 @@ struct JitDump: ParsableCommand {
         config.output.flush()
         if mkdir(out, 0o755) != 0 && errno != EEXIST {
             printError("vecvm: cannot create \(out): \(String(cString: strerror(errno)))")
-            Glibc.exit(1)
+            CLibrary.exit(1)
         }
         var listing = "# N\telement\tbytes\tkernel program\n"
         for k in vm.nativeKernels {
             let path = "\(out)/kernel-\(k.number).bin"
             guard let f = fopen(path, "wb") else {
                 printError("vecvm: cannot write \(path): \(String(cString: strerror(errno)))")
-                Glibc.exit(1)
+                CLibrary.exit(1)
             }
             _ = k.machineCode.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
             fclose(f)
@@ -171,12 +171,12 @@ struct JitDump: ParsableCommand {
         for reason in vm.nativeFunctions.interpreted { listing += "# function interpreted: \(reason)\n" }
         guard let f = fopen("\(out)/kernels.txt", "w") else {
             printError("vecvm: cannot write \(out)/kernels.txt")
-            Glibc.exit(1)
+            CLibrary.exit(1)
         }
         fputs(listing, f)
         fclose(f)
         printError("vecvm: wrote \(vm.nativeKernels.count) kernels to \(out)")
-        Glibc.exit(status)
+        CLibrary.exit(status)
     }
 }
 

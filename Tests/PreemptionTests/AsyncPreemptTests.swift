@@ -5,7 +5,13 @@
 // machine code are only ever preempted cooperatively), the stack room the path needs, and SIGURGs
 // that are not ours reaching the handler installed before.
 import CJITStubs
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import Testing
 
 @testable import VMRuntime

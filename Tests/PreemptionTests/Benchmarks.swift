@@ -13,7 +13,13 @@
 //   VECVM_PREEMPT_BENCH=1 swift test -c release -Xswiftc -enable-testing --filter Benchmarks
 import CJITStubs
 import Foundation
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import Testing
 
 @testable import VMRuntime

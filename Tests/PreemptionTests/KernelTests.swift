@@ -2,7 +2,13 @@
 // product with four accumulators, run by 16 tasks on 2 Ps with a 100 µs quantum, must give results
 // bit-identical to the same kernels run on a plain thread, with asynchronous preemption on and off.
 import CJITStubs
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import Testing
 
 @testable import VMRuntime

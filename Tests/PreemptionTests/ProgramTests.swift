@@ -4,7 +4,13 @@
 // happens if the heap is registered and its code keeps the async-safe-point contract. Interpreted
 // code beside them is preempted cooperatively only (preempt.unsafe, preempt.coop).
 import CJITStubs
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import Testing
 
 @testable import VMRuntime

@@ -6,7 +6,13 @@
 // detected one (AVX here), SSE forced, AVX-512 where the CPU has it. CI runs 50k preemptions per
 // path; VECVM_LONG_TESTS=1 runs the 1,000,000 of the issue and checks the pool did not grow.
 import CJITStubs
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import Testing
 
 @testable import VMRuntime

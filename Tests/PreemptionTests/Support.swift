@@ -7,7 +7,13 @@
 // signal handler, start schedulers with 100 µs quanta and time things; running them in parallel on
 // a 2-core machine would starve each other's measurements.
 import CJITStubs
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 @_exported import SchedulerTestSupport
 import Synchronization
 import Testing

@@ -2,7 +2,13 @@
 // (VMRuntimeTests and PreemptionTests): the trait that keeps their timing suites apart, counters
 // and flags safe to share between Ms, run outcomes, and child processes for fatal paths.
 import CJITStubs
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import Synchronization
 import Testing
 import VMRuntime

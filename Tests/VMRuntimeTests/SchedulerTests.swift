@@ -2,7 +2,13 @@
 // cancel, runs that follow each other (the REPL), several schedulers and host threads,
 // shutdown, idle CPU, stats.
 import CJITStubs
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import Synchronization
 import Testing
 

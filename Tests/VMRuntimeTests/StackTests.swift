@@ -3,7 +3,13 @@
 // a smashed canary band both end the program with "stack overflow in task N" (run in a child
 // process), as does calling a task-only API from a plain thread.
 import CJITStubs
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import Synchronization
 import Testing
 

@@ -3,7 +3,13 @@
 // reuse of G structs and stacks). Run in a child process: the failures these guard against end
 // in a crash or a hang, which a child turns into a readable report.
 import CJITStubs
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import Synchronization
 import Testing
 

@@ -7,7 +7,13 @@
 // 2-core machine would make the timing assertions meaningless. `.exclusiveTiming` keeps it apart
 // from PreemptionTests' suite as well.
 import CJITStubs
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 @_exported import SchedulerTestSupport
 import Synchronization
 import Testing

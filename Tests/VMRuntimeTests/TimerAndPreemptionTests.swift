@@ -2,7 +2,13 @@
 // cooperative preemption and fairness with one P, work stealing and the migration of a task
 // between Ms, observed.
 import CJITStubs
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import Synchronization
 import Testing
 

@@ -4,7 +4,13 @@
 // fatal invariants in child processes, the per-thread count of runtime locks the signal handler
 // relies on, and the save-path detection. (Code-heap-based tests: Tests/PreemptionTests.)
 import CJITStubs
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import Testing
 
 @testable import VMRuntime

@@ -6,6 +6,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stdint.h>
+#include "vm_platform.h"
 #include "vm_sched.h"
 
 // ---- save paths ---------------------------------------------------------------------------------
@@ -31,24 +32,41 @@ void vm_xregs_restore_avx512(const void *block);
 void vm_async_preempt(void);
 
 // Addresses of the generated code, for tests that check its encoding byte by byte (Swift 6 cannot
-// take the address of a C function declared without a body as a raw pointer portably).
+// take the address of a C function declared without a body as a raw pointer portably). NULL in a
+// build without asynchronous preemption (vm_platform.h), where the code does not exist.
 static inline const void *vm_xregs_save_code(uint32_t path) {
+#if VM_HAS_ASYNC_PREEMPT
     switch (path) {
     case VM_XREGS_PATH_SSE: return (const void *)vm_xregs_save_sse;
     case VM_XREGS_PATH_AVX: return (const void *)vm_xregs_save_avx;
     case VM_XREGS_PATH_AVX512: return (const void *)vm_xregs_save_avx512;
     default: return 0;
     }
+#else
+    (void)path;
+    return 0;
+#endif
 }
 static inline const void *vm_xregs_restore_code(uint32_t path) {
+#if VM_HAS_ASYNC_PREEMPT
     switch (path) {
     case VM_XREGS_PATH_SSE: return (const void *)vm_xregs_restore_sse;
     case VM_XREGS_PATH_AVX: return (const void *)vm_xregs_restore_avx;
     case VM_XREGS_PATH_AVX512: return (const void *)vm_xregs_restore_avx512;
     default: return 0;
     }
+#else
+    (void)path;
+    return 0;
+#endif
 }
-static inline const void *vm_async_preempt_code(void) { return (const void *)vm_async_preempt; }
+static inline const void *vm_async_preempt_code(void) {
+#if VM_HAS_ASYNC_PREEMPT
+    return (const void *)vm_async_preempt;
+#else
+    return 0;
+#endif
+}
 
 // ---- code regions -----------------------------------------------------------------------------
 
