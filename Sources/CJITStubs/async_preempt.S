@@ -7,7 +7,7 @@
 // Moves are unaligned forms: blocks are 64-byte aligned anyway, and Swift cannot see over-aligned
 // C types (PLATFORM.md).
 // Assembled only where the build has asynchronous preemption (x86-64 Linux without VECVM_NO_JIT:
-// include/vm_platform.h); elsewhere this file is empty but for the ELF stack note.
+// vm_platform.h); elsewhere this file is empty but for the ELF stack note.
 #include "vm_platform.h"
 #if VM_HAS_ASYNC_PREEMPT
 #include "vm_offsets.h"

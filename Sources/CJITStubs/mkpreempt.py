@@ -234,7 +234,7 @@ def assembly():
     w("// Moves are unaligned forms: blocks are 64-byte aligned anyway, and Swift cannot see over-aligned")
     w("// C types (PLATFORM.md).")
     w("// Assembled only where the build has asynchronous preemption (x86-64 Linux without VECVM_NO_JIT:")
-    w("// include/vm_platform.h); elsewhere this file is empty but for the ELF stack note.")
+    w("// vm_platform.h); elsewhere this file is empty but for the ELF stack note.")
     w("#include \"vm_platform.h\"")
     w("#if VM_HAS_ASYNC_PREEMPT")
     w("#include \"vm_offsets.h\"")

@@ -7,6 +7,7 @@
 // counters that only this thread writes, and edits the interrupted context. It takes no lock and
 // calls nothing but, for foreign signals, the previous handler.
 #define _GNU_SOURCE
+#include "vm_platform.h"
 #include "vm_preempt.h"
 
 #include <errno.h>
@@ -50,6 +51,42 @@ uint32_t vm_xregs_path_bytes(uint32_t path) {
     case VM_XREGS_PATH_AVX512: return VM_XREGS_AVX512_BYTES;
     default: return 0;
     }
+}
+
+const void *vm_xregs_save_code(uint32_t path) {
+#if VM_HAS_ASYNC_PREEMPT
+    switch (path) {
+    case VM_XREGS_PATH_SSE: return (const void *)vm_xregs_save_sse;
+    case VM_XREGS_PATH_AVX: return (const void *)vm_xregs_save_avx;
+    case VM_XREGS_PATH_AVX512: return (const void *)vm_xregs_save_avx512;
+    default: return 0;
+    }
+#else
+    (void)path;
+    return 0;
+#endif
+}
+
+const void *vm_xregs_restore_code(uint32_t path) {
+#if VM_HAS_ASYNC_PREEMPT
+    switch (path) {
+    case VM_XREGS_PATH_SSE: return (const void *)vm_xregs_restore_sse;
+    case VM_XREGS_PATH_AVX: return (const void *)vm_xregs_restore_avx;
+    case VM_XREGS_PATH_AVX512: return (const void *)vm_xregs_restore_avx512;
+    default: return 0;
+    }
+#else
+    (void)path;
+    return 0;
+#endif
+}
+
+const void *vm_async_preempt_code(void) {
+#if VM_HAS_ASYNC_PREEMPT
+    return (const void *)vm_async_preempt;
+#else
+    return 0;
+#endif
 }
 
 // ---- code regions -----------------------------------------------------------------------------

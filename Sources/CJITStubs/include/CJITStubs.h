@@ -3,7 +3,6 @@
 // futex-based locks and notes, thread and signal set-up, atomics on raw memory, CPU features,
 // and asynchronous preemption (SIGURG handler, code regions, asyncPreempt trampoline).
 #pragma once
-#include "vm_platform.h"
 #include "vm_atomic.h"
 #include "vm_sched.h"
 #include "vm_cpu.h"

@@ -1,6 +1,7 @@
-// vm_platform.h — what this build has, for C and assembly. The Swift side asks the same questions
-// with the same conditions (AsyncPreemption.isSupported in VMRuntime, JITSupport.compiledIn in
-// VecVM): `#if arch(x86_64) && os(Linux) && !VECVM_NO_JIT`.
+// vm_platform.h — what this build has, for C and assembly. Not part of the Swift module (Swift does
+// not see the defines of the C target): the Swift side asks the same questions with the same
+// conditions (AsyncPreemption.isSupported in VMRuntime, JITSupport.compiledIn in VecVM):
+// `#if arch(x86_64) && os(Linux) && !VECVM_NO_JIT`.
 //
 // - Asynchronous preemption (a SIGURG handler that edits the interrupted x86-64 context, the
 //   generated trampoline) and the JIT exist on x86-64 Linux only; `VECVM_NO_JIT` (Package.swift,
