@@ -45,6 +45,7 @@
 // of an unguarded stack is zero when it comes back (Machine.execute checked it at the G's last
 // switch) and stays zero after MADV_DONTNEED.
 import CJITStubs
+import Synchronization
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -52,7 +53,6 @@ import CJITStubs
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Synchronization
 
 final class StackPool: @unchecked Sendable {
     // @unchecked Sendable: all mutable state is guarded by `lock`; `scavengeAt` is atomic.

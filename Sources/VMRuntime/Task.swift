@@ -8,6 +8,7 @@
 // - Nothing is borrowed across a switch: switch helpers are @inline(never) functions that take
 //   only raw pointers, called outside of any Swift access to a class property or global.
 import CJITStubs
+import Synchronization
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -15,7 +16,6 @@ import CJITStubs
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Synchronization
 
 /// A task, as seen by the code that spawned it (and by the task itself: `Scheduler.current`).
 public final class GHandle: @unchecked Sendable {

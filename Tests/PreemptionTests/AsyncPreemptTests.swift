@@ -5,6 +5,9 @@
 // machine code are only ever preempted cooperatively), the stack room the path needs, and SIGURGs
 // that are not ours reaching the handler installed before.
 import CJITStubs
+import Testing
+@testable import VMRuntime
+@testable import VecVM
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -12,10 +15,6 @@ import CJITStubs
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Testing
-
-@testable import VMRuntime
-@testable import VecVM
 
 extension AsyncPreemptionSuite {
     @Suite struct Behaviour {

@@ -13,6 +13,9 @@
 //   VECVM_PREEMPT_BENCH=1 swift test -c release -Xswiftc -enable-testing --filter Benchmarks
 import CJITStubs
 import Foundation
+import Testing
+@testable import VMRuntime
+@testable import VecVM
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -20,10 +23,6 @@ import Foundation
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Testing
-
-@testable import VMRuntime
-@testable import VecVM
 
 let benchmarksEnabled = getenv("VECVM_PREEMPT_BENCH") != nil
 

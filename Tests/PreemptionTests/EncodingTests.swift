@@ -5,6 +5,9 @@
 // back, compare; and the generator's committed output is current.
 import CJITStubs
 import Foundation
+import Testing
+@testable import VMRuntime
+@testable import VecVM
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -12,10 +15,6 @@ import Foundation
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Testing
-
-@testable import VMRuntime
-@testable import VecVM
 
 extension AsyncPreemptionSuite {
     @Suite struct Encoding {

@@ -2,6 +2,9 @@
 // product with four accumulators, run by 16 tasks on 2 Ps with a 100 µs quantum, must give results
 // bit-identical to the same kernels run on a plain thread, with asynchronous preemption on and off.
 import CJITStubs
+import Testing
+@testable import VMRuntime
+@testable import VecVM
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -9,10 +12,6 @@ import CJITStubs
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Testing
-
-@testable import VMRuntime
-@testable import VecVM
 
 /// Inputs, and per task its outputs, of the kernel runs.
 private final class KernelData: @unchecked Sendable {

@@ -4,6 +4,9 @@
 // happens if the heap is registered and its code keeps the async-safe-point contract. Interpreted
 // code beside them is preempted cooperatively only (preempt.unsafe, preempt.coop).
 import CJITStubs
+import Testing
+@testable import VMRuntime
+@testable import VecVM
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -11,10 +14,6 @@ import CJITStubs
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Testing
-
-@testable import VMRuntime
-@testable import VecVM
 
 /// `key=value` from VM.statistics.
 func statistic(_ name: String, in stats: String) -> Int? {

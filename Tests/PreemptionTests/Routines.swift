@@ -6,6 +6,8 @@
 // `EVEXEncoder`, which the encoding tests also use as the independent encoder of the generated
 // AVX-512 save/restore sequences.
 import CJITStubs
+@testable import VMRuntime
+@testable import VecVM
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -13,9 +15,6 @@ import CJITStubs
 #elseif canImport(Darwin)
     import Darwin
 #endif
-
-@testable import VMRuntime
-@testable import VecVM
 
 // MARK: - Register torture
 

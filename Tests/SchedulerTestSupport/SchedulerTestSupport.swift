@@ -2,6 +2,9 @@
 // (VMRuntimeTests and PreemptionTests): the trait that keeps their timing suites apart, counters
 // and flags safe to share between Ms, run outcomes, and child processes for fatal paths.
 import CJITStubs
+import Synchronization
+import Testing
+import VMRuntime
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -9,9 +12,6 @@ import CJITStubs
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Synchronization
-import Testing
-import VMRuntime
 
 /// Held by the root suite of every test target that times things or starts schedulers with short
 /// quanta (VMRuntimeTests' RuntimeTests, PreemptionTests' AsyncPreemptionSuite): `.serialized` only

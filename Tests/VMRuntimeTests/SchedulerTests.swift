@@ -2,6 +2,9 @@
 // cancel, runs that follow each other (the REPL), several schedulers and host threads,
 // shutdown, idle CPU, stats.
 import CJITStubs
+import Synchronization
+import Testing
+@testable import VMRuntime
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -9,10 +12,6 @@ import CJITStubs
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Synchronization
-import Testing
-
-@testable import VMRuntime
 
 extension RuntimeTests {
     @Suite struct Scheduling {

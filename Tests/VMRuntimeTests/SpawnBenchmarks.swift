@@ -6,6 +6,8 @@
 //   VECVM_RUNTIME_BENCH=1 swift test -c release -Xswiftc -enable-testing --filter SpawnBenchmarks
 // Go 1.19's peer (shared/peers/spawn.go, "alive" / "finish") measured 310–530 / 33–100 ms here.
 import CJITStubs
+import Testing
+@testable import VMRuntime
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -13,9 +15,6 @@ import CJITStubs
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Testing
-
-@testable import VMRuntime
 
 extension RuntimeTests {
     @Suite(.enabled(if: getenv("VECVM_RUNTIME_BENCH") != nil, "VECVM_RUNTIME_BENCH=1 (release build)"))

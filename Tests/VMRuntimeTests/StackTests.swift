@@ -3,6 +3,9 @@
 // a smashed canary band both end the program with "stack overflow in task N" (run in a child
 // process), as does calling a task-only API from a plain thread.
 import CJITStubs
+import Synchronization
+import Testing
+@testable import VMRuntime
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -10,10 +13,6 @@ import CJITStubs
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Synchronization
-import Testing
-
-@testable import VMRuntime
 
 /// Recursion that the optimizer cannot turn into a loop; each level keeps a small buffer live.
 @inline(never)

@@ -3,6 +3,9 @@
 // reuse of G structs and stacks). Run in a child process: the failures these guard against end
 // in a crash or a hang, which a child turns into a readable report.
 import CJITStubs
+import Synchronization
+import Testing
+@testable import VMRuntime
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -10,10 +13,6 @@ import CJITStubs
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Synchronization
-import Testing
-
-@testable import VMRuntime
 
 extension RuntimeTests {
     @Suite struct Stress {

@@ -7,6 +7,12 @@
 // 2-core machine would make the timing assertions meaningless. `.exclusiveTiming` keeps it apart
 // from PreemptionTests' suite as well.
 import CJITStubs
+@_exported import SchedulerTestSupport
+import Synchronization
+import Testing
+
+@testable import VMRuntime
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -14,11 +20,6 @@ import CJITStubs
 #elseif canImport(Darwin)
     import Darwin
 #endif
-@_exported import SchedulerTestSupport
-import Synchronization
-import Testing
-
-@testable import VMRuntime
 
 @Suite(.serialized, .exclusiveTiming) struct RuntimeTests {}
 

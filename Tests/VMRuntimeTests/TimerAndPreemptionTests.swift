@@ -2,6 +2,9 @@
 // cooperative preemption and fairness with one P, work stealing and the migration of a task
 // between Ms, observed.
 import CJITStubs
+import Synchronization
+import Testing
+@testable import VMRuntime
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -9,10 +12,6 @@ import CJITStubs
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Synchronization
-import Testing
-
-@testable import VMRuntime
 
 extension RuntimeTests {
     @Suite struct TimersAndPreemption {

@@ -4,6 +4,8 @@
 // fatal invariants in child processes, the per-thread count of runtime locks the signal handler
 // relies on, and the save-path detection. (Code-heap-based tests: Tests/PreemptionTests.)
 import CJITStubs
+import Testing
+@testable import VMRuntime
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -11,9 +13,6 @@ import CJITStubs
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import Testing
-
-@testable import VMRuntime
 
 extension RuntimeTests {
     @Suite struct XRegs {

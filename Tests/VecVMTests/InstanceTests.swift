@@ -235,6 +235,8 @@ struct InstanceTests {
             #expect(e.message == "integer division by zero")
             #expect(e.location.line == 20)
             #expect(e.description.contains("counter.vec:20:"))
+            #expect(e.taskID == 0)  // no task: the call ran on this thread
+            #expect(e.description.hasSuffix("in fail, called from the host"))
         }
         #expect(try i.call("fail", with: [5], as: Int.self) == 2)
     }

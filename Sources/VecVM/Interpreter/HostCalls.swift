@@ -18,7 +18,7 @@ enum HostValue {
 /// (Embedding/HostContext.swift builds the public `HostContext` from it).
 struct HostCallSite {
     let ctx: ExecutionContext
-    /// The calling task's state; nil never (a direct call has a TaskState too, but no VM task).
+    /// The calling code's task state (a direct call has one too, though it runs in no VM task).
     let state: TaskState
 }
 

@@ -12,9 +12,11 @@ public struct RuntimeError: Error, Sendable, CustomStringConvertible {
     public let taskID: Int
     public let taskName: String
 
-    /// `FILE:LINE:COL: runtime error: MESSAGE` and the task it happened in.
+    /// `FILE:LINE:COL: runtime error: MESSAGE` and the task it happened in. Task 0 is none: a call
+    /// from the host that ran on the host's own thread (taskName is then the function called).
     public var description: String {
-        "\(fileName):\(location.line):\(location.column): runtime error: \(message)\n    in task \(taskID) (\(taskName))"
+        let origin = taskID == 0 ? "in \(taskName), called from the host" : "in task \(taskID) (\(taskName))"
+        return "\(fileName):\(location.line):\(location.column): runtime error: \(message)\n    \(origin)"
     }
 }
 
