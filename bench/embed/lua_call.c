@@ -1,11 +1,13 @@
 // The Lua 5.4 side of the embedding benchmark (callbench is VecVM's): calls of small Lua functions
 // from C through the C API, timed per call as callbench does. Build: gcc -O2 lua_call.c $(pkg-config
-// --cflags --libs lua5.4). Usage: lua_call [CALLS [TRIALS]].
+// --cflags --libs lua5.4). Usage: lua_call [CALLS [TRIALS [CASE]]] (a case name runs that case alone,
+// for callgrind).
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static int host_id(lua_State *L) { lua_pushinteger(L, luaL_checkinteger(L, 1)); return 1; }
@@ -28,7 +30,10 @@ static long long call1(lua_State *L, const char *name, int isFloat, long long i)
     return r;
 }
 
+static const char *only;
+
 static void measure(lua_State *L, const char *label, const char *name, int isFloat, long calls, int trials) {
+    if (only && strcmp(only, label) != 0) return;
     long long check = 0;
     double perCall[64];
     for (long i = 0; i < 1000; i++) check += call1(L, name, isFloat, i);
@@ -46,6 +51,7 @@ int main(int argc, char **argv) {
     long calls = argc > 1 ? atol(argv[1]) : 20000;
     int trials = argc > 2 ? atoi(argv[2]) : 5;
     if (trials < 1 || trials > 64) trials = 5;
+    only = argc > 3 ? argv[3] : NULL;
     lua_State *L = luaL_newstate();
     luaL_openlibs(L);
     lua_register(L, "hostId", host_id);
