@@ -6,6 +6,10 @@
 // both are leaf functions that change no register and no flag besides the ones they load.
 // Moves are unaligned forms: blocks are 64-byte aligned anyway, and Swift cannot see over-aligned
 // C types (PLATFORM.md).
+// Assembled only where the build has asynchronous preemption (x86-64 Linux without VECVM_NO_JIT:
+// vm_platform.h); elsewhere this file is empty but for the ELF stack note.
+#include "vm_platform.h"
+#if VM_HAS_ASYNC_PREEMPT
 #include "vm_offsets.h"
 
     .text
@@ -398,4 +402,8 @@ vm_async_preempt:
     .cfi_endproc
     .size vm_async_preempt, .-vm_async_preempt
 
+#endif
+
+#if defined(__ELF__)
     .section .note.GNU-stack,"",@progbits
+#endif

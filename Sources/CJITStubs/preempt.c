@@ -7,14 +7,17 @@
 // counters that only this thread writes, and edits the interrupted context. It takes no lock and
 // calls nothing but, for foreign signals, the previous handler.
 #define _GNU_SOURCE
+#include "vm_platform.h"
 #include "vm_preempt.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
+#if VM_HAS_ASYNC_PREEMPT
 #include <sys/syscall.h>
 #include <ucontext.h>
-#include <unistd.h>
+#endif
 
 #include "vm_cpu.h"
 
@@ -48,6 +51,42 @@ uint32_t vm_xregs_path_bytes(uint32_t path) {
     case VM_XREGS_PATH_AVX512: return VM_XREGS_AVX512_BYTES;
     default: return 0;
     }
+}
+
+const void *vm_xregs_save_code(uint32_t path) {
+#if VM_HAS_ASYNC_PREEMPT
+    switch (path) {
+    case VM_XREGS_PATH_SSE: return (const void *)vm_xregs_save_sse;
+    case VM_XREGS_PATH_AVX: return (const void *)vm_xregs_save_avx;
+    case VM_XREGS_PATH_AVX512: return (const void *)vm_xregs_save_avx512;
+    default: return 0;
+    }
+#else
+    (void)path;
+    return 0;
+#endif
+}
+
+const void *vm_xregs_restore_code(uint32_t path) {
+#if VM_HAS_ASYNC_PREEMPT
+    switch (path) {
+    case VM_XREGS_PATH_SSE: return (const void *)vm_xregs_restore_sse;
+    case VM_XREGS_PATH_AVX: return (const void *)vm_xregs_restore_avx;
+    case VM_XREGS_PATH_AVX512: return (const void *)vm_xregs_restore_avx512;
+    default: return 0;
+    }
+#else
+    (void)path;
+    return 0;
+#endif
+}
+
+const void *vm_async_preempt_code(void) {
+#if VM_HAS_ASYNC_PREEMPT
+    return (const void *)vm_async_preempt;
+#else
+    return 0;
+#endif
 }
 
 // ---- code regions -----------------------------------------------------------------------------
@@ -116,6 +155,7 @@ void vm_async_preempt2(void *frame) {
 }
 
 // ---- the handler ------------------------------------------------------------------------------
+#if VM_HAS_ASYNC_PREEMPT
 
 static struct sigaction vm_previous_sigurg;
 
@@ -251,3 +291,15 @@ bool vm_preempt_signal_m(vm_m *m) {
     }
     return true;
 }
+
+#else  // !VM_HAS_ASYNC_PREEMPT: no handler, no signal (vm_platform.h). Every scheduler preempts
+       // cooperatively only (VMRuntime never turns asynchronous preemption on in such a build).
+
+void vm_preempt_install_handler(void) {}
+
+bool vm_preempt_signal_m(vm_m *m) {
+    (void)m;
+    return false;  // nothing sent: the G's preempt flag alone asks it to yield
+}
+
+#endif

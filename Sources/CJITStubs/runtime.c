@@ -5,23 +5,37 @@
 //
 // Everything here that can be interrupted by a signal retries on EINTR; the signal handler
 // itself only reads plain fields and calls write/_exit.
+//
+// Platforms (vm_platform.h): futex waits on Linux, condition variables elsewhere (and in the
+// VECVM_NO_JIT build, so that they are tested here); thread names, timer slack, kernel thread ids
+// and guard markers are Linux's, with plain fallbacks; the new-G frame follows context_switch.S for
+// x86-64 and arm64.
 #define _GNU_SOURCE
+#if defined(__APPLE__)
+#define _XOPEN_SOURCE 700  // ucontext_t
+#define _DARWIN_C_SOURCE
+#endif
+#include "vm_platform.h"
 #include "vm_sched.h"
 
 #include <errno.h>
-#include <linux/futex.h>
-#include <malloc.h>
+#if defined(__GLIBC__)
+#include <malloc.h>  // malloc_trim
+#endif
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#endif
 
 // ---- the current M ----------------------------------------------------------------------
 // initial-exec so that assembly (the future asyncPreempt trampoline and the signal handler)
@@ -53,6 +67,8 @@ int64_t vm_nanotime(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+#if VM_HAS_FUTEX
+
 static long futex(uint32_t *word, int op, uint32_t val, const struct timespec *ts, uint32_t bitset) {
     return syscall(SYS_futex, word, op, val, ts, NULL, bitset);
 }
@@ -61,6 +77,108 @@ void vm_futex_wake(uint32_t *word, int32_t count) {
     // FUTEX_WAKE cannot fail with EINTR; nothing to retry.
     futex(word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, (uint32_t)count, NULL, 0);
 }
+
+// Sleeps while *word == val, until woken or (deadline_ns != INT64_MAX) the monotonic deadline.
+// Returns false at the deadline. Spurious returns are allowed: callers loop.
+static bool vm_futex_wait(uint32_t *word, uint32_t val, int64_t deadline_ns) {
+    struct timespec ts, *tsp = NULL;
+    if (deadline_ns != INT64_MAX) {
+        ts.tv_sec = deadline_ns / 1000000000;
+        ts.tv_nsec = deadline_ns % 1000000000;
+        tsp = &ts;
+    }
+    // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline, so a retry after EINTR or a
+    // spurious wake-up does not stretch the wait.
+    long r = futex(word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, val, tsp, FUTEX_BITSET_MATCH_ANY);
+    return !(r == -1 && errno == ETIMEDOUT);
+}
+
+#else  // !VM_HAS_FUTEX: a futex made of condition variables.
+
+// Waiters sleep on the condition variable of a bucket chosen by the word's address; a wake
+// broadcasts to the bucket and every waiter re-checks its own word, so words that share a bucket
+// cost spurious wake-ups, never lost ones. A waiter checks its word under the bucket lock and a
+// waker changes the word before it takes that lock: a change either comes before the check (the
+// waiter does not sleep) or finds the waiter asleep. Not async-signal-safe (neither handler of this
+// runtime wakes anything in such a build).
+#define VM_WAIT_BUCKETS 64
+
+typedef struct vm_wait_bucket {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+} vm_wait_bucket;
+
+static vm_wait_bucket vm_wait_buckets[VM_WAIT_BUCKETS];
+static pthread_once_t vm_wait_once = PTHREAD_ONCE_INIT;
+
+static void vm_wait_bucket_init(vm_wait_bucket *b) {
+    pthread_mutex_init(&b->lock, NULL);
+#if defined(__APPLE__)
+    pthread_cond_init(&b->cond, NULL);  // timed waits are relative there (vm_futex_wait)
+#else
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&b->cond, &attr);
+    pthread_condattr_destroy(&attr);
+#endif
+}
+
+// fork(): a bucket lock held by another thread at that moment would stay held in the child for
+// ever. Take them all around the fork; the child starts with fresh ones.
+static void vm_wait_prefork(void) {
+    for (int i = 0; i < VM_WAIT_BUCKETS; i++) pthread_mutex_lock(&vm_wait_buckets[i].lock);
+}
+static void vm_wait_postfork_parent(void) {
+    for (int i = VM_WAIT_BUCKETS - 1; i >= 0; i--) pthread_mutex_unlock(&vm_wait_buckets[i].lock);
+}
+static void vm_wait_postfork_child(void) {
+    for (int i = 0; i < VM_WAIT_BUCKETS; i++) vm_wait_bucket_init(&vm_wait_buckets[i]);
+}
+
+static void vm_wait_init(void) {
+    for (int i = 0; i < VM_WAIT_BUCKETS; i++) vm_wait_bucket_init(&vm_wait_buckets[i]);
+    pthread_atfork(vm_wait_prefork, vm_wait_postfork_parent, vm_wait_postfork_child);
+}
+
+static vm_wait_bucket *vm_wait_bucket_of(const uint32_t *word) {
+    pthread_once(&vm_wait_once, vm_wait_init);
+    uintptr_t a = (uintptr_t)word;
+    return &vm_wait_buckets[((a >> 2) ^ (a >> 9)) % VM_WAIT_BUCKETS];
+}
+
+void vm_futex_wake(uint32_t *word, int32_t count) {
+    (void)count;  // a bucket may hold waiters of other words: wake them all, each re-checks
+    vm_wait_bucket *b = vm_wait_bucket_of(word);
+    pthread_mutex_lock(&b->lock);
+    pthread_cond_broadcast(&b->cond);
+    pthread_mutex_unlock(&b->lock);
+}
+
+static bool vm_futex_wait(uint32_t *word, uint32_t val, int64_t deadline_ns) {
+    vm_wait_bucket *b = vm_wait_bucket_of(word);
+    bool in_time = true;
+    pthread_mutex_lock(&b->lock);
+    if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == val) {
+        if (deadline_ns == INT64_MAX) {
+            pthread_cond_wait(&b->cond, &b->lock);
+        } else {
+#if defined(__APPLE__)
+            int64_t left = deadline_ns - vm_nanotime();
+            if (left < 0) left = 0;
+            struct timespec rel = {.tv_sec = left / 1000000000, .tv_nsec = left % 1000000000};
+            in_time = pthread_cond_timedwait_relative_np(&b->cond, &b->lock, &rel) != ETIMEDOUT;
+#else
+            struct timespec abs = {.tv_sec = deadline_ns / 1000000000, .tv_nsec = deadline_ns % 1000000000};
+            in_time = pthread_cond_timedwait(&b->cond, &b->lock, &abs) != ETIMEDOUT;
+#endif
+        }
+    }
+    pthread_mutex_unlock(&b->lock);
+    return in_time;
+}
+
+#endif  // VM_HAS_FUTEX
 
 void vm_mutex_lock_slow(vm_mutex *l) {
     // Critical sections are a few dozen instructions: spin briefly before sleeping. Kept short
@@ -76,25 +194,15 @@ void vm_mutex_lock_slow(vm_mutex *l) {
     }
     // Mark contended (2) and sleep until the holder's unlock wakes us. EINTR and spurious
     // returns simply loop.
-    while (__atomic_exchange_n(&l->state, 2, __ATOMIC_ACQUIRE) != 0)
-        futex(&l->state, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, 2, NULL, 0);
+    while (__atomic_exchange_n(&l->state, 2, __ATOMIC_ACQUIRE) != 0) vm_futex_wait(&l->state, 2, INT64_MAX);
 }
 
 void vm_mutex_unlock_slow(vm_mutex *l) { vm_futex_wake(&l->state, 1); }
 
 bool vm_note_sleep(uint32_t *note, int64_t deadline_ns) {
     while (__atomic_load_n(note, __ATOMIC_ACQUIRE) == 0) {
-        struct timespec ts, *tsp = NULL;
-        if (deadline_ns != INT64_MAX) {
-            if (vm_nanotime() >= deadline_ns) return false;
-            ts.tv_sec = deadline_ns / 1000000000;
-            ts.tv_nsec = deadline_ns % 1000000000;
-            tsp = &ts;
-        }
-        // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline, so a retry after EINTR
-        // or a spurious wake-up does not stretch the wait.
-        long r = futex(note, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, 0, tsp, FUTEX_BITSET_MATCH_ANY);
-        if (r == -1 && errno == ETIMEDOUT) return __atomic_load_n(note, __ATOMIC_ACQUIRE) != 0;
+        if (deadline_ns != INT64_MAX && vm_nanotime() >= deadline_ns) return false;
+        if (!vm_futex_wait(note, 0, deadline_ns)) return __atomic_load_n(note, __ATOMIC_ACQUIRE) != 0;
     }
     return true;
 }
@@ -110,6 +218,11 @@ void vm_note_wake(uint32_t *note) {
 #endif
 
 int vm_guard_install(uintptr_t addr, size_t len) {
+#if !defined(__linux__)
+    (void)addr;
+    (void)len;
+    return ENOSYS;  // no guard markers: the caller falls back to PROT_NONE
+#endif
     for (;;) {
         if (madvise((void *)addr, len, MADV_GUARD_INSTALL) == 0) return 0;
         // EINTR: a signal arrived while the markers were installed; EAGAIN: a page-table race
@@ -197,6 +310,22 @@ VM_NO_SANITIZER_INSTRUMENTATION void vm_tsan_switch_to_g0(vm_g *g, vm_m *m) {
 }
 
 // ---- new G frame --------------------------------------------------------------------------
+// The frame vm_ctx_switch pops (its layout is drawn in context_switch.S).
+#if defined(__aarch64__)
+void *vm_ctx_init(uintptr_t stack_hi, void (*entry)(void *), void *arg) {
+    // 16 bytes of zeros at the very top: a null frame record for unwinders.
+    uintptr_t top = (stack_hi & ~(uintptr_t)15) - 16;
+    ((uint64_t *)top)[0] = 0;
+    ((uint64_t *)top)[1] = 0;
+    uint64_t *sp = (uint64_t *)(top - 176);
+    memset(sp, 0, 176);
+    sp[0] = (uint64_t)(uintptr_t)arg;                 // x19
+    sp[1] = (uint64_t)(uintptr_t)entry;               // x20
+    sp[11] = (uint64_t)(uintptr_t)vm_ctx_trampoline;  // x30: vm_ctx_switch's ret goes there
+    sp[20] = 0;                                       // FPCR: round to nearest, no traps
+    return sp;
+}
+#else
 void *vm_ctx_init(uintptr_t stack_hi, void (*entry)(void *), void *arg) {
 #ifdef VM_TSAN
     // `arg` is the G (startG). A G struct is reused for task after task, and a task's last frames
@@ -220,6 +349,7 @@ void *vm_ctx_init(uintptr_t stack_hi, void (*entry)(void *), void *arg) {
     *--sp = 0x1F80u | ((uint64_t)0x037Fu << 32);     // default MXCSR | default x87 CW
     return sp;
 }
+#endif
 
 // ---- AddressSanitizer and reused stacks ----------------------------------------------------
 // A G stack is handed to the next G without being unwound: a task that ended left the redzones
@@ -253,15 +383,25 @@ void vm_stack_sanitizer_reset(uintptr_t lo, uintptr_t hi) {
 #define VM_ALTSTACK_SIZE (64 * 1024)
 
 void vm_helper_thread_init(const char *name) {
+#if defined(__linux__)
     // Timed futex waits are rounded up by the thread's timer slack (50 µs by default); the
     // scheduler's deadlines (sleep wake-ups, quantum checks) want better than that.
     prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
     pthread_setname_np(pthread_self(), name);
+#elif defined(__APPLE__)
+    pthread_setname_np(name);  // the calling thread's, there
+#else
+    (void)name;
+#endif
 }
 
 void vm_m_thread_init(vm_m *m, const char *name) {
     vm_tls_m = m;
-    m->tid = (int32_t)syscall(SYS_gettid);
+#if defined(__linux__)
+    m->tid = (int32_t)syscall(SYS_gettid);  // where preemption signals go (preempt.c)
+#else
+    m->tid = 0;  // no asynchronous preemption, no signal to address
+#endif
     vm_helper_thread_init(name);
     // A new thread inherits the creator's signal mask, and the thread that starts the Ms may be a
     // host thread with most signals blocked (a Dispatch worker, a test runner). The preemption
@@ -274,6 +414,9 @@ void vm_m_thread_init(vm_m *m, const char *name) {
     // the SIGSEGV handler. One guard page below it as well.
     long page = sysconf(_SC_PAGESIZE);
     size_t size = VM_ALTSTACK_SIZE + (size_t)page;
+#ifndef MAP_NORESERVE
+#define MAP_NORESERVE 0
+#endif
     void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (mem == MAP_FAILED) return;  // no report on overflow, but the M still works
     mprotect(mem, (size_t)page, PROT_NONE);
@@ -351,12 +494,27 @@ void vm_fatal_stack_overflow(const vm_g *g) {
 
 static struct sigaction vm_previous_segv;
 
+// The interrupted stack pointer of a signal's context.
+static uintptr_t vm_context_sp(ucontext_t *uc) {
+#if defined(__linux__) && defined(__x86_64__)
+    return (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+#elif defined(__linux__) && defined(__aarch64__)
+    return (uintptr_t)uc->uc_mcontext.sp;
+#elif defined(__APPLE__) && defined(__x86_64__)
+    return (uintptr_t)uc->uc_mcontext->__ss.__rsp;
+#elif defined(__APPLE__) && defined(__aarch64__)
+    return (uintptr_t)uc->uc_mcontext->__ss.__sp;
+#else
+#error "vm_context_sp: no stack pointer of a signal context for this platform"
+#endif
+}
+
 static void vm_segv_handler(int sig, siginfo_t *info, void *context) {
     vm_m *m = vm_tls_m;
     vm_g *g = m ? m->curg : NULL;
     if (g != NULL && g->guard_lo != 0) {
         uintptr_t addr = (uintptr_t)info->si_addr;
-        uintptr_t sp = (uintptr_t)((ucontext_t *)context)->uc_mcontext.gregs[REG_RSP];
+        uintptr_t sp = vm_context_sp((ucontext_t *)context);
         // A fault in the guard region, or any fault below the stack while rsp itself has left
         // the stack for the guard region (a frame larger than the band), is an overflow.
         bool in_guard = addr >= g->guard_lo && addr < g->stack_lo;

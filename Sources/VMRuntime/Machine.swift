@@ -5,7 +5,13 @@
 // Everything in this file runs on an M's own pthread stack (g0), never on a G stack, so the
 // `m` and `p` locals stay valid across vm_switch_to_g: g0 does not migrate.
 import CJITStubs
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// pthread entry of an M.
 let mThreadEntry: @convention(c) (UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? = { arg in

@@ -36,7 +36,13 @@
 // Signals landing outside JIT code cost their handler and nothing else: Swift code is never
 // interrupted asynchronously, it keeps polling the flag.
 import CJITStubs
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Asynchronous preemption of JIT code. The JIT registers the executable range of its code heap
 /// once; from then on a task running a long kernel there can be preempted by a signal, on any
@@ -53,6 +59,15 @@ import Glibc
 /// A task running code outside every registered region (Swift, the interpreter, libc) is only
 /// ever preempted cooperatively.
 public enum AsyncPreemption {
+    /// Whether this build has asynchronous preemption: x86-64 Linux (a signal handler that edits the
+    /// interrupted x86-64 context), unless built with `VECVM_NO_JIT`, which compiles it out with the
+    /// JIT (Package.swift). Without it every scheduler preempts cooperatively only.
+    #if arch(x86_64) && os(Linux) && !VECVM_NO_JIT
+        public static let isSupported = true
+    #else
+        public static let isSupported = false
+    #endif
+
     /// Which vector registers the preemption trampoline saves and restores.
     public enum VectorRegisterSet: Sendable, CustomStringConvertible {
         /// XMM0–15.

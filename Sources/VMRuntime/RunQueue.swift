@@ -7,7 +7,13 @@
 // - `runnext` is set only by the owner (exchange); the owner and thieves take it by CAS.
 // - The global list is guarded by vm_sched.lock; `runq_size` may be read without it.
 import CJITStubs
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 typealias GPtr = UnsafeMutablePointer<vm_g>
 typealias MPtr = UnsafeMutablePointer<vm_m>

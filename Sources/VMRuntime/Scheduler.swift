@@ -189,7 +189,13 @@
 //   thread-local list and ending it on another thread crashes (PLATFORM.md hazard 1).
 // - No lock is held across a switch.
 import CJITStubs
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Scheduler settings.
 public struct SchedulerConfiguration: Sendable {

@@ -8,7 +8,13 @@
 // requested by one of the scheduler's own threads, which cannot join itself — a detached
 // helper thread that holds a strong reference while it joins. The C memory is freed in deinit.
 import CJITStubs
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 final class SchedulerCore: @unchecked Sendable {
     // @unchecked Sendable: mutable fields are guarded by `sched.lock` or `lifecycleLock`, as
@@ -48,7 +54,7 @@ final class SchedulerCore: @unchecked Sendable {
         sched.pointee.stack_size = UInt64(stackSize)
         // Asynchronous preemption: one save path for the whole scheduler, so that whichever P a
         // G resumes on restores exactly what the P it was preempted on saved.
-        let asyncPreemption = configuration.asyncPreemption
+        let asyncPreemption = configuration.asyncPreemption && AsyncPreemption.isSupported
         let path = configuration.vectorRegistersOverride?.path ?? AsyncPreemption.detectedPath
         precondition(vm_xregs_path_usable(path), "VMRuntime: this CPU cannot save the vector registers asked for")
         sched.pointee.async_preempt = asyncPreemption ? 1 : 0

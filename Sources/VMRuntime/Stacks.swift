@@ -45,8 +45,14 @@
 // of an unguarded stack is zero when it comes back (Machine.execute checked it at the G's last
 // switch) and stays zero after MADV_DONTNEED.
 import CJITStubs
-import Glibc
 import Synchronization
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 final class StackPool: @unchecked Sendable {
     // @unchecked Sendable: all mutable state is guarded by `lock`; `scavengeAt` is atomic.
@@ -396,7 +402,9 @@ final class StackPool: @unchecked Sendable {
             base != MAP_FAILED
         else { return nil }
         // A huge page would make a parked task cost 2 MiB.
-        _ = madvise(base, bytes, MADV_NOHUGEPAGE)
+        #if os(Linux)
+            _ = madvise(base, bytes, MADV_NOHUGEPAGE)
+        #endif
         let start = UInt(bitPattern: base)
         let guarded =
             guards && vm_guard_install_strided(start, slotSize, StackPool.slotsPerArena, StackPool.guardSize) == 0

@@ -19,7 +19,13 @@
 // that starts a G, a new timer earlier than sysmon's deadline, or the pool arming its
 // deadline wakes it. (Idle Ps need no help: their Ms sleep with their own timer deadline.)
 import CJITStubs
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 enum Sysmon {
     // The futex word, deadline and locks live in a C global (vm_sysmon_words) so that the

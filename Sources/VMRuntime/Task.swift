@@ -8,8 +8,14 @@
 // - Nothing is borrowed across a switch: switch helpers are @inline(never) functions that take
 //   only raw pointers, called outside of any Swift access to a class property or global.
 import CJITStubs
-import Glibc
 import Synchronization
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A task, as seen by the code that spawned it (and by the task itself: `Scheduler.current`).
 public final class GHandle: @unchecked Sendable {

@@ -25,7 +25,13 @@
 //
 // Invariant (checked by tests): live blocks <= asynchronously preempted Gs + Ps.
 import CJITStubs
-import Glibc
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The pool of xRegState blocks of one scheduler (Go's `xRegAlloc`): fixed-size blocks carved
 /// from chunks, a free list, all under one leaf lock. The C struct is vm_xreg_pool (vm_sched.h).
@@ -72,7 +78,14 @@ enum XRegBlockPool {
         var chunk = pool.pointee.chunks
         while let c = chunk {
             chunk = c.load(as: UnsafeMutableRawPointer?.self)
-            Glibc.free(c)
+            // The C library's free (this enum's own `free` would shadow it unqualified).
+            #if canImport(Glibc)
+                Glibc.free(c)
+            #elseif canImport(Musl)
+                Musl.free(c)
+            #elseif canImport(Darwin)
+                Darwin.free(c)
+            #endif
         }
         pool.pointee.chunks = nil
         pool.pointee.free = nil

@@ -84,7 +84,7 @@ final class TerminalDisplay: @unchecked Sendable {
         var bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.write(1, $0.baseAddress! + offset, $0.count - offset) }
+            let n = bytes.withUnsafeMutableBytes { CLibrary.write(1, $0.baseAddress! + offset, $0.count - offset) }
             if n < 0 {
                 if errno == EINTR { continue }
                 return
@@ -129,7 +129,7 @@ final class LineHistory {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         guard fd >= 0 else { return }
         let text = line + "\n"
-        _ = text.withCString { Glibc.write(fd, $0, strlen($0)) }
+        _ = text.withCString { CLibrary.write(fd, $0, strlen($0)) }
         close(fd)
     }
 

@@ -52,7 +52,7 @@ struct Repl: ParsableCommand {
         if options.stats { printError(vm.statistics) }
         config.output.flush()
         // As with `vecvm run`, tasks still running are abandoned.
-        Glibc.exit(status)
+        CLibrary.exit(status)
     }
 
     private func historyPath() -> String? {

@@ -112,7 +112,7 @@ func finish(_ output: StandardOutput, status: Int32) -> Never {
         printError("vecvm: cannot write the program's output to standard output: \(why)")
         if status == 0 { status = 2 }
     }
-    exit(status)
+    CLibrary.exit(status)
 }
 
 /// The text of a program: a file, or standard input for `-`. Reads at most `SourceFile.maxBytes` (a
@@ -169,7 +169,9 @@ struct Run: ParsableCommand {
         let vm = VM(configuration: config)
         var status: Int32 = 0
         do {
-            let program = try vm.compile(source: source, fileName: file == "-" ? standardInputName : file)
+            // Only run, never called into: top-level variables no function uses stay in registers.
+            let program = try vm.compile(
+                source: source, fileName: file == "-" ? standardInputName : file, hostReadableGlobals: false)
             for w in program.warnings { printError(w.rendered(colour: colourDiagnostics)) }
             try vm.run(program)
         } catch let error as CompileError {
@@ -200,7 +202,7 @@ struct Disasm: ParsableCommand {
             print(vm.disassemble(program), terminator: "")
         } catch {
             printError(error.rendered(colour: colourDiagnostics))
-            Glibc.exit(1)
+            CLibrary.exit(1)
         }
     }
 }
@@ -223,7 +225,7 @@ struct JitDump: ParsableCommand {
         let vm = VM(configuration: config)
         if !vm.usesJIT {
             printError("vecvm: the JIT is off (--no-jit, VECVM_ISA=none, or a CPU without AVX2+FMA): nothing to dump")
-            Glibc.exit(1)
+            CLibrary.exit(1)
         }
         var status: Int32 = 0
         do {
@@ -236,14 +238,14 @@ struct JitDump: ParsableCommand {
         config.output.flush()
         if mkdir(out, 0o755) != 0 && errno != EEXIST {
             printError("vecvm: cannot create \(out): \(String(cString: strerror(errno)))")
-            Glibc.exit(1)
+            CLibrary.exit(1)
         }
         var listing = "# N\telement\tbytes\tkernel program\n"
         for k in vm.nativeKernels {
             let path = "\(out)/kernel-\(k.number).bin"
             guard let f = fopen(path, "wb") else {
                 printError("vecvm: cannot write \(path): \(String(cString: strerror(errno)))")
-                Glibc.exit(1)
+                CLibrary.exit(1)
             }
             _ = k.machineCode.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
             fclose(f)
@@ -261,7 +263,7 @@ struct JitDump: ParsableCommand {
         for reason in vm.nativeFunctions.interpreted { listing += "# function interpreted: \(reason)\n" }
         guard let f = fopen("\(out)/kernels.txt", "w") else {
             printError("vecvm: cannot write \(out)/kernels.txt")
-            Glibc.exit(1)
+            CLibrary.exit(1)
         }
         fputs(listing, f)
         fclose(f)

@@ -5,11 +5,16 @@
 // machine code are only ever preempted cooperatively), the stack room the path needs, and SIGURGs
 // that are not ours reaching the handler installed before.
 import CJITStubs
-import Glibc
 import Testing
-
 @testable import VMRuntime
 @testable import VecVM
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 extension AsyncPreemptionSuite {
     @Suite struct Behaviour {

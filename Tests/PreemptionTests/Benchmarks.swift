@@ -13,11 +13,16 @@
 //   VECVM_PREEMPT_BENCH=1 swift test -c release -Xswiftc -enable-testing --filter Benchmarks
 import CJITStubs
 import Foundation
-import Glibc
 import Testing
-
 @testable import VMRuntime
 @testable import VecVM
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 let benchmarksEnabled = getenv("VECVM_PREEMPT_BENCH") != nil
 

@@ -5,11 +5,16 @@
 // back, compare; and the generator's committed output is current.
 import CJITStubs
 import Foundation
-import Glibc
 import Testing
-
 @testable import VMRuntime
 @testable import VecVM
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 extension AsyncPreemptionSuite {
     @Suite struct Encoding {

@@ -2,11 +2,16 @@
 // product with four accumulators, run by 16 tasks on 2 Ps with a 100 µs quantum, must give results
 // bit-identical to the same kernels run on a plain thread, with asynchronous preemption on and off.
 import CJITStubs
-import Glibc
 import Testing
-
 @testable import VMRuntime
 @testable import VecVM
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Inputs, and per task its outputs, of the kernel runs.
 private final class KernelData: @unchecked Sendable {

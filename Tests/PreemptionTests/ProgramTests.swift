@@ -4,11 +4,16 @@
 // happens if the heap is registered and its code keeps the async-safe-point contract. Interpreted
 // code beside them is preempted cooperatively only (preempt.unsafe, preempt.coop).
 import CJITStubs
-import Glibc
 import Testing
-
 @testable import VMRuntime
 @testable import VecVM
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// `key=value` from VM.statistics.
 func statistic(_ name: String, in stats: String) -> Int? {

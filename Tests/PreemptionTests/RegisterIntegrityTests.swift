@@ -6,11 +6,16 @@
 // detected one (AVX here), SSE forced, AVX-512 where the CPU has it. CI runs 50k preemptions per
 // path; VECVM_LONG_TESTS=1 runs the 1,000,000 of the issue and checks the pool did not grow.
 import CJITStubs
-import Glibc
 import Testing
-
 @testable import VMRuntime
 @testable import VecVM
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 struct TortureOutcome {
     var corrupted = 0

@@ -6,10 +6,15 @@
 // `EVEXEncoder`, which the encoding tests also use as the independent encoder of the generated
 // AVX-512 save/restore sequences.
 import CJITStubs
-import Glibc
-
 @testable import VMRuntime
 @testable import VecVM
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 // MARK: - Register torture
 

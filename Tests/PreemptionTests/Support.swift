@@ -7,7 +7,6 @@
 // signal handler, start schedulers with 100 µs quanta and time things; running them in parallel on
 // a 2-core machine would starve each other's measurements.
 import CJITStubs
-import Glibc
 @_exported import SchedulerTestSupport
 import Synchronization
 import Testing
@@ -15,7 +14,20 @@ import Testing
 @testable import VMRuntime
 @testable import VecVM
 
-@Suite(.serialized, .exclusiveTiming) struct AsyncPreemptionSuite {}
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+@Suite(
+    .serialized, .exclusiveTiming,
+    .enabled(
+        if: AsyncPreemption.isSupported,
+        "asynchronous preemption is compiled out (built with VECVM_NO_JIT, or not x86-64 Linux)"))
+struct AsyncPreemptionSuite {}
 
 /// Long runs (1M preemptions, the benchmarks) only when asked: `VECVM_LONG_TESTS=1`.
 let longTestsEnabled = getenv("VECVM_LONG_TESTS") != nil

@@ -2,10 +2,16 @@
 // (VMRuntimeTests and PreemptionTests): the trait that keeps their timing suites apart, counters
 // and flags safe to share between Ms, run outcomes, and child processes for fatal paths.
 import CJITStubs
-import Glibc
 import Synchronization
 import Testing
 import VMRuntime
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Held by the root suite of every test target that times things or starts schedulers with short
 /// quanta (VMRuntimeTests' RuntimeTests, PreemptionTests' AsyncPreemptionSuite): `.serialized` only

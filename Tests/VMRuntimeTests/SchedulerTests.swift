@@ -2,11 +2,16 @@
 // cancel, runs that follow each other (the REPL), several schedulers and host threads,
 // shutdown, idle CPU, stats.
 import CJITStubs
-import Glibc
 import Synchronization
 import Testing
-
 @testable import VMRuntime
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 extension RuntimeTests {
     @Suite struct Scheduling {

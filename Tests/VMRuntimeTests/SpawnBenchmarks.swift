@@ -6,10 +6,15 @@
 //   VECVM_RUNTIME_BENCH=1 swift test -c release -Xswiftc -enable-testing --filter SpawnBenchmarks
 // Go 1.19's peer (shared/peers/spawn.go, "alive" / "finish") measured 310–530 / 33–100 ms here.
 import CJITStubs
-import Glibc
 import Testing
-
 @testable import VMRuntime
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 extension RuntimeTests {
     @Suite(.enabled(if: getenv("VECVM_RUNTIME_BENCH") != nil, "VECVM_RUNTIME_BENCH=1 (release build)"))

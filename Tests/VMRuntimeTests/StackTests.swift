@@ -3,11 +3,16 @@
 // a smashed canary band both end the program with "stack overflow in task N" (run in a child
 // process), as does calling a task-only API from a plain thread.
 import CJITStubs
-import Glibc
 import Synchronization
 import Testing
-
 @testable import VMRuntime
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Recursion that the optimizer cannot turn into a loop; each level keeps a small buffer live.
 @inline(never)

@@ -3,11 +3,16 @@
 // reuse of G structs and stacks). Run in a child process: the failures these guard against end
 // in a crash or a hang, which a child turns into a readable report.
 import CJITStubs
-import Glibc
 import Synchronization
 import Testing
-
 @testable import VMRuntime
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 extension RuntimeTests {
     @Suite struct Stress {

@@ -7,12 +7,19 @@
 // 2-core machine would make the timing assertions meaningless. `.exclusiveTiming` keeps it apart
 // from PreemptionTests' suite as well.
 import CJITStubs
-import Glibc
 @_exported import SchedulerTestSupport
 import Synchronization
 import Testing
 
 @testable import VMRuntime
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 @Suite(.serialized, .exclusiveTiming) struct RuntimeTests {}
 

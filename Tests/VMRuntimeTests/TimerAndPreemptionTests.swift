@@ -2,11 +2,16 @@
 // cooperative preemption and fairness with one P, work stealing and the migration of a task
 // between Ms, observed.
 import CJITStubs
-import Glibc
 import Synchronization
 import Testing
-
 @testable import VMRuntime
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 extension RuntimeTests {
     @Suite struct TimersAndPreemption {

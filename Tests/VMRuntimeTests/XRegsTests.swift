@@ -4,10 +4,15 @@
 // fatal invariants in child processes, the per-thread count of runtime locks the signal handler
 // relies on, and the save-path detection. (Code-heap-based tests: Tests/PreemptionTests.)
 import CJITStubs
-import Glibc
 import Testing
-
 @testable import VMRuntime
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 extension RuntimeTests {
     @Suite struct XRegs {

@@ -68,7 +68,7 @@ struct CompilerGoldenTests {
         let ops = try opcodes(source)
         #expect(ops.filter { $0.hasPrefix("kernel") } == ["kernel 4 0 k0"])
         let vm = VM(configuration: VMConfiguration(output: CapturedOutput()))
-        let program = try vm.compile(source: source, fileName: "k.vec").program
+        let program = try vm.compile(source: source, fileName: "k.vec", hostReadableGlobals: false).program
         let site = program.main.kernelSites[0]
         #expect(
             site.program.description
@@ -80,7 +80,8 @@ struct CompilerGoldenTests {
     @Test func kernelsBroadcastScalarsAndShareLoads() throws {
         let vm = VM(configuration: VMConfiguration(output: CapturedOutput()))
         let program = try vm.compile(
-            source: "let x = fill(4, 1.0)\nlet y = sqrt(x * x + 16.0) * 0.5", fileName: "k.vec"
+            source: "let x = fill(4, 1.0)\nlet y = sqrt(x * x + 16.0) * 0.5", fileName: "k.vec",
+            hostReadableGlobals: false
         ).program
         #expect(program.main.kernelSites.count == 1)
         #expect(
@@ -92,7 +93,8 @@ struct CompilerGoldenTests {
     @Test func reductionsAreKernelsToo() throws {
         let vm = VM(configuration: VMConfiguration(output: CapturedOutput()))
         let program = try vm.compile(
-            source: "let x = fill(4, 1.0)\nprint(dot(x, x + 1.0), min(abs(x - 0.5)))", fileName: "k.vec"
+            source: "let x = fill(4, 1.0)\nprint(dot(x, x + 1.0), min(abs(x - 0.5)))", fileName: "k.vec",
+            hostReadableGlobals: false
         ).program
         let kernels = program.main.kernelSites.map(\.program.description)
         #expect(
@@ -106,7 +108,8 @@ struct CompilerGoldenTests {
         // `a * b + c` stays a mul and an add; only fma() fuses.
         let vm = VM(configuration: VMConfiguration(output: CapturedOutput()))
         let p = try vm.compile(
-            source: "let a = fill(4, 1.0)\nlet x = a * a + a\nlet y = fma(a, a, a)", fileName: "k.vec"
+            source: "let a = fill(4, 1.0)\nlet x = a * a + a\nlet y = fma(a, a, a)", fileName: "k.vec",
+            hostReadableGlobals: false
         ).program
         #expect(p.main.kernelSites[0].program.ops.contains(.mul(0, 0)))
         #expect(!p.main.kernelSites[0].program.ops.contains { if case .fma = $0 { return true } else { return false } })

@@ -134,7 +134,7 @@ struct EmbeddingTests {
         #expect(out.text == "")  // nothing ran
     }
 
-    @Test func anotherProgramsTopLevelReplacesTheGlobals() throws {
+    @Test func programsKeepTheirOwnGlobals() throws {
         let (vm, out) = makeVM()
         defer { vm.shutdown() }
         let a = try vm.compile(source: "let k = 10\nprint(\"a\")\nfn get() -> int { return k }", fileName: "a.vec")
@@ -144,6 +144,12 @@ struct EmbeddingTests {
         #expect(try vm.call("get", in: b) == .string("text"))
         #expect(try vm.call("get", in: a) == .int(10))
         #expect(try vm.call("get", in: a) == .int(10))
+        // Each program has its own default instance: calling b neither reset a's globals nor made a's
+        // top level run again.
+        #expect(out.text == "a\nb\n")
+        // `run` starts a program afresh (its top level runs again); the other program is untouched.
+        try vm.run(a)
+        #expect(try vm.call("get", in: b) == .string("text"))
         #expect(out.text == "a\nb\na\n")
     }
 
@@ -490,14 +496,28 @@ struct EmbeddingTests {
                 fn norm(x: [f32]) -> f32 { return sqrt(sum(x * x)) }
                 fn scaled(x: [float], k: float) -> [float] { return x * k }
                 """, fileName: "math.vec")
-        let n = try vm.call("norm", in: program, with: [.array([3, 4] as [Float])], as: Float.self)
-        let xs = try vm.call("scaled", in: program, with: [.array([1.0, 2.0]), .float(10)], as: [Double].self)
+        let math = try vm.instantiate(program)
+        let n = try math.call("norm", with: [.array([3, 4] as [Float])], as: Float.self)
+        let xs = try math.call("scaled", with: [.array([1.0, 2.0]), .float(10)], as: [Double].self)
         #expect(n == 5)
         #expect(xs == [10, 20])
+        #expect(try vm.call("norm", in: program, with: [.array([3, 4] as [Float])], as: Float.self) == 5)
 
         // Registering a Swift function
         vm.register("clamp01") { (x: Double) -> Double in min(max(x, 0), 1) }
         try vm.run(source: "print(clamp01(1.7), clamp01(0.25))", fileName: "host.vec")
+
+        // A host function with a context
+        vm.register("twice") { (context: HostContext, x: Double) -> Double in
+            let offset = context.instance["offset", as: Double.self] ?? 0
+            return try context.instance.call("scale", with: [.float(x)], as: Double.self) * 2 + offset
+        }
+        let scaler = try vm.instantiate(
+            try vm.compile(
+                source:
+                    "var offset = 0.5\nfn scale(x: float) -> float { return x * 10.0 }\nfn f(x: float) -> float { return twice(x) }",
+                fileName: "twice.vec"))
+        #expect(try scaler.call("f", with: [.float(1)], as: Double.self) == 20.5)
 
         // Sharing memory
         let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: 4)
@@ -512,8 +532,11 @@ struct EmbeddingTests {
         let sandbox = VM(
             configuration: VMConfiguration(memoryLimit: 64 << 20, fuel: 10_000_000, timeLimit: .seconds(2)))
         defer { sandbox.shutdown() }
+        let untrusted = try sandbox.instantiate(
+            try sandbox.compile(source: "fn spin() { while true { } }", fileName: "u.vec"))
         do {
-            try sandbox.run(source: "while true { }", fileName: "untrusted.vec")
+            _ = try untrusted.call("spin", limits: Limits(fuel: 1_000))
+            Issue.record("expected fuel exhaustion")
         } catch .fuelExhausted(let e) {
             #expect(e.message.hasPrefix("fuel exhausted"))
         } catch {
@@ -527,23 +550,93 @@ struct EmbeddingTests {
         let vm = VM(configuration: VMConfiguration(output: out))
         defer { vm.shutdown() }
         // async
+        let stats = try await vm.instantiate(
+            try vm.compile(
+                source: "fn mean(x: [float]) -> float { return sum(x) / float(len(x)) }", fileName: "stats.vec"))
+        let m = try await stats.call("mean", with: [.array([1.0, 2.0, 6.0])], as: Double.self)
         let program = try vm.compile(
             source: "fn mean(x: [float]) -> float { return sum(x) / float(len(x)) }", fileName: "stats.vec")
-        let m = try await vm.call("mean", in: program, with: [.array([1.0, 2.0, 6.0])], as: Double.self)
+        let m2 = try await vm.call("mean", in: program, with: [.array([1.0, 2.0, 6.0])], as: Double.self)
         try await vm.run(source: "print(\"from async code\")", fileName: "async.vec")
         #expect(m == 3)
+        #expect(m2 == 3)
         #expect(out.text == "from async code\n")
+    }
+
+    @Test func readmeExample() throws {
+        let vm = VM(configuration: VMConfiguration(fuel: 10_000_000, timeLimit: .seconds(2)))
+        defer { vm.shutdown() }
+        vm.register("clamp01") { (x: Double) -> Double in min(max(x, 0), 1) }
+        let program = try vm.compile(
+            source: """
+                var calls = 0
+                fn norm(x: [f32]) -> f32 { calls += 1
+                    return sqrt(sum(x * x)) }
+                fn level(x: float) -> float { return clamp01(x / 10.0) }
+                """, fileName: "lib.vec")
+        let lib = try vm.instantiate(program)
+        let n = try lib.call("norm", with: [.array([3, 4] as [Float])], as: Float.self)
+        let l = try lib.call("level", with: [.float(4)], limits: Limits(fuel: 1_000), as: Double.self)
+        let calls = lib["calls", as: Int.self]
+        #expect(n == 5)
+        #expect(l == 0.4)
+        #expect(calls == 1)
+    }
+
+    @Test func instancesArticleExamples() throws {
+        let out = CapturedOutput()
+        let vm = VM(configuration: VMConfiguration(output: out))
+        defer { vm.shutdown() }
+        let program = try vm.compile(
+            source: """
+                var count = 0
+                let step = 2
+                fn bump(by: int) -> int {
+                    count += by * step
+                    return count
+                }
+                """, fileName: "counter.vec")
+        let a = try vm.instantiate(program)
+        let b = try vm.instantiate(program, limits: Limits(fuel: 100_000))
+        #expect(try a.call("bump", with: [5]) == .int(10))
+        #expect(try b.call("bump", with: [1]) == .int(2))
+        #expect(a["count", as: Int.self] == 10)
+
+        let count: Int? = a["count", as: Int.self]
+        #expect(count == 10)
+        a["count"] = 40
+        try a.setGlobal("count", to: 41)
+        #expect(a.globals.map(\.description) == ["var count: int", "let step: int"])
+        #expect(a["count"] == .int(41))
+
+        let untrusted = try vm.instantiate(
+            program, limits: Limits(fuel: 1_000_000, timeLimit: .seconds(1)), memoryLimit: 16 << 20)
+        _ = try untrusted.call("bump", with: [1], limits: Limits(fuel: 500))
+        #expect(untrusted.lastRun?.fuelUsed == 0)  // no loop, no call: nothing to count
+
+        vm.register("audit") { (context: HostContext, what: String) -> Int in
+            let count = context.instance["count", as: Int.self] ?? 0
+            out.write("[\(context.task?.description ?? "host thread")] \(what): count = \(count)\n")
+            return try context.instance.call("bump", with: [0], as: Int.self)
+        }
+        let audited = try vm.instantiate(
+            try vm.compile(
+                source:
+                    "var count = 3\nfn bump(by: int) -> int {\n count += by\n return count\n}\nfn check() -> int { return audit(\"check\") }",
+                fileName: "audit.vec"))
+        #expect(try audited.call("check", as: Int.self) == 3)
+        #expect(out.text == "[host thread] check: count = 3\n")
     }
 }
 
-private final class DoneFlag: @unchecked Sendable {
+final class DoneFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var value = false
     var isSet: Bool { lock.withLock { value } }
     func set() { lock.withLock { value = true } }
 }
 
-private final class LineCollector: @unchecked Sendable {
+final class LineCollector: @unchecked Sendable {
     private let lock = NSLock()
     private var lines: [String] = []
     func append(_ s: String) { lock.withLock { lines.append(s) } }

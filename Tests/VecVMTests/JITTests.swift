@@ -44,7 +44,9 @@ func evaluateWithJIT(_ c: KernelCase, misalign: Int) throws -> [UInt64]? {
 
 @Suite(
     "JIT",
-    .enabled(if: JITSupport.available, "this CPU has no AVX2+FMA (or VECVM_ISA=none): the interpreter runs everything"))
+    .enabled(
+        if: JITSupport.available,
+        "no JIT here (compiled out, a CPU without AVX2+FMA, or VECVM_ISA=none): the interpreter runs everything"))
 struct JITTests {
     @Test("random kernels: JIT == interpreter bit for bit", arguments: 0..<24)
     func differential(seed: Int) throws {

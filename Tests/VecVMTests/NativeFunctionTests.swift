@@ -6,7 +6,8 @@ import Testing
 
 @testable import VecVM
 
-@Suite("native functions", .serialized, .enabled(if: JITSupport.available, "no AVX2+FMA here"))
+@Suite(
+    "native functions", .serialized, .enabled(if: JITSupport.available, "no JIT here (compiled out, or no AVX2+FMA)"))
 struct NativeFunctionTests {
     /// Runs `source` with and without the JIT; both must agree; returns the JIT run.
     func agree(_ source: String, quantum: Int64 = 10_000_000, sourceLocation: Testing.SourceLocation = #_sourceLocation)

@@ -8,3 +8,4 @@
 #include "vm_cpu.h"
 #include "vm_preempt.h"
 #include "vm_vector_math.h"
+#include "vm_embed.h"

@@ -31,24 +31,12 @@ void vm_xregs_restore_avx512(const void *block);
 void vm_async_preempt(void);
 
 // Addresses of the generated code, for tests that check its encoding byte by byte (Swift 6 cannot
-// take the address of a C function declared without a body as a raw pointer portably).
-static inline const void *vm_xregs_save_code(uint32_t path) {
-    switch (path) {
-    case VM_XREGS_PATH_SSE: return (const void *)vm_xregs_save_sse;
-    case VM_XREGS_PATH_AVX: return (const void *)vm_xregs_save_avx;
-    case VM_XREGS_PATH_AVX512: return (const void *)vm_xregs_save_avx512;
-    default: return 0;
-    }
-}
-static inline const void *vm_xregs_restore_code(uint32_t path) {
-    switch (path) {
-    case VM_XREGS_PATH_SSE: return (const void *)vm_xregs_restore_sse;
-    case VM_XREGS_PATH_AVX: return (const void *)vm_xregs_restore_avx;
-    case VM_XREGS_PATH_AVX512: return (const void *)vm_xregs_restore_avx512;
-    default: return 0;
-    }
-}
-static inline const void *vm_async_preempt_code(void) { return (const void *)vm_async_preempt; }
+// take the address of a C function declared without a body as a raw pointer portably). NULL in a
+// build without asynchronous preemption (vm_platform.h), where the code does not exist. Defined in
+// preempt.c, which is compiled with the build's defines (Swift's view of this header is not).
+const void *vm_xregs_save_code(uint32_t path);
+const void *vm_xregs_restore_code(uint32_t path);
+const void *vm_async_preempt_code(void);
 
 // ---- code regions -----------------------------------------------------------------------------
 

@@ -1,15 +1,20 @@
-// How the embedding API runs code: one run (a program's top level, or a call of one of its
-// functions) is one main task on the VM's scheduler, under the VM's limits (fuel, a time limit, the
-// memory cap), cancellable from any thread; afterwards the typed VMError says what stopped it.
+// How the embedding API runs code. A run is one function of an instance (0: its top level) under
+// limits (fuel, a time limit; the memory cap is the instance's account), cancellable from any
+// thread; afterwards the typed VMError says what stopped it and the instance's report says what it
+// used. A run goes one of two ways (InstanceState.swift says which functions can go which way):
 //
-// Rules this file keeps (VM.swift's public methods all come through here):
-// - One run at a time per VM (`EmbeddingState.runLock`); a run never starts from inside a VM task.
-// - A program compiled by `VM.compile` owns the VM's globals while it runs: its top level starts
-//   from fresh globals, and a call runs the top level first unless that program's top level was the
-//   last to complete on this VM (its globals are then still there).
-// - Tasks a run spawned and left running are stopped when it ends (the language's "abandoned"):
-//   the scheduler unwinds them, which releases what they hold; the next run first waits for that.
+// - direct (DirectCall.swift): on the calling thread, no scheduler, for functions that need no
+//   task. This is what makes a call of a small function cost well under a microsecond.
+// - scheduled (here): as the main task of a run on the VM's scheduler; the calling thread waits.
+//   One scheduled run at a time per VM (`EmbeddingState.runLock`); never from inside a VM task.
+//
+// Rules this file keeps:
+// - Tasks a program's run spawned and left running are stopped when it ends (the language's
+//   "abandoned"): the scheduler unwinds them, which releases what they hold; the next run first
+//   waits for that. A REPL input's tasks go on.
 // - A cancellation names its run (RunControl): a late timer or `cancel` never hits the next run.
+// - From inside a VM task (a host function called by a task), only direct runs are possible:
+//   they nest on that task's thread.
 
 import CJITStubs
 import Synchronization
@@ -31,34 +36,96 @@ final class EmbeddingState: Sendable {
         var hostFunctions: [HostFunction] = []
         /// The newest registration of each name: index into `hostFunctions`.
         var hostFunctionIndex: [String: Int] = [:]
-        /// The run in progress, if the embedding layer started it.
+        /// The scheduled run in progress, if the embedding layer started it.
         var activeRun: RunControl?
-        /// The program whose globals the VM holds, and whether its top level completed.
-        var globalsOwner: CompiledProgram?
-        var globalsReady = false
+        /// Direct runs in progress on any thread with a control of their own (async calls).
+        var directRuns: [RunControl] = []
+        /// Every direct-call frame of this VM's instances (DirectCall.swift), for `VM.cancel`.
+        var directFrames: [WeakFrame] = []
+        /// What the last run or call made through the VM's own methods used.
+        var lastReport: RunReport?
     }
 
     let state = Mutex(Locked())
-    /// Held for the whole of a run (and of a call with its top-level run), so that runs from
-    /// several threads take turns.
+    /// Held for the whole of a scheduled run, so that runs from several threads take turns.
     let runLock = Mutex(())
 }
 
-/// One public run or call: what may stop it, and why it was stopped.
-final class RunControl: Sendable {
+struct WeakFrame {
+    weak var frame: InstanceState.DirectFrame?
+}
+
+/// What one run or call used.
+public struct RunReport: Sendable, Equatable {
+    /// Fuel (loop iterations and calls) the run spent, or nil when it ran without a fuel budget
+    /// (nothing is counted then). Exact when the run ended normally; a run stopped by an error
+    /// may count up to 10,000 more per task (what the task had drawn from the budget).
+    public let fuelUsed: Int?
+    /// The fuel budget the run had (nil: none).
+    public let fuelBudget: Int?
+    /// Whether it ran on the calling thread (a direct call) rather than on the VM's scheduler.
+    public let ranOnCallingThread: Bool
+}
+
+/// One run or call: what may stop it, and why it was stopped.
+final class RunControl: @unchecked Sendable {
+    // @unchecked: `stopWord` is written only atomically (vm_store_u32) and freed in deinit.
     enum Stop: Sendable {
         case host(String)
         case timeLimit(Duration)
     }
 
-    private let stop = Mutex<Stop?>(nil)
+    /// A direct call's stop word (ExecutionContext.directStop), which is also the request's state:
+    /// 0 no stop requested; 1 a request is writing `reason`; 2 `reason` is set for good. The
+    /// interpreter stops at any nonzero value.
+    let stopWord: UnsafeMutablePointer<UInt32>
+    /// Written once, by the request that moved the stop word from 0 to 1, before it stores 2. Boxed:
+    /// a Duration inline would make every RunControl 16-byte aligned, which malloc serves slower.
+    nonisolated(unsafe) private var reason: StopBox?
+    private final class StopBox {
+        let stop: Stop
+        init(_ stop: Stop) { self.stop = stop }
+    }
+    /// The instance it runs code of (for `Instance.cancel`); nil for runs of no instance. Weak: an
+    /// instance's pooled frames hold their controls.
+    weak var owner: InstanceState?
 
-    /// Records why the run must stop; the first reason wins.
-    func request(_ why: Stop) {
-        stop.withLock { if $0 == nil { $0 = why } }
+    init(owner: InstanceState? = nil) {
+        self.owner = owner
+        stopWord = .allocate(capacity: 1)
+        stopWord.initialize(to: 0)
     }
 
-    var requested: Stop? { stop.withLock { $0 } }
+    deinit { stopWord.deallocate() }
+
+    /// Records why the run must stop and raises the stop word; the first request wins.
+    func request(_ why: Stop) {
+        guard vm_cas_u32(stopWord, 0, 1) else { return }
+        reason = StopBox(why)
+        vm_store_u32(stopWord, 2)
+    }
+
+    /// Clears a stop requested while no call ran on the control (a frame's own control, reused by
+    /// call after call; nothing else can reach it between calls but `VM.cancel`).
+    func reset() {
+        var phase = vm_load_u32(stopWord)
+        while phase != 0 {
+            // Phase 2 is this control's for good: nobody else writes `reason` then.
+            if phase == 2 {
+                reason = nil
+                if vm_cas_u32(stopWord, 2, 0) { return }
+            }
+            phase = vm_load_u32(stopWord)  // 1: a request is writing its reason
+        }
+    }
+
+    /// Why the run must stop, if a stop was requested. A request still writing its reason is
+    /// waited for (a few instructions), so that whoever saw the stop word also sees a reason.
+    var requested: Stop? {
+        var phase = vm_load_u32(stopWord)
+        while phase == 1 { phase = vm_load_u32(stopWord) }
+        return phase == 2 ? reason?.stop : nil
+    }
 
     /// The reason object handed to the scheduler.
     func reasonObject() -> CancelReason {
@@ -66,6 +133,14 @@ final class RunControl: Sendable {
         case .host(let text): CancelReason(text)
         case .timeLimit: CancelReason("time limit exceeded")
         case nil: CancelReason("cancelled")
+        }
+    }
+
+    var error: VMError? {
+        switch requested {
+        case .host(let text): .cancelled(text)
+        case .timeLimit(let limit): .timeLimit(limit)
+        case nil: nil
         }
     }
 }
@@ -77,99 +152,95 @@ private final class StartFlag: Sendable {
 }
 
 extension VM {
-    // MARK: - Runs
+    // MARK: - Choosing the way
 
-    /// Runs the program's top level (a fresh set of globals).
-    func runTopLevel(_ compiled: CompiledProgram, control: RunControl) throws(VMError) {
-        try ensureNotInTask()
-        try embedding.runLock.withLock { _ throws(VMError) in
-            try topLevelLocked(compiled, control: control)
+    /// Runs function `index` of `instance` (0: the top level) with `arguments` (already checked
+    /// against its parameter types), directly when it needs no task, else on the scheduler.
+    func runFunction(
+        _ instance: InstanceState, _ index: Int, _ arguments: [Value], limits: Limits, control: RunControl?,
+        reportToVM: Bool = false
+    ) throws(VMError) -> Value {
+        if !instance.needsTask[index] {
+            return try runDirect(instance, index, arguments, limits: limits, control: control, reportToVM: reportToVM)
         }
-    }
-
-    /// Calls function `name` of `compiled` with `arguments`, after its top level if needed.
-    func callFunction(_ name: String, in compiled: CompiledProgram, with arguments: [Value], control: RunControl)
-        throws(VMError) -> Value
-    {
-        try ensureNotInTask()
-        let program = compiled.program
-        guard let function = program.function(named: name) else {
-            throw .invalidCall("the program \(program.fileName) has no function '\(name)'")
-        }
-        guard arguments.count == function.parameterTypes.count else {
+        if vm_current_m() != nil {
+            let name = index == 0 ? "the top level" : "'\(instance.program.functions[index].name)'"
             throw .invalidCall(
-                "'\(name)' takes \(function.parameterTypes.count) argument\(function.parameterTypes.count == 1 ? "" : "s"), not \(arguments.count)"
+                "\(name) spawns tasks or uses channels, which a call from inside a VM task (a host function) cannot do"
             )
         }
-        for (i, (value, type)) in zip(arguments, function.parameterTypes).enumerated() where value.type.vType != type {
-            throw .invalidCall(
-                "argument \(i + 1) of '\(name)' must be \(type.withArticle), not \(value.type.vType.withArticle)")
-        }
-        return try embedding.runLock.withLock { _ throws(VMError) -> Value in
-            if compiled.isStandalone {
-                let ready = embedding.state.withLock { $0.globalsOwner === compiled && $0.globalsReady }
-                if !ready { try topLevelLocked(compiled, control: control) }
-            }
-            let task = try execute(compiled, function: function.index, arguments: arguments, control: control)
-            return Value(result: task, type: function.resultType)
-        }
+        return try runScheduled(
+            instance, index, arguments, limits: limits, control: control ?? RunControl(owner: instance),
+            reportToVM: reportToVM)
     }
 
-    private func ensureNotInTask() throws(VMError) {
-        if vm_current_m() != nil {
-            throw .invalidCall("a VM cannot run or call code from inside a VM task (a host function, for one)")
-        }
-    }
-
-    /// The top-level run; runLock held.
-    private func topLevelLocked(_ compiled: CompiledProgram, control: RunControl) throws(VMError) {
-        if compiled.isStandalone {
-            // Fresh globals: forget the previous owner's (and this program's own earlier) values, so
-            // that reading a global before its declaration runs is the runtime error it should be.
-            let previous = embedding.state.withLock { s in
-                let p = s.globalsOwner
-                s.globalsOwner = compiled
-                s.globalsReady = false
-                return p
-            }
-            if let previous { globals.forget(previous.layout) }
-            globals.forget(compiled.layout)
-        } else {
-            // A program built elsewhere (a REPL session) shares the globals in its own way.
-            embedding.state.withLock {
-                $0.globalsOwner = nil
-                $0.globalsReady = false
-            }
-        }
-        _ = try execute(compiled, function: 0, arguments: [], control: control)
-        if compiled.isStandalone {
-            embedding.state.withLock { s in if s.globalsOwner === compiled { s.globalsReady = true } }
-        }
-    }
-
-    /// One run of function `index` (0: the top level) as the main task; returns the finished task
-    /// (its result is in `result`/`resultObject`). runLock held; arguments already type-checked.
-    private func execute(_ compiled: CompiledProgram, function index: Int, arguments: [Value], control: RunControl)
-        throws(VMError) -> VMTask
+    /// The arguments of a call of `name`, checked (and its result type, when `result` is given);
+    /// returns the function's index.
+    func checkCall(_ name: String, in compiled: CompiledProgram, _ arguments: [Value], result: ValueType? = nil)
+        throws(VMError) -> Int
     {
-        let program = compiled.program
-        let ctx = ExecutionContext(
-            globals: globals, output: configuration.output, memory: memory, fileName: program.fileName,
-            stats: stats, kernels: usesJIT ? JITKernels() : NoNativeKernels())
-        ctx.fuel = configuration.fuel.map { FuelTank(budget: max(0, $0)) }
-        ctx.maxTasks = configuration.maxTasks
-        ctx.hostFunctions = compiled.hostFunctions
-        ctx.procs = configuration.procs
-        ctx.io = IOEnvironment(
-            arguments: configuration.arguments, input: configuration.input,
-            fileAccess: configuration.allowFileAccess)
-        for g in compiled.layout.globals {
-            if g.type.storage == .reference {
-                ctx.objectGlobalNames[g.slot] = g.name
-            } else {
-                ctx.scalarGlobalNames[g.slot] = g.name
-            }
+        guard let index = compiled.index(ofFunction: name) else {
+            throw .invalidCall("the program \(compiled.fileName) has no function '\(name)'")
         }
+        let function = compiled.signatures[index]
+        let parameters = function.parameters
+        guard arguments.count == parameters.count else {
+            throw .invalidCall(
+                "'\(name)' takes \(parameters.count) argument\(parameters.count == 1 ? "" : "s"), not \(arguments.count)"
+            )
+        }
+        for i in 0..<arguments.count where !arguments[i].matches(parameters[i]) {
+            throw .invalidCall(
+                "argument \(i + 1) of '\(name)' must be \(parameters[i].withArticle), not \(arguments[i].type.vType.withArticle)"
+            )
+        }
+        if let result, function.result != result.vType {
+            throw .invalidCall(
+                "'\(name)' returns \(function.result == .void ? "no value" : function.result.withArticle), not \(result.vType.withArticle)"
+            )
+        }
+        return index
+    }
+
+    /// Scheduled runs block their thread until the scheduler's tasks finish: never from a task.
+    func ensureNotInTask() throws(VMError) {
+        if vm_current_m() != nil {
+            throw .invalidCall("a VM cannot run a program from inside a VM task (a host function, for one)")
+        }
+    }
+
+    // MARK: - Scheduled runs
+
+    /// One run of function `index` as the main task of a run on the VM's scheduler.
+    func runScheduled(
+        _ instance: InstanceState, _ index: Int, _ arguments: [Value], limits: Limits, control: RunControl,
+        reportToVM: Bool = false
+    ) throws(VMError) -> Value {
+        try ensureNotInTask()
+        return try embedding.runLock.withLock { _ throws(VMError) -> Value in
+            let ctx = instance.makeContext(fuel: limits.fuel, directStop: nil)
+            // Large kernels may run their chunks as tasks on every P (KernelRunner); a direct call,
+            // which has no scheduler, runs them one after the other (procs 1).
+            ctx.procs = configuration.procs
+            defer {
+                let report = RunReport(
+                    fuelUsed: ctx.fuel?.used, fuelBudget: ctx.fuel?.budget, ranOnCallingThread: false)
+                instance.report.withLock { $0 = report }
+                if reportToVM { embedding.state.withLock { $0.lastReport = report } }
+            }
+            let task = try execute(
+                instance, ctx, function: index, arguments: arguments, limits: limits, control: control)
+            if index == 0 { instance.topLevelCompleted.store(true, ordering: .releasing) }
+            return Value(result: task, type: instance.program.functions[index].resultType)
+        }
+    }
+
+    /// The scheduled run itself; runLock held; returns the finished main task (its result is in
+    /// `result`/`resultObject`).
+    private func execute(
+        _ instance: InstanceState, _ ctx: ExecutionContext, function index: Int, arguments: [Value], limits: Limits,
+        control: RunControl
+    ) throws(VMError) -> VMTask {
         let scheduler = currentScheduler()
         // Tasks an earlier run left are stopped by now, but may still be unwinding: let them
         // finish, so that the memory they held is back before this run counts it.
@@ -177,29 +248,29 @@ extension VM {
 
         // Registered before the run starts, so that a cancel from now on finds it (see `stop`).
         try embedding.state.withLock { s throws(VMError) in
-            if let why = control.requested { throw error(for: why) }
+            if let e = control.error { throw e }
             s.activeRun = control
         }
         defer { embedding.state.withLock { s in if s.activeRun === control { s.activeRun = nil } } }
-        let watchdog = configuration.timeLimit.map { limit in
-            Watchdog(after: limit) { [weak self] in self?.stop(control, .timeLimit(limit)) }
+        let timer = limits.timeLimit.map { limit in
+            Deadlines.shared.arm(after: limit) { [weak self] in self?.stop(control, .timeLimit(limit)) }
         }
-        defer { watchdog?.disarm() }
+        defer { if let timer { Deadlines.shared.disarm(timer) } }
 
         // A task left from an earlier run may fail between runs; the scheduler then reports that
         // failure instead of starting this run. Retry: the failure ended those tasks.
         for _ in 0..<4 {
-            let table = FunctionTable(program.functions, externs: program.externs, native: usesJIT)
-            let function = program.functions[index]
+            let table = instance.table
+            let function = instance.program.functions[index]
             let task = VMTask(id: 1, functionName: index == 0 ? "main" : function.name)
             let state: TaskState
             do {
                 state = try TaskState(
-                    table: table, task: task, initialSlots: table.entries[index].frameSize, account: memory,
-                    maxTasks: configuration.maxTasks)
+                    table: table, task: task, initialSlots: table.entries[index].frameSize,
+                    account: instance.memory, maxTasks: configuration.maxTasks)
             } catch {
                 let e = RuntimeError(
-                    message: error.message, fileName: program.fileName, location: function.location, taskID: 1,
+                    message: error.message, fileName: instance.program.fileName, location: function.location, taskID: 1,
                     taskName: task.functionName)
                 throw error.message.hasPrefix("out of memory") ? .memoryLimit(e) : .runtime(e)
             }
@@ -227,26 +298,23 @@ extension VM {
             configuration.output.flush()
             switch outcome {
             case .completed:
-                if compiled.isStandalone { scheduler.cancel(CancelReason("the run ended")) }
+                if instance.isStandalone { scheduler.cancel(CancelReason("the run ended")) }
                 return task
             case .deadlock:
-                if compiled.isStandalone { scheduler.cancel(CancelReason("the run ended")) }
+                if instance.isStandalone { scheduler.cancel(CancelReason("the run ended")) }
                 throw .deadlock
             case .terminated(let reason):
                 if let box = reason as? RuntimeErrorBox {
                     if !started.started.load(ordering: .acquiring) { continue }
-                    let e = box.error
-                    if ctx.fuel != nil && e.message.hasPrefix("fuel exhausted") { throw .fuelExhausted(e) }
-                    if e.message.hasPrefix("out of memory") { throw .memoryLimit(e) }
-                    throw .runtime(e)
+                    throw Self.classify(box.error, fuel: ctx.fuel)
                 }
-                if let why = control.requested { throw error(for: why) }
+                if let e = control.error { throw e }
                 if let c = reason as? CancelReason { throw .cancelled(c.text) }
                 if reason is TaskStacksExhausted {
                     throw .memoryLimit(
                         RuntimeError(
                             message: "out of memory (the system refused memory for the stack of a new task)",
-                            fileName: program.fileName, location: .unknown, taskID: 0, taskName: "spawn"))
+                            fileName: instance.program.fileName, location: .unknown, taskID: 0, taskName: "spawn"))
                 }
                 throw .cancelled(String(describing: reason))
             }
@@ -254,11 +322,11 @@ extension VM {
         throw .cancelled("tasks of earlier runs kept failing")
     }
 
-    private func error(for why: RunControl.Stop) -> VMError {
-        switch why {
-        case .host(let text): .cancelled(text)
-        case .timeLimit(let limit): .timeLimit(limit)
-        }
+    /// A runtime error as the VMError case that says what stopped the run.
+    static func classify(_ e: RuntimeError, fuel: FuelTank?) -> VMError {
+        if fuel != nil && e.message.hasPrefix("fuel exhausted") { return .fuelExhausted(e) }
+        if e.message.hasPrefix("out of memory") { return .memoryLimit(e) }
+        return .runtime(e)
     }
 
     // MARK: - Stopping
@@ -273,10 +341,21 @@ extension VM {
         }
     }
 
-    /// `cancel(reason:)`: the embedding layer's run in progress, else whatever runs on the scheduler.
+    /// `cancel(reason:)`: every run of this VM in progress (the scheduled one and direct calls on any
+    /// thread), else whatever runs on the scheduler.
     func cancelCurrentRun(reason: String) {
         let handled = embedding.state.withLock { s -> Bool in
-            guard let control = s.activeRun else { return false }
+            var any = false
+            for control in s.directRuns {
+                control.request(.host(reason))
+                any = true
+            }
+            for weak in s.directFrames {
+                guard let frame = weak.frame, frame.active.load(ordering: .sequentiallyConsistent) else { continue }
+                frame.control.request(.host(reason))
+                any = true
+            }
+            guard let control = s.activeRun else { return any }
             control.request(.host(reason))
             lock.withLock { _ in scheduler }?.cancel(control.reasonObject())
             return true
@@ -285,15 +364,13 @@ extension VM {
     }
 }
 
-extension GlobalStore {
-    /// Marks the slots of `layout` uninitialized and releases the objects they hold (runs of the
-    /// program's tasks have all ended or been stopped, so nothing else touches them).
-    func forget(_ layout: GlobalLayout) {
-        for slot in 0..<min(layout.objectSlots, GlobalLayout.maxObjectSlots) where objectInitialized[slot] != 0 {
-            storeObject(slot, nil)
-            objectInitialized[slot] = 0
+extension VM {
+    /// Lists a new direct-call frame (and forgets those that are gone).
+    func registerDirectFrame(_ frame: InstanceState.DirectFrame) {
+        embedding.state.withLock { s in
+            s.directFrames.removeAll { $0.frame == nil }
+            s.directFrames.append(WeakFrame(frame: frame))
         }
-        for slot in 0..<min(layout.scalarSlots, GlobalLayout.maxScalarSlots) { scalarInitialized[slot] = 0 }
     }
 }
 
@@ -312,63 +389,20 @@ func startDetachedThread(_ body: @escaping @Sendable () -> Void) {
     pthread_attr_init(&attributes)
     defer { pthread_attr_destroy(&attributes) }
     pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-    var thread = pthread_t()
+    #if canImport(Darwin)
+        var thread: pthread_t?
+    #else
+        var thread = pthread_t()
+    #endif
     let rc = pthread_create(
         &thread, &attributes,
         { arg in
-            Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue().body()
+            #if canImport(Darwin)
+                Unmanaged<ThreadBody>.fromOpaque(arg).takeRetainedValue().body()
+            #else
+                Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue().body()
+            #endif
             return nil
         }, box)
     if rc != 0 { fatalError("VecVM: cannot start a thread (pthread_create: \(rc))") }
-}
-
-/// Calls `fire` once `limit` has passed, unless disarmed first. One thread, which waits on a
-/// condition variable of the monotonic clock and ends at once when disarmed.
-final class Watchdog: @unchecked Sendable {
-    // @unchecked: `disarmed` is read and written only under `mutex`.
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var disarmed = false
-
-    init(after limit: Duration, _ fire: @escaping @Sendable () -> Void) {
-        pthread_mutex_init(mutex, nil)
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(condition, &attributes)
-        pthread_condattr_destroy(&attributes)
-
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        let (seconds, attoseconds) = limit.components
-        let total = Int64(now.tv_nsec) + attoseconds / 1_000_000_000
-        let deadline = timespec(
-            tv_sec: now.tv_sec + Int(max(0, min(seconds, Int64(Int32.max)))) + Int(total / 1_000_000_000),
-            tv_nsec: Int(total % 1_000_000_000))
-        startDetachedThread { [self] in
-            pthread_mutex_lock(mutex)
-            var expired = false
-            while !disarmed && !expired {
-                var d = deadline
-                expired = pthread_cond_timedwait(condition, mutex, &d) == ETIMEDOUT
-            }
-            let shouldFire = !disarmed
-            pthread_mutex_unlock(mutex)
-            if shouldFire { fire() }
-        }
-    }
-
-    deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        condition.deallocate()
-        mutex.deallocate()
-    }
-
-    func disarm() {
-        pthread_mutex_lock(mutex)
-        disarmed = true
-        pthread_cond_signal(condition)
-        pthread_mutex_unlock(mutex)
-    }
 }

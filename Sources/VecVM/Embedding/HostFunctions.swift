@@ -6,10 +6,16 @@
 //     vm.register("scale") { (x: Double, k: Double) -> Double in x * k }
 //     let program = try vm.compile(source: "print(scale(2.0, 3.0))", fileName: "demo.vec")
 //
-// The interpreter calls a host function on the VM thread that runs the calling task, between two
-// instructions: it should return soon (it holds one of the VM's processors meanwhile) and must not
-// run or call code on a VM itself. A Swift error it throws ends the run with the runtime error
+// The interpreter calls a host function on the thread that runs the calling code, between two
+// instructions: the caller's own thread in a direct call, else a VM thread running the calling task
+// (it should return soon then: it holds one of the VM's processors meanwhile). A closure that takes
+// a `HostContext` first learns which instance and task called it and may call back into the VM
+// (HostContext.swift). A Swift error it throws ends the run with the runtime error
 // "host function 'NAME' failed: ERROR".
+//
+//     vm.register("twice") { (context: HostContext, x: Double) -> Double in
+//         try context.instance.call("scale", with: [.float(x)], as: Double.self) * 2
+//     }
 
 extension VM {
     /// Registers a host function with explicit types; `body` gets the arguments as Values of the
@@ -20,6 +26,17 @@ extension VM {
     public func register(
         _ name: String, parameters: [ValueType], result: ValueType,
         _ body: @escaping @Sendable ([Value]) throws -> Value
+    ) {
+        register(name, parameters: parameters, result: result) { (_: HostContext, arguments: [Value]) in
+            try body(arguments)
+        }
+    }
+
+    /// Registers a host function with explicit types whose body also gets the `HostContext` of each
+    /// call: the calling instance and task, through which it may call back into the VM.
+    public func register(
+        _ name: String, parameters: [ValueType], result: ValueType,
+        _ body: @escaping @Sendable (HostContext, [Value]) throws -> Value
     ) {
         precondition(
             Self.isRegistrableName(name),
@@ -32,8 +49,8 @@ extension VM {
             result.isHostFunctionType || result == .void,
             "VM.register(\(name)): a host function cannot return \(result.vType.withArticle)")
         let function = HostFunction(name: name, parameters: parameters.map(\.vType), result: result.vType) {
-            arguments in
-            try body(arguments.map(Value.init(host:))).hostValue
+            site, arguments in
+            try body(HostContext(site: site), arguments.map(Value.init(host:))).hostValue
         }
         embedding.state.withLock { s in
             s.hostFunctionIndex[name] = s.hostFunctions.count
@@ -68,6 +85,36 @@ extension VM {
         register(name, parameters: parameters, result: .void) { arguments in
             var next = 0
             try body(repeat Self.argument(arguments, &next, as: (each Argument).self))
+            return .void
+        }
+    }
+
+    /// Registers a Swift closure whose first parameter is the call's `HostContext`; the other
+    /// parameters and the result say the .vec signature, as for `register(_:_:)`.
+    ///
+    ///     vm.register("log") { (context: HostContext, message: String) in
+    ///         print("[\(context.instance.program.fileName)]", message)
+    ///     }
+    public func register<each Argument: HostFunctionValue, Result: HostFunctionValue>(
+        _ name: String, _ body: @escaping @Sendable (HostContext, repeat each Argument) throws -> Result
+    ) {
+        var parameters: [ValueType] = []
+        for t in repeat (each Argument).self { parameters.append(t.valueType) }
+        register(name, parameters: parameters, result: Result.valueType) { (context: HostContext, arguments: [Value]) in
+            var next = 0
+            return try body(context, repeat Self.argument(arguments, &next, as: (each Argument).self)).vecValue
+        }
+    }
+
+    /// Registers a Swift closure without a result whose first parameter is the call's `HostContext`.
+    public func register<each Argument: HostFunctionValue>(
+        _ name: String, _ body: @escaping @Sendable (HostContext, repeat each Argument) throws -> Void
+    ) {
+        var parameters: [ValueType] = []
+        for t in repeat (each Argument).self { parameters.append(t.valueType) }
+        register(name, parameters: parameters, result: .void) { (context: HostContext, arguments: [Value]) in
+            var next = 0
+            try body(context, repeat Self.argument(arguments, &next, as: (each Argument).self))
             return .void
         }
     }

@@ -20,9 +20,9 @@
 //   did up to the error (its definitions exist; globals whose declaration did not run yet are
 //   uninitialized and reading them is a runtime error).
 //
-// Runs go through VM.runTopLevel (Execution.swift) as programs that are not standalone: they share the
-// session's globals, leave their tasks running, and obey the VM's limits, host functions and
-// `VM.cancel`. A Session owns its VM's globals: do not also `run` standalone programs on that VM.
+// Runs go through VM.runScheduled (Execution.swift) as instances that are not standalone: they share
+// the session's globals (the VM's own store), leave their tasks running, and obey the VM's limits,
+// host functions and `VM.cancel`. A Session owns its VM's globals: do not also `run` standalone programs on that VM.
 // Not thread-safe: call one method at a time, and never from inside a task.
 
 import CJITStubs
@@ -195,6 +195,7 @@ public final class Session {
         if !parseErrors.isEmpty { return Outcome(error: .compile(CompileError(diagnostics: parseErrors))) }
 
         var env = environment
+        env.libraryDirectory = SourceFile.directory(of: fileName)
         let hosts = vm.hostFunctionsForCompile()
         env.hostFunctions = hosts.environment
         env.firstFunctionIndex = max(1, functions.count)
@@ -308,10 +309,14 @@ public final class Session {
         var outcome = Outcome(backgroundError: takeBackgroundFailure())
         // Not standalone: the run keeps the session's globals and leaves the tasks it spawns running
         // (Execution.swift), and it has the VM's limits (fuel, time limit) and VM.cancel.
-        let compiled = CompiledProgram(
-            program: program, layout: layout, hostFunctions: hostFunctions, isStandalone: false)
+        let compiled = CompiledProgram(program: program, layout: layout, hostFunctions: hostFunctions)
+        let instance = InstanceState(
+            program: program, layout: layout, hostFunctions: hostFunctions, globals: vm.globals, memory: vm.memory,
+            limits: vm.defaultLimits, vm: vm, compiled: compiled, isStandalone: false)
         do {
-            try vm.runTopLevel(compiled, control: RunControl())
+            _ = try withExtendedLifetime(compiled) { () throws(VMError) in
+                try vm.runScheduled(instance, 0, [], limits: vm.defaultLimits, control: RunControl(owner: instance))
+            }
         } catch {
             outcome.error = error
         }

@@ -138,37 +138,52 @@ final class CancelReason {
     init(_ text: String) { self.text = text }
 }
 
-/// A virtual machine: a scheduler for the tasks of the program it runs, that program's globals,
-/// the host functions scripts may call, and the limits of `VMConfiguration`. Compile with
-/// `compile(source:fileName:)`, then `run(_:)` a program or `call(_:in:with:)` its functions (both
-/// also `async`). One run at a time: calls from several threads take turns.
+/// A virtual machine (Wasmtime's Engine, with a Store's limits as defaults): the configuration, a
+/// scheduler for the tasks of the programs it runs, the host functions scripts may call, and the
+/// memory account its instances share unless they have their own. Compile with
+/// `compile(source:fileName:)`, then `instantiate(_:limits:memoryLimit:)` the program as often as
+/// you like and call the instances' functions; or `run(_:)` a program's top level and
+/// `call(_:in:with:)` functions of its one default instance on this VM. Calls of functions that need
+/// no task run on the calling thread, from any number of threads at once; runs on the scheduler
+/// (functions that spawn tasks or use channels, and `run`) take turns.
 public final class VM: @unchecked Sendable {
     public let configuration: VMConfiguration
+    /// The globals of a REPL session on this VM (Session.swift); programs' instances have their own.
     let globals = GlobalStore()
     let memory: MemoryAccount
     let stats = VMStats()
     var scheduler: Scheduler?
     let lock = Mutex(())
-    /// Host functions, the run in progress, who owns the globals (Embedding/Execution.swift).
+    /// Host functions, the runs in progress, the last report (Embedding/Execution.swift).
     let embedding = EmbeddingState()
+    /// The limits of `configuration`, as a run's (kept: a call should not copy the configuration).
+    let defaultLimits: Limits
 
     public init(configuration: VMConfiguration = VMConfiguration()) {
         self.configuration = configuration
         self.memory = MemoryAccount(limit: configuration.memoryLimit)
+        self.defaultLimits = Limits(fuel: configuration.fuel, timeLimit: configuration.timeLimit)
     }
 
     deinit { scheduler?.shutdown() }
 
-    /// Compiles a program without running it.
+    /// Compiles a program without running it. Every top-level `let` and `var` is a global of the
+    /// program's instances, which the host can read and write (`Instance.global(_:)`), unless
+    /// `hostReadableGlobals` is false: then top-level variables that no function uses stay in
+    /// registers of the top level (faster loops there), for programs the host only runs (the CLI,
+    /// `run(source:fileName:)`).
     /// A program of more than `SourceFile.maxBytes` is a compile error; otherwise compiling takes
     /// time and memory linear in the source, whatever it holds (at most `Diagnostic.limit` errors).
-    public func compile(source: String, fileName: String) throws(CompileError) -> CompiledProgram {
+    public func compile(source: String, fileName: String, hostReadableGlobals: Bool = true) throws(CompileError)
+        -> CompiledProgram
+    {
         try CompileError.checkSize(source, fileName: fileName)
         let file = SourceFile(name: fileName, text: source)
         let (unit, parseErrors) = Parser.parse(file)
         if !parseErrors.isEmpty { throw CompileError(diagnostics: parseErrors) }
         var environment = CheckerEnvironment(allowExtern: configuration.allowForeignFunctions)
         environment.allowFileAccess = configuration.allowFileAccess
+        environment.libraryDirectory = SourceFile.directory(of: fileName)
         let hosts = hostFunctionsForCompile()
         environment.hostFunctions = hosts.environment
         var checker = Checker(file: file, environment: environment)
@@ -176,7 +191,9 @@ public final class VM: @unchecked Sendable {
         if !checker.diagnostics.isEmpty {
             throw CompileError(diagnostics: Diagnostic.capped(checker.diagnostics, file: file))
         }
-        let compiler = Compiler(file: file, layout: GlobalLayout(), interactive: false)
+        // The compiler's interactive mode makes every top-level variable a global (and changes
+        // nothing else); the checker stays in its ordinary, non-REPL mode.
+        let compiler = Compiler(file: file, layout: GlobalLayout(), interactive: hostReadableGlobals)
         let program: Program
         do {
             program = try compiler.compile(unit, functions: checker.functions, externs: checker.externs)
@@ -193,15 +210,16 @@ public final class VM: @unchecked Sendable {
             ])
         }
         return CompiledProgram(
-            program: program, layout: compiler.layout, hostFunctions: hosts.functions, isStandalone: true,
-            warnings: checker.warnings, charge: charge)
+            program: program, layout: compiler.layout, hostFunctions: hosts.functions,
+            mutableGlobals: Set(checker.topLevelOrder.filter(\.isMutable).map(\.name)), warnings: checker.warnings,
+            charge: charge)
     }
 
     /// Compiles and runs a program; returns when its main task ends.
     public func run(source: String, fileName: String) throws(VMError) {
         let program: CompiledProgram
         do {
-            program = try compile(source: source, fileName: fileName)
+            program = try compile(source: source, fileName: fileName, hostReadableGlobals: false)
         } catch {
             throw .compile(error)
         }
@@ -223,10 +241,14 @@ public final class VM: @unchecked Sendable {
 
     /// Runs a compiled program's top level (its main task) on this VM's scheduler, from fresh
     /// globals; returns when the main task ends. Tasks it spawned and left running are stopped.
-    /// Throws what stopped it: a runtime error, a limit, a deadlock or a cancellation.
+    /// Throws what stopped it: a runtime error, a limit, a deadlock or a cancellation. The program's
+    /// default instance on this VM (the one `call(_:in:with:)` uses) is this run's afterwards.
     public func run(_ compiled: CompiledProgram) throws(VMError) {
         try runTopLevel(compiled, control: RunControl())
     }
+
+    /// What the last run or call made with `run` or `call(_:in:with:)` used (nil before the first).
+    public var lastRun: RunReport? { embedding.state.withLock { $0.lastReport } }
 
     /// Stops the current run or call from any thread; it throws `.cancelled(reason)`. No effect
     /// when nothing runs (a later run is not affected).
@@ -244,6 +266,15 @@ public final class VM: @unchecked Sendable {
         parts.append("vm.tasks.spawned=\(stats.tasksSpawned.load(ordering: .relaxed))")
         parts.append("memory.peak=\(memory.peak.load(ordering: .relaxed))")
         parts.append("jit=\(usesJIT ? "on" : "off")")
+        // The mode in words: what runs kernels, and how tasks are preempted (docs: Platforms.md).
+        let why = !configuration.jit && JITSupport.compiledIn ? "--no-jit" : JITSupport.unavailableReason
+        parts.append("mode=\(usesJIT ? "native-kernels" : "interpreter(\(why ?? "off"))")")
+        let async = configuration.asyncPreemption && AsyncPreemption.isSupported
+        parts.append(
+            "preemption="
+                + (async
+                    ? "async+cooperative"
+                    : "cooperative(\(AsyncPreemption.isSupported ? "--no-async-preempt" : "async-compiled-out"))"))
         if usesJIT {
             parts.append("jit.kernels=\(JITCache.shared.compiled.count)")
             parts.append("jit.bytes=\(JITCache.shared.codeBytes)")
@@ -295,31 +326,71 @@ public final class VM: @unchecked Sendable {
     public func disassemble(_ compiled: CompiledProgram) -> String { Disassembler.listing(compiled.program) }
 }
 
-/// A compiled program, ready to run (any number of times).
+/// A compiled program (Wasmtime's Module): code, ready to be instantiated or run any number of
+/// times, on the VM that compiled it.
 public final class CompiledProgram: @unchecked Sendable {
+    // @unchecked: immutable, but for `defaults` (a Mutex).
     let program: Program
     let layout: GlobalLayout
     /// The host functions registered when it was compiled, by the indices its `callHost`s use.
     let hostFunctions: [HostFunction]
-    /// Compiled by `VM.compile`: it owns the VM's globals while it runs (Embedding/Execution.swift).
-    let isStandalone: Bool
     /// What compiles but is probably a mistake (an unused variable, code after a `return`), in source
     /// order; rendered like errors, with `warning:` (Frontend/Warnings.swift).
     public let warnings: [Diagnostic]
     /// Its code's bytes, charged to the compiling VM's memory limit while it lives.
     private let charge: MemoryCharge?
+    /// Function name → index (the top level is not callable by name); see `index(ofFunction:)`.
+    private let functionIndex: [String: Int]
+    private let functionNames: [(name: String, index: Int)]
+    /// Per function index, its signature.
+    let signatures: [Signature]
+    /// Names of the top-level `var`s (the globals the host may set).
+    let mutableGlobals: Set<String>
+    /// The default instance on each VM that ran or called the program with `VM.run(_:)` or
+    /// `VM.call(_:in:with:)` (Calls.swift), at most one per VM (a program is rarely used by more
+    /// than one VM: a list is cheaper to search than a dictionary).
+    let defaults = Mutex<[InstanceState]>([])
+    /// Held while a default instance is made and its top level runs, so that threads calling the
+    /// program for the first time at once run its top level once.
+    let defaultsLock = Mutex(())
+
     init(
-        program: Program, layout: GlobalLayout, hostFunctions: [HostFunction] = [], isStandalone: Bool = false,
+        program: Program, layout: GlobalLayout, hostFunctions: [HostFunction] = [], mutableGlobals: Set<String> = [],
         warnings: [Diagnostic] = [], charge: MemoryCharge? = nil
     ) {
         self.program = program
         self.layout = layout
         self.hostFunctions = hostFunctions
-        self.isStandalone = isStandalone
+        self.mutableGlobals = mutableGlobals
         self.warnings = warnings
         self.charge = charge
+        var index: [String: Int] = [:]
+        for f in program.functions.dropFirst() where f.index != 0 { index[f.name] = f.index }
+        functionIndex = index
+        functionNames = index.map { (name: $0.key, index: $0.value) }
+        signatures = program.functions.map(Signature.init)
     }
     public var fileName: String { program.fileName }
+
+    /// The index of function `name`. A few names are compared one by one: a short name is a small
+    /// string, compared in two words, where hashing it for the dictionary costs a few hundred
+    /// instructions (a good part of a small function's call).
+    func index(ofFunction name: String) -> Int? {
+        if functionNames.count <= 16 {
+            for entry in functionNames where entry.name == name { return entry.index }
+            return nil
+        }
+        return functionIndex[name]
+    }
+
+    /// The default instance of this program on `vm`, if it has one.
+    func defaultInstance(for vm: VM) -> InstanceState? {
+        let id = ObjectIdentifier(vm)
+        return defaults.withLock { list in
+            for state in list where state.vmID == id && state.vm === vm { return state }
+            return nil
+        }
+    }
 }
 
 /// One kernel compiled to native code.

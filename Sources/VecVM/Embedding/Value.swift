@@ -408,15 +408,53 @@ extension Value {
 
     /// The result a finished task left (`VMTask.result` / `resultObject`), as a Value of `type`.
     init(result task: VMTask, type: VType) {
-        let (r0, r1, r2, r3) = task.result
+        self.init(slots: task.result, object: task.resultObject, type: type)
+    }
+
+    /// The value in its VM form: up to four 64-bit slots (a scalar in the first; SIMD values in all
+    /// four) for non-references.
+    var slots: (UInt64, UInt64, UInt64, UInt64) {
+        switch self {
+        case .int(let v): (UInt64(bitPattern: Int64(v)), 0, 0, 0)
+        case .float(let v): (v.bitPattern, 0, 0, 0)
+        case .f32(let v): (UInt64(v.bitPattern), 0, 0, 0)
+        case .bool(let v): (v ? 1 : 0, 0, 0, 0)
+        case .f32x8(var v): withUnsafeBytes(of: &v) { $0.loadUnaligned(as: (UInt64, UInt64, UInt64, UInt64).self) }
+        case .f64x4(var v): withUnsafeBytes(of: &v) { $0.loadUnaligned(as: (UInt64, UInt64, UInt64, UInt64).self) }
+        case .m32x8(let m):
+            // A true lane is all ones, as the VM's compares make it.
+            withUnsafeBytes(of: SIMD8<Int32>(repeating: 0).replacing(with: -1, where: m)) {
+                $0.loadUnaligned(as: (UInt64, UInt64, UInt64, UInt64).self)
+            }
+        case .m64x4(let m):
+            withUnsafeBytes(of: SIMD4<Int64>(repeating: 0).replacing(with: -1, where: m)) {
+                $0.loadUnaligned(as: (UInt64, UInt64, UInt64, UInt64).self)
+            }
+        case .string, .array, .task, .channel, .void: (0, 0, 0, 0)
+        }
+    }
+
+    /// The value in its VM form, for references (strings, arrays, tasks, channels); nil otherwise.
+    var object: AnyObject? {
+        switch self {
+        case .string(let s): VMString(s)
+        case .array(let a): a.storage
+        case .task(let o), .channel(let o): o.object
+        case .int, .float, .f32, .bool, .f32x8, .f64x4, .m32x8, .m64x4, .void: nil
+        }
+    }
+
+    /// A value of `type` from its VM form (task results, globals).
+    init(slots: (UInt64, UInt64, UInt64, UInt64), object: AnyObject?, type: VType) {
+        let (r0, r1, r2, r3) = slots
         switch type {
         case .int: self = .int(Int(Int64(bitPattern: r0)))
         case .float: self = .float(Double(bitPattern: r0))
         case .f32: self = .f32(Float(bitPattern: UInt32(truncatingIfNeeded: r0)))
         case .bool: self = .bool(r0 != 0)
-        case .str: self = .string((task.resultObject as? VMString)?.value ?? "")
+        case .str: self = .string((object as? VMString)?.value ?? "")
         case .array(let k):
-            if let a = task.resultObject as? VMArray {
+            if let a = object as? VMArray {
                 self = .array(VecArray(storage: a))
             } else {
                 self = .array(VecArray(zeros: 0, of: k))
@@ -432,18 +470,30 @@ extension Value {
                 }
             }
         case .task:
-            if let o = task.resultObject, let t = ValueType(type) {
+            if let o = object, let t = ValueType(type) {
                 self = .task(OpaqueValue(object: o, type: t))
             } else {
                 self = .void
             }
         case .chan:
-            if let o = task.resultObject, let t = ValueType(type) {
+            if let o = object, let t = ValueType(type) {
                 self = .channel(OpaqueValue(object: o, type: t))
             } else {
                 self = .void
             }
         case .void, .untypedInt, .untypedFloat, .error: self = .void
+        }
+    }
+
+    /// Whether the value has the .vec type `t` (`type.vType == t` without building the type).
+    func matches(_ t: VType) -> Bool {
+        switch (self, t) {
+        case (.int, .int), (.float, .float), (.f32, .f32), (.bool, .bool), (.string, .str), (.f32x8, .f32x8),
+            (.f64x4, .f64x4):
+            return true
+        case (.array(let a), .array(let k)): return a.kind == k
+        case (.task(let o), .task), (.channel(let o), .chan): return o.type.vType == t
+        default: return false
         }
     }
 

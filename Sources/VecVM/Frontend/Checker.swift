@@ -19,6 +19,9 @@ struct CheckerEnvironment {
     var allowExtern = true
     /// Whether `read_file`, `write_file`, `load_*` and `save` may be called.
     var allowFileAccess = true
+    /// The folder of the file being compiled: a relative library path of an `extern` (one with a
+    /// `/`, such as "./libmine.so") is resolved against it (nil: the current directory).
+    var libraryDirectory: String?
     /// Index the first function of this compilation gets in the function table (0 is the main chunk).
     /// A REPL session passes the size of its table: earlier inputs' functions keep their indices,
     /// since tasks they started may still be running them, and new ones come after them.
@@ -124,7 +127,8 @@ struct Checker {
         }
         if x.parameterTypes.contains(.error) || x.resultType == .error { return }
         switch ForeignFunction.bind(
-            name: x.name, library: x.library, parameters: x.parameterTypes, result: x.resultType)
+            name: x.name, library: environment.resolvedLibraryPath(x.library), parameters: x.parameterTypes,
+            result: x.resultType)
         {
         case .success(let f): x.foreign = f
         case .failure(let e): error(e.message, at: x.libraryLocation)

@@ -1,5 +1,5 @@
 // Hooks for embedding apps: Swift functions callable from .vec (`callHost`) and a fuel budget that
-// stops untrusted scripts. The public, typed API on top of these is in Embedding/.
+// stops untrusted scripts (and says afterwards how much a run used). The public, typed API on top of these is in Embedding/.
 
 import Synchronization
 
@@ -14,15 +14,26 @@ enum HostValue {
     case none
 }
 
+/// Where a host function was called from: the context the embedding layer hands to the closure
+/// (Embedding/HostContext.swift builds the public `HostContext` from it).
+struct HostCallSite {
+    let ctx: ExecutionContext
+    /// The calling code's task state (a direct call has one too, though it runs in no VM task).
+    let state: TaskState
+}
+
 /// A Swift function registered by the host. Its parameter and result types are .vec types, checked at
 /// compile time like any call; the body gets and returns HostValues of exactly those types.
 final class HostFunction: @unchecked Sendable {
     let name: String
     let parameters: [VType]
     let result: VType
-    let body: ([HostValue]) throws -> HostValue
+    let body: (HostCallSite, [HostValue]) throws -> HostValue
 
-    init(name: String, parameters: [VType], result: VType, body: @escaping ([HostValue]) throws -> HostValue) {
+    init(
+        name: String, parameters: [VType], result: VType,
+        body: @escaping (HostCallSite, [HostValue]) throws -> HostValue
+    ) {
         self.name = name
         self.parameters = parameters
         self.result = result
@@ -32,7 +43,7 @@ final class HostFunction: @unchecked Sendable {
     /// Runs `f` with the arguments in consecutive registers from `base`; the result goes to `base`.
     static func call(
         _ f: HostFunction, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>, base: Int,
-        _ ctx: ExecutionContext
+        _ ctx: ExecutionContext, _ state: TaskState
     ) throws(Trap) {
         var args: [HostValue] = []
         args.reserveCapacity(f.parameters.count)
@@ -50,7 +61,7 @@ final class HostFunction: @unchecked Sendable {
         }
         let value: HostValue
         do {
-            value = try f.body(args)
+            value = try f.body(HostCallSite(ctx: ctx, state: state), args)
         } catch {
             throw Trap("host function '\(f.name)' failed: \(error)")
         }
@@ -93,4 +104,11 @@ final class FuelTank: Sendable {
     }
 
     var left: Int { remaining.load(ordering: .relaxed) }
+
+    /// Gives back what a task drew and did not spend (when it ends), so that `used` is exact.
+    func refund(_ n: Int) { remaining.wrappingAdd(n, ordering: .relaxed) }
+
+    /// Units spent so far: exact once every task of the run has ended normally; a task stopped by an
+    /// error keeps what it had drawn (up to one chunk).
+    var used: Int { budget - left }
 }

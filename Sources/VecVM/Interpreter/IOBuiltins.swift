@@ -135,7 +135,13 @@ enum IOBuiltins {
         ctx.output.flush()
         var pause: Int64 = 100_000
         while !input.isReady {
-            Scheduler.sleep(nanoseconds: pause)
+            // A direct call (Embedding/DirectCall.swift) runs on the host's thread, outside any task:
+            // it waits there.
+            if ctx.directStop != nil {
+                usleep(UInt32(pause / 1000))
+            } else {
+                Scheduler.sleep(nanoseconds: pause)
+            }
             pause = min(pause * 2, 10_000_000)
         }
     }

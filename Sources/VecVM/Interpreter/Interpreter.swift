@@ -68,6 +68,12 @@ final class ExecutionContext: @unchecked Sendable {
     var io = IOEnvironment()
     /// The scheduler's number of Ps: how many tasks a large kernel's chunks may run on (KernelRunner).
     var procs = 1
+    /// Set for a direct call, which runs on the host's thread outside any task: the word a cancel or
+    /// a time limit sets to stop it (polled where a task polls its preempt flag). nil in tasks.
+    var directStop: UnsafeMutablePointer<UInt32>?
+    /// The embedding layer's instance whose code this is (host functions get it in their context).
+    /// Weak: the instance keeps contexts for its direct calls.
+    weak var instance: AnyObject?
     /// Names of globals by slot, for error messages.
     var scalarGlobalNames: [Int: String] = [:]
     var objectGlobalNames: [Int: String] = [:]
@@ -121,7 +127,9 @@ enum Interpreter {
         var pc = code + top.pc
         var regs = state.registers + base
         var objs = state.objects + base
-        let preempt = Scheduler.preemptFlag()
+        // A direct call (Embedding/DirectCall.swift) runs on the host's thread, not in a task: its
+        // flag is the run's stop word, which only a cancel or a time limit sets.
+        let preempt = ctx.directStop ?? Scheduler.preemptFlag()
         // Fuel: the loop iterations and calls this task may still make before asking the VM's
         // budget for more (Int.max when the VM has no budget: the check then never fires).
         var fuel = ctx.fuel == nil ? Int.max : 0
@@ -248,7 +256,7 @@ enum Interpreter {
                 let off = fieldSBx(w)
                 pc += off
                 if off < 0 {
-                    if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
+                    if vm_load_relaxed_u32(preempt) != 0 { try preemptPoint(ctx, function, pc - code - 1) }
                     fuel &-= 1
                     if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                 }
@@ -257,7 +265,7 @@ enum Interpreter {
                     let off = fieldSBx(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
+                        if vm_load_relaxed_u32(preempt) != 0 { try preemptPoint(ctx, function, pc - code - 1) }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -267,7 +275,7 @@ enum Interpreter {
                     let off = fieldSBx(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
+                        if vm_load_relaxed_u32(preempt) != 0 { try preemptPoint(ctx, function, pc - code - 1) }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -277,7 +285,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
+                        if vm_load_relaxed_u32(preempt) != 0 { try preemptPoint(ctx, function, pc - code - 1) }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -287,7 +295,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
+                        if vm_load_relaxed_u32(preempt) != 0 { try preemptPoint(ctx, function, pc - code - 1) }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -297,7 +305,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
+                        if vm_load_relaxed_u32(preempt) != 0 { try preemptPoint(ctx, function, pc - code - 1) }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -307,7 +315,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
+                        if vm_load_relaxed_u32(preempt) != 0 { try preemptPoint(ctx, function, pc - code - 1) }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -317,7 +325,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
+                        if vm_load_relaxed_u32(preempt) != 0 { try preemptPoint(ctx, function, pc - code - 1) }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -327,7 +335,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
+                        if vm_load_relaxed_u32(preempt) != 0 { try preemptPoint(ctx, function, pc - code - 1) }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -337,7 +345,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
+                        if vm_load_relaxed_u32(preempt) != 0 { try preemptPoint(ctx, function, pc - code - 1) }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -347,7 +355,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
+                        if vm_load_relaxed_u32(preempt) != 0 { try preemptPoint(ctx, function, pc - code - 1) }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -357,7 +365,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
+                        if vm_load_relaxed_u32(preempt) != 0 { try preemptPoint(ctx, function, pc - code - 1) }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -367,7 +375,7 @@ enum Interpreter {
                     let off = fieldSC(w)
                     pc += off
                     if off < 0 {
-                        if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
+                        if vm_load_relaxed_u32(preempt) != 0 { try preemptPoint(ctx, function, pc - code - 1) }
                         fuel &-= 1
                         if fuel < 0 { fuel = try refuel(ctx, function, pc - off - code - 1) }
                     }
@@ -379,7 +387,7 @@ enum Interpreter {
                 regs[a] = UInt64(bitPattern: i)
                 if i < Int64(bitPattern: regs[a + 1]) {
                     pc += fieldSBx(w)
-                    if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
+                    if vm_load_relaxed_u32(preempt) != 0 { try preemptPoint(ctx, function, pc - code - 1) }
                     fuel &-= 1
                     if fuel < 0 { fuel = try refuel(ctx, function, pc - fieldSBx(w) - code - 1) }
                 }
@@ -398,7 +406,7 @@ enum Interpreter {
                 if let native = entries[callee].native, ctx.fuel == nil {
                     // The callee runs as native code on the new frame's registers. It returns -1 when
                     // it returned, or the pc where the interpreter must take over ("deopt").
-                    switch runNative(entries + callee, native, state, newBase, preempt) {
+                    switch runNative(entries + callee, native, state, newBase, preempt, direct: ctx.directStop != nil) {
                     case -2:
                         throw Fault.stopped
                     case -1:
@@ -430,7 +438,7 @@ enum Interpreter {
                 pc = code + resumeAt
                 regs = state.registers + newBase
                 objs = state.objects + newBase
-                if vm_load_relaxed_u32(preempt) != 0 && Scheduler.preemptPoint() { throw Fault.stopped }
+                if vm_load_relaxed_u32(preempt) != 0 { try preemptPoint(ctx, function, pc - code - 1) }
                 fuel &-= 1
                 if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
             case .ret0, .ret, .retRef, .ret4:
@@ -464,6 +472,8 @@ enum Interpreter {
                 if ro != nil { objs[0] = ro }
                 state.frameCount -= 1
                 if state.frameCount == 0 {
+                    // What is left of the last chunk goes back, so that the fuel a run used is exact.
+                    if fuel > 0 && fuel != Int.max { ctx.fuel?.refund(fuel) }
                     state.task.result = (r0, r1, r2, r3)
                     state.task.resultObject = ro
                     state.task.finished = true
@@ -526,7 +536,7 @@ enum Interpreter {
                 }
             case .callHost:
                 do throws(Trap) {
-                    try HostFunction.call(ctx.hostFunctions[fieldBx(w)], regs, objs, base: a, ctx)
+                    try HostFunction.call(ctx.hostFunctions[fieldBx(w)], regs, objs, base: a, ctx, state)
                 } catch {
                     throw Fault(message: error.message, function: function, pc: pc - code - 1)
                 }
@@ -584,7 +594,7 @@ enum Interpreter {
     @inline(never)
     private static func runNative(
         _ entry: UnsafePointer<FunctionEntry>, _ native: UnsafeRawPointer, _ state: TaskState, _ base: Int,
-        _ preempt: UnsafeMutablePointer<UInt32>
+        _ preempt: UnsafeMutablePointer<UInt32>, direct: Bool
     ) -> Int {
         let e = entry.pointee
         let table = state.arrayTable(slots: e.frameSize)
@@ -607,11 +617,25 @@ enum Interpreter {
             if r == -1 { return -1 }
             let at = Int(r & ~FunctionLowering.preemptBit)
             guard r & FunctionLowering.preemptBit != 0 else { return at }
+            // A direct call has no task to yield: the interpreter goes on at `at` and stops at its
+            // next poll of the same flag.
+            if direct { return at }
             if Scheduler.preemptPoint() { return -2 }
             let isEntry = (0..<e.nativeEntryCount).contains { e.nativeEntries![$0] == at }
             if !isEntry { return at }
             start = at
         }
+    }
+
+    /// A poll found the flag set: a task yields (and never resumes if its run was stopped); a direct
+    /// call, which has no task, was stopped by the host or its time limit and ends here.
+    @inline(never)
+    private static func preemptPoint(_ ctx: ExecutionContext, _ function: Int, _ pc: Int) throws(Fault) {
+        if ctx.directStop != nil {
+            throw Fault(message: "stopped by the host", function: function, pc: pc)
+        }
+        // An unwinding scheduler tells a task of a run that ended to return from its body.
+        if Scheduler.preemptPoint() { throw Fault.stopped }
     }
 
     /// Takes the next chunk of the VM's fuel budget, or ends the task with "fuel exhausted".
@@ -1172,7 +1196,13 @@ enum Interpreter {
         let b = fieldB(w)
         let c = fieldC(w)
         let k = fieldK(w)
-        switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: Opcode.self) {
+        let op = unsafeBitCast(UInt8(truncatingIfNeeded: w), to: Opcode.self)
+        // Direct calls are only made of functions that need no task (Embedding/DirectCall.swift);
+        // this guards that invariant instead of crashing in the scheduler.
+        if ctx.directStop != nil && op.needsTask {
+            throw Trap("'\(op)' needs a VM task, and this call runs on the host's thread")
+        }
+        switch op {
         case .spawn:
             objs[a] = try TaskRunner.spawn(function: c, arguments: b, regs, objs, state.table, ctx, parent: state)
         case .wait:

@@ -1,15 +1,18 @@
-// Where `print` goes. The CLI writes to a buffered standard output (flushed at exit, when the buffer
-// fills, and after every line when stdout is a terminal); an embedding app or a test passes its own
-// sink. Tasks on several threads print at once, so a sink serializes whole lines.
+// Where `print` goes. The default sink writes through C's `stdout` stream, the very buffer Swift's
+// own `print` fills, so that a program's lines and the host app's keep their order in a pipe or a
+// file (a buffer of our own, flushed at the end of each run, put the program's lines after the
+// host's or before them, whatever the order they were printed in). stdio buffers by line on a
+// terminal and fully otherwise; a run flushes it when it ends. An embedding app or a test may pass
+// its own sink. Tasks on several threads print at once, so a sink serializes whole pieces.
 
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+    @preconcurrency import Glibc
 #elseif canImport(Musl)
-    import Musl
+    @preconcurrency import Musl
 #elseif canImport(Darwin)
-    import Darwin
+    @preconcurrency import Darwin
 #endif
 
 public protocol OutputSink: AnyObject, Sendable {
@@ -19,39 +22,43 @@ public protocol OutputSink: AnyObject, Sendable {
     func flush()
 }
 
-/// Buffered standard output. A failed write (a full disk, `>/dev/full`, a closed descriptor) is
-/// remembered, the output from then on dropped; `writeError` says what failed, for the host to
-/// report (the CLI exits non-zero). A reader that closed the pipe ends the process by SIGPIPE first,
-/// as for any Unix filter, unless SIGPIPE is ignored.
+/// Standard output, through C's `stdout` stream: the buffer Swift's `print` uses too, so that what
+/// the program and the host print stays in the order it was printed. A failed write (a full disk,
+/// `>/dev/full`, a closed descriptor) is remembered and the output from then on dropped;
+/// `writeError` says what failed, for the host to report (the CLI exits non-zero). A reader that
+/// closed the pipe ends the process by SIGPIPE first, as for any Unix filter, unless SIGPIPE is
+/// ignored.
 public final class StandardOutput: OutputSink {
-    private struct State {
-        var buffer: [UInt8] = []
-        var error: Int32 = 0
-    }
-    private let state = Mutex(State())
-    private let lineBuffered: Bool
+    /// errno of the first failed write or flush; 0 while none failed.
+    private let error = Atomic<Int32>(0)
 
-    public init() {
-        lineBuffered = isatty(1) != 0
-    }
+    public init() {}
 
     public func write(_ text: String) {
-        state.withLock { s in
-            if s.error != 0 { return }
-            s.buffer.append(contentsOf: text.utf8)
-            if lineBuffered || s.buffer.count >= 1 << 16 { StandardOutput.drain(&s) }
+        if error.load(ordering: .relaxed) != 0 { return }
+        var text = text
+        // One fwrite per piece: stdio locks the stream for the call, so a line is never split by
+        // another thread's output (Swift's print holds the same lock for its line).
+        text.withUTF8 { bytes in
+            guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+            if fwrite(base, 1, bytes.count, stdout) < bytes.count { record(errno) }
         }
     }
 
     public func flush() {
-        state.withLock { s in StandardOutput.drain(&s) }
+        if fflush(stdout) != 0 { record(errno) }
     }
 
-    /// `flush()` for a signal's last moments: gives up (false) if the output lock stays taken for
+    /// `flush()` for a signal's last moments: gives up (false) if the stream stays locked for
     /// `attempts` tries 10 ms apart (a task may be blocked writing to a full pipe).
     public func flushIfAvailable(attempts: Int = 100) -> Bool {
         for _ in 0..<attempts {
-            if state.withLockIfAvailable({ s in StandardOutput.drain(&s) }) != nil { return true }
+            if ftrylockfile(stdout) == 0 {
+                // stdio's lock is recursive: fflush takes it again from this thread.
+                flush()
+                funlockfile(stdout)
+                return true
+            }
             usleep(10_000)
         }
         return false
@@ -59,26 +66,12 @@ public final class StandardOutput: OutputSink {
 
     /// The first write that failed, as strerror's text ("No space left on device"), or nil.
     public var writeError: String? {
-        let e = state.withLock { $0.error }
+        let e = error.load(ordering: .relaxed)
         return e == 0 ? nil : String(cString: strerror(e))
     }
 
-    private static func drain(_ s: inout State) {
-        var offset = 0
-        var failed: Int32 = 0
-        s.buffer.withUnsafeBytes { raw in
-            while offset < raw.count {
-                let n = Glibc.write(1, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failed = errno
-                    break
-                }
-                offset += n
-            }
-        }
-        if failed != 0 && s.error == 0 { s.error = failed }
-        s.buffer.removeAll(keepingCapacity: true)
+    private func record(_ code: Int32) {
+        _ = error.compareExchange(expected: 0, desired: code == 0 ? EIO : code, ordering: .relaxed)
     }
 }
 

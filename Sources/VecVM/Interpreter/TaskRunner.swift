@@ -106,7 +106,9 @@ public struct RuntimeError: Error, Sendable, CustomStringConvertible {
                 }
             }
         }
-        out += "\n    in task \(taskID) (\(taskName))"
+        // Task 0 is none: a call from the host that ran on the host's own thread (taskName is then
+        // the function called).
+        out += taskID == 0 ? "\n    in \(taskName), called from the host" : "\n    in task \(taskID) (\(taskName))"
         if let s = spawnSite {
             out +=
                 ", started by task \(s.parentID) (\(s.parentName)) at "

@@ -13,6 +13,14 @@ import CJITStubs
 #endif
 
 enum JITSupport {
+    /// Whether this build has the JIT: x86-64 Linux, unless built with `VECVM_NO_JIT` (Package.swift).
+    /// Without it the code below still compiles, but no native code is ever made or run.
+    #if arch(x86_64) && os(Linux) && !VECVM_NO_JIT
+        static let compiledIn = true
+    #else
+        static let compiledIn = false
+    #endif
+
     static let features = vm_cpu_features()
 
     /// The CPU and OS allow AVX2 + FMA code.
@@ -25,7 +33,15 @@ enum JITSupport {
         return s == "none" || s == "interp" || s == "interpreter"
     }()
 
-    static var available: Bool { hardware && !forcedOff }
+    static var available: Bool { compiledIn && hardware && !forcedOff }
+
+    /// Why kernels run in the interpreter when the JIT is not available (nil when it is).
+    static var unavailableReason: String? {
+        if !compiledIn { return "compiled-out" }
+        if !hardware { return "cpu-lacks-avx2-fma" }
+        if forcedOff { return "VECVM_ISA=none" }
+        return nil
+    }
 
     static var description: String {
         var parts: [String] = []
