@@ -49,7 +49,7 @@ struct VectorHarness {
         a.pop(.rbp)
         a.ret()
         let bytes = try a.finalize()
-        guard let heap = CodeHeap.shared, let address = heap.install(bytes) else { return nil }
+        guard let heap = CodeHeap.shared, let (address, _) = heap.install(bytes) else { return nil }
         self.width = width
         self.inputs = inputs
         self.output = output
