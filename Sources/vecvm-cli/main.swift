@@ -228,9 +228,15 @@ struct JitDump: ParsableCommand {
             CLibrary.exit(1)
         }
         var status: Int32 = 0
+        // Kept until the end: JIT code lives as long as the program using it (JITCache).
+        var program: CompiledProgram?
         do {
-            try vm.run(source: source, fileName: file)
-        } catch {
+            program = try vm.compile(source: source, fileName: file, hostReadableGlobals: false)
+            try vm.run(program!)
+        } catch let error as CompileError {
+            printError(error.rendered(colour: colourDiagnostics))
+            status = VMError.compile(error).exitStatus
+        } catch let error as VMError {
             config.output.flush()
             printError(render(error))
             status = error.exitStatus
@@ -268,6 +274,7 @@ struct JitDump: ParsableCommand {
         fputs(listing, f)
         fclose(f)
         printError("vecvm: wrote \(vm.nativeKernels.count) kernels to \(out)")
+        withExtendedLifetime(program) {}
         finish(output, status: status)
     }
 }
