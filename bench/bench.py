@@ -639,6 +639,33 @@ def checksum_agrees(a, b, asum_rel):
     return abs(a - b) <= asum_rel * max(1.0, abs(a), abs(b))
 
 
+def fallback_reasons(env, programs):
+    """Why the JIT left kernels to the interpreter: `vecvm jit-dump` of small versions of the programs
+    (not timed), its `# kernel interpreted: PROGRAM: REASON` lines counted by reason."""
+    if not programs:
+        return ""
+    parts = []
+    for label, prog in programs:
+        with tempfile.TemporaryDirectory() as d:
+            r = run([env.vecvm, "jit-dump", "--out", d, prog], timeout=300)
+            try:
+                listing = (Path(d) / "kernels.txt").read_text()
+            except OSError:
+                parts.append(f"{label}: jit-dump failed ({r.why()})")
+                continue
+        reasons = {}
+        for line in listing.splitlines():
+            m = re.match(r"# kernel interpreted: .*?-> \S+ v\d+: (.*)$", line)
+            if m:
+                why = re.sub(r"\.L\d+", ".L…", m.group(1))
+                reasons[why] = reasons.get(why, 0) + 1
+        if reasons:
+            parts.append(f"{label}: " + "; ".join(f"{k} kernel{'s' if k > 1 else ''}: \"{w}\""
+                                                 for w, k in reasons.items()))
+    return (" Interpreted kernels (`vecvm jit-dump` of the same programs at N = 4,096): " + "; ".join(parts) + "."
+            if parts else "")
+
+
 def group_vmath(env, cfg):
     g = Group("vmath")
     jobs = []
@@ -751,7 +778,10 @@ def group_vmath(env, cfg):
         env.jit = "`--stats` of bs.vec: " + jit_text(stats["vm_jit.bs"]) + " by default"
     g.notes.append(f"`--stats` of the default runs: bs.vec {jit_text(stats.get('vm_jit.bs'))}; vmath.vec "
                    f"{jit_text(stats.get('vm_jit.vmath'))}. A kernel the JIT cannot lower runs in the "
-                   "interpreter's evaluator (a fallback); `vecvm jit-dump --out DIR FILE` lists why.")
+                   "interpreter's evaluator (a fallback); `vecvm jit-dump --out DIR FILE` lists why." +
+                   fallback_reasons(env, [("bs.vec", env.vec("bs", N=4096, REPS=1)),
+                                          ("vmath.vec", env.vec("vmath", N=4096, PASSES=1, TRIALS=1))]
+                                    if any(st.get("jit.fallbacks", "0") != "0" for st in stats.values()) else []))
     g.extra_json = {"checksums": {f"{case}/{impl}": sorted(v) for (case, impl), v in sorted(checks.items())},
                     "stats": stats}
 
