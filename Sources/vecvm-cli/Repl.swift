@@ -136,7 +136,8 @@ final class ReplDriver {
             if case .line(let l) = read { editor.history.add(l) }
             return read
         }
-        guard let line = Swift.readLine(strippingNewline: true) else { return .endOfInput }
+        // Through the same buffer as the programs' read_line(), so that neither steals the other's lines.
+        guard let line = try? StandardInput.shared.readLine() else { return .endOfInput }
         return .line(line)
     }
 
@@ -146,18 +147,30 @@ final class ReplDriver {
         interrupts?.begin()
         let outcome = fileName.map { session.load(source: text, fileName: $0) } ?? session.evaluate(text)
         interrupts?.end()
-        if let e = outcome.backgroundError {
-            report("a task started earlier failed (the tasks left running were stopped):\n" + session.describe(e))
+        for w in outcome.warnings { report(w.rendered(colour: colourDiagnostics)) }
+        // `wait` on a task that failed while the session was idle ends the input with that failure:
+        // report it once, as the input's error.
+        if let e = outcome.backgroundError, !Self.sameFailure(e, outcome.error) {
+            report(
+                "a task started earlier failed (the tasks left running were stopped):\n"
+                    + session.describe(e, colour: colourDiagnostics))
         }
         if let e = outcome.error {
             if case .cancelled(let why) = e, why == InterruptWatcher.reason {
                 // After the terminal's echo of ^C.
                 report("\ninterrupted (the tasks left running were stopped)")
             } else {
-                report(session.describe(e))
+                report(session.describe(e, colour: colourDiagnostics))
             }
             status = e.exitStatus
         }
+    }
+
+    /// Whether two errors are the same task's runtime error.
+    private static func sameFailure(_ a: VMError, _ b: VMError?) -> Bool {
+        guard let x = a.runtimeError, let y = b?.runtimeError else { return false }
+        return x.taskID == y.taskID && x.message == y.message && x.fileName == y.fileName
+            && x.location == y.location
     }
 
     /// Prints an error on standard error, after the program's output so far.
@@ -186,7 +199,8 @@ final class ReplDriver {
     }
 
     static let help = """
-        Type statements and expressions of the .vec language; the value of an expression is printed.
+        Type statements and expressions of the .vec language; the value of an expression is printed (a
+        str quoted) and kept in _.
         Definitions (let, var, fn, extern fn) stay for the lines that follow; defining a name again
         replaces it for later lines (code compiled earlier keeps the old one). An open (, [ or { or a
         trailing operator continues the input on the next line. Spawned tasks keep running between lines.

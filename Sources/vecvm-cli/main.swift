@@ -12,6 +12,23 @@ import VecVM
     import Darwin
 #endif
 
+/// Whether diagnostics on standard error get colour: a terminal, not TERM=dumb, and no NO_COLOR
+/// (https://no-color.org: set and not empty).
+let colourDiagnostics: Bool = {
+    if isatty(2) == 0 { return false }
+    if let v = getenv("NO_COLOR"), v.pointee != 0 { return false }
+    if let t = getenv("TERM"), String(cString: t) == "dumb" { return false }
+    return true
+}()
+
+/// An error of a run as the CLI shows it (with colour where `colourDiagnostics` says so).
+func render(_ error: VMError) -> String {
+    switch error {
+    case .compile(let e): e.rendered(colour: colourDiagnostics)
+    default: error.runtimeError?.rendered(colour: colourDiagnostics) ?? error.description
+    }
+}
+
 /// Writes to standard error in one call.
 func printError(_ text: String) {
     var s = text
@@ -47,10 +64,12 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Print scheduler and VM counters on standard error at exit.")
     var stats = false
 
-    func configuration() -> VMConfiguration {
+    /// The CLI's VM: the program may call C functions, read and write files, and read standard input.
+    func configuration(arguments: [String] = []) -> VMConfiguration {
         VMConfiguration(
             procs: procs, quantumNanoseconds: quantum?.nanoseconds ?? 10_000_000, jit: !noJit,
-            asyncPreemption: !noAsyncPreempt, output: StandardOutput(), allowForeignFunctions: true)
+            asyncPreemption: !noAsyncPreempt, output: StandardOutput(), allowForeignFunctions: true,
+            arguments: arguments, input: StandardInput.shared, allowFileAccess: true)
     }
 
     func validate() throws {
@@ -58,7 +77,18 @@ struct RunOptions: ParsableArguments {
     }
 }
 
+/// The name a program read from standard input has in messages (`vecvm run -`).
+let standardInputName = "<stdin>"
+
+/// The text of a program: a file, or standard input for `-`.
 func readSource(_ path: String) throws -> String {
+    if path == "-" {
+        do {
+            return try StandardInput.shared.readAll()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
     guard let f = fopen(path, "rb") else {
         throw ValidationError("cannot read \(path): \(String(cString: strerror(errno)))")
     }
@@ -77,20 +107,36 @@ func readSource(_ path: String) throws -> String {
 }
 
 struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Compile and run a .vec program.")
+    static let configuration = CommandConfiguration(
+        abstract: "Compile and run a .vec program.",
+        discussion: """
+            The arguments after the program's path are the program's (argc(), arg(i)); vecvm's own options \
+            may come anywhere, and everything after `--` goes to the program. `-` reads the program from \
+            standard input.
+            """)
     @OptionGroup var options: RunOptions
-    @Argument(help: "The program to run.") var file: String
+    @Argument(help: "The program to run (`-`: standard input).") var file: String
+    @Argument(parsing: .allUnrecognized, help: "Arguments of the program.") var arguments: [String] = []
 
     func run() throws {
         let source = try readSource(file)
-        let config = options.configuration()
+        // ArgumentParser keeps the `--` that ends vecvm's options; the program does not see it.
+        var programArguments = arguments
+        if let end = programArguments.firstIndex(of: "--") { programArguments.remove(at: end) }
+        let config = options.configuration(arguments: programArguments)
         let vm = VM(configuration: config)
         var status: Int32 = 0
         do {
-            try vm.run(source: source, fileName: file)
-        } catch {
+            let program = try vm.compile(source: source, fileName: file == "-" ? standardInputName : file)
+            for w in program.warnings { printError(w.rendered(colour: colourDiagnostics)) }
+            try vm.run(program)
+        } catch let error as CompileError {
             config.output.flush()
-            printError(error.description)
+            printError(error.rendered(colour: colourDiagnostics))
+            status = VMError.compile(error).exitStatus
+        } catch let error as VMError {
+            config.output.flush()
+            printError(render(error))
             status = error.exitStatus
         }
         if options.stats { printError(vm.statistics) }
@@ -106,12 +152,13 @@ struct Disasm: ParsableCommand {
 
     func run() throws {
         let source = try readSource(file)
-        let vm = VM(configuration: VMConfiguration(allowForeignFunctions: true))
+        let vm = VM(configuration: VMConfiguration(allowForeignFunctions: true, allowFileAccess: true))
         do {
-            let program = try vm.compile(source: source, fileName: file)
+            let program = try vm.compile(source: source, fileName: file == "-" ? standardInputName : file)
+            for w in program.warnings { printError(w.rendered(colour: colourDiagnostics)) }
             print(vm.disassemble(program), terminator: "")
         } catch {
-            printError(error.description)
+            printError(error.rendered(colour: colourDiagnostics))
             Glibc.exit(1)
         }
     }
@@ -140,7 +187,7 @@ struct JitDump: ParsableCommand {
             try vm.run(source: source, fileName: file)
         } catch {
             config.output.flush()
-            printError(error.description)
+            printError(render(error))
             status = error.exitStatus
         }
         config.output.flush()
@@ -189,6 +236,10 @@ struct VecVMCommand: ParsableCommand {
         defaultSubcommand: Run.self
     )
 }
+
+// A file-size limit (`ulimit -f`) makes a write fail with EFBIG, a runtime error naming the file, rather
+// than kill the process with SIGXFSZ (CPython does the same).
+signal(SIGXFSZ, SIG_IGN)
 
 // `vecvm FILE.vec` runs the file (Run is the default subcommand); `vecvm` alone starts the REPL, which
 // reads plain lines without prompts when standard input is not a terminal (`echo 'print(1)' | vecvm`).

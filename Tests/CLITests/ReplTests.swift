@@ -51,7 +51,7 @@ private final class TerminalSession {
     let socket: String
     var historyFile: URL { directory.appendingPathComponent("history") }
 
-    init(arguments: [String] = ["repl"], history: String? = nil) throws {
+    init(arguments: [String] = ["repl"], history: String? = nil, environment: [String: String] = [:]) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "vecvm-repl-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -61,7 +61,9 @@ private final class TerminalSession {
         // so #{pane_dead_status} is not reliable). `trap : INT` keeps the shell alive through Ctrl-C;
         // vecvm, its child, starts with SIGINT at its default action.
         let command =
-            "trap : INT; /usr/bin/env HOME='\(directory.path)' VECVM_HISTORY='\(historyFile.path)' TERM=xterm "
+            // NO_COLOR comes only from `environment` (a test runner may set it for its own output).
+            "trap : INT; /usr/bin/env -u NO_COLOR HOME='\(directory.path)' VECVM_HISTORY='\(historyFile.path)' TERM=xterm "
+            + environment.sorted(by: { $0.key < $1.key }).map { "\($0.key)='\($0.value)' " }.joined()
             + ([vecvmBinary.path] + arguments).map { "'\($0)'" }.joined(separator: " ")
             + "; echo $? > '\(statusFile.path)'"
         try runTool(
@@ -106,6 +108,9 @@ private final class TerminalSession {
     }
 
     var screen: String { (try? tmux(["capture-pane", "-p", "-t", "repl"])) ?? "" }
+
+    /// The screen with its colours and attributes as escape sequences.
+    var screenWithEscapes: String { (try? tmux(["capture-pane", "-p", "-e", "-t", "repl"])) ?? "" }
 
     /// The screen's lines without trailing blanks, empty lines at the end dropped.
     var lines: [String] {
@@ -318,7 +323,103 @@ struct ReplTests {
         #expect(t.exitStatus() == 0)
     }
 
+    @Test(.enabled(if: tmuxPath != nil, "needs tmux"))
+    func waitOnAFailedTaskUnderscoreAndQuotedStrings() throws {
+        let t = try TerminalSession()
+        t.waitForPrompt()
+        try t.enter("fn bad(n: int) -> int {")
+        try t.enter("    let a = iota(n)")
+        try t.enter("    return a[n]")
+        try t.enter("}")
+        t.waitForPrompt()
+        try t.enter("let t = spawn bad(5)")
+        t.waitForPrompt()
+        Thread.sleep(forTimeInterval: 0.2)  // the task fails while the session is idle
+        // `wait` gives the task's error, quoting the task's own input (not the line typed), and the
+        // session goes on: no hang.
+        try t.enter("wait(t)")
+        t.waitFor("the task's error") { lines in
+            guard
+                let i = lines.lastIndex(where: {
+                    $0 == "<input-1>:3:13: runtime error: index 5 out of bounds for array of length 5"
+                })
+            else { return false }
+            return i + 2 < lines.count && lines[i + 1] == "    return a[n]" && lines[i + 2] == "            ^"
+                && lines.last == "vec>"
+        }
+        #expect(t.lines.contains { $0.hasPrefix("    in task ") && $0.contains("(bad), started by task") })
+        // `_` holds the last value shown; a str is shown quoted, `print` prints it as is.
+        try t.enter("6 * 7")
+        t.waitForLine("42")
+        try t.enter("_ + 1")
+        t.waitForLine("43")
+        try t.enter("let s = \"hi\"")
+        try t.enter("s")
+        t.waitForLine("\"hi\"")
+        try t.enter("print(s + \"!\")")
+        t.waitForLine("hi!")
+        t.waitForPrompt()
+        try t.press("C-d")
+        #expect(t.exitStatus() == 0)
+    }
+
+    @Test(.enabled(if: tmuxPath != nil, "needs tmux"))
+    func readLineReadsTheTerminalAndErrorsAreColoured() throws {
+        let t = try TerminalSession()
+        t.waitForPrompt()
+        // A running input reads a line typed at the terminal.
+        try t.enter("let name = read_line()")
+        Thread.sleep(forTimeInterval: 0.2)
+        try t.enter("world")
+        t.waitForPrompt()
+        try t.enter("\"hello \" + name")
+        t.waitForLine("\"hello world\"")
+        // Diagnostics on a terminal are coloured: an error, then a warning.
+        try t.enter("print(nope)")
+        t.waitFor("the error") { $0.contains("<input-3>:1:7: error: unknown name 'nope'") && $0.last == "vec>" }
+        try t.enter("fn f(x: int) { }")
+        t.waitFor("the warning") { $0.contains { $0.contains("warning: unused parameter 'x'") } && $0.last == "vec>" }
+        let coloured = t.screenWithEscapes.split(separator: "\n").filter {
+            $0.contains("unknown name 'nope'") || $0.contains("unused parameter 'x'")
+        }
+        #expect(coloured.count == 2 && coloured.allSatisfy { $0.contains("\u{1B}[") }, "\(coloured)")
+        try t.press("C-d")
+        #expect(t.exitStatus() == 0)
+
+        // NO_COLOR (set and not empty) turns colour off.
+        let plain = try TerminalSession(environment: ["NO_COLOR": "1"])
+        plain.waitForPrompt()
+        try plain.enter("print(nope)")
+        plain.waitFor("the error") { $0.contains("<input-1>:1:7: error: unknown name 'nope'") && $0.last == "vec>" }
+        let line = plain.screenWithEscapes.split(separator: "\n").first { $0.contains("unknown name 'nope'") }
+        #expect(line.map { !$0.contains("\u{1B}[") } == true, "\(String(describing: line))")
+        try plain.press("C-d")
+        #expect(plain.exitStatus() == 0)
+    }
+
     // MARK: Through a pipe
+
+    @Test func pipedWaitOnAFailedTaskEndsWithItsError() throws {
+        let r = try vecvmWithInput(
+            [],
+            input: """
+                fn bad(n: int) -> int {
+                    let a = iota(n)
+                    return a[n]
+                }
+                let t = spawn bad(5)
+                sleep(50)
+                wait(t)
+                print("still here")
+                "text"
+                """)
+        #expect(r.stdout == "still here\n\"text\"\n")
+        #expect(
+            r.stderr.contains(
+                "<input-1>:3:13: runtime error: index 5 out of bounds for array of length 5\n    return a[n]\n            ^"
+            ))
+        #expect(r.status == 2)
+    }
 
     @Test func pipedInputPrintsOnlyTheProgramsOutput() throws {
         let r = try vecvmWithInput([], input: "print(1)\n")

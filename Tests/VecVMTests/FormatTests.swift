@@ -11,7 +11,8 @@ struct FormatTests {
             (3.0, "3.0"), (0.1, "0.1"), (1e-05, "1e-05"), (2.5e-07, "2.5e-07"), (1e20, "1e+20"),
             (0.1 + 0.2, "0.30000000000000004"),
             (9007199254740992.0, "9007199254740992.0"), (9007199254740994.0, "9.007199254740994e+15"), (1e-4, "0.0001"),
-            (-0.0, "-0.0"), (.infinity, "inf"), (-.infinity, "-inf"), (.nan, "nan"), (-.nan, "nan"), (5e-324, "5e-324"),
+            (-0.0, "-0.0"), (.infinity, "inf"), (-.infinity, "-inf"), (.nan, "nan"), (-.nan, "nan"),
+            (.leastNonzeroMagnitude, "5e-324"),
         ]
         for (d, s) in cases { #expect(ValueFormatter.float(d) == s) }
     }

@@ -93,7 +93,10 @@ struct JITTests {
 
     @Test func specialValuesAgree() throws {
         // NaN, infinities, signed zeros, denormals through min/max/abs/neg/sqrt/fma.
-        let specials: [Double] = [.nan, -.nan, .infinity, -.infinity, 0, -0.0, 5e-324, -5e-324, 1, -1, 1e308, 2.5]
+        let specials: [Double] = [
+            .nan, -.nan, .infinity, -.infinity, 0, -0.0, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, 1, -1, 1e308,
+            2.5,
+        ]
         let n = specials.count * specials.count
         let xs = (0..<n).map { specials[$0 % specials.count] }
         let ys = (0..<n).map { specials[$0 / specials.count] }

@@ -11,7 +11,7 @@
 // binade, 2^(max(floor(log2 |exact|), emin) - (p - 1)) with p = 53, emin = -1022 for f64 and p = 24,
 // emin = -126 for f32; below the normal range the spacing is the subnormal one. An infinite result is
 // taken as 2^(emax + 1) with its sign (so inf is within 1 ulp exactly when |exact| >= the largest
-// finite number). A NaN result is right (error 0) only where the exact result is NaN.
+// finite number; an exact value beyond 2^(emax + 1) counts as 2^(emax + 1) too). A NaN result is right (error 0) only where the exact result is NaN.
 // References: the Float80 functions of glibc (expl, logl, sinl, cosl, tanhl, powl: 64-bit significands,
 // 11 bits beyond f64) for f64, the f64 ones (exp, log, ...: 29 bits beyond f32) for f32.
 
@@ -32,8 +32,10 @@ enum MathAccuracy {
     static func ulps(_ computed: Double, exact: Float80) -> Double {
         if exact.isNaN { return computed.isNaN ? 0 : .infinity }
         if computed.isNaN { return .infinity }
+        // Infinities, and exact values beyond the format's range (whose correct rounding is an
+        // infinity), sit at 2^1024.
         let c: Float80 = computed.isInfinite ? (computed < 0 ? -0x1p1024 : 0x1p1024) : Float80(computed)
-        let e: Float80 = exact.isInfinite ? (exact < 0 ? -0x1p1024 : 0x1p1024) : exact
+        let e: Float80 = abs(exact) >= 0x1p1024 ? (exact < 0 ? -0x1p1024 : 0x1p1024) : exact
         if c == e { return 0 }
         let binade = e == 0 ? -1022 : max(Int(e.exponent), -1022)
         let ulp = Float80(sign: .plus, exponent: binade - 52, significand: 1)
@@ -45,7 +47,7 @@ enum MathAccuracy {
         if exact.isNaN { return computed.isNaN ? 0 : .infinity }
         if computed.isNaN { return .infinity }
         let c: Double = computed.isInfinite ? (computed < 0 ? -0x1p128 : 0x1p128) : Double(computed)
-        let e: Double = exact.isInfinite ? (exact < 0 ? -0x1p128 : 0x1p128) : exact
+        let e: Double = abs(exact) >= 0x1p128 ? (exact < 0 ? -0x1p128 : 0x1p128) : exact
         if c == e { return 0 }
         let binade = e == 0 ? -126 : max(Int(e.exponent), -126)
         return abs(c - e) / Double(sign: .plus, exponent: binade - 23, significand: 1)
@@ -122,7 +124,7 @@ enum MathAccuracy {
         var description: String {
             let args = worst.map { "\($0)" }.joined(separator: ", ")
             let at = worst.isEmpty ? "" : "  at \(function)(\(args)) = \(worstResult)"
-            let name = "\(function)".padding(toLength: 5, withPad: " ", startingAt: 0)
+            let name = "\(function)" + String(repeating: " ", count: max(0, 5 - "\(function)".count))
             return "\(name) \(type)  max \(formatUlps(maxUlps)) ulp over \(count) inputs\(at)"
         }
     }
@@ -213,7 +215,8 @@ enum MathAccuracy {
                 case .log:
                     x =
                         kind == 3
-                        ? 1 + rng.logUniform(-60, -1) : kind == 4 ? rng.uniform(0.5, 2) : rng.logUniform(-1074, 1024, signed: false)
+                        ? 1 + rng.logUniform(-60, -1)
+                        : kind == 4 ? rng.uniform(0.5, 2) : rng.logUniform(-1074, 1024, signed: false)
                 case .sin, .cos:
                     x = kind == 3 ? rng.logUniform(-40, 0) : kind < 6 ? rng.uniform(-10, 10) : rng.logUniform(0, 1024)
                     if kind == 7 {
@@ -224,7 +227,10 @@ enum MathAccuracy {
                 case .tanh:
                     x = kind == 3 ? rng.logUniform(-40, 0) : kind < 6 ? rng.uniform(-3, 3) : rng.uniform(-25, 25)
                 case .floor, .ceil, .round:
-                    x = kind == 3 ? rng.uniform(-10, 10) : kind < 6 ? rng.logUniform(-2, 60) : (rng.uniform(-1e6, 1e6) * 2).rounded() / 2
+                    x =
+                        kind == 3
+                        ? rng.uniform(-10, 10)
+                        : kind < 6 ? rng.logUniform(-2, 60) : (rng.uniform(-1e6, 1e6) * 2).rounded() / 2
                 case .pow:
                     preconditionFailure("pow has its own inputs")
                 }
@@ -247,17 +253,23 @@ enum MathAccuracy {
             default:
                 switch f {
                 case .exp:
-                    x = Float(kind == 3 ? rng.logUniform(-30, 1) : kind < 6 ? rng.uniform(-20, 20) : rng.uniform(-104, 89))
+                    x = Float(
+                        kind == 3 ? rng.logUniform(-30, 1) : kind < 6 ? rng.uniform(-20, 20) : rng.uniform(-104, 89))
                 case .log:
                     x = Float(
                         kind == 3
-                            ? 1 + rng.logUniform(-30, -1) : kind == 4 ? rng.uniform(0.5, 2) : rng.logUniform(-149, 128, signed: false))
+                            ? 1 + rng.logUniform(-30, -1)
+                            : kind == 4 ? rng.uniform(0.5, 2) : rng.logUniform(-149, 128, signed: false))
                 case .sin, .cos:
-                    x = Float(kind == 3 ? rng.logUniform(-30, 0) : kind < 6 ? rng.uniform(-10, 10) : rng.logUniform(0, 128))
+                    x = Float(
+                        kind == 3 ? rng.logUniform(-30, 0) : kind < 6 ? rng.uniform(-10, 10) : rng.logUniform(0, 128))
                 case .tanh:
                     x = Float(kind == 3 ? rng.logUniform(-30, 0) : kind < 6 ? rng.uniform(-3, 3) : rng.uniform(-12, 12))
                 case .floor, .ceil, .round:
-                    x = Float(kind == 3 ? rng.uniform(-10, 10) : kind < 6 ? rng.logUniform(-2, 30) : (rng.uniform(-1e6, 1e6) * 2).rounded() / 2)
+                    x = Float(
+                        kind == 3
+                            ? rng.uniform(-10, 10)
+                            : kind < 6 ? rng.logUniform(-2, 30) : (rng.uniform(-1e6, 1e6) * 2).rounded() / 2)
                 case .pow:
                     preconditionFailure("pow has its own inputs")
                 }
@@ -351,7 +363,7 @@ enum MathAccuracy {
         709.782712893384, 709.7827128933841, 709.78271289338397, 708, 708.0000000000001, -708, -708.0000000000001,
         -745.1332191019411, -745.1332191019412, -745.13321910194122, -744.44007192138122, -737, -740, 746, -746,
         // Hard cases for the range reduction of sin and cos.
-        6381956970095103 * 0x1p797, 5319372648471854 * 0x1p-1074, 0x1.6ac5b262ca1ffp849,
+        6_381_956_970_095_103 * 0x1p797, 5_319_372_648_471_854 * 0x1p-1074, 0x1.6ac5b262ca1ffp849,
         2.0 * 3.14159265358979311599796346854, 355, 103993, 1.5707963267948966, 3.141592653589793,
         4.71238898038469, 6.283185307179586, 7.0685834705770345, 0x1.921fb54442d18p1023, 1e308,
         // Near 1 for log, and the neighbours of 1.
@@ -359,7 +371,7 @@ enum MathAccuracy {
         // tanh near its saturation and near 0.
         19.061547465398498, 19.0615474653985, 22, 0x1p-28, 1e-300, 0.55, 0.5493061443340549,
         // Halves for round.
-        0.49999999999999994, -0.49999999999999994, 2.5, -2.5, 4503599627370495.5, 4503599627370497,
+        0.49999999999999994, -0.49999999999999994, 2.5, -2.5, 4503599627370495.5, 4_503_599_627_370_497,
         0x1p52 + 1, -0x1p52 - 1,
     ]
 
@@ -368,8 +380,8 @@ enum MathAccuracy {
         -.leastNonzeroMagnitude, .leastNormalMagnitude, -.leastNormalMagnitude, .greatestFiniteMagnitude,
         -.greatestFiniteMagnitude, 0x1p-126 - 0x1p-149, .pi, -.pi, .pi / 2, 3e38, -3e38, 0x1p27, 1e10,
         88.72283, 88.722839, 88.7228394, 87, 87.00001, -87, -87.00001, -87.33654, -87.336548, -103.97207,
-        -103.972084, -103.97209, -104, 89, 104, 16367173 * 0x1p72, 1.0000001, 0.99999994, 9.010913, 9.1, 10,
-        0.49999997, -0.49999997, 2.5, -2.5, 8388607.5, 8388609,
+        -103.972084, -103.97209, -104, 89, 104, 16_367_173 * 0x1p72, 1.0000001, 0.99999994, 9.010913, 9.1, 10,
+        0.49999997, -0.49999997, 2.5, -2.5, 8388607.5, 8_388_609,
     ]
 
     static func specials64(_ f: MathFunction) -> [Double] { specialValues64 }
@@ -421,7 +433,9 @@ enum MathAccuracy {
         let inf = Double.infinity
         let nan = Double.nan
         var e: [Expectation] = []
-        func add(_ f: MathFunction, _ args: [Double], _ r: Double) { e.append(Expectation(function: f, args: args, expected: r)) }
+        func add(_ f: MathFunction, _ args: [Double], _ r: Double) {
+            e.append(Expectation(function: f, args: args, expected: r))
+        }
         add(.exp, [0], 1)
         add(.exp, [-0.0], 1)
         add(.exp, [-inf], 0)
@@ -517,7 +531,10 @@ enum MathAccuracy {
             if type == "f32" {
                 // The same values, and the f32 overflow/underflow thresholds for the large-result lines.
                 // (A tiny f64 that is 0 in f32 stands for the least f32 of its sign.)
-                args = args.map { $0 != 0 && Float($0) == 0 ? Double(sign: $0.sign, exponent: -149, significand: 1) : Double(Float($0)) }
+                args = args.map {
+                    $0 != 0 && Float($0) == 0
+                        ? Double(sign: $0.sign, exponent: -149, significand: 1) : Double(Float($0))
+                }
                 if e.function == .pow, args == [-2, 1025] { args = [-2, 129] }
                 if e.function == .pow, args == [-2, -1075] { args = [-2, -151] }
                 if e.function == .pow, args == [2, -1074] {

@@ -12,8 +12,12 @@ struct ProgramTests {
     func program(_ name: String) throws {
         let source = try String(contentsOf: TestPaths.programs.appendingPathComponent(name + ".vec"), encoding: .utf8)
         let expected = try String(contentsOf: TestPaths.programs.appendingPathComponent(name + ".out"), encoding: .utf8)
+        // A program that reads data finds it in programs/data (its first argument; from the repository
+        // root, the CLI's default) and writes its result to its second argument.
+        let scratch = try ScratchDirectory()
+        let arguments = [TestPaths.programs.appendingPathComponent("data").path, scratch.path("\(name).out.npy")]
         for mode in Mode.all {
-            let r = run(source, file: name + ".vec", mode: mode)
+            let r = run(source, file: name + ".vec", mode: mode, arguments: arguments, files: true)
             #expect(r.error == nil, "\(name) [\(mode)]: \(r.errorText)")
             #expect(r.output == expected, "\(name) [\(mode)] printed something else")
         }

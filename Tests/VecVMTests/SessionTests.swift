@@ -59,7 +59,7 @@ struct SessionTests {
         #expect(h.ok("1 + 2") == "3\n")
         #expect(h.ok("0.1 + 0.2") == "0.30000000000000004\n")
         #expect(h.ok("f32(1) / f32(3)") == "0.33333334\n")
-        #expect(h.ok("\"a\" + \"b\"") == "ab\n")
+        #expect(h.ok("\"a\" + \"b\"") == "\"ab\"\n")  // a str is shown quoted
         #expect(h.ok("1 < 2") == "true\n")
         #expect(h.ok("iota(20)") == "[0, 1, 2, 3, 4, 5, 6, 7, ..., 12, 13, 14, 15, 16, 17, 18, 19] (len 20)\n")
         #expect(h.ok("splat(1.5)") == "<1.5, 1.5, 1.5, 1.5>\n")
@@ -82,11 +82,11 @@ struct SessionTests {
         h.ok("let x = 5")
         h.ok("fn f() -> int { return x }")
         h.ok("let x = \"now a string\"")  // a new type is fine: it is a new variable
-        #expect(h.ok("x") == "now a string\n")
+        #expect(h.ok("x") == "\"now a string\"\n")
         // Names bind statically: f was compiled against the first x.
         #expect(h.ok("f()") == "5\n")
         h.ok("fn f() -> str { return x + \"!\" }")
-        #expect(h.ok("f()") == "now a string!\n")
+        #expect(h.ok("f()") == "\"now a string!\"\n")
         // A value and a function may take each other's name.
         h.ok("let f = 3")
         #expect(h.ok("f + 1") == "4\n")
@@ -233,13 +233,77 @@ struct SessionTests {
         #expect(h.ok("spins > 0") == "true\n")
     }
 
+    @Test func waitOnATaskThatFailedEarlierGivesItsError() {
+        let h = SessionHarness()
+        h.ok("fn bad(n: int) -> int {\n    let a = iota(n)\n    return a[n]\n}")
+        h.ok("let t = spawn bad(5)")
+        // Let it fail while the session is idle; `wait` then ends with its error instead of hanging.
+        Thread.sleep(forTimeInterval: 0.2)
+        let r = h.session.evaluate("wait(t)")
+        guard let e = r.error?.runtimeError else {
+            Issue.record("expected the task's error, got \(String(describing: r.error))")
+            return
+        }
+        #expect(e.message == "index 5 out of bounds for array of length 5")
+        #expect(e.taskName == "bad")
+        // Located in the input that defined `bad`, with its own line, not in the input that waited.
+        #expect(e.fileName == "<input-1>")
+        #expect(e.location == SourceLocation(line: 3, column: 13))
+        let text = h.session.describe(r.error!)
+        #expect(text.contains("<input-1>:3:13: runtime error: index 5 out of bounds"), "\(text)")
+        #expect(text.contains("    return a[n]\n            ^"), "\(text)")
+        #expect(text.contains("started by task"), "\(text)")
+        #expect(r.error?.exitStatus == 2)
+        // Asked again, the same answer; and the session goes on.
+        #expect(h.session.evaluate("wait(t)").error?.runtimeError?.message == e.message)
+        #expect(h.ok("1 + 1") == "2\n")
+        // A task that fails during the input that waits for it: the same error, in one run.
+        let same = h.session.evaluate("wait(spawn bad(2))")
+        #expect(same.error?.runtimeError?.message == "index 2 out of bounds for array of length 2")
+        #expect(same.error?.runtimeError?.fileName == "<input-1>")
+    }
+
+    @Test func underscoreHoldsTheLastValueShown() {
+        let h = SessionHarness()
+        #expect(h.ok("6 * 7") == "42\n")
+        #expect(h.ok("_ + 1") == "43\n")
+        #expect(h.ok("_") == "43\n")
+        // Inputs that show nothing leave `_` as it was.
+        h.ok("let s = \"a\\tb\"")
+        #expect(h.ok("print(_)") == "43\n")
+        #expect(h.ok("_ * 2") == "86\n")
+        // A str value is shown quoted, with escapes; `_` holds the str itself.
+        #expect(h.ok("s") == "\"a\\tb\"\n")
+        #expect(h.ok("len(_)") == "3\n")
+        #expect(h.ok("\"say \\\"hi\\\"\"") == "\"say \\\"hi\\\"\"\n")
+        // `print` still prints a str as is; `_` takes any type, arrays included.
+        #expect(h.ok("print(s)") == "a\tb\n")
+        #expect(h.ok("iota(3)") == "[0, 1, 2]\n")
+        #expect(h.ok("sum(_)") == "3\n")
+        // `_` is not listed among the session's definitions.
+        #expect(!h.session.definitions.contains { $0.contains(" _:") })
+    }
+
+    @Test func warningsOfAnInput() {
+        let h = SessionHarness()
+        let r = h.session.evaluate("fn f(unused: int) -> int {\n    return 1\n    print(2)\n}")
+        #expect(r.succeeded)
+        #expect(
+            r.warnings.map(\.message) == [
+                "unused parameter 'unused' (if that is intended, name it '_unused')",
+                "this code will never run (it follows a 'return')",
+            ])
+        // Top-level variables of a session are not "unused": a later input may use them.
+        #expect(h.session.evaluate("let later = 1").warnings.isEmpty)
+    }
+
     @Test func disassemblesFunctionsAndTheLastInput() {
         let h = SessionHarness()
         h.ok("fn inc(n: int) -> int { return n + 1 }")
         h.ok("inc(1)")
         let f = h.session.disassemble(function: "inc")
         #expect(f?.hasPrefix("function inc(int) -> int") == true)
-        #expect(h.session.lastInputDisassembly?.contains("print") == true)
+        #expect(h.session.lastInputDisassembly?.contains("io: echo") == true)
         #expect(h.session.disassemble(function: "nope") == nil)
     }
 

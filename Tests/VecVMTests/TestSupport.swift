@@ -44,14 +44,17 @@ struct Mode: CustomStringConvertible, Sendable {
     ]
 }
 
-func run(_ source: String, file: String = "test.vec", mode: Mode = Mode(procs: 2, jit: true, asyncPreemption: true))
-    -> RunResult
-{
+/// Runs `source` in `mode`; `arguments` are the program's (`arg(i)`), `files` allows file access.
+func run(
+    _ source: String, file: String = "test.vec", mode: Mode = Mode(procs: 2, jit: true, asyncPreemption: true),
+    arguments: [String] = [], files: Bool = false
+) -> RunResult {
     let out = CapturedOutput()
     let vm = VM(
         configuration: VMConfiguration(
             procs: mode.procs, quantumNanoseconds: mode.quantumNanoseconds, jit: mode.jit,
-            asyncPreemption: mode.asyncPreemption, output: out))
+            asyncPreemption: mode.asyncPreemption, output: out, arguments: arguments, input: NoInput(),
+            allowFileAccess: files))
     defer { vm.shutdown() }
     do {
         try vm.run(source: source, fileName: file)

@@ -58,7 +58,8 @@ out = []
 
 def emit_array(name, coeffs, fmt, comment):
     t = "Double" if fmt == "f64" else "Float"
-    out.append("    /// %s" % comment)
+    if comment:
+        out.append("    /// %s" % comment)
     out.append("    static let %s: [%s] = [" % (name, t))
     for c in coeffs:
         out.append("        %s," % hexf(c, fmt))
@@ -67,7 +68,8 @@ def emit_array(name, coeffs, fmt, comment):
 
 def emit_const(name, x, fmt, comment):
     t = "Double" if fmt == "f64" else "Float"
-    out.append("    /// %s" % comment)
+    if comment:
+        out.append("    /// %s" % comment)
     out.append("    static let %s: %s = %s" % (name, t, hexf(x, fmt)))
 
 
@@ -107,9 +109,9 @@ def main():
     p1 = round_to(pi / 2, "f64")
     p2 = round_to(pi / 2 - p1, "f64")
     p3 = round_to(pi / 2 - p1 - p2, "f64")
-    emit_const("pio2_1", p1, "f64", "pi/2 = pio2_1 + pio2_2 + pio2_3 + O(2^-160), each rounded to f64.")
-    emit_const("pio2_2", p2, "f64", "")
-    emit_const("pio2_3", p3, "f64", "")
+    emit_const("piOver2Hi", p1, "f64", "pi/2 = piOver2Hi + piOver2Mid + piOver2Lo + O(2^-160), each rounded to f64.")
+    emit_const("piOver2Mid", p2, "f64", "")
+    emit_const("piOver2Lo", p3, "f64", "")
     emit_const("twoOverPi", round_to(2 / pi, "f64"), "f64", "2/pi rounded to f64.")
 
     # ---- exp ----
@@ -117,8 +119,13 @@ def main():
     fit("exp32", lambda r: mpmath.exp(r) - 1 - r, 2, 1, 5, lambda r: 1 / mpmath.exp(r), -L32, L32, "f32",
         "f32 exp: e^r = 1 + r + r^2 Q(r)")
     L64 = mpf("0.346575")
-    fit("exp64", lambda r: mpmath.exp(r) - 1 - r, 2, 1, 11, lambda r: 1 / mpmath.exp(r), -L64, L64, "f64",
-        "f64 exp: e^r = 1 + r + r^2 S(r)")
+    # The r^2 coefficient is fixed at exactly 1/2: tanh splits r^2/2 exactly and needs S(r) = 1/2 + r S3(r).
+    coeffs, err = fit_rounded(lambda r: mpmath.exp(r) - 1 - r - r * r / 2, powers(3, 1, 10),
+                              lambda r: 1 / mpmath.exp(r), -L64, L64, "f64", grid=GRID)
+    sys.stderr.write("exp64: %s\n" % log2s(err))
+    emit_array("exp64", [mpf(1) / 2] + coeffs, "f64",
+               "f64 exp: e^r = 1 + r + r^2 S(r) on [%s, %s], S(r) = 1/2 + r S3(r); coefficient i multiplies "
+               "x^2+1i. Max relative error %s." % (mpmath.nstr(-L64, 8), mpmath.nstr(L64, 8), log2s(err)))
     fit("exp64Short", lambda r: mpmath.exp(r) - 1 - r, 2, 1, 6, lambda r: 1 / mpmath.exp(r), -L64, L64, "f64",
         "f64 exp for f32 results (tanh, pow of f32): e^r = 1 + r + r^2 S(r)")
 

@@ -60,6 +60,7 @@ final class Compiler {
             }
             program.functions.append(Function(name: f.name, index: f.index, location: f.nameLocation))
         }
+        for f in program.functions where f.index == 0 || f.index >= existing.count { f.file = file }
         let mainCompiler = FunctionCompiler(compiler: self, function: program.functions[0])
         mainCompiler.compileMain(mainDecl)
         for f in functions {
@@ -1214,6 +1215,8 @@ final class FunctionCompiler {
                 return t
             }
             return base
+        case .echo:
+            return echo(c)
         default:
             compiler.error("this call cannot be compiled yet", at: c.location)
             return destination(target, c.type)
@@ -1511,6 +1514,7 @@ final class FunctionCompiler {
             return reduction(op, args, resultType: c.type, into: target, at: loc)
         case .toInt, .toFloat, .toF32:
             let from = args[0].type
+            if from == .str { return parseNumber(c, into: target) }
             if case .array(let fromKind) = from {
                 let a = expr(args[0])
                 let r = destination(target, c.type)
@@ -1534,6 +1538,43 @@ final class FunctionCompiler {
             location = loc
             emit(Instruction(.format, a: r, b: v, c: typeIndex(args[0].type)))
             return r
+        case .argc, .arg, .eof, .save, .readLine, .readFile, .writeFile, .loadF32, .loadFloat, .loadInt:
+            return ioBuiltinCall(b, c, into: target)
         }
+    }
+
+    // MARK: Input and output (Interpreter/IOBuiltins.swift)
+
+    /// A call of an input or output built-in: its arguments in consecutive registers, one `io`.
+    private func ioBuiltinCall(_ b: Builtin, _ c: CallExpr, into target: Int?) -> Int {
+        guard let signature = IOSignature.table[b] else {
+            compiler.error("'\(c.callee)' is not an input or output built-in", at: c.location)
+            return destination(target, c.type)
+        }
+        let base = consecutiveArguments(c.args)
+        let r = signature.result == .void ? -1 : destination(target, signature.result)
+        location = c.location
+        let kind = signature.result.elementKind.map { Int($0.rawValue) } ?? 0
+        emit(Instruction(.io, a: max(r, 0), b: base, c: kind, k: Int(signature.operation.rawValue)))
+        return r
+    }
+
+    /// `int(s)`, `float(s)`, `f32(s)` of a str.
+    private func parseNumber(_ c: CallExpr, into target: Int?) -> Int {
+        let s = expr(c.args[0])
+        let r = destination(target, c.type)
+        location = c.location
+        emit(
+            Instruction(
+                .io, a: r, b: s, c: Int(c.type.elementKind!.rawValue), k: Int(IOOp.parseNumber.rawValue)))
+        return r
+    }
+
+    /// The REPL's display of a value (CallTarget.echo, made by Session): one `io echo`.
+    private func echo(_ c: CallExpr) -> Int {
+        let v = expr(c.args[0])
+        location = c.location
+        emit(Instruction(.io, a: 0, b: v, c: typeIndex(c.args[0].type), k: Int(IOOp.echo.rawValue)))
+        return -1
     }
 }

@@ -76,6 +76,8 @@ enum Disassembler {
             case .store(let v): return "kernel \(ins.b): \(p.element.name) store v\(v)"
             case .reduce(let r, let v): return "kernel \(ins.b): \(p.element.name) \(r.name) v\(v)"
             }
+        case .io:
+            return IOOp(rawValue: UInt8(ins.k)).map { "io: \($0)" }
         default:
             return nil
         }

@@ -213,7 +213,9 @@ struct KernelProgram: Hashable, CustomStringConvertible {
 }
 
 /// A use of a kernel in a function: where its inputs live in the frame.
-final class KernelSite {
+/// - Note: @unchecked Sendable: every stored property is immutable after init except `nativeEntry`,
+///   which is atomic; the chunks of a parallel kernel read it from several tasks.
+final class KernelSite: @unchecked Sendable {
     let program: KernelProgram
     /// Object registers holding the array inputs, in input order.
     let arrayRegisters: [Int]

@@ -38,6 +38,8 @@ enum Opcode: UInt8, CaseIterable {
     case simdBinary, simdUnary, simdFma, splat, vload, vstore, lane, simdReduce
     case simdCompare, simdMask, simdSelect
     case spawn, wait, makeChan, send, recv, recvOrJump, close, yield, sleep, now
+    /// Input and output (Interpreter/IOBuiltins.swift), one opcode with the operation in K.
+    case io
 
     /// How the disassembler shows the operands.
     enum Format {
@@ -169,6 +171,10 @@ enum Opcode: UInt8, CaseIterable {
         case .yield: Info(format: .none, semantics: "let other tasks run")
         case .sleep: Info(format: .a, semantics: "block this task for R[A] milliseconds")
         case .now: Info(format: .a, semantics: "R[A] = monotonic clock in nanoseconds")
+        case .io:
+            Info(
+                format: .abck,
+                semantics: "A = IOOp(K)(operands from B; C: element kind or type index), see IOOp")
         }
     }
 
@@ -342,4 +348,28 @@ enum MaskOp: UInt8 {
 /// Built-in operations dispatched through the `builtin` opcode (K).
 enum BuiltinOp: UInt8 {
     case iota, fill, convertArray, lengthStr
+}
+
+/// K of `io`: the input and output built-ins (Interpreter/IOBuiltins.swift).
+enum IOOp: UInt8 {
+    /// R[A] = number of program arguments
+    case argc
+    /// O[A] = argument R[B] (error when out of range)
+    case arg
+    /// O[A] = next line of input (error at its end)
+    case readLine
+    /// R[A] = whether the input has ended
+    case eof
+    /// O[A] = text of the file named O[B]
+    case readFile
+    /// file O[B] = text O[B+1] (through a temporary file)
+    case writeFile
+    /// O[A] = 1-D .npy array of element kind C from file O[B]
+    case load
+    /// .npy file O[B] = array O[B+1] (through a temporary file)
+    case save
+    /// R[A] = the str O[B] parsed as element kind C (error if it is not a number)
+    case parseNumber
+    /// prints the value at B of type TYPES[C], a str quoted (the REPL's display of a value)
+    case echo
 }

@@ -12,6 +12,8 @@ final class Function: @unchecked Sendable {
     let name: String
     let index: Int
     let location: SourceLocation
+    /// The source it was compiled from (for runtime errors: in a REPL, each input is its own file).
+    var file: SourceFile?
     var instructions: [Instruction] = []
     /// The source position of each instruction, for runtime errors.
     var locations: [SourceLocation] = []

@@ -157,6 +157,10 @@ extension VM {
             stats: stats, kernels: usesJIT ? JITKernels() : NoNativeKernels())
         ctx.fuel = configuration.fuel.map { FuelTank(budget: max(0, $0)) }
         ctx.hostFunctions = compiled.hostFunctions
+        ctx.procs = configuration.procs
+        ctx.io = IOEnvironment(
+            arguments: configuration.arguments, input: configuration.input,
+            fileAccess: configuration.allowFileAccess)
         for g in compiled.layout.globals {
             if g.type.storage == .reference {
                 ctx.objectGlobalNames[g.slot] = g.name

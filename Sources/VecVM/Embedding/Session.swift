@@ -38,12 +38,16 @@ public final class Session {
         /// A task an earlier input left running failed while the session was idle. Such a failure
         /// ends the scheduler's tasks; it is reported once, with the next input, which then runs.
         public var backgroundError: VMError?
+        /// What in the input compiles but is probably a mistake (Frontend/Warnings.swift); variables of
+        /// the session's top level are not checked for use, since a later input may use them.
+        public var warnings: [Diagnostic]
         /// Whether the input ran to the end.
         public var succeeded: Bool { error == nil }
 
-        public init(error: VMError? = nil, backgroundError: VMError? = nil) {
+        public init(error: VMError? = nil, backgroundError: VMError? = nil, warnings: [Diagnostic] = []) {
             self.error = error
             self.backgroundError = backgroundError
+            self.warnings = warnings
         }
     }
 
@@ -56,8 +60,6 @@ public final class Session {
     private var functions: [Function] = []
     /// Every extern of every input, by extern index.
     private var externs: [ExternDecl] = []
-    /// The text of each input, by its file name, so that an error can quote its line.
-    private var sources: [String: SourceFile] = [:]
     private var inputCount = 0
     private var lastMain: Function?
 
@@ -66,13 +68,15 @@ public final class Session {
         environment = CheckerEnvironment()
         environment.isInteractive = true
         environment.allowExtern = vm.configuration.allowForeignFunctions
+        environment.allowFileAccess = vm.configuration.allowFileAccess
     }
 
     // MARK: - Evaluating
 
     /// Compiles and runs one input (a line, or several when a construct spans lines). The value of each
-    /// top-level expression statement that has one is printed to the VM's output, as `print` would.
-    /// Errors are returned, not printed: render them with `describe(_:)`.
+    /// top-level expression statement that has one is printed to the VM's output, as `print` would
+    /// except that a str is quoted (`"hi"`), and becomes the value of the global `_`, as in Python's
+    /// REPL. Errors are returned, not printed: render them with `describe(_:)`.
     @discardableResult
     public func evaluate(_ input: String) -> Outcome {
         inputCount += 1
@@ -132,7 +136,7 @@ public final class Session {
     /// `extern fn cbrt(float) -> float`, sorted by name.
     public var definitions: [String] {
         var items: [(String, String)] = []
-        for (name, v) in environment.globals {
+        for (name, v) in environment.globals where name != "_" {
             items.append((name, "\(v.isMutable ? "var" : "let") \(name): \(v.type)"))
         }
         for (name, f) in environment.functions {
@@ -159,28 +163,15 @@ public final class Session {
         return names.filter { $0.hasPrefix(prefix) }.sorted()
     }
 
-    /// An error as a user should see it: compile errors with the source line and a caret (as
-    /// `CompileError.description`), runtime errors likewise when the session has the input they
-    /// happened in, then the task; other errors as `VMError.description`.
-    public func describe(_ error: VMError) -> String {
-        guard let e = error.runtimeError else { return error.description }
-        var out = "\(e.fileName):\(e.location.line):\(e.location.column): runtime error: \(e.message)"
-        if let file = sources[e.fileName], e.location.line > 0 {
-            out += "\n" + Self.quote(file.line(Int(e.location.line)), caretAt: Int(e.location.column))
-        }
-        return out + "\n    in task \(e.taskID) (\(e.taskName))"
-    }
+    /// An error as a user should see it: compile and runtime errors with the source line and a caret
+    /// (a runtime error quotes the input it happened in, with its traceback and task), other errors as
+    /// `VMError.description`.
+    public func describe(_ error: VMError) -> String { describe(error, colour: false) }
 
-    /// The source line and a caret under `column` (tabs shown as four spaces on both lines).
-    private static func quote(_ line: String, caretAt column: Int) -> String {
-        var caret = ""
-        var col = 1
-        for ch in line.unicodeScalars {
-            if col >= column { break }
-            caret += ch == "\t" ? "    " : " "
-            col += 1
-        }
-        return line.replacingTabsForDisplay() + "\n" + caret + "^"
+    /// `describe(_:)`, with ANSI colours where `colour` (a terminal that allows them).
+    public func describe(_ error: VMError, colour: Bool) -> String {
+        if case .compile(let e) = error { return e.rendered(colour: colour) }
+        return error.runtimeError?.rendered(colour: colour) ?? error.description
     }
 
     // MARK: - Compiling
@@ -192,7 +183,6 @@ public final class Session {
                 error: .invalidCall("a Session cannot evaluate from inside a VM task (a host function, for one)"))
         }
         let file = SourceFile(name: fileName, text: text)
-        sources[fileName] = file
         let (unit, parseErrors) = Parser.parse(file)
         if !parseErrors.isEmpty { return Outcome(error: .compile(CompileError(diagnostics: parseErrors))) }
 
@@ -210,7 +200,9 @@ public final class Session {
             return Outcome(error: .compile(CompileError(diagnostics: sorted)))
         }
 
-        let statements = echoValues ? unit.statements.map(Self.echoingValue) : unit.statements
+        var echoed: [Variable] = []
+        let statements =
+            echoValues ? unit.statements.flatMap { Self.echoingValue($0, &echoed) } : unit.statements
         let compiler = Compiler(file: file, layout: layout, interactive: true)
         let program: Program
         do {
@@ -240,27 +232,43 @@ public final class Session {
             environment.externs[x.name] = x
             environment.functions[x.name] = nil
         }
+        for v in echoed {
+            if let old = environment.globals[v.name] { replaced.append(old) }
+            environment.globals[v.name] = v
+            environment.functions[v.name] = nil
+            environment.externs[v.name] = nil
+        }
         layout = compiler.layout
         functions = program.functions
         externs += checker.externs
         lastMain = program.main
 
-        let outcome = execute(program, hostFunctions: hosts.functions)
+        var outcome = execute(program, hostFunctions: hosts.functions)
+        outcome.warnings = checker.warnings
         releaseReplaced(replaced)
         return outcome
     }
 
-    /// `e` at the top level, with a value, becomes `print(e)` (a spawn's task handle is not echoed).
-    private static func echoingValue(_ s: Stmt) -> Stmt {
-        guard let e = s as? ExprStmt, !(e.expr is SpawnExpr) else { return s }
+    /// `e` at the top level, with a value, becomes `let _ = e` and the display of `_` (a str quoted);
+    /// a spawn's task handle is not echoed. The new `_` variables go to `echoed`.
+    private static func echoingValue(_ s: Stmt, _ echoed: inout [Variable]) -> [Stmt] {
+        guard let e = s as? ExprStmt, !(e.expr is SpawnExpr) else { return [s] }
         switch e.expr.type {
-        case .void, .error, .untypedInt, .untypedFloat: return s
+        case .void, .error, .untypedInt, .untypedFloat: return [s]
         default: break
         }
-        let call = CallExpr("print", e.expr.location, [e.expr], e.expr.location)
-        call.target = .builtin(.print)
-        call.type = .void
-        return ExprStmt(call)
+        let loc = e.expr.location
+        let v = Variable(name: "_", type: e.expr.type, isMutable: false, declaration: loc, isTopLevel: true)
+        let declaration = VarDecl(name: "_", nameLocation: loc, isMutable: false, annotation: nil, value: e.expr, loc)
+        declaration.variable = v
+        let value = NameExpr("_", loc)
+        value.variable = v
+        value.type = v.type
+        let display = CallExpr("_", loc, [value], loc)
+        display.target = .echo
+        display.type = .void
+        echoed.append(v)
+        return [declaration, ExprStmt(display)]
     }
 
     /// Drops the arrays (and other objects) held by globals no code can reach any more: replaced by a

@@ -38,11 +38,21 @@ public struct VMConfiguration: Sendable {
     /// `VMError.timeLimit`. A task stops at its next loop iteration, call or scheduling point; a
     /// long native (JIT) kernel only once asynchronous preemption interrupts it.
     public var timeLimit: Duration?
+    /// What `argc()` and `arg(i)` give a program: for the CLI, the arguments after the program's path.
+    public var arguments: [String]
+    /// Where `read_line()` and `eof()` read: `NoInput()` by default (a script does not read the host's
+    /// standard input unless given it); `StandardInput.shared` (the CLI's), `TextInput("...")` or your own.
+    public var input: any InputSource
+    /// Whether programs may read and write files (`read_file`, `write_file`, `load_f32`, `save`, ...);
+    /// off by default, like `extern`: then such a call is the compile error "file access is disabled
+    /// in this VM". The CLI allows it.
+    public var allowFileAccess: Bool
 
     public init(
         procs: Int? = nil, quantumNanoseconds: Int64 = 10_000_000, jit: Bool = true, asyncPreemption: Bool = true,
         output: OutputSink = StandardOutput(), memoryLimit: Int? = nil, allowForeignFunctions: Bool = false,
-        fuel: Int? = nil, timeLimit: Duration? = nil
+        fuel: Int? = nil, timeLimit: Duration? = nil, arguments: [String] = [],
+        input: any InputSource = NoInput(), allowFileAccess: Bool = false
     ) {
         self.procs = max(1, procs ?? VMConfiguration.cpuCount)
         self.quantumNanoseconds = quantumNanoseconds
@@ -53,6 +63,9 @@ public struct VMConfiguration: Sendable {
         self.allowForeignFunctions = allowForeignFunctions
         self.fuel = fuel
         self.timeLimit = timeLimit
+        self.arguments = arguments
+        self.input = input
+        self.allowFileAccess = allowFileAccess
     }
 
     public static var cpuCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
@@ -143,6 +156,7 @@ public final class VM: @unchecked Sendable {
         let (unit, parseErrors) = Parser.parse(file)
         if !parseErrors.isEmpty { throw CompileError(diagnostics: parseErrors) }
         var environment = CheckerEnvironment(allowExtern: configuration.allowForeignFunctions)
+        environment.allowFileAccess = configuration.allowFileAccess
         let hosts = hostFunctionsForCompile()
         environment.hostFunctions = hosts.environment
         var checker = Checker(file: file, environment: environment)
@@ -157,7 +171,8 @@ public final class VM: @unchecked Sendable {
         do {
             let program = try compiler.compile(unit, functions: checker.functions, externs: checker.externs)
             return CompiledProgram(
-                program: program, layout: compiler.layout, hostFunctions: hosts.functions, isStandalone: true)
+                program: program, layout: compiler.layout, hostFunctions: hosts.functions, isStandalone: true,
+                warnings: checker.warnings)
         } catch {
             throw CompileError(diagnostics: error.diagnostics)
         }
@@ -268,11 +283,18 @@ public final class CompiledProgram: @unchecked Sendable {
     let hostFunctions: [HostFunction]
     /// Compiled by `VM.compile`: it owns the VM's globals while it runs (Embedding/Execution.swift).
     let isStandalone: Bool
-    init(program: Program, layout: GlobalLayout, hostFunctions: [HostFunction] = [], isStandalone: Bool = false) {
+    /// What compiles but is probably a mistake (an unused variable, code after a `return`), in source
+    /// order; rendered like errors, with `warning:` (Frontend/Warnings.swift).
+    public let warnings: [Diagnostic]
+    init(
+        program: Program, layout: GlobalLayout, hostFunctions: [HostFunction] = [], isStandalone: Bool = false,
+        warnings: [Diagnostic] = []
+    ) {
         self.program = program
         self.layout = layout
         self.hostFunctions = hostFunctions
         self.isStandalone = isStandalone
+        self.warnings = warnings
     }
     public var fileName: String { program.fileName }
 }

@@ -118,6 +118,8 @@ enum CallTarget {
     case external(ExternDecl)
     case host(Int)
     case builtin(Builtin)
+    /// The REPL's display of a value (Session): print it, a str quoted. Never written in a program.
+    case echo
 }
 
 final class CallExpr: Expr {

@@ -17,6 +17,8 @@ struct CheckerEnvironment {
     var isInteractive = false
     /// Whether `extern` declarations may bind C functions.
     var allowExtern = true
+    /// Whether `read_file`, `write_file`, `load_*` and `save` may be called.
+    var allowFileAccess = true
     /// Index the first function of this compilation gets in the function table (0 is the main chunk).
     /// A REPL session passes the size of its table: earlier inputs' functions keep their indices,
     /// since tasks they started may still be running them, and new ones come after them.
@@ -29,6 +31,8 @@ struct Checker {
     let file: SourceFile
     private(set) var diagnostics: [Diagnostic] = []
     var environment: CheckerEnvironment
+    /// Declarations and unreachable code seen, for the warnings (Frontend/Warnings.swift).
+    private var warningLog = WarningLog()
 
     /// Functions and externs of this file, in declaration order.
     private(set) var functions: [FunctionDecl] = []
@@ -55,6 +59,9 @@ struct Checker {
     mutating func error(_ message: String, at loc: SourceLocation) {
         if diagnostics.count < 100 { diagnostics.append(Diagnostic(file: file, location: loc, message: message)) }
     }
+
+    /// The warnings of a file that checked without errors (none otherwise: see Warnings.swift).
+    var warnings: [Diagnostic] { diagnostics.isEmpty ? warningLog.warnings(file: file) : [] }
 
     // MARK: - Program
 
@@ -87,9 +94,7 @@ struct Checker {
         }
         // Pass 2: top-level statements in order (they declare the globals), then function bodies.
         scopes = [[:]]
-        for stmt in unit.statements where !(stmt is FunctionDecl) && !(stmt is ExternDecl) {
-            checkStatement(stmt)
-        }
+        checkBlockContents(unit.statements.filter { !($0 is FunctionDecl) && !($0 is ExternDecl) })
         scopes = []
         for f in functions { checkFunctionBody(f) }
     }
@@ -136,6 +141,7 @@ struct Checker {
             let v = Variable(name: p.name, type: t, isMutable: true, declaration: p.location, isTopLevel: false)
             scopes[0][p.name] = v
             f.parameterVariables.append(v)
+            warningLog.declare(v, .parameter)
         }
         checkBlockContents(f.body.statements)
         if f.resultType != .void && f.resultType != .error && !terminates(f.body) {
@@ -151,7 +157,8 @@ struct Checker {
     private func terminates(_ s: Stmt) -> Bool {
         switch s {
         case is ReturnStmt: return true
-        case let b as BlockStmt: return b.statements.last.map(terminates) ?? false
+        // Any statement that terminates ends the block: what follows it never runs (a warning).
+        case let b as BlockStmt: return b.statements.contains(where: terminates)
         case let i as IfStmt:
             guard let e = i.otherwise else { return false }
             return terminates(i.then) && terminates(e)
@@ -190,7 +197,7 @@ struct Checker {
                 error("'\(name)' needs an element type: '\(name)<int>'", at: loc)
                 return .error
             default:
-                error("unknown type '\(name)'", at: loc)
+                error("unknown type '\(name)'" + Suggestions.hint(for: name, among: Suggestions.typeNames), at: loc)
                 return .error
             }
         case .array(let elem, let loc):
@@ -238,7 +245,16 @@ struct Checker {
     // MARK: - Statements
 
     private mutating func checkBlockContents(_ statements: [Stmt]) {
-        for s in statements { checkStatement(s) }
+        var nothingRunsBecause: String?
+        var warned = false  // once per block
+        for s in statements {
+            if let why = nothingRunsBecause, !warned {
+                warningLog.unreachable(at: s.location, reason: why)
+                warned = true
+            }
+            checkStatement(s)
+            if nothingRunsBecause == nil { nothingRunsBecause = WarningLog.reasonNothingRunsAfter(s) }
+        }
     }
 
     private mutating func checkBlock(_ b: BlockStmt) {
@@ -265,6 +281,11 @@ struct Checker {
                 name: d.name, type: t, isMutable: d.isMutable, declaration: d.nameLocation, isTopLevel: atTopLevel)
             d.variable = v
             declare(v, at: d.nameLocation)
+            if !v.isTopLevel {
+                warningLog.declare(v, .local)
+            } else if !environment.isInteractive {
+                warningLog.declare(v, .topLevel)
+            }
         case let a as AssignStmt:
             checkAssign(a)
         case let e as ExprStmt:
@@ -353,10 +374,11 @@ struct Checker {
         let targetType: VType
         switch a.target {
         case let n as NameExpr:
-            guard let v = resolveName(n) else {
+            guard let v = resolveName(n, reading: false) else {
                 _ = check(a.value, expected: nil)
                 return
             }
+            v.isAssigned = true
             if !v.isMutable {
                 error("cannot assign to '\(n.name)': it is declared with 'let' (use 'var')", at: n.location)
             }
@@ -465,9 +487,11 @@ struct Checker {
         return target
     }
 
-    private mutating func resolveName(_ n: NameExpr) -> Variable? {
+    /// The variable `n` names; `reading: false` for the target of an assignment (not a use of its value).
+    private mutating func resolveName(_ n: NameExpr, reading: Bool = true) -> Variable? {
         if let v = lookup(n.name) {
             n.variable = v
+            if reading { v.isRead = true }
             return v
         }
         // Function bodies see every top-level variable of the file; top-level code sees them in order
@@ -475,6 +499,7 @@ struct Checker {
         if let v = topLevelVariables[n.name], currentFunction != nil || isEarlierGlobal(v) {
             if currentFunction != nil { v.usedByFunction = true }
             n.variable = v
+            if reading { v.isRead = true }
             return v
         }
         if functionsByName[n.name] != nil || environment.functions[n.name] != nil || externsByName[n.name] != nil {
@@ -484,10 +509,29 @@ struct Checker {
         } else if topLevelVariables[n.name] != nil || laterTopLevelNames.contains(n.name) {
             error("'\(n.name)' is used before its declaration", at: n.location)
         } else {
-            error("unknown name '\(n.name)'", at: n.location)
+            error(
+                "unknown name '\(n.name)'" + Suggestions.hint(for: n.name, among: visibleVariableNames), at: n.location)
         }
         n.type = .error
         return nil
+    }
+
+    // MARK: - Names for "did you mean" (Frontend/Suggestions.swift)
+
+    /// The variables visible where the checker is (and `true`/`false`, for a misspelled literal).
+    private var visibleVariableNames: [String] {
+        var names = scopes.flatMap(\.keys)
+        names += currentFunction != nil ? Array(topLevelVariables.keys) : Array(environment.globals.keys)
+        return names + ["true", "false"]
+    }
+
+    /// Functions declared with `fn` in this file and earlier compilations (what `spawn` accepts).
+    private var declaredFunctionNames: [String] { Array(functionsByName.keys) + environment.functions.keys }
+
+    /// Everything that can be called by name: functions, externs, host functions and built-ins.
+    private var callableNames: [String] {
+        declaredFunctionNames + externsByName.keys + environment.externs.keys + environment.hostFunctions.keys
+            + Builtin.allCases.map(\.rawValue).filter { $0 != Builtin.chanMake.rawValue }
     }
 
     /// A global of an earlier REPL line (already compiled, so already has its slot).
@@ -538,7 +582,10 @@ struct Checker {
                     error(
                         "'spawn' starts a function declared with 'fn'; '\(c.callee)' is not one", at: c.calleeLocation)
                 } else {
-                    error("unknown function '\(c.callee)'", at: c.calleeLocation)
+                    error(
+                        "unknown function '\(c.callee)'"
+                            + Suggestions.hint(for: c.callee, among: declaredFunctionNames),
+                        at: c.calleeLocation)
                 }
                 return .error
             }
@@ -800,7 +847,9 @@ struct Checker {
             return h.result
         }
         guard let b = Builtin(rawValue: c.callee) else {
-            error("unknown function '\(c.callee)'", at: c.calleeLocation)
+            error(
+                "unknown function '\(c.callee)'" + Suggestions.hint(for: c.callee, among: callableNames),
+                at: c.calleeLocation)
             for a in c.args { _ = check(a, expected: nil) }
             return .error
         }
@@ -1100,6 +1149,7 @@ struct Checker {
             }
             switch t {
             case .int, .float, .f32: return target
+            case .str: return target  // parses the text (a runtime error if it is not a number)
             case .array(let k) where k != .bool: return .array(target.elementKind!)
             case .error: return .error
             default:
@@ -1111,6 +1161,8 @@ struct Checker {
             let t = check(c.args[0], expected: nil)
             if t == .void { error("this call produces no value", at: c.args[0].location) }
             return .str
+        case .argc, .arg, .eof, .save, .readLine, .readFile, .writeFile, .loadF32, .loadFloat, .loadInt:
+            return inferIOBuiltin(b, c)
         }
     }
 

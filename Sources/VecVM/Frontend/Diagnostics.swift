@@ -47,37 +47,84 @@ public final class SourceFile: Sendable {
     }
 }
 
-/// One compile-time error.
+/// How bad a diagnostic is: an error stops the compilation; a warning does not (the exit status of a
+/// run is unchanged by warnings).
+public enum Severity: Sendable {
+    case error, warning
+
+    var label: String {
+        switch self {
+        case .error: "error"
+        case .warning: "warning"
+        }
+    }
+
+    /// ANSI colour of the label and the caret: bold red, bold yellow (as rustc).
+    var colour: String {
+        switch self {
+        case .error: "\u{1B}[1;31m"
+        case .warning: "\u{1B}[1;33m"
+        }
+    }
+}
+
+/// One compile-time error or warning.
 public struct Diagnostic: Error, Sendable, CustomStringConvertible {
     public var fileName: String
     public var location: SourceLocation
     public var message: String
     /// The quoted source line, kept so the diagnostic can be rendered without the source file.
     public var sourceLine: String
+    public var severity: Severity
 
-    public init(file: SourceFile, location: SourceLocation, message: String) {
+    public init(file: SourceFile, location: SourceLocation, message: String, severity: Severity = .error) {
         self.fileName = file.name
         self.location = location
         self.message = message
         self.sourceLine = file.line(Int(location.line))
+        self.severity = severity
     }
 
-    /// `FILE:LINE:COL: error: MESSAGE`, the source line and a caret under the column.
-    public var description: String {
-        var out = "\(fileName):\(location.line):\(location.column): error: \(message)"
+    /// `FILE:LINE:COL: error: MESSAGE` (or `warning:`), the source line and a caret under the column.
+    public var description: String { rendered(colour: false) }
+
+    /// The text of `description`; with `colour`, the location and message in bold and the label and
+    /// caret in the severity's colour (for a terminal; callers honour NO_COLOR).
+    public func rendered(colour: Bool) -> String {
+        let head = "\(fileName):\(location.line):\(location.column): "
+        var out =
+            colour
+            ? TextStyle.bold + head + severity.colour + severity.label + ":" + TextStyle.reset + TextStyle.bold + " "
+                + message + TextStyle.reset
+            : head + severity.label + ": " + message
         if location.line > 0 {
-            out += "\n" + sourceLine.replacingTabsForDisplay() + "\n"
-            var caret = ""
-            var col = 1
-            for ch in sourceLine.unicodeScalars {
-                if col >= Int(location.column) { break }
-                caret += ch == "\t" ? "    " : " "
-                col += 1
-            }
-            out += caret + "^"
+            out +=
+                "\n"
+                + quoteSourceLine(
+                    sourceLine, caretAt: Int(location.column), caretColour: colour ? severity.colour : nil)
         }
         return out
     }
+}
+
+/// ANSI text attributes used by the renderings of diagnostics and runtime errors.
+enum TextStyle {
+    static let bold = "\u{1B}[1m"
+    static let reset = "\u{1B}[0m"
+}
+
+/// The source line (tabs shown as four spaces) and, under it, a caret under `column` (1-based, in
+/// Unicode scalars), optionally coloured.
+func quoteSourceLine(_ line: String, caretAt column: Int, caretColour: String? = nil) -> String {
+    var caret = ""
+    var col = 1
+    for ch in line.unicodeScalars {
+        if col >= column { break }
+        caret += ch == "\t" ? "    " : " "
+        col += 1
+    }
+    let mark = caretColour.map { $0 + "^" + TextStyle.reset } ?? "^"
+    return line.replacingTabsForDisplay() + "\n" + caret + mark
 }
 
 extension String {
@@ -92,5 +139,8 @@ extension String {
 /// All the errors of one compilation, in source order.
 public struct CompileError: Error, Sendable, CustomStringConvertible {
     public var diagnostics: [Diagnostic]
-    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+    public var description: String { rendered(colour: false) }
+    public func rendered(colour: Bool) -> String {
+        diagnostics.map { $0.rendered(colour: colour) }.joined(separator: "\n")
+    }
 }

@@ -9,6 +9,8 @@ enum TokenKind: UInt8, Sendable {
     case kwSpawn, kwExtern, kwFrom, kwTrue, kwFalse
     // punctuation
     case lparen, rparen, lbracket, rbracket, lbrace, rbrace, comma, colon, semicolon, arrow, dotDot
+    /// A lone `.`: not part of the language; the parser reports what to write instead of `a.f(...)`.
+    case dot
     // operators
     case plus, minus, star, slash, percent, bang
     case assign, plusAssign, minusAssign, starAssign, slashAssign
@@ -66,6 +68,7 @@ enum TokenKind: UInt8, Sendable {
         case .semicolon: "';'"
         case .arrow: "'->'"
         case .dotDot: "'..'"
+        case .dot: "'.'"
         case .plus: "'+'"
         case .minus: "'-'"
         case .star: "'*'"
@@ -250,7 +253,11 @@ struct Lexer {
                 error("unexpected character '|' (did you mean '||'?)", at: loc)
             case UInt8(ascii: "."):
                 if match(".") { return op(.dotDot) }
-                error("unexpected character '.' (a float literal needs a digit before the dot)", at: loc)
+                if isDigit(peek()) {
+                    error("unexpected character '.' (a float literal needs a digit before the dot: '0.5')", at: loc)
+                } else {
+                    return op(.dot)  // member syntax (`a.len()`) or `1.`: the parser explains
+                }
             default:
                 // Skip the rest of a multi-byte character so that one bad character is one error.
                 while !atEnd && peek() & 0xC0 == 0x80 { advance() }

@@ -145,8 +145,9 @@ struct Parser {
         while kind != .eof {
             let start = index
             do throws(Abort) {
-                out.append(try parseStatement(topLevel: true))
-                try endStatement()
+                let statement = try parseStatement(topLevel: true)
+                out.append(statement)
+                try endStatement(after: statement)
             } catch {
                 nesting = 0
                 if tokens[start].kind == .kwFn {
@@ -163,9 +164,30 @@ struct Parser {
         return out
     }
 
-    private mutating func endStatement() throws(Abort) {
+    private mutating func endStatement(after statement: Stmt) throws(Abort) {
         if atStatementEnd { return }
+        if let (word, keyword, loc) = misspelledKeyword(after: statement) {
+            throw fail("'\(word)' is not a keyword (did you mean '\(keyword)'?)", at: loc)
+        }
         throw fail("expected end of statement (a new line or ';'), found \(describe(current))", at: current.location)
+    }
+
+    /// A statement that does not end where it should often began with a misspelled keyword
+    /// (`whille i < 3 {`, `retrun x`, `fro i in a`, `whille (c) {`) or is followed by one
+    /// (`} esle {`): the word, the keyword it is closest to, and where the word is.
+    private func misspelledKeyword(after statement: Stmt) -> (String, String, SourceLocation)? {
+        let keywords = TokenKind.keywords.keys
+        var words: [Token] = []
+        if index > 0, tokens[index - 1].kind == .identifier { words.append(tokens[index - 1]) }
+        if let e = statement as? ExprStmt, let call = e.expr as? CallExpr, kind == .lbrace {
+            words.append(Token(kind: .identifier, location: call.calleeLocation, text: call.callee))
+        }
+        if kind == .identifier { words.append(current) }
+        // A one-letter word is more likely a variable than a keyword typo.
+        for w in words where w.text.count > 1 {
+            if let k = Suggestions.closest(to: w.text, among: keywords) { return (w.text, k, w.location) }
+        }
+        return nil
     }
 
     private mutating func parseBlock() throws(Abort) -> BlockStmt {
@@ -180,8 +202,9 @@ struct Parser {
             }
             let start = index
             do throws(Abort) {
-                out.append(try parseStatement(topLevel: false))
-                try endStatement()
+                let statement = try parseStatement(topLevel: false)
+                out.append(statement)
+                try endStatement(after: statement)
             } catch {
                 if nesting > Parser.maxNesting { throw error }
                 recover()
@@ -390,6 +413,7 @@ struct Parser {
     }
 
     private mutating func parsePostfix() throws(Abort) -> Expr {
+        let start = index
         var e = try parsePrimary()
         while kind == .lbracket {
             let loc = advance().location
@@ -410,7 +434,62 @@ struct Parser {
         if kind == .lparen {
             throw fail("only a named function can be called", at: current.location)
         }
+        if kind == .dot { throw memberSyntax(after: e, startingAt: start) }
         return e
+    }
+
+    /// `a.f(x)`, `p.x`, `1.`: .vec has no member syntax; say what to write instead. `start` is the
+    /// index of the first token of `base`.
+    private mutating func memberSyntax(after base: Expr, startingAt start: Int) -> Abort {
+        let baseText = sourceText(from: start, to: index - 1) ?? "a"
+        let dot = advance()
+        guard kind == .identifier else {
+            if let lit = base as? IntLiteral, tokens[index - 2].kind == .intLiteral {
+                return fail("a float literal needs a digit after the dot: '\(lit.text).0'", at: dot.location)
+            }
+            return fail("unexpected '.' (.vec has no member syntax)", at: dot.location)
+        }
+        let member = advance()
+        var call = "\(member.text)(\(baseText))"
+        if kind == .lparen {
+            let open = index
+            let arguments = (try? parseArguments()) ?? []
+            if !arguments.isEmpty {
+                call = "\(member.text)(\(baseText), \(sourceText(from: open + 1, to: index - 2) ?? "..."))"
+            }
+        } else if Builtin(rawValue: member.text) == nil {
+            return fail(
+                "'.' member syntax does not exist in .vec: values have no fields or methods", at: dot.location)
+        }
+        let advice: String
+        switch member.text {
+        case "push", "append", "add", "insert", "extend", "pop", "remove":
+            advice =
+                "arrays have a fixed length (there is no '\(member.text)'): make one of the length you need with "
+                + "'fill(n, x)' and set its elements with '\(baseText)[i] = x'"
+        case "length", "size", "count": advice = "the length is 'len(\(baseText))'"
+        default: advice = "functions take the value as an argument: write '\(call)'"
+        }
+        return fail("'.' member syntax does not exist in .vec: \(advice)", at: dot.location)
+    }
+
+    /// The source text from token `first` to the end of token `last` (inclusive), when both are on
+    /// one line; nil otherwise.
+    private func sourceText(from first: Int, to last: Int) -> String? {
+        guard first <= last, first >= 0, last < tokens.count else { return nil }
+        let a = tokens[first].location
+        let b = tokens[last].location
+        guard a.line == b.line else { return nil }
+        let line = Array(file.line(Int(a.line)).unicodeScalars)
+        let lower = Int(a.column) - 1
+        // The end of the last token: scan to where the next token starts, trimming blanks.
+        var upper =
+            last + 1 < tokens.count && tokens[last + 1].location.line == b.line
+            ? Int(tokens[last + 1].location.column) - 1 : line.count
+        upper = min(max(upper, lower), line.count)
+        var text = String(String.UnicodeScalarView(line[lower..<upper]))
+        while text.last == " " || text.last == "\t" { text.removeLast() }
+        return text.isEmpty ? nil : text
     }
 
     private mutating func parseArguments() throws(Abort) -> [Expr] {

@@ -163,6 +163,12 @@ final class Variable {
     var slot = -1
     var isGlobal = false
 
+    // What the checker saw, for its warnings (Frontend/Warnings.swift).
+    /// Read somewhere (an assignment to it is not a read; `a[i] = e` reads `a`).
+    var isRead = false
+    /// Assigned with `=` or a compound assignment after its declaration.
+    var isAssigned = false
+
     init(name: String, type: VType, isMutable: Bool, declaration: SourceLocation, isTopLevel: Bool) {
         self.name = name
         self.type = type
@@ -184,4 +190,12 @@ enum Builtin: String, CaseIterable {
     case toFloat = "float"
     case toF32 = "f32"
     case toStr = "str"
+    // Input and output (Frontend/IOBuiltinsChecker.swift, Interpreter/IOBuiltins.swift).
+    case argc, arg, eof, save
+    case readLine = "read_line"
+    case readFile = "read_file"
+    case writeFile = "write_file"
+    case loadF32 = "load_f32"
+    case loadFloat = "load_float"
+    case loadInt = "load_int"
 }

@@ -50,6 +50,10 @@ final class ExecutionContext: @unchecked Sendable {
     var fuel: FuelTank?
     /// Swift functions registered by the host, by index.
     var hostFunctions: [HostFunction] = []
+    /// Arguments, standard input and file access (Interpreter/IOBuiltins.swift).
+    var io = IOEnvironment()
+    /// The scheduler's number of Ps: how many tasks a large kernel's chunks may run on (KernelRunner).
+    var procs = 1
     /// Names of globals by slot, for error messages.
     var scalarGlobalNames: [Int: String] = [:]
     var objectGlobalNames: [Int: String] = [:]
@@ -527,8 +531,16 @@ enum Interpreter {
                 }
 
             case .spawn, .wait, .makeChan, .send, .recv, .close, .yield, .sleep, .now:
+                // The top frame's pc is otherwise stale: a spawn records where it happened.
+                state.frames[state.frameCount - 1].pc = pc - code
                 do throws(Trap) {
                     try taskInstruction(w, regs, objs, state, ctx)
+                } catch {
+                    throw Fault(message: error.message, function: function, pc: pc - code - 1)
+                }
+            case .io:
+                do throws(Trap) {
+                    try IOBuiltins.execute(w, entries + function, regs, objs, ctx)
                 } catch {
                     throw Fault(message: error.message, function: function, pc: pc - code - 1)
                 }
@@ -771,14 +783,8 @@ enum Interpreter {
             if count == 0 && (op == .min || op == .max) {
                 throw Trap("\(op.name) of an empty array")
             }
-            var result: UInt64 = 0
-            if try !ctx.kernels.runNative(
-                site, inputs: inputs, scalars: scalars, count: count, output: nil, result: &result)
-            {
-                result = try KernelEvaluator.run(
-                    program, inputs: inputs, scalars: scalars, count: count, output: nil, scratch: state.scratch)
-            }
-            regs[dest] = result
+            regs[dest] = try KernelRunner.run(
+                site, inputs: inputs, scalars: scalars, count: count, output: nil, scratch: state.scratch, ctx: ctx)
         case .store:
             // Reuse the destination's buffer when nothing else can see it (it is about to be overwritten).
             var out: VMArray?
@@ -794,13 +800,8 @@ enum Interpreter {
                 }
             }
             let o = out!
-            var unused: UInt64 = 0
-            if try !ctx.kernels.runNative(
-                site, inputs: inputs, scalars: scalars, count: count, output: o.data, result: &unused)
-            {
-                _ = try KernelEvaluator.run(
-                    program, inputs: inputs, scalars: scalars, count: count, output: o.data, scratch: state.scratch)
-            }
+            _ = try KernelRunner.run(
+                site, inputs: inputs, scalars: scalars, count: count, output: o.data, scratch: state.scratch, ctx: ctx)
             objs[dest] = o
         }
     }
@@ -1152,14 +1153,21 @@ enum Interpreter {
         let k = fieldK(w)
         switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: Opcode.self) {
         case .spawn:
-            objs[a] = TaskRunner.spawn(function: c, arguments: b, regs, objs, state.table, ctx)
+            objs[a] = TaskRunner.spawn(function: c, arguments: b, regs, objs, state.table, ctx, parent: state)
         case .wait:
             let task = unsafeDowncast(objs[b]!, to: VMTask.self)
             task.handle?.join()
-            // A task that did not finish was ended by a runtime error, which ends the run: this task
-            // must not go on with a result that was never produced. Yielding hands it back to the
-            // scheduler, which abandons it as the run ends.
-            while !task.finished { Scheduler.yield() }
+            if !task.finished {
+                // The task ended without a result: a runtime error or a cancellation ended its run. If
+                // that was this task's run too, this task must not go on with a result that was never
+                // produced: yielding hands it to the scheduler, which abandons it (join returns only
+                // once the ended run's generation is over, so this task is stale then).
+                Scheduler.yield()
+                // Still here: the task belonged to an earlier run (a REPL input, since ended). Its
+                // error is the answer, with the task's own location; this run ends with it.
+                if let failure = task.failure { Scheduler.terminate(RuntimeErrorBox(failure)) }
+                throw Trap("wait: task \(task.id) (\(task.functionName)) was stopped before it returned a value")
+            }
             let (r0, r1, r2, r3) = task.result
             switch ValueStorage(rawValue: UInt8(k)) ?? .none {
             case .scalar: regs[a] = r0

@@ -1,20 +1,99 @@
 // Runs .vec tasks as green threads of VMRuntime: the main task and every `spawn`. A task's VM state
 // (TaskState) is heap memory; the G's native stack holds only the dispatch loop's frame. A runtime
-// error in any task ends the whole run (Go's semantics) through Scheduler.terminate.
+// error in any task ends the whole run (Go's semantics) through Scheduler.terminate; the error carries
+// the task's traceback of .vec frames (its frame stack at the fault) and where the task was spawned.
 
 import VMRuntime
 
-/// A runtime error with its source location and task, as the CLI prints it.
+/// A runtime error with its source location, its traceback and its task, as the CLI prints it:
+///
+///     prog.vec:2:13: runtime error: index 5 out of bounds for array of length 3
+///         return a[i]
+///                 ^
+///     traceback (most recent call last):
+///       prog.vec:8:12 in worker
+///         return outer(iota(n))
+///       prog.vec:2:13 in inner
+///         return a[i]
+///         in task 2 (worker), started by task 1 (main) at prog.vec:10:9
 public struct RuntimeError: Error, Sendable, CustomStringConvertible {
     public let message: String
+    /// Where it happened: the file of the function that was running (each REPL input is a file).
     public let fileName: String
     public let location: SourceLocation
     public let taskID: Int
+    /// The function the task started with (`main` for a run's main task).
     public let taskName: String
+    /// The text of the line at `location` ("" when unknown).
+    public let sourceLine: String
+    /// The .vec calls that were active, outermost first; the last is where the error happened.
+    public let traceback: Traceback
+    /// Where the task was started, for a spawned task.
+    public let spawnSite: SpawnSite?
 
-    /// `FILE:LINE:COL: runtime error: MESSAGE` and the task it happened in.
-    public var description: String {
-        "\(fileName):\(location.line):\(location.column): runtime error: \(message)\n    in task \(taskID) (\(taskName))"
+    /// One active call.
+    public struct TraceFrame: Sendable {
+        /// The function, or `<top level>` for a program's (or a REPL input's) top-level code.
+        public let function: String
+        public let fileName: String
+        public let location: SourceLocation
+        public let sourceLine: String
+        /// How many more times this same frame comes right after it (deep recursion), shown once.
+        public let repeats: Int
+    }
+
+    /// The frames of a traceback; a very deep one keeps its outermost and innermost frames only.
+    public struct Traceback: Sendable {
+        public let frames: [TraceFrame]
+        /// Frames left out between `frames[omittedAfter - 1]` and `frames[omittedAfter]` (0: none).
+        public let omitted: Int
+        public let omittedAfter: Int
+    }
+
+    /// The spawn that started a task.
+    public struct SpawnSite: Sendable {
+        public let fileName: String
+        public let location: SourceLocation
+        public let parentID: Int
+        public let parentName: String
+    }
+
+    public var description: String { rendered(colour: false) }
+
+    /// `description`, with the location and message in bold and the label and caret in red when
+    /// `colour` (a terminal).
+    public func rendered(colour: Bool) -> String {
+        let head = "\(fileName):\(location.line):\(location.column): "
+        var out =
+            colour
+            ? TextStyle.bold + head + Severity.error.colour + "runtime error:" + TextStyle.reset + TextStyle.bold
+                + " " + message + TextStyle.reset
+            : head + "runtime error: " + message
+        if location.line > 0 && !sourceLine.isEmpty {
+            let caretColour = colour ? Severity.error.colour : nil
+            out += "\n" + quoteSourceLine(sourceLine, caretAt: Int(location.column), caretColour: caretColour)
+        }
+        if traceback.frames.count > 1 || traceback.omitted > 0 || (traceback.frames.first?.repeats ?? 0) > 0 {
+            out += "\ntraceback (most recent call last):"
+            for (i, f) in traceback.frames.enumerated() {
+                if traceback.omitted > 0 && i == traceback.omittedAfter {
+                    out += "\n  ... \(traceback.omitted) more frame\(traceback.omitted == 1 ? "" : "s") ..."
+                }
+                out += "\n  \(f.fileName):\(f.location.line):\(f.location.column) in \(f.function)"
+                let code = f.sourceLine.drop(while: { $0 == " " || $0 == "\t" })
+                if !code.isEmpty { out += "\n    " + code }
+                if f.repeats > 0 {
+                    out += "\n  [the frame above repeats \(f.repeats) more time\(f.repeats == 1 ? "" : "s")]"
+                }
+            }
+        }
+        out += "\n    in task \(taskID) (\(taskName))"
+        if let s = spawnSite {
+            out +=
+                ", started by task \(s.parentID) (\(s.parentName)) at "
+                + "\(s.fileName):\(s.location.line):\(s.location.column)"
+        }
+        return out
     }
 }
 
@@ -30,25 +109,80 @@ enum TaskRunner {
         do {
             try Interpreter.execute(state, ctx)
         } catch {
-            let f = state.table.functions[error.function]
-            let loc = error.pc >= 0 && error.pc < f.locations.count ? f.locations[error.pc] : f.location
-            let taskName = state.table.functions[state.frames[0].function].name
-            let e = RuntimeError(
-                message: error.message, fileName: ctx.fileName, location: loc,
-                taskID: Scheduler.current.id, taskName: taskName)
+            let e = runtimeError(error, state, ctx)
+            // Read by `wait` in a later run (a REPL input): it reports this error instead of hanging.
+            state.task.failure = e
             Scheduler.terminate(RuntimeErrorBox(e))
         }
     }
 
+    /// Frames kept at each end of a very deep traceback.
+    static let tracebackEnds = 10
+
+    /// The error of `fault` with its location, the task's traceback and where the task was started.
+    static func runtimeError(_ fault: Fault, _ state: TaskState, _ ctx: ExecutionContext) -> RuntimeError {
+        let functions = state.table.functions
+        func place(_ function: Int, _ pc: Int) -> (file: String, location: SourceLocation, line: String) {
+            let f = functions[function]
+            let loc = pc >= 0 && pc < f.locations.count ? f.locations[pc] : f.location
+            return (f.file?.name ?? ctx.fileName, loc, f.file?.line(Int(loc.line)) ?? "")
+        }
+        // (function, pc) of every active call, outermost first: a caller's frame holds the pc after its
+        // call instruction; the innermost frame is where the fault happened.
+        var calls: [(function: Int, pc: Int)] = []
+        let depth = state.frameCount
+        for i in 0..<depth {
+            let frame = state.frames[i]
+            calls.append(i == depth - 1 ? (fault.function, fault.pc) : (frame.function, frame.pc - 1))
+        }
+        if calls.isEmpty { calls.append((fault.function, fault.pc)) }
+        // A run of one frame (recursion from one line) becomes that frame with a repeat count.
+        var runs: [(function: Int, pc: Int, repeats: Int)] = []
+        for c in calls {
+            if let last = runs.last, last.function == c.function, last.pc == c.pc {
+                runs[runs.count - 1].repeats += 1
+            } else {
+                runs.append((c.function, c.pc, 0))
+            }
+        }
+        var omitted = 0
+        var omittedAfter = 0
+        if runs.count > 2 * tracebackEnds {
+            omitted = runs[tracebackEnds..<(runs.count - tracebackEnds)].reduce(0) { $0 + 1 + $1.repeats }
+            runs = Array(runs.prefix(tracebackEnds) + runs.suffix(tracebackEnds))
+            omittedAfter = tracebackEnds
+        }
+        let frames = runs.map { r -> RuntimeError.TraceFrame in
+            let p = place(r.function, r.pc)
+            return RuntimeError.TraceFrame(
+                function: r.function == 0 ? "<top level>" : functions[r.function].name, fileName: p.file,
+                location: p.location, sourceLine: p.line, repeats: r.repeats)
+        }
+        let p = place(fault.function, fault.pc)
+        return RuntimeError(
+            message: fault.message, fileName: p.file, location: p.location, taskID: Scheduler.current.id,
+            taskName: functions[state.frames[0].function].name, sourceLine: p.line,
+            traceback: RuntimeError.Traceback(frames: frames, omitted: omitted, omittedAfter: omittedAfter),
+            spawnSite: state.task.spawnSite)
+    }
+
     /// `spawn f(args)`: a new task whose first frame is `function`, with the arguments copied from
-    /// the caller's registers starting at `base`.
+    /// the caller's registers starting at `base`. `parent` is the spawning task; its top frame's pc is
+    /// that of the instruction after the spawn.
     static func spawn(
         function: Int, arguments base: Int, _ regs: UnsafeMutablePointer<UInt64>,
         _ objs: UnsafeMutablePointer<AnyObject?>,
-        _ table: FunctionTable, _ ctx: ExecutionContext
+        _ table: FunctionTable, _ ctx: ExecutionContext, parent: TaskState
     ) -> VMTask {
         let entry = table.entries[function]
         let task = VMTask(id: 0, functionName: table.functions[function].name)
+        let top = parent.frames[parent.frameCount - 1]
+        let caller = table.functions[top.function]
+        let pc = top.pc - 1
+        task.spawnSite = RuntimeError.SpawnSite(
+            fileName: caller.file?.name ?? ctx.fileName,
+            location: pc >= 0 && pc < caller.locations.count ? caller.locations[pc] : caller.location,
+            parentID: parent.task.id, parentName: parent.task.functionName)
         let state = TaskState(table: table, task: task, initialSlots: entry.frameSize)
         for i in 0..<entry.parameterSlots {
             state.registers[i] = regs[base + i]

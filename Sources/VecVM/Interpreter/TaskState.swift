@@ -24,6 +24,10 @@ final class VMTask {
     var resultObject: AnyObject?
     /// Set when the task's function returned (written before the G ends, read after `join`).
     var finished = false
+    /// The runtime error that ended the task (written before the G ends, read after `join`).
+    var failure: RuntimeError?
+    /// Where the task was spawned (nil for a run's main task).
+    var spawnSite: RuntimeError.SpawnSite?
 
     init(id: Int, functionName: String) {
         self.id = id

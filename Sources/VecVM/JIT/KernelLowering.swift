@@ -205,7 +205,7 @@ final class KernelLowering {
     }
 
     private static func hasRegions(_ c: VectorCode) -> Bool {
-        c.insts.contains { if case .bind = $0.form { return true } else { return false } }
+        c.regionCount > 0
     }
 
     private func reserveFrame(_ bodies: [VectorCode]) {
@@ -221,8 +221,7 @@ final class KernelLowering {
             width: width,
             constant: { [unowned self] bits, _ in
                 X86.ptr(a.constant(int64: Array(repeating: Int64(bitPattern: bits), count: 4)))
-            },
-            newLabel: { [unowned self] in a.newLabel() })
+            })
     }
 
     /// `steps` steps of a storing kernel, step u at elements index + u·W.
@@ -337,7 +336,7 @@ final class KernelLowering {
         case .sqrt(let x):
             return b.unary(.sqrt, l, v(x))
         case .math(let f, let x):
-            return math(b, f, type, v(x))
+            return Self.math(b, f, type, v(x))
         case .add(let x, let y):
             return b.binary(.add, l, v(x), v(y))
         case .sub(let x, let y):
@@ -375,7 +374,7 @@ final class KernelLowering {
         }
     }
 
-    private func math(_ b: VectorBuilder, _ f: ElementwiseMath, _ type: ElementKind, _ x: [VReg]) -> [VReg] {
+    static func math(_ b: VectorBuilder, _ f: ElementwiseMath, _ type: ElementKind, _ x: [VReg]) -> [VReg] {
         if type == .f32 {
             let v = F32(b, x)
             switch f {

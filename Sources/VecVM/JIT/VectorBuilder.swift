@@ -13,17 +13,12 @@ final class VectorBuilder: LaneBuilder {
     var code: VectorCode
     let width: Int
     private let constantMemory: (UInt64, Lane) -> X86.Mem
-    private let newLabel: () -> X86.Label
     private var constants: [UInt64: VReg] = [:]
 
-    init(
-        width: Int, code: VectorCode = VectorCode(), constant: @escaping (UInt64, Lane) -> X86.Mem,
-        newLabel: @escaping () -> X86.Label
-    ) {
+    init(width: Int, code: VectorCode = VectorCode(), constant: @escaping (UInt64, Lane) -> X86.Mem) {
         self.width = width
         self.code = code
         self.constantMemory = constant
-        self.newLabel = newLabel
     }
 
     /// Registers per value of this lane type.
@@ -174,10 +169,11 @@ final class VectorBuilder: LaneBuilder {
         case (.f32, .f64): return widen(a, .vcvtps2pd)
         case (.i32, .f64): return widen(a, .vcvtdq2pd)
         case (.i32, .i64): return widen(a, .vpmovsxdq)
+        // (A register source: the memory form would need a 256-bit size the XMM destination cannot imply.)
         case (.f64, .f32):
-            return narrow(a) { code.op(.rm(registerSource: false), .vcvtpd2ps, [$0], xmm: true) }
+            return narrow(a) { code.op(.rm(registerSource: true), .vcvtpd2ps, [$0], xmm: true) }
         case (.f64, .i32):
-            return narrow(a) { code.op(.rm(registerSource: false), .vcvttpd2dq, [$0], xmm: true) }
+            return narrow(a) { code.op(.rm(registerSource: true), .vcvttpd2dq, [$0], xmm: true) }
         case (.i64, .i32):
             // The low dwords of the four qwords: [x0, x2] of the low half and of the high half.
             return narrow(a) { x in
@@ -218,13 +214,13 @@ final class VectorBuilder: LaneBuilder {
         let xmm = isXMM(lane)
         // The merge value starts as `otherwise`; the region blends the body's lanes into it.
         let merged = otherwise.map { code.op(.rm(registerSource: false), .vmovups, [$0], xmm: xmm) }
-        let skip = newLabel()
-        code.effect(.skipUnlessAny(skip, parts: mask, single: !lane.is64), .vmovmskps, [])
+        let region = code.newRegion()
+        code.effect(.skipUnlessAny(region: region, parts: mask, single: !lane.is64), .vmovmskps, [])
         let value = body()
         for p in 0..<merged.count {
             code.redefine(merged[p], .blend(single: !lane.is64), .vblendvps, [mask[p], value[p], merged[p]])
         }
-        code.effect(.bind(skip), .nop, [])
+        code.effect(.endRegion(region), .nop, [])
         return merged
     }
 }

@@ -56,10 +56,11 @@ struct VInst {
         /// sources [dividend, divisor]; `lane0` is the element number of this register's first lane in
         /// the step, compared with the remaining element count so that lanes past the end are skipped.
         case intDivide(remainder: Bool, lane0: Int)
-        /// If no lane of sources[0] is set (vmovmskp* of every part ORed), jump to the label.
-        case skipUnlessAny(X86.Label, parts: [VReg], single: Bool)
-        /// Binds a label (the end of a `whereAny` region).
-        case bind(X86.Label)
+        /// If no lane of the parts is set (vmovmskp* of every part ORed), jump to the region's end. A
+        /// region is a number of the body: each emission of the body makes its own labels.
+        case skipUnlessAny(region: Int, parts: [VReg], single: Bool)
+        /// The end of a `whereAny` region.
+        case endRegion(Int)
         /// Accumulates sources[0] into the pinned register `acc`; with a tail mask only the lanes that
         /// exist change it.
         case accumulate(Int, Accumulation, mask: VReg?)
@@ -103,6 +104,12 @@ struct VectorCode {
     private(set) var homes: [Int: VHome] = [:]
     /// Spill slots used by the allocation.
     private(set) var spillSlots = 0
+    private(set) var regionCount = 0
+
+    mutating func newRegion() -> Int {
+        regionCount += 1
+        return regionCount - 1
+    }
 
     mutating func newRegister(xmm: Bool = false) -> VReg {
         registerCount += 1
@@ -160,30 +167,14 @@ struct VectorCode {
         let order = (0..<registerCount).filter { start[$0] >= 0 }.sorted { start[$0] < start[$1] }
         var free = available
         var active: [Int] = []  // ids, holding registers
-        var freeSlots: [Int] = []
-        var slotOf: [Int: Int] = [:]
-        var slotActive: [Int] = []
-        spillSlots = 0
-        func slotMem(_ k: Int) -> X86.Mem { X86.ptr(.rsp, spillBase + Int32(32 * k)) }
-        func takeSlot(_ id: Int) {
-            let k = freeSlots.popLast() ?? { spillSlots += 1; return spillSlots - 1 }()
-            slotOf[id] = k
-            slotActive.append(id)
-            homes[id] = .memory(slotMem(k))
-        }
+        var spilled: [Int] = []
+        func takeSlot(_ id: Int) { spilled.append(id) }
         for id in order {
             // Expire intervals that end before this one starts (one that ends here may share: its last
             // use is an operand of the instruction that defines this one).
             active.removeAll { a in
                 if end[a] <= start[id] {
                     if case .register(let r) = homes[a] { free.append(r) }
-                    return true
-                }
-                return false
-            }
-            slotActive.removeAll { s in
-                if end[s] <= start[id] {
-                    freeSlots.append(slotOf[s]!)
                     return true
                 }
                 return false
@@ -210,6 +201,19 @@ struct VectorCode {
                 takeSlot(id)
             }
         }
+        // Spill slots, once the spilled values are known: a victim is spilled for its whole interval,
+        // which began before it was chosen, so slots are colored over the complete intervals.
+        spillSlots = 0
+        var slotEnds: [Int] = []  // per slot, the end of its last occupant
+        for id in spilled.sorted(by: { start[$0] < start[$1] }) {
+            let k = slotEnds.firstIndex { $0 < start[id] } ?? {
+                slotEnds.append(-1)
+                return slotEnds.count - 1
+            }()
+            slotEnds[k] = end[id]
+            homes[id] = .memory(X86.ptr(.rsp, spillBase + Int32(32 * k)))
+        }
+        spillSlots = slotEnds.count
     }
 
     /// Uses an instruction makes beyond its sources (the masks of masked accumulation).
@@ -244,7 +248,9 @@ struct VectorEmitter {
     private func view(_ r: Int, _ xmm: Bool) -> X86.Operand { xmm ? Self.x(r) : Self.y(r) }
 
     func emit(_ code: VectorCode, into a: inout X86Assembler) {
-        for inst in code.insts { emit(inst, code, &a) }
+        var regionEnds: [X86.Label] = []
+        for _ in 0..<code.regionCount { regionEnds.append(a.newLabel()) }
+        for inst in code.insts { emit(inst, code, regionEnds, &a) }
     }
 
     /// A source as an operand: its register, or its memory when `memoryOK`; otherwise it is loaded into
@@ -279,7 +285,7 @@ struct VectorEmitter {
         if let m = store { a.emit(.vmovups, .mem(m), view(p, d.isXMM)) }
     }
 
-    private func emit(_ inst: VInst, _ code: VectorCode, _ a: inout X86Assembler) {
+    private func emit(_ inst: VInst, _ code: VectorCode, _ regionEnds: [X86.Label], _ a: inout X86Assembler) {
         let s0 = Self.scratch[0]
         let s1 = Self.scratch[1]
         let s2 = Self.scratch[2]
@@ -351,7 +357,7 @@ struct VectorEmitter {
             emitGather(inst, table, kind, code, &a)
         case .intDivide(let remainder, let lane0):
             emitDivide(inst, remainder: remainder, lane0: lane0, code, &a)
-        case .skipUnlessAny(let label, let parts, let single):
+        case .skipUnlessAny(let region, let parts, let single):
             for (k, part) in parts.enumerated() {
                 let so = source(part, code, &a, memoryOK: false, scratch: s0)
                 let gpr: X86.GPR = k == 0 ? .eax : .edx
@@ -359,9 +365,9 @@ struct VectorEmitter {
                 if k > 0 { a.emit(.or, .gpr(.eax), .gpr(.edx)) }
             }
             a.emit(.test, .gpr(.eax), .gpr(.eax))
-            a.j(.e, label)
-        case .bind(let label):
-            a.bind(label)
+            a.j(.e, regionEnds[region])
+        case .endRegion(let region):
+            a.bind(regionEnds[region])
         case .accumulate(let acc, let how, let mask):
             emitAccumulate(inst.sources[0], acc, how, mask, code, &a)
         case .countBools(let counter, let single, let tailBits):
@@ -461,7 +467,7 @@ struct VectorEmitter {
         let xo = source(xv, code, &a, memoryOK: false, scratch: s0)
         let yo = source(yv, code, &a, memoryOK: true, scratch: s1)
         let zo = source(zv, code, &a, memoryOK: true, scratch: s2)
-        if case .mem = zo { a.emit(.vmovups, view(s2, xmm), zo) }
+        if zo != view(s2, xmm) { a.emit(.vmovups, view(s2, xmm), zo) }
         a.emit(f231, view(s2, xmm), xo, yo)
         if case .memory(let m) = code.homes[d.id]! { a.emit(.vmovups, .mem(m), view(s2, xmm)) }
     }

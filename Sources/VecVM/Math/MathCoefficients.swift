@@ -18,12 +18,10 @@ enum MathCoefficients {
     static let ln2Lo42: Double = 0x1.ef35793c7673p-45
     /// 1 / ln 2 rounded to f64.
     static let log2e: Double = 0x1.71547652b82fep0
-    /// pi/2 = pio2_1 + pio2_2 + pio2_3 + O(2^-160), each rounded to f64.
-    static let pio2_1: Double = 0x1.921fb54442d18p0
-    /// 
-    static let pio2_2: Double = 0x1.1a62633145c07p-54
-    /// 
-    static let pio2_3: Double = -0x1.f1976b7ed8fbcp-110
+    /// pi/2 = piOver2Hi + piOver2Mid + piOver2Lo + O(2^-160), each rounded to f64.
+    static let piOver2Hi: Double = 0x1.921fb54442d18p0
+    static let piOver2Mid: Double = 0x1.1a62633145c07p-54
+    static let piOver2Lo: Double = -0x1.f1976b7ed8fbcp-110
     /// 2/pi rounded to f64.
     static let twoOverPi: Double = 0x1.45f306dc9c883p-1
     /// f32 exp: e^r = 1 + r + r^2 Q(r) on [-0.3466, 0.3466]; coefficient i multiplies x^2+1i. Max relative error 2^-28.2.
@@ -34,7 +32,7 @@ enum MathCoefficients {
         0x1.123dep-7,
         0x1.6ac74ep-10,
     ]
-    /// f64 exp: e^r = 1 + r + r^2 S(r) on [-0.346575, 0.346575]; coefficient i multiplies x^2+1i. Max relative error 2^-62.4.
+    /// f64 exp: e^r = 1 + r + r^2 S(r) on [-0.346575, 0.346575], S(r) = 1/2 + r S3(r); coefficient i multiplies x^2+1i. Max relative error 2^-62.4.
     static let exp64: [Double] = [
         0x1.0p-1,
         0x1.555555555555dp-3,
@@ -389,7 +387,6 @@ enum MathCoefficients {
         0x1.5ee02a9241676p-1,
         0x1.60e32f44788d9p-1,
     ]
-    /// 
     static let powLogCLo: [Double] = [
         0.0,
         -0x1.e44b7e3711e7fp-67,
@@ -522,9 +519,9 @@ enum MathCoefficients {
     ]
     /// The first 1280 bits of 2/pi after the binary point (2/pi = 0.a2f9836e... in hex).
     static let twoOverPiHex: String =
-        "a2f9836e4e441529fc2757d1f534ddc0db6295993c439041fe5163abdebbc561" +
-        "b7246e3a424dd2e006492eea09d1921cfe1deb1cb129a73ee88235f52ebb4484" +
-        "e99c7026b45f7e413991d639835339f49c845f8bbdf9283b1ff897ffde05980f" +
-        "ef2f118b5a0a6d1f6d367ecf27cb09b74f463f669e5fea2d7527bac7ebe5f17b" +
-        "3d0739f78a5292ea6bfb5fb11f8d5d0856033046fc7b6babf0cfbc209af4361d"
+        "a2f9836e4e441529fc2757d1f534ddc0db6295993c439041fe5163abdebbc561"
+        + "b7246e3a424dd2e006492eea09d1921cfe1deb1cb129a73ee88235f52ebb4484"
+        + "e99c7026b45f7e413991d639835339f49c845f8bbdf9283b1ff897ffde05980f"
+        + "ef2f118b5a0a6d1f6d367ecf27cb09b74f463f669e5fea2d7527bac7ebe5f17b"
+        + "3d0739f78a5292ea6bfb5fb11f8d5d0856033046fc7b6babf0cfbc209af4361d"
 }

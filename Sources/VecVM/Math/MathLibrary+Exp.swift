@@ -43,7 +43,8 @@ extension MathLibrary {
     /// once, to a subnormal, 0 or inf.
     private static func expSlow<B>(_ x: F64<B>, _ xlo: F64<B>?) -> F64<B> {
         let xc = min(max(x, x.constant(-746.0)), x.constant(710.0))
-        let lo = xlo.map { select(x.abs .<= 708.0, $0, x.constant(0.0)) }
+        // (The low part only matters where the result is finite; beyond, it may be a NaN from inf - inf.)
+        let lo = xlo.map { select(x.abs .<= 746.0, $0, x.constant(0.0)) }
         let (h, t, _, k) = expReduce(xc, lo, MathCoefficients.exp64)
         let k1 = (k * 0.5).floor
         let r = ((h + t) * twoTo(k1)) * twoTo(k - k1)
@@ -56,9 +57,9 @@ extension MathLibrary {
     }
 
     /// e^x for f32 lanes, computed in f32: k = round(x / ln 2) by the 1.5 * 2^23 shifter, r = x - k ln2
-    /// by Cody-Waite with fma (the first step exact), e^r = 1 + r + r^2 Q(r) with Q of degree 4, then
-    /// 2^k into the exponent field. 13 primitives on the fast path (|x| <= 87, no NaN), plus the test
-    /// and the branch of `whereAny`.
+    /// by Cody-Waite with fma (the first step exact), e^r = 1 + r + r^2 Q(r) with Q of degree 4 and the
+    /// sum 1 + r split exactly, then 2^k into the exponent field. 18 primitives on the fast path
+    /// (|x| <= 87, no NaN), plus the test and the branch of `whereAny`.
     static func exp<B: LaneBuilder>(_ x: F32<B>) -> F32<B> {
         let (p, kf, _) = expReduce32(x)
         let fast = (p.bits &+ (kf.bits << 23)).asF32
@@ -72,10 +73,16 @@ extension MathLibrary {
         typealias C = MathCoefficients
         let kf = fma(x, C.log2eF32, magic32)
         let k = kf - magic32
+        // r1 = x - k ln2HiF32 is exact (a multiple of 2^-25 below 0.35); c = -k ln2LoF32 is tiny.
         let r1 = fma(k, -C.ln2HiF32, x)
-        let r = fma(k, -C.ln2LoF32, r1)
+        let c = k * -C.ln2LoF32
+        let r = r1 + c
         let q = horner(r, C.exp32)
-        let p = 1.0 + fma(r * r, q, r)
+        // e^r = 1 + r1 + (c + r^2 Q(r)), with 1 + r1 split exactly (h + e): the one rounding at the
+        // size of the result is the last addition.
+        let h = 1.0 + r1
+        let e = (1.0 - h) + r1
+        let p = h + (e + fma(r * r, q, c))
         return (p, kf, k)
     }
 

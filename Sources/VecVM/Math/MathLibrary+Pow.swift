@@ -14,7 +14,8 @@ extension MathLibrary {
         let (lh, ll) = logDD(x.abs)
         let (th, t1) = twoProd(y, lh)
         let tl = fma(y, ll, t1)
-        return powSpecial(x, y, expDD(th, tl))
+        let core = expDD(th, tl)
+        return whereAny(powIsSpecial(x.bits, y.bits), { powSpecial(x, y, core) }, otherwise: core)
     }
 
     /// x^y for f32 lanes, computed in f64 and rounded once to f32.
@@ -27,7 +28,24 @@ extension MathLibrary {
         // nothing and keeps 2^k a normal f64.
         let tc = min(max(ty, xd.constant(-200.0)), xd.constant(200.0))
         let (h, t, _, k) = expReduce(tc, nil, MathCoefficients.exp64Short)
-        return powSpecial(xd, yd, (h + t) * twoTo(k)).toF32
+        let core = (h + t) * twoTo(k)
+        return whereAny(powIsSpecial(x.bits, y.bits), { powSpecial(xd, yd, core).toF32 }, otherwise: core.toF32)
+    }
+
+    /// Lanes where pow needs more than |x|^y: x not positive finite (zero, negative, inf, NaN) or y not
+    /// finite. (x = 1 and y = 0 need nothing: the general path gives exactly 1 there.) By bit patterns:
+    /// x positive finite is bits(x) - 1 in [0, bits(largest finite) - 1] as an unsigned number, tested
+    /// as a signed comparison after adding 2^63.
+    static func powIsSpecial<B>(_ x: I64<B>, _ y: I64<B>) -> M64<B> {
+        let xOut = (x &+ Int64.max) .> Int64.min &+ (0x7FEF_FFFF_FFFF_FFFF - 1)
+        let yOut = (y & Int64.max) .> 0x7FEF_FFFF_FFFF_FFFF
+        return xOut | yOut
+    }
+
+    static func powIsSpecial<B>(_ x: I32<B>, _ y: I32<B>) -> M32<B> {
+        let xOut = (x &+ Int32.max) .> Int32.min &+ (0x7F7F_FFFF - 1)
+        let yOut = (y & Int32.max) .> 0x7F7F_FFFF
+        return xOut | yOut
     }
 
     /// The result of pow given `core` = |x|^y for finite nonzero x: the special cases of C99 Annex F,

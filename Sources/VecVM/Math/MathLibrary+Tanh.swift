@@ -2,20 +2,40 @@
 //
 // On a = |x| (tanh is odd; the sign is put back at the end, so tanh(-0) = -0), clamped to 22 (f64) or
 // 10 (f32), where tanh already rounds to 1: tanh a = E / (E + 2) with E = e^(2a) - 1. One formula for
-// every a, with no cancellation near 0: E comes from exp's reduction as 2^k (h + t) - 1 = (2^k h - 1)
-// + 2^k t, which for k = 0 is (h - 1) + t = r1 + c + r^2 S(r), relatively accurate however small a is.
-// f64 keeps E and E + 2 as hi + lo pairs and divides with a remainder correction; f32 lanes compute in
-// f64 with plain arithmetic (relative error near 2^-50) and round once to f32.
+// every a, with no cancellation near 0: with exp's reduction 2a = k ln2 + r, E = 2^k e^r - 1, which for
+// k = 0 is r + r^2/2 + ..., relatively accurate however small a is.
+// f64 forms E as hi + lo to about 2^-60 (for k = 1, E = 2 e^r - 1 loses up to two bits to
+// cancellation, so r^2/2 is split exactly and only r^3 S3(r) is rounded), and divides with a remainder
+// correction. f32 lanes compute in f64 with plain arithmetic (relative error near 2^-50) and round
+// once to f32.
 
 extension MathLibrary {
+    /// S3 of exp64's S(r) = 1/2 + r S3(r) (the generator fixes the first coefficient at exactly 1/2).
+    static let exp64S3: [Double] = {
+        precondition(MathCoefficients.exp64[0] == 0.5, "exp64's r^2 coefficient must be exactly 1/2")
+        return Array(MathCoefficients.exp64.dropFirst())
+    }()
+
     /// tanh x for f64 lanes, within 1 ulp for every x.
     static func tanh<B: LaneBuilder>(_ x: F64<B>) -> F64<B> {
+        typealias C = MathCoefficients
         let a = min(x.abs, x.constant(22.0))
-        let (h, t, _, k) = expReduce(a + a, nil, MathCoefficients.exp64)
-        let s = twoTo(k)  // k in 0 ... 64
-        // E = 2^k h - 1 + 2^k t: 2^k h >= 1, so the first difference is an exact fast two-sum.
-        let (nh, n1) = fastTwoSum(h * s, x.constant(-1.0))
-        let nl = fma(t, s, n1)
+        let y = a + a
+        let kf = fma(y, C.log2e, magic64)
+        let k = kf - magic64  // 0 ... 64
+        let r1 = fma(k, -C.ln2Hi, y)  // exact, as in exp
+        let c = k * -C.ln2Lo
+        let r = r1 + c
+        // e^(r1 + c) = 1 + r1 + r1^2/2 + small, small = c + r1 c + r^3 S3(r) (S = 1/2 + r S3).
+        let s3 = horner(r, exp64S3)
+        let (hh, hl) = twoProd(0.5 * r1, r1)
+        let small = fma((r * r) * r, s3, fma(r1, c, hl) + c)
+        // E = (2^k - 1) + 2^k r1 + 2^k hh + 2^k small; each product by 2^k is exact, 2^k - 1 too for k
+        // up to 53 (beyond, E is so large that tanh is 1 to far more than 53 bits anyway).
+        let s = twoTo(k)
+        let (b1, be) = twoSum(s - 1.0, s * r1)
+        let (c1, ce) = twoSum(b1, s * hh)
+        let (nh, nl) = fastTwoSum(c1, fma(s, small, be + ce))
         // D = E + 2.
         let (dh, d1) = twoSum(nh, x.constant(2.0))
         let dl = d1 + nl

@@ -2,14 +2,14 @@
 //
 // On a = |x| (sin(-x) = -sin x, cos(-x) = cos x): a = k pi/2 + r with |r| <= pi/4, r as hi + lo, then
 // sin or cos of r by minimax polynomials and the quadrant k mod 4 choosing the function and the sign.
-// - a <= 2^27: Cody-Waite, pi/2 in three f64 parts; a - k pio2_1 is exact by fma, the next part is
+// - a <= 2^27: Cody-Waite, pi/2 in three f64 parts; a - k piOver2Hi is exact by fma, the next part is
 //   subtracted with an exact product and an exact two-sum, so hi + lo is a - k pi/2 to about 2^-130,
 //   far below the smallest |r| a double reaches (about 2^-61 a).
 // - larger (and inf, NaN): Payne-Hanek under `whereAny`, a * 2/pi mod 4 from the bits of 2/pi that
 //   matter for a's exponent (MathTables.payneHanek: four 53-bit chunks, gathered), with exact products
 //   and sums, so that the fraction keeps about 2^-150 absolute accuracy.
-// f32 lanes are computed in f64 (one rounding at the end, to f32): the same reduction, shorter
-// polynomials.
+// f32 lanes are computed in f64 (one rounding at the end, to f32): a two-part Cody-Waite reduction
+// (hi only) up to 2^27, the same Payne-Hanek beyond, shorter polynomials.
 
 extension MathLibrary {
     /// The reduced argument: a = k pi/2 + hi + lo, `q` holding k mod 4 in its low two bits.
@@ -24,12 +24,22 @@ extension MathLibrary {
         typealias C = MathCoefficients
         let kf = fma(a, C.twoOverPi, magic64)
         let k = kf - magic64
-        // a - k pio2_1 is a multiple of 2^-53 (2^-52 when a >= 1) below 1 in magnitude: exact.
-        let r1 = fma(k, -C.pio2_1, a)
-        let (th, tl) = twoProd(k, a.constant(C.pio2_2))
+        // a - k piOver2Hi is a multiple of 2^-53 (2^-52 when a >= 1) below 1 in magnitude: exact.
+        let r1 = fma(k, -C.piOver2Hi, a)
+        let (th, tl) = twoProd(k, a.constant(C.piOver2Mid))
         let (hi, e) = twoSum(r1, -th)
-        let lo = fma(k, -C.pio2_3, e - tl)
+        let lo = fma(k, -C.piOver2Lo, e - tl)
         return Reduced(hi: hi, lo: lo, q: kf.bits)
+    }
+
+    /// Cody-Waite reduction of an f32 argument a in [0, 2^27], hi only (lo = 0): k piOver2Lo is below
+    /// 2^-80 there and the rounding of a - k piOver2Hi - k piOver2Mid is relative to r, ample for f32 results.
+    static func reduceCodyWaiteShort<B>(_ a: F64<B>) -> Reduced<B> {
+        typealias C = MathCoefficients
+        let kf = fma(a, C.twoOverPi, magic64)
+        let k = kf - magic64
+        let r = fma(k, -C.piOver2Mid, fma(k, -C.piOver2Hi, a))
+        return Reduced(hi: r, lo: a.constant(0.0), q: kf.bits)
     }
 
     /// Payne-Hanek reduction of a >= 2^27 (finite; other lanes give garbage, never a fault: the table
@@ -63,8 +73,8 @@ extension MathLibrary {
         let (fh, fl) = fastTwoSum(d1, lo)
         // r = f pi/2 as hi + lo.
         typealias C = MathCoefficients
-        let (rh, rhe) = twoProd(fh, a.constant(C.pio2_1))
-        let rl = rhe + fma(fh, C.pio2_2, fl * C.pio2_1)
+        let (rh, rhe) = twoProd(fh, a.constant(C.piOver2Hi))
+        let rl = rhe + fma(fh, C.piOver2Mid, fl * C.piOver2Hi)
         let (hi, lo2) = fastTwoSum(rh, rl)
         return Reduced(hi: hi, lo: lo2, q: (k + magic64).bits)
     }
@@ -114,10 +124,10 @@ extension MathLibrary {
     }
 
     private static func sinCos<B>(
-        _ x: F64<B>, cosine: Bool, _ sinK: @escaping (Reduced<B>) -> F64<B>, _ cosK: @escaping (Reduced<B>) -> F64<B>
+        _ x: F64<B>, cosine: Bool, short: Bool, _ sinK: (Reduced<B>) -> F64<B>, _ cosK: (Reduced<B>) -> F64<B>
     ) -> F64<B> {
         let a = x.abs
-        let fast = quadrant(reduceCodyWaite(a), cosine: cosine, sinK, cosK)
+        let fast = quadrant(short ? reduceCodyWaiteShort(a) : reduceCodyWaite(a), cosine: cosine, sinK, cosK)
         let big = !(a .<= 0x1p27)
         let v = whereAny(big, { quadrant(reducePayneHanek(a), cosine: cosine, sinK, cosK) }, otherwise: fast)
         let signed = cosine ? v : (v.bits ^ signBit(x)).asF64
@@ -126,22 +136,22 @@ extension MathLibrary {
 
     /// sin x for f64 lanes, within 1 ulp for every x.
     static func sin<B: LaneBuilder>(_ x: F64<B>) -> F64<B> {
-        sinCos(x, cosine: false, sinKernel, cosKernel)
+        sinCos(x, cosine: false, short: false, sinKernel, cosKernel)
     }
 
     /// cos x for f64 lanes, within 1 ulp for every x.
     static func cos<B: LaneBuilder>(_ x: F64<B>) -> F64<B> {
-        sinCos(x, cosine: true, sinKernel, cosKernel)
+        sinCos(x, cosine: true, short: false, sinKernel, cosKernel)
     }
 
-    /// sin x for f32 lanes, computed in f64 (the reduction of the f64 version, shorter polynomials),
-    /// rounded once to f32.
+    /// sin x for f32 lanes, computed in f64 (a two-part Cody-Waite reduction up to 2^27, the f64
+    /// version's Payne-Hanek beyond, shorter polynomials), rounded once to f32.
     static func sin<B: LaneBuilder>(_ x: F32<B>) -> F32<B> {
-        sinCos(x.toF64, cosine: false, sinKernelShort, cosKernelShort).toF32
+        sinCos(x.toF64, cosine: false, short: true, sinKernelShort, cosKernelShort).toF32
     }
 
     /// cos x for f32 lanes, computed in f64 and rounded once to f32.
     static func cos<B: LaneBuilder>(_ x: F32<B>) -> F32<B> {
-        sinCos(x.toF64, cosine: true, sinKernelShort, cosKernelShort).toF32
+        sinCos(x.toF64, cosine: true, short: true, sinKernelShort, cosKernelShort).toF32
     }
 }
