@@ -26,7 +26,7 @@ REPO = BENCH.parent
 OUT = BENCH / "out"            # git-ignored: generated programs, peer binaries
 RESULTS = BENCH / "results"
 SCRATCH = REPO / ".build-bench"
-GROUPS = ["interpreter", "kernels", "runtime", "preemption", "io", "embedding"]
+GROUPS = ["interpreter", "kernels", "vmath", "runtime", "preemption", "io", "embedding"]
 
 
 def log(msg):
@@ -333,7 +333,7 @@ def setup_peers(env, groups):
         need.update({"lua5.4": "lua5.4", "luajit": "luajit"})
     if "runtime" in groups or "preemption" in groups:
         need["go"] = "golang-go"
-    if "kernels" in groups:
+    if "kernels" in groups or "vmath" in groups:
         need["gcc"] = "gcc"
     missing = [t for t in need if not shutil.which(t)]
     if missing and not env.args.no_install:
@@ -373,7 +373,23 @@ def setup_peers(env, groups):
                     env.tools[name] = str(exe)
                 else:
                     env.missing[name] = f"gcc {src} failed: {r.why()}"
-    if "kernels" in groups or "io" in groups:
+    if "vmath" in groups:
+        # Black-Scholes in C, built exactly as bs.c's first line says (and as issue 10 measured it): strict
+        # -O3 (scalar expf/logf), and -ffast-math (which vectorizes expf/logf through glibc's libmvec)
+        for name, extra in (("bs_strict", []), ("bs_fast", ["-ffast-math"])):
+            if not env.tools.get("gcc"):
+                env.missing[name] = env.missing["gcc"]
+            elif pd is None or not (pd / "bs.c").exists():
+                env.missing[name] = "peer source bs.c not found"
+            else:
+                env.versions["gcc"] = run(["gcc", "--version"]).out.splitlines()[0]
+                exe = peers_out / name
+                r = run(["gcc", "-O3", "-mavx2", "-mfma", *extra, pd / "bs.c", "-o", exe, "-lm"], timeout=300)
+                if r.ok:
+                    env.tools[name] = str(exe)
+                else:
+                    env.missing[name] = f"gcc bs.c failed: {r.why()}"
+    if "kernels" in groups or "vmath" in groups or "io" in groups:
         r = run([sys.executable, "-c", "import numpy; print(numpy.__version__)"])
         if r.ok:
             env.versions["numpy"] = "numpy " + r.out.strip()
@@ -606,6 +622,249 @@ def group_kernels(env, cfg):
                        "without write-allocate): " + (", ".join(st) if st else "failed: " + r.why()) + ".")
     elif cfg.stream:
         g.notes.append("Memory bandwidth reference: " + peer_missing_cell(env, "stream") + ".")
+    return g
+
+
+# ----------------------------------------------------------------------------------------------------
+# Group: vmath (vector math: Black-Scholes, exp/log/sin/tanh alone, softmax)
+
+NUMPY_ENV = {"OPENBLAS_CORETYPE": None, "OPENBLAS_L2_SIZE": None, "OPENBLAS_NUM_THREADS": "1"}
+VMATH_FUNCS = ["exp", "log", "sin", "tanh"]
+VMATH_RANGES = {"exp": "[-10, 10)", "log": "(0, 1000]", "sin": "[-100, 100)", "tanh": "[-5, 5)"}
+VMATH_TYPES = [("f32", 4), ("float", 8)]
+
+
+def checksum_agrees(a, b, asum_rel):
+    """Whether two checksums agree within asum_rel of the larger magnitude (1.0 at least)."""
+    return abs(a - b) <= asum_rel * max(1.0, abs(a), abs(b))
+
+
+def fallback_reasons(env, programs):
+    """Why the JIT left kernels to the interpreter: `vecvm jit-dump` of small versions of the programs
+    (not timed), its `# kernel interpreted: PROGRAM: REASON` lines counted by reason."""
+    if not programs:
+        return ""
+    parts = []
+    for label, prog in programs:
+        with tempfile.TemporaryDirectory() as d:
+            r = run([env.vecvm, "jit-dump", "--out", d, prog], timeout=300)
+            try:
+                listing = (Path(d) / "kernels.txt").read_text()
+            except OSError:
+                parts.append(f"{label}: jit-dump failed ({r.why()})")
+                continue
+        reasons = {}
+        for line in listing.splitlines():
+            m = re.match(r"# kernel interpreted: .*?-> \S+ v\d+: (.*)$", line)
+            if m:
+                why = re.sub(r"\.L\d+", ".L…", m.group(1))
+                reasons[why] = reasons.get(why, 0) + 1
+        if reasons:
+            parts.append(f"{label}: " + "; ".join(f"{k} kernel{'s' if k > 1 else ''}: \"{w}\""
+                                                 for w, k in reasons.items()))
+    return (" Interpreted kernels (`vecvm jit-dump` of the same programs at N = 4,096): " + "; ".join(parts) + "."
+            if parts else "")
+
+
+def group_vmath(env, cfg):
+    g = Group("vmath")
+    jobs = []
+    n = cfg.vm_n
+    stats = {}          # impl -> --stats of its last run
+    checks = {}         # (case, impl) -> set of checksum texts
+
+    def note_check(case, impl, text):
+        checks.setdefault((case, impl), set()).add(text)
+
+    # --- Black-Scholes: bs.vec (JIT and --no-jit), bs.py, bs.c strict and fast-math. Best of 7 per run.
+    bs_prog = env.vec("bs", N=n, REPS=7)
+    BS = {k: g.s(f"{k}.bs.ns_per_option", "ns", False)
+          for k in ("vm_jit", "vm_p1", "vm_nojit", "numpy", "c_strict", "c_fast")}
+
+    def j_bs_vm(impl, flags):
+        def f():
+            r = env.vm(bs_prog, *flags, timeout=600)
+            stats[impl + ".bs"] = r.stats
+            rows = kv_lines(r.out, "bench")
+            m = re.search(r"^check (\S+)", r.out, re.M)
+            if r.ok and rows and m:
+                BS[impl].add(int(rows[0]["best_ns"]) / int(rows[0]["n"]))
+                note_check("bs", impl, m.group(1))
+            else:
+                BS[impl].fail(r.why() if not r.ok else "no output")
+        return f
+
+    def parse_peer_bs(impl, r):
+        t = re.search(r"bs_ns_per_option ([0-9.]+)", r.out)
+        c = re.search(r"checksum (\S+)", r.out)
+        if r.ok and t and c:
+            BS[impl].add(float(t.group(1)))
+            note_check("bs", impl, c.group(1))
+        else:
+            BS[impl].fail(r.why() if not r.ok else "no output")
+
+    def j_bs_np():
+        if not env.tools.get("numpy") or env.peers_dir is None:
+            return BS["numpy"].fail(env.missing.get("numpy") or "peer sources not found")
+        parse_peer_bs("numpy", run([env.tools["numpy"], env.peers_dir / "bs.py"], env=NUMPY_ENV, timeout=600))
+
+    def j_bs_c(impl, tool):
+        def f():
+            if not env.tools.get(tool):
+                return BS[impl].fail(env.missing.get(tool, "unavailable"))
+            parse_peer_bs(impl, run([env.tools[tool]], timeout=600))
+        return f
+
+    jobs += [("vecvm bs", j_bs_vm("vm_jit", [])), ("numpy bs.py", j_bs_np), ("C bs strict", j_bs_c("c_strict", "bs_strict")),
+             ("vecvm bs --procs 1", j_bs_vm("vm_p1", ["--procs", "1"])),
+             ("vecvm bs --no-jit", j_bs_vm("vm_nojit", ["--no-jit"])), ("C bs fast-math", j_bs_c("c_fast", "bs_fast"))]
+
+    # --- exp/log/sin/tanh alone and softmax: vmath.vec (JIT and --no-jit), np_vmath.py.
+    vm_prog = env.vec("vmath", N=n, PASSES=cfg.vm_passes, TRIALS=cfg.vm_trials)
+    F = lambda impl, fn, ty: g.s(f"{impl}.{fn}.{ty}", "GB/s", True)
+    SM = {k: g.s(f"{k}.softmax.f32.ms", "ms", False) for k in ("vm_jit", "vm_p1", "vm_nojit", "numpy")}
+    cases = [(fn, ty, size) for ty, size in VMATH_TYPES for fn in VMATH_FUNCS]
+
+    def take(impl, r, rows, form=None):
+        """Per case: the median of the in-process trials, as GB/s (functions) or ms (softmax)."""
+        for fn, ty, size in cases + [("softmax", "f32", 4)]:
+            sel = [d for d in rows if d.get("fn") == fn and d.get("type") == ty and d.get("form", form) == form]
+            s = SM[impl] if fn == "softmax" else F(impl if form is None else f"{impl}_{form}", fn, ty)
+            if fn == "softmax" and form not in (None, "naive"):
+                continue
+            if r.ok and sel:
+                ns = statistics.median(int(d["ns"]) / int(d["passes"]) for d in sel)
+                s.add(ns / 1e6 if fn == "softmax" else 2 * n * size / ns)   # read x, write z
+            else:
+                s.fail(r.why() if not r.ok else "no output")
+        for d in kv_lines(r.out, "check"):
+            note_check(f"{d['fn']}.{d['type']}", impl, d["sum"])
+
+    def j_vm(impl, flags):
+        def f():
+            r = env.vm(vm_prog, *flags, timeout=900)
+            stats[impl + ".vmath"] = r.stats
+            take(impl, r, kv_lines(r.out, "bench"))
+        return f
+
+    def j_np():
+        if not env.tools.get("numpy"):
+            for fn, ty, _ in cases:
+                for form in ("naive", "out"):
+                    F("numpy_" + form, fn, ty).fail(env.missing["numpy"])
+            return SM["numpy"].fail(env.missing["numpy"])
+        r = run([env.tools["numpy"], BENCH / "peers" / "np_vmath.py", n, cfg.vm_passes, cfg.vm_trials],
+                env=NUMPY_ENV, timeout=900)
+        rows = kv_lines(r.out, "bench")
+        take("numpy", r, rows, "naive")
+        for fn, ty, size in cases:      # the out= form (take() did naive and softmax)
+            sel = [d for d in rows if d.get("fn") == fn and d.get("type") == ty and d.get("form") == "out"]
+            s = F("numpy_out", fn, ty)
+            if r.ok and sel:
+                s.add(2 * n * size / statistics.median(int(d["ns"]) / int(d["passes"]) for d in sel))
+            else:
+                s.fail(r.why() if not r.ok else "no output")
+
+    jobs += [("vecvm vmath", j_vm("vm_jit", [])), ("numpy np_vmath.py", j_np),
+             ("vecvm vmath --procs 1", j_vm("vm_p1", ["--procs", "1"])),
+             ("vecvm vmath --no-jit", j_vm("vm_nojit", ["--no-jit"]))]
+    interleave(cfg.reps, jobs)
+
+    # --- notes: the JIT's view of each program, and checksum agreement
+    def jit_text(st):
+        if not st:
+            return "no `--stats` line"
+        return (f"jit={st.get('jit', '?')} jit.kernels={st.get('jit.kernels', '?')} "
+                f"jit.fallbacks={st.get('jit.fallbacks', '?')}")
+    if env.jit is None and stats.get("vm_jit.bs"):
+        env.jit = "`--stats` of bs.vec: " + jit_text(stats["vm_jit.bs"]) + " by default"
+    g.notes.append(f"`--stats` of the default runs: bs.vec {jit_text(stats.get('vm_jit.bs'))}; vmath.vec "
+                   f"{jit_text(stats.get('vm_jit.vmath'))}. A kernel the JIT cannot lower runs in the "
+                   "interpreter's evaluator (a fallback); `vecvm jit-dump --out DIR FILE` lists why." +
+                   fallback_reasons(env, [("bs.vec", env.vec("bs", N=4096, REPS=1)),
+                                          ("vmath.vec", env.vec("vmath", N=4096, PASSES=1, TRIALS=1))]
+                                    if any(st.get("jit.fallbacks", "0") != "0" for st in stats.values()) else []))
+    g.extra_json = {"checksums": {f"{case}/{impl}": sorted(v) for (case, impl), v in sorted(checks.items())},
+                    "stats": stats}
+
+    def first(case, impl):
+        v = checks.get((case, impl))
+        return sorted(v)[0] if v else None
+
+    trouble = []
+    for case in ["bs"] + [f"{fn}.{ty}" for fn, ty, _ in cases] + ["softmax.f32"]:
+        mine = set().union(*(checks.get((case, i), set()) for i in ("vm_jit", "vm_p1", "vm_nojit")))
+        if len(mine) > 1:
+            trouble.append(f"`{case}`: VecVM printed different checksums across runs or with and without the "
+                           f"JIT or on one processor ({', '.join(sorted(mine))}); they must be bit-identical")
+        ours, theirs = first(case, "vm_jit") or first(case, "vm_nojit"), first(case, "numpy")
+        # f32 results may differ by an ulp or two per element from numpy's, float results by an ulp. A
+        # softmax divides by an f32 sum of 1M terms, which VecVM adds in 32 lanes of ~31,000 sequential
+        # additions each (the language's order) and numpy pairwise: its sum is off by ~1e-5 relative.
+        tol = 1e-12 if case.endswith(".float") else 1e-4 if case.startswith("softmax") else 1e-5
+        if ours and theirs and not checksum_agrees(float(ours), float(theirs), tol):
+            trouble.append(f"`{case}`: VecVM's checksum {ours} differs from numpy's {theirs} by more than "
+                           f"{tol:g} relative: the results are not the same function")
+    if trouble:
+        g.notes.append("**Checksum problems:** " + "; ".join(trouble) + ".")
+
+    # --- tables
+    ref, ref1 = BS["vm_jit"], BS["vm_p1"]
+    rows = []
+    for impl, label in (("vm_jit", "VecVM (`bs.vec`; kernels on both processors)"),
+                        ("vm_p1", "VecVM `--procs 1` (one core, as every peer)"), ("vm_nojit", "VecVM `--no-jit`"),
+                        ("numpy", "numpy (`bs.py`)"), ("c_strict", "C `gcc -O3 -mavx2 -mfma` (strict)"),
+                        ("c_fast", "C `gcc -O3 -mavx2 -mfma -ffast-math` (libmvec)")):
+        rows.append([label, BS[impl].cell(), first("bs", impl) or "—",
+                     "—" if impl == "vm_jit" else ratio(BS[impl], ref),
+                     "—" if impl == "vm_p1" else ratio(BS[impl], ref1)])
+    goal = "not measured"
+    fast = BS["c_fast"]
+    if ref.median is not None:
+        goal = (f"Goal (issue 10): ≤ 3.4 ns/option, as fast as the C fast-math build. Here VecVM takes "
+                f"{num(ref.median)} ns/option by default ({'met' if ref.median <= 3.4 else 'not met'}) and "
+                f"{num(ref1.median)} on one core ({'met' if (ref1.median or 1e9) <= 3.4 else 'not met'})")
+        if fast.median is not None:
+            goal += (f"; the C fast-math build, single-threaded, takes {num(fast.median)} in the same run: "
+                     f"VecVM runs at {ratio(fast, ref)} of its speed by default and {ratio(fast, ref1)} on one "
+                     "core (1.00× or more: as fast)")
+    g.table(f"Black-Scholes, {n:,} f32 options: ns per option (best of 7 passes in each run, then median "
+            "over runs)",
+            ["implementation", "ns/option", "checksum (sum of prices)", "this ÷ VecVM (time)",
+             "this ÷ VecVM `--procs 1` (time)"], rows,
+            [goal + ".",
+             "Ratios above 1.00: VecVM is faster than that implementation. By default VecVM runs a kernel of "
+             "more than 262,144 elements in chunks on all its processors (2 here); the peers use one core. "
+             "Every implementation prices the same options with the same formula and order of operations "
+             "(../shared/peers/bs.c, bs.py, bench/vec/bs.vec); the checksums differ in the last digits "
+             "because the math functions round differently, gcc contracts `a*b+c` into FMAs (numpy and "
+             "VecVM never do) and each adds the prices in its own order."])
+    rows = []
+    for fn, ty, _ in cases:
+        jit, p1, nojit = F("vm_jit", fn, ty), F("vm_p1", fn, ty), F("vm_nojit", fn, ty)
+        npn, npo = F("numpy_naive", fn, ty), F("numpy_out", fn, ty)
+        npb = best(npn, npo)
+        rows.append([f"`{fn}` {ty}", VMATH_RANGES[fn], jit.cell(), p1.cell(), nojit.cell(), npn.cell(), npo.cell(),
+                     ratio(jit, npb) if npb else "—", ratio(p1, npb) if npb else "—",
+                     ratio(nojit, npb) if npb else "—"])
+    g.table(f"Vector math alone, `z = f(x)` over {n:,} elements: GB/s (bytes read + written)",
+            ["function", "inputs", "VecVM", "VecVM `--procs 1`", "VecVM --no-jit", "numpy naive", "numpy out=",
+             "VecVM ÷ numpy best", "`--procs 1` ÷ numpy best", "--no-jit ÷ numpy best"], rows,
+            ["GB/s = 2 × N × element size ÷ time per pass (read x, write z), the median of "
+             f"{cfg.vm_trials} in-process trials of {cfg.vm_passes} passes, then the median over runs. Above "
+             "1.00 VecVM is faster. numpy (one core) naive is `np.exp(x)` (allocates), out= is "
+             "`np.exp(x, out=z)`; VecVM's `z = exp(x)` reuses z's buffer and by default runs on both "
+             "processors. Inputs are a scrambled walk over the range (bench/vec/vmath.vec and "
+             "bench/peers/np_vmath.py make the same numbers)."])
+    g.table(f"Softmax of {n:,} f32 values: ms per softmax",
+            ["VecVM", "VecVM `--procs 1`", "VecVM --no-jit", "numpy", "numpy ÷ VecVM", "numpy ÷ VecVM `--procs 1`",
+             "numpy ÷ VecVM --no-jit"],
+            [[SM["vm_jit"].cell(), SM["vm_p1"].cell(), SM["vm_nojit"].cell(), SM["numpy"].cell(),
+              ratio(SM["numpy"], SM["vm_jit"]), ratio(SM["numpy"], SM["vm_p1"]), ratio(SM["numpy"], SM["vm_nojit"])]],
+            ["VecVM: `fn softmax(x: [f32]) -> [f32] { let m = max(x); let e = exp(x - m); return e / sum(e) }` "
+             "(three passes: `max`, `sum(exp(x - m))`, `exp(x - m) / s`; the fused `e` is computed twice "
+             "instead of stored). numpy: `e = np.exp(x - x.max()); e / e.sum()`. Inputs on [-10, 10). "
+             "Ratio above 1.00: VecVM is faster."])
     return g
 
 
@@ -994,6 +1253,8 @@ class Config:
         self.klat_samples, self.klat_n = (10, 48_000_000) if quick else (60, 48_000_000)
         self.kthr_n = 48_000_000
         self.kthr_passes, self.kthr_trials = (3, 2) if quick else (10, 3)
+        self.vm_n = 1_000_000
+        self.vm_passes, self.vm_trials = (2, 2) if quick else (5, 3)
         self.io_elements = 25_000_000          # 100 MB of f32
         self.io_trials = 3 if quick else 5
         self.embed_calls, self.embed_trials = (20_000, 3) if quick else (20_000, 7)
@@ -1115,6 +1376,7 @@ def main():
         l0 = os.getloadavg()[0]
         t0 = time.monotonic()
         fn = {"interpreter": lambda: group_interpreter(env, cfg), "kernels": lambda: group_kernels(env, cfg),
+              "vmath": lambda: group_vmath(env, cfg),
               "runtime": lambda: group_runtime(env, cfg, shared),
               "preemption": lambda: group_preemption(env, cfg, shared), "io": lambda: group_io(env, cfg),
               "embedding": lambda: group_embedding(env, cfg)}[name]
@@ -1128,13 +1390,23 @@ def main():
         print("\n" + g.markdown(), flush=True)
 
     total = time.monotonic() - t_start
+    command = f"bench/run.sh{' --quick' if cfg.quick else ''}{' --only ' + args.only if args.only else ''}"
+    out_md = Path(args.out) if args.out else RESULTS / "latest.md"
+    this_run = {"started": started.isoformat(), "command": command, "commit": info["commit"]}
+    # A partial run (--only) into the default file keeps the other groups of the file it replaces, each
+    # marked with the run it comes from, so that latest.md always has every group.
+    kept = kept_groups(out_md, [g.name for g in done]) if args.only and not args.out else {}
     head = [
         "# VecVM benchmarks, side by side with their peers",
         "",
-        f"Generated by `bench/run.sh{' --quick' if cfg.quick else ''}"
-        f"{' --only ' + args.only if args.only else ''}` on {started:%Y-%m-%d %H:%M %Z}, "
+        f"Generated by `{command}` on {started:%Y-%m-%d %H:%M %Z}, "
         f"{total:.0f} s in all. {cfg.reps} repetitions per benchmark, interleaved with the peers; "
         "cells are the median ±half the min–max range, as a percentage of the median.",
+    ]
+    if kept:
+        head[-1] += (f" This run measured {', '.join(g.name for g in done)}; the other groups "
+                     f"({', '.join(kept)}) are kept from earlier runs, and each says which.")
+    head += [
         "",
         f"- machine: {info.get('cpu', '?')}, {info['cpus']} CPUs, Linux {info['kernel']} (shared with "
         "other work: see the load averages)",
@@ -1143,18 +1415,53 @@ def main():
     ]
     if env.missing:
         head.append("- unavailable: " + "; ".join(f"{k}: {v}" for k, v in env.missing.items()))
-    md = "\n".join(head) + "\n\n" + "\n".join(g.markdown() for g in done)
-    out_md = Path(args.out) if args.out else RESULTS / "latest.md"
+    sections = {g.name: g.markdown() for g in done}
+    for name, k in kept.items():
+        sections[name] = k["markdown"]
+    order = [x for x in GROUPS if x in sections] + [x for x in sections if x not in GROUPS]
+    md = "\n".join(head) + "\n\n" + "\n".join(sections[x] for x in order)
     out_md.parent.mkdir(parents=True, exist_ok=True)
     out_md.write_text(md)
+    groups_json = {g.name: {"run": this_run, "seconds": g.seconds, "load_avg_before_after": g.load,
+                            **g.extra_json, "series": {k: s.to_json() for k, s in g.series.items()},
+                            "markdown": sections[g.name]} for g in done}
+    for name, k in kept.items():
+        groups_json[name] = k["json"]
     raw = {"started": started.isoformat(), "seconds": total, "quick": cfg.quick, "reps": cfg.reps,
            "config": vars(cfg), "machine": info, "versions": env.versions, "jit": env.jit,
-           "unavailable": env.missing,
-           "groups": {g.name: {"seconds": g.seconds, "load_avg_before_after": g.load, **g.extra_json,
-                               "series": {k: s.to_json() for k, s in g.series.items()}} for g in done}}
+           "unavailable": env.missing, "groups": {x: groups_json[x] for x in order}}
     out_md.with_suffix(".json").write_text(json.dumps(raw, indent=1) + "\n")
     log(f"wrote {out_md} and {out_md.with_suffix('.json')} ({total:.0f} s)")
 
+
+def kept_groups(out_md, measured):
+    """The groups of the previous out_md/.json that this run did not measure: {name: {markdown, json}}.
+    Each group's JSON carries the run it was measured in ("run"); its Markdown gets a line saying so."""
+    try:
+        prev = json.loads(out_md.with_suffix(".json").read_text())
+        prev_md = out_md.read_text()
+    except (OSError, ValueError):
+        return {}
+    # sections of the old Markdown, for files written before each group's JSON kept its own Markdown
+    parts = re.split(r"^## (\S+)\n", prev_md, flags=re.M)
+    md_of = {parts[i]: "## " + parts[i] + "\n" + parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+    kept = {}
+    for name, gj in prev.get("groups", {}).items():
+        if name in measured:
+            continue
+        run = gj.get("run") or {"started": prev.get("started"),
+                                "command": "bench/run.sh" + (" --quick" if prev.get("quick") else ""),
+                                "commit": prev.get("machine", {}).get("commit")}
+        text = gj.get("markdown") or md_of.get(name)
+        if not text:
+            continue
+        text = text.rstrip("\n") + "\n"
+        if "_Kept from an earlier run" not in text:       # say where it comes from, under its heading
+            lines = text.split("\n", 1)
+            text = (lines[0] + "\n\n" + f"_Kept from an earlier run: `{run['command']}` started "
+                    f"{run['started']} at commit {run['commit']}._\n" + lines[1])
+        kept[name] = {"markdown": text, "json": {**gj, "run": run, "markdown": text}}
+    return kept
 
 if __name__ == "__main__":
     main()
