@@ -58,7 +58,10 @@ struct KernelCase {
     static func value(_ kind: ElementKind, _ rng: inout SplitMix) -> UInt64 {
         // Mostly ordinary numbers, sometimes the special ones.
         if kind != .int && kind != .bool && rng.int(16) == 0 {
-            let specials: [Double] = [.nan, .infinity, -.infinity, 0, -0.0, 5e-324, 1e300, -1e-310, 0.5, -2.5]
+            let specials: [Double] = [
+                .nan, .infinity, -.infinity, 0, -0.0, .leastNonzeroMagnitude, 1e300,
+                -Double(bitPattern: 0x1_2688_b70e_62b), 0.5, -2.5,
+            ]
             let d = specials[rng.int(specials.count)]
             return kind == .f32 ? UInt64(Float(d).bitPattern) : d.bitPattern
         }

@@ -88,7 +88,8 @@ struct VectorHarness {
 struct VectorBuilderTests {
     static func samples(_ lane: Lane, _ rng: inout SplitMix, count: Int) -> [UInt64] {
         let specials: [Double] = [
-            .nan, .infinity, -.infinity, 0, -0.0, 5e-324, 1e300, -1e-310, 0.5, -2.5, 1, -1, 3, 1e10, 2e9,
+            .nan, .infinity, -.infinity, 0, -0.0, .leastNonzeroMagnitude, 1e300, -Double(bitPattern: 0x1_2688_b70e_62b),
+            0.5, -2.5, 1, -1, 3, 1e10, 2e9,
         ]
         return (0..<count).map { _ in
             let pick = rng.int(4)

@@ -79,8 +79,9 @@ final class LaneTable: @unchecked Sendable {
 }
 
 /// What the math library is generic over. `Value` is one value in every lane: a UInt64 holding one
-/// lane's bits in the interpreter, a vector register (or several) in the JIT.
-protocol LaneBuilder {
+/// lane's bits in the interpreter, a vector register (or several) in the JIT. `SendableMetatype`:
+/// the library passes its generic functions (`sinKernel`, ...) as closures, which capture `B.Type`.
+protocol LaneBuilder: SendableMetatype {
     associatedtype Value
 
     /// `bits` in every lane (an f32 or i32 in the low 32 bits).
