@@ -168,13 +168,17 @@ public final class VM: @unchecked Sendable {
     deinit { scheduler?.shutdown() }
 
     /// Compiles a program without running it. Every top-level `let` and `var` is a global of the
-    /// program's instances, which the host can read and write (`Instance.global(_:)`), unless
-    /// `hostReadableGlobals` is false: then top-level variables that no function uses stay in
-    /// registers of the top level (faster loops there), for programs the host only runs (the CLI,
-    /// `run(source:fileName:)`).
+    /// program's instances, which the host can read and write (`Instance.global(_:)`).
     /// A program of more than `SourceFile.maxBytes` is a compile error; otherwise compiling takes
     /// time and memory linear in the source, whatever it holds (at most `Diagnostic.limit` errors).
-    public func compile(source: String, fileName: String, hostReadableGlobals: Bool = true) throws(CompileError)
+    public func compile(source: String, fileName: String) throws(CompileError) -> CompiledProgram {
+        try compile(source: source, fileName: fileName, hostReadableGlobals: true)
+    }
+
+    /// `compile(source:fileName:)`; with `hostReadableGlobals` false, top-level variables that no
+    /// function uses stay in registers of the top level (faster loops there), for programs the host
+    /// only runs (the CLI, `run(source:fileName:)`): the host cannot read those.
+    public func compile(source: String, fileName: String, hostReadableGlobals: Bool) throws(CompileError)
         -> CompiledProgram
     {
         try CompileError.checkSize(source, fileName: fileName)
