@@ -280,7 +280,9 @@ public final class VM: @unchecked Sendable {
                     ? "async+cooperative"
                     : "cooperative(\(AsyncPreemption.isSupported ? "--no-async-preempt" : "async-compiled-out"))"))
         if usesJIT {
-            parts.append("jit.kernels=\(JITCache.shared.compiled.count)")
+            // Compiled in this process (a program's kernels are freed with it, often before --stats
+            // prints); the bytes are those of the live ones.
+            parts.append("jit.kernels=\(JITCache.shared.nativeTotal)")
             parts.append("jit.bytes=\(JITCache.shared.codeBytes)")
             parts.append("jit.fallbacks=\(JITCache.shared.fallbacks.count)")
             parts.append("jit.functions=\(NativeFunctions.shared.compiledNames.count)")

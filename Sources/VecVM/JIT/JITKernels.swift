@@ -63,6 +63,8 @@ final class JITCache: Sendable {
         var live: [KernelProgram: Weak] = [:]
         var fallbacks: [String] = []
         var count = 0
+        /// Kernels given native code in this process, freed ones included.
+        var nativeCount = 0
         /// Kept for good (`entry(for:)`, which callers use without a site to hold the code).
         var pinned: [KernelCode] = []
     }
@@ -86,6 +88,7 @@ final class JITCache: Sendable {
         let chosen = state.withLock { s -> KernelCode in
             if let c = s.live[program]?.code { return c }
             s.count += 1
+            if native != nil { s.nativeCount += 1 }
             let c = KernelCode(program: program, number: s.count - 1, native: native, fallback: fallback)
             s.live[program] = Weak(c)
             if let fallback {
@@ -131,6 +134,9 @@ final class JITCache: Sendable {
             }
         }.sorted { $0.number < $1.number }
     }
+    /// Kernels compiled to native code in this process so far, those freed with their programs
+    /// included (`compiled` lists the live ones).
+    var nativeTotal: Int { state.withLock { $0.nativeCount } }
     /// The most recent reasons kernels stayed interpreted.
     var fallbacks: [String] { state.withLock { $0.fallbacks } }
     /// Bytes of live kernel code.
