@@ -266,8 +266,9 @@ struct ReliabilityTests {
         #expect(gs.max()! <= 25_001 + 512, "G structs after each wave: \(gs)")
         // Task stacks are reused too, but a stack goes back to the pool only once its task has been
         // unwound and the pages scavenged, so the pool may hold a few waves' worth: it must stop
-        // growing (the last eight waves carve no more than the first eight did).
-        #expect(stacks[16...].max()! <= stacks[..<8].max()!, "task stacks carved after each wave: \(stacks)")
+        // growing: the last eight waves carve no more than the first eight did, give or take the
+        // per-P caches (a wave leaking its stacks would add thousands).
+        #expect(stacks[16...].max()! <= stacks[..<8].max()! + 512, "task stacks carved after each wave: \(stacks)")
         // What the program holds between waves is back where it was after each of them.
         #expect(Set(charged[8...]).count == 1, "bytes charged after each wave: \(charged)")
         // RSS moves by tens of MB from wave to wave under load (free memory kept in malloc's arenas,
