@@ -235,10 +235,12 @@ struct SessionTests {
 
     @Test func waitOnATaskThatFailedEarlierGivesItsError() {
         let h = SessionHarness()
-        h.ok("fn bad(n: int) -> int {\n    let a = iota(n)\n    return a[n]\n}")
+        // The sleep keeps the task from failing before the input that spawns it has ended (on a
+        // loaded machine it could run on another P at once); it stays on line 2.
+        h.ok("fn bad(n: int) -> int {\n    let a = iota(n); sleep(100)\n    return a[n]\n}")
         h.ok("let t = spawn bad(5)")
         // Let it fail while the session is idle; `wait` then ends with its error instead of hanging.
-        Thread.sleep(forTimeInterval: 0.2)
+        Thread.sleep(forTimeInterval: 0.4)
         let r = h.session.evaluate("wait(t)")
         guard let e = r.error?.runtimeError else {
             Issue.record("expected the task's error, got \(String(describing: r.error))")
