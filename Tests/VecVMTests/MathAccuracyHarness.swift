@@ -174,27 +174,8 @@ enum MathAccuracy {
 
     // MARK: inputs
 
-    /// SplitMix64: deterministic, so that a failure replays from its seed.
-    struct RNG {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        /// Uniform in [0, 1).
-        mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
-        mutating func uniform(_ a: Double, _ b: Double) -> Double { a + (b - a) * unit() }
-        /// |value| log-uniform in [2^lo, 2^hi), random sign when `signed`.
-        mutating func logUniform(_ lo: Double, _ hi: Double, signed: Bool = true) -> Double {
-            let v = Glibc.exp2(uniform(lo, hi))
-            return signed && next() & 1 == 1 ? -v : v
-        }
-        mutating func bits64() -> Double { Double(bitPattern: next()) }
-        mutating func bits32() -> Float { Float(bitPattern: UInt32(truncatingIfNeeded: next())) }
-    }
+    /// The tests' SplitMix64 (SplitMix.swift): deterministic, so that a failure replays from its seed.
+    typealias RNG = SplitMix
 
     /// `count` f64 arguments for `f`: a quarter random bit patterns (every class of number), the rest
     /// random values in the ranges that matter for the function, then every special and hard case.
@@ -553,4 +534,17 @@ enum MathAccuracy {
         }
         return failures
     }
+}
+
+extension SplitMix {
+    /// Uniform in [0, 1).
+    mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
+    mutating func uniform(_ a: Double, _ b: Double) -> Double { a + (b - a) * unit() }
+    /// |value| log-uniform in [2^lo, 2^hi), random sign when `signed`.
+    mutating func logUniform(_ lo: Double, _ hi: Double, signed: Bool = true) -> Double {
+        let v = Glibc.exp2(uniform(lo, hi))
+        return signed && next() & 1 == 1 ? -v : v
+    }
+    mutating func bits64() -> Double { Double(bitPattern: next()) }
+    mutating func bits32() -> Float { Float(bitPattern: UInt32(truncatingIfNeeded: next())) }
 }

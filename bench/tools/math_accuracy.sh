@@ -15,7 +15,9 @@ cd "$(dirname "$0")/../.."
 out=.build/math-accuracy
 mkdir -p "$out"
 bin="${MATH_ACCURACY_BIN:-$out/math_accuracy}"
-srcs=(Sources/VecVM/Math/*.swift Tests/VecVMTests/MathAccuracyHarness.swift bench/tools/math_accuracy_main.swift)
+# The math library without MathDispatch.swift (it maps the VM's opcodes onto the library, and needs
+# the rest of VecVM).
+srcs=($(ls Sources/VecVM/Math/*.swift | grep -v /MathDispatch.swift) Tests/VecVMTests/MathAccuracyHarness.swift Tests/VecVMTests/SplitMix.swift bench/tools/math_accuracy_main.swift)
 if [ -z "${MATH_ACCURACY_BIN:-}" ] && { [ ! -x "$bin" ] || [ -n "$(find "${srcs[@]}" -newer "$bin")" ]; }; then
     # With FMA and AVX2 where the CPU has them: fma and rounding become instructions instead of libm
     # calls (4 times faster; the results are the same, both being correctly rounded).
