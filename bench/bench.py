@@ -26,7 +26,7 @@ REPO = BENCH.parent
 OUT = BENCH / "out"            # git-ignored: generated programs, peer binaries
 RESULTS = BENCH / "results"
 SCRATCH = REPO / ".build-bench"
-GROUPS = ["interpreter", "kernels", "vmath", "runtime", "preemption", "io", "embedding"]
+GROUPS = ["interpreter", "calls", "kernels", "vmath", "runtime", "preemption", "io", "embedding"]
 
 
 def log(msg):
@@ -329,7 +329,7 @@ def setup_peers(env, groups):
         env.missing["peers"] = "peer programs not found (" + (env.args.peers or "../shared/peers") + ")"
         log(env.missing["peers"] + ": peer columns will say so")
     need = {}   # tool -> apt package
-    if "interpreter" in groups:
+    if "interpreter" in groups or "calls" in groups:
         need.update({"lua5.4": "lua5.4", "luajit": "luajit"})
     if "runtime" in groups or "preemption" in groups:
         need["go"] = "golang-go"
@@ -494,6 +494,77 @@ def group_interpreter(env, cfg):
              "(process CPU time), VecVM now() (wall time), so when other work takes CPU from us the first "
              "two rows favour Lua. The last row compares like with like: user + sys CPU time of the whole "
              "process from wait4(), start-up included (VecVM's runtime threads included too)."])
+    return g
+
+
+# ----------------------------------------------------------------------------------------------------
+# Group: calls (issue 11): whole programs as a user runs them, beside Lua 5.4 and LuaJIT
+
+# (key, label, VecVM program, Lua program, arguments, issue 11's goal for the JIT in ms)
+CALLS = [
+    ("startup", "start-up: `print(1)`", None, None, [], 3),
+    ("fib", "fib(30), recursive", "bench/calls/fib.vec", "bench/calls/fib.lua", ["30"], 8),
+    ("spectral", "spectral-norm n=1000", "programs/spectralnorm.vec", "bench/calls/spectralnorm.lua", ["1000"], 50),
+    ("nbody", "n-body 200k steps", "bench/calls/nbody.vec", "bench/calls/nbody.lua", ["200000"], 35),
+    ("fannkuch", "fannkuch-redux n=10", "programs/fannkuch.vec", "bench/calls/fannkuch.lua", ["10"], 300),
+    ("mandel", "mandelbrot, scalar floats, 400x400", "programs/mandelscalar.vec", "bench/calls/mandelbrot.lua",
+     ["400"], None),
+]
+
+
+def group_calls(env, cfg):
+    g = Group("calls")
+    one = OUT / "gen" / "print1.vec"
+    one.parent.mkdir(parents=True, exist_ok=True)
+    one.write_text("print(1)\n")
+    one_lua = OUT / "gen" / "print1.lua"
+    one_lua.write_text("print(1)\n")
+    runners = [("vecvm", lambda p, a: [env.vecvm, "run", p, *a]),
+               ("vecvm --no-jit", lambda p, a: [env.vecvm, "run", "--no-jit", p, *a]),
+               ("lua5.4", lambda p, a: ["lua5.4", p, *a]),
+               ("luajit", lambda p, a: ["luajit", p, *a]),
+               ("luajit -joff", lambda p, a: ["luajit", "-joff", p, *a])]
+    series = {(who, key): g.s(f"{who}.{key}", "ms") for who, _ in runners for key, *_ in CALLS}
+    outputs = {}
+
+    def job(who, make, key, vec, lua, args):
+        def f():
+            tool = "lua5.4" if who == "lua5.4" else "luajit" if who.startswith("luajit") else None
+            if tool and not env.tools.get(tool):
+                series[(who, key)].fail(env.missing.get(tool, f"{tool} unavailable"))
+                return
+            program = (REPO / (lua if tool else vec)) if vec else (one_lua if tool else one)
+            r = run(make(program, args), timeout=600)
+            if not r.ok:
+                series[(who, key)].fail(r.why())
+                return
+            outputs.setdefault(key, {})[who] = r.out
+            series[(who, key)].add(r.wall * 1e3)
+        return f
+
+    jobs = [(f"{who} {key}", job(who, make, key, vec, lua, args))
+            for key, _, vec, lua, args, _ in CALLS for who, make in runners]
+    interleave(cfg.reps, jobs)
+    rows = []
+    notes = []
+    for key, label, _, _, _, goal in CALLS:
+        vm, nojit = series[("vecvm", key)], series[("vecvm --no-jit", key)]
+        l54, ljt, joff = series[("lua5.4", key)], series[("luajit", key)], series[("luajit -joff", key)]
+        outs = outputs.get(key, {})
+        if len(set(outs.values())) > 1:
+            notes.append(f"{label}: the outputs differ: " + "; ".join(f"{w}: {o.strip()!r}" for w, o in outs.items()))
+        met = "—"
+        if goal is not None and vm.median is not None:
+            met = f"≤ {goal} ms: " + ("met" if vm.median <= goal else "not met")
+        rows.append([label, vm.cell(), nojit.cell(), l54.cell(), ljt.cell(), joff.cell(), ratio(ljt, vm),
+                     ratio(l54, nojit), met])
+    g.table("Calls and whole programs: wall time of the whole process in ms (median ±half-range)",
+            ["program", "VecVM", "VecVM --no-jit", "Lua 5.4", "LuaJIT", "LuaJIT -joff", "LuaJIT ÷ VecVM",
+             "Lua 5.4 ÷ VecVM --no-jit", "issue 11's goal (VecVM)"], rows,
+            ["Whole-process wall time, start-up and compilation included, as a user sees it; each repetition "
+             "runs every program under every runtime in turn (reversed on odd repetitions). Ratios above 1.00: "
+             "VecVM is faster. The programs are in programs/ and bench/calls/; every runtime must print the "
+             "same output (a difference is listed below)."] + notes)
     return g
 
 
@@ -1375,7 +1446,8 @@ def main():
         log(f"group {name}: {cfg.reps} repetitions ...")
         l0 = os.getloadavg()[0]
         t0 = time.monotonic()
-        fn = {"interpreter": lambda: group_interpreter(env, cfg), "kernels": lambda: group_kernels(env, cfg),
+        fn = {"interpreter": lambda: group_interpreter(env, cfg), "calls": lambda: group_calls(env, cfg),
+              "kernels": lambda: group_kernels(env, cfg),
               "vmath": lambda: group_vmath(env, cfg),
               "runtime": lambda: group_runtime(env, cfg, shared),
               "preemption": lambda: group_preemption(env, cfg, shared), "io": lambda: group_io(env, cfg),

@@ -189,6 +189,7 @@
 //   thread-local list and ending it on another thread crashes (PLATFORM.md hazard 1).
 // - No lock is held across a switch.
 import CJITStubs
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -372,6 +373,16 @@ public final class Scheduler: @unchecked Sendable {
     public static func preemptFlag() -> UnsafeMutablePointer<UInt32> {
         guard let g = vm_current_g() else { notInTask("Scheduler.preemptFlag") }
         return vm_g_preempt_ptr(g)
+    }
+
+    /// The lowest usable byte of the calling task's stack (below it: the guard), or 0 when the
+    /// caller is not a task (a host thread). Stable for the task's life: its stack is attached
+    /// when it first runs and stays until it ends.
+    public static var currentStackLow: UInt {
+        @inline(never) get {
+            guard let g = vm_current_g() else { return 0 }
+            return UInt(g.pointee.stack_lo)
+        }
     }
 
     /// Reads a flag returned by `preemptFlag()`.

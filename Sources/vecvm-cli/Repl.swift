@@ -39,7 +39,7 @@ struct Repl: ParsableCommand {
 
     func run() throws {
         let interactive = isatty(0) != 0 && isatty(1) != 0
-        var config = options.configuration()
+        var config = options.settings.configuration()
         var display: TerminalDisplay?
         if interactive {
             let d = TerminalDisplay()

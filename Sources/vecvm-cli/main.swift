@@ -85,18 +85,104 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Tasks that may exist at once, the main task included.")
     var maxTasks: Int?
 
-    /// The CLI's VM: the program may call C functions, read and write files, and read standard input.
-    func configuration(output: OutputSink = StandardOutput(), arguments: [String] = []) -> VMConfiguration {
-        VMConfiguration(
-            procs: procs, quantumNanoseconds: quantum?.nanoseconds ?? 10_000_000, jit: !noJit,
-            asyncPreemption: !noAsyncPreempt, output: output, memoryLimit: memoryLimit?.bytes,
-            allowForeignFunctions: true, arguments: arguments, input: StandardInput.shared, allowFileAccess: true,
-            maxTasks: maxTasks)
+    var settings: RunSettings {
+        RunSettings(
+            procs: procs, quantumNanoseconds: quantum?.nanoseconds, noJit: noJit, noAsyncPreempt: noAsyncPreempt,
+            stats: stats, memoryLimit: memoryLimit?.bytes, maxTasks: maxTasks)
     }
 
     func validate() throws {
         if let p = procs, p < 1 || p > 256 { throw ValidationError("--procs must be between 1 and 256") }
         if let n = maxTasks, n < 1 { throw ValidationError("--max-tasks must be at least 1") }
+    }
+}
+
+/// The options of `run` and `jit-dump`, parsed (by RunOptions, or by FastRun below).
+struct RunSettings {
+    var procs: Int?
+    var quantumNanoseconds: Int64?
+    var noJit = false
+    var noAsyncPreempt = false
+    var stats = false
+    var memoryLimit: Int?
+    var maxTasks: Int?
+
+    /// The CLI's VM: the program may call C functions, read and write files, and read standard input.
+    func configuration(output: OutputSink = StandardOutput(), arguments: [String] = []) -> VMConfiguration {
+        VMConfiguration(
+            procs: procs, quantumNanoseconds: quantumNanoseconds ?? 10_000_000, jit: !noJit,
+            asyncPreemption: !noAsyncPreempt, output: output, memoryLimit: memoryLimit,
+            allowForeignFunctions: true, arguments: arguments, input: StandardInput.shared, allowFileAccess: true,
+            maxTasks: maxTasks)
+    }
+}
+
+/// The common case of `vecvm [run] [OPTIONS] FILE [ARGS]`, parsed without ArgumentParser: building
+/// its command tree costs about 13 million instructions (protocol-conformance lookups), more than
+/// half of the start-up of `print(1)`. Only what is unambiguous is taken here — the options of
+/// `run`, each once, with valid values, and program arguments that do not start with `-` (or come
+/// after `--`); anything else (help, a subcommand, an unknown option, a bad value) returns nil and
+/// goes to ArgumentParser, which parses, validates and reports exactly as before.
+enum FastRun {
+    static func parse(_ argv: [String]) -> (file: String, arguments: [String], settings: RunSettings)? {
+        var args = argv.dropFirst()
+        if args.first == "run" { args = args.dropFirst() }
+        var settings = RunSettings()
+        var seen = Set<String>()
+        var file: String?
+        var arguments: [String] = []
+        var it = args.makeIterator()
+        while let arg = it.next() {
+            if arg == "--" {
+                guard file != nil else { return nil }
+                while let rest = it.next() { arguments.append(rest) }
+                break
+            }
+            guard arg.hasPrefix("-"), arg != "-" else {
+                if file == nil {
+                    if ["run", "repl", "disasm", "jit-dump", "help"].contains(arg) { return nil }
+                    file = arg
+                } else {
+                    arguments.append(arg)
+                }
+                continue
+            }
+            var name = arg
+            var value: String?
+            if let eq = arg.firstIndex(of: "=") {
+                name = String(arg[..<eq])
+                value = String(arg[arg.index(after: eq)...])
+            }
+            guard seen.insert(name).inserted else { return nil }
+            switch name {
+            case "--no-jit", "--no-async-preempt", "--stats":
+                guard value == nil else { return nil }
+                if name == "--no-jit" { settings.noJit = true }
+                if name == "--no-async-preempt" { settings.noAsyncPreempt = true }
+                if name == "--stats" { settings.stats = true }
+            case "--procs", "--quantum", "--memory-limit", "--max-tasks":
+                if value == nil { value = it.next() }
+                guard let v = value else { return nil }
+                switch name {
+                case "--procs":
+                    guard let p = Int(v), p >= 1, p <= 256 else { return nil }
+                    settings.procs = p
+                case "--quantum":
+                    guard let d = DurationArgument(argument: v) else { return nil }
+                    settings.quantumNanoseconds = d.nanoseconds
+                case "--memory-limit":
+                    guard let b = ByteCountArgument(argument: v) else { return nil }
+                    settings.memoryLimit = b.bytes
+                default:
+                    guard let n = Int(v), n >= 1 else { return nil }
+                    settings.maxTasks = n
+                }
+            default:
+                return nil
+            }
+        }
+        guard let file else { return nil }
+        return (file, arguments, settings)
     }
 }
 
@@ -159,34 +245,39 @@ struct Run: ParsableCommand {
     @Argument(parsing: .allUnrecognized, help: "Arguments of the program.") var arguments: [String] = []
 
     func run() throws {
-        let source = try readSource(file)
         // ArgumentParser keeps the `--` that ends vecvm's options; the program does not see it.
         var programArguments = arguments
         if let end = programArguments.firstIndex(of: "--") { programArguments.remove(at: end) }
-        let output = StandardOutput()
-        ExitSignals.install(flushing: output)
-        let config = options.configuration(output: output, arguments: programArguments)
-        let vm = VM(configuration: config)
-        var status: Int32 = 0
-        do {
-            // Only run, never called into: top-level variables no function uses stay in registers.
-            let program = try vm.compile(
-                source: source, fileName: file == "-" ? standardInputName : file, hostReadableGlobals: false)
-            for w in program.warnings { printError(w.rendered(colour: colourDiagnostics)) }
-            try vm.run(program)
-        } catch let error as CompileError {
-            config.output.flush()
-            printError(error.rendered(colour: colourDiagnostics))
-            status = VMError.compile(error).exitStatus
-        } catch let error as VMError {
-            config.output.flush()
-            printError(render(error))
-            status = error.exitStatus
-        }
-        if options.stats { printError(vm.statistics) }
-        // The program ends when its main task ends (as in Go): tasks still running are abandoned.
-        finish(output, status: status)
+        try runProgram(file: file, arguments: programArguments, settings: options.settings)
     }
+}
+
+/// `vecvm run`: compiles and runs `file` with the program's `arguments`, and exits.
+func runProgram(file: String, arguments: [String], settings: RunSettings) throws -> Never {
+    let source = try readSource(file)
+    let output = StandardOutput()
+    ExitSignals.install(flushing: output)
+    let config = settings.configuration(output: output, arguments: arguments)
+    let vm = VM(configuration: config)
+    var status: Int32 = 0
+    do {
+        // Only run, never called into: top-level variables no function uses stay in registers.
+        let program = try vm.compile(
+            source: source, fileName: file == "-" ? standardInputName : file, hostReadableGlobals: false)
+        for w in program.warnings { printError(w.rendered(colour: colourDiagnostics)) }
+        try vm.run(program)
+    } catch let error as CompileError {
+        config.output.flush()
+        printError(error.rendered(colour: colourDiagnostics))
+        status = VMError.compile(error).exitStatus
+    } catch let error as VMError {
+        config.output.flush()
+        printError(render(error))
+        status = error.exitStatus
+    }
+    if settings.stats { printError(vm.statistics) }
+    // The program ends when its main task ends (as in Go): tasks still running are abandoned.
+    finish(output, status: status)
 }
 
 struct Disasm: ParsableCommand {
@@ -221,7 +312,7 @@ struct JitDump: ParsableCommand {
         let source = try readSource(file)
         let output = StandardOutput()
         ExitSignals.install(flushing: output)
-        let config = options.configuration(output: output)
+        let config = options.settings.configuration(output: output)
         let vm = VM(configuration: config)
         if !vm.usesJIT {
             printError("vecvm: the JIT is off (--no-jit, VECVM_ISA=none, or a CPU without AVX2+FMA): nothing to dump")
@@ -300,6 +391,13 @@ CrashReporting.install(programName: "vecvm")
 // reads plain lines without prompts when standard input is not a terminal (`echo 'print(1)' | vecvm`).
 if CommandLine.arguments.count == 1 {
     VecVMCommand.main(["repl"])
+} else if let fast = FastRun.parse(CommandLine.arguments) {
+    do {
+        try runProgram(file: fast.file, arguments: fast.arguments, settings: fast.settings)
+    } catch {
+        // What ArgumentParser would print and exit with for the same error (e.g. an unreadable file).
+        VecVMCommand.exit(withError: error)
+    }
 } else {
     VecVMCommand.main()
 }

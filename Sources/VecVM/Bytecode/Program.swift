@@ -112,6 +112,8 @@ struct FunctionEntry {
     /// Pcs at which the native code may be entered (0 and loop headers).
     var nativeEntries: UnsafePointer<Int>?
     var nativeEntryCount: Int
+    /// Whether the native code calls other functions natively (it needs the task's NativeCallContext).
+    var nativeMakesCalls: Bool
 }
 
 /// The function table of one program, built once it is compiled.
@@ -128,7 +130,7 @@ final class FunctionTable {
         count = functions.count
         entries = .allocate(capacity: max(1, functions.count))
         for (i, f) in functions.enumerated() {
-            let n = native && i != 0 ? NativeFunctions.shared.native(for: f) : nil
+            let n = native && i != 0 ? NativeFunctions.shared.native(for: f, functions: functions) : nil
             (entries + i).initialize(
                 to: FunctionEntry(
                     code: f.code, constants: f.constantPool, frameSize: max(f.frameSize, 1),
@@ -137,7 +139,8 @@ final class FunctionTable {
                     function: Unmanaged.passUnretained(f),
                     native: n?.entry, nativeArraySlots: n.map { UnsafePointer($0.arraySlots) },
                     nativeArrayCount: n?.arraySlotCount ?? 0,
-                    nativeEntries: n.map { UnsafePointer($0.entries) }, nativeEntryCount: n?.entryCount ?? 0))
+                    nativeEntries: n.map { UnsafePointer($0.entries) }, nativeEntryCount: n?.entryCount ?? 0,
+                    nativeMakesCalls: n?.makesCalls ?? false))
         }
     }
 

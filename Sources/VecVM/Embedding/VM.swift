@@ -289,9 +289,11 @@ public final class VM: @unchecked Sendable {
             let interpreted = NativeFunctions.shared.interpreted
             parts.append("jit.functions.interpreted=\(interpreted.count)")
             if !interpreted.isEmpty {
-                // Which functions stayed interpreted, and why (no spaces inside the value).
+                // Which functions stayed interpreted (no spaces inside the value); why, on lines of
+                // their own after the counters.
                 let names = interpreted.map { $0.split(separator: ":").first.map(String.init) ?? $0 }
                 parts.append("jit.interpreted=\(names.joined(separator: ","))")
+                return parts.joined(separator: " ") + interpreted.map { "\njit.interpreted: \($0)" }.joined()
             }
         }
         return parts.joined(separator: " ")

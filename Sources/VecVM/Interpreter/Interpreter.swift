@@ -433,11 +433,19 @@ enum Interpreter {
                 }
                 function = callee
                 base = newBase
-                code = entries[callee].code
-                consts = entries[callee].constants
+                if let chain = state.pendingNativeChain {
+                    // Native calls below the callee left their frames (materializeNativeChain).
+                    try materializeNativeChain(state, entries, chain, innermostPc: resumeAt)
+                    let top = state.frames[state.frameCount - 1]
+                    function = top.function
+                    base = top.base
+                    resumeAt = top.pc
+                }
+                code = entries[function].code
+                consts = entries[function].constants
                 pc = code + resumeAt
-                regs = state.registers + newBase
-                objs = state.objects + newBase
+                regs = state.registers + base
+                objs = state.objects + base
                 if vm_load_relaxed_u32(preempt) != 0 { try preemptPoint(ctx, function, pc - code - 1) }
                 fuel &-= 1
                 if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
@@ -611,11 +619,29 @@ enum Interpreter {
             }
         }
         let fn = unsafeBitCast(native, to: NativeFunctionEntry.self)
+        // Native calls need the context: the machine stack they may use below this frame (the
+        // address of a local is this frame's stack pointer, near enough), the register stack's end
+        // and the chain a deopt leaves (see materializeNativeChain).
+        var context: NativeCallContext?
+        if e.nativeMakesCalls {
+            var marker = 0
+            let sp = withUnsafeMutablePointer(to: &marker) { UInt(bitPattern: $0) }
+            guard let c = state.nativeCallContext(sp: sp, direct: direct) else { return 0 }
+            context = c
+        }
         var start = 0
         while true {
-            let r = fn(state.registers + base, UnsafeRawPointer(table), preempt, start)
+            let r = fn(state.registers + base, UnsafeRawPointer(table), preempt, start, context?.memory)
             if r == -1 { return -1 }
             let at = Int(r & ~FunctionLowering.preemptBit)
+            if let context, context.chainCount > 0 {
+                // Native callees left frames: yield if asked, and let the caller rebuild them.
+                if r & FunctionLowering.preemptBit != 0 && !direct && Scheduler.preemptPoint() {
+                    context.chainCount = 0
+                    return -2
+                }
+                return at
+            }
             guard r & FunctionLowering.preemptBit != 0 else { return at }
             // A direct call has no task to yield: the interpreter goes on at `at` and stops at its
             // next poll of the same flag.
@@ -625,6 +651,34 @@ enum Interpreter {
             if !isEntry { return at }
             start = at
         }
+    }
+
+    /// Rebuilds the interpreter frames of a chain of native calls that a deopt left (see
+    /// FunctionLowering's native calls): the frame on top is the outermost native function's; each
+    /// pc in the chain (innermost caller first) is a `call` whose callee gets a frame above its
+    /// caller's, the innermost goes on at `innermostPc`. Growing the stacks as the interpreter's own
+    /// `call` does, it fails where the interpreter would have: at that `call`, "stack overflow".
+    @inline(never)
+    private static func materializeNativeChain(
+        _ state: TaskState, _ entries: UnsafePointer<FunctionEntry>, _ chain: NativeCallContext, innermostPc: Int
+    ) throws(Fault) {
+        let n = chain.chainCount
+        chain.chainCount = 0
+        for i in stride(from: n - 1, through: 0, by: -1) {
+            let caller = state.frames[state.frameCount - 1]
+            let callPc = Int(chain.chain[i])
+            let ins = Instruction(word: entries[caller.function].code[callPc])
+            let callee = ins.bx
+            let newBase = caller.base + ins.a
+            state.frames[state.frameCount - 1].pc = callPc + 1
+            let size = entries[callee].frameSize
+            guard newBase + size <= state.capacity || state.ensureCapacity(newBase + size),
+                state.pushFrame(Frame(function: callee, pc: 0, base: newBase))
+            else {
+                throw Fault(message: state.growthFailure, function: caller.function, pc: callPc)
+            }
+        }
+        state.frames[state.frameCount - 1].pc = innermostPc
     }
 
     /// A poll found the flag set: a task yields (and never resumes if its run was stopped); a direct

@@ -74,6 +74,35 @@ final class TaskState {
         kernelScratch = s
         return s
     }
+    /// What native calls between lowered functions need (JIT/NativeFunctions.swift), made on first
+    /// use and charged.
+    private var nativeCalls: NativeCallContext?
+
+    /// The context, when a deopt of native calls left a chain of frames to rebuild.
+    var pendingNativeChain: NativeCallContext? {
+        if let c = nativeCalls, c.chainCount > 0 { return c }
+        return nil
+    }
+
+    /// The native call context ready for an entry at stack pointer `sp`, or nil when the memory
+    /// limit refuses it (the native code is then not entered: the interpreter runs the function).
+    func nativeCallContext(sp: UInt, direct: Bool) -> NativeCallContext? {
+        let c: NativeCallContext
+        if let existing = nativeCalls {
+            c = existing
+        } else {
+            guard charge(NativeCallContext.bytes, "native call chain") else { return nil }
+            c = NativeCallContext()
+            nativeCalls = c
+        }
+        // A direct call runs on the host's thread (whose stack is not a task's, and may differ
+        // from one call to the next): only the budget below `sp` bounds it. The task's stack is read
+        // each time, as a state may serve more than one G over its life (a session's inputs).
+        let low: UInt = direct ? 0 : Scheduler.currentStackLow
+        c.prepare(sp: sp, stackLow: low, registersEnd: registers + capacity)
+        return c
+    }
+
     /// (data, count) pairs of array registers, passed to native functions; made and grown on demand.
     private var arrayTableMemory: UnsafeMutableRawPointer?
     private var arrayTableSlots = 0

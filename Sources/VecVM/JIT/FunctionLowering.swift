@@ -8,7 +8,15 @@
 //     int64_t fn(uint64_t *regs,           // rdi: the frame's registers (arguments in, result out)
 //                const ArrayRef *arrays,   // rsi: (data, count) of each array register, by register
 //                const uint32_t *preempt,  // rdx: the task's preemption flag
-//                int64_t entry)            // rcx: the pc to start at (0, or a loop header after a yield)
+//                int64_t entry,            // rcx: the pc to start at (0, or a loop header after a yield)
+//                NativeCallContext *ctx)   // r8: limits and the deopt chain (functions that call)
+//
+// Calls between lowered functions are native (see "Native calls" below `emitCall`): the caller writes
+// the arguments into the callee's register window (regs + A, as the interpreter's `call A` does) and
+// calls the callee's second entry, the *call entry*, which checks the machine stack, the register
+// stack and the preemption flag before it runs; a callee that cannot go on returns a pc like any
+// exit, and each native caller on the way out appends its call's pc to the context's chain, so the
+// interpreter can rebuild one frame per native level (Interpreter.materializeNativeChain).
 //
 // It returns -1 when the function returned (its result in regs[0...]), or the pc at which the
 // interpreter must go on, with every live register written back to `regs` first (a "deopt"):
@@ -21,11 +29,11 @@
 // What makes a function eligible: every instruction is in the subset below, every register holds one
 // kind of value wherever it is read (found by a forward dataflow pass over the bytecode), the values
 // live at every exit have a known kind (so they can be written back), and the values fit in registers
-// (8 GPRs, 14 vector registers; no spilling). Anything else leaves the function to the interpreter and
+// (9 GPRs, 10 with no array parameter, 11 with no call too; 14 vector registers; no spilling). Anything else leaves the function to the interpreter and
 // `--stats` names it with the reason.
 //
-// Like kernels, the code calls nothing, takes no lock and never touches memory below rsp, so every
-// instruction is an asynchronous-preemption safe point.
+// Like kernels, the code calls nothing but other lowered functions, takes no lock and never touches
+// memory below rsp, so every instruction is an asynchronous-preemption safe point.
 
 struct FunctionLowering {
     struct Unsupported: Error, CustomStringConvertible {
@@ -52,6 +60,8 @@ struct FunctionLowering {
     }
 
     let function: Function
+    /// The program's functions (the table a `call`'s Bx indexes).
+    private let functions: [Function]
     /// Instruction words.
     private let code: [Instruction]
     private var a = X86Assembler()
@@ -66,13 +76,24 @@ struct FunctionLowering {
     // Register assignment: VM register -> machine register number (GPR or vector).
     private var gprOf: [Int: X86.GPR] = [:]
     private var vecOf: [Int: Int] = [:]
-    private static let allocatableGPRs: [X86.GPR] = [.rbx, .rcx, .r8, .r9, .r12, .r13, .r14, .r15]
-    private static let calleeSaved: Set<X86.GPR> = [.rbx, .r12, .r13, .r14, .r15]
+    private static let allocatableGPRs: [X86.GPR] = [.rbx, .rcx, .r8, .r9, .r12, .r13, .r14, .r15, .r10]
+    private static let calleeSaved: Set<X86.GPR> = [.rbx, .r12, .r13, .r14, .r15, .rbp]
+    /// The GPRs this function may allocate: the fixed set, rsi when it has no array parameters
+    /// (rsi holds the array table otherwise) and rbp when it makes no calls (rbp holds the context
+    /// otherwise).
+    private var gprs: [X86.GPR] {
+        FunctionLowering.allocatableGPRs + (arraySlots.isEmpty ? [.rsi] : []) + (makesCalls ? [] : [.rbp])
+    }
     private let scratchVec = 15, scratchVec2 = 14
-    // Fixed GPRs: rdi = regs, rsi = arrays, r10 = preempt flag, rax/rdx/r11 scratch.
+    // Fixed GPRs: rdi = regs, rsi = arrays (functions with array parameters), rbp = the context
+    // (functions that call), rax/rdx/r11 scratch. The preemption flag's address is in the frame.
     private let regsBase = X86.GPR.rdi
     private let arraysBase = X86.GPR.rsi
-    private let preemptFlag = X86.GPR.r10
+    /// The frame below the saved registers: 32 bytes of scratch (lane extraction), the flag's
+    /// address, the array table's (reloaded after a call).
+    private static let frameBytes: Int64 = 48
+    private let flagSlot = X86.ptr(.rsp, 32).qword
+    private let arraysSlot = X86.ptr(.rsp, 40).qword
 
     private var labels: [X86.Label] = []
     private var exitLabel: X86.Label!
@@ -82,15 +103,76 @@ struct FunctionLowering {
     /// Registers that hold array parameters (the caller fills `arrays` for them).
     private(set) var arraySlots: [Int] = []
 
-    init(function: Function) {
+    /// The target of each `call` in the function, by callee index.
+    private enum Callee {
+        case recursive  // the function itself: a call to its own call entry
+        case native(NativeFunction)
+    }
+    private var callees: [Int: Callee] = [:]
+    private var callEntry: X86.Label!
+    /// Whether the function calls: it keeps the context (r8 at entry) in rbp.
+    private var makesCalls: Bool { !callees.isEmpty }
+    private let context = X86.GPR.rbp
+
+    init(function: Function, functions: [Function]) {
         self.function = function
+        self.functions = functions
         self.code = function.instructions
     }
 
-    static func lower(_ f: Function) throws(Unsupported) -> (code: [UInt8], arraySlots: [Int], entries: [Int]) {
-        var l = FunctionLowering(function: f)
+    /// What lowering produced: the code, the array slots the caller fills, the re-entry pcs, the
+    /// offset of the call entry, the native functions it calls (kept alive with it) and whether it
+    /// needs a `NativeCallContext`.
+    struct Lowered {
+        let code: [UInt8]
+        let arraySlots: [Int]
+        let entries: [Int]
+        let callEntryOffset: Int
+        let callees: [NativeFunction]
+        let makesCalls: Bool
+    }
+
+    static func lower(_ f: Function, functions: [Function]) throws(Unsupported) -> Lowered {
+        var l = FunctionLowering(function: f, functions: functions)
         let bytes = try l.run()
-        return (bytes, l.arraySlots, l.entryPoints)
+        var natives: [NativeFunction] = []
+        for c in l.callees.values { if case .native(let n) = c { natives.append(n) } }
+        return Lowered(
+            code: bytes, arraySlots: l.arraySlots, entries: l.entryPoints,
+            callEntryOffset: l.a.offset(of: l.callEntry) ?? 0, callees: natives, makesCalls: l.makesCalls)
+    }
+
+    /// Whether values of type `t` travel in machine registers (what a native call may pass and return).
+    private static func isMachineType(_ t: VType) -> Bool {
+        switch t {
+        case .int, .bool, .float, .f32, .f32x8, .f64x4: return true
+        default: return false
+        }
+    }
+
+    /// Resolves every callee before the analysis: the function itself, or a function the JIT lowers
+    /// too and that takes and returns only machine values. Anything else keeps the caller in the
+    /// interpreter, with the reason.
+    private mutating func resolveCallees() throws(Unsupported) {
+        for ins in code where ins.opcode == .call {
+            let index = ins.bx
+            if callees[index] != nil { continue }
+            guard index < functions.count else { throw Unsupported(reason: "calls function \(index) of no table") }
+            let callee = functions[index]
+            guard callee.parameterTypes.allSatisfy(FunctionLowering.isMachineType),
+                callee.resultType == .void || FunctionLowering.isMachineType(callee.resultType)
+            else {
+                throw Unsupported(reason: "calls \(callee.name), which takes or returns values not in registers")
+            }
+            if callee === function {
+                callees[index] = .recursive
+                continue
+            }
+            switch NativeFunctions.shared.lookup(callee, functions: functions) {
+            case .native(let n): callees[index] = .native(n)
+            case .interpreted(let why): throw Unsupported(reason: "calls \(callee.name), which is interpreted (\(why))")
+            }
+        }
     }
 
     // MARK: - Instruction effects
@@ -98,6 +180,19 @@ struct FunctionLowering {
     private struct Effects {
         var uses: [(Int, Kind)] = []
         var defs: [(Int, Kind)] = []
+        /// Slots whose values the instruction destroys (a call's callee window, past its result).
+        var kills: Range<Int>? = nil
+    }
+
+    private func kind(of t: VType) -> Kind {
+        switch t {
+        case .int, .bool: return .int
+        case .float: return .f64
+        case .f32: return .f32
+        case .f32x8: return .v32
+        case .f64x4: return .v64
+        default: return .reference
+        }
     }
 
     private func scalarKind(_ e: ElementKind) -> Kind { e == .int ? .int : e == .float ? .f64 : .f32 }
@@ -114,6 +209,17 @@ struct FunctionLowering {
         switch ins.opcode {
         case .nop, .clearRefs, .jump, .ret0:
             break
+        case .call:
+            guard callees[ins.bx] != nil else { throw Unsupported(reason: "calls an unresolved function") }
+            let callee = functions[ins.bx]
+            var slot = opA
+            for t in callee.parameterTypes {
+                use(slot, kind(of: t))
+                slot += max(1, t.storage.slots)
+            }
+            let resultSlots = callee.resultType == .void ? 0 : max(1, callee.resultType.storage.slots)
+            if resultSlots > 0 { def(opA, kind(of: callee.resultType)) }
+            e.kills = (opA + resultSlots)..<max(opA + resultSlots, state.count)
         case .move:
             let k = opB < state.count ? state[opB] : .unknown
             guard k == .int || k == .f32 || k == .f64 else { throw Unsupported(reason: "moves a \(k) register") }
@@ -351,6 +457,7 @@ struct FunctionLowering {
             var st = stateIn[pc]
             let e = try effects(code[pc], st)
             apply(e.defs, to: &st)
+            if let k = e.kills { for i in k where i < st.count { st[i] = .unknown } }
             stateOut[pc] = st
             for s in successors(pc) {
                 guard s >= 0 && s < n else { throw Unsupported(reason: "jumps outside the function") }
@@ -392,6 +499,7 @@ struct FunctionLowering {
                 for s in successors(pc) { out.formUnion(liveIn[s]) }
                 let e = try effects(code[pc], stateIn[pc])
                 for (d, _) in e.defs { out.remove(d) }
+                if let k = e.kills { out = out.filter { !k.contains($0) } }
                 for (u, _) in e.uses { out.insert(u) }
                 if out != liveIn[pc] {
                     liveIn[pc] = out
@@ -467,7 +575,7 @@ struct FunctionLowering {
             }
             return assignment
         }
-        let gprs = FunctionLowering.allocatableGPRs
+        let gprs = self.gprs
         guard let intColors = color(ints, intEdges, gprs.count) else {
             throw Unsupported(reason: "more than \(gprs.count) integer values live at once")
         }
@@ -525,18 +633,33 @@ struct FunctionLowering {
     // MARK: - Driver
 
     private mutating func run() throws(Unsupported) -> [UInt8] {
+        try resolveCallees()
         try analyze()
         try allocate()
         labels = code.indices.map { _ in a.newLabel() }
         exitLabel = a.newLabel()
+        callEntry = a.newLabel()
         let used = Set(gprOf.values)
-        let saved = FunctionLowering.allocatableGPRs.filter {
-            used.contains($0) && FunctionLowering.calleeSaved.contains($0)
+        var saved = gprs.filter { used.contains($0) && FunctionLowering.calleeSaved.contains($0) }
+        let calls = makesCalls
+        let ctx = context
+        if calls { saved.append(ctx) }
+        // Prologue: save callee-saved GPRs, reserve the frame (scratch, the flag's and the array
+        // table's addresses), keep the context (functions that call). Every native frame is at least
+        // 56 bytes (the return address and the frame), which bounds the chain
+        // (NativeCallContext.chainCapacity counts 40).
+        let pushes = saved
+        let flagSlot = self.flagSlot
+        let arraysSlot = self.arraysSlot
+        func prologue(_ a: inout X86Assembler) {
+            for r in pushes { a.push(r) }
+            a.sub(.rsp, FunctionLowering.frameBytes)
+            if calls { a.mov(ctx, .r8) }
+            a.mov(flagSlot, .rdx)
+            a.mov(arraysSlot, .rsi)
         }
-        // Prologue: save callee-saved GPRs, reserve 32 bytes of scratch (for lane extraction).
-        for r in saved { a.push(r) }
-        a.sub(.rsp, 32)
-        a.mov(preemptFlag, .rdx)
+        // The entry from the interpreter (runNative): rdx = flag, rcx = the pc to start at.
+        prologue(&a)
         a.mov(.rax, .rcx)  // the entry pc (rcx may be an allocated register)
         for e in entryPoints {
             let next = a.newLabel()
@@ -548,6 +671,33 @@ struct FunctionLowering {
         }
         // An unknown entry: resume the interpreter where it asked to start.
         a.jmp(exitLabel)
+
+        // The call entry, from a native caller: rdi = this frame's window (the arguments in it),
+        // rdx = the flag's address, r8 = the context. Before anything is loaded, three checks send the call
+        // back to the interpreter at pc 0 with nothing to write back: the machine stack is at the
+        // context's limit, the frame would pass the end of the register stack (the interpreter grows
+        // it, or reports "stack overflow"), or the flag asks for a yield (a recursion without loops
+        // still yields at every call, as interpreted calls do).
+        a.bind(callEntry)
+        prologue(&a)
+        let toInterpreter = a.newLabel()
+        let toYield = a.newLabel()
+        a.cmp(.rsp, X86.ptr(.r8, Int32(NativeCallContext.stackLimitOffset)).qword)
+        a.j(.b, toInterpreter)
+        a.lea(.rax, X86.ptr(regsBase, Int32(max(function.frameSize, 1) * 8)))
+        a.cmp(.rax, X86.ptr(.r8, Int32(NativeCallContext.registersEndOffset)).qword)
+        a.j(.a, toInterpreter)
+        a.cmp(X86.ptr(.rdx).dword, 0)
+        a.j(.ne, toYield)
+        emitLoads(try liveKinds(at: 0, state: stateIn[0]))
+        a.jmp(labels[0])
+        a.bind(toInterpreter)
+        a.mov(.rax, 0)
+        a.jmp(exitLabel)
+        a.bind(toYield)
+        a.mov(.rax, FunctionLowering.preemptBit)
+        a.jmp(exitLabel)
+
         for pc in code.indices {
             a.bind(labels[pc])
             guard !stateIn[pc].isEmpty else { continue }  // unreachable
@@ -559,9 +709,20 @@ struct FunctionLowering {
             a.mov(.rax, Int64(pc) | (preempt ? FunctionLowering.preemptBit : 0))
             a.jmp(exitLabel)
         }
+        for (label, pc) in callExits {
+            // A callee did not return: this frame's live values are in `regs` already (stored before
+            // the call); record the call's pc and pass the callee's answer on.
+            a.bind(label)
+            a.mov(.r11, X86.ptr(context, Int32(NativeCallContext.chainOffset)).qword)
+            a.mov(.rdx, X86.ptr(context, Int32(NativeCallContext.chainCountOffset)).qword)
+            a.mov(X86.ptr(.r11, index: .rdx, scale: 4).dword, Int64(pc))
+            a.add(.rdx, 1)
+            a.mov(X86.ptr(context, Int32(NativeCallContext.chainCountOffset)).qword, .rdx)
+            a.jmp(exitLabel)
+        }
         a.bind(exitLabel)
         a.emit(.vzeroupper)
-        a.add(.rsp, 32)
+        a.add(.rsp, FunctionLowering.frameBytes)
         for r in saved.reversed() { a.pop(r) }
         a.ret()
         do {
@@ -569,6 +730,54 @@ struct FunctionLowering {
         } catch {
             throw Unsupported(reason: "assembler: \(error)")
         }
+    }
+
+    /// Exits after a call whose callee did not return: (label, pc of the call).
+    private var callExits: [(X86.Label, Int)] = []
+
+    // MARK: - Native calls
+    //
+    // `call A f` with the callee's window at regs + A: the values live after the call are stored to
+    // their slots (every machine register is the caller's to save: the callee saves only rbx, rbp and
+    // r12-r15, which it restores; rdi is fixed for the life of a function, rsi too in one with arrays,
+    // reloaded after the call since the callee may allocate it), the
+    // arguments are stored into the window, rdi moves to the window and back, and the result is
+    // loaded from slot A. A callee that answers anything but -1 left its own frame for the interpreter
+    // (see `run`'s call exits); this frame's is in `regs` already.
+    private mutating func emitCall(_ pc: Int) throws(Unsupported) {
+        let ins = code[pc]
+        let window = ins.a
+        let st = stateIn[pc]
+        let after = try liveKinds(at: pc + 1, state: stateOut[pc])
+        let callee = functions[ins.bx]
+        let resultSlots = callee.resultType == .void ? 0 : max(1, callee.resultType.storage.slots)
+        let kept = after.filter { $0.key < window }
+        emitStores(kept)
+        var args: [Int: Kind] = [:]
+        var slot = window
+        for t in callee.parameterTypes {
+            args[slot] = st[slot]
+            slot += max(1, t.storage.slots)
+        }
+        emitStores(args)
+        a.lea(regsBase, X86.ptr(regsBase, Int32(window * 8)))
+        a.mov(.r8, context)
+        a.mov(.rdx, flagSlot)
+        switch callees[ins.bx]! {
+        case .recursive:
+            a.call(callEntry)
+        case .native(let n):
+            a.mov(.rax, Int64(Int(bitPattern: n.entry) + n.callEntryOffset))
+            a.call(.rax)
+        }
+        a.lea(regsBase, X86.ptr(regsBase, Int32(-window * 8)))
+        if !arraySlots.isEmpty { a.mov(arraysBase, arraysSlot) }
+        let exit = a.newLabel()
+        callExits.append((exit, pc))
+        a.cmp(.rax, -1)
+        a.j(.ne, exit)
+        if resultSlots > 0 { emitLoads([window: kind(of: callee.resultType)]) }
+        emitLoads(kept)
     }
 
     /// opA jump to `target`; a backward one polls the preemption flag first.
@@ -581,12 +790,14 @@ struct FunctionLowering {
             if let c = condition {
                 let skip = a.newLabel()
                 a.j(c.inverted, skip)
-                a.cmp(X86.ptr(preemptFlag).dword, 0)
+                a.mov(.r11, flagSlot)
+                a.cmp(X86.ptr(.r11).dword, 0)
                 a.j(.ne, stub)
                 a.jmp(labels[target])
                 a.bind(skip)
             } else {
-                a.cmp(X86.ptr(preemptFlag).dword, 0)
+                a.mov(.r11, flagSlot)
+                a.cmp(X86.ptr(.r11).dword, 0)
                 a.j(.ne, stub)
                 a.jmp(labels[target])
             }
@@ -609,6 +820,8 @@ struct FunctionLowering {
         switch ins.opcode {
         case .nop, .clearRefs:
             break
+        case .call:
+            try emitCall(pc)
         case .move:
             if st[opB] == .int { a.mov(g(opA), g(opB)) } else { a.emit(.vmovaps, x(opA), x(opB)) }
         case .move4:

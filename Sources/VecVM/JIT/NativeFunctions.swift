@@ -8,7 +8,72 @@ import Synchronization
 
 /// The native entry of a function (see FunctionLowering.swift for the ABI).
 typealias NativeFunctionEntry =
-    @convention(c) (UnsafeMutablePointer<UInt64>, UnsafeRawPointer, UnsafePointer<UInt32>, Int) -> Int64
+    @convention(c) (
+        UnsafeMutablePointer<UInt64>, UnsafeRawPointer, UnsafePointer<UInt32>, Int, UnsafeMutableRawPointer?
+    )
+    -> Int64
+
+/// What native calls between lowered functions need of their task, in raw memory that the code
+/// reads at fixed offsets (pinned by NativeCallTests):
+///
+///     +0  stackLimit     lowest rsp at which a native call may start a frame
+///     +8  registersEnd   one past the end of the task's register stack
+///     +16 chain          UInt32 pcs of the native calls a deopt left, innermost caller first
+///     +24 chainCount
+///
+/// The chain cannot overflow: a native frame takes at least 40 bytes of machine stack (its return
+/// address and 32 bytes of scratch), the calls stop at `stackLimit`, at most `stackBudget` below
+/// where the interpreter entered the native code, so there are at most `stackBudget / 40` levels.
+final class NativeCallContext {
+    static let stackLimitOffset = 0
+    static let registersEndOffset = 8
+    static let chainOffset = 16
+    static let chainCountOffset = 24
+    static let size = 32
+    /// Machine stack a chain of native calls may use below the interpreter's frame. Deeper
+    /// recursion goes back to the interpreter, which rebuilds the frames and calls natively again
+    /// from the top of the stack.
+    static let stackBudget = 32 << 10
+    /// Stack kept free below the limit of a task's stack: the asynchronous preemption trampoline
+    /// (which saves the vector state there) and the scheduler code it runs.
+    static let stackReserve = 16 << 10
+    static let chainCapacity = stackBudget / 40 + 2
+    /// Bytes this costs a task (charged to its memory account by TaskState).
+    static let bytes = size + chainCapacity * 4
+
+    let memory: UnsafeMutableRawPointer
+    let chain: UnsafeMutablePointer<UInt32>
+
+    init() {
+        memory = .allocate(byteCount: NativeCallContext.size, alignment: 16)
+        memory.initializeMemory(as: UInt8.self, repeating: 0, count: NativeCallContext.size)
+        chain = .allocate(capacity: NativeCallContext.chainCapacity)
+        memory.storeBytes(of: UInt(bitPattern: chain), toByteOffset: NativeCallContext.chainOffset, as: UInt.self)
+    }
+
+    deinit {
+        memory.deallocate()
+        chain.deallocate()
+    }
+
+    var chainCount: Int {
+        get { memory.load(fromByteOffset: NativeCallContext.chainCountOffset, as: Int.self) }
+        set { memory.storeBytes(of: newValue, toByteOffset: NativeCallContext.chainCountOffset, as: Int.self) }
+    }
+
+    /// Sets the limits for an entry from the interpreter at stack pointer `sp`: the calls may use
+    /// `stackBudget` bytes below it, and never the last `stackReserve` bytes above `stackLow` (the
+    /// task's lowest usable byte; 0 when not on a task's stack).
+    func prepare(sp: UInt, stackLow: UInt, registersEnd: UnsafeMutablePointer<UInt64>) {
+        var limit = sp &- UInt(NativeCallContext.stackBudget)
+        if stackLow != 0 { limit = max(limit, stackLow + UInt(NativeCallContext.stackReserve)) }
+        if limit > sp { limit = sp }
+        memory.storeBytes(of: limit, toByteOffset: NativeCallContext.stackLimitOffset, as: UInt.self)
+        memory.storeBytes(
+            of: UInt(bitPattern: registersEnd), toByteOffset: NativeCallContext.registersEndOffset, as: UInt.self)
+        chainCount = 0
+    }
+}
 
 /// One lowered function; its code and tables go with it.
 final class NativeFunction: @unchecked Sendable {
@@ -20,10 +85,22 @@ final class NativeFunction: @unchecked Sendable {
     let arraySlotCount: Int
     let entries: UnsafeMutablePointer<Int>
     let entryCount: Int
+    /// Offset of the entry for native callers (FunctionLowering's call entry).
+    let callEntryOffset: Int
+    /// The lowered functions this one calls: their code must live as long as this code.
+    let callees: [NativeFunction]
+    /// Whether the code calls (and so needs a NativeCallContext).
+    let makesCalls: Bool
 
-    init(name: String, code: NativeCode, arraySlots: [Int], entries: [Int]) {
+    init(
+        name: String, code: NativeCode, arraySlots: [Int], entries: [Int], callEntryOffset: Int = 0,
+        callees: [NativeFunction] = [], makesCalls: Bool = false
+    ) {
         self.name = name
         self.code = code
+        self.callEntryOffset = callEntryOffset
+        self.callees = callees
+        self.makesCalls = makesCalls
         self.arraySlots = .allocate(capacity: max(1, arraySlots.count))
         for (i, s) in arraySlots.enumerated() { self.arraySlots[i] = s }
         arraySlotCount = arraySlots.count
@@ -41,8 +118,16 @@ final class NativeFunction: @unchecked Sendable {
 /// What the JIT made of a function (Function.nativeState).
 enum NativeFunctionState {
     case untried
+    /// Being lowered (a call back to it from a callee's lowering is a cycle: mutual recursion).
+    case lowering
     case native(NativeFunction)
-    case interpreted
+    case interpreted(String)
+}
+
+/// What `NativeFunctions.lookup` found.
+enum NativeLookup {
+    case native(NativeFunction)
+    case interpreted(String)
 }
 
 final class NativeFunctions: Sendable {
@@ -66,35 +151,40 @@ final class NativeFunctions: Sendable {
     private let state = Mutex(State())
 
     /// The native code of `f`, lowering it on first request; nil when it stays interpreted.
-    func native(for f: Function) -> NativeFunction? {
-        let known = state.withLock { _ -> NativeFunction?? in
+    func native(for f: Function, functions: [Function]) -> NativeFunction? {
+        if case .native(let n) = lookup(f, functions: functions) { return n }
+        return nil
+    }
+
+    /// The native code of `f` (lowered on first request, with the functions it calls), or why it
+    /// stays interpreted.
+    func lookup(_ f: Function, functions: [Function]) -> NativeLookup {
+        let known = state.withLock { _ -> NativeLookup? in
             switch f.nativeState {
-            case .untried: return .none
-            case .native(let n): return .some(n)
-            case .interpreted: return .some(nil)
+            case .untried:
+                f.nativeState = .lowering
+                return nil
+            case .lowering: return .interpreted("it calls back into a function being compiled (mutual recursion)")
+            case .native(let n): return .native(n)
+            case .interpreted(let why): return .interpreted(why)
             }
         }
         if let known { return known }
         var result: NativeFunction?
-        var reason: String?
+        var reason = "?"
         do {
-            let (bytes, slots, entries) = try FunctionLowering.lower(f)
-            if let code = NativeCode(bytes) {
-                result = NativeFunction(name: f.name, code: code, arraySlots: slots, entries: entries)
+            let l = try FunctionLowering.lower(f, functions: functions)
+            if let code = NativeCode(l.code) {
+                result = NativeFunction(
+                    name: f.name, code: code, arraySlots: l.arraySlots, entries: l.entries,
+                    callEntryOffset: l.callEntryOffset, callees: l.callees, makesCalls: l.makesCalls)
             } else {
                 reason = "the code heap is full or unavailable"
             }
         } catch {
             reason = error.reason
         }
-        // Ours, or what another thread decided meanwhile (ours is then released after the lock).
-        var mine = result
-        let chosen = state.withLock { s -> NativeFunction? in
-            switch f.nativeState {
-            case .native(let n): return n
-            case .interpreted: return nil
-            case .untried: break
-            }
+        return state.withLock { s -> NativeLookup in
             if let result {
                 f.nativeState = .native(result)
                 NativeFunctions.log(&s.compiled, f.name)
@@ -103,15 +193,12 @@ final class NativeFunctions: Sendable {
                     s.pruneAt = max(64, s.live.count * 2)
                 }
                 s.live.append(Weak(result))
-            } else {
-                f.nativeState = .interpreted
-                NativeFunctions.log(&s.interpreted, "\(f.name): \(reason ?? "?")")
+                return .native(result)
             }
-            mine = nil
-            return result
+            f.nativeState = .interpreted(reason)
+            NativeFunctions.log(&s.interpreted, "\(f.name): \(reason)")
+            return .interpreted(reason)
         }
-        _ = mine
-        return chosen
     }
 
     private static func log(_ list: inout [String], _ entry: String) {

@@ -1,0 +1,213 @@
+// Native calls between JIT-compiled functions (FunctionLowering's call entry, NativeCallContext and
+// the interpreter's materializeNativeChain): recursion runs natively, and everything that leaves the
+// native code part-way — an error deep in a chain of calls, a machine stack at its budget, a register
+// stack to grow, a yield — leaves the interpreter the same frames it would have built itself, so
+// output, errors and tracebacks are those of `--no-jit`.
+
+import Testing
+
+@testable import VecVM
+
+@Suite(
+    "native calls", .serialized, .enabled(if: JITSupport.available, "no JIT here (compiled out, or no AVX2+FMA)"))
+struct NativeCallTests {
+    /// Runs `source` with the JIT (2 Ps, `quantum`) and without it; both must agree; returns the JIT run.
+    func agree(_ source: String, quantum: Int64 = 10_000_000, sourceLocation: Testing.SourceLocation = #_sourceLocation)
+        -> RunResult
+    {
+        let jit = run(source, mode: Mode(procs: 2, jit: true, asyncPreemption: true, quantumNanoseconds: quantum))
+        let interp = run(source, mode: Mode(procs: 1, jit: false, asyncPreemption: false))
+        #expect(jit.output == interp.output, sourceLocation: sourceLocation)
+        #expect(jit.errorText == interp.errorText, sourceLocation: sourceLocation)
+        return jit
+    }
+
+    func isNative(_ name: String) -> Bool { NativeFunctions.shared.compiledNames.contains(name) }
+
+    @Test func recursionRunsNatively() {
+        let r = agree(
+            """
+            fn fibN(n: int) -> int {
+                if n < 2 { return n }
+                return fibN(n - 1) + fibN(n - 2)
+            }
+            fn ackN(m: int, n: int) -> int {
+                if m == 0 { return n + 1 }
+                if n == 0 { return ackN(m - 1, 1) }
+                return ackN(m - 1, ackN(m, n - 1))
+            }
+            print(fibN(24), ackN(2, 3), ackN(3, 4))
+            """)
+        #expect(r.output == "46368 9 125\n")
+        #expect(isNative("fibN") && isNative("ackN"))
+    }
+
+    @Test func callsPassEveryKindOfValue() {
+        let r = agree(
+            """
+            fn scaleV(v: f64x4, k: float) -> f64x4 { return v * k }
+            fn mixV(a: f32x8, b: f32x8, t: f32) -> f32x8 { return fma(b - a, splat(t), a) }
+            fn half32(x: f32) -> f32 { return x * 0.5 }
+            fn isOdd(n: int) -> bool { return n % 2 == 1 }
+            fn nothing(n: int) { }
+            fn caller(a: [float], n: int) -> float {
+                var acc = splat(0.0)
+                var m = splat(f32(0))
+                var s = 0.0
+                var c = 0
+                var i = 0
+                while i + 4 <= len(a) {
+                    acc = acc + scaleV(vload(a, i), 0.5)
+                    m = mixV(m, splat(f32(i)), half32(f32(0.5)))
+                    if isOdd(i / 4) { c += 1 }
+                    nothing(i)
+                    i += 4
+                }
+                s = sum(acc) + float(sum(m)) + float(c)
+                return s
+            }
+            print(caller(float(iota(64)) * 0.25, 3))
+            """)
+        #expect(r.error == nil, "\(r.errorText)")
+        for name in ["scaleV", "mixV", "half32", "isOdd", "nothing", "caller"] {
+            #expect(isNative(name), "\(name): \(NativeFunctions.shared.interpreted)")
+        }
+    }
+
+    @Test func deepRecursionPassesTheNativeStackBudget() {
+        // 150,000 levels: far past one native chain's machine-stack budget (NativeCallContext), so
+        // the chain goes back to the interpreter again and again, which rebuilds its frames and
+        // calls natively from there; the register stack grows on the way.
+        let r = agree(
+            """
+            fn down(n: int) -> int {
+                if n == 0 { return 0 }
+                return down(n - 1) + 1
+            }
+            fn downF(n: int, x: float) -> float {
+                if n == 0 { return x }
+                return downF(n - 1, x * 1.0000001) + 0.5
+            }
+            print(down(150000), downF(20000, 1.0))
+            """)
+        #expect(r.output.hasPrefix("150000 "), "\(r.output) \(r.errorText)")
+        #expect(isNative("down") && isNative("downF"))
+    }
+
+    @Test func unboundedRecursionIsAStackOverflow() {
+        let r = agree(
+            """
+            fn forever(n: int) -> int {
+                return forever(n + 1) + 1
+            }
+            print(forever(0))
+            """)
+        #expect(r.status == 2)
+        #expect(r.errorText.contains("test.vec:2:12: runtime error: stack overflow"), "\(r.errorText)")
+        #expect(isNative("forever"))
+    }
+
+    @Test func errorsDeepInNativeCallsHaveTheInterpretersTraceback() {
+        let r = agree(
+            """
+            fn leaf(a: [int], i: int) -> int { return a[i] }
+            fn inner(n: int, d: int) -> int {
+                if n == 0 { return 10 / d }
+                return inner(n - 1, d) + 1
+            }
+            fn outer(k: int) -> int { return inner(k, k - 3) * 2 }
+            print(outer(5), outer(4))
+            print(outer(3))
+            """)
+        #expect(r.output == "20 28\n")
+        #expect(r.errorText.contains("integer division by zero"), "\(r.errorText)")
+        #expect(r.errorText.contains("in inner"), "\(r.errorText)")
+        #expect(r.errorText.contains("in outer"), "\(r.errorText)")
+        #expect(isNative("inner") && isNative("outer"))
+    }
+
+    @Test func recursionYieldsToOtherTasks() {
+        // fib has no loop: its native code yields at calls (the call entry polls the flag). A tiny
+        // quantum makes yields land everywhere in the recursion; the sleeper must still wake.
+        let r = agree(
+            """
+            fn fibY(n: int) -> int {
+                if n < 2 { return n }
+                return fibY(n - 1) + fibY(n - 2)
+            }
+            fn work(k: int) -> int {
+                var s = 0
+                for i in 0..6 { s = s + fibY(17 + (k + i) % 4) }
+                return s
+            }
+            fn ticker(c: chan<int>) {
+                for i in 0..3 {
+                    sleep(1)
+                    send(c, i)
+                }
+                close(c)
+            }
+            let c = chan<int>(10)
+            spawn ticker(c)
+            let t1 = spawn work(1)
+            let t2 = spawn work(2)
+            let mine = work(3)
+            var got = 0
+            for v in c { got += v }
+            print(wait(t1), wait(t2), mine, got)
+            """, quantum: 50_000)
+        #expect(r.error == nil, "\(r.errorText)")
+        #expect(isNative("fibY") && isNative("work"))
+    }
+
+    @Test func aTaskInDeepNativeRecursionIsStoppedWhenTheRunEnds() {
+        // The main task ends while another task is deep in a recursion that would run for minutes:
+        // it is stopped at a call (the flag) and unwinds; the run ends.
+        let r = run(
+            """
+            fn spinR(n: int) -> int {
+                if n < 2 { return n }
+                return spinR(n - 1) + spinR(n - 2)
+            }
+            spawn spinR(60)
+            sleep(20)
+            print("done")
+            """, mode: Mode(procs: 2, jit: true, asyncPreemption: true, quantumNanoseconds: 1_000_000))
+        #expect(r.output == "done\n")
+        #expect(r.error == nil)
+    }
+
+    @Test func mutualRecursionStaysInterpretedWithItsReason() {
+        _ = agree(
+            """
+            fn isEvenM(n: int) -> bool { if n == 0 { return true }
+                return isOddM(n - 1) }
+            fn isOddM(n: int) -> bool { if n == 0 { return false }
+                return isEvenM(n - 1) }
+            print(isEvenM(10), isOddM(7))
+            """)
+        #expect(!isNative("isEvenM") && !isNative("isOddM"))
+        #expect(NativeFunctions.shared.interpreted.contains { $0.hasPrefix("isEvenM: calls isOddM") })
+    }
+
+    @Test func theContextLayoutIsWhatTheCodeReads() {
+        // FunctionLowering reads these offsets; prepare and chainCount must write and read them.
+        let c = NativeCallContext()
+        let registers = UnsafeMutablePointer<UInt64>.allocate(capacity: 8)
+        defer { registers.deallocate() }
+        c.prepare(sp: 1 << 40, stackLow: 0, registersEnd: registers + 8)
+        #expect(c.memory.load(fromByteOffset: NativeCallContext.stackLimitOffset, as: UInt.self) == (1 << 40) - 32768)
+        #expect(
+            c.memory.load(fromByteOffset: NativeCallContext.registersEndOffset, as: UInt.self)
+                == UInt(bitPattern: registers + 8))
+        #expect(
+            c.memory.load(fromByteOffset: NativeCallContext.chainOffset, as: UInt.self) == UInt(bitPattern: c.chain))
+        c.memory.storeBytes(of: 3, toByteOffset: NativeCallContext.chainCountOffset, as: Int.self)
+        #expect(c.chainCount == 3)
+        // A task's stack: the reserve above its bottom is never used, however close `sp` is.
+        c.prepare(sp: 100_000, stackLow: 90_000, registersEnd: registers)
+        #expect(c.memory.load(fromByteOffset: NativeCallContext.stackLimitOffset, as: UInt.self) == 100_000)
+        #expect(c.chainCount == 0)
+        #expect(NativeCallContext.chainCapacity * 40 > NativeCallContext.stackBudget)
+    }
+}
