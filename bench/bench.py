@@ -527,14 +527,29 @@ def group_calls(env, cfg):
     series = {(who, key): g.s(f"{who}.{key}", "ms") for who, _ in runners for key, *_ in CALLS}
     outputs = {}
 
+    def sized(vec, size):
+        """The .vec program with its `let NAME = VALUE // param` line set to `size` (Lua takes it as arg)."""
+        src = (REPO / vec).read_text()
+        src, n = re.subn(r"^let (\w+) = .*// param$", lambda m: f"let {m.group(1)} = {size} // param", src, flags=re.M)
+        if n != 1:
+            raise SystemExit(f"{vec} has no `let NAME = ... // param` line")
+        path = OUT / "gen" / f"calls_{Path(vec).stem}_{size}.vec"
+        path.write_text(src)
+        return path
+
     def job(who, make, key, vec, lua, args):
         def f():
             tool = "lua5.4" if who == "lua5.4" else "luajit" if who.startswith("luajit") else None
             if tool and not env.tools.get(tool):
                 series[(who, key)].fail(env.missing.get(tool, f"{tool} unavailable"))
                 return
-            program = (REPO / (lua if tool else vec)) if vec else (one_lua if tool else one)
-            r = run(make(program, args), timeout=600)
+            if not vec:
+                program, argv = (one_lua if tool else one), []
+            elif tool:
+                program, argv = REPO / lua, args
+            else:
+                program, argv = sized(vec, args[0]), []
+            r = run(make(program, argv), timeout=600)
             if not r.ok:
                 series[(who, key)].fail(r.why())
                 return

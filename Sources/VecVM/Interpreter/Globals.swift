@@ -5,6 +5,14 @@
 
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 final class GlobalStore: @unchecked Sendable {
     let scalars: UnsafeMutablePointer<UInt64>
     let objects: UnsafeMutablePointer<AnyObject?>
@@ -13,23 +21,29 @@ final class GlobalStore: @unchecked Sendable {
     let objectInitialized: UnsafeMutablePointer<UInt8>
     private let objectLock = Mutex(())
 
+    /// One past the highest object slot ever stored: what deinit must release.
+    private var objectHighWater = 0
+
+    /// The slots come from calloc: zero pages the system maps on first touch, so a VM pays for the
+    /// slots its programs use, not for all 65,536 of each kind (zero bits are 0, "not initialized"
+    /// and a nil reference alike).
     init() {
-        scalars = .allocate(capacity: GlobalLayout.maxScalarSlots)
-        scalars.initialize(repeating: 0, count: GlobalLayout.maxScalarSlots)
-        objects = .allocate(capacity: GlobalLayout.maxObjectSlots)
-        objects.initialize(repeating: nil, count: GlobalLayout.maxObjectSlots)
-        scalarInitialized = .allocate(capacity: GlobalLayout.maxScalarSlots)
-        scalarInitialized.initialize(repeating: 0, count: GlobalLayout.maxScalarSlots)
-        objectInitialized = .allocate(capacity: GlobalLayout.maxObjectSlots)
-        objectInitialized.initialize(repeating: 0, count: GlobalLayout.maxObjectSlots)
+        func zeroed<T>(_ count: Int, _: T.Type) -> UnsafeMutablePointer<T> {
+            guard let p = calloc(count, MemoryLayout<T>.stride) else { fatalError("out of memory for globals") }
+            return p.bindMemory(to: T.self, capacity: count)
+        }
+        scalars = zeroed(GlobalLayout.maxScalarSlots, UInt64.self)
+        objects = zeroed(GlobalLayout.maxObjectSlots, Optional<AnyObject>.self)
+        scalarInitialized = zeroed(GlobalLayout.maxScalarSlots, UInt8.self)
+        objectInitialized = zeroed(GlobalLayout.maxObjectSlots, UInt8.self)
     }
 
     deinit {
-        scalars.deallocate()
-        objects.deinitialize(count: GlobalLayout.maxObjectSlots)
-        objects.deallocate()
-        scalarInitialized.deallocate()
-        objectInitialized.deallocate()
+        objects.deinitialize(count: objectHighWater)
+        free(scalars)
+        free(objects)
+        free(scalarInitialized)
+        free(objectInitialized)
     }
 
     func loadObject(_ slot: Int) -> AnyObject? { objectLock.withLock { _ in objects[slot] } }
@@ -39,6 +53,7 @@ final class GlobalStore: @unchecked Sendable {
             let old = objects[slot]
             objects[slot] = value
             objectInitialized[slot] = 1
+            objectHighWater = max(objectHighWater, slot + 1)
             return old
         }
         _ = old  // released outside the lock
