@@ -721,7 +721,9 @@ struct FunctionLowering {
             a.jmp(exitLabel)
         }
         a.bind(exitLabel)
-        a.emit(.vzeroupper)
+        // Only 256-bit values dirty the upper halves (scalars use the VEX xmm forms, which clear
+        // them); a function without any returns without the vzeroupper.
+        if stateIn.contains(where: { $0.contains { $0 == .v32 || $0 == .v64 } }) { a.emit(.vzeroupper) }
         a.add(.rsp, FunctionLowering.frameBytes)
         for r in saved.reversed() { a.pop(r) }
         a.ret()
