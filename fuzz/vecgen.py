@@ -928,7 +928,11 @@ class Gen:
         if b is not a and b.length >= a.length:
             rhs = "vload(%s, %s)" % (b.name, i)
         else:
-            rhs = self.fp_expr(el, ctx, 2)
+            # The expression runs once per iteration: its calls are charged that many times (a
+            # call of a function with a 100,000-trip loop here made a program of 6e9 iterations).
+            inner = ctx.child(in_loop=True)
+            inner.mult = ctx.mult * max(1, a.length // w)
+            rhs = self.fp_expr(el, inner, 2)
         form = self.r(3)
         if form == 0:
             self.emit("%s = fma(%s, %s, %s)" % (acc, lhs, rhs, acc))
