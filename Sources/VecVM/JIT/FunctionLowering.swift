@@ -565,21 +565,30 @@ struct FunctionLowering {
             for (d, k) in e.defs where k == .int { ints.insert(d) }
             for (d, k) in e.defs where k.isVector { vecs.insert(d) }
         }
-        func color(_ nodes: Set<Int>, _ edges: [Int: Set<Int>], _ colors: Int) -> [Int: Int]? {
+        // Integers live across a call prefer the registers a callee preserves (no store and reload
+        // around the call); the others prefer the ones it may clobber (no save in the prologue).
+        let gprs = self.gprs
+        var acrossCalls = Set<Int>()
+        for pc in code.indices where code[pc].opcode == .call && !stateIn[pc].isEmpty && pc + 1 < code.count {
+            acrossCalls.formUnion(liveIn[pc + 1].filter { $0 < code[pc].a && stateOut[pc][$0] == .int })
+        }
+        let preserved = gprs.indices.filter { FunctionLowering.calleeSaved.contains(gprs[$0]) }
+        let clobbered = gprs.indices.filter { !FunctionLowering.calleeSaved.contains(gprs[$0]) }
+        func color(_ nodes: Set<Int>, _ edges: [Int: Set<Int>], _ colors: Int, prefer: (Int) -> [Int]) -> [Int: Int]? {
             var assignment: [Int: Int] = [:]
             // Most constrained first.
             for n in nodes.sorted(by: { (edges[$0]?.count ?? 0, $1) > (edges[$1]?.count ?? 0, $0) }) {
                 let taken = Set((edges[n] ?? []).compactMap { assignment[$0] })
-                guard let c = (0..<colors).first(where: { !taken.contains($0) }) else { return nil }
+                guard let c = prefer(n).first(where: { !taken.contains($0) }) else { return nil }
                 assignment[n] = c
             }
             return assignment
         }
-        let gprs = self.gprs
-        guard let intColors = color(ints, intEdges, gprs.count) else {
+        let intOrder: (Int) -> [Int] = { acrossCalls.contains($0) ? preserved + clobbered : clobbered + preserved }
+        guard let intColors = color(ints, intEdges, gprs.count, prefer: intOrder) else {
             throw Unsupported(reason: "more than \(gprs.count) integer values live at once")
         }
-        guard let vecColors = color(vecs, vecEdges, 14) else {
+        guard let vecColors = color(vecs, vecEdges, 14, prefer: { _ in Array(0..<14) }) else {
             throw Unsupported(reason: "more than 14 vector values live at once")
         }
         for (s, c) in intColors { gprOf[s] = gprs[c] }
@@ -709,10 +718,12 @@ struct FunctionLowering {
             a.mov(.rax, Int64(pc) | (preempt ? FunctionLowering.preemptBit : 0))
             a.jmp(exitLabel)
         }
-        for (label, pc) in callExits {
-            // A callee did not return: this frame's live values are in `regs` already (stored before
-            // the call); record the call's pc and pass the callee's answer on.
+        for (label, pc, preservedValues) in callExits {
+            // A callee did not return: this frame's live values are in `regs` (stored before the
+            // call, or now from the registers the callee preserved); record the call's pc and pass
+            // the callee's answer on.
             a.bind(label)
+            emitStores(preservedValues)
             a.mov(.r11, X86.ptr(context, Int32(NativeCallContext.chainOffset)).qword)
             a.mov(.rdx, X86.ptr(context, Int32(NativeCallContext.chainCountOffset)).qword)
             a.mov(X86.ptr(.r11, index: .rdx, scale: 4).dword, Int64(pc))
@@ -734,8 +745,9 @@ struct FunctionLowering {
         }
     }
 
-    /// Exits after a call whose callee did not return: (label, pc of the call).
-    private var callExits: [(X86.Label, Int)] = []
+    /// Exits after a call whose callee did not return: (label, pc of the call, the live values
+    /// still in preserved registers, to write back).
+    private var callExits: [(X86.Label, Int, [Int: Kind])] = []
 
     // MARK: - Native calls
     //
@@ -754,7 +766,11 @@ struct FunctionLowering {
         let callee = functions[ins.bx]
         let resultSlots = callee.resultType == .void ? 0 : max(1, callee.resultType.storage.slots)
         let kept = after.filter { $0.key < window }
-        emitStores(kept)
+        // Integers in registers the callee preserves stay there (stored only if the callee does not
+        // return: see the call exits).
+        let inPreserved = kept.filter { $0.value == .int && FunctionLowering.calleeSaved.contains(g($0.key)) }
+        let spilled = kept.filter { inPreserved[$0.key] == nil }
+        emitStores(spilled)
         var args: [Int: Kind] = [:]
         var slot = window
         for t in callee.parameterTypes {
@@ -775,11 +791,11 @@ struct FunctionLowering {
         a.lea(regsBase, X86.ptr(regsBase, Int32(-window * 8)))
         if !arraySlots.isEmpty { a.mov(arraysBase, arraysSlot) }
         let exit = a.newLabel()
-        callExits.append((exit, pc))
+        callExits.append((exit, pc, inPreserved))
         a.cmp(.rax, -1)
         a.j(.ne, exit)
         if resultSlots > 0 { emitLoads([window: kind(of: callee.resultType)]) }
-        emitLoads(kept)
+        emitLoads(spilled)
     }
 
     /// opA jump to `target`; a backward one polls the preemption flag first.
