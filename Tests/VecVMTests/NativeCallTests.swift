@@ -211,3 +211,51 @@ struct NativeCallTests {
         #expect(NativeCallContext.chainCapacity * 40 > NativeCallContext.stackBudget)
     }
 }
+
+extension NativeCallTests {
+    @Test func smallCalleesAreInlinedAndStillFailWhereTheyWould() {
+        // half, fsq and lanes are small leaves: their bodies go into the loops that call them. An
+        // error inside one leaves the interpreter the callee's frame above the caller's, as a call.
+        let r = agree(
+            """
+            fn half(x: int, d: int) -> int { return x / d + 1 }
+            fn fsq(x: float) -> float { if x < 0.0 { return -x * x } else { return x * x } }
+            fn lanes(v: f64x4, k: int) -> float { return lane(v, k) * 2.0 }
+            fn twice(v: f32x8) -> f32x8 { return v + v }
+            fn loopI(n: int, d: int) -> float {
+                var s = 0.0
+                var t = 0
+                var w = splat(f32(1))
+                for i in 0..n {
+                    t += half(i, d)
+                    s += fsq(float(i) - 3.5) + lanes(splat(float(i)), i % 4)
+                    w = twice(w) * 0.5
+                }
+                return s + float(t) + float(sum(w))
+            }
+            fn badLane(n: int) -> float {
+                var s = 0.0
+                for i in 0..n { s += lanes(splat(1.0), i) }
+                return s
+            }
+            print(loopI(100, 3), badLane(4))
+            print(loopI(10, 0))
+            """)
+        #expect(r.output == "306508.0 8.0\n", "\(r.output)")
+        #expect(r.errorText.contains("test.vec:1:43: runtime error: integer division by zero"), "\(r.errorText)")
+        #expect(r.errorText.contains("in loopI") && r.errorText.contains("in half"), "\(r.errorText)")
+        let lane = agree(
+            """
+            fn lanes(v: f64x4, k: int) -> float { return lane(v, k) * 2.0 }
+            fn badLane(n: int) -> float {
+                var s = 0.0
+                for i in 0..n { s += lanes(splat(1.0), i) }
+                return s
+            }
+            print(badLane(9))
+            """)
+        #expect(lane.errorText.contains("lane 4 out of range"), "\(lane.errorText)")
+        #expect(lane.errorText.contains("in badLane") && lane.errorText.contains("in lanes"), "\(lane.errorText)")
+        #expect(isNative("loopI") && isNative("badLane"))
+    }
+}

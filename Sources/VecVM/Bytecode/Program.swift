@@ -114,6 +114,8 @@ struct FunctionEntry {
     var nativeEntryCount: Int
     /// Whether the native code calls other functions natively (it needs the task's NativeCallContext).
     var nativeMakesCalls: Bool
+    /// Registers from the frame's start the native code may touch (NativeFunction.frameExtent).
+    var nativeFrameExtent: Int
 }
 
 /// The function table of one program, built once it is compiled.
@@ -140,7 +142,7 @@ final class FunctionTable {
                     native: n?.entry, nativeArraySlots: n.map { UnsafePointer($0.arraySlots) },
                     nativeArrayCount: n?.arraySlotCount ?? 0,
                     nativeEntries: n.map { UnsafePointer($0.entries) }, nativeEntryCount: n?.entryCount ?? 0,
-                    nativeMakesCalls: n?.makesCalls ?? false))
+                    nativeMakesCalls: n?.makesCalls ?? false, nativeFrameExtent: n?.frameExtent ?? 0))
         }
     }
 

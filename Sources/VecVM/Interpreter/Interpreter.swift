@@ -605,6 +605,11 @@ enum Interpreter {
         _ preempt: UnsafeMutablePointer<UInt32>, direct: Bool
     ) -> Int {
         let e = entry.pointee
+        // Inlined callees use registers past the frame (their windows): room for them first, or
+        // the interpreter runs the function.
+        if base + e.nativeFrameExtent > state.capacity && !state.ensureCapacity(base + e.nativeFrameExtent) {
+            return 0
+        }
         let table = state.arrayTable(slots: e.frameSize)
         let objs = state.objects + base
         for j in 0..<e.nativeArrayCount {

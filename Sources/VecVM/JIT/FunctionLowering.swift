@@ -62,8 +62,14 @@ struct FunctionLowering {
     let function: Function
     /// The program's functions (the table a `call`'s Bx indexes).
     private let functions: [Function]
-    /// Instruction words.
-    private let code: [Instruction]
+    /// Instruction words: the function's, with small callees inlined (see Inlining).
+    private var code: [Instruction]
+    /// Where each instruction of `code` comes from (for the pcs the interpreter resumes at).
+    private var origins: [Origin] = []
+    /// The constants `loadConst` reads: the function's, then those of inlined callees.
+    private var constants: [UInt64]
+    /// Registers the code may touch: the frame, or past it where an inlined callee's window ends.
+    private var frameExtent: Int
     private var a = X86Assembler()
 
     // Analysis results.
@@ -118,6 +124,9 @@ struct FunctionLowering {
         self.function = function
         self.functions = functions
         self.code = function.instructions
+        self.constants = function.constants
+        self.frameExtent = max(function.frameSize, 1)
+        self.origins = function.instructions.indices.map { .own($0) }
     }
 
     /// What lowering produced: the code, the array slots the caller fills, the re-entry pcs, the
@@ -130,6 +139,8 @@ struct FunctionLowering {
         let callEntryOffset: Int
         let callees: [NativeFunction]
         let makesCalls: Bool
+        /// Registers past the frame's start the code may touch (the frame, or inlined callees').
+        let frameExtent: Int
     }
 
     static func lower(_ f: Function, functions: [Function]) throws(Unsupported) -> Lowered {
@@ -138,8 +149,9 @@ struct FunctionLowering {
         var natives: [NativeFunction] = []
         for c in l.callees.values { if case .native(let n) = c { natives.append(n) } }
         return Lowered(
-            code: bytes, arraySlots: l.arraySlots, entries: l.entryPoints,
-            callEntryOffset: l.a.offset(of: l.callEntry) ?? 0, callees: natives, makesCalls: l.makesCalls)
+            code: bytes, arraySlots: l.arraySlots, entries: l.entryPoints.map { l.ownPc($0) },
+            callEntryOffset: l.a.offset(of: l.callEntry) ?? 0, callees: natives, makesCalls: l.makesCalls,
+            frameExtent: l.frameExtent)
     }
 
     /// Whether values of type `t` travel in machine registers (what a native call may pass and return).
@@ -173,6 +185,158 @@ struct FunctionLowering {
             case .interpreted(let why): throw Unsupported(reason: "calls \(callee.name), which is interpreted (\(why))")
             }
         }
+    }
+
+    // MARK: - Inlining
+    //
+    // A call of a small callee without calls or loops is replaced by the callee's instructions,
+    // their registers moved up to the call's window (the callee's register r is the caller's A + r,
+    // exactly where the interpreter would put its frame), `ret r` by a move to A and a jump past
+    // the body. The code then has no call there at all: no stores and loads around it, and the
+    // callee's values stay in machine registers. What the interpreter must see is unchanged: a
+    // deopt inside the body leaves the callee's frame (its window written back, the call's pc in
+    // the chain, as if the callee had been called natively), `origins` maps every instruction back.
+
+    /// Where an instruction of `code` comes from: the function's own pc, or a pc of the callee
+    /// inlined at the function's call `call`.
+    enum Origin: Equatable {
+        case own(Int)
+        case inlined(call: Int, pc: Int)
+    }
+
+    /// The most instructions a callee may have to be inlined.
+    static let inlineLimit = 40
+
+    /// `ins` with its register operands moved up by `d` (and its constant index by `k`), or nil
+    /// when it is not something an inlined body may contain.
+    private static func relocated(_ ins: Instruction, by d: Int, constantsBy k: Int) -> Instruction? {
+        let op = ins.opcode
+        func abc(_ ra: Bool, _ rb: Bool, _ rc: Bool) -> Instruction {
+            Instruction(op, a: ins.a + (ra ? d : 0), b: ins.b + (rb ? d : 0), c: ins.c + (rc ? d : 0), k: ins.k)
+        }
+        func withA() -> Instruction {
+            Instruction(word: (ins.word & ~(UInt64(0xFFFF) << 8)) | UInt64(UInt16(truncatingIfNeeded: ins.a + d)) << 8)
+        }
+        switch op {
+        case .nop, .jump: return ins
+        case .clearRefs: return abc(true, false, false)
+        case .loadInt, .jumpIfTrue, .jumpIfFalse: return withA()
+        case .loadConst: return Instruction(.loadConst, a: ins.a + d, bx: ins.bx + k, k: ins.k)
+        case .move, .move4, .addIntImm, .negInt, .not, .negFloat, .negF32, .scalarFma, .convert, .simdUnary,
+            .simdFma, .splat, .simdReduce:
+            return abc(true, true, false)
+        case .addInt, .subInt, .mulInt, .divInt, .modInt, .ltInt, .leInt, .eqInt, .neInt, .addFloat, .subFloat,
+            .mulFloat, .divFloat, .addF32, .subF32, .mulF32, .divF32, .scalarMath, .compare, .simdBinary,
+            .simdCompare, .simdMask, .simdSelect, .lane:
+            return abc(true, true, true)
+        case .jumpIfLtInt, .jumpIfLeInt, .jumpIfEqInt, .jumpIfNeInt: return abc(true, true, false)
+        case .jumpIfLtImm, .jumpIfLeImm, .jumpIfGtImm, .jumpIfGeImm, .jumpIfEqImm, .jumpIfNeImm:
+            return abc(true, false, false)
+        default: return nil
+        }
+    }
+
+    /// `ins` (a jump) with its offset set to `offset`.
+    private static func withJumpOffset(_ ins: Instruction, _ offset: Int) -> Instruction {
+        switch ins.opcode {
+        case .jump, .jumpIfTrue, .jumpIfFalse, .forPrep, .forLoop:
+            return Instruction(word: (ins.word & 0xFFFF_FFFF) | UInt64(UInt32(bitPattern: Int32(offset))) << 32)
+        default:
+            return Instruction(
+                word: (ins.word & 0x0000_FFFF_FFFF_FFFF) | UInt64(UInt16(bitPattern: Int16(offset))) << 48)
+        }
+    }
+
+    /// Whether `callee` can be inlined: few instructions, no calls, no loops, only what relocates.
+    private static func inlinable(_ callee: Function) -> Bool {
+        let body = callee.instructions
+        guard body.count <= inlineLimit, callee.frameSize < 1024 else { return false }
+        for (pc, ins) in body.enumerated() {
+            switch ins.opcode {
+            case .ret, .ret4, .ret0: continue
+            case .forPrep, .forLoop, .call: return false
+            default: break
+            }
+            if let off = ins.jumpOffset, off < 0 || pc + 1 + off >= body.count { return false }
+            if relocated(ins, by: 0, constantsBy: 0) == nil { return false }
+        }
+        return true
+    }
+
+    /// Splices the bodies of the small callees into `code` (see Inlining).
+    private mutating func inlineSmallCallees() {
+        let own = code
+        var sites: [Int: Function] = [:]
+        for (pc, ins) in own.enumerated() where ins.opcode == .call {
+            guard case .native = callees[ins.bx], FunctionLowering.inlinable(functions[ins.bx]),
+                ins.a + functions[ins.bx].frameSize < 60_000
+            else { continue }
+            sites[pc] = functions[ins.bx]
+        }
+        guard !sites.isEmpty else { return }
+        enum Target {
+            case own(Int)
+            case callee(site: Int, pc: Int)
+        }
+        var out: [Instruction] = []
+        var origin: [Origin] = []
+        var targets: [Target?] = []
+        var ownIndex = [Int](repeating: 0, count: own.count + 1)
+        var calleeIndex: [Int: [Int]] = [:]
+        for pc in own.indices {
+            ownIndex[pc] = out.count
+            let ins = own[pc]
+            guard let callee = sites[pc] else {
+                out.append(ins)
+                origin.append(.own(pc))
+                targets.append(ins.jumpOffset.map { .own(pc + 1 + $0) })
+                continue
+            }
+            // The call's own place (jumps to the call land here; a deopt here re-runs the call).
+            out.append(Instruction(.nop))
+            origin.append(.own(pc))
+            targets.append(nil)
+            let window = ins.a
+            let shift = constants.count
+            constants += callee.constants
+            frameExtent = max(frameExtent, window + max(callee.frameSize, 1))
+            var map: [Int] = []
+            for (cpc, cins) in callee.instructions.enumerated() {
+                map.append(out.count)
+                switch cins.opcode {
+                case .ret, .ret4:
+                    if cins.a != 0 {
+                        out.append(Instruction(cins.opcode == .ret ? .move : .move4, a: window, b: window + cins.a))
+                        origin.append(.inlined(call: pc, pc: cpc))
+                        targets.append(nil)
+                    }
+                    out.append(Instruction(.jump, bx: 0))
+                    origin.append(.inlined(call: pc, pc: cpc))
+                    targets.append(.own(pc + 1))
+                case .ret0:
+                    out.append(Instruction(.jump, bx: 0))
+                    origin.append(.inlined(call: pc, pc: cpc))
+                    targets.append(.own(pc + 1))
+                default:
+                    out.append(FunctionLowering.relocated(cins, by: window, constantsBy: shift)!)
+                    origin.append(.inlined(call: pc, pc: cpc))
+                    targets.append(cins.jumpOffset.map { .callee(site: pc, pc: cpc + 1 + $0) })
+                }
+            }
+            calleeIndex[pc] = map
+        }
+        ownIndex[own.count] = out.count
+        for (i, t) in targets.enumerated() {
+            guard let t else { continue }
+            let to: Int
+            switch t {
+            case .own(let p): to = ownIndex[p]
+            case .callee(let site, let p): to = calleeIndex[site]![p]
+            }
+            out[i] = FunctionLowering.withJumpOffset(out[i], to - i - 1)
+        }
+        code = out
+        origins = origin
     }
 
     // MARK: - Instruction effects
@@ -425,7 +589,7 @@ struct FunctionLowering {
 
     private mutating func analyze() throws(Unsupported) {
         let n = code.count
-        let frame = max(function.frameSize, 1)
+        let frame = frameExtent
         guard n > 0 else { throw Unsupported(reason: "empty") }
         // Initial state: the parameters.
         var initial = [Kind](repeating: .unknown, count: frame + 4)
@@ -643,6 +807,7 @@ struct FunctionLowering {
 
     private mutating func run() throws(Unsupported) -> [UInt8] {
         try resolveCallees()
+        inlineSmallCallees()
         try analyze()
         try allocate()
         labels = code.indices.map { _ in a.newLabel() }
@@ -672,7 +837,7 @@ struct FunctionLowering {
         a.mov(.rax, .rcx)  // the entry pc (rcx may be an allocated register)
         for e in entryPoints {
             let next = a.newLabel()
-            a.cmp(.rax, Int64(e))
+            a.cmp(.rax, Int64(ownPc(e)))
             a.j(.ne, next)
             emitLoads(try liveKinds(at: e, state: stateIn[e]))
             a.jmp(labels[e])
@@ -693,7 +858,7 @@ struct FunctionLowering {
         let toYield = a.newLabel()
         a.cmp(.rsp, X86.ptr(.r8, Int32(NativeCallContext.stackLimitOffset)).qword)
         a.j(.b, toInterpreter)
-        a.lea(.rax, X86.ptr(regsBase, Int32(max(function.frameSize, 1) * 8)))
+        a.lea(.rax, X86.ptr(regsBase, Int32(frameExtent * 8)))
         a.cmp(.rax, X86.ptr(.r8, Int32(NativeCallContext.registersEndOffset)).qword)
         a.j(.a, toInterpreter)
         a.cmp(X86.ptr(.rdx).dword, 0)
@@ -715,7 +880,15 @@ struct FunctionLowering {
         for (label, pc, kinds, preempt) in stubs {
             a.bind(label)
             emitStores(kinds)
-            a.mov(.rax, Int64(pc) | (preempt ? FunctionLowering.preemptBit : 0))
+            switch origins[pc] {
+            case .own(let p):
+                a.mov(.rax, Int64(p) | (preempt ? FunctionLowering.preemptBit : 0))
+            case .inlined(let call, let p):
+                // Inside an inlined callee: its frame goes to the interpreter as if it had been
+                // called (its window is written back with the rest), above this one at the call.
+                emitChainEntry(call)
+                a.mov(.rax, Int64(p) | (preempt ? FunctionLowering.preemptBit : 0))
+            }
             a.jmp(exitLabel)
         }
         for (label, pc, preservedValues) in callExits {
@@ -724,11 +897,7 @@ struct FunctionLowering {
             // the callee's answer on.
             a.bind(label)
             emitStores(preservedValues)
-            a.mov(.r11, X86.ptr(context, Int32(NativeCallContext.chainOffset)).qword)
-            a.mov(.rdx, X86.ptr(context, Int32(NativeCallContext.chainCountOffset)).qword)
-            a.mov(X86.ptr(.r11, index: .rdx, scale: 4).dword, Int64(pc))
-            a.add(.rdx, 1)
-            a.mov(X86.ptr(context, Int32(NativeCallContext.chainCountOffset)).qword, .rdx)
+            emitChainEntry(ownPc(pc))
             a.jmp(exitLabel)
         }
         a.bind(exitLabel)
@@ -743,6 +912,23 @@ struct FunctionLowering {
         } catch {
             throw Unsupported(reason: "assembler: \(error)")
         }
+    }
+
+    /// The function's own pc of an instruction of `code` (never inside an inlined body).
+    private func ownPc(_ pc: Int) -> Int {
+        switch origins[pc] {
+        case .own(let p): return p
+        case .inlined(let call, _): return call
+        }
+    }
+
+    /// Appends `pc` to the context's chain (rdx and r11 are free here; rax is kept).
+    private mutating func emitChainEntry(_ pc: Int) {
+        a.mov(.r11, X86.ptr(context, Int32(NativeCallContext.chainOffset)).qword)
+        a.mov(.rdx, X86.ptr(context, Int32(NativeCallContext.chainCountOffset)).qword)
+        a.mov(X86.ptr(.r11, index: .rdx, scale: 4).dword, Int64(pc))
+        a.add(.rdx, 1)
+        a.mov(X86.ptr(context, Int32(NativeCallContext.chainCountOffset)).qword, .rdx)
     }
 
     /// Exits after a call whose callee did not return: (label, pc of the call, the live values
@@ -847,7 +1033,7 @@ struct FunctionLowering {
         case .loadInt:
             a.mov(g(opA), Int64(ins.sBx))
         case .loadConst:
-            let bits = function.constants[ins.bx]
+            let bits = constants[ins.bx]
             switch ElementKind(rawValue: UInt8(opK)) ?? .int {
             case .int, .bool: a.mov(g(opA), Int64(bitPattern: bits))
             case .float:

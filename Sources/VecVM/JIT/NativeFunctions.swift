@@ -91,16 +91,20 @@ final class NativeFunction: @unchecked Sendable {
     let callees: [NativeFunction]
     /// Whether the code calls (and so needs a NativeCallContext).
     let makesCalls: Bool
+    /// Registers from the frame's start the code may touch (more than the frame when a callee is
+    /// inlined): the register stack must have them before the code runs.
+    let frameExtent: Int
 
     init(
         name: String, code: NativeCode, arraySlots: [Int], entries: [Int], callEntryOffset: Int = 0,
-        callees: [NativeFunction] = [], makesCalls: Bool = false
+        callees: [NativeFunction] = [], makesCalls: Bool = false, frameExtent: Int = 0
     ) {
         self.name = name
         self.code = code
         self.callEntryOffset = callEntryOffset
         self.callees = callees
         self.makesCalls = makesCalls
+        self.frameExtent = frameExtent
         self.arraySlots = .allocate(capacity: max(1, arraySlots.count))
         for (i, s) in arraySlots.enumerated() { self.arraySlots[i] = s }
         arraySlotCount = arraySlots.count
@@ -177,7 +181,8 @@ final class NativeFunctions: Sendable {
             if let code = NativeCode(l.code) {
                 result = NativeFunction(
                     name: f.name, code: code, arraySlots: l.arraySlots, entries: l.entries,
-                    callEntryOffset: l.callEntryOffset, callees: l.callees, makesCalls: l.makesCalls)
+                    callEntryOffset: l.callEntryOffset, callees: l.callees, makesCalls: l.makesCalls,
+                    frameExtent: l.frameExtent)
             } else {
                 reason = "the code heap is full or unavailable"
             }
