@@ -61,64 +61,64 @@ struct FunctionLowering {
 
     let function: Function
     /// The program's functions (the table a `call`'s Bx indexes).
-    private let functions: [Function]
+    let functions: [Function]
     /// Instruction words: the function's, with small callees inlined (see Inlining).
-    private var code: [Instruction]
+    var code: [Instruction]
     /// Where each instruction of `code` comes from (for the pcs the interpreter resumes at).
-    private var origins: [Origin] = []
+    var origins: [Origin] = []
     /// The constants `loadConst` reads: the function's, then those of inlined callees.
-    private var constants: [UInt64]
+    var constants: [UInt64]
     /// Registers the code may touch: the frame, or past it where an inlined callee's window ends.
-    private var frameExtent: Int
-    private var a = X86Assembler()
+    var frameExtent: Int
+    var a = X86Assembler()
 
     // Analysis results.
-    private var stateIn: [[Kind]] = []
-    private var stateOut: [[Kind]] = []
-    private var liveIn: [Set<Int>] = []
-    private var backEdgeTargets: Set<Int> = []
-    private var entryPoints: [Int] = []
+    var stateIn: [[Kind]] = []
+    var stateOut: [[Kind]] = []
+    var liveIn: [Set<Int>] = []
+    var backEdgeTargets: Set<Int> = []
+    var entryPoints: [Int] = []
 
     // Register assignment: VM register -> machine register number (GPR or vector).
-    private var gprOf: [Int: X86.GPR] = [:]
-    private var vecOf: [Int: Int] = [:]
-    private static let allocatableGPRs: [X86.GPR] = [.rbx, .rcx, .r8, .r9, .r12, .r13, .r14, .r15, .r10]
-    private static let calleeSaved: Set<X86.GPR> = [.rbx, .r12, .r13, .r14, .r15, .rbp]
+    var gprOf: [Int: X86.GPR] = [:]
+    var vecOf: [Int: Int] = [:]
+    static let allocatableGPRs: [X86.GPR] = [.rbx, .rcx, .r8, .r9, .r12, .r13, .r14, .r15, .r10]
+    static let calleeSaved: Set<X86.GPR> = [.rbx, .r12, .r13, .r14, .r15, .rbp]
     /// The GPRs this function may allocate: the fixed set, rsi when it has no array parameters
     /// (rsi holds the array table otherwise) and rbp when it makes no calls (rbp holds the context
     /// otherwise).
-    private var gprs: [X86.GPR] {
+    var gprs: [X86.GPR] {
         FunctionLowering.allocatableGPRs + (arraySlots.isEmpty ? [.rsi] : []) + (makesCalls ? [] : [.rbp])
     }
-    private let scratchVec = 15, scratchVec2 = 14
+    let scratchVec = 15, scratchVec2 = 14
     // Fixed GPRs: rdi = regs, rsi = arrays (functions with array parameters), rbp = the context
     // (functions that call), rax/rdx/r11 scratch. The preemption flag's address is in the frame.
-    private let regsBase = X86.GPR.rdi
-    private let arraysBase = X86.GPR.rsi
+    let regsBase = X86.GPR.rdi
+    let arraysBase = X86.GPR.rsi
     /// The frame below the saved registers: 32 bytes of scratch (lane extraction), the flag's
     /// address, the array table's (reloaded after a call).
-    private static let frameBytes: Int64 = 48
-    private let flagSlot = X86.ptr(.rsp, 32).qword
-    private let arraysSlot = X86.ptr(.rsp, 40).qword
+    static let frameBytes: Int64 = 48
+    let flagSlot = X86.ptr(.rsp, 32).qword
+    let arraysSlot = X86.ptr(.rsp, 40).qword
 
-    private var labels: [X86.Label] = []
-    private var exitLabel: X86.Label!
+    var labels: [X86.Label] = []
+    var exitLabel: X86.Label!
     /// Deopt stubs to emit after the body: (label, resume pc, kinds of the live registers, preempt?).
-    private var stubs: [(X86.Label, Int, [Int: Kind], Bool)] = []
+    var stubs: [(X86.Label, Int, [Int: Kind], Bool)] = []
 
     /// Registers that hold array parameters (the caller fills `arrays` for them).
     private(set) var arraySlots: [Int] = []
 
     /// The target of each `call` in the function, by callee index.
-    private enum Callee {
+    enum Callee {
         case recursive  // the function itself: a call to its own call entry
         case native(NativeFunction)
     }
-    private var callees: [Int: Callee] = [:]
-    private var callEntry: X86.Label!
+    var callees: [Int: Callee] = [:]
+    var callEntry: X86.Label!
     /// Whether the function calls: it keeps the context (r8 at entry) in rbp.
-    private var makesCalls: Bool { !callees.isEmpty }
-    private let context = X86.GPR.rbp
+    var makesCalls: Bool { !callees.isEmpty }
+    let context = X86.GPR.rbp
 
     init(function: Function, functions: [Function]) {
         self.function = function
@@ -155,7 +155,7 @@ struct FunctionLowering {
     }
 
     /// Whether values of type `t` travel in machine registers (what a native call may pass and return).
-    private static func isMachineType(_ t: VType) -> Bool {
+    static func isMachineType(_ t: VType) -> Bool {
         switch t {
         case .int, .bool, .float, .f32, .f32x8, .f64x4: return true
         default: return false
@@ -165,7 +165,7 @@ struct FunctionLowering {
     /// Resolves every callee before the analysis: the function itself, or a function the JIT lowers
     /// too and that takes and returns only machine values. Anything else keeps the caller in the
     /// interpreter, with the reason.
-    private mutating func resolveCallees() throws(Unsupported) {
+    mutating func resolveCallees() throws(Unsupported) {
         for ins in code where ins.opcode == .call {
             let index = ins.bx
             if callees[index] != nil { continue }
@@ -187,168 +187,16 @@ struct FunctionLowering {
         }
     }
 
-    // MARK: - Inlining
-    //
-    // A call of a small callee without calls or loops is replaced by the callee's instructions,
-    // their registers moved up to the call's window (the callee's register r is the caller's A + r,
-    // exactly where the interpreter would put its frame), `ret r` by a move to A and a jump past
-    // the body. The code then has no call there at all: no stores and loads around it, and the
-    // callee's values stay in machine registers. What the interpreter must see is unchanged: a
-    // deopt inside the body leaves the callee's frame (its window written back, the call's pc in
-    // the chain, as if the callee had been called natively), `origins` maps every instruction back.
-
-    /// Where an instruction of `code` comes from: the function's own pc, or a pc of the callee
-    /// inlined at the function's call `call`.
-    enum Origin: Equatable {
-        case own(Int)
-        case inlined(call: Int, pc: Int)
-    }
-
-    /// The most instructions a callee may have to be inlined.
-    static let inlineLimit = 40
-
-    /// `ins` with its register operands moved up by `d` (and its constant index by `k`), or nil
-    /// when it is not something an inlined body may contain.
-    private static func relocated(_ ins: Instruction, by d: Int, constantsBy k: Int) -> Instruction? {
-        let op = ins.opcode
-        func abc(_ ra: Bool, _ rb: Bool, _ rc: Bool) -> Instruction {
-            Instruction(op, a: ins.a + (ra ? d : 0), b: ins.b + (rb ? d : 0), c: ins.c + (rc ? d : 0), k: ins.k)
-        }
-        func withA() -> Instruction {
-            Instruction(word: (ins.word & ~(UInt64(0xFFFF) << 8)) | UInt64(UInt16(truncatingIfNeeded: ins.a + d)) << 8)
-        }
-        switch op {
-        case .nop, .jump: return ins
-        case .clearRefs: return abc(true, false, false)
-        case .loadInt, .jumpIfTrue, .jumpIfFalse: return withA()
-        case .loadConst: return Instruction(.loadConst, a: ins.a + d, bx: ins.bx + k, k: ins.k)
-        case .move, .move4, .addIntImm, .negInt, .not, .negFloat, .negF32, .scalarFma, .convert, .simdUnary,
-            .simdFma, .splat, .simdReduce:
-            return abc(true, true, false)
-        case .addInt, .subInt, .mulInt, .divInt, .modInt, .ltInt, .leInt, .eqInt, .neInt, .addFloat, .subFloat,
-            .mulFloat, .divFloat, .addF32, .subF32, .mulF32, .divF32, .scalarMath, .compare, .simdBinary,
-            .simdCompare, .simdMask, .simdSelect, .lane:
-            return abc(true, true, true)
-        case .jumpIfLtInt, .jumpIfLeInt, .jumpIfEqInt, .jumpIfNeInt: return abc(true, true, false)
-        case .jumpIfLtImm, .jumpIfLeImm, .jumpIfGtImm, .jumpIfGeImm, .jumpIfEqImm, .jumpIfNeImm:
-            return abc(true, false, false)
-        default: return nil
-        }
-    }
-
-    /// `ins` (a jump) with its offset set to `offset`.
-    private static func withJumpOffset(_ ins: Instruction, _ offset: Int) -> Instruction {
-        switch ins.opcode {
-        case .jump, .jumpIfTrue, .jumpIfFalse, .forPrep, .forLoop:
-            return Instruction(word: (ins.word & 0xFFFF_FFFF) | UInt64(UInt32(bitPattern: Int32(offset))) << 32)
-        default:
-            return Instruction(
-                word: (ins.word & 0x0000_FFFF_FFFF_FFFF) | UInt64(UInt16(bitPattern: Int16(offset))) << 48)
-        }
-    }
-
-    /// Whether `callee` can be inlined: few instructions, no calls, no loops, only what relocates.
-    private static func inlinable(_ callee: Function) -> Bool {
-        let body = callee.instructions
-        guard body.count <= inlineLimit, callee.frameSize < 1024 else { return false }
-        for (pc, ins) in body.enumerated() {
-            switch ins.opcode {
-            case .ret, .ret4, .ret0: continue
-            case .forPrep, .forLoop, .call: return false
-            default: break
-            }
-            if let off = ins.jumpOffset, off < 0 || pc + 1 + off >= body.count { return false }
-            if relocated(ins, by: 0, constantsBy: 0) == nil { return false }
-        }
-        return true
-    }
-
-    /// Splices the bodies of the small callees into `code` (see Inlining).
-    private mutating func inlineSmallCallees() {
-        let own = code
-        var sites: [Int: Function] = [:]
-        for (pc, ins) in own.enumerated() where ins.opcode == .call {
-            guard case .native = callees[ins.bx], FunctionLowering.inlinable(functions[ins.bx]),
-                ins.a + functions[ins.bx].frameSize < 60_000
-            else { continue }
-            sites[pc] = functions[ins.bx]
-        }
-        guard !sites.isEmpty else { return }
-        enum Target {
-            case own(Int)
-            case callee(site: Int, pc: Int)
-        }
-        var out: [Instruction] = []
-        var origin: [Origin] = []
-        var targets: [Target?] = []
-        var ownIndex = [Int](repeating: 0, count: own.count + 1)
-        var calleeIndex: [Int: [Int]] = [:]
-        for pc in own.indices {
-            ownIndex[pc] = out.count
-            let ins = own[pc]
-            guard let callee = sites[pc] else {
-                out.append(ins)
-                origin.append(.own(pc))
-                targets.append(ins.jumpOffset.map { .own(pc + 1 + $0) })
-                continue
-            }
-            // The call's own place (jumps to the call land here; a deopt here re-runs the call).
-            out.append(Instruction(.nop))
-            origin.append(.own(pc))
-            targets.append(nil)
-            let window = ins.a
-            let shift = constants.count
-            constants += callee.constants
-            frameExtent = max(frameExtent, window + max(callee.frameSize, 1))
-            var map: [Int] = []
-            for (cpc, cins) in callee.instructions.enumerated() {
-                map.append(out.count)
-                switch cins.opcode {
-                case .ret, .ret4:
-                    if cins.a != 0 {
-                        out.append(Instruction(cins.opcode == .ret ? .move : .move4, a: window, b: window + cins.a))
-                        origin.append(.inlined(call: pc, pc: cpc))
-                        targets.append(nil)
-                    }
-                    out.append(Instruction(.jump, bx: 0))
-                    origin.append(.inlined(call: pc, pc: cpc))
-                    targets.append(.own(pc + 1))
-                case .ret0:
-                    out.append(Instruction(.jump, bx: 0))
-                    origin.append(.inlined(call: pc, pc: cpc))
-                    targets.append(.own(pc + 1))
-                default:
-                    out.append(FunctionLowering.relocated(cins, by: window, constantsBy: shift)!)
-                    origin.append(.inlined(call: pc, pc: cpc))
-                    targets.append(cins.jumpOffset.map { .callee(site: pc, pc: cpc + 1 + $0) })
-                }
-            }
-            calleeIndex[pc] = map
-        }
-        ownIndex[own.count] = out.count
-        for (i, t) in targets.enumerated() {
-            guard let t else { continue }
-            let to: Int
-            switch t {
-            case .own(let p): to = ownIndex[p]
-            case .callee(let site, let p): to = calleeIndex[site]![p]
-            }
-            out[i] = FunctionLowering.withJumpOffset(out[i], to - i - 1)
-        }
-        code = out
-        origins = origin
-    }
-
     // MARK: - Instruction effects
 
-    private struct Effects {
+    struct Effects {
         var uses: [(Int, Kind)] = []
         var defs: [(Int, Kind)] = []
         /// Slots whose values the instruction destroys (a call's callee window, past its result).
         var kills: Range<Int>? = nil
     }
 
-    private func kind(of t: VType) -> Kind {
+    func kind(of t: VType) -> Kind {
         switch t {
         case .int, .bool: return .int
         case .float: return .f64
@@ -359,10 +207,10 @@ struct FunctionLowering {
         }
     }
 
-    private func scalarKind(_ e: ElementKind) -> Kind { e == .int ? .int : e == .float ? .f64 : .f32 }
+    func scalarKind(_ e: ElementKind) -> Kind { e == .int ? .int : e == .float ? .f64 : .f32 }
 
     /// What an instruction reads and writes, with the kinds; `state` gives the kind of a moved register.
-    private func effects(_ ins: Instruction, _ state: [Kind]) throws(Unsupported) -> Effects {
+    func effects(_ ins: Instruction, _ state: [Kind]) throws(Unsupported) -> Effects {
         var e = Effects()
         let opA = ins.a
         let opB = ins.b
@@ -555,7 +403,7 @@ struct FunctionLowering {
 
     /// Applies definitions to a state: a SIMD value covers its next three slots, and writing a slot
     /// destroys any SIMD value covering it.
-    private func apply(_ defs: [(Int, Kind)], to state: inout [Kind]) {
+    func apply(_ defs: [(Int, Kind)], to state: inout [Kind]) {
         for (s, k) in defs {
             for back in 1...3 where s - back >= 0 && (state[s - back] == .v32 || state[s - back] == .v64) {
                 // a SIMD value at s - back covered s: it is gone
@@ -574,7 +422,7 @@ struct FunctionLowering {
         }
     }
 
-    private func successors(_ pc: Int) -> [Int] {
+    func successors(_ pc: Int) -> [Int] {
         let ins = code[pc]
         switch ins.opcode {
         case .ret, .ret0, .ret4: return []
@@ -587,7 +435,7 @@ struct FunctionLowering {
 
     // MARK: - Analysis
 
-    private mutating func analyze() throws(Unsupported) {
+    mutating func analyze() throws(Unsupported) {
         let n = code.count
         let frame = frameExtent
         guard n > 0 else { throw Unsupported(reason: "empty") }
@@ -682,10 +530,10 @@ struct FunctionLowering {
         }
     }
 
-    private func isArray(_ k: Kind) -> Bool { if case .array = k { return true } else { return false } }
+    func isArray(_ k: Kind) -> Bool { if case .array = k { return true } else { return false } }
 
     /// The kinds of the registers live at `pc` (for a write-back), checked to be writable.
-    private func liveKinds(at pc: Int, state: [Kind]) throws(Unsupported) -> [Int: Kind] {
+    func liveKinds(at pc: Int, state: [Kind]) throws(Unsupported) -> [Int: Kind] {
         var out: [Int: Kind] = [:]
         for s in liveIn[pc] {
             let k = state[s]
@@ -702,7 +550,7 @@ struct FunctionLowering {
     /// registers (of the same register file) interfere when both hold a value at the same point, so
     /// short-lived temporaries share machine registers. No spilling: if the colors run out, the
     /// function stays interpreted.
-    private mutating func allocate() throws(Unsupported) {
+    mutating func allocate() throws(Unsupported) {
         var ints = Set<Int>()
         var vecs = Set<Int>()
         var intEdges: [Int: Set<Int>] = [:]
@@ -761,15 +609,15 @@ struct FunctionLowering {
 
     // MARK: - Code generation helpers
 
-    private func g(_ s: Int) -> X86.GPR { gprOf[s]! }
-    private func x(_ s: Int) -> X86.Operand { .xmm(X86.XMM(number: vecOf[s]!)!) }
-    private func y(_ s: Int) -> X86.Operand { .ymm(X86.YMM(number: vecOf[s]!)!) }
-    private func xr(_ n: Int) -> X86.Operand { .xmm(X86.XMM(number: n)!) }
-    private func yr(_ n: Int) -> X86.Operand { .ymm(X86.YMM(number: n)!) }
-    private func slotMem(_ s: Int) -> X86.Mem { X86.ptr(regsBase, Int32(s * 8)) }
+    func g(_ s: Int) -> X86.GPR { gprOf[s]! }
+    func x(_ s: Int) -> X86.Operand { .xmm(X86.XMM(number: vecOf[s]!)!) }
+    func y(_ s: Int) -> X86.Operand { .ymm(X86.YMM(number: vecOf[s]!)!) }
+    func xr(_ n: Int) -> X86.Operand { .xmm(X86.XMM(number: n)!) }
+    func yr(_ n: Int) -> X86.Operand { .ymm(X86.YMM(number: n)!) }
+    func slotMem(_ s: Int) -> X86.Mem { X86.ptr(regsBase, Int32(s * 8)) }
 
     /// Loads the registers live at an entry from `regs`.
-    private mutating func emitLoads(_ kinds: [Int: Kind]) {
+    mutating func emitLoads(_ kinds: [Int: Kind]) {
         for (s, k) in kinds.sorted(by: { $0.key < $1.key }) {
             switch k {
             case .int: a.mov(g(s), slotMem(s).qword)
@@ -782,7 +630,7 @@ struct FunctionLowering {
     }
 
     /// Writes live registers back to `regs` (an f32 with its upper 32 bits zero, as the interpreter keeps it).
-    private mutating func emitStores(_ kinds: [Int: Kind]) {
+    mutating func emitStores(_ kinds: [Int: Kind]) {
         for (s, k) in kinds.sorted(by: { $0.key < $1.key }) {
             switch k {
             case .int: a.mov(slotMem(s).qword, g(s))
@@ -797,7 +645,7 @@ struct FunctionLowering {
     }
 
     /// opA deopt stub that resumes the interpreter at `pc` (the current instruction, re-run there).
-    private mutating func deopt(at pc: Int) throws(Unsupported) -> X86.Label {
+    mutating func deopt(at pc: Int) throws(Unsupported) -> X86.Label {
         let l = a.newLabel()
         stubs.append((l, pc, try liveKinds(at: pc, state: stateIn[pc]), false))
         return l
@@ -805,7 +653,7 @@ struct FunctionLowering {
 
     // MARK: - Driver
 
-    private mutating func run() throws(Unsupported) -> [UInt8] {
+    mutating func run() throws(Unsupported) -> [UInt8] {
         try resolveCallees()
         inlineSmallCallees()
         try analyze()
@@ -914,511 +762,8 @@ struct FunctionLowering {
         }
     }
 
-    /// The function's own pc of an instruction of `code` (never inside an inlined body).
-    private func ownPc(_ pc: Int) -> Int {
-        switch origins[pc] {
-        case .own(let p): return p
-        case .inlined(let call, _): return call
-        }
-    }
-
-    /// Appends `pc` to the context's chain (rdx and r11 are free here; rax is kept).
-    private mutating func emitChainEntry(_ pc: Int) {
-        a.mov(.r11, X86.ptr(context, Int32(NativeCallContext.chainOffset)).qword)
-        a.mov(.rdx, X86.ptr(context, Int32(NativeCallContext.chainCountOffset)).qword)
-        a.mov(X86.ptr(.r11, index: .rdx, scale: 4).dword, Int64(pc))
-        a.add(.rdx, 1)
-        a.mov(X86.ptr(context, Int32(NativeCallContext.chainCountOffset)).qword, .rdx)
-    }
-
     /// Exits after a call whose callee did not return: (label, pc of the call, the live values
     /// still in preserved registers, to write back).
-    private var callExits: [(X86.Label, Int, [Int: Kind])] = []
+    var callExits: [(X86.Label, Int, [Int: Kind])] = []
 
-    // MARK: - Native calls
-    //
-    // `call A f` with the callee's window at regs + A: the values live after the call are stored to
-    // their slots (every machine register is the caller's to save: the callee saves only rbx, rbp and
-    // r12-r15, which it restores; rdi is fixed for the life of a function, rsi too in one with arrays,
-    // reloaded after the call since the callee may allocate it), the
-    // arguments are stored into the window, rdi moves to the window and back, and the result is
-    // loaded from slot A. A callee that answers anything but -1 left its own frame for the interpreter
-    // (see `run`'s call exits); this frame's is in `regs` already.
-    private mutating func emitCall(_ pc: Int) throws(Unsupported) {
-        let ins = code[pc]
-        let window = ins.a
-        let st = stateIn[pc]
-        let after = try liveKinds(at: pc + 1, state: stateOut[pc])
-        let callee = functions[ins.bx]
-        let resultSlots = callee.resultType == .void ? 0 : max(1, callee.resultType.storage.slots)
-        let kept = after.filter { $0.key < window }
-        // Integers in registers the callee preserves stay there (stored only if the callee does not
-        // return: see the call exits).
-        let inPreserved = kept.filter { $0.value == .int && FunctionLowering.calleeSaved.contains(g($0.key)) }
-        let spilled = kept.filter { inPreserved[$0.key] == nil }
-        emitStores(spilled)
-        var args: [Int: Kind] = [:]
-        var slot = window
-        for t in callee.parameterTypes {
-            args[slot] = st[slot]
-            slot += max(1, t.storage.slots)
-        }
-        emitStores(args)
-        a.lea(regsBase, X86.ptr(regsBase, Int32(window * 8)))
-        a.mov(.r8, context)
-        a.mov(.rdx, flagSlot)
-        switch callees[ins.bx]! {
-        case .recursive:
-            a.call(callEntry)
-        case .native(let n):
-            a.mov(.rax, Int64(Int(bitPattern: n.entry) + n.callEntryOffset))
-            a.call(.rax)
-        }
-        a.lea(regsBase, X86.ptr(regsBase, Int32(-window * 8)))
-        if !arraySlots.isEmpty { a.mov(arraysBase, arraysSlot) }
-        let exit = a.newLabel()
-        callExits.append((exit, pc, inPreserved))
-        a.cmp(.rax, -1)
-        a.j(.ne, exit)
-        if resultSlots > 0 { emitLoads([window: kind(of: callee.resultType)]) }
-        emitLoads(spilled)
-    }
-
-    /// opA jump to `target`; a backward one polls the preemption flag first.
-    private mutating func jump(from pc: Int, to target: Int, condition: X86.Condition?) throws(Unsupported) {
-        if target <= pc {
-            // Poll: if the flag is set, write back and yield through the interpreter, which re-enters here.
-            let stub = a.newLabel()
-            let kinds = try liveKinds(at: target, state: stateOut[pc])
-            stubs.append((stub, target, kinds, true))
-            if let c = condition {
-                let skip = a.newLabel()
-                a.j(c.inverted, skip)
-                a.mov(.r11, flagSlot)
-                a.cmp(X86.ptr(.r11).dword, 0)
-                a.j(.ne, stub)
-                a.jmp(labels[target])
-                a.bind(skip)
-            } else {
-                a.mov(.r11, flagSlot)
-                a.cmp(X86.ptr(.r11).dword, 0)
-                a.j(.ne, stub)
-                a.jmp(labels[target])
-            }
-        } else if let c = condition {
-            a.j(c, labels[target])
-        } else {
-            a.jmp(labels[target])
-        }
-    }
-
-    // MARK: - One instruction
-
-    private mutating func emit(_ pc: Int) throws(Unsupported) {
-        let ins = code[pc]
-        let opA = ins.a
-        let opB = ins.b
-        let opC = ins.c
-        let opK = ins.k
-        let st = stateIn[pc]
-        switch ins.opcode {
-        case .nop, .clearRefs:
-            break
-        case .call:
-            try emitCall(pc)
-        case .move:
-            if st[opB] == .int { a.mov(g(opA), g(opB)) } else { a.emit(.vmovaps, x(opA), x(opB)) }
-        case .move4:
-            a.emit(.vmovaps, y(opA), y(opB))
-        case .loadInt:
-            a.mov(g(opA), Int64(ins.sBx))
-        case .loadConst:
-            let bits = constants[ins.bx]
-            switch ElementKind(rawValue: UInt8(opK)) ?? .int {
-            case .int, .bool: a.mov(g(opA), Int64(bitPattern: bits))
-            case .float:
-                let c = a.constant(int64: [Int64(bitPattern: bits)], alignment: 8)
-                a.emit(.vmovsd, x(opA), .mem(X86.ptr(c).qword))
-            case .f32:
-                let c = a.constant(int32: [Int32(bitPattern: UInt32(truncatingIfNeeded: bits))], alignment: 4)
-                a.emit(.vmovss, x(opA), .mem(X86.ptr(c).dword))
-            }
-        case .addInt, .subInt, .mulInt:
-            a.mov(.rax, g(opB))
-            switch ins.opcode {
-            case .addInt: a.add(.rax, g(opC))
-            case .subInt: a.sub(.rax, g(opC))
-            default: a.imul(.rax, g(opC))
-            }
-            a.mov(g(opA), .rax)
-        case .divInt, .modInt:
-            let fail = try deopt(at: pc)  // division by zero: the interpreter reports it
-            let normal = a.newLabel()
-            let done = a.newLabel()
-            a.test(g(opC), g(opC))
-            a.j(.e, fail)
-            a.cmp(g(opC), -1)
-            a.j(.ne, normal)
-            // x / -1 wraps (min / -1 == min) and x % -1 == 0, without the hardware trap.
-            if ins.opcode == .divInt {
-                a.mov(.rax, g(opB))
-                a.neg(.rax)
-            } else {
-                a.mov(.rax, 0)
-            }
-            a.jmp(done)
-            a.bind(normal)
-            a.mov(.rax, g(opB))
-            a.cqo()
-            a.idiv(g(opC))
-            if ins.opcode == .modInt { a.mov(.rax, .rdx) }
-            a.bind(done)
-            a.mov(g(opA), .rax)
-        case .addIntImm:
-            a.lea(g(opA), X86.ptr(g(opB), Int32(ins.sC)))
-        case .negInt:
-            a.mov(.rax, g(opB))
-            a.neg(.rax)
-            a.mov(g(opA), .rax)
-        case .not:
-            a.mov(.rax, g(opB))
-            a.xor(.rax, 1)
-            a.mov(g(opA), .rax)
-        case .addFloat: a.emit(.vaddsd, x(opA), x(opB), x(opC))
-        case .subFloat: a.emit(.vsubsd, x(opA), x(opB), x(opC))
-        case .mulFloat: a.emit(.vmulsd, x(opA), x(opB), x(opC))
-        case .divFloat: a.emit(.vdivsd, x(opA), x(opB), x(opC))
-        case .addF32: a.emit(.vaddss, x(opA), x(opB), x(opC))
-        case .subF32: a.emit(.vsubss, x(opA), x(opB), x(opC))
-        case .mulF32: a.emit(.vmulss, x(opA), x(opB), x(opC))
-        case .divF32: a.emit(.vdivss, x(opA), x(opB), x(opC))
-        case .negFloat, .negF32:
-            let f32 = ins.opcode == .negF32
-            let c =
-                f32
-                ? a.constant(int32: Array(repeating: Int32(bitPattern: 0x8000_0000), count: 4), alignment: 16)
-                : a.constant(int64: Array(repeating: Int64.min, count: 2), alignment: 16)
-            a.emit(f32 ? .vxorps : .vxorpd, x(opA), x(opB), .mem(X86.ptr(c)))
-        case .scalarMath:
-            try emitScalarMath(ins)
-        case .scalarFma:
-            switch ElementKind(rawValue: UInt8(opK)) ?? .int {
-            case .int, .bool:
-                a.mov(.rax, g(opB))
-                a.imul(.rax, g(opB + 1))
-                a.add(.rax, g(opB + 2))
-                a.mov(g(opA), .rax)
-            case .float:
-                a.emit(.vmovaps, xr(scratchVec), x(opB + 2))
-                a.emit(.vfmadd231sd, xr(scratchVec), x(opB), x(opB + 1))
-                a.emit(.vmovaps, x(opA), xr(scratchVec))
-            case .f32:
-                a.emit(.vmovaps, xr(scratchVec), x(opB + 2))
-                a.emit(.vfmadd231ss, xr(scratchVec), x(opB), x(opB + 1))
-                a.emit(.vmovaps, x(opA), xr(scratchVec))
-            }
-        case .ltInt, .leInt, .eqInt, .neInt:
-            let cond: X86.Condition =
-                ins.opcode == .ltInt ? .l : ins.opcode == .leInt ? .le : ins.opcode == .eqInt ? .e : .ne
-            a.xor(.eax, .eax)
-            a.cmp(g(opB), g(opC))
-            a.set(cond, .al)
-            a.mov(g(opA), .rax)
-        case .compare:
-            let op = CompareOp(rawValue: UInt8(opK >> 3)) ?? .eq
-            let cls = CompareClass(rawValue: UInt8(opK & 7)) ?? .int
-            if cls == .int {
-                let cond: X86.Condition = op == .eq ? .e : op == .ne ? .ne : op == .lt ? .l : .le
-                a.xor(.eax, .eax)
-                a.cmp(g(opB), g(opC))
-                a.set(cond, .al)
-                a.mov(g(opA), .rax)
-            } else {
-                // vcmpsd/ss give all-ones for true; NaN compares false except for != (IEEE, as Swift).
-                let pred: X86.ComparePredicate = op == .eq ? .eq : op == .ne ? .neq : op == .lt ? .lt : .le
-                let d = X86.XMM(number: scratchVec)!
-                let l = X86.XMM(number: vecOf[opB]!)!
-                let r = X86.XMM(number: vecOf[opC]!)!
-                if cls == .f32 { a.vcmpss(d, l, r, pred) } else { a.vcmpsd(d, l, r, pred) }
-                a.emit(.vmovd, .gpr(.eax), xr(scratchVec))
-                a.emit(.and, .gpr(.rax), .imm(1))
-                a.mov(g(opA), .rax)
-            }
-        case .jump:
-            try jump(from: pc, to: pc + 1 + ins.sBx, condition: nil)
-        case .jumpIfTrue, .jumpIfFalse:
-            a.test(g(opA), g(opA))
-            try jump(from: pc, to: pc + 1 + ins.sBx, condition: ins.opcode == .jumpIfTrue ? .ne : .e)
-        case .jumpIfLtInt, .jumpIfLeInt, .jumpIfEqInt, .jumpIfNeInt:
-            a.cmp(g(opA), g(opB))
-            let c: X86.Condition =
-                ins.opcode == .jumpIfLtInt
-                ? .l : ins.opcode == .jumpIfLeInt ? .le : ins.opcode == .jumpIfEqInt ? .e : .ne
-            try jump(from: pc, to: pc + 1 + ins.sC, condition: c)
-        case .jumpIfLtImm, .jumpIfLeImm, .jumpIfGtImm, .jumpIfGeImm, .jumpIfEqImm, .jumpIfNeImm:
-            a.cmp(g(opA), Int64(ins.sB))
-            let c: X86.Condition
-            switch ins.opcode {
-            case .jumpIfLtImm: c = .l
-            case .jumpIfLeImm: c = .le
-            case .jumpIfGtImm: c = .g
-            case .jumpIfGeImm: c = .ge
-            case .jumpIfEqImm: c = .e
-            default: c = .ne
-            }
-            try jump(from: pc, to: pc + 1 + ins.sC, condition: c)
-        case .forPrep:
-            a.cmp(g(opA), g(opA + 1))
-            try jump(from: pc, to: pc + 1 + ins.sBx, condition: .ge)
-        case .forLoop:
-            a.add(g(opA), 1)
-            a.cmp(g(opA), g(opA + 1))
-            try jump(from: pc, to: pc + 1 + ins.sBx, condition: .l)
-        case .convert:
-            let from = ElementKind(rawValue: UInt8(opK >> 4)) ?? .int
-            let to = ElementKind(rawValue: UInt8(opK & 15)) ?? .int
-            switch (from, to) {
-            case (.int, .float):
-                a.emit(.vxorps, x(opA), x(opA), x(opA))
-                a.emit(.vcvtsi2sd, x(opA), x(opA), .gpr(g(opB)))
-            case (.int, .f32):
-                a.emit(.vxorps, x(opA), x(opA), x(opA))
-                a.emit(.vcvtsi2ss, x(opA), x(opA), .gpr(g(opB)))
-            // NaN and out of range give Int.min, as the interpreter's truncateToInt.
-            case (.float, .int): a.emit(.vcvttsd2si, .gpr(g(opA)), x(opB))
-            case (.f32, .int): a.emit(.vcvttss2si, .gpr(g(opA)), x(opB))
-            case (.float, .f32): a.emit(.vcvtsd2ss, x(opA), x(opB), x(opB))
-            case (.f32, .float): a.emit(.vcvtss2sd, x(opA), x(opB), x(opB))
-            default:
-                if st[opB] == .int { a.mov(g(opA), g(opB)) } else { a.emit(.vmovaps, x(opA), x(opB)) }
-            }
-        case .ret:
-            switch st[opA] {
-            case .int: a.mov(slotMem(0).qword, g(opA))
-            case .f64: a.emit(.vmovsd, .mem(slotMem(0).qword), x(opA))
-            default:
-                a.emit(.vmovd, .gpr(.eax), x(opA))
-                a.mov(slotMem(0).qword, .rax)
-            }
-            a.mov(.rax, -1)
-            a.jmp(exitLabel)
-        case .ret4:
-            a.emit(.vmovups, .mem(slotMem(0)), y(opA))
-            a.mov(.rax, -1)
-            a.jmp(exitLabel)
-        case .ret0:
-            a.mov(.rax, -1)
-            a.jmp(exitLabel)
-        case .simdBinary:
-            let isF64 = opK & 1 == 1
-            let op = SimdOp(rawValue: UInt8(opK >> 1)) ?? .add
-            let inst: X86.Instruction
-            switch op {
-            case .add: inst = isF64 ? .vaddpd : .vaddps
-            case .sub: inst = isF64 ? .vsubpd : .vsubps
-            case .mul: inst = isF64 ? .vmulpd : .vmulps
-            case .div: inst = isF64 ? .vdivpd : .vdivps
-            case .min: inst = isF64 ? .vminpd : .vminps
-            case .max: inst = isF64 ? .vmaxpd : .vmaxps
-            case .sqrt, .abs, .neg, .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow:
-                throw Unsupported(reason: "\(op) is not a SIMD binary operation here")
-            }
-            a.emit(inst, y(opA), y(opB), y(opC))
-        case .simdUnary:
-            let isF64 = opK & 1 == 1
-            switch SimdOp(rawValue: UInt8(opK >> 1)) ?? .neg {
-            case .sqrt: a.emit(isF64 ? .vsqrtpd : .vsqrtps, y(opA), y(opB))
-            case .abs:
-                let c =
-                    isF64
-                    ? a.constant(int64: Array(repeating: Int64.max, count: 4))
-                    : a.constant(int32: Array(repeating: Int32.max, count: 8))
-                a.emit(isF64 ? .vandpd : .vandps, y(opA), y(opB), .mem(X86.ptr(c)))
-            case .neg:
-                let c =
-                    isF64
-                    ? a.constant(int64: Array(repeating: Int64.min, count: 4))
-                    : a.constant(int32: Array(repeating: Int32(bitPattern: 0x8000_0000), count: 8))
-                a.emit(isF64 ? .vxorpd : .vxorps, y(opA), y(opB), .mem(X86.ptr(c)))
-            case .add, .sub, .mul, .div, .min, .max, .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow:
-                throw Unsupported(reason: "SIMD unary operation \(ins.k >> 1) is not lowered here")
-            }
-        case .simdFma:
-            let isF64 = opK & 1 == 1
-            a.emit(.vmovaps, yr(scratchVec), y(opB + 8))
-            a.emit(isF64 ? .vfmadd231pd : .vfmadd231ps, yr(scratchVec), y(opB), y(opB + 4))
-            a.emit(.vmovaps, y(opA), yr(scratchVec))
-        case .splat:
-            if opK & 1 == 1 { a.emit(.vbroadcastsd, y(opA), x(opB)) } else { a.emit(.vbroadcastss, y(opA), x(opB)) }
-        case .simdReduce:
-            let op = ReductionOp(rawValue: UInt8(opK >> 1)) ?? .sum
-            let isF64 = opK & 1 == 1
-            switch op {
-            case .sum, .min, .max:
-                emitSimdReduce(opA: opA, opB: opB, opK: opK)
-            case .count, .any, .all:
-                a.emit(isF64 ? .vmovmskpd : .vmovmskps, .gpr(.eax), y(opB))
-                switch op {
-                case .count: a.emit(.popcnt, .gpr(.eax), .gpr(.eax))
-                case .any:
-                    a.emit(.test, .gpr(.eax), .gpr(.eax))
-                    a.set(.ne, .al)
-                    a.emit(.movzx, .gpr(.eax), .gpr(.al))
-                default:
-                    a.emit(.cmp, .gpr(.eax), .imm(isF64 ? 0xF : 0xFF))
-                    a.set(.e, .al)
-                    a.emit(.movzx, .gpr(.eax), .gpr(.al))
-                }
-                a.mov(g(opA), .rax)
-            }
-        case .simdCompare:
-            // a > b and a >= b arrive swapped as lt / le; NaN compares false except for !=.
-            let pred: Int64
-            switch CompareOp(rawValue: UInt8(opK >> 1)) ?? .eq {
-            case .eq: pred = 0x00
-            case .ne: pred = 0x04
-            case .lt: pred = 0x11
-            case .le: pred = 0x12
-            }
-            a.emit(opK & 1 == 1 ? .vcmppd : .vcmpps, y(opA), y(opB), y(opC), .imm(pred))
-        case .simdMask:
-            switch MaskOp(rawValue: UInt8(opK)) ?? .not {
-            case .not:
-                a.emit(.vpcmpeqd, yr(scratchVec), yr(scratchVec), yr(scratchVec))
-                a.emit(.vxorps, y(opA), y(opB), yr(scratchVec))
-            case .and: a.emit(.vandps, y(opA), y(opB), y(opC))
-            case .or: a.emit(.vorps, y(opA), y(opB), y(opC))
-            }
-        case .simdSelect:
-            // Lane by lane: V[C] where the mask is set, else V[C+4].
-            a.emit(.vblendvps, y(opA), y(opC + 4), y(opC), y(opB))
-        case .lane:
-            let isF64 = opK & 1 == 1
-            let fail = try deopt(at: pc)
-            a.cmp(g(opC), isF64 ? 4 : 8)
-            a.j(.ae, fail)  // unsigned: negative indices too
-            a.emit(.vmovups, .mem(X86.ptr(.rsp)), y(opB))
-            if isF64 {
-                a.emit(.vmovsd, x(opA), .mem(X86.ptr(.rsp, index: g(opC), scale: 8).qword))
-            } else {
-                a.emit(.vmovss, x(opA), .mem(X86.ptr(.rsp, index: g(opC), scale: 4).dword))
-            }
-        case .vload, .vstore:
-            let isF64 = opK & 1 == 1
-            let lanes = isF64 ? 4 : 8
-            let arraySlot = ins.opcode == .vload ? opB : opA
-            let indexSlot = ins.opcode == .vload ? opC : opB
-            let fail = try deopt(at: pc)
-            // 0 <= i && i <= count - lanes
-            a.cmp(g(indexSlot), 0)
-            a.j(.l, fail)
-            a.mov(.rax, X86.ptr(arraysBase, Int32(arraySlot * 16 + 8)).qword)
-            a.sub(.rax, Int64(lanes))
-            a.cmp(g(indexSlot), .rax)
-            a.j(.g, fail)
-            a.mov(.rax, X86.ptr(arraysBase, Int32(arraySlot * 16)).qword)
-            let mem = X86.Operand.mem(X86.ptr(.rax, index: g(indexSlot), scale: isF64 ? 8 : 4))
-            if ins.opcode == .vload { a.emit(.vmovups, y(opA), mem) } else { a.emit(.vmovups, mem, y(opC)) }
-        case .getInt, .getFloat, .getF32, .setInt, .setFloat, .setF32:
-            let isGet = ins.opcode == .getInt || ins.opcode == .getFloat || ins.opcode == .getF32
-            let arraySlot = isGet ? opB : opA
-            let indexSlot = isGet ? opC : opB
-            let fail = try deopt(at: pc)
-            a.cmp(g(indexSlot), X86.ptr(arraysBase, Int32(arraySlot * 16 + 8)).qword)
-            a.j(.ae, fail)  // unsigned: also catches negative indices
-            a.mov(.rax, X86.ptr(arraysBase, Int32(arraySlot * 16)).qword)
-            switch ins.opcode {
-            case .getInt: a.mov(g(opA), X86.ptr(.rax, index: g(opC), scale: 8).qword)
-            case .getFloat: a.emit(.vmovsd, x(opA), .mem(X86.ptr(.rax, index: g(opC), scale: 8).qword))
-            case .getF32: a.emit(.vmovss, x(opA), .mem(X86.ptr(.rax, index: g(opC), scale: 4).dword))
-            case .setInt: a.mov(X86.ptr(.rax, index: g(opB), scale: 8).qword, g(opC))
-            case .setFloat: a.emit(.vmovsd, .mem(X86.ptr(.rax, index: g(opB), scale: 8).qword), x(opC))
-            default: a.emit(.vmovss, .mem(X86.ptr(.rax, index: g(opB), scale: 4).dword), x(opC))
-            }
-        case .length:
-            a.mov(g(opA), X86.ptr(arraysBase, Int32(opB * 16 + 8)).qword)
-        default:
-            throw Unsupported(reason: "uses \(ins.opcode.name)")
-        }
-    }
-
-    private mutating func emitScalarMath(_ ins: Instruction) throws(Unsupported) {
-        let opA = ins.a
-        let opB = ins.b
-        let opC = ins.c
-        let opK = ins.k
-        let op = MathOp(rawValue: UInt8(opK >> 2)) ?? .min
-        switch ElementKind(rawValue: UInt8(opK & 3)) ?? .int {
-        case .int, .bool:
-            switch op {
-            case .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow:
-                throw Unsupported(reason: "\(op) of an int")
-            case .min, .max:
-                // a < b ? a : b, and a > b ? a : b
-                a.mov(.rax, g(opC))
-                a.cmp(g(opB), g(opC))
-                a.cmov(op == .min ? .l : .g, .rax, g(opB))
-                a.mov(g(opA), .rax)
-            case .abs, .sqrt:
-                a.mov(.rax, g(opB))
-                a.neg(.rax)
-                a.cmov(.l, .rax, g(opB))  // -x < 0 means x > 0 (or x == min, which stays min)
-                a.mov(g(opA), .rax)
-            }
-        case .float, .f32:
-            let f32 = (ElementKind(rawValue: UInt8(opK & 3)) ?? .int) == .f32
-            switch op {
-            case .min: a.emit(f32 ? .vminss : .vminsd, x(opA), x(opB), x(opC))
-            case .max: a.emit(f32 ? .vmaxss : .vmaxsd, x(opA), x(opB), x(opC))
-            case .sqrt: a.emit(f32 ? .vsqrtss : .vsqrtsd, x(opA), x(opB), x(opB))
-            case .abs:
-                let c =
-                    f32
-                    ? a.constant(int32: Array(repeating: Int32.max, count: 4), alignment: 16)
-                    : a.constant(int64: Array(repeating: Int64.max, count: 2), alignment: 16)
-                a.emit(f32 ? .vandps : .vandpd, x(opA), x(opB), .mem(X86.ptr(c)))
-            case .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow:
-                throw Unsupported(reason: "\(op) is not lowered in whole functions yet")
-            }
-        }
-    }
-
-    /// sum/min/max of a SIMD value in the evaluator's order: halves, quarters, last pair.
-    private mutating func emitSimdReduce(opA: Int, opB: Int, opK: Int) {
-        let isF64 = opK & 1 == 1
-        let op = ReductionOp(rawValue: UInt8(opK >> 1)) ?? .sum
-        let s = scratchVec
-        let t = scratchVec2
-        func packed(_ d: Int, _ p: Int, _ q: Int) {
-            let inst: X86.Instruction
-            switch op {
-            case .sum, .count, .any, .all: inst = isF64 ? .vaddpd : .vaddps
-            case .min: inst = isF64 ? .vminpd : .vminps
-            case .max: inst = isF64 ? .vmaxpd : .vmaxps
-            }
-            a.emit(inst, xr(d), xr(p), xr(q))
-        }
-        func scalar(_ d: Int, _ p: Int, _ q: Int) {
-            let inst: X86.Instruction
-            switch op {
-            case .sum, .count, .any, .all: inst = isF64 ? .vaddsd : .vaddss
-            case .min: inst = isF64 ? .vminsd : .vminss
-            case .max: inst = isF64 ? .vmaxsd : .vmaxss
-            }
-            a.emit(inst, xr(d), xr(p), xr(q))
-        }
-        let v = vecOf[opB]!
-        a.emit(.vextractf128, xr(s), yr(v), .imm(1))
-        packed(s, v, s)  // w[j] = v[j] ∘ v[j + half]
-        if isF64 {
-            a.emit(.vunpckhpd, xr(t), xr(s), xr(s))
-            scalar(s, s, t)
-        } else {
-            a.emit(.vmovhlps, xr(t), xr(s), xr(s))
-            packed(s, s, t)
-            a.emit(.vshufps, xr(t), xr(s), xr(s), .imm(0x55))
-            scalar(s, s, t)
-        }
-        a.emit(.vmovaps, x(opA), xr(s))
-    }
 }

@@ -1,0 +1,413 @@
+// Function lowering, part 3: the machine code of one instruction (see FunctionLowering.swift).
+
+extension FunctionLowering {
+    // MARK: - One instruction
+
+    mutating func emit(_ pc: Int) throws(Unsupported) {
+        let ins = code[pc]
+        let opA = ins.a
+        let opB = ins.b
+        let opC = ins.c
+        let opK = ins.k
+        let st = stateIn[pc]
+        switch ins.opcode {
+        case .nop, .clearRefs:
+            break
+        case .call:
+            try emitCall(pc)
+        case .move:
+            if st[opB] == .int { a.mov(g(opA), g(opB)) } else { a.emit(.vmovaps, x(opA), x(opB)) }
+        case .move4:
+            a.emit(.vmovaps, y(opA), y(opB))
+        case .loadInt:
+            a.mov(g(opA), Int64(ins.sBx))
+        case .loadConst:
+            let bits = constants[ins.bx]
+            switch ElementKind(rawValue: UInt8(opK)) ?? .int {
+            case .int, .bool: a.mov(g(opA), Int64(bitPattern: bits))
+            case .float:
+                let c = a.constant(int64: [Int64(bitPattern: bits)], alignment: 8)
+                a.emit(.vmovsd, x(opA), .mem(X86.ptr(c).qword))
+            case .f32:
+                let c = a.constant(int32: [Int32(bitPattern: UInt32(truncatingIfNeeded: bits))], alignment: 4)
+                a.emit(.vmovss, x(opA), .mem(X86.ptr(c).dword))
+            }
+        case .addInt, .subInt, .mulInt:
+            a.mov(.rax, g(opB))
+            switch ins.opcode {
+            case .addInt: a.add(.rax, g(opC))
+            case .subInt: a.sub(.rax, g(opC))
+            default: a.imul(.rax, g(opC))
+            }
+            a.mov(g(opA), .rax)
+        case .divInt, .modInt:
+            let fail = try deopt(at: pc)  // division by zero: the interpreter reports it
+            let normal = a.newLabel()
+            let done = a.newLabel()
+            a.test(g(opC), g(opC))
+            a.j(.e, fail)
+            a.cmp(g(opC), -1)
+            a.j(.ne, normal)
+            // x / -1 wraps (min / -1 == min) and x % -1 == 0, without the hardware trap.
+            if ins.opcode == .divInt {
+                a.mov(.rax, g(opB))
+                a.neg(.rax)
+            } else {
+                a.mov(.rax, 0)
+            }
+            a.jmp(done)
+            a.bind(normal)
+            a.mov(.rax, g(opB))
+            a.cqo()
+            a.idiv(g(opC))
+            if ins.opcode == .modInt { a.mov(.rax, .rdx) }
+            a.bind(done)
+            a.mov(g(opA), .rax)
+        case .addIntImm:
+            a.lea(g(opA), X86.ptr(g(opB), Int32(ins.sC)))
+        case .negInt:
+            a.mov(.rax, g(opB))
+            a.neg(.rax)
+            a.mov(g(opA), .rax)
+        case .not:
+            a.mov(.rax, g(opB))
+            a.xor(.rax, 1)
+            a.mov(g(opA), .rax)
+        case .addFloat: a.emit(.vaddsd, x(opA), x(opB), x(opC))
+        case .subFloat: a.emit(.vsubsd, x(opA), x(opB), x(opC))
+        case .mulFloat: a.emit(.vmulsd, x(opA), x(opB), x(opC))
+        case .divFloat: a.emit(.vdivsd, x(opA), x(opB), x(opC))
+        case .addF32: a.emit(.vaddss, x(opA), x(opB), x(opC))
+        case .subF32: a.emit(.vsubss, x(opA), x(opB), x(opC))
+        case .mulF32: a.emit(.vmulss, x(opA), x(opB), x(opC))
+        case .divF32: a.emit(.vdivss, x(opA), x(opB), x(opC))
+        case .negFloat, .negF32:
+            let f32 = ins.opcode == .negF32
+            let c =
+                f32
+                ? a.constant(int32: Array(repeating: Int32(bitPattern: 0x8000_0000), count: 4), alignment: 16)
+                : a.constant(int64: Array(repeating: Int64.min, count: 2), alignment: 16)
+            a.emit(f32 ? .vxorps : .vxorpd, x(opA), x(opB), .mem(X86.ptr(c)))
+        case .scalarMath:
+            try emitScalarMath(ins)
+        case .scalarFma:
+            switch ElementKind(rawValue: UInt8(opK)) ?? .int {
+            case .int, .bool:
+                a.mov(.rax, g(opB))
+                a.imul(.rax, g(opB + 1))
+                a.add(.rax, g(opB + 2))
+                a.mov(g(opA), .rax)
+            case .float:
+                a.emit(.vmovaps, xr(scratchVec), x(opB + 2))
+                a.emit(.vfmadd231sd, xr(scratchVec), x(opB), x(opB + 1))
+                a.emit(.vmovaps, x(opA), xr(scratchVec))
+            case .f32:
+                a.emit(.vmovaps, xr(scratchVec), x(opB + 2))
+                a.emit(.vfmadd231ss, xr(scratchVec), x(opB), x(opB + 1))
+                a.emit(.vmovaps, x(opA), xr(scratchVec))
+            }
+        case .ltInt, .leInt, .eqInt, .neInt:
+            let cond: X86.Condition =
+                ins.opcode == .ltInt ? .l : ins.opcode == .leInt ? .le : ins.opcode == .eqInt ? .e : .ne
+            a.xor(.eax, .eax)
+            a.cmp(g(opB), g(opC))
+            a.set(cond, .al)
+            a.mov(g(opA), .rax)
+        case .compare:
+            let op = CompareOp(rawValue: UInt8(opK >> 3)) ?? .eq
+            let cls = CompareClass(rawValue: UInt8(opK & 7)) ?? .int
+            if cls == .int {
+                let cond: X86.Condition = op == .eq ? .e : op == .ne ? .ne : op == .lt ? .l : .le
+                a.xor(.eax, .eax)
+                a.cmp(g(opB), g(opC))
+                a.set(cond, .al)
+                a.mov(g(opA), .rax)
+            } else {
+                // vcmpsd/ss give all-ones for true; NaN compares false except for != (IEEE, as Swift).
+                let pred: X86.ComparePredicate = op == .eq ? .eq : op == .ne ? .neq : op == .lt ? .lt : .le
+                let d = X86.XMM(number: scratchVec)!
+                let l = X86.XMM(number: vecOf[opB]!)!
+                let r = X86.XMM(number: vecOf[opC]!)!
+                if cls == .f32 { a.vcmpss(d, l, r, pred) } else { a.vcmpsd(d, l, r, pred) }
+                a.emit(.vmovd, .gpr(.eax), xr(scratchVec))
+                a.emit(.and, .gpr(.rax), .imm(1))
+                a.mov(g(opA), .rax)
+            }
+        case .jump:
+            try jump(from: pc, to: pc + 1 + ins.sBx, condition: nil)
+        case .jumpIfTrue, .jumpIfFalse:
+            a.test(g(opA), g(opA))
+            try jump(from: pc, to: pc + 1 + ins.sBx, condition: ins.opcode == .jumpIfTrue ? .ne : .e)
+        case .jumpIfLtInt, .jumpIfLeInt, .jumpIfEqInt, .jumpIfNeInt:
+            a.cmp(g(opA), g(opB))
+            let c: X86.Condition =
+                ins.opcode == .jumpIfLtInt
+                ? .l : ins.opcode == .jumpIfLeInt ? .le : ins.opcode == .jumpIfEqInt ? .e : .ne
+            try jump(from: pc, to: pc + 1 + ins.sC, condition: c)
+        case .jumpIfLtImm, .jumpIfLeImm, .jumpIfGtImm, .jumpIfGeImm, .jumpIfEqImm, .jumpIfNeImm:
+            a.cmp(g(opA), Int64(ins.sB))
+            let c: X86.Condition
+            switch ins.opcode {
+            case .jumpIfLtImm: c = .l
+            case .jumpIfLeImm: c = .le
+            case .jumpIfGtImm: c = .g
+            case .jumpIfGeImm: c = .ge
+            case .jumpIfEqImm: c = .e
+            default: c = .ne
+            }
+            try jump(from: pc, to: pc + 1 + ins.sC, condition: c)
+        case .forPrep:
+            a.cmp(g(opA), g(opA + 1))
+            try jump(from: pc, to: pc + 1 + ins.sBx, condition: .ge)
+        case .forLoop:
+            a.add(g(opA), 1)
+            a.cmp(g(opA), g(opA + 1))
+            try jump(from: pc, to: pc + 1 + ins.sBx, condition: .l)
+        case .convert:
+            let from = ElementKind(rawValue: UInt8(opK >> 4)) ?? .int
+            let to = ElementKind(rawValue: UInt8(opK & 15)) ?? .int
+            switch (from, to) {
+            case (.int, .float):
+                a.emit(.vxorps, x(opA), x(opA), x(opA))
+                a.emit(.vcvtsi2sd, x(opA), x(opA), .gpr(g(opB)))
+            case (.int, .f32):
+                a.emit(.vxorps, x(opA), x(opA), x(opA))
+                a.emit(.vcvtsi2ss, x(opA), x(opA), .gpr(g(opB)))
+            // NaN and out of range give Int.min, as the interpreter's truncateToInt.
+            case (.float, .int): a.emit(.vcvttsd2si, .gpr(g(opA)), x(opB))
+            case (.f32, .int): a.emit(.vcvttss2si, .gpr(g(opA)), x(opB))
+            case (.float, .f32): a.emit(.vcvtsd2ss, x(opA), x(opB), x(opB))
+            case (.f32, .float): a.emit(.vcvtss2sd, x(opA), x(opB), x(opB))
+            default:
+                if st[opB] == .int { a.mov(g(opA), g(opB)) } else { a.emit(.vmovaps, x(opA), x(opB)) }
+            }
+        case .ret:
+            switch st[opA] {
+            case .int: a.mov(slotMem(0).qword, g(opA))
+            case .f64: a.emit(.vmovsd, .mem(slotMem(0).qword), x(opA))
+            default:
+                a.emit(.vmovd, .gpr(.eax), x(opA))
+                a.mov(slotMem(0).qword, .rax)
+            }
+            a.mov(.rax, -1)
+            a.jmp(exitLabel)
+        case .ret4:
+            a.emit(.vmovups, .mem(slotMem(0)), y(opA))
+            a.mov(.rax, -1)
+            a.jmp(exitLabel)
+        case .ret0:
+            a.mov(.rax, -1)
+            a.jmp(exitLabel)
+        case .simdBinary:
+            let isF64 = opK & 1 == 1
+            let op = SimdOp(rawValue: UInt8(opK >> 1)) ?? .add
+            let inst: X86.Instruction
+            switch op {
+            case .add: inst = isF64 ? .vaddpd : .vaddps
+            case .sub: inst = isF64 ? .vsubpd : .vsubps
+            case .mul: inst = isF64 ? .vmulpd : .vmulps
+            case .div: inst = isF64 ? .vdivpd : .vdivps
+            case .min: inst = isF64 ? .vminpd : .vminps
+            case .max: inst = isF64 ? .vmaxpd : .vmaxps
+            case .sqrt, .abs, .neg, .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow:
+                throw Unsupported(reason: "\(op) is not a SIMD binary operation here")
+            }
+            a.emit(inst, y(opA), y(opB), y(opC))
+        case .simdUnary:
+            let isF64 = opK & 1 == 1
+            switch SimdOp(rawValue: UInt8(opK >> 1)) ?? .neg {
+            case .sqrt: a.emit(isF64 ? .vsqrtpd : .vsqrtps, y(opA), y(opB))
+            case .abs:
+                let c =
+                    isF64
+                    ? a.constant(int64: Array(repeating: Int64.max, count: 4))
+                    : a.constant(int32: Array(repeating: Int32.max, count: 8))
+                a.emit(isF64 ? .vandpd : .vandps, y(opA), y(opB), .mem(X86.ptr(c)))
+            case .neg:
+                let c =
+                    isF64
+                    ? a.constant(int64: Array(repeating: Int64.min, count: 4))
+                    : a.constant(int32: Array(repeating: Int32(bitPattern: 0x8000_0000), count: 8))
+                a.emit(isF64 ? .vxorpd : .vxorps, y(opA), y(opB), .mem(X86.ptr(c)))
+            case .add, .sub, .mul, .div, .min, .max, .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow:
+                throw Unsupported(reason: "SIMD unary operation \(ins.k >> 1) is not lowered here")
+            }
+        case .simdFma:
+            let isF64 = opK & 1 == 1
+            a.emit(.vmovaps, yr(scratchVec), y(opB + 8))
+            a.emit(isF64 ? .vfmadd231pd : .vfmadd231ps, yr(scratchVec), y(opB), y(opB + 4))
+            a.emit(.vmovaps, y(opA), yr(scratchVec))
+        case .splat:
+            if opK & 1 == 1 { a.emit(.vbroadcastsd, y(opA), x(opB)) } else { a.emit(.vbroadcastss, y(opA), x(opB)) }
+        case .simdReduce:
+            let op = ReductionOp(rawValue: UInt8(opK >> 1)) ?? .sum
+            let isF64 = opK & 1 == 1
+            switch op {
+            case .sum, .min, .max:
+                emitSimdReduce(opA: opA, opB: opB, opK: opK)
+            case .count, .any, .all:
+                a.emit(isF64 ? .vmovmskpd : .vmovmskps, .gpr(.eax), y(opB))
+                switch op {
+                case .count: a.emit(.popcnt, .gpr(.eax), .gpr(.eax))
+                case .any:
+                    a.emit(.test, .gpr(.eax), .gpr(.eax))
+                    a.set(.ne, .al)
+                    a.emit(.movzx, .gpr(.eax), .gpr(.al))
+                default:
+                    a.emit(.cmp, .gpr(.eax), .imm(isF64 ? 0xF : 0xFF))
+                    a.set(.e, .al)
+                    a.emit(.movzx, .gpr(.eax), .gpr(.al))
+                }
+                a.mov(g(opA), .rax)
+            }
+        case .simdCompare:
+            // a > b and a >= b arrive swapped as lt / le; NaN compares false except for !=.
+            let pred: Int64
+            switch CompareOp(rawValue: UInt8(opK >> 1)) ?? .eq {
+            case .eq: pred = 0x00
+            case .ne: pred = 0x04
+            case .lt: pred = 0x11
+            case .le: pred = 0x12
+            }
+            a.emit(opK & 1 == 1 ? .vcmppd : .vcmpps, y(opA), y(opB), y(opC), .imm(pred))
+        case .simdMask:
+            switch MaskOp(rawValue: UInt8(opK)) ?? .not {
+            case .not:
+                a.emit(.vpcmpeqd, yr(scratchVec), yr(scratchVec), yr(scratchVec))
+                a.emit(.vxorps, y(opA), y(opB), yr(scratchVec))
+            case .and: a.emit(.vandps, y(opA), y(opB), y(opC))
+            case .or: a.emit(.vorps, y(opA), y(opB), y(opC))
+            }
+        case .simdSelect:
+            // Lane by lane: V[C] where the mask is set, else V[C+4].
+            a.emit(.vblendvps, y(opA), y(opC + 4), y(opC), y(opB))
+        case .lane:
+            let isF64 = opK & 1 == 1
+            let fail = try deopt(at: pc)
+            a.cmp(g(opC), isF64 ? 4 : 8)
+            a.j(.ae, fail)  // unsigned: negative indices too
+            a.emit(.vmovups, .mem(X86.ptr(.rsp)), y(opB))
+            if isF64 {
+                a.emit(.vmovsd, x(opA), .mem(X86.ptr(.rsp, index: g(opC), scale: 8).qword))
+            } else {
+                a.emit(.vmovss, x(opA), .mem(X86.ptr(.rsp, index: g(opC), scale: 4).dword))
+            }
+        case .vload, .vstore:
+            let isF64 = opK & 1 == 1
+            let lanes = isF64 ? 4 : 8
+            let arraySlot = ins.opcode == .vload ? opB : opA
+            let indexSlot = ins.opcode == .vload ? opC : opB
+            let fail = try deopt(at: pc)
+            // 0 <= i && i <= count - lanes
+            a.cmp(g(indexSlot), 0)
+            a.j(.l, fail)
+            a.mov(.rax, X86.ptr(arraysBase, Int32(arraySlot * 16 + 8)).qword)
+            a.sub(.rax, Int64(lanes))
+            a.cmp(g(indexSlot), .rax)
+            a.j(.g, fail)
+            a.mov(.rax, X86.ptr(arraysBase, Int32(arraySlot * 16)).qword)
+            let mem = X86.Operand.mem(X86.ptr(.rax, index: g(indexSlot), scale: isF64 ? 8 : 4))
+            if ins.opcode == .vload { a.emit(.vmovups, y(opA), mem) } else { a.emit(.vmovups, mem, y(opC)) }
+        case .getInt, .getFloat, .getF32, .setInt, .setFloat, .setF32:
+            let isGet = ins.opcode == .getInt || ins.opcode == .getFloat || ins.opcode == .getF32
+            let arraySlot = isGet ? opB : opA
+            let indexSlot = isGet ? opC : opB
+            let fail = try deopt(at: pc)
+            a.cmp(g(indexSlot), X86.ptr(arraysBase, Int32(arraySlot * 16 + 8)).qword)
+            a.j(.ae, fail)  // unsigned: also catches negative indices
+            a.mov(.rax, X86.ptr(arraysBase, Int32(arraySlot * 16)).qword)
+            switch ins.opcode {
+            case .getInt: a.mov(g(opA), X86.ptr(.rax, index: g(opC), scale: 8).qword)
+            case .getFloat: a.emit(.vmovsd, x(opA), .mem(X86.ptr(.rax, index: g(opC), scale: 8).qword))
+            case .getF32: a.emit(.vmovss, x(opA), .mem(X86.ptr(.rax, index: g(opC), scale: 4).dword))
+            case .setInt: a.mov(X86.ptr(.rax, index: g(opB), scale: 8).qword, g(opC))
+            case .setFloat: a.emit(.vmovsd, .mem(X86.ptr(.rax, index: g(opB), scale: 8).qword), x(opC))
+            default: a.emit(.vmovss, .mem(X86.ptr(.rax, index: g(opB), scale: 4).dword), x(opC))
+            }
+        case .length:
+            a.mov(g(opA), X86.ptr(arraysBase, Int32(opB * 16 + 8)).qword)
+        default:
+            throw Unsupported(reason: "uses \(ins.opcode.name)")
+        }
+    }
+
+    mutating func emitScalarMath(_ ins: Instruction) throws(Unsupported) {
+        let opA = ins.a
+        let opB = ins.b
+        let opC = ins.c
+        let opK = ins.k
+        let op = MathOp(rawValue: UInt8(opK >> 2)) ?? .min
+        switch ElementKind(rawValue: UInt8(opK & 3)) ?? .int {
+        case .int, .bool:
+            switch op {
+            case .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow:
+                throw Unsupported(reason: "\(op) of an int")
+            case .min, .max:
+                // a < b ? a : b, and a > b ? a : b
+                a.mov(.rax, g(opC))
+                a.cmp(g(opB), g(opC))
+                a.cmov(op == .min ? .l : .g, .rax, g(opB))
+                a.mov(g(opA), .rax)
+            case .abs, .sqrt:
+                a.mov(.rax, g(opB))
+                a.neg(.rax)
+                a.cmov(.l, .rax, g(opB))  // -x < 0 means x > 0 (or x == min, which stays min)
+                a.mov(g(opA), .rax)
+            }
+        case .float, .f32:
+            let f32 = (ElementKind(rawValue: UInt8(opK & 3)) ?? .int) == .f32
+            switch op {
+            case .min: a.emit(f32 ? .vminss : .vminsd, x(opA), x(opB), x(opC))
+            case .max: a.emit(f32 ? .vmaxss : .vmaxsd, x(opA), x(opB), x(opC))
+            case .sqrt: a.emit(f32 ? .vsqrtss : .vsqrtsd, x(opA), x(opB), x(opB))
+            case .abs:
+                let c =
+                    f32
+                    ? a.constant(int32: Array(repeating: Int32.max, count: 4), alignment: 16)
+                    : a.constant(int64: Array(repeating: Int64.max, count: 2), alignment: 16)
+                a.emit(f32 ? .vandps : .vandpd, x(opA), x(opB), .mem(X86.ptr(c)))
+            case .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow:
+                throw Unsupported(reason: "\(op) is not lowered in whole functions yet")
+            }
+        }
+    }
+
+    /// sum/min/max of a SIMD value in the evaluator's order: halves, quarters, last pair.
+    mutating func emitSimdReduce(opA: Int, opB: Int, opK: Int) {
+        let isF64 = opK & 1 == 1
+        let op = ReductionOp(rawValue: UInt8(opK >> 1)) ?? .sum
+        let s = scratchVec
+        let t = scratchVec2
+        func packed(_ d: Int, _ p: Int, _ q: Int) {
+            let inst: X86.Instruction
+            switch op {
+            case .sum, .count, .any, .all: inst = isF64 ? .vaddpd : .vaddps
+            case .min: inst = isF64 ? .vminpd : .vminps
+            case .max: inst = isF64 ? .vmaxpd : .vmaxps
+            }
+            a.emit(inst, xr(d), xr(p), xr(q))
+        }
+        func scalar(_ d: Int, _ p: Int, _ q: Int) {
+            let inst: X86.Instruction
+            switch op {
+            case .sum, .count, .any, .all: inst = isF64 ? .vaddsd : .vaddss
+            case .min: inst = isF64 ? .vminsd : .vminss
+            case .max: inst = isF64 ? .vmaxsd : .vmaxss
+            }
+            a.emit(inst, xr(d), xr(p), xr(q))
+        }
+        let v = vecOf[opB]!
+        a.emit(.vextractf128, xr(s), yr(v), .imm(1))
+        packed(s, v, s)  // w[j] = v[j] ∘ v[j + half]
+        if isF64 {
+            a.emit(.vunpckhpd, xr(t), xr(s), xr(s))
+            scalar(s, s, t)
+        } else {
+            a.emit(.vmovhlps, xr(t), xr(s), xr(s))
+            packed(s, s, t)
+            a.emit(.vshufps, xr(t), xr(s), xr(s), .imm(0x55))
+            scalar(s, s, t)
+        }
+        a.emit(.vmovaps, x(opA), xr(s))
+    }
+}
