@@ -190,14 +190,14 @@ extension FunctionLowering {
                 a.mov(slotMem(0).qword, .rax)
             }
             a.mov(.rax, -1)
-            a.jmp(exitLabel)
+            emitEpilogue()
         case .ret4:
             a.emit(.vmovups, .mem(slotMem(0)), y(opA))
             a.mov(.rax, -1)
-            a.jmp(exitLabel)
+            emitEpilogue()
         case .ret0:
             a.mov(.rax, -1)
-            a.jmp(exitLabel)
+            emitEpilogue()
         case .simdBinary:
             let isF64 = opK & 1 == 1
             let op = SimdOp(rawValue: UInt8(opK >> 1)) ?? .add

@@ -673,12 +673,15 @@ struct FunctionLowering {
         let pushes = saved
         let flagSlot = self.flagSlot
         let arraysSlot = self.arraysSlot
+        let hasArrays = !arraySlots.isEmpty
+        epilogueSaved = saved
+        usesYMM = stateIn.contains(where: { $0.contains { $0 == .v32 || $0 == .v64 } })
         func prologue(_ a: inout X86Assembler) {
             for r in pushes { a.push(r) }
             a.sub(.rsp, FunctionLowering.frameBytes)
             if calls { a.mov(ctx, .r8) }
             a.mov(flagSlot, .rdx)
-            a.mov(arraysSlot, .rsi)
+            if hasArrays { a.mov(arraysSlot, .rsi) }
         }
         // The entry from the interpreter (runNative): rdx = flag, rcx = the pc to start at.
         prologue(&a)
@@ -749,17 +752,26 @@ struct FunctionLowering {
             a.jmp(exitLabel)
         }
         a.bind(exitLabel)
-        // Only 256-bit values dirty the upper halves (scalars use the VEX xmm forms, which clear
-        // them); a function without any returns without the vzeroupper.
-        if stateIn.contains(where: { $0.contains { $0 == .v32 || $0 == .v64 } }) { a.emit(.vzeroupper) }
-        a.add(.rsp, FunctionLowering.frameBytes)
-        for r in saved.reversed() { a.pop(r) }
-        a.ret()
+        emitEpilogue()
         do {
             return try a.finalize()
         } catch {
             throw Unsupported(reason: "assembler: \(error)")
         }
+    }
+
+    /// What the epilogue restores (set by `run` before the body is emitted).
+    var epilogueSaved: [X86.GPR] = []
+    var usesYMM = false
+
+    /// Returns with rax as it is: restores the frame and the saved registers. Only 256-bit values
+    /// dirty the upper halves (scalars use the VEX xmm forms, which clear them): a function
+    /// without any returns without the vzeroupper.
+    mutating func emitEpilogue() {
+        if usesYMM { a.emit(.vzeroupper) }
+        a.add(.rsp, FunctionLowering.frameBytes)
+        for r in epilogueSaved.reversed() { a.pop(r) }
+        a.ret()
     }
 
     /// Exits after a call whose callee did not return: (label, pc of the call, the live values
