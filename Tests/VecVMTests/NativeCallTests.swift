@@ -259,3 +259,38 @@ extension NativeCallTests {
         #expect(isNative("loopI") && isNative("badLane"))
     }
 }
+
+extension NativeCallTests {
+    @Test func directCallsFromTheHostRunRecursionNatively() throws {
+        // A direct call runs on the host's thread (no task stack): the native chain's budget is
+        // counted from the host's stack pointer; deep recursion and errors come back as in a task.
+        let vm = VM(configuration: VMConfiguration(procs: 1, output: CapturedOutput()))
+        defer { vm.shutdown() }
+        let source = """
+            fn fibD(n: int) -> int {
+                if n < 2 { return n }
+                return fibD(n - 1) + fibD(n - 2)
+            }
+            fn downD(n: int) -> int {
+                if n == 0 { return 0 }
+                return downD(n - 1) + 1
+            }
+            fn failD(n: int, d: int) -> int {
+                if n == 0 { return 1 / d }
+                return failD(n - 1, d) + 1
+            }
+            """
+        let instance = try vm.instantiate(try vm.compile(source: source, fileName: "direct.vec"))
+        #expect(try instance.call("fibD", with: [.int(22)], as: Int.self) == 17711)
+        #expect(instance.lastRun?.ranOnCallingThread == true)
+        #expect(try instance.call("downD", with: [.int(100_000)], as: Int.self) == 100_000)
+        #expect(try instance.call("failD", with: [.int(50), .int(1)], as: Int.self) == 51)
+        do {
+            _ = try instance.call("failD", with: [.int(50), .int(0)])
+            Issue.record("expected a runtime error")
+        } catch {
+            #expect(error.runtimeError?.message == "integer division by zero", "\(error)")
+        }
+        #expect(isNative("fibD") && isNative("downD") && isNative("failD"))
+    }
+}
