@@ -4,9 +4,12 @@
 // happens if the heap is registered and its code keeps the async-safe-point contract. Interpreted
 // code beside them is preempted cooperatively only (preempt.unsafe, preempt.coop).
 import CJITStubs
+import Foundation
 import Testing
+
 @testable import VMRuntime
 @testable import VecVM
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -76,6 +79,40 @@ extension AsyncPreemptionSuite {
                 #expect((statistic("preempt.async", in: onStats) ?? 0) > 0, "\(onStats)")
             }
             #expect((statistic("preempt.coop", in: onStats) ?? 0) > 0, "\(onStats)")
+        }
+
+        @Test func deepNativeCallChainsSurviveAsynchronousPreemption() throws {
+            // Recursive JIT-compiled functions keep ints, floats and SIMD values live across calls;
+            // four tasks on 2 Ps with a 20 µs quantum take signals anywhere in the chains and migrate.
+            // Any register the preemption path did not restore changes a checksum: the output must be
+            // the one of 1 P without asynchronous preemption. (bench/calls/preempt_calls.vec; its
+            // long run is in the closing note of issue 11.)
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent()
+            let original = try String(
+                contentsOf: root.appendingPathComponent("bench/calls/preempt_calls.vec"), encoding: .utf8)
+            let source = original.replacingOccurrences(
+                of: "let rounds = 20 // param", with: "let rounds = 400 // param")
+            #expect(source != original)
+            func run(procs: Int, async: Bool, quantum: Int64) throws -> (String, String) {
+                let out = CapturedOutput()
+                let vm = VM(
+                    configuration: .init(
+                        procs: procs, quantumNanoseconds: quantum, asyncPreemption: async, output: out))
+                defer { vm.shutdown() }
+                try vm.run(source: source, fileName: "preempt_calls.vec")
+                return (out.text, vm.statistics)
+            }
+            let (reference, _) = try run(procs: 1, async: false, quantum: 10_000_000)
+            let (preempted, stats) = try run(procs: 2, async: true, quantum: 20_000)
+            print(
+                "[programs] native call chains: "
+                    + ["preempt.async", "preempt.coop", "migrations"].map {
+                        "\($0)=\(statistic($0, in: stats) ?? -1)"
+                    }.joined(separator: " "))
+            #expect(preempted == reference)
+            #expect(reference.split(separator: " ").count == 4, "\(reference)")
+            #expect((statistic("jit.functions", in: stats) ?? 0) >= 3, "\(stats)")
         }
 
         @Test func interpretedCodeIsOnlyPreemptedCooperatively() throws {
