@@ -85,6 +85,9 @@ final class TaskState {
     private(set) var frameCapacity: Int
     let table: FunctionTable
     let task: VMTask
+    /// The context a spawned task runs in (set by `TaskRunner.spawn`; nil for a run's main task
+    /// and host calls, whose callers hold theirs).
+    var spawnContext: ExecutionContext?
     /// Scratch memory of the kernel evaluator, made on first use (most tasks never run a kernel).
     private var kernelScratch: KernelScratch?
     var scratch: KernelScratch {
