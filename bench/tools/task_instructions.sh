@@ -11,7 +11,11 @@
 #   finish   - bench/vec/spawn.vec with ALIVE = false (the teardown row)
 #   pingpong - bench/vec/pingpong.vec, one trial (instructions per round trip)
 # valgrind 3.19 cannot read Swift's DWARF 5, so it runs a copy stripped with objcopy --strip-debug;
-# async preemption is off (callgrind asserts on the preemption signal); the interpreter still polls.
+# async preemption is off (callgrind asserts on the preemption signal) and the quantum is 1 s, since
+# under callgrind a 10 ms slice is a few hundred round trips and how many preemptions a run takes
+# depends on the machine's load; sysmon and the stack scavenger still run by the clock, so counts
+# move by a few percent between runs (ping-pong, with the smallest cost per item, the most: it runs
+# 20,000 and 60,000 round trips).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 exe=${1:-.build/release/vecvm}
@@ -38,7 +42,7 @@ gen() {  # gen CASE N -> program path
     echo "$f"
 }
 count() {  # count PROGRAM -> instructions
-    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$work/vecvm" run --procs 1 --no-async-preempt "$1" \
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$work/vecvm" run --procs 1 --no-async-preempt --quantum 1000ms "$1" \
         2>&1 >/dev/null | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 echo "| case | instructions per task (or round trip) | sizes |"
@@ -46,6 +50,10 @@ echo "|---|---|---|"
 for c in trivial alive finish pingpong; do
     n1=10000
     n2=20000
+    if [ $c = pingpong ]; then
+        n1=20000
+        n2=60000
+    fi
     i1=$(count "$(gen $c $n1)")
     i2=$(count "$(gen $c $n2)")
     echo "| $c | $(((i2 - i1) / (n2 - n1))) | $n1, $n2 |"
