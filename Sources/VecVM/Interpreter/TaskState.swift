@@ -72,7 +72,7 @@ final class TaskState {
     /// Why the last `ensureCapacity` or `pushFrame` failed: the runtime error's message.
     private(set) var growthFailure = "stack overflow"
 
-    /// The malloc block holding the initial stacks: `initialCapacity` registers, as many object
+    /// The malloc block holding the initial stacks: `initialSlotCount` registers, as many object
     /// slots, then `initialFrames` frames. Freed when the task ends, whether or not the stacks
     /// moved out of it.
     private let block: UnsafeMutableRawPointer
