@@ -46,6 +46,7 @@
 // switch) and stays zero after MADV_DONTNEED.
 import CJITStubs
 import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -331,11 +332,18 @@ final class StackPool: @unchecked Sendable {
         if victims.isEmpty { return }
         StackPool.releasePages(&victims)
         vm_mutex_lock(lock)
-        for st in victims {
-            let size = Int(st.pointee.hi - st.pointee.lo)
+        // One dictionary look-up per run of stacks of one size (there is one size in practice),
+        // not two per stack: 100k tasks ending put 100k stacks back here.
+        var i = 0
+        while i < victims.count {
+            let size = Int(victims[i].pointee.hi - victims[i].pointee.lo)
             var pool = pools[size]!
-            st.pointee.next = pool.clean
-            pool.clean = st
+            while i < victims.count, Int(victims[i].pointee.hi - victims[i].pointee.lo) == size {
+                let st = victims[i]
+                st.pointee.next = pool.clean
+                pool.clean = st
+                i += 1
+            }
             pools[size] = pool
         }
         pooledCount += victims.count

@@ -216,7 +216,10 @@ enum TaskRunner {
         }
         _ = state.pushFrame(Frame(function: function, pc: 0, base: 0))
         ctx.stats.tasksSpawned.add(1, ordering: .relaxed)
-        let handle = Scheduler.spawn { run(state, ctx) }
+        // The body captures only `state` (which holds the context): a closure whose one capture is
+        // a native object uses that object as its context, so the spawn allocates no closure box.
+        state.spawnContext = ctx
+        let handle = Scheduler.spawn { [state] in run(state, state.spawnContext!) }
         task.handle = handle
         task.id = handle.id
         return task

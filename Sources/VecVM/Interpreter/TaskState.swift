@@ -5,6 +5,14 @@
 
 import VMRuntime
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 struct Frame {
     var function: Int
     /// Index of the next instruction to run in `function`.
@@ -25,7 +33,12 @@ final class VMTask {
     /// Set when the task's function returned (written before the G ends, read after `join`).
     var finished = false
     /// The runtime error that ended the task (written before the G ends, read after `join`).
-    var failure: RuntimeError?
+    /// Boxed: a `RuntimeError?` stored inline made every task carry (and destroy) its fields.
+    var failure: RuntimeError? {
+        get { failureBox?.error }
+        set { failureBox = newValue.map { RuntimeErrorBox($0) } }
+    }
+    private var failureBox: RuntimeErrorBox?
     /// Where the task was spawned (nil for a run's main task).
     var spawnSite: RuntimeError.SpawnSite?
 
@@ -45,6 +58,7 @@ final class TaskState {
     static let maxFrames = 200_000
     /// A task starts small (a parked task should cost a few KiB) and grows on demand.
     static let initialSlots = 16
+    static let initialFrames = 4
     /// Charged per task besides its register and frame stacks: the G, its native stack's touched
     /// pages, this object and its table of arrays.
     static let taskBytes = 8 << 10
@@ -58,6 +72,11 @@ final class TaskState {
     /// Why the last `ensureCapacity` or `pushFrame` failed: the runtime error's message.
     private(set) var growthFailure = "stack overflow"
 
+    /// The malloc block holding the initial stacks: `initialSlotCount` registers, as many object
+    /// slots, then `initialFrames` frames. Freed when the task ends, whether or not the stacks
+    /// moved out of it.
+    private let block: UnsafeMutableRawPointer
+    private let initialSlotCount: Int
     private(set) var registers: UnsafeMutablePointer<UInt64>
     private(set) var objects: UnsafeMutablePointer<AnyObject?>
     private(set) var capacity: Int
@@ -66,6 +85,9 @@ final class TaskState {
     private(set) var frameCapacity: Int
     let table: FunctionTable
     let task: VMTask
+    /// The context a spawned task runs in (set by `TaskRunner.spawn`; nil for a run's main task
+    /// and host calls, whose callers hold theirs).
+    var spawnContext: ExecutionContext?
     /// Scratch memory of the kernel evaluator, made on first use (most tasks never run a kernel).
     private var kernelScratch: KernelScratch?
     var scratch: KernelScratch {
@@ -124,7 +146,8 @@ final class TaskState {
         throws(Trap)
     {
         let capacity = max(initialSlots, TaskState.initialSlots)
-        let bytes = TaskState.taskBytes + capacity * TaskState.bytesPerSlot + 4 * TaskState.bytesPerFrame
+        let bytes =
+            TaskState.taskBytes + capacity * TaskState.bytesPerSlot + TaskState.initialFrames * TaskState.bytesPerFrame
         if let account {
             let n = account.tasks.add(1, ordering: .relaxed).newValue
             if let maxTasks, n > maxTasks {
@@ -141,24 +164,49 @@ final class TaskState {
         self.table = table
         self.task = task
         self.capacity = capacity
-        registers = .allocate(capacity: capacity)
+        initialSlotCount = capacity
+        // One block for the initial register, object and frame stacks (one malloc and one free a
+        // task instead of three of each). A stack that grows moves to a block of its own.
+        let block = TaskState.allocateBlock(
+            capacity * TaskState.bytesPerSlot + TaskState.initialFrames * TaskState.bytesPerFrame)
+        self.block = block
+        registers = block.bindMemory(to: UInt64.self, capacity: capacity)
         registers.initialize(repeating: 0, count: capacity)
-        objects = .allocate(capacity: capacity)
+        objects = (block + capacity * MemoryLayout<UInt64>.stride).bindMemory(to: AnyObject?.self, capacity: capacity)
         objects.initialize(repeating: nil, count: capacity)
-        frameCapacity = 4
-        frames = .allocate(capacity: frameCapacity)
+        frameCapacity = TaskState.initialFrames
+        frames = (block + capacity * TaskState.bytesPerSlot).bindMemory(to: Frame.self, capacity: frameCapacity)
     }
 
     deinit {
         arrayTableMemory?.deallocate()
-        registers.deallocate()
-        objects.deinitialize(count: capacity)
-        objects.deallocate()
-        frames.deallocate()
+        // Releases what the object slots hold, slot by slot: `deinitialize(count:)` on
+        // `AnyObject?` goes through the runtime's generic array destroy (about 45 instructions a
+        // slot); after this loop every slot is nil, which needs no deinitialization.
+        for i in 0..<capacity where objects[i] != nil { objects[i] = nil }
+        // Frame is trivial: its memory needs no deinitialization.
+        let registersRaw = UnsafeMutableRawPointer(registers)
+        if registersRaw != block { free(registersRaw) }
+        let framesRaw = UnsafeMutableRawPointer(frames)
+        if framesRaw != block + TaskState.initialFrameOffset(initialSlotCount) { free(framesRaw) }
+        free(block)
         if let account {
             account.release(charged)
             account.tasks.subtract(1, ordering: .relaxed)
         }
+    }
+
+    /// Where the initial frames lie in `block`: after the registers and object slots of the
+    /// initial capacity.
+    private static func initialFrameOffset(_ capacity: Int) -> Int { capacity * bytesPerSlot }
+
+    /// `bytes` of malloc memory (16-byte aligned, enough for every stack here). malloc rather
+    /// than `UnsafeMutablePointer.allocate`, which goes through posix_memalign on this toolchain
+    /// (about 250 instructions an allocation instead of about 100). Out of memory is fatal, as
+    /// it is for Swift's own allocations.
+    private static func allocateBlock(_ bytes: Int) -> UnsafeMutableRawPointer {
+        guard let p = malloc(bytes) else { fatalError("VecVM: out of memory (malloc of \(bytes) bytes failed)") }
+        return p
     }
 
     /// Charges `bytes` more of growth; false (and `growthFailure` set) when the account refuses.
@@ -183,15 +231,18 @@ final class TaskState {
         while newCapacity < slots { newCapacity *= 2 }
         newCapacity = min(newCapacity, TaskState.maxSlots)
         guard charge((newCapacity - capacity) * TaskState.bytesPerSlot, "registers") else { return false }
-        let r = UnsafeMutablePointer<UInt64>.allocate(capacity: newCapacity)
+        // Registers and object slots move together to one new block.
+        let grown = TaskState.allocateBlock(newCapacity * TaskState.bytesPerSlot)
+        let r = grown.bindMemory(to: UInt64.self, capacity: newCapacity)
         r.update(from: registers, count: capacity)
         (r + capacity).initialize(repeating: 0, count: newCapacity - capacity)
-        registers.deallocate()
-        registers = r
-        let o = UnsafeMutablePointer<AnyObject?>.allocate(capacity: newCapacity)
+        let o = (grown + newCapacity * MemoryLayout<UInt64>.stride).bindMemory(
+            to: AnyObject?.self, capacity: newCapacity)
         o.moveInitialize(from: objects, count: capacity)
         (o + capacity).initialize(repeating: nil, count: newCapacity - capacity)
-        objects.deallocate()
+        let old = UnsafeMutableRawPointer(registers)
+        if old != block { free(old) }
+        registers = r
         objects = o
         capacity = newCapacity
         return true
@@ -206,9 +257,11 @@ final class TaskState {
             }
             let newCapacity = min(frameCapacity * 2, TaskState.maxFrames)
             guard charge((newCapacity - frameCapacity) * TaskState.bytesPerFrame, "call frames") else { return false }
-            let n = UnsafeMutablePointer<Frame>.allocate(capacity: newCapacity)
+            let n = TaskState.allocateBlock(newCapacity * TaskState.bytesPerFrame).bindMemory(
+                to: Frame.self, capacity: newCapacity)
             n.moveInitialize(from: frames, count: frameCount)
-            frames.deallocate()
+            let old = UnsafeMutableRawPointer(frames)
+            if old != block + TaskState.initialFrameOffset(initialSlotCount) { free(old) }
             frames = n
             frameCapacity = newCapacity
         }
