@@ -3,7 +3,7 @@
 // kernels are chosen only where its AVX-512 path is the detected one (checked here), a math-heavy
 // kernel really allocates zmm16–31 (checked in its bytes), and a Black-Scholes-like program run by
 // eight tasks on 2 Ps with a 100 µs quantum prints the same with asynchronous preemption on and off
-// and without the JIT, while its kernels are preempted by signal.
+// while its kernels are preempted by signal.
 import CJITStubs
 import Testing
 
@@ -63,9 +63,9 @@ extension AsyncPreemptionSuite {
         }
 
         @Test func aBlackScholesProgramPrintsTheSameWithAsyncPreemptionOnAndOff() throws {
-            let (reference, _) = try run(jit: false, async: false)
-            let (off, offStats) = try run(jit: true, async: false)
-            #expect(off == reference)
+            // (Bit-identity with the interpreter and the AVX2 kernels: VecVMTests' AVX512KernelTests.)
+            let (reference, offStats) = try run(jit: true, async: false)
+            #expect(reference.split(separator: "\n").count == 8)
             #expect(offStats.contains("jit.isa=avx512"), "\(offStats)")
             #expect(statistic("preempt.async", in: offStats) == 0, "\(offStats)")
             // Preempted by signal inside the kernels: rounds repeat (up to a deadline) on a loaded machine.
