@@ -273,7 +273,9 @@ struct VectorEmitter512 {
             toK(k, mask, wide64: wide64, half: v.isXMM, &a)
             let so = sourceRegister(v, code, &a, scratch: s1)
             // (The opmask selects lanes of the instruction's element size: vmovupd for 64-bit lanes.)
-            a.evex(wide64 ? .vmovupdStore : .vmovupsStore, reg: so, rm: .memory(m), bits: bits(v.isXMM), mask: k, disp8Scale: bits(v.isXMM) / 8)
+            a.evex(
+                wide64 ? .vmovupdStore : .vmovupsStore, reg: so, rm: .memory(m), bits: bits(v.isXMM), mask: k,
+                disp8Scale: bits(v.isXMM) / 8)
         case .maskedLoad(let m):
             let d = inst.dst!
             let mask = sourceRegister(inst.sources[0], code, &a, scratch: s0)
@@ -281,7 +283,9 @@ struct VectorEmitter512 {
             toK(k, mask, wide64: wide64, half: d.isXMM, &a)
             let (p, store) = destination(d, code, scratch: s2)
             let n = bits(d.isXMM)
-            a.evex(wide64 ? .vmovupdLoad : .vmovupsLoad, reg: p, rm: .memory(m), bits: n, mask: k, zeroing: true, disp8Scale: n / 8)
+            a.evex(
+                wide64 ? .vmovupdLoad : .vmovupsLoad, reg: p, rm: .memory(m), bits: n, mask: k, zeroing: true,
+                disp8Scale: n / 8)
             finish(d, p, store, &a)
         case .gather(let table, let kind):
             emitGather(inst, table, kind, code, &a)
