@@ -16,16 +16,6 @@ import Testing
 struct AVX512KernelTests {
     static let lengths = Array(0...33) + [47, 48, 63, 64, 65, 127, 128, 129, 255, 256, 257, 1000, 4096 + 13]
 
-    /// Whether the program has integer division or `%` (which keeps AVX2 code at 512 bits).
-    static func dividesIntegers(_ p: KernelProgram) -> Bool {
-        p.ops.enumerated().contains { i, op in
-            switch op {
-            case .div, .mod: p.types[i] == .int
-            default: false
-            }
-        }
-    }
-
     /// Ordinary numbers mixed with many special values.
     static func specialValue(_ kind: ElementKind, _ rng: inout SplitMix) -> UInt64 {
         let f64: [Double] = [
@@ -56,9 +46,7 @@ struct AVX512KernelTests {
     func check(_ c: KernelCase, _ label: String) throws {
         let want = try evaluateWithInterpreter(c)
         let code = JITCache.shared.code(for: c.program, isa: .avx512)
-        if !Self.dividesIntegers(c.program) {
-            #expect(code.isa == .avx512, "kept AVX2 code: \(c.program)")
-        }
+        #expect(code.isa == .avx512, "kept AVX2 code: \(c.program)")
         for misalign in [0, 1] {
             let wide = try evaluateWithJIT(c, misalign: misalign, isa: .avx512)
             let narrow = try evaluateWithJIT(c, misalign: misalign, isa: .avx2)
@@ -129,14 +117,22 @@ struct AVX512KernelTests {
         }
     }
 
-    @Test func integerDivisionKeepsAVX2CodeAndIsCounted() throws {
-        let p = KernelProgram(
-            element: .int, arrayInputs: 2, scalarInputs: 0, ops: [.load(0), .load(1), .mod(0, 1)], output: .store(2))
-        let before = JITCache.shared.avx512FallbackCount
-        let code = JITCache.shared.code(for: p, isa: .avx512)
-        #expect(code.native != nil)
-        #expect(code.isa == .avx2)
-        #expect(JITCache.shared.avx512FallbackCount >= before + 1)
-        #expect(JITCache.shared.avx512Fallbacks.contains { $0.contains("integer division") })
+    @Test func integerDivisionIsLoweredAt512Bits() throws {
+        // Lane by lane through idiv at 8 lanes, with every tail, by zero (an error), by -1 and of min.
+        var rng = SplitMix(state: 9)
+        for op in [KernelOp.div(0, 1), .mod(0, 1)] {
+            let p = KernelProgram(
+                element: .int, arrayInputs: 2, scalarInputs: 0, ops: [.load(0), .load(1), op], output: .store(2))
+            #expect(JITCache.shared.code(for: p, isa: .avx512).isa == .avx512)
+            for n in 0...33 {
+                let xs = (0..<n).map { _ in Self.specialValue(.int, &rng) }
+                var ys = (0..<n).map { _ in UInt64(bitPattern: [-1, 1, 7, -3, .min][rng.int(5)]) }
+                try check(KernelCase(program: p, arrays: [xs, ys], scalars: [], count: n), "\(op) n \(n)")
+                if n > 0 {
+                    ys[rng.int(n)] = 0
+                    try check(KernelCase(program: p, arrays: [xs, ys], scalars: [], count: n), "\(op) by 0 n \(n)")
+                }
+            }
+        }
     }
 }

@@ -53,8 +53,8 @@
 // hold the four YMM accumulators side by side ([A0 | A1], [A2 | A3]), so element i still lands in lane
 // i % L of accumulator (i / L) % 4 (L the AVX2 lanes); a partial step is merged under an opmask; the
 // combine first folds each ZMM's high half onto its low half (A0∘A1, A2∘A3) and then runs the AVX2
-// combine unchanged. A kernel the 512-bit path cannot lower (integer division) keeps its AVX2 code,
-// counted and named by `--stats` (JITCache.avx2Fallbacks).
+// combine unchanged. A kernel the 512-bit path cannot lower would keep its AVX2 code,
+// counted and named by `--stats` (JITCache.avx512Fallbacks); today there is none such.
 
 final class KernelLowering {
     enum Unsupported: Error, CustomStringConvertible {
@@ -95,16 +95,17 @@ final class KernelLowering {
     private let inputRegisters: [X86.GPR]
 
     // Frame.
+    // (At 512 bits: 128 bytes of lane-by-lane division, the result pointer at 128, the bool count at 136.)
     private let tempArea = X86.ptr(.rsp, 0)
-    private let resultSlot = X86.ptr(.rsp, 64)
-    private let boolCountSlot = X86.ptr(.rsp, 72)
-    // (At 512 bits: tail masks at 128, 192 and 256, tail bits at 320, scalars from 384.)
-    private var tailMask32Slot: X86.Mem { X86.ptr(.rsp, wide ? 128 : 96) }
+    private var resultSlot: X86.Mem { X86.ptr(.rsp, wide ? 128 : 64) }
+    private var boolCountSlot: X86.Mem { X86.ptr(.rsp, wide ? 136 : 72) }
+    // (At 512 bits: tail masks at 192, 256 and 320, tail bits at 384, scalars from 448.)
+    private var tailMask32Slot: X86.Mem { X86.ptr(.rsp, wide ? 192 : 96) }
     private func tailMask64Slot(_ part: Int) -> X86.Mem {
-        X86.ptr(.rsp, wide ? Int32(192 + 64 * part) : Int32(128 + 32 * part))
+        X86.ptr(.rsp, wide ? Int32(256 + 64 * part) : Int32(128 + 32 * part))
     }
-    private var tailBitsSlot: X86.Mem { X86.ptr(.rsp, wide ? 320 : 192) }
-    private var scalarBase: Int32 { wide ? 384 : 224 }
+    private var tailBitsSlot: X86.Mem { X86.ptr(.rsp, wide ? 384 : 192) }
+    private var scalarBase: Int32 { wide ? 448 : 224 }
     private var spillBase: Int32 { scalarBase + vectorBytes * Int32(program.scalarInputs.count) }
     private var frameSize = 0
 
@@ -475,7 +476,8 @@ final class KernelLowering {
 
     private func divide(_ b: VectorBuilder, _ x: [VReg], _ y: [VReg], remainder: Bool, step: Int) -> [VReg] {
         (0..<x.count).map { p in
-            b.code.op(.intDivide(remainder: remainder, lane0: step * width + 4 * p), .idiv, [x[p], y[p]])
+            b.code.op(
+                .intDivide(remainder: remainder, lane0: step * width + Int(vectorBytes) / 8 * p), .idiv, [x[p], y[p]])
         }
     }
 
@@ -614,7 +616,7 @@ final class KernelLowering {
     /// Writes a body with the emitter of this kernel's instruction set.
     private func emitBody(_ c: VectorCode) {
         if wide {
-            VectorEmitter512(index: index).emit(c, into: &a)
+            VectorEmitter512(count: count, index: index, divideError: divideError, temp: tempArea).emit(c, into: &a)
         } else {
             emitter.emit(c, into: &a)
         }
