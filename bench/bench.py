@@ -257,9 +257,9 @@ class Env:
         path.write_text(src)
         return path
 
-    def vm(self, program, *flags, timeout=300):
+    def vm(self, program, *flags, timeout=300, env=None):
         """Runs a .vec program with --stats; the counters (stderr, at exit) land in Result.stats."""
-        r = run([self.vecvm, "run", program, *flags, "--stats"], timeout=timeout)
+        r = run([self.vecvm, "run", program, *flags, "--stats"], timeout=timeout, env=env)
         for line in r.err.splitlines():
             if "tasks=" in line and "procs=" in line:
                 r.stats = dict(p.split("=", 1) for p in line.split() if "=" in p)
@@ -715,6 +715,8 @@ def group_kernels(env, cfg):
 # Group: vmath (vector math: Black-Scholes, exp/log/sin/tanh alone, softmax)
 
 NUMPY_ENV = {"OPENBLAS_CORETYPE": None, "OPENBLAS_L2_SIZE": None, "OPENBLAS_NUM_THREADS": "1"}
+# Forces VecVM's AVX2 kernels on a machine with AVX-512 (Sources/VecVM/JIT/CPU.swift).
+AVX2_ENV = {"VECVM_JIT_ISA": "avx2"}
 VMATH_FUNCS = ["exp", "log", "sin", "tanh"]
 VMATH_RANGES = {"exp": "[-10, 10)", "log": "(0, 1000]", "sin": "[-100, 100)", "tanh": "[-5, 5)"}
 VMATH_TYPES = [("f32", 4), ("float", 8)]
@@ -765,11 +767,11 @@ def group_vmath(env, cfg):
     # --- Black-Scholes: bs.vec (JIT and --no-jit), bs.py, bs.c strict and fast-math. Best of 7 per run.
     bs_prog = env.vec("bs", N=n, REPS=7)
     BS = {k: g.s(f"{k}.bs.ns_per_option", "ns", False)
-          for k in ("vm_jit", "vm_p1", "vm_nojit", "numpy", "c_strict", "c_fast")}
+          for k in ("vm_jit", "vm_p1", "vm_avx2", "vm_p1_avx2", "vm_nojit", "numpy", "c_strict", "c_fast")}
 
     def j_bs_vm(impl, flags):
         def f():
-            r = env.vm(bs_prog, *flags, timeout=600)
+            r = env.vm(bs_prog, *flags, timeout=600, env=AVX2_ENV if impl.endswith("avx2") else None)
             stats[impl + ".bs"] = r.stats
             rows = kv_lines(r.out, "bench")
             m = re.search(r"^check (\S+)", r.out, re.M)
@@ -803,12 +805,15 @@ def group_vmath(env, cfg):
 
     jobs += [("vecvm bs", j_bs_vm("vm_jit", [])), ("numpy bs.py", j_bs_np), ("C bs strict", j_bs_c("c_strict", "bs_strict")),
              ("vecvm bs --procs 1", j_bs_vm("vm_p1", ["--procs", "1"])),
-             ("vecvm bs --no-jit", j_bs_vm("vm_nojit", ["--no-jit"])), ("C bs fast-math", j_bs_c("c_fast", "bs_fast"))]
+             ("vecvm bs --no-jit", j_bs_vm("vm_nojit", ["--no-jit"])), ("C bs fast-math", j_bs_c("c_fast", "bs_fast")),
+             ("vecvm bs (AVX2 kernels)", j_bs_vm("vm_avx2", [])),
+             ("vecvm bs --procs 1 (AVX2 kernels)", j_bs_vm("vm_p1_avx2", ["--procs", "1"]))]
 
     # --- exp/log/sin/tanh alone and softmax: vmath.vec (JIT and --no-jit), np_vmath.py.
     vm_prog = env.vec("vmath", N=n, PASSES=cfg.vm_passes, TRIALS=cfg.vm_trials)
     F = lambda impl, fn, ty: g.s(f"{impl}.{fn}.{ty}", "GB/s", True)
-    SM = {k: g.s(f"{k}.softmax.f32.ms", "ms", False) for k in ("vm_jit", "vm_p1", "vm_nojit", "numpy")}
+    SM = {k: g.s(f"{k}.softmax.f32.ms", "ms", False)
+          for k in ("vm_jit", "vm_p1", "vm_avx2", "vm_p1_avx2", "vm_nojit", "numpy")}
     cases = [(fn, ty, size) for ty, size in VMATH_TYPES for fn in VMATH_FUNCS]
 
     def take(impl, r, rows, form=None):
@@ -828,7 +833,7 @@ def group_vmath(env, cfg):
 
     def j_vm(impl, flags):
         def f():
-            r = env.vm(vm_prog, *flags, timeout=900)
+            r = env.vm(vm_prog, *flags, timeout=900, env=AVX2_ENV if impl.endswith("avx2") else None)
             stats[impl + ".vmath"] = r.stats
             take(impl, r, kv_lines(r.out, "bench"))
         return f
@@ -853,15 +858,17 @@ def group_vmath(env, cfg):
 
     jobs += [("vecvm vmath", j_vm("vm_jit", [])), ("numpy np_vmath.py", j_np),
              ("vecvm vmath --procs 1", j_vm("vm_p1", ["--procs", "1"])),
-             ("vecvm vmath --no-jit", j_vm("vm_nojit", ["--no-jit"]))]
+             ("vecvm vmath --no-jit", j_vm("vm_nojit", ["--no-jit"])),
+             ("vecvm vmath (AVX2 kernels)", j_vm("vm_avx2", [])),
+             ("vecvm vmath --procs 1 (AVX2 kernels)", j_vm("vm_p1_avx2", ["--procs", "1"]))]
     interleave(cfg.reps, jobs)
 
     # --- notes: the JIT's view of each program, and checksum agreement
     def jit_text(st):
         if not st:
             return "no `--stats` line"
-        return (f"jit={st.get('jit', '?')} jit.kernels={st.get('jit.kernels', '?')} "
-                f"jit.fallbacks={st.get('jit.fallbacks', '?')}")
+        return (f"jit={st.get('jit', '?')} jit.isa={st.get('jit.isa', '?')} jit.kernels={st.get('jit.kernels', '?')} "
+                f"jit.fallbacks={st.get('jit.fallbacks', '?')} jit.avx512.fallbacks={st.get('jit.avx512.fallbacks', '-')}")
     if env.jit is None and stats.get("vm_jit.bs"):
         env.jit = "`--stats` of bs.vec: " + jit_text(stats["vm_jit.bs"]) + " by default"
     g.notes.append(f"`--stats` of the default runs: bs.vec {jit_text(stats.get('vm_jit.bs'))}; vmath.vec "
@@ -879,7 +886,8 @@ def group_vmath(env, cfg):
 
     trouble = []
     for case in ["bs"] + [f"{fn}.{ty}" for fn, ty, _ in cases] + ["softmax.f32"]:
-        mine = set().union(*(checks.get((case, i), set()) for i in ("vm_jit", "vm_p1", "vm_nojit")))
+        mine = set().union(*(checks.get((case, i), set())
+                             for i in ("vm_jit", "vm_p1", "vm_avx2", "vm_p1_avx2", "vm_nojit")))
         if len(mine) > 1:
             trouble.append(f"`{case}`: VecVM printed different checksums across runs or with and without the "
                            f"JIT or on one processor ({', '.join(sorted(mine))}); they must be bit-identical")
@@ -898,7 +906,9 @@ def group_vmath(env, cfg):
     ref, ref1 = BS["vm_jit"], BS["vm_p1"]
     rows = []
     for impl, label in (("vm_jit", "VecVM (`bs.vec`; kernels on both processors)"),
-                        ("vm_p1", "VecVM `--procs 1` (one core, as every peer)"), ("vm_nojit", "VecVM `--no-jit`"),
+                        ("vm_p1", "VecVM `--procs 1` (one core, as every peer)"),
+                        ("vm_avx2", "VecVM, AVX2 kernels (`VECVM_JIT_ISA=avx2`)"),
+                        ("vm_p1_avx2", "VecVM `--procs 1`, AVX2 kernels"), ("vm_nojit", "VecVM `--no-jit`"),
                         ("numpy", "numpy (`bs.py`)"), ("c_strict", "C `gcc -O3 -mavx2 -mfma` (strict)"),
                         ("c_fast", "C `gcc -O3 -mavx2 -mfma -ffast-math` (libmvec)")):
         rows.append([label, BS[impl].cell(), first("bs", impl) or "—",
@@ -906,6 +916,10 @@ def group_vmath(env, cfg):
                      "—" if impl == "vm_p1" else ratio(BS[impl], ref1)])
     goal = "not measured"
     fast = BS["c_fast"]
+    isa = (stats.get("vm_jit.bs") or {}).get("jit.isa", "?")
+    isa_note = (f"VecVM's default kernels here are `{isa}` (`--stats` jit.isa); the AVX2 rows force "
+                f"`VECVM_JIT_ISA=avx2`: AVX2 time ÷ default time = {ratio(BS['vm_avx2'], ref)} on both processors, "
+                f"{ratio(BS['vm_p1_avx2'], ref1)} on one core (above 1.00: the default kernels are faster).")
     if ref.median is not None:
         goal = (f"Goal (issue 10): ≤ 3.4 ns/option, as fast as the C fast-math build. Here VecVM takes "
                 f"{num(ref.median)} ns/option by default ({'met' if ref.median <= 3.4 else 'not met'}) and "
@@ -918,7 +932,7 @@ def group_vmath(env, cfg):
             "over runs)",
             ["implementation", "ns/option", "checksum (sum of prices)", "this ÷ VecVM (time)",
              "this ÷ VecVM `--procs 1` (time)"], rows,
-            [goal + ".",
+            [goal + ".", isa_note,
              "Ratios above 1.00: VecVM is faster than that implementation. By default VecVM runs a kernel of "
              "more than 262,144 elements in chunks on all its processors (2 here); the peers use one core. "
              "Every implementation prices the same options with the same formula and order of operations "
@@ -928,25 +942,29 @@ def group_vmath(env, cfg):
     rows = []
     for fn, ty, _ in cases:
         jit, p1, nojit = F("vm_jit", fn, ty), F("vm_p1", fn, ty), F("vm_nojit", fn, ty)
+        a2, p1a2 = F("vm_avx2", fn, ty), F("vm_p1_avx2", fn, ty)
         npn, npo = F("numpy_naive", fn, ty), F("numpy_out", fn, ty)
         npb = best(npn, npo)
-        rows.append([f"`{fn}` {ty}", VMATH_RANGES[fn], jit.cell(), p1.cell(), nojit.cell(), npn.cell(), npo.cell(),
-                     ratio(jit, npb) if npb else "—", ratio(p1, npb) if npb else "—",
-                     ratio(nojit, npb) if npb else "—"])
+        rows.append([f"`{fn}` {ty}", VMATH_RANGES[fn], jit.cell(), p1.cell(), a2.cell(), p1a2.cell(), nojit.cell(),
+                     npn.cell(), npo.cell(), ratio(jit, npb) if npb else "—", ratio(p1, npb) if npb else "—",
+                     ratio(p1a2, npb) if npb else "—", ratio(p1, p1a2), ratio(nojit, npb) if npb else "—"])
     g.table(f"Vector math alone, `z = f(x)` over {n:,} elements: GB/s (bytes read + written)",
-            ["function", "inputs", "VecVM", "VecVM `--procs 1`", "VecVM --no-jit", "numpy naive", "numpy out=",
-             "VecVM ÷ numpy best", "`--procs 1` ÷ numpy best", "--no-jit ÷ numpy best"], rows,
+            ["function", "inputs", "VecVM", "VecVM `--procs 1`", "VecVM AVX2", "VecVM `--procs 1` AVX2",
+             "VecVM --no-jit", "numpy naive", "numpy out=", "VecVM ÷ numpy best", "`--procs 1` ÷ numpy best",
+             "`--procs 1` AVX2 ÷ numpy best", "`--procs 1`: default ÷ AVX2 kernels", "--no-jit ÷ numpy best"], rows,
             ["GB/s = 2 × N × element size ÷ time per pass (read x, write z), the median of "
              f"{cfg.vm_trials} in-process trials of {cfg.vm_passes} passes, then the median over runs. Above "
              "1.00 VecVM is faster. numpy (one core) naive is `np.exp(x)` (allocates), out= is "
              "`np.exp(x, out=z)`; VecVM's `z = exp(x)` reuses z's buffer and by default runs on both "
              "processors. Inputs are a scrambled walk over the range (bench/vec/vmath.vec and "
-             "bench/peers/np_vmath.py make the same numbers)."])
+             "bench/peers/np_vmath.py make the same numbers). \"AVX2\" columns force the AVX2 kernels "
+             f"(`VECVM_JIT_ISA=avx2`); the default kernels here are `{isa}`."])
     g.table(f"Softmax of {n:,} f32 values: ms per softmax",
-            ["VecVM", "VecVM `--procs 1`", "VecVM --no-jit", "numpy", "numpy ÷ VecVM", "numpy ÷ VecVM `--procs 1`",
-             "numpy ÷ VecVM --no-jit"],
-            [[SM["vm_jit"].cell(), SM["vm_p1"].cell(), SM["vm_nojit"].cell(), SM["numpy"].cell(),
-              ratio(SM["numpy"], SM["vm_jit"]), ratio(SM["numpy"], SM["vm_p1"]), ratio(SM["numpy"], SM["vm_nojit"])]],
+            ["VecVM", "VecVM `--procs 1`", "VecVM `--procs 1` AVX2", "VecVM --no-jit", "numpy", "numpy ÷ VecVM",
+             "numpy ÷ VecVM `--procs 1`", "numpy ÷ VecVM `--procs 1` AVX2", "numpy ÷ VecVM --no-jit"],
+            [[SM["vm_jit"].cell(), SM["vm_p1"].cell(), SM["vm_p1_avx2"].cell(), SM["vm_nojit"].cell(),
+              SM["numpy"].cell(), ratio(SM["numpy"], SM["vm_jit"]), ratio(SM["numpy"], SM["vm_p1"]),
+              ratio(SM["numpy"], SM["vm_p1_avx2"]), ratio(SM["numpy"], SM["vm_nojit"])]],
             ["VecVM: `fn softmax(x: [f32]) -> [f32] { let m = max(x); let e = exp(x - m); return e / sum(e) }` "
              "(three passes: `max`, `sum(exp(x - m))`, `exp(x - m) / s`; the fused `e` is computed twice "
              "instead of stored). numpy: `e = np.exp(x - x.max()); e / e.sum()`. Inputs on [-10, 10). "

@@ -349,6 +349,7 @@ struct JitDump: ParsableCommand {
             listing += "\(k.number)\t\(k.elementType)\t\(k.machineCode.count)\t\(k.program)\n"
         }
         for reason in vm.kernelFallbacks { listing += "# kernel interpreted: \(reason)\n" }
+        for reason in vm.kernelAVX2Fallbacks { listing += "# kernel kept at AVX2: \(reason)\n" }
         for (i, f) in vm.nativeFunctionCode.enumerated() {
             let path = "\(out)/function-\(i).bin"
             if let file = fopen(path, "wb") {

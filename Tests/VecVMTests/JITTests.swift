@@ -9,8 +9,8 @@ import Testing
 
 /// Runs a case through the JIT; nil when it stopped with an integer division by zero. Fails the test
 /// when the kernel is not lowered: every kernel program has native code.
-func evaluateWithJIT(_ c: KernelCase, misalign: Int) throws -> [UInt64]? {
-    let entry = JITCache.shared.entry(for: c.program)
+func evaluateWithJIT(_ c: KernelCase, misalign: Int, isa: KernelISA = JITSupport.kernelISA) throws -> [UInt64]? {
+    let entry = JITCache.shared.entry(for: c.program, isa: isa)
     let address = try #require(UnsafeRawPointer(bitPattern: entry > 1 ? entry : 0), "not lowered: \(c.program)")
     let fn = unsafeBitCast(address, to: NativeKernelEntry.self)
     // Inputs and output start `misalign` elements into their buffers, so they are not 32-byte aligned.
@@ -28,8 +28,10 @@ func evaluateWithJIT(_ c: KernelCase, misalign: Int) throws -> [UInt64]? {
     let kind = c.program.element
     let size = kind.size
     // A guard element after the output must survive (masked tail stores write nothing past the end).
-    // Bools are written 8 or 4 bytes at a time within the padding, so their guard sits at the next 8.
-    let guardIndex = kind == .bool ? misalign + (c.count + 7) & ~7 : c.count + misalign
+    // Bools are written 8 or 4 bytes at a time within the padding (16 or 8 by the 512-bit kernels), so
+    // their guard sits at the next 8 (16).
+    let boolRound = isa == .avx512 ? 16 : 8
+    let guardIndex = kind == .bool ? misalign + (c.count + boolRound - 1) & ~(boolRound - 1) : c.count + misalign
     let out = try VMArray.allocate(count: guardIndex + 1, kind: kind, account: nil)
     let guardBits: UInt64 = kind == .f32 ? 0x7FC0_1234 : kind == .bool ? 1 : 0x7FF0_0000_0000_1234
     out.setBits(guardIndex, guardBits)

@@ -285,6 +285,20 @@ public final class VM: @unchecked Sendable {
             parts.append("jit.kernels=\(JITCache.shared.nativeTotal)")
             parts.append("jit.bytes=\(JITCache.shared.codeBytes)")
             parts.append("jit.fallbacks=\(JITCache.shared.fallbacks.count)")
+            // The kernels' instruction set, and the kernels asked for at 512 bits that kept AVX2 code
+            // (why, as words joined by '-', no spaces inside the value).
+            parts.append("jit.isa=\(JITSupport.kernelISA.rawValue)")
+            if JITSupport.kernelISA == .avx512 {
+                parts.append("jit.avx512.fallbacks=\(JITCache.shared.avx512FallbackCount)")
+                let reasons = Set(
+                    JITCache.shared.avx512Fallbacks.map {
+                        ($0.split(separator: ":").last.map(String.init) ?? $0).split(separator: " ").joined(
+                            separator: "-")
+                    })
+                if !reasons.isEmpty {
+                    parts.append("jit.avx512.fallback-reasons=\(reasons.sorted().joined(separator: ","))")
+                }
+            }
             parts.append("jit.functions=\(NativeFunctions.shared.compiledNames.count)")
             let interpreted = NativeFunctions.shared.interpreted
             parts.append("jit.functions.interpreted=\(interpreted.count)")
@@ -319,6 +333,9 @@ public final class VM: @unchecked Sendable {
 
     /// Kernels that could not be lowered and run in the interpreter, with the reason.
     public var kernelFallbacks: [String] { JITCache.shared.fallbacks }
+
+    /// Kernels asked for at 512 bits that kept their AVX2 code, with the reason.
+    public var kernelAVX2Fallbacks: [String] { JITCache.shared.avx512Fallbacks }
 
     /// Stops the scheduler's threads; the VM can still run programs afterwards (a new scheduler starts).
     public func shutdown() {

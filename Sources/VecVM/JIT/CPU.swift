@@ -1,6 +1,12 @@
 // Whether this machine may run the JIT's native code: AVX2 and FMA implemented by the CPU (CPUID) and
 // YMM state enabled by the OS (XGETBV). Without them, or with VECVM_ISA=none in the environment, the
 // interpreter runs every kernel.
+//
+// Which instruction set the kernels are lowered to (`KernelISA`): AVX-512 (512-bit zmm code, 32 vector
+// registers, opmask registers) where the CPU has AVX512F+DQ+VL+BW and the OS saves the opmask and ZMM
+// state (XCR0 bits 5–7), else AVX2/FMA. AVX512BW is required too because the asynchronous-preemption
+// trampoline saves zmm0–31 and k0–7 exactly under that condition (CJITStubs/preempt.c), and the 512-bit
+// kernels use all of them. `VECVM_JIT_ISA=avx2` forces the AVX2 kernels (for tests and comparisons).
 
 import CJITStubs
 
@@ -43,12 +49,34 @@ enum JITSupport {
         return nil
     }
 
+    /// The CPU and OS allow the 512-bit kernels (see the top of this file).
+    static let avx512Hardware: Bool =
+        hardware && features.avx512f && features.avx512dq && features.avx512vl && features.avx512bw
+        && features.os_zmm
+
+    /// `VECVM_JIT_ISA=avx2` forces the AVX2 kernels on an AVX-512 machine; `avx512` (or unset) takes
+    /// AVX-512 where the machine has it.
+    static let forcedAVX2: Bool = {
+        guard let v = getenv("VECVM_JIT_ISA") else { return false }
+        return String(cString: v).lowercased() == "avx2"
+    }()
+
+    /// What kernels are lowered to in this process.
+    static let kernelISA: KernelISA = avx512Hardware && !forcedAVX2 ? .avx512 : .avx2
+
     static var description: String {
         var parts: [String] = []
         if features.avx2 { parts.append("avx2") }
         if features.fma { parts.append("fma") }
         if features.avx512f { parts.append("avx512f") }
+        if avx512Hardware { parts.append("avx512-kernels-possible") }
         if !features.os_ymm { parts.append("no-os-ymm") }
         return parts.joined(separator: ",")
     }
+}
+
+/// The instruction set a kernel is lowered to.
+enum KernelISA: String, Sendable, Hashable, CaseIterable {
+    case avx2
+    case avx512
 }

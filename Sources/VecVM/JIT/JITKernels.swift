@@ -8,6 +8,11 @@
 // weakly. When the last program using a kernel goes, its code is freed (NativeCode) and its cache
 // entry forgotten; a later program compiles it again. So a process that compiles programs for ever
 // keeps only the code of those still alive (issue 16.4).
+//
+// Instruction set: kernels are lowered for JITSupport.kernelISA (AVX-512 where the machine has it, unless
+// VECVM_JIT_ISA=avx2); tests ask for either with `entry(for:isa:)`, so the cache is keyed by program and
+// ISA. A kernel the 512-bit lowering does not cover keeps its AVX2 code; each such kernel is counted and
+// its reason kept (`avx512Fallbacks`, shown by --stats and jit-dump), never silently.
 
 import Synchronization
 
@@ -34,18 +39,26 @@ final class KernelCode: Sendable {
     let number: Int
     let native: NativeCode?
     let fallback: String?
+    /// The ISA asked for (the cache key) and the one the native code is for.
+    let requested: KernelISA
+    let isa: KernelISA
 
-    fileprivate init(program: KernelProgram, number: Int, native: NativeCode?, fallback: String?) {
+    fileprivate init(
+        program: KernelProgram, number: Int, native: NativeCode?, fallback: String?, requested: KernelISA,
+        isa: KernelISA
+    ) {
         self.program = program
         self.number = number
         self.native = native
         self.fallback = fallback
+        self.requested = requested
+        self.isa = isa
     }
 
     /// The site's `nativeEntry` value: the code's address, or 1 when it is interpreted.
     var entry: UInt { native.map { UInt(bitPattern: $0.address) } ?? 1 }
 
-    deinit { JITCache.shared.forget(program) }
+    deinit { JITCache.shared.forget(program, requested) }
 }
 
 /// Process-wide cache of compiled kernels, by program (weakly: see the top of this file).
@@ -59,9 +72,17 @@ final class JITCache: Sendable {
         init(_ code: KernelCode) { self.code = code }
     }
 
+    private struct Key: Hashable {
+        let program: KernelProgram
+        let isa: KernelISA
+    }
+
     private struct State {
-        var live: [KernelProgram: Weak] = [:]
+        var live: [Key: Weak] = [:]
         var fallbacks: [String] = []
+        /// Kernels asked for at 512 bits that got AVX2 code, and why (the most recent ones).
+        var avx512Fallbacks: [String] = []
+        var avx512FallbackCount = 0
         var count = 0
         /// Kernels given native code in this process, freed ones included.
         var nativeCount = 0
@@ -70,13 +91,23 @@ final class JITCache: Sendable {
     }
     private let state = Mutex(State())
 
-    /// The code for `program`, compiling it if no live program has it.
-    func code(for program: KernelProgram) -> KernelCode {
-        if let c = state.withLock({ $0.live[program]?.code }) { return c }
+    /// The code for `program` lowered for `isa`, compiling it if no live program has it.
+    func code(for program: KernelProgram, isa requested: KernelISA = JITSupport.kernelISA) -> KernelCode {
+        let key = Key(program: program, isa: requested)
+        if let c = state.withLock({ $0.live[key]?.code }) { return c }
         var native: NativeCode?
         var fallback: String?
+        var isa = requested
+        var notAt512: String?
         do {
-            let bytes = try KernelLowering.lower(program)
+            let bytes: [UInt8]
+            do {
+                bytes = try KernelLowering.lower(program, isa: requested)
+            } catch .notAt512(let why) {
+                notAt512 = "\(program): \(why)"
+                isa = .avx2
+                bytes = try KernelLowering.lower(program, isa: .avx2)
+            }
             native = NativeCode(bytes)
             if native == nil { fallback = "\(program): the code heap is full or unavailable" }
         } catch {
@@ -86,11 +117,18 @@ final class JITCache: Sendable {
         // lock: its deinit takes the lock too).
         var mine: KernelCode?
         let chosen = state.withLock { s -> KernelCode in
-            if let c = s.live[program]?.code { return c }
+            if let c = s.live[key]?.code { return c }
             s.count += 1
             if native != nil { s.nativeCount += 1 }
-            let c = KernelCode(program: program, number: s.count - 1, native: native, fallback: fallback)
-            s.live[program] = Weak(c)
+            let c = KernelCode(
+                program: program, number: s.count - 1, native: native, fallback: fallback, requested: requested,
+                isa: isa)
+            s.live[key] = Weak(c)
+            if let notAt512 {
+                s.avx512FallbackCount += 1
+                s.avx512Fallbacks.append(notAt512)
+                if s.avx512Fallbacks.count > JITCache.fallbackLog { s.avx512Fallbacks.removeFirst() }
+            }
             if let fallback {
                 s.fallbacks.append(fallback)
                 if s.fallbacks.count > JITCache.fallbackLog { s.fallbacks.removeFirst() }
@@ -103,22 +141,23 @@ final class JITCache: Sendable {
     }
 
     /// A dead entry's last holder went: forget it (unless a new one for the program replaced it).
-    fileprivate func forget(_ program: KernelProgram) {
+    fileprivate func forget(_ program: KernelProgram, _ isa: KernelISA) {
         // A weak load makes a strong reference: it is dropped after the lock, or its release could
         // run a deinit (and so this function) inside it.
+        let key = Key(program: program, isa: isa)
         var current: KernelCode?
         state.withLock { s in
-            guard let w = s.live[program] else { return }
+            guard let w = s.live[key] else { return }
             current = w.code
-            if current == nil { s.live[program] = nil }
+            if current == nil { s.live[key] = nil }
         }
         _ = current
     }
 
     /// The entry for `program` (see KernelCode.entry), its code kept for the life of the process:
     /// for callers without a kernel site (tests, tools).
-    func entry(for program: KernelProgram) -> UInt {
-        let c = code(for: program)
+    func entry(for program: KernelProgram, isa: KernelISA = JITSupport.kernelISA) -> UInt {
+        let c = code(for: program, isa: isa)
         state.withLock { $0.pinned.append(c) }
         return c.entry
     }
@@ -139,6 +178,9 @@ final class JITCache: Sendable {
     var nativeTotal: Int { state.withLock { $0.nativeCount } }
     /// The most recent reasons kernels stayed interpreted.
     var fallbacks: [String] { state.withLock { $0.fallbacks } }
+    /// Kernels asked for at 512 bits that kept AVX2 code in this process, and the most recent reasons.
+    var avx512FallbackCount: Int { state.withLock { $0.avx512FallbackCount } }
+    var avx512Fallbacks: [String] { state.withLock { $0.avx512Fallbacks } }
     /// Bytes of live kernel code.
     var codeBytes: Int {
         state.withLock { s in s.live.values.compactMap(\.code) }.reduce(0) { $0 + ($1.native?.byteCount ?? 0) }
@@ -147,7 +189,7 @@ final class JITCache: Sendable {
 
 final class JITKernels: KernelBackend {
     /// Outputs at least this large are written with non-temporal stores (they would only evict the
-    /// inputs from the caches).
+    /// inputs from the caches). Only at a 64-byte aligned output: a ZMM non-temporal store needs it.
     static let nonTemporalBytes = 1 << 20
 
     func runNative(
@@ -165,7 +207,7 @@ final class JITKernels: KernelBackend {
         let function = unsafeBitCast(address, to: NativeKernelEntry.self)
         var flags = 0
         if let out = output, count * site.program.element.size >= JITKernels.nonTemporalBytes,
-            UInt(bitPattern: out) % 32 == 0
+            UInt(bitPattern: out) % 64 == 0
         {
             flags |= 1
         }

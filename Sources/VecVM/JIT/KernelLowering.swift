@@ -45,15 +45,28 @@
 // no lock, touches no memory below rsp (no red zone: the signal handler pushes a return address
 // there), and keeps every value in registers or in its own frame. So every instruction is an async
 // safe point.
+//
+// The 512-bit lowering (KernelISA.avx512): the same program at twice the width (16 elements per step
+// for f32 kernels, else 8), bodies built by the same VectorBuilder at 16 lanes of 32 bits and written by
+// VectorEmitter512 (ZMM registers 0–31, opmask k1/k2). Vector slots of the frame are 64 bytes, and the
+// frame 64-byte aligned. The reduction keeps the AVX2 association order exactly: two ZMM accumulators
+// hold the four YMM accumulators side by side ([A0 | A1], [A2 | A3]), so element i still lands in lane
+// i % L of accumulator (i / L) % 4 (L the AVX2 lanes); a partial step is merged under an opmask; the
+// combine first folds each ZMM's high half onto its low half (A0∘A1, A2∘A3) and then runs the AVX2
+// combine unchanged. A kernel the 512-bit path cannot lower would keep its AVX2 code,
+// counted and named by `--stats` (JITCache.avx512Fallbacks); today there is none such.
 
 final class KernelLowering {
     enum Unsupported: Error, CustomStringConvertible {
         case tooManyInputs(Int)
         case invalid(String)
         case assembler(String)
+        /// Only for the 512-bit lowering: the kernel needs what it does not lower (AVX2 code instead).
+        case notAt512(String)
 
         var description: String {
             switch self {
+            case .notAt512(let why): "not lowered at 512 bits: \(why)"
             case .tooManyInputs(let n): "\(n) array inputs (at most 7 fit in registers)"
             case .invalid(let why): "invalid kernel program: \(why)"
             case .assembler(let e): "assembler: \(e)"
@@ -65,6 +78,12 @@ final class KernelLowering {
     private var a = X86Assembler()
     /// Elements per step.
     let width: Int
+    let isa: KernelISA
+    /// The 512-bit lowering.
+    private let wide: Bool
+    /// 32-bit lanes of a full vector register (8: YMM, 16: ZMM), and its bytes.
+    private let lanes32: Int
+    private let vectorBytes: Int32
 
     // GPRs.
     private let index = X86.GPR.r9
@@ -76,19 +95,23 @@ final class KernelLowering {
     private let inputRegisters: [X86.GPR]
 
     // Frame.
+    // (At 512 bits: 128 bytes of lane-by-lane division, the result pointer at 128, the bool count at 136.)
     private let tempArea = X86.ptr(.rsp, 0)
-    private let resultSlot = X86.ptr(.rsp, 64)
-    private let boolCountSlot = X86.ptr(.rsp, 72)
-    private let tailMask32Slot = X86.ptr(.rsp, 96)
-    private func tailMask64Slot(_ part: Int) -> X86.Mem { X86.ptr(.rsp, Int32(128 + 32 * part)) }
-    private let tailBitsSlot = X86.ptr(.rsp, 192)
-    private let scalarBase: Int32 = 224
-    private var spillBase: Int32 { scalarBase + Int32(32 * program.scalarInputs.count) }
+    private var resultSlot: X86.Mem { X86.ptr(.rsp, wide ? 128 : 64) }
+    private var boolCountSlot: X86.Mem { X86.ptr(.rsp, wide ? 136 : 72) }
+    // (At 512 bits: tail masks at 192, 256 and 320, tail bits at 384, scalars from 448.)
+    private var tailMask32Slot: X86.Mem { X86.ptr(.rsp, wide ? 192 : 96) }
+    private func tailMask64Slot(_ part: Int) -> X86.Mem {
+        X86.ptr(.rsp, wide ? Int32(256 + 64 * part) : Int32(128 + 32 * part))
+    }
+    private var tailBitsSlot: X86.Mem { X86.ptr(.rsp, wide ? 384 : 192) }
+    private var scalarBase: Int32 { wide ? 448 : 224 }
+    private var spillBase: Int32 { scalarBase + vectorBytes * Int32(program.scalarInputs.count) }
     private var frameSize = 0
 
     private let divideError: X86.Label
-    /// Reduction accumulators (pinned registers).
-    private let accumulators = [9, 10, 11, 12]
+    /// Reduction accumulators (pinned registers): four YMM, or two ZMM holding two YMM each.
+    private var accumulators: [Int] { wide ? [9, 10] : [9, 10, 11, 12] }
     /// 256 × 8 bytes: entry m holds byte k = bit k of m (bool stores from vmovmsk).
     private lazy var boolTable: X86.Label = {
         var bytes: [UInt8] = []
@@ -96,21 +119,25 @@ final class KernelLowering {
         return a.constant(bytes: bytes, alignment: 64)
     }()
 
-    private init(program: KernelProgram) {
+    private init(program: KernelProgram, isa: KernelISA) {
         self.program = program
+        self.isa = isa
+        wide = isa == .avx512
+        lanes32 = wide ? 16 : 8
+        vectorBytes = wide ? 64 : 32
         let hasF32 = program.types.contains(.f32)
         let allBool = program.types.allSatisfy { $0 == .bool }
-        width = hasF32 || allBool ? 8 : 4
+        width = (hasF32 || allBool ? 8 : 4) * (wide ? 2 : 1)
         inputRegisters = Array(Self.inputRegisterOrder.prefix(program.arrayInputs.count))
         divideError = a.newLabel()
     }
 
-    static func lower(_ program: KernelProgram) throws(Unsupported) -> [UInt8] {
+    static func lower(_ program: KernelProgram, isa: KernelISA = .avx2) throws(Unsupported) -> [UInt8] {
         if let problem = program.validate() { throw .invalid(problem) }
         guard program.arrayInputs.count <= inputRegisterOrder.count else {
             throw .tooManyInputs(program.arrayInputs.count)
         }
-        return try KernelLowering(program: program).run()
+        return try KernelLowering(program: program, isa: isa).run()
     }
 
     // MARK: - Lanes and shapes
@@ -120,11 +147,11 @@ final class KernelLowering {
         case .f32: .f32
         case .float: .f64
         case .int: .i64
-        case .bool: width == 8 ? .i32 : .i64
+        case .bool: width == lanes32 ? .i32 : .i64
         }
     }
 
-    private func parts(_ k: ElementKind) -> Int { (k == .float || k == .int) && width == 8 ? 2 : 1 }
+    private func parts(_ k: ElementKind) -> Int { (k == .float || k == .int) && width == lanes32 ? 2 : 1 }
 
     // MARK: - Driver
 
@@ -137,6 +164,7 @@ final class KernelLowering {
             let kind = program.element
             let mainNT = main.withStores(kind == .f32 ? .vmovntps : kind == .float ? .vmovntpd : .vmovntdq)
             let tail = storingBody(steps: 1, tail: true, nonTemporal: false)
+            try check([main, single, tail])
             reserveFrame([main, mainNT, single, tail])
             emitPrologue()
             let nt = a.newLabel()
@@ -154,12 +182,13 @@ final class KernelLowering {
                 let single = boolCountBody(steps: 1, tail: false)
                 let (unroll, main) = bestBoolCountBody(single)
                 let tail = boolCountBody(steps: 1, tail: true)
+                try check([main, single, tail])
                 reserveFrame([main, single, tail])
                 emitPrologue()
                 a.mov(index, 0)
                 emitBoolCount(r, unroll: unroll, main: main, single: single, tail: tail)
             } else {
-                let stepsPerGroup = 4 / parts(program.element)
+                let stepsPerGroup = accumulators.count / parts(program.element)
                 let parts = parts(program.element)
                 // Step k of a group differs from step 0 only in its accumulators (pinned registers).
                 func retarget(_ c: VectorCode, _ k: Int) -> VectorCode {
@@ -185,6 +214,7 @@ final class KernelLowering {
                     mains.append(reductionBody(r, steps: Array(k..<min(k + chunk, stepsPerGroup)), tail: false))
                     k += chunk
                 }
+                try check(mains + singles + tails)
                 reserveFrame(mains + singles + tails)
                 emitPrologue()
                 a.mov(index, 0)
@@ -225,17 +255,28 @@ final class KernelLowering {
 
     private func reserveFrame(_ bodies: [VectorCode]) {
         let spills = bodies.map(\.spillSlots).max() ?? 0
-        frameSize = Int(spillBase) + 32 * spills
+        frameSize = Int(spillBase) + Int(vectorBytes) * spills
     }
+
+    /// At 512 bits, throws when a body needs what VectorEmitter512 does not lower.
+    private func check(_ bodies: [VectorCode]) throws(Unsupported) {
+        guard wide else { return }
+        for b in bodies { if let why = VectorEmitter512.unsupported(b) { throw .notAt512(why) } }
+    }
+
+    private var availableRegisters: [Int] { wide ? VectorEmitter512.allocatable : Array(0..<13) }
 
     // MARK: - Bodies
 
     /// A builder whose constants go to this assembler's data section.
     private func makeBuilder() -> VectorBuilder {
-        VectorBuilder(
-            width: width,
+        let copies = Int(vectorBytes) / 8
+        let alignment = Int(vectorBytes)
+        return VectorBuilder(
+            width: width, lanes32: lanes32,
             constant: { [unowned self] bits, _ in
-                X86.ptr(a.constant(int64: Array(repeating: Int64(bitPattern: bits), count: 4)))
+                X86.ptr(
+                    a.constant(int64: Array(repeating: Int64(bitPattern: bits), count: copies), alignment: alignment))
             })
     }
 
@@ -244,7 +285,7 @@ final class KernelLowering {
         let b = makeBuilder()
         let values = compute(b, steps: Array(0..<steps), tail: tail)
         for (u, v) in values.enumerated() { store(b, v, step: u, tail: tail, nonTemporal: nonTemporal) }
-        b.code.allocate(available: Array(0..<13), spillBase: spillBase)
+        b.code.allocate(available: availableRegisters, spillBase: spillBase, slotBytes: vectorBytes)
         return b.code
     }
 
@@ -262,7 +303,9 @@ final class KernelLowering {
                 b.code.effect(.accumulate(acc, Self.accumulation(r, kind), mask: mask), .nop, [v[p]])
             }
         }
-        b.code.allocate(available: Array(0..<13).filter { !accumulators.contains($0) }, spillBase: spillBase)
+        b.code.allocate(
+            available: availableRegisters.filter { !accumulators.contains($0) }, spillBase: spillBase,
+            slotBytes: vectorBytes)
         return b.code
     }
 
@@ -286,14 +329,15 @@ final class KernelLowering {
         let values = compute(b, steps: Array(0..<steps), tail: tail)
         for v in values {
             b.code.effect(
-                .countBools(boolCountSlot, single: width == 8, tailBits: tail ? tailBitsSlot : nil), .nop, [v[0]])
+                .countBools(boolCountSlot, single: width == lanes32, tailBits: tail ? tailBitsSlot : nil), .nop,
+                [v[0]])
         }
-        b.code.allocate(available: Array(0..<13), spillBase: spillBase)
+        b.code.allocate(available: availableRegisters, spillBase: spillBase, slotBytes: vectorBytes)
         return b.code
     }
 
     private func tailMask(_ b: VectorBuilder, _ kind: ElementKind, part: Int) -> VReg {
-        kind == .f32 || (kind == .bool && width == 8)
+        kind == .f32 || (kind == .bool && width == lanes32)
             ? b.code.memoryValue(tailMask32Slot) : b.code.memoryValue(tailMask64Slot(part))
     }
 
@@ -311,7 +355,7 @@ final class KernelLowering {
     }
 
     private func element(_ base: X86.GPR, _ kind: ElementKind, step: Int, part: Int) -> X86.Mem {
-        X86.ptr(base, index: index, scale: kind.size, Int32(step * width * kind.size + 32 * part))
+        X86.ptr(base, index: index, scale: kind.size, Int32(step * width * kind.size) + vectorBytes * Int32(part))
     }
 
     private func lower(_ b: VectorBuilder, _ op: KernelOp, type: ElementKind, step: Int, tail: Bool, values: [[VReg]])
@@ -327,7 +371,7 @@ final class KernelLowering {
                 // Bytes 0/1 widened to lanes, then to all-ones masks (x > 0). Reading W bytes from a
                 // multiple of W stays within the array's padding (VMArray rounds to 64 bytes).
                 let bytes = b.code.memoryValue(element(p, .bool, step: step, part: 0))
-                let wide = b.code.op(.rm(registerSource: false), width == 8 ? .vpmovzxbd : .vpmovzxbq, [bytes])
+                let wide = b.code.op(.rm(registerSource: false), width == lanes32 ? .vpmovzxbd : .vpmovzxbq, [bytes])
                 return b.compare(.gt, l, [wide], b.constant(0, l))
             }
             return (0..<parts(kind)).map { part in
@@ -337,7 +381,7 @@ final class KernelLowering {
                 return b.code.op(.maskedLoad(mem), inst, [tailMask(b, kind, part: part)])
             }
         case .scalar(let k):
-            let r = b.code.memoryValue(X86.ptr(.rsp, scalarBase + Int32(32 * k)))
+            let r = b.code.memoryValue(X86.ptr(.rsp, scalarBase + vectorBytes * Int32(k)))
             return Array(repeating: r, count: parts(type))
         case .neg(let x):
             if type == .int { return b.binary(.sub, .i64, b.constant(0, .i64), v(x)) }
@@ -432,7 +476,8 @@ final class KernelLowering {
 
     private func divide(_ b: VectorBuilder, _ x: [VReg], _ y: [VReg], remainder: Bool, step: Int) -> [VReg] {
         (0..<x.count).map { p in
-            b.code.op(.intDivide(remainder: remainder, lane0: step * width + 4 * p), .idiv, [x[p], y[p]])
+            b.code.op(
+                .intDivide(remainder: remainder, lane0: step * width + Int(vectorBytes) / 8 * p), .idiv, [x[p], y[p]])
         }
     }
 
@@ -465,6 +510,12 @@ final class KernelLowering {
     /// A mask of 64-bit lanes in two registers (width 8) as one register of 32-bit lanes.
     private func boolFromMask(_ b: VectorBuilder, _ mask: [VReg]) -> [VReg] {
         guard mask.count == 2 else { return mask }
+        if wide {
+            // The low dwords of each ZMM's qwords, the second as the high half.
+            let lo = b.code.op(.narrowQD, .nop, [mask[0]], xmm: true)
+            let hi = b.code.op(.narrowQD, .nop, [mask[1]], xmm: true)
+            return [b.code.op(.insertHigh, .vinsertf128, [lo, hi])]
+        }
         // vshufps 0x88 takes dwords 0 and 2 of each 128-bit half of both: elements 0 1 4 5 | 2 3 6 7;
         // vpermpd 0xD8 puts the quadwords in order.
         let t = b.code.op(.rvm(commutative: false), .vshufps, mask, imm: 0x88)
@@ -488,7 +539,7 @@ final class KernelLowering {
             // W bytes from vmovmsk through the 0/1 byte table (the tail writes into the padding too).
             b.code.effect(
                 .storeBools(
-                    X86.ptr(output, index: index, scale: 1, Int32(step * width)), single: width == 8,
+                    X86.ptr(output, index: index, scale: 1, Int32(step * width)), single: width == lanes32,
                     table: boolTable), .nop, [v[0]])
             return
         }
@@ -513,14 +564,14 @@ final class KernelLowering {
         a.push(.rbp)
         a.mov(.rbp, .rsp)
         for r in pushed { a.push(r) }
-        a.emit(.and, .gpr(.rsp), .imm(-32))
-        a.sub(.rsp, Int64((frameSize + 31) & ~31))
+        a.emit(.and, .gpr(.rsp), .imm(-Int64(vectorBytes)))
+        a.sub(.rsp, Int64((frameSize + Int(vectorBytes) - 1) & ~(Int(vectorBytes) - 1)))
         a.mov(resultSlot, .r8)
         a.emit(.mov, .mem(boolCountSlot.qword), .imm(0))
         a.mov(count, .rdx)
         // Scalars, broadcast into their frame slots (a bool becomes an all-ones or all-zeros mask).
         for (k, kind) in program.scalarInputs.enumerated() {
-            let slot = scalarBase + Int32(32 * k)
+            let slot = scalarBase + vectorBytes * Int32(k)
             a.mov(.rax, X86.ptr(.rsi, Int32(8 * k)))
             switch kind {
             case .f32:
@@ -533,7 +584,7 @@ final class KernelLowering {
             case .int, .float:
                 break
             }
-            for q in 0..<4 { a.mov(X86.ptr(.rsp, slot + Int32(8 * q)), .rax) }
+            for q in 0..<Int(vectorBytes) / 8 { a.mov(X86.ptr(.rsp, slot + Int32(8 * q)), .rax) }
         }
         // Input pointers; rdi (the inputs array) and rsi are overwritten last.
         for (k, r) in inputRegisters.enumerated() where r != .rdi && r != .rsi {
@@ -562,6 +613,15 @@ final class KernelLowering {
         VectorEmitter(count: count, index: index, divideError: divideError, temp: tempArea)
     }
 
+    /// Writes a body with the emitter of this kernel's instruction set.
+    private func emitBody(_ c: VectorCode) {
+        if wide {
+            VectorEmitter512(count: count, index: index, divideError: divideError, temp: tempArea).emit(c, into: &a)
+        } else {
+            emitter.emit(c, into: &a)
+        }
+    }
+
     // MARK: - Loops
 
     private func emitStoreLoops(
@@ -577,7 +637,7 @@ final class KernelLowering {
         a.j(.ge, mainDone)
         a.align(16)
         a.bind(mainLoop)
-        emitter.emit(main, into: &a)
+        emitBody(main)
         a.add(index, Int64(step))
         a.cmp(index, limit)
         a.j(.l, mainLoop)
@@ -596,7 +656,7 @@ final class KernelLowering {
         a.bind(loop)
         a.cmp(index, limit)
         a.j(.g, partial)
-        emitter.emit(single, into: &a)
+        emitBody(single)
         a.add(index, Int64(width))
         a.jmp(loop)
         a.bind(partial)
@@ -604,13 +664,14 @@ final class KernelLowering {
         a.sub(limit, index)
         a.j(.le, end)
         emitTailMasks()
-        emitter.emit(tail, into: &a)
+        emitBody(tail)
         a.jmp(end)
     }
 
     /// The tail masks for `limit` (1 ..< W) elements left: lanes below it, as 32-bit lanes and as 64-bit
     /// lanes (one or two registers), and as the low bits of a vmovmsk result.
     private func emitTailMasks() {
+        if wide { return emitTailMasks512() }
         let ymm13 = X86.Operand.ymm(X86.YMM(number: 13)!)
         let ymm14 = X86.Operand.ymm(X86.YMM(number: 14)!)
         let xmm15 = X86.Operand.xmm(X86.XMM(number: 15)!)
@@ -633,6 +694,31 @@ final class KernelLowering {
         a.mov(tailBitsSlot, .rax)
     }
 
+    /// emitTailMasks at 512 bits: lane compares into k1, made vectors by vpmovm2d/q.
+    private func emitTailMasks512() {
+        let xmm15 = X86.Operand.xmm(X86.XMM(number: 15)!)
+        a.emit(.vmovq, xmm15, .gpr(limit))
+        a.evex(.vpbroadcastd, reg: 14, rm: .register(15), disp8Scale: 4)
+        let laneNumbers = a.constant(int32: (0..<16).map { Int32($0) }, alignment: 64)
+        a.evex(.vpcmpgtd, reg: 1, vvvv: 14, rm: .memory(X86.ptr(laneNumbers)))
+        a.evex(.vpmovm2d, reg: 13, rm: .register(1))
+        a.evex(.vmovupsStore, reg: 13, rm: .memory(tailMask32Slot))
+        a.evex(.vpbroadcastq, reg: 14, rm: .register(15), disp8Scale: 8)
+        for p in 0..<(width == lanes32 ? 2 : 1) {
+            let lanes64 = a.constant(int64: (0..<8).map { Int64(8 * p + $0) }, alignment: 64)
+            a.evex(.vpcmpgtq, reg: 1, vvvv: 14, rm: .memory(X86.ptr(lanes64)))
+            a.evex(.vpmovm2q, reg: 13, rm: .register(1))
+            a.evex(.vmovupsStore, reg: 13, rm: .memory(tailMask64Slot(p)))
+        }
+        a.mov(.rdx, .rcx)
+        a.mov(.rcx, limit)
+        a.mov(.rax, 1)
+        a.emit(.shl, .gpr(.rax), .gpr(.cl))
+        a.mov(.rcx, .rdx)
+        a.sub(.rax, 1)
+        a.mov(tailBitsSlot, .rax)
+    }
+
     // MARK: - Reductions
 
     private func emitBoolCount(_ r: ReductionOp, unroll: Int, main: VectorCode, single: VectorCode, tail: VectorCode) {
@@ -646,7 +732,7 @@ final class KernelLowering {
         a.j(.ge, mainDone)
         a.align(16)
         a.bind(mainLoop)
-        emitter.emit(main, into: &a)
+        emitBody(main)
         a.add(index, Int64(step))
         a.cmp(index, limit)
         a.j(.l, mainLoop)
@@ -689,11 +775,11 @@ final class KernelLowering {
         if mains.isEmpty {
             // One step at a time (math-heavy steps): the single steps, each at the index it advances.
             for m in singles {
-                emitter.emit(m, into: &a)
+                emitBody(m)
                 a.add(index, Int64(width))
             }
         } else {
-            for m in mains { emitter.emit(m, into: &a) }
+            for m in mains { emitBody(m) }
             a.add(index, Int64(groupElements))
         }
         a.cmp(index, limit)
@@ -708,12 +794,12 @@ final class KernelLowering {
             a.j(.le, combine)
             a.cmp(limit, Int64(width))
             a.j(.l, partial)
-            emitter.emit(singles[k], into: &a)
+            emitBody(singles[k])
             a.add(index, Int64(width))
             a.jmp(next)
             a.bind(partial)
             emitTailMasks()
-            emitter.emit(tails[k], into: &a)
+            emitBody(tails[k])
             a.jmp(combine)
             a.bind(next)
         }
@@ -734,6 +820,13 @@ final class KernelLowering {
         case (.min, .int): bits = UInt64(bitPattern: Int64.max)
         case (.max, .int): bits = UInt64(bitPattern: Int64.min)
         default: bits = 0
+        }
+        if wide {
+            for acc in accumulators {
+                let c = a.constant(int64: Array(repeating: Int64(bitPattern: bits), count: 8), alignment: 64)
+                a.evex(.vmovupsLoad, reg: acc, rm: .memory(X86.ptr(c)))
+            }
+            return
         }
         for acc in accumulators {
             if bits == 0 {
@@ -782,14 +875,23 @@ final class KernelLowering {
 
     /// (A0∘A1)∘(A2∘A3), then halves, quarters, last pair; the result goes to *result.
     private func emitCombine(_ r: ReductionOp) {
-        let acc = accumulators
         let isInt = program.element == .int
-        combineStep(r, acc[0], acc[0], acc[1], xmm: false, scalarOnly: false)
-        combineStep(r, acc[2], acc[2], acc[3], xmm: false, scalarOnly: false)
-        combineStep(r, acc[0], acc[0], acc[2], xmm: false, scalarOnly: false)
-        let v = acc[0]
-        let hi = acc[1]
-        let t = acc[2]
+        if wide {
+            // zmm9 = [A0 | A1], zmm10 = [A2 | A3]: ymm9 = A0∘A1, ymm11 = A2∘A3, then as AVX2.
+            a.evex(.vextractf64x4, reg: 9, rm: .register(12), imm8: 1)
+            combineStep(r, 9, 9, 12, xmm: false, scalarOnly: false)
+            a.evex(.vextractf64x4, reg: 10, rm: .register(12), imm8: 1)
+            a.emit(.vmovdqa, y(11), y(10))
+            combineStep(r, 11, 11, 12, xmm: false, scalarOnly: false)
+        } else {
+            let acc = accumulators
+            combineStep(r, acc[0], acc[0], acc[1], xmm: false, scalarOnly: false)
+            combineStep(r, acc[2], acc[2], acc[3], xmm: false, scalarOnly: false)
+        }
+        combineStep(r, 9, 9, 11, xmm: false, scalarOnly: false)
+        let v = 9
+        let hi = 10
+        let t = 11
         a.emit(isInt ? .vextracti128 : .vextractf128, x(hi), y(v), .imm(1))
         combineStep(r, v, v, hi, xmm: true, scalarOnly: false)  // w[j] = v[j] ∘ v[j + W/2]
         a.mov(.r8, resultSlot)

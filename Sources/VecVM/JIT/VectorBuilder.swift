@@ -6,6 +6,11 @@
 // 32-bit lanes is one YMM register at width 8 and an XMM register (the low half) at width 4; a value of
 // 64-bit lanes is one YMM register at width 4 and two (elements 0–3, then 4–7) at width 8. Constants
 // are memory operands in the code's data section, broadcast to 32 bytes.
+//
+// The 512-bit lowering (VectorEmitter512) uses the same builder with `lanes32` = 16: a step is then 16
+// elements (f32 kernels) or 8, a full value a ZMM register and a half value (`isXMM`) its low YMM half;
+// constants are broadcast to 64 bytes. The instructions named here are then read as the AVX-512
+// operations with the same lane semantics (VectorEmitter512's table).
 
 final class VectorBuilder: LaneBuilder {
     typealias Value = [VReg]
@@ -15,16 +20,24 @@ final class VectorBuilder: LaneBuilder {
     private let constantMemory: (UInt64, Lane) -> X86.Mem
     private var constants: [UInt64: VReg] = [:]
 
-    init(width: Int, code: VectorCode = VectorCode(), constant: @escaping (UInt64, Lane) -> X86.Mem) {
+    /// 32-bit lanes of a full register: 8 (YMM) or 16 (ZMM, the 512-bit lowering).
+    let lanes32: Int
+    private var half: Int { lanes32 / 2 }
+
+    init(
+        width: Int, lanes32: Int = 8, code: VectorCode = VectorCode(),
+        constant: @escaping (UInt64, Lane) -> X86.Mem
+    ) {
         self.width = width
+        self.lanes32 = lanes32
         self.code = code
         self.constantMemory = constant
     }
 
     /// Registers per value of this lane type.
-    func parts(_ lane: Lane) -> Int { lane.is64 && width == 8 ? 2 : 1 }
-    /// Whether values of this lane type are XMM-sized.
-    func isXMM(_ lane: Lane) -> Bool { !lane.is64 && width == 4 }
+    func parts(_ lane: Lane) -> Int { lane.is64 && width == lanes32 ? 2 : 1 }
+    /// Whether values of this lane type are half-register-sized (XMM of a YMM, YMM of a ZMM).
+    func isXMM(_ lane: Lane) -> Bool { !lane.is64 && width == half }
 
     private func each(_ lane: Lane, _ f: (Int) -> VReg) -> [VReg] { (0..<parts(lane)).map(f) }
 
@@ -149,7 +162,7 @@ final class VectorBuilder: LaneBuilder {
 
     /// From 32-bit lanes to 64-bit lanes (twice as many registers, or an XMM value to a YMM one).
     private func widen(_ a: [VReg], _ inst: X86.Instruction) -> [VReg] {
-        if width == 4 { return [code.op(.rm(registerSource: false), inst, [a[0]])] }
+        if width == half { return [code.op(.rm(registerSource: false), inst, [a[0]])] }
         let lo = code.op(.rm(registerSource: false), inst, [a[0]], narrowSource: true)
         let high = code.op(.extractHigh, .vextractf128, [a[0]], xmm: true)
         let hi = code.op(.rm(registerSource: false), inst, [high])
@@ -158,7 +171,7 @@ final class VectorBuilder: LaneBuilder {
 
     /// From 64-bit lanes to 32-bit lanes, with an instruction that turns a YMM of 4 into an XMM of 4.
     private func narrow(_ a: [VReg], _ quarter: (VReg) -> VReg) -> [VReg] {
-        if width == 4 { return [quarter(a[0])] }
+        if width == half { return [quarter(a[0])] }
         let lo = quarter(a[0])
         let hi = quarter(a[1])
         return [code.op(.insertHigh, .vinsertf128, [lo, hi])]
@@ -176,6 +189,7 @@ final class VectorBuilder: LaneBuilder {
             return narrow(a) { code.op(.rm(registerSource: true), .vcvttpd2dq, [$0], xmm: true) }
         case (.i64, .i32):
             // The low dwords of the four qwords: [x0, x2] of the low half and of the high half.
+            if lanes32 == 16 { return narrow(a) { code.op(.narrowQD, .nop, [$0], xmm: true) } }
             return narrow(a) { x in
                 let high = code.op(.extractHigh, .vextractf128, [x], xmm: true)
                 return code.op(.rvm(commutative: false), .vshufps, [x, high], imm: 0x88, xmm: true, narrowSource: true)
@@ -196,7 +210,7 @@ final class VectorBuilder: LaneBuilder {
             return index.map { code.op(.gather(address, .qpd), .nop, [$0]) }
         case (true, false):
             // 32-bit indices, 64-bit results: each half of the index register feeds one result register.
-            if width == 4 { return [code.op(.gather(address, .dpd), .nop, [index[0]])] }
+            if width == half { return [code.op(.gather(address, .dpd), .nop, [index[0]])] }
             let high = code.op(.extractHigh, .vextractf128, [index[0]], xmm: true)
             let lowHalf = VReg(id: index[0].id, isXMM: true)
             return [

@@ -68,6 +68,9 @@ struct VInst {
         case countBools(X86.Mem, single: Bool, tailBits: X86.Mem?)
         /// Stores sources[0] (a mask of 8 or 4 lanes) as bytes 0/1 through a 256-entry table.
         case storeBools(X86.Mem, single: Bool, table: X86.Label)
+        /// dst (a half-width value) = the low dwords of the qwords of sources[0] (vpmovqd): only the
+        /// 512-bit lowering makes it (AVX2 narrows with vextractf128 and vshufps).
+        case narrowQD
     }
 
     var form: Form
@@ -149,8 +152,9 @@ struct VectorCode {
     // MARK: - Allocation
 
     /// Assigns homes: linear scan over live intervals (Poletto & Sarkar), spilling the interval that ends
-    /// last. `available` are the allocatable YMM register numbers; spill slots are at `spillBase`.
-    mutating func allocate(available: [Int], spillBase: Int32) {
+    /// last. `available` are the allocatable vector register numbers; spill slots of `slotBytes` each
+    /// are at `spillBase`.
+    mutating func allocate(available: [Int], spillBase: Int32, slotBytes: Int32 = 32) {
         var start = [Int](repeating: -1, count: registerCount)
         var end = [Int](repeating: -1, count: registerCount)
         for (i, inst) in insts.enumerated() {
@@ -213,7 +217,7 @@ struct VectorCode {
                     return slotEnds.count - 1
                 }()
             slotEnds[k] = end[id]
-            homes[id] = .memory(X86.ptr(.rsp, spillBase + Int32(32 * k)))
+            homes[id] = .memory(X86.ptr(.rsp, spillBase + slotBytes * Int32(k)))
         }
         spillSlots = slotEnds.count
     }
@@ -408,6 +412,8 @@ struct VectorEmitter {
             } else {
                 a.emit(.mov, .mem(m.dword), .gpr(.eax))
             }
+        case .narrowQD:
+            preconditionFailure("narrowQD is made only by the 512-bit lowering (VectorEmitter512)")
         }
     }
 

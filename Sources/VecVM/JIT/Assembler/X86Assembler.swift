@@ -208,6 +208,23 @@ struct X86Assembler: Sendable {
         code += bytes
     }
 
+    /// Appends one instruction encoded elsewhere (X86Assembler+EVEX.swift): its bytes, the rip-relative
+    /// reference in them (the disp32 at byte `at`, measured from the instruction's end, to `label` +
+    /// `addend`) if any, and its listing line.
+    mutating func appendInstruction(_ bytes: [UInt8], rip: (label: X86.Label, at: Int, addend: Int)?, text: String) {
+        guard finalizedBytes == nil else { return fail(.alreadyFinalized) }
+        let start = code.count
+        if let rip {
+            guard owns(rip.label) else { return fail(.foreignLabel(offset: start)) }
+            fixups.append(
+                Fixup(label: rip.label, at: start + rip.at, size: 4, addend: rip.addend, end: start + bytes.count))
+        }
+        code += bytes
+        if recordsListing {
+            listing.append(ListingLine(offset: start, length: bytes.count, text: text, kind: .instruction))
+        }
+    }
+
     /// A constant in the data section placed after the code by `finalize()`, at a multiple of `alignment`;
     /// reference it with `X86.ptr(label)`. Equal bytes with equal alignment share one copy.
     mutating func constant(bytes: [UInt8], alignment: Int = 32) -> X86.Label {
