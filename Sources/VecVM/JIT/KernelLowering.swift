@@ -75,51 +75,51 @@ final class KernelLowering {
     }
 
     let program: KernelProgram
-    private var a = X86Assembler()
+    var a = X86Assembler()
     /// Elements per step.
     let width: Int
     let isa: KernelISA
     /// The 512-bit lowering.
-    private let wide: Bool
+    let wide: Bool
     /// 32-bit lanes of a full vector register (8: YMM, 16: ZMM), and its bytes.
-    private let lanes32: Int
-    private let vectorBytes: Int32
+    let lanes32: Int
+    let vectorBytes: Int32
 
     // GPRs.
-    private let index = X86.GPR.r9
-    private let count = X86.GPR.r10
-    private let limit = X86.GPR.r8
-    private let output = X86.GPR.rcx
-    private static let inputRegisterOrder: [X86.GPR] = [.rsi, .rbx, .r12, .r13, .r14, .r15, .rdi]
-    private static let calleeSaved: Set<X86.GPR> = [.rbx, .r12, .r13, .r14, .r15]
-    private let inputRegisters: [X86.GPR]
+    let index = X86.GPR.r9
+    let count = X86.GPR.r10
+    let limit = X86.GPR.r8
+    let output = X86.GPR.rcx
+    static let inputRegisterOrder: [X86.GPR] = [.rsi, .rbx, .r12, .r13, .r14, .r15, .rdi]
+    static let calleeSaved: Set<X86.GPR> = [.rbx, .r12, .r13, .r14, .r15]
+    let inputRegisters: [X86.GPR]
 
     // Frame.
     // (At 512 bits: 128 bytes of lane-by-lane division, the result pointer at 128, the bool count at 136.)
-    private let tempArea = X86.ptr(.rsp, 0)
-    private var resultSlot: X86.Mem { X86.ptr(.rsp, wide ? 128 : 64) }
-    private var boolCountSlot: X86.Mem { X86.ptr(.rsp, wide ? 136 : 72) }
+    let tempArea = X86.ptr(.rsp, 0)
+    var resultSlot: X86.Mem { X86.ptr(.rsp, wide ? 128 : 64) }
+    var boolCountSlot: X86.Mem { X86.ptr(.rsp, wide ? 136 : 72) }
     // (At 512 bits: tail masks at 192, 256 and 320, tail bits at 384, scalars from 448.)
-    private var tailMask32Slot: X86.Mem { X86.ptr(.rsp, wide ? 192 : 96) }
-    private func tailMask64Slot(_ part: Int) -> X86.Mem {
+    var tailMask32Slot: X86.Mem { X86.ptr(.rsp, wide ? 192 : 96) }
+    func tailMask64Slot(_ part: Int) -> X86.Mem {
         X86.ptr(.rsp, wide ? Int32(256 + 64 * part) : Int32(128 + 32 * part))
     }
-    private var tailBitsSlot: X86.Mem { X86.ptr(.rsp, wide ? 384 : 192) }
-    private var scalarBase: Int32 { wide ? 448 : 224 }
-    private var spillBase: Int32 { scalarBase + vectorBytes * Int32(program.scalarInputs.count) }
-    private var frameSize = 0
+    var tailBitsSlot: X86.Mem { X86.ptr(.rsp, wide ? 384 : 192) }
+    var scalarBase: Int32 { wide ? 448 : 224 }
+    var spillBase: Int32 { scalarBase + vectorBytes * Int32(program.scalarInputs.count) }
+    var frameSize = 0
 
-    private let divideError: X86.Label
+    let divideError: X86.Label
     /// Reduction accumulators (pinned registers): four YMM, or two ZMM holding two YMM each.
-    private var accumulators: [Int] { wide ? [9, 10] : [9, 10, 11, 12] }
+    var accumulators: [Int] { wide ? [9, 10] : [9, 10, 11, 12] }
     /// 256 × 8 bytes: entry m holds byte k = bit k of m (bool stores from vmovmsk).
-    private lazy var boolTable: X86.Label = {
+    lazy var boolTable: X86.Label = {
         var bytes: [UInt8] = []
         for m in 0..<256 { for k in 0..<8 { bytes.append(UInt8((m >> k) & 1)) } }
         return a.constant(bytes: bytes, alignment: 64)
     }()
 
-    private init(program: KernelProgram, isa: KernelISA) {
+    init(program: KernelProgram, isa: KernelISA) {
         self.program = program
         self.isa = isa
         wide = isa == .avx512
@@ -142,7 +142,7 @@ final class KernelLowering {
 
     // MARK: - Lanes and shapes
 
-    private func lane(_ k: ElementKind) -> Lane {
+    func lane(_ k: ElementKind) -> Lane {
         switch k {
         case .f32: .f32
         case .float: .f64
@@ -151,11 +151,11 @@ final class KernelLowering {
         }
     }
 
-    private func parts(_ k: ElementKind) -> Int { (k == .float || k == .int) && width == lanes32 ? 2 : 1 }
+    func parts(_ k: ElementKind) -> Int { (k == .float || k == .int) && width == lanes32 ? 2 : 1 }
 
     // MARK: - Driver
 
-    private func run() throws(Unsupported) -> [UInt8] {
+    func run() throws(Unsupported) -> [UInt8] {
         switch program.output {
         case .store:
             // Plan the bodies first: the frame size depends on their spills.
@@ -231,7 +231,7 @@ final class KernelLowering {
 
     /// The storing body with the most interleaved steps (4, 2, 1) that needs no spill; a single step
     /// that already spills or branches (math slow paths) is not interleaved at all.
-    private func bestStoringBody(_ single: VectorCode) -> (Int, VectorCode) {
+    func bestStoringBody(_ single: VectorCode) -> (Int, VectorCode) {
         if single.spilled || Self.hasRegions(single) { return (1, single) }
         for u in [4, 2] {
             let b = storingBody(steps: u, tail: false, nonTemporal: false)
@@ -240,7 +240,7 @@ final class KernelLowering {
         return (1, single)
     }
 
-    private func bestBoolCountBody(_ single: VectorCode) -> (Int, VectorCode) {
+    func bestBoolCountBody(_ single: VectorCode) -> (Int, VectorCode) {
         if single.spilled || Self.hasRegions(single) { return (1, single) }
         for u in [4, 2] {
             let b = boolCountBody(steps: u, tail: false)
@@ -249,27 +249,27 @@ final class KernelLowering {
         return (1, single)
     }
 
-    private static func hasRegions(_ c: VectorCode) -> Bool {
+    static func hasRegions(_ c: VectorCode) -> Bool {
         c.regionCount > 0
     }
 
-    private func reserveFrame(_ bodies: [VectorCode]) {
+    func reserveFrame(_ bodies: [VectorCode]) {
         let spills = bodies.map(\.spillSlots).max() ?? 0
         frameSize = Int(spillBase) + Int(vectorBytes) * spills
     }
 
     /// At 512 bits, throws when a body needs what VectorEmitter512 does not lower.
-    private func check(_ bodies: [VectorCode]) throws(Unsupported) {
+    func check(_ bodies: [VectorCode]) throws(Unsupported) {
         guard wide else { return }
         for b in bodies { if let why = VectorEmitter512.unsupported(b) { throw .notAt512(why) } }
     }
 
-    private var availableRegisters: [Int] { wide ? VectorEmitter512.allocatable : Array(0..<13) }
+    var availableRegisters: [Int] { wide ? VectorEmitter512.allocatable : Array(0..<13) }
 
     // MARK: - Bodies
 
     /// A builder whose constants go to this assembler's data section.
-    private func makeBuilder() -> VectorBuilder {
+    func makeBuilder() -> VectorBuilder {
         let copies = Int(vectorBytes) / 8
         let alignment = Int(vectorBytes)
         return VectorBuilder(
@@ -281,7 +281,7 @@ final class KernelLowering {
     }
 
     /// `steps` steps of a storing kernel, step u at elements index + u·W.
-    private func storingBody(steps: Int, tail: Bool, nonTemporal: Bool) -> VectorCode {
+    func storingBody(steps: Int, tail: Bool, nonTemporal: Bool) -> VectorCode {
         let b = makeBuilder()
         let values = compute(b, steps: Array(0..<steps), tail: tail)
         for (u, v) in values.enumerated() { store(b, v, step: u, tail: tail, nonTemporal: nonTemporal) }
@@ -291,7 +291,7 @@ final class KernelLowering {
 
     /// Steps of a numeric reduction: step s of the group goes to accumulators s·parts ..< (s+1)·parts.
     /// Step k is at elements index + k·W, or at index itself with `atIndex` (the one-step tails).
-    private func reductionBody(_ r: ReductionOp, steps: [Int], tail: Bool, atIndex: Bool = false) -> VectorCode {
+    func reductionBody(_ r: ReductionOp, steps: [Int], tail: Bool, atIndex: Bool = false) -> VectorCode {
         let b = makeBuilder()
         let offsets = atIndex ? steps.map { _ in 0 } : steps
         let values = compute(b, steps: offsets, tail: tail)
@@ -309,7 +309,7 @@ final class KernelLowering {
         return b.code
     }
 
-    private static func accumulation(_ r: ReductionOp, _ kind: ElementKind) -> Accumulation {
+    static func accumulation(_ r: ReductionOp, _ kind: ElementKind) -> Accumulation {
         switch (r, kind) {
         case (.min, .f32): .minps
         case (.max, .f32): .maxps
@@ -324,7 +324,7 @@ final class KernelLowering {
     }
 
     /// count/any/all: popcounts of the masks of `steps` steps added to the frame's counter.
-    private func boolCountBody(steps: Int, tail: Bool) -> VectorCode {
+    func boolCountBody(steps: Int, tail: Bool) -> VectorCode {
         let b = makeBuilder()
         let values = compute(b, steps: Array(0..<steps), tail: tail)
         for v in values {
@@ -336,204 +336,14 @@ final class KernelLowering {
         return b.code
     }
 
-    private func tailMask(_ b: VectorBuilder, _ kind: ElementKind, part: Int) -> VReg {
+    func tailMask(_ b: VectorBuilder, _ kind: ElementKind, part: Int) -> VReg {
         kind == .f32 || (kind == .bool && width == lanes32)
             ? b.code.memoryValue(tailMask32Slot) : b.code.memoryValue(tailMask64Slot(part))
     }
 
-    // MARK: - Ops
-
-    /// The output value of each step (its parts), ops interleaved across the steps.
-    private func compute(_ b: VectorBuilder, steps: [Int], tail: Bool) -> [[VReg]] {
-        var values = Array(repeating: [[VReg]](), count: steps.count)
-        for (i, op) in program.ops.enumerated() {
-            for (u, step) in steps.enumerated() {
-                values[u].append(lower(b, op, type: program.types[i], step: step, tail: tail, values: values[u]))
-            }
-        }
-        return values.map { $0[program.output.value] }
-    }
-
-    private func element(_ base: X86.GPR, _ kind: ElementKind, step: Int, part: Int) -> X86.Mem {
-        X86.ptr(base, index: index, scale: kind.size, Int32(step * width * kind.size) + vectorBytes * Int32(part))
-    }
-
-    private func lower(_ b: VectorBuilder, _ op: KernelOp, type: ElementKind, step: Int, tail: Bool, values: [[VReg]])
-        -> [VReg]
-    {
-        let l = lane(type)
-        func v(_ k: Int) -> [VReg] { values[k] }
-        switch op {
-        case .load(let k):
-            let kind = program.arrayInputs[k]
-            let p = inputRegisters[k]
-            if kind == .bool {
-                // Bytes 0/1 widened to lanes, then to all-ones masks (x > 0). Reading W bytes from a
-                // multiple of W stays within the array's padding (VMArray rounds to 64 bytes).
-                let bytes = b.code.memoryValue(element(p, .bool, step: step, part: 0))
-                let wide = b.code.op(.rm(registerSource: false), width == lanes32 ? .vpmovzxbd : .vpmovzxbq, [bytes])
-                return b.compare(.gt, l, [wide], b.constant(0, l))
-            }
-            return (0..<parts(kind)).map { part in
-                let mem = element(p, kind, step: step, part: part)
-                if !tail { return b.code.memoryValue(mem) }
-                let inst: X86.Instruction = kind == .f32 ? .vmaskmovps : kind == .float ? .vmaskmovpd : .vpmaskmovq
-                return b.code.op(.maskedLoad(mem), inst, [tailMask(b, kind, part: part)])
-            }
-        case .scalar(let k):
-            let r = b.code.memoryValue(X86.ptr(.rsp, scalarBase + vectorBytes * Int32(k)))
-            return Array(repeating: r, count: parts(type))
-        case .neg(let x):
-            if type == .int { return b.binary(.sub, .i64, b.constant(0, .i64), v(x)) }
-            return b.binary(.xor, l, v(x), b.constant(l == .f32 ? 0x8000_0000 : 0x8000_0000_0000_0000, l))
-        case .abs(let x):
-            if type == .int {
-                let negative = b.compare(.gt, .i64, b.constant(0, .i64), v(x))
-                return b.select(.i64, negative, b.binary(.sub, .i64, b.constant(0, .i64), v(x)), v(x))
-            }
-            return b.binary(.and, l, v(x), b.constant(l == .f32 ? 0x7FFF_FFFF : 0x7FFF_FFFF_FFFF_FFFF, l))
-        case .sqrt(let x):
-            return b.unary(.sqrt, l, v(x))
-        case .math(let f, let x):
-            return Self.math(b, f, type, v(x))
-        case .add(let x, let y):
-            return b.binary(.add, l, v(x), v(y))
-        case .sub(let x, let y):
-            return b.binary(.sub, l, v(x), v(y))
-        case .mul(let x, let y):
-            if type == .int { return multiply(b, v(x), v(y)) }
-            return b.binary(.mul, l, v(x), v(y))
-        case .div(let x, let y):
-            if type == .int { return divide(b, v(x), v(y), remainder: false, step: step) }
-            return b.binary(.div, l, v(x), v(y))
-        case .mod(let x, let y):
-            return divide(b, v(x), v(y), remainder: true, step: step)
-        case .min(let x, let y):
-            if type == .int { return b.select(.i64, b.compare(.lt, .i64, v(x), v(y)), v(x), v(y)) }
-            return b.binary(.min, l, v(x), v(y))
-        case .max(let x, let y):
-            if type == .int { return b.select(.i64, b.compare(.gt, .i64, v(x), v(y)), v(x), v(y)) }
-            return b.binary(.max, l, v(x), v(y))
-        case .pow(let x, let y):
-            if type == .f32 { return MathLibrary.pow(F32(b, v(x)), F32(b, v(y))).v }
-            return MathLibrary.pow(F64(b, v(x)), F64(b, v(y))).v
-        case .fma(let x, let y, let z):
-            if type == .int { return b.binary(.add, .i64, multiply(b, v(x), v(y)), v(z)) }
-            return b.fma(l, v(x), v(y), v(z))
-        case .compare(let c, let x, let y):
-            return compare(b, c, program.types[x], v(x), v(y))
-        case .not(let x):
-            return b.binary(.xor, l, v(x), b.constant(UInt64.max, l))
-        case .and(let x, let y):
-            return b.binary(.and, l, v(x), v(y))
-        case .or(let x, let y):
-            return b.binary(.or, l, v(x), v(y))
-        case .select(let m, let x, let y):
-            return b.select(l, maskFor(b, type, v(m)), v(x), v(y))
-        }
-    }
-
-    static func math(_ b: VectorBuilder, _ f: ElementwiseMath, _ type: ElementKind, _ x: [VReg]) -> [VReg] {
-        if type == .f32 {
-            let v = F32(b, x)
-            switch f {
-            case .exp: return MathLibrary.exp(v).v
-            case .log: return MathLibrary.log(v).v
-            case .sin: return MathLibrary.sin(v).v
-            case .cos: return MathLibrary.cos(v).v
-            case .tanh: return MathLibrary.tanh(v).v
-            case .floor: return v.floor.v
-            case .ceil: return v.ceil.v
-            case .round: return MathLibrary.round(v).v
-            }
-        }
-        let v = F64(b, x)
-        switch f {
-        case .exp: return MathLibrary.exp(v).v
-        case .log: return MathLibrary.log(v).v
-        case .sin: return MathLibrary.sin(v).v
-        case .cos: return MathLibrary.cos(v).v
-        case .tanh: return MathLibrary.tanh(v).v
-        case .floor: return v.floor.v
-        case .ceil: return v.ceil.v
-        case .round: return MathLibrary.round(v).v
-        }
-    }
-
-    /// 64-bit multiply from 32×32→64 products: lo(x)·lo(y) + ((hi(x)·lo(y) + lo(x)·hi(y)) << 32).
-    private func multiply(_ b: VectorBuilder, _ x: [VReg], _ y: [VReg]) -> [VReg] {
-        (0..<x.count).map { p in
-            let xh = b.code.op(.rm(registerSource: true), .vpsrlq, [x[p]], imm: 32)
-            let t1 = b.code.op(.rvm(commutative: true), .vpmuludq, [xh, y[p]])
-            let yh = b.code.op(.rm(registerSource: true), .vpsrlq, [y[p]], imm: 32)
-            let t2 = b.code.op(.rvm(commutative: true), .vpmuludq, [yh, x[p]])
-            let cross = b.code.op(.rvm(commutative: true), .vpaddq, [t1, t2])
-            let high = b.code.op(.rm(registerSource: true), .vpsllq, [cross], imm: 32)
-            let low = b.code.op(.rvm(commutative: true), .vpmuludq, [x[p], y[p]])
-            return b.code.op(.rvm(commutative: true), .vpaddq, [low, high])
-        }
-    }
-
-    private func divide(_ b: VectorBuilder, _ x: [VReg], _ y: [VReg], remainder: Bool, step: Int) -> [VReg] {
-        (0..<x.count).map { p in
-            b.code.op(
-                .intDivide(remainder: remainder, lane0: step * width + Int(vectorBytes) / 8 * p), .idiv, [x[p], y[p]])
-        }
-    }
-
-    /// A comparison of values of `kind` as a bool of this kernel's shape.
-    private func compare(_ b: VectorBuilder, _ c: CompareOp, _ kind: ElementKind, _ x: [VReg], _ y: [VReg]) -> [VReg] {
-        let l = lane(kind)
-        let mask: [VReg]
-        switch kind {
-        case .f32, .float:
-            switch c {
-            case .eq: mask = b.compare(.eq, l, x, y)
-            case .ne: mask = b.compare(.ne, l, x, y)
-            case .lt: mask = b.compare(.lt, l, x, y)
-            case .le: mask = b.compare(.le, l, x, y)
-            }
-        case .int:
-            switch c {
-            case .eq: mask = b.compare(.eq, .i64, x, y)
-            case .ne: mask = b.binary(.xor, .i64, b.compare(.eq, .i64, x, y), b.constant(UInt64.max, .i64))
-            case .lt: mask = b.compare(.lt, .i64, x, y)
-            case .le: mask = b.binary(.xor, .i64, b.compare(.gt, .i64, x, y), b.constant(UInt64.max, .i64))
-            }
-        case .bool:
-            let differ = b.binary(.xor, l, x, y)
-            return c == .ne ? differ : b.binary(.xor, l, differ, b.constant(UInt64.max, l))
-        }
-        return boolFromMask(b, mask)
-    }
-
-    /// A mask of 64-bit lanes in two registers (width 8) as one register of 32-bit lanes.
-    private func boolFromMask(_ b: VectorBuilder, _ mask: [VReg]) -> [VReg] {
-        guard mask.count == 2 else { return mask }
-        if wide {
-            // The low dwords of each ZMM's qwords, the second as the high half.
-            let lo = b.code.op(.narrowQD, .nop, [mask[0]], xmm: true)
-            let hi = b.code.op(.narrowQD, .nop, [mask[1]], xmm: true)
-            return [b.code.op(.insertHigh, .vinsertf128, [lo, hi])]
-        }
-        // vshufps 0x88 takes dwords 0 and 2 of each 128-bit half of both: elements 0 1 4 5 | 2 3 6 7;
-        // vpermpd 0xD8 puts the quadwords in order.
-        let t = b.code.op(.rvm(commutative: false), .vshufps, mask, imm: 0x88)
-        return [b.code.op(.rm(registerSource: false), .vpermpd, [t], imm: 0xD8)]
-    }
-
-    /// A bool of this kernel's shape as a mask for values of `kind`.
-    private func maskFor(_ b: VectorBuilder, _ kind: ElementKind, _ m: [VReg]) -> [VReg] {
-        guard parts(kind) == 2 else { return m }
-        let lo = b.code.op(.rm(registerSource: false), .vpmovsxdq, [m[0]], narrowSource: true)
-        let high = b.code.op(.extractHigh, .vextractf128, [m[0]], xmm: true)
-        let hi = b.code.op(.rm(registerSource: false), .vpmovsxdq, [high])
-        return [lo, hi]
-    }
-
     // MARK: - Stores
 
-    private func store(_ b: VectorBuilder, _ v: [VReg], step: Int, tail: Bool, nonTemporal: Bool) {
+    func store(_ b: VectorBuilder, _ v: [VReg], step: Int, tail: Bool, nonTemporal: Bool) {
         let kind = program.element
         if kind == .bool {
             // W bytes from vmovmsk through the 0/1 byte table (the tail writes into the padding too).
@@ -558,9 +368,9 @@ final class KernelLowering {
 
     // MARK: - Prologue and epilogue
 
-    private var pushed: [X86.GPR] { inputRegisters.filter { Self.calleeSaved.contains($0) } }
+    var pushed: [X86.GPR] { inputRegisters.filter { Self.calleeSaved.contains($0) } }
 
-    private func emitPrologue() {
+    func emitPrologue() {
         a.push(.rbp)
         a.mov(.rbp, .rsp)
         for r in pushed { a.push(r) }
@@ -594,7 +404,7 @@ final class KernelLowering {
         if let k = inputRegisters.firstIndex(of: .rdi) { a.mov(.rdi, X86.ptr(.rdi, Int32(k * 8))) }
     }
 
-    private func emitEpilogue() {
+    func emitEpilogue() {
         let exit = a.newLabel()
         a.xor(.eax, .eax)
         a.bind(exit)
@@ -609,12 +419,12 @@ final class KernelLowering {
         a.jmp(exit)
     }
 
-    private var emitter: VectorEmitter {
+    var emitter: VectorEmitter {
         VectorEmitter(count: count, index: index, divideError: divideError, temp: tempArea)
     }
 
     /// Writes a body with the emitter of this kernel's instruction set.
-    private func emitBody(_ c: VectorCode) {
+    func emitBody(_ c: VectorCode) {
         if wide {
             VectorEmitter512(count: count, index: index, divideError: divideError, temp: tempArea).emit(c, into: &a)
         } else {
@@ -624,7 +434,7 @@ final class KernelLowering {
 
     // MARK: - Loops
 
-    private func emitStoreLoops(
+    func emitStoreLoops(
         unroll: Int, main: VectorCode, single: VectorCode, tail: VectorCode, nonTemporal: Bool, done: X86.Label
     ) {
         let step = unroll * width
@@ -648,7 +458,7 @@ final class KernelLowering {
     }
 
     /// Whole steps while index <= count - W, then 1 ..< W elements under the tail masks (or none).
-    private func emitSingleSteps(_ single: VectorCode, _ tail: VectorCode, end: X86.Label) {
+    func emitSingleSteps(_ single: VectorCode, _ tail: VectorCode, end: X86.Label) {
         let loop = a.newLabel()
         let partial = a.newLabel()
         a.mov(limit, count)
@@ -670,7 +480,7 @@ final class KernelLowering {
 
     /// The tail masks for `limit` (1 ..< W) elements left: lanes below it, as 32-bit lanes and as 64-bit
     /// lanes (one or two registers), and as the low bits of a vmovmsk result.
-    private func emitTailMasks() {
+    func emitTailMasks() {
         if wide { return emitTailMasks512() }
         let ymm13 = X86.Operand.ymm(X86.YMM(number: 13)!)
         let ymm14 = X86.Operand.ymm(X86.YMM(number: 14)!)
@@ -695,7 +505,7 @@ final class KernelLowering {
     }
 
     /// emitTailMasks at 512 bits: lane compares into k1, made vectors by vpmovm2d/q.
-    private func emitTailMasks512() {
+    func emitTailMasks512() {
         let xmm15 = X86.Operand.xmm(X86.XMM(number: 15)!)
         a.emit(.vmovq, xmm15, .gpr(limit))
         a.evex(.vpbroadcastd, reg: 14, rm: .register(15), disp8Scale: 4)
@@ -721,7 +531,7 @@ final class KernelLowering {
 
     // MARK: - Reductions
 
-    private func emitBoolCount(_ r: ReductionOp, unroll: Int, main: VectorCode, single: VectorCode, tail: VectorCode) {
+    func emitBoolCount(_ r: ReductionOp, unroll: Int, main: VectorCode, single: VectorCode, tail: VectorCode) {
         let step = unroll * width
         let mainLoop = a.newLabel()
         let mainDone = a.newLabel()
@@ -759,7 +569,7 @@ final class KernelLowering {
         a.mov(X86.ptr(.r8), .rax)
     }
 
-    private func emitReduction(_ r: ReductionOp, mains: [VectorCode], singles: [VectorCode], tails: [VectorCode]) {
+    func emitReduction(_ r: ReductionOp, mains: [VectorCode], singles: [VectorCode], tails: [VectorCode]) {
         let combine = a.newLabel()
         emitIdentity(r)
         let stepsPerGroup = singles.count
@@ -807,10 +617,10 @@ final class KernelLowering {
         emitCombine(r)
     }
 
-    private func y(_ r: Int) -> X86.Operand { .ymm(X86.YMM(number: r)!) }
-    private func x(_ r: Int) -> X86.Operand { .xmm(X86.XMM(number: r)!) }
+    func y(_ r: Int) -> X86.Operand { .ymm(X86.YMM(number: r)!) }
+    func x(_ r: Int) -> X86.Operand { .xmm(X86.XMM(number: r)!) }
 
-    private func emitIdentity(_ r: ReductionOp) {
+    func emitIdentity(_ r: ReductionOp) {
         let bits: UInt64
         switch (r, program.element) {
         case (.min, .f32): bits = UInt64(Float.infinity.bitPattern) * 0x1_0000_0001
@@ -839,7 +649,7 @@ final class KernelLowering {
     }
 
     /// d = p ∘ q for the numeric reductions (int min/max through a compare and a blend).
-    private func combineStep(_ r: ReductionOp, _ d: Int, _ p: Int, _ q: Int, xmm: Bool, scalarOnly: Bool) {
+    func combineStep(_ r: ReductionOp, _ d: Int, _ p: Int, _ q: Int, xmm: Bool, scalarOnly: Bool) {
         let narrow = xmm || scalarOnly
         func reg(_ n: Int) -> X86.Operand { narrow ? x(n) : y(n) }
         if program.element == .int {
@@ -874,7 +684,7 @@ final class KernelLowering {
     }
 
     /// (A0∘A1)∘(A2∘A3), then halves, quarters, last pair; the result goes to *result.
-    private func emitCombine(_ r: ReductionOp) {
+    func emitCombine(_ r: ReductionOp) {
         let isInt = program.element == .int
         if wide {
             // zmm9 = [A0 | A1], zmm10 = [A2 | A3]: ymm9 = A0∘A1, ymm11 = A2∘A3, then as AVX2.
