@@ -11,15 +11,12 @@ import Testing
 @Suite(
     "native calls", .serialized, .enabled(if: JITSupport.available, "no JIT here (compiled out, or no AVX2+FMA)"))
 struct NativeCallTests {
-    /// Runs `source` with the JIT (2 Ps, `quantum`) and without it; both must agree; returns the JIT run.
+    /// Runs `source` with the JIT (2 Ps, `quantum`) and without it; both must agree; returns the JIT
+    /// run (NativeFunctionTests.agree).
     func agree(_ source: String, quantum: Int64 = 10_000_000, sourceLocation: Testing.SourceLocation = #_sourceLocation)
         -> RunResult
     {
-        let jit = run(source, mode: Mode(procs: 2, jit: true, asyncPreemption: true, quantumNanoseconds: quantum))
-        let interp = run(source, mode: Mode(procs: 1, jit: false, asyncPreemption: false))
-        #expect(jit.output == interp.output, sourceLocation: sourceLocation)
-        #expect(jit.errorText == interp.errorText, sourceLocation: sourceLocation)
-        return jit
+        NativeFunctionTests().agree(source, quantum: quantum, sourceLocation: sourceLocation)
     }
 
     func isNative(_ name: String) -> Bool { NativeFunctions.shared.compiledNames.contains(name) }

@@ -540,38 +540,53 @@ struct VectorEmitter {
         var divisorArea = temp
         divisorArea.displacement += 32
         a.emit(.vmovdqu, .mem(divisorArea), yo)
-        for lane in 0..<4 {
-            var x = temp
-            x.displacement += Int32(8 * lane)
-            var y = divisorArea
-            y.displacement += Int32(8 * lane)
-            let next = a.newLabel()
-            let notMinusOne = a.newLabel()
-            // Lanes past the last element are left alone (the tail's masked-out lanes).
-            a.mov(.rax, count)
-            a.sub(.rax, index)
-            a.cmp(.rax, Int64(lane0 + lane))
-            a.j(.le, next)
-            a.emit(.cmp, .mem(y.qword), .imm(0))
-            a.j(.e, divideError)
-            a.mov(.rax, x)
-            a.emit(.cmp, .mem(y.qword), .imm(-1))
-            a.j(.ne, notMinusOne)
-            if remainder {
-                a.mov(.rax, 0)
-            } else {
-                a.neg(.rax)
-            }
-            a.mov(x, .rax)
-            a.jmp(next)
-            a.bind(notMinusOne)
-            a.emit(.cqo)
-            a.emit(.idiv, .mem(y.qword))
-            a.mov(x, remainder ? .rdx : .rax)
-            a.bind(next)
-        }
+        a.emitLaneDivisions(
+            lanes: 4, dividends: temp, divisors: divisorArea, lane0: lane0, count: count, index: index,
+            remainder: remainder, divideError: divideError)
         let (p, store) = destination(d, code, scratch: s0)
         a.emit(.vmovdqu, Self.y(p), .mem(temp))
         finish(d, p, store, &a)
+    }
+}
+
+extension X86Assembler {
+    /// The lanes of a 64-bit integer division, one by one (the AVX2 and AVX-512 kernels share it):
+    /// `lanes` dividends at `dividends` and divisors at `divisors` in the frame; each lane that
+    /// exists (lane0 + lane < count - index: the tail's masked-out lanes are left alone) is divided
+    /// with idiv in place — by zero: a jump to `divideError`; by -1: negated, or 0 for `%`, since
+    /// idiv would fault on min / -1.
+    mutating func emitLaneDivisions(
+        lanes: Int, dividends: X86.Mem, divisors: X86.Mem, lane0: Int, count: X86.GPR, index: X86.GPR,
+        remainder: Bool, divideError: X86.Label
+    ) {
+        for lane in 0..<lanes {
+            var x = dividends
+            x.displacement += Int32(8 * lane)
+            var y = divisors
+            y.displacement += Int32(8 * lane)
+            let next = newLabel()
+            let notMinusOne = newLabel()
+            mov(.rax, count)
+            sub(.rax, index)
+            cmp(.rax, Int64(lane0 + lane))
+            j(.le, next)
+            emit(.cmp, .mem(y.qword), .imm(0))
+            j(.e, divideError)
+            mov(.rax, x)
+            emit(.cmp, .mem(y.qword), .imm(-1))
+            j(.ne, notMinusOne)
+            if remainder {
+                mov(.rax, 0)
+            } else {
+                neg(.rax)
+            }
+            mov(x, .rax)
+            jmp(next)
+            bind(notMinusOne)
+            emit(.cqo)
+            emit(.idiv, .mem(y.qword))
+            mov(x, remainder ? .rdx : .rax)
+            bind(next)
+        }
     }
 }

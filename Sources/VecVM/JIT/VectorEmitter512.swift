@@ -423,35 +423,9 @@ struct VectorEmitter512 {
         var divisorArea = temp
         divisorArea.displacement += 64
         a.evex(.vmovupsStore, reg: yo, rm: .memory(divisorArea))
-        for lane in 0..<8 {
-            var x = temp
-            x.displacement += Int32(8 * lane)
-            var y = divisorArea
-            y.displacement += Int32(8 * lane)
-            let next = a.newLabel()
-            let notMinusOne = a.newLabel()
-            a.mov(.rax, count)
-            a.sub(.rax, index)
-            a.cmp(.rax, Int64(lane0 + lane))
-            a.j(.le, next)
-            a.emit(.cmp, .mem(y.qword), .imm(0))
-            a.j(.e, divideError)
-            a.mov(.rax, x)
-            a.emit(.cmp, .mem(y.qword), .imm(-1))
-            a.j(.ne, notMinusOne)
-            if remainder {
-                a.mov(.rax, 0)
-            } else {
-                a.neg(.rax)
-            }
-            a.mov(x, .rax)
-            a.jmp(next)
-            a.bind(notMinusOne)
-            a.emit(.cqo)
-            a.emit(.idiv, .mem(y.qword))
-            a.mov(x, remainder ? .rdx : .rax)
-            a.bind(next)
-        }
+        a.emitLaneDivisions(
+            lanes: 8, dividends: temp, divisors: divisorArea, lane0: lane0, count: count, index: index,
+            remainder: remainder, divideError: divideError)
         let (p, store) = destination(d, code, scratch: s0)
         a.evex(.vmovupsLoad, reg: p, rm: .memory(temp))
         finish(d, p, store, &a)
