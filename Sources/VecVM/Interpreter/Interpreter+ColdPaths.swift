@@ -1,0 +1,264 @@
+// The interpreter's cold paths (see Interpreter.swift): native functions entered and left, yields,
+// fuel, error messages, scalar math and conversions, print sites.
+
+import CJITStubs
+import VMRuntime
+
+extension Interpreter {
+    // MARK: - Cold paths
+
+    /// Runs a native function on the frame at `base` (JIT/FunctionLowering.swift): -1 when it returned,
+    /// -2 when the task's run ended at a yield (it must unwind), else the pc where the interpreter
+    /// goes on. A yield at a loop back-edge comes back here: the task yields, then re-enters the
+    /// native code at the loop header (when that is an entry point).
+    @inline(never)
+    static func runNative(
+        _ entry: UnsafePointer<FunctionEntry>, _ native: UnsafeRawPointer, _ state: TaskState, _ base: Int,
+        _ preempt: UnsafeMutablePointer<UInt32>, direct: Bool
+    ) -> Int {
+        let e = entry.pointee
+        // Inlined callees use registers past the frame (their windows): room for them first, or
+        // the interpreter runs the function.
+        if base + e.nativeFrameExtent > state.capacity && !state.ensureCapacity(base + e.nativeFrameExtent) {
+            return 0
+        }
+        let table = state.arrayTable(slots: e.frameSize)
+        let objs = state.objects + base
+        for j in 0..<e.nativeArrayCount {
+            let s = e.nativeArraySlots![j]
+            if let o = objs[s] {
+                let arr = unsafeDowncast(o, to: VMArray.self)
+                table.storeBytes(of: UInt(bitPattern: arr.data), toByteOffset: s * 16, as: UInt.self)
+                table.storeBytes(of: arr.count, toByteOffset: s * 16 + 8, as: Int.self)
+            } else {
+                table.storeBytes(of: 0, toByteOffset: s * 16, as: UInt.self)
+                table.storeBytes(of: 0, toByteOffset: s * 16 + 8, as: Int.self)
+            }
+        }
+        let fn = unsafeBitCast(native, to: NativeFunctionEntry.self)
+        // Native calls need the context: the machine stack they may use below this frame (the
+        // address of a local is this frame's stack pointer, near enough), the register stack's end
+        // and the chain a deopt leaves (see materializeNativeChain).
+        var context: NativeCallContext?
+        if e.nativeMakesCalls {
+            var marker = 0
+            let sp = withUnsafeMutablePointer(to: &marker) { UInt(bitPattern: $0) }
+            guard let c = state.nativeCallContext(sp: sp, direct: direct) else { return 0 }
+            context = c
+        }
+        var start = 0
+        while true {
+            let r = fn(state.registers + base, UnsafeRawPointer(table), preempt, start, context?.memory)
+            if r == -1 { return -1 }
+            let at = Int(r & ~FunctionLowering.preemptBit)
+            if let context, context.chainCount > 0 {
+                // Native callees left frames: yield if asked, and let the caller rebuild them.
+                if r & FunctionLowering.preemptBit != 0 && !direct && Scheduler.preemptPoint() {
+                    context.chainCount = 0
+                    return -2
+                }
+                return at
+            }
+            guard r & FunctionLowering.preemptBit != 0 else { return at }
+            // A direct call has no task to yield: the interpreter goes on at `at` and stops at its
+            // next poll of the same flag.
+            if direct { return at }
+            if Scheduler.preemptPoint() { return -2 }
+            let isEntry = (0..<e.nativeEntryCount).contains { e.nativeEntries![$0] == at }
+            if !isEntry { return at }
+            start = at
+        }
+    }
+
+    /// Rebuilds the interpreter frames of a chain of native calls that a deopt left (see
+    /// FunctionLowering's native calls): the frame on top is the outermost native function's; each
+    /// pc in the chain (innermost caller first) is a `call` whose callee gets a frame above its
+    /// caller's, the innermost goes on at `innermostPc`. Growing the stacks as the interpreter's own
+    /// `call` does, it fails where the interpreter would have: at that `call`, "stack overflow".
+    @inline(never)
+    static func materializeNativeChain(
+        _ state: TaskState, _ entries: UnsafePointer<FunctionEntry>, _ chain: NativeCallContext, innermostPc: Int
+    ) throws(Fault) {
+        let n = chain.chainCount
+        chain.chainCount = 0
+        for i in stride(from: n - 1, through: 0, by: -1) {
+            let caller = state.frames[state.frameCount - 1]
+            let callPc = Int(chain.chain[i])
+            let ins = Instruction(word: entries[caller.function].code[callPc])
+            let callee = ins.bx
+            let newBase = caller.base + ins.a
+            state.frames[state.frameCount - 1].pc = callPc + 1
+            let size = entries[callee].frameSize
+            guard newBase + size <= state.capacity || state.ensureCapacity(newBase + size),
+                state.pushFrame(Frame(function: callee, pc: 0, base: newBase))
+            else {
+                throw Fault(message: state.growthFailure, function: caller.function, pc: callPc)
+            }
+        }
+        state.frames[state.frameCount - 1].pc = innermostPc
+    }
+
+    /// A poll found the flag set: a task yields (and never resumes if its run was stopped); a direct
+    /// call, which has no task, was stopped by the host or its time limit and ends here.
+    @inline(never)
+    static func preemptPoint(_ ctx: ExecutionContext, _ function: Int, _ pc: Int) throws(Fault) {
+        if ctx.directStop != nil {
+            throw Fault(message: "stopped by the host", function: function, pc: pc)
+        }
+        // An unwinding scheduler tells a task of a run that ended to return from its body.
+        if Scheduler.preemptPoint() { throw Fault.stopped }
+    }
+
+    /// Takes the next chunk of the VM's fuel budget, or ends the task with "fuel exhausted".
+    @inline(never)
+    static func refuel(_ ctx: ExecutionContext, _ function: Int, _ pc: Int) throws(Fault) -> Int {
+        guard let tank = ctx.fuel else { return Int.max }
+        let chunk = tank.take(FuelTank.chunk)
+        if chunk <= 0 {
+            throw Fault(
+                message: "fuel exhausted (the VM's budget of \(tank.budget) loop iterations and calls is spent)",
+                function: function, pc: pc)
+        }
+        return chunk
+    }
+
+    @inline(never)
+    static func uninitializedGlobal(_ ctx: ExecutionContext, _ w: UInt64, scalar: Bool) -> String {
+        let name = ctx.globalName(slot: fieldBx(w), isObject: !scalar)
+        return "global variable '\(name)' is used before its declaration has run"
+    }
+
+    @inline(never)
+    static func indexError(_ o: AnyObject?, _ i: Int64) -> String {
+        let n = o.map { unsafeDowncast($0, to: VMArray.self).count } ?? 0
+        return "index \(i) out of bounds for array of length \(n)"
+    }
+
+    @inline(never)
+    static func scalarMath(_ k: Int, _ x: UInt64, _ y: UInt64) -> UInt64 {
+        let op = MathOp(rawValue: UInt8(k >> 2)) ?? .min
+        switch ElementKind(rawValue: UInt8(k & 3)) ?? .int {
+        case .int, .bool:
+            let a = Int64(bitPattern: x)
+            let b = Int64(bitPattern: y)
+            switch op {
+            case .min: return UInt64(bitPattern: Int64.kMin(a, b))
+            case .max: return UInt64(bitPattern: Int64.kMax(a, b))
+            // The checker allows only abs, min and max on ints.
+            case .abs, .sqrt, .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow:
+                return UInt64(bitPattern: Int64.kAbs(a))
+            }
+        case .float: return lanewise(op, asFloat(x), asFloat(y)).bitPattern
+        case .f32: return bitsF32(lanewise(op, asF32(x), asF32(y)))
+        }
+    }
+
+    @inline(__always)
+    static func lanewise<T: KernelLane & BinaryFloatingPoint>(_ op: MathOp, _ a: T, _ b: T) -> T {
+        switch op {
+        case .min: T.kMin(a, b)
+        case .max: T.kMax(a, b)
+        case .abs: T.kAbs(a)
+        case .sqrt: a.squareRoot()
+        case .exp: T.kMath(.exp, a)
+        case .log: T.kMath(.log, a)
+        case .sin: T.kMath(.sin, a)
+        case .cos: T.kMath(.cos, a)
+        case .tanh: T.kMath(.tanh, a)
+        case .floor: T.kMath(.floor, a)
+        case .ceil: T.kMath(.ceil, a)
+        case .round: T.kMath(.round, a)
+        case .pow: T.kPow(a, b)
+        }
+    }
+
+    @inline(never)
+    static func scalarFma(_ k: Int, _ x: UInt64, _ y: UInt64, _ z: UInt64) -> UInt64 {
+        switch ElementKind(rawValue: UInt8(k)) ?? .int {
+        case .int, .bool: return Int64.kFma(Int64(bitPattern: x), Int64(bitPattern: y), Int64(bitPattern: z)).bits
+        case .float: return Double.kFma(asFloat(x), asFloat(y), asFloat(z)).bits
+        case .f32: return Float.kFma(asF32(x), asF32(y), asF32(z)).bits
+        }
+    }
+
+    @inline(never)
+    static func compare(
+        _ k: Int, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>, _ b: Int, _ c: Int
+    ) -> Bool {
+        let op = CompareOp(rawValue: UInt8(k >> 3)) ?? .eq
+        switch CompareClass(rawValue: UInt8(k & 7)) ?? .int {
+        case .float:
+            let x = asFloat(regs[b])
+            let y = asFloat(regs[c])
+            switch op {
+            case .eq: return x == y
+            case .ne: return x != y
+            case .lt: return x < y
+            case .le: return x <= y
+            }
+        case .f32:
+            let x = asF32(regs[b])
+            let y = asF32(regs[c])
+            switch op {
+            case .eq: return x == y
+            case .ne: return x != y
+            case .lt: return x < y
+            case .le: return x <= y
+            }
+        case .str:
+            let x = (objs[b] as? VMString)?.value ?? ""
+            let y = (objs[c] as? VMString)?.value ?? ""
+            switch op {
+            case .eq: return x == y
+            case .ne: return x != y
+            case .lt: return x < y
+            case .le: return x <= y
+            }
+        case .int:
+            let x = Int64(bitPattern: regs[b])
+            let y = Int64(bitPattern: regs[c])
+            switch op {
+            case .eq: return x == y
+            case .ne: return x != y
+            case .lt: return x < y
+            case .le: return x <= y
+            }
+        }
+    }
+
+    /// `int(x)` of a float truncates toward zero; NaN and values outside the int range give
+    /// Int.min, the value x86's cvttsd2si produces, so that native code agrees.
+    @inline(__always)
+    static func truncateToInt(_ d: Double) -> Int64 {
+        d.isNaN || !(d > -9.223372036854775808e18 - 1025 && d < 9.223372036854775808e18) ? Int64.min : Int64(d)
+    }
+
+    static func convertScalar(_ k: Int, _ x: UInt64) -> UInt64 {
+        let from = ElementKind(rawValue: UInt8(k >> 4)) ?? .int
+        let to = ElementKind(rawValue: UInt8(k & 15)) ?? .int
+        switch (from, to) {
+        case (.int, .float): return Double(Int64(bitPattern: x)).bitPattern
+        case (.int, .f32): return bitsF32(Float(Int64(bitPattern: x)))
+        case (.float, .int): return UInt64(bitPattern: truncateToInt(asFloat(x)))
+        case (.float, .f32): return bitsF32(Float(asFloat(x)))
+        case (.f32, .int): return UInt64(bitPattern: truncateToInt(Double(asF32(x))))
+        case (.f32, .float): return Double(asF32(x)).bitPattern
+        default: return x
+        }
+    }
+
+    @inline(never)
+    static func printSite(
+        _ entry: UnsafePointer<FunctionEntry>, _ index: Int, _ regs: UnsafeMutablePointer<UInt64>,
+        _ objs: UnsafeMutablePointer<AnyObject?>, _ ctx: ExecutionContext
+    ) {
+        let site = entry.pointee.function._withUnsafeGuaranteedRef { $0.printSites[index] }
+        var line = ""
+        for (i, (r, t)) in zip(site.registers, site.types).enumerated() {
+            if i > 0 { line += " " }
+            line += ValueFormatter.value(regs, objs, r, t)
+        }
+        line += "\n"
+        ctx.output.write(line)
+    }
+}

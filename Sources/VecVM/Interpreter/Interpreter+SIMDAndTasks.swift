@@ -1,0 +1,317 @@
+// The interpreter's SIMD-value, task and channel instructions (see Interpreter.swift).
+
+import CJITStubs
+import VMRuntime
+
+extension Interpreter {
+    // MARK: SIMD values
+
+    @inline(never)
+    static func simdInstruction(_ w: UInt64, _ regs: UnsafeMutablePointer<UInt64>) {
+        let a = fieldA(w)
+        let b = fieldB(w)
+        let c = fieldC(w)
+        let k = fieldK(w)
+        let raw = UnsafeMutableRawPointer(regs)
+        @inline(__always) func f32x8(_ r: Int) -> SIMD8<Float> {
+            raw.loadUnaligned(fromByteOffset: r * 8, as: SIMD8<Float>.self)
+        }
+        @inline(__always) func f64x4(_ r: Int) -> SIMD4<Double> {
+            raw.loadUnaligned(fromByteOffset: r * 8, as: SIMD4<Double>.self)
+        }
+        @inline(__always) func put<V>(_ v: V) { raw.storeBytes(of: v, toByteOffset: a * 8, as: V.self) }
+        let isF64 = k & 1 == 1
+        switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: Opcode.self) {
+        case .splat:
+            if isF64 {
+                put(SIMD4<Double>(repeating: asFloat(regs[b])))
+            } else {
+                put(SIMD8<Float>(repeating: asF32(regs[b])))
+            }
+        case .simdBinary:
+            let op = SimdOp(rawValue: UInt8(k >> 1)) ?? .add
+            if isF64 {
+                let x = f64x4(b)
+                let y = f64x4(c)
+                switch op {
+                case .add: put(x + y)
+                case .sub: put(x - y)
+                case .mul: put(x * y)
+                case .div: put(x / y)
+                case .min: put(y.replacing(with: x, where: x .< y))
+                case .max: put(y.replacing(with: x, where: x .> y))
+                case .pow: put(SIMD4<Double>((0..<4).map { MathDispatch.pow(x[$0], y[$0]) }))
+                case .sqrt, .abs, .neg, .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round: break  // unary
+                }
+            } else {
+                let x = f32x8(b)
+                let y = f32x8(c)
+                switch op {
+                case .add: put(x + y)
+                case .sub: put(x - y)
+                case .mul: put(x * y)
+                case .div: put(x / y)
+                case .min: put(y.replacing(with: x, where: x .< y))
+                case .max: put(y.replacing(with: x, where: x .> y))
+                case .pow: put(SIMD8<Float>((0..<8).map { MathDispatch.pow(x[$0], y[$0]) }))
+                case .sqrt, .abs, .neg, .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round: break  // unary
+                }
+            }
+        case .simdUnary:
+            let op = SimdOp(rawValue: UInt8(k >> 1)) ?? .neg
+            if isF64 {
+                let x = f64x4(b)
+                let bits = unsafeBitCast(x, to: SIMD4<UInt64>.self)
+                switch op {
+                case .sqrt: put(x.squareRoot())
+                case .abs: put(unsafeBitCast(bits & 0x7FFF_FFFF_FFFF_FFFF, to: SIMD4<Double>.self))
+                // Flips the sign bit: -0.0 for a lane of 0.0 (Swift's SIMD negation is 0 - x).
+                case .neg: put(unsafeBitCast(bits ^ 0x8000_0000_0000_0000, to: SIMD4<Double>.self))
+                case .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round:
+                    let f = ElementwiseMath.from(op)
+                    put(SIMD4<Double>((0..<4).map { MathDispatch.apply(f, x[$0]) }))
+                case .add, .sub, .mul, .div, .min, .max, .pow: break  // binary
+                }
+            } else {
+                let x = f32x8(b)
+                let bits = unsafeBitCast(x, to: SIMD8<UInt32>.self)
+                switch op {
+                case .sqrt: put(x.squareRoot())
+                case .abs: put(unsafeBitCast(bits & 0x7FFF_FFFF, to: SIMD8<Float>.self))
+                case .neg: put(unsafeBitCast(bits ^ 0x8000_0000, to: SIMD8<Float>.self))
+                case .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round:
+                    let f = ElementwiseMath.from(op)
+                    put(SIMD8<Float>((0..<8).map { MathDispatch.apply(f, x[$0]) }))
+                case .add, .sub, .mul, .div, .min, .max, .pow: break  // binary
+                }
+            }
+        case .simdCompare:
+            let op = CompareOp(rawValue: UInt8(k >> 1)) ?? .eq
+            if isF64 {
+                let x = f64x4(b)
+                let y = f64x4(c)
+                put(SIMD4<Int64>((0..<4).map { Double.kCompare(op, x[$0], y[$0]) ? -1 : 0 }))
+            } else {
+                let x = f32x8(b)
+                let y = f32x8(c)
+                put(SIMD8<Int32>((0..<8).map { Float.kCompare(op, x[$0], y[$0]) ? -1 : 0 }))
+            }
+        case .simdMask:
+            let x = raw.loadUnaligned(fromByteOffset: b * 8, as: SIMD4<UInt64>.self)
+            let y = raw.loadUnaligned(fromByteOffset: c * 8, as: SIMD4<UInt64>.self)
+            switch MaskOp(rawValue: UInt8(k)) ?? .not {
+            case .not: put(~x)
+            case .and: put(x & y)
+            case .or: put(x | y)
+            }
+        case .simdSelect:
+            // Masks are all-ones or all-zero lanes, so the pick is bitwise.
+            let m = raw.loadUnaligned(fromByteOffset: b * 8, as: SIMD4<UInt64>.self)
+            let x = raw.loadUnaligned(fromByteOffset: c * 8, as: SIMD4<UInt64>.self)
+            let y = raw.loadUnaligned(fromByteOffset: (c + 4) * 8, as: SIMD4<UInt64>.self)
+            put((x & m) | (y & ~m))
+        case .simdFma:
+            if isF64 {
+                put(f64x4(b + 8).addingProduct(f64x4(b), f64x4(b + 4)))
+            } else {
+                put(f32x8(b + 8).addingProduct(f32x8(b), f32x8(b + 4)))
+            }
+        case .simdReduce:
+            let op = ReductionOp(rawValue: UInt8(k >> 1)) ?? .sum
+            if op == .count || op == .any || op == .all {
+                let lanes = isF64 ? 4 : 8
+                let size = isF64 ? 8 : 4
+                var n = 0
+                for l in 0..<lanes where raw.load(fromByteOffset: b * 8 + l * size, as: UInt32.self) != 0 { n += 1 }
+                regs[a] = op == .count ? UInt64(n) : op == .any ? (n > 0 ? 1 : 0) : (n == lanes ? 1 : 0)
+            } else if isF64 {
+                let v = f64x4(b)
+                var lanes = (0..<4).map { v[$0] }
+                regs[a] = KernelEvaluator.combineVector(op, &lanes).bitPattern
+            } else {
+                let v = f32x8(b)
+                var lanes = (0..<8).map { v[$0] }
+                regs[a] = bitsF32(KernelEvaluator.combineVector(op, &lanes))
+            }
+        default:
+            break
+        }
+    }
+
+    @inline(never)
+    static func simdMemory(
+        _ w: UInt64, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>
+    ) throws(Trap) {
+        let a = fieldA(w)
+        let b = fieldB(w)
+        let c = fieldC(w)
+        let isF64 = fieldK(w) & 1 == 1
+        let isMask = fieldK(w) & 2 == 2
+        let lanes = isF64 ? 4 : 8
+        let raw = UnsafeMutableRawPointer(regs)
+        switch unsafeBitCast(UInt8(truncatingIfNeeded: w), to: Opcode.self) {
+        case .vload:
+            let arr = unsafeDowncast(objs[b]!, to: VMArray.self)
+            let i = Int64(bitPattern: regs[c])
+            guard i >= 0, i <= Int64(arr.count) - Int64(lanes) else {
+                throw Trap("vload of \(lanes) lanes at index \(i) is out of bounds for array of length \(arr.count)")
+            }
+            (raw + a * 8).copyMemory(from: arr.data + Int(i) * arr.kind.size, byteCount: 32)
+        case .vstore:
+            let arr = unsafeDowncast(objs[a]!, to: VMArray.self)
+            let i = Int64(bitPattern: regs[b])
+            guard i >= 0, i <= Int64(arr.count) - Int64(lanes) else {
+                throw Trap("vstore of \(lanes) lanes at index \(i) is out of bounds for array of length \(arr.count)")
+            }
+            (arr.data + Int(i) * arr.kind.size).copyMemory(from: raw + c * 8, byteCount: 32)
+        case .lane:
+            let k = Int64(bitPattern: regs[c])
+            guard k >= 0, k < Int64(lanes) else { throw Trap("lane \(k) out of range 0..<\(lanes)") }
+            if isMask {
+                regs[a] = raw.load(fromByteOffset: b * 8 + Int(k) * (isF64 ? 8 : 4), as: UInt32.self) != 0 ? 1 : 0
+            } else if isF64 {
+                regs[a] = raw.load(fromByteOffset: b * 8 + Int(k) * 8, as: UInt64.self)
+            } else {
+                regs[a] = UInt64(raw.load(fromByteOffset: b * 8 + Int(k) * 4, as: UInt32.self))
+            }
+        default:
+            break
+        }
+    }
+
+    // MARK: Tasks and channels
+
+    static func storeMessage(
+        _ m: Message, _ storage: Int, _ a: Int, _ regs: UnsafeMutablePointer<UInt64>,
+        _ objs: UnsafeMutablePointer<AnyObject?>
+    ) {
+        switch ValueStorage(rawValue: UInt8(storage)) ?? .none {
+        case .scalar: regs[a] = m.w0
+        case .simd:
+            regs[a] = m.w0
+            regs[a + 1] = m.w1
+            regs[a + 2] = m.w2
+            regs[a + 3] = m.w3
+        case .reference: objs[a] = m.object
+        case .none: break
+        }
+    }
+
+    static func message(
+        _ storage: Int, _ r: Int, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>
+    ) -> Message {
+        switch ValueStorage(rawValue: UInt8(storage)) ?? .none {
+        case .scalar: return Message(w0: regs[r], w1: 0, w2: 0, w3: 0, object: nil)
+        case .simd: return Message(w0: regs[r], w1: regs[r + 1], w2: regs[r + 2], w3: regs[r + 3], object: nil)
+        case .reference: return Message(w0: 0, w1: 0, w2: 0, w3: 0, object: objs[r])
+        case .none: return Message(w0: 0, w1: 0, w2: 0, w3: 0, object: nil)
+        }
+    }
+
+    @inline(never)
+    static func taskInstruction(
+        _ w: UInt64, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>,
+        _ state: TaskState, _ ctx: ExecutionContext
+    ) throws(Trap) {
+        let a = fieldA(w)
+        let b = fieldB(w)
+        let c = fieldC(w)
+        let k = fieldK(w)
+        let op = unsafeBitCast(UInt8(truncatingIfNeeded: w), to: Opcode.self)
+        // Direct calls are only made of functions that need no task (Embedding/DirectCall.swift);
+        // this guards that invariant instead of crashing in the scheduler.
+        if ctx.directStop != nil && op.needsTask {
+            throw Trap("'\(op)' needs a VM task, and this call runs on the host's thread")
+        }
+        switch op {
+        case .spawn:
+            objs[a] = try TaskRunner.spawn(function: c, arguments: b, regs, objs, state.table, ctx, parent: state)
+        case .wait:
+            let task = unsafeDowncast(objs[b]!, to: VMTask.self)
+            if let handle = task.handle, handle === state.task.handle {
+                throw Trap("task \(task.id) (\(task.functionName)) waits for itself: it can never finish")
+            }
+            task.handle?.join()
+            // Our own run ended (a runtime error elsewhere, a cancellation): unwind.
+            if Scheduler.isStopping { throw Trap.stopped }
+            if !task.finished {
+                // The task ended without a result, in an earlier run (a REPL input, since ended). If it
+                // failed, its error is the answer, with the task's own location: this run ends with it.
+                if let failure = task.failure {
+                    Scheduler.endRun(RuntimeErrorBox(failure))
+                    throw Trap.stopped
+                }
+                // It was stopped when that run ended (a REPL line that failed, a `VM.call` that
+                // returned it). Waiting for it is an error at once.
+                throw Trap(
+                    "task \(task.id) (\(task.functionName)) was stopped when the run that spawned it ended: it has no result to wait for"
+                )
+            }
+            let (r0, r1, r2, r3) = task.result
+            switch ValueStorage(rawValue: UInt8(k)) ?? .none {
+            case .scalar: regs[a] = r0
+            case .simd:
+                regs[a] = r0
+                regs[a + 1] = r1
+                regs[a + 2] = r2
+                regs[a + 3] = r3
+            case .reference: objs[a] = task.resultObject
+            case .none: break
+            }
+        case .makeChan:
+            let cap = Int64(bitPattern: regs[b])
+            if cap < 0 { throw Trap("negative channel capacity (\(cap))") }
+            // The runtime allocates a channel's buffer up front: refuse what cannot be allocated.
+            if cap > Int64(Interpreter.maxChannelCapacity) {
+                throw Trap("channel capacity \(cap) is too large (at most \(Interpreter.maxChannelCapacity))")
+            }
+            // The buffer is allocated up front: charged for the channel's life.
+            let bytes = Channel.allocationSize(capacity: Int(cap))
+            guard let charge = MemoryCharge(bytes, on: ctx.memory),
+                let channel = Channel(capacity: Int(cap), owner: charge)
+            else {
+                throw Trap("out of memory (a channel of capacity \(cap) needs \(bytes) bytes)")
+            }
+            objs[a] = channel
+        case .send:
+            let ch = unsafeDowncast(objs[a]!, to: Channel.self)
+            do {
+                try ch.send(message(k, b, regs, objs))
+            } catch {
+                throw error == .taskStopped ? Trap.stopped : Trap("send on a closed channel")
+            }
+        case .recv:
+            let ch = unsafeDowncast(objs[b]!, to: Channel.self)
+            do {
+                storeMessage(try ch.receive(), k, a, regs, objs)
+            } catch {
+                throw error == .taskStopped ? Trap.stopped : Trap("receive from a closed and drained channel")
+            }
+        case .close:
+            let ch = unsafeDowncast(objs[a]!, to: Channel.self)
+            do {
+                try ch.close()
+            } catch {
+                throw Trap("close of a closed channel")
+            }
+        case .yield:
+            Scheduler.yield()
+            if Scheduler.isStopping { throw Trap.stopped }
+        case .sleep:
+            let ms = Int64(bitPattern: regs[a])
+            if ms > 0 {
+                let (ns, overflow) = ms.multipliedReportingOverflow(by: 1_000_000)
+                Scheduler.sleep(nanoseconds: overflow ? Int64.max : ns)
+            } else {
+                Scheduler.yield()
+            }
+            if Scheduler.isStopping { throw Trap.stopped }
+        case .now:
+            var ts = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &ts)
+            regs[a] = UInt64(bitPattern: Int64(ts.tv_sec) &* 1_000_000_000 &+ Int64(ts.tv_nsec))
+        default:
+            break
+        }
+    }
+}
