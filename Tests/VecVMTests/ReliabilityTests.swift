@@ -134,9 +134,8 @@ struct ReliabilityTests {
         let program = try vm.compile(source: holderProgram(body), fileName: "hold.vec")
         let compiled = vm.memory.used.load(ordering: .relaxed)  // the program's code is charged too
         for i in 0..<6 {
-            // A run waits up to 5 s for the tasks an earlier one stopped; on a machine loaded
-            // far past its CPUs the task stopped inside a kernel over 8M elements can take longer
-            // to unwind (seen at a load of 12 on 2 CPUs), and its 64 MB still count against this
+            // A run waits up to 5 s for the tasks an earlier one stopped; on a machine loaded far
+            // past its CPUs unwinding can take longer, and what they hold still counts against this
             // run's 100 MB. The test is about what comes back, not how soon: wait as long as needed.
             vm.currentScheduler().waitForStoppedTasks(limit: .seconds(120))
             do {
