@@ -294,19 +294,6 @@ struct VectorEmitter {
         }
     }
 
-    private func register(_ r: VReg, _ code: VectorCode) -> Int? {
-        if case .register(let p) = code.homes[r.id]! { return p }
-        return nil
-    }
-
-    /// The destination register (a scratch when the home is memory) and the store that completes it.
-    private func destination(_ d: VReg, _ code: VectorCode, scratch: Int) -> (Int, X86.Mem?) {
-        switch code.homes[d.id]! {
-        case .register(let p): return (p, nil)
-        case .memory(let m): return (scratch, m)
-        }
-    }
-
     private func finish(_ d: VReg, _ p: Int, _ store: X86.Mem?, _ a: inout X86Assembler) {
         if let m = store { a.emit(.vmovups, .mem(m), view(p, d.isXMM)) }
     }
@@ -320,10 +307,10 @@ struct VectorEmitter {
             let d = inst.dst!
             var l = inst.sources[0]
             var r = inst.sources[1]
-            if commutative, register(l, code) == nil, register(r, code) != nil { swap(&l, &r) }
+            if commutative, code.register(l) == nil, code.register(r) != nil { swap(&l, &r) }
             let lo = source(l, code, &a, memoryOK: false, scratch: s0, xmm: inst.narrowSource ? true : nil)
             let ro = source(r, code, &a, memoryOK: true, scratch: s1)
-            let (p, store) = destination(d, code, scratch: s2)
+            let (p, store) = code.destination(d, scratch: s2)
             if let imm = inst.imm {
                 a.emit(inst.inst, view(p, d.isXMM), lo, ro, .imm(imm))
             } else {
@@ -335,7 +322,7 @@ struct VectorEmitter {
             let so = source(
                 inst.sources[0], code, &a, memoryOK: !registerSource, scratch: s0,
                 xmm: inst.narrowSource ? true : nil)
-            let (p, store) = destination(d, code, scratch: s2)
+            let (p, store) = code.destination(d, scratch: s2)
             if let imm = inst.imm {
                 a.emit(inst.inst, view(p, d.isXMM), so, .imm(imm))
             } else {
@@ -350,20 +337,20 @@ struct VectorEmitter {
             let m = source(inst.sources[0], code, &a, memoryOK: false, scratch: s0)
             let t = source(inst.sources[1], code, &a, memoryOK: true, scratch: s1)
             let f = source(inst.sources[2], code, &a, memoryOK: false, scratch: s2)
-            let (p, store) = destination(d, code, scratch: s2)
+            let (p, store) = code.destination(d, scratch: s2)
             a.emit(single ? .vblendvps : .vblendvpd, view(p, d.isXMM), f, t, m)
             finish(d, p, store, &a)
         case .extractHigh:
             let d = inst.dst!
             let so = source(inst.sources[0], code, &a, memoryOK: false, scratch: s0, xmm: false)
-            let (p, store) = destination(d, code, scratch: s2)
+            let (p, store) = code.destination(d, scratch: s2)
             a.emit(.vextractf128, Self.x(p), so, .imm(1))
             finish(d, p, store, &a)
         case .insertHigh:
             let d = inst.dst!
             let lo = source(inst.sources[0], code, &a, memoryOK: false, scratch: s0, xmm: false)
             let hi = source(inst.sources[1], code, &a, memoryOK: true, scratch: s1, xmm: true)
-            let (p, store) = destination(d, code, scratch: s2)
+            let (p, store) = code.destination(d, scratch: s2)
             a.emit(.vinsertf128, Self.y(p), lo, hi, .imm(1))
             finish(d, p, store, &a)
         case .store(let m):
@@ -376,7 +363,7 @@ struct VectorEmitter {
         case .maskedLoad(let m):
             let d = inst.dst!
             let mask = source(inst.sources[0], code, &a, memoryOK: false, scratch: s0)
-            let (p, store) = destination(d, code, scratch: s2)
+            let (p, store) = code.destination(d, scratch: s2)
             a.emit(inst.inst, view(p, d.isXMM), mask, .mem(m))
             finish(d, p, store, &a)
         case .gather(let table, let kind):
@@ -467,17 +454,17 @@ struct VectorEmitter {
         let f231: X86.Instruction = single ? .vfmadd231ps : .vfmadd231pd
         let f213: X86.Instruction = single ? .vfmadd213ps : .vfmadd213pd
         let xmm = d.isXMM
-        if let p = register(d, code) {
-            if register(zv, code) == p {
+        if let p = code.register(d) {
+            if code.register(zv) == p {
                 // d = x * y + d
                 let xo = source(xv, code, &a, memoryOK: false, scratch: s0)
                 let yo = source(yv, code, &a, memoryOK: true, scratch: s1)
                 a.emit(f231, view(p, xmm), xo, yo)
                 return
             }
-            if register(xv, code) == p || register(yv, code) == p {
+            if code.register(xv) == p || code.register(yv) == p {
                 // d = other * d + z
-                let other = register(xv, code) == p ? yv : xv
+                let other = code.register(xv) == p ? yv : xv
                 let oo = source(other, code, &a, memoryOK: false, scratch: s0)
                 let zo = source(zv, code, &a, memoryOK: true, scratch: s1)
                 a.emit(f213, view(p, xmm), oo, zo)
@@ -523,7 +510,7 @@ struct VectorEmitter {
         a.embed(
             X86Assembler.gatherBytes(
                 kind, destination: s2, index: s1, mask: s0, base: .r11, wide: !d.isXMM))
-        let (p, store) = destination(d, code, scratch: s2)
+        let (p, store) = code.destination(d, scratch: s2)
         if p != s2 { a.emit(.vmovups, view(p, d.isXMM), view(s2, d.isXMM)) }
         finish(d, p, store, &a)
     }
@@ -543,7 +530,7 @@ struct VectorEmitter {
         a.emitLaneDivisions(
             lanes: 4, dividends: temp, divisors: divisorArea, lane0: lane0, count: count, index: index,
             remainder: remainder, divideError: divideError)
-        let (p, store) = destination(d, code, scratch: s0)
+        let (p, store) = code.destination(d, scratch: s0)
         a.emit(.vmovdqu, Self.y(p), .mem(temp))
         finish(d, p, store, &a)
     }
@@ -587,6 +574,23 @@ extension X86Assembler {
             emit(.idiv, .mem(y.qword))
             mov(x, remainder ? .rdx : .rax)
             bind(next)
+        }
+    }
+}
+
+extension VectorCode {
+    /// The machine register of `r`'s home, or nil when it lives in memory (both emitters).
+    func register(_ r: VReg) -> Int? {
+        if case .register(let p) = homes[r.id]! { return p }
+        return nil
+    }
+
+    /// The destination register of `d` (a scratch when its home is memory) and the store that
+    /// completes it (both emitters).
+    func destination(_ d: VReg, scratch: Int) -> (Int, X86.Mem?) {
+        switch homes[d.id]! {
+        case .register(let p): return (p, nil)
+        case .memory(let m): return (scratch, m)
         }
     }
 }

@@ -141,11 +141,6 @@ struct VectorEmitter512 {
         for inst in code.insts { emit(inst, code, regionEnds, &a) }
     }
 
-    private func register(_ r: VReg, _ code: VectorCode) -> Int? {
-        if case .register(let p) = code.homes[r.id]! { return p }
-        return nil
-    }
-
     /// A source as an operand: its register, or its memory when `memoryOK`; otherwise loaded into `scratch`.
     private func source(
         _ r: VReg, _ code: VectorCode, _ a: inout X86Assembler, memoryOK: Bool, scratch: Int, half: Bool? = nil
@@ -165,13 +160,6 @@ struct VectorEmitter512 {
             preconditionFailure("a register source")
         }
         return p
-    }
-
-    private func destination(_ d: VReg, _ code: VectorCode, scratch: Int) -> (Int, X86.Mem?) {
-        switch code.homes[d.id]! {
-        case .register(let p): return (p, nil)
-        case .memory(let m): return (scratch, m)
-        }
     }
 
     private func finish(_ d: VReg, _ p: Int, _ store: X86.Mem?, _ a: inout X86Assembler) {
@@ -195,10 +183,10 @@ struct VectorEmitter512 {
             let d = inst.dst!
             var l = inst.sources[0]
             var r = inst.sources[1]
-            if commutative, register(l, code) == nil, register(r, code) != nil { swap(&l, &r) }
+            if commutative, code.register(l) == nil, code.register(r) != nil { swap(&l, &r) }
             let lo = sourceRegister(l, code, &a, scratch: s0)
             let ro = source(r, code, &a, memoryOK: true, scratch: s1)
-            let (p, store) = destination(d, code, scratch: s2)
+            let (p, store) = code.destination(d, scratch: s2)
             let n = bits(d.isXMM)
             if let (op, is64) = Self.compareOpcode(inst.inst) {
                 a.evex(op, reg: k, vvvv: lo, rm: ro, bits: n, disp8Scale: n / 8, imm8: inst.imm.map { UInt8($0) })
@@ -212,7 +200,7 @@ struct VectorEmitter512 {
             let d = inst.dst!
             if let (op, ext) = Self.shift(inst.inst) {
                 let so = sourceRegister(inst.sources[0], code, &a, scratch: s0)
-                let (p, store) = destination(d, code, scratch: s2)
+                let (p, store) = code.destination(d, scratch: s2)
                 a.evex(op, reg: ext, vvvv: p, rm: .register(so), bits: bits(d.isXMM), imm8: UInt8(inst.imm!))
                 finish(d, p, store, &a)
                 return
@@ -223,7 +211,7 @@ struct VectorEmitter512 {
             let so = source(
                 inst.sources[0], code, &a, memoryOK: !registerSource, scratch: s0,
                 half: narrows ? false : fraction == 2 ? true : nil)
-            let (p, store) = destination(d, code, scratch: s2)
+            let (p, store) = code.destination(d, scratch: s2)
             a.evex(
                 Self.opcode(inst.inst)!, reg: p, rm: so, bits: n, disp8Scale: n / 8 / fraction,
                 imm8: inst.imm.map { UInt8($0) })
@@ -237,27 +225,27 @@ struct VectorEmitter512 {
             toK(k, m, wide64: !single, half: d.isXMM, &a)
             let t = source(inst.sources[1], code, &a, memoryOK: true, scratch: s1)
             let f = sourceRegister(inst.sources[2], code, &a, scratch: s2)
-            let (p, store) = destination(d, code, scratch: s2)
+            let (p, store) = code.destination(d, scratch: s2)
             let n = bits(d.isXMM)
             a.evex(single ? .vblendmps : .vblendmpd, reg: p, vvvv: f, rm: t, bits: n, mask: k, disp8Scale: n / 8)
             finish(d, p, store, &a)
         case .extractHigh:
             let d = inst.dst!
             let so = sourceRegister(inst.sources[0], code, &a, scratch: s0)
-            let (p, store) = destination(d, code, scratch: s2)
+            let (p, store) = code.destination(d, scratch: s2)
             a.evex(.vextractf64x4, reg: so, rm: .register(p), bits: 512, imm8: 1)
             finish(d, p, store, &a)
         case .insertHigh:
             let d = inst.dst!
             let lo = sourceRegister(inst.sources[0], code, &a, scratch: s0)
             let hi = source(inst.sources[1], code, &a, memoryOK: true, scratch: s1, half: true)
-            let (p, store) = destination(d, code, scratch: s2)
+            let (p, store) = code.destination(d, scratch: s2)
             a.evex(.vinsertf64x4, reg: p, vvvv: lo, rm: hi, bits: 512, disp8Scale: 32, imm8: 1)
             finish(d, p, store, &a)
         case .narrowQD:
             let d = inst.dst!
             let so = sourceRegister(inst.sources[0], code, &a, scratch: s0)
-            let (p, store) = destination(d, code, scratch: s2)
+            let (p, store) = code.destination(d, scratch: s2)
             a.evex(.vpmovqd, reg: so, rm: .register(p), bits: 512)
             finish(d, p, store, &a)
         case .store(let m):
@@ -286,7 +274,7 @@ struct VectorEmitter512 {
             let mask = sourceRegister(inst.sources[0], code, &a, scratch: s0)
             let wide64 = inst.inst != .vmaskmovps
             toK(k, mask, wide64: wide64, half: d.isXMM, &a)
-            let (p, store) = destination(d, code, scratch: s2)
+            let (p, store) = code.destination(d, scratch: s2)
             let n = bits(d.isXMM)
             a.evex(
                 wide64 ? .vmovupdLoad : .vmovupsLoad, reg: p, rm: .memory(m), bits: n, mask: k, zeroing: true,
@@ -378,15 +366,15 @@ struct VectorEmitter512 {
         let f213: X86.EVEXOpcode = single ? .vfmadd213ps : .vfmadd213pd
         let n = bits(d.isXMM)
         let m = n / 8
-        if let p = register(d, code) {
-            if register(zv, code) == p {
+        if let p = code.register(d) {
+            if code.register(zv) == p {
                 let xo = sourceRegister(xv, code, &a, scratch: s0)
                 let yo = source(yv, code, &a, memoryOK: true, scratch: s1)
                 a.evex(f231, reg: p, vvvv: xo, rm: yo, bits: n, disp8Scale: m)
                 return
             }
-            if register(xv, code) == p || register(yv, code) == p {
-                let other = register(xv, code) == p ? yv : xv
+            if code.register(xv) == p || code.register(yv) == p {
+                let other = code.register(xv) == p ? yv : xv
                 let oo = sourceRegister(other, code, &a, scratch: s0)
                 let zo = source(zv, code, &a, memoryOK: true, scratch: s1)
                 a.evex(f213, reg: p, vvvv: oo, rm: zo, bits: n, disp8Scale: m)
@@ -426,7 +414,7 @@ struct VectorEmitter512 {
         a.emitLaneDivisions(
             lanes: 8, dividends: temp, divisors: divisorArea, lane0: lane0, count: count, index: index,
             remainder: remainder, divideError: divideError)
-        let (p, store) = destination(d, code, scratch: s0)
+        let (p, store) = code.destination(d, scratch: s0)
         a.evex(.vmovupsLoad, reg: p, rm: .memory(temp))
         finish(d, p, store, &a)
     }
@@ -456,7 +444,7 @@ struct VectorEmitter512 {
         a.evex(
             op, reg: s2, rm: .vsib(base: .r11, index: s1, scale: scale), bits: bits(d.isXMM), mask: Self.gatherK,
             disp8Scale: scale)
-        let (p, store) = destination(d, code, scratch: s2)
+        let (p, store) = code.destination(d, scratch: s2)
         if p != s2 { a.evex(.vmovupsLoad, reg: p, rm: .register(s2), bits: bits(d.isXMM)) }
         finish(d, p, store, &a)
     }
