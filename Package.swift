@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "VecVM", dependencies: ["VMRuntime", "CJITStubs", "CFFI"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "vecvm-cli",
-            dependencies: ["VecVM", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["VecVM", "VMRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
         // Helpers of the two test targets that run schedulers for real (not part of any product).
         .target(

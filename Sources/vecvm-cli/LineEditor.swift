@@ -20,6 +20,7 @@
 // program's output is cooked and Ctrl-C there is a signal (the REPL's interrupt).
 
 import Synchronization
+import VMRuntime
 
 #if canImport(Glibc)
     import Glibc
@@ -46,7 +47,7 @@ final class TerminalDisplay: @unchecked Sendable {
         /// The escape sequence that draws the line being edited, or nil when no line is being edited.
         var line: String?
     }
-    private let state = Mutex(State())
+    private let state = VMMutex(State())
 
     /// Draws (or redraws) the edited line with `sequence` and remembers it.
     func drawLine(_ sequence: String) {

@@ -26,6 +26,7 @@
 //   count, any and all of bool lanes are exact whatever the order.
 
 import Synchronization
+import VMRuntime
 
 /// The elementwise math functions of one argument (LANGUAGE.md "Vector math").
 enum ElementwiseMath: UInt8, Hashable, CaseIterable {
@@ -226,7 +227,7 @@ final class KernelSite: @unchecked Sendable {
     /// The JIT's code for this site: 0 until first tried, 1 when it cannot be lowered, else the address.
     let nativeEntry = Atomic<UInt>(0)
     /// What keeps that code alive: the site holds it as long as its function lives (JITKernels.swift).
-    private let nativeCode = Mutex<AnyObject?>(nil)
+    private let nativeCode = VMMutex<AnyObject?>(nil)
 
     /// Holds `code` (the first one offered, if several tasks race) and publishes its entry.
     func holdNativeCode(_ code: KernelCode) -> UInt {

@@ -46,9 +46,9 @@ final class EmbeddingState: Sendable {
         var lastReport: RunReport?
     }
 
-    let state = Mutex(Locked())
+    let state = VMMutex(Locked())
     /// Held for the whole of a scheduled run, so that runs from several threads take turns.
-    let runLock = Mutex(())
+    let runLock = VMMutex(())
 }
 
 struct WeakFrame {

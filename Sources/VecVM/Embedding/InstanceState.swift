@@ -51,9 +51,9 @@ final class InstanceState: @unchecked Sendable {
     /// A task state and context of a finished direct call, for the next one (an unmanaged +1
     /// reference; one atomic exchange takes it), and a few more for calls from several threads.
     private let spare = Atomic<UnsafeMutableRawPointer?>(nil)
-    private let pool = Mutex<[DirectFrame]>([])
+    private let pool = VMMutex<[DirectFrame]>([])
     /// What the last run or call on this instance used.
-    let report = Mutex<RunReport?>(nil)
+    let report = VMMutex<RunReport?>(nil)
 
     init(
         program: Program, layout: GlobalLayout, hostFunctions: [HostFunction], globals: GlobalStore,

@@ -153,7 +153,7 @@ public final class VM: @unchecked Sendable {
     let memory: MemoryAccount
     let stats = VMStats()
     var scheduler: Scheduler?
-    let lock = Mutex(())
+    let lock = VMMutex(())
     /// Host functions, the runs in progress, the last report (Embedding/Execution.swift).
     let embedding = EmbeddingState()
     /// The limits of `configuration`, as a run's (kept: a call should not copy the configuration).
@@ -374,10 +374,10 @@ public final class CompiledProgram: @unchecked Sendable {
     /// The default instance on each VM that ran or called the program with `VM.run(_:)` or
     /// `VM.call(_:in:with:)` (Calls.swift), at most one per VM (a program is rarely used by more
     /// than one VM: a list is cheaper to search than a dictionary).
-    let defaults = Mutex<[InstanceState]>([])
+    let defaults = VMMutex<[InstanceState]>([])
     /// Held while a default instance is made and its top level runs, so that threads calling the
     /// program for the first time at once run its top level once.
-    let defaultsLock = Mutex(())
+    let defaultsLock = VMMutex(())
 
     init(
         program: Program, layout: GlobalLayout, hostFunctions: [HostFunction] = [], mutableGlobals: Set<String> = [],

@@ -5,7 +5,6 @@
 // past the array's length).
 
 import CFFI
-import Synchronization
 import VMRuntime
 
 #if canImport(Glibc)
@@ -36,7 +35,7 @@ final class ForeignFunction: @unchecked Sendable {
     private let description: UnsafeMutablePointer<CChar>
 
     /// Open libraries by name (dlopen handles are kept for the life of the process).
-    private static let libraries = Mutex([String: UnsafeMutableRawPointer]())
+    private static let libraries = VMMutex([String: UnsafeMutableRawPointer]())
 
     private init(
         name: String, library: String, symbol: UnsafeMutableRawPointer, parameters: [VType], result: VType,

@@ -3,8 +3,7 @@
 // plain 64-bit words: a racy program sees some value, never a crash. Object slots hold Swift
 // references, whose assignment is not atomic, so every access to them takes `objectLock`.
 
-import Synchronization
-
+import VMRuntime
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -19,7 +18,7 @@ final class GlobalStore: @unchecked Sendable {
     /// One byte per slot: nonzero once the declaration has run (reading earlier is a runtime error).
     let scalarInitialized: UnsafeMutablePointer<UInt8>
     let objectInitialized: UnsafeMutablePointer<UInt8>
-    private let objectLock = Mutex(())
+    private let objectLock = VMMutex(())
 
     /// One past the highest object slot ever stored: what deinit must release.
     private var objectHighWater = 0

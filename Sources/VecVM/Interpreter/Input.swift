@@ -7,6 +7,7 @@
 // calls `readLine()`/`isAtEnd()`, which by then return at once or after a short blocking read.
 
 import Synchronization
+import VMRuntime
 
 #if canImport(Glibc)
     import Glibc
@@ -33,7 +34,7 @@ extension InputSource {
 
 /// Lines from a string (tests, embedding).
 public final class TextInput: InputSource {
-    private let lines: Mutex<[String]>
+    private let lines: VMMutex<[String]>
 
     /// `text` split at newlines; a final newline does not start another line.
     public init(_ text: String) {
@@ -43,7 +44,7 @@ public final class TextInput: InputSource {
             String(decoding: $0.last == UInt8(ascii: "\r") ? $0.dropLast() : $0, as: UTF8.self)
         }
         if bytes.isEmpty || bytes.last == UInt8(ascii: "\n") { parts.removeLast() }
-        lines = Mutex(Array(parts.reversed()))
+        lines = VMMutex(Array(parts.reversed()))
     }
 
     public func readLine() -> String? { lines.withLock { $0.popLast() } }
@@ -72,7 +73,7 @@ public final class StandardInput: InputSource {
         var start = 0
         var ended = false
     }
-    private let state = Mutex(State())
+    private let state = VMMutex(State())
     private let fd: Int32
 
     init(fileDescriptor: Int32) { fd = fileDescriptor }

@@ -151,7 +151,7 @@ enum KernelRunner {
 private final class ChunkJob: Sendable {
     let chunks: Int
     private let cursor = Atomic<Int>(0)
-    private let failure = Mutex<(Int, Trap)?>(nil)
+    private let failure = VMMutex<(Int, Trap)?>(nil)
 
     init(chunks: Int) { self.chunks = chunks }
 

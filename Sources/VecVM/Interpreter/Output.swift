@@ -6,6 +6,7 @@
 // its own sink. Tasks on several threads print at once, so a sink serializes whole pieces.
 
 import Synchronization
+import VMRuntime
 
 #if canImport(Glibc)
     @preconcurrency import Glibc
@@ -77,7 +78,7 @@ public final class StandardOutput: OutputSink {
 
 /// Collects output in memory (tests, embedding).
 public final class CapturedOutput: OutputSink {
-    private let state = Mutex("")
+    private let state = VMMutex("")
 
     public init() {}
 

@@ -39,7 +39,7 @@ final class CodeHeap: @unchecked Sendable {
         /// Pages in use.
         var used = 0
     }
-    private let state = Mutex(State())
+    private let state = VMMutex(State())
 
     private init?() {
         pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))

@@ -15,6 +15,7 @@
 // its reason kept (`avx512Fallbacks`, shown by --stats and jit-dump), never silently.
 
 import Synchronization
+import VMRuntime
 
 /// The native entry point (see KernelLowering.swift for the ABI).
 typealias NativeKernelEntry =
@@ -89,7 +90,7 @@ final class JITCache: Sendable {
         /// Kept for good (`entry(for:)`, which callers use without a site to hold the code).
         var pinned: [KernelCode] = []
     }
-    private let state = Mutex(State())
+    private let state = VMMutex(State())
 
     /// The code for `program` lowered for `isa`, compiling it if no live program has it.
     func code(for program: KernelProgram, isa requested: KernelISA = JITSupport.kernelISA) -> KernelCode {

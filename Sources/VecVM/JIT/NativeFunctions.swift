@@ -5,6 +5,7 @@
 // reasons (a bounded log), so that compiling programs for ever does not grow it.
 
 import Synchronization
+import VMRuntime
 
 /// The native entry of a function (see FunctionLowering.swift for the ABI).
 typealias NativeFunctionEntry =
@@ -152,7 +153,7 @@ final class NativeFunctions: Sendable {
         var pruneAt = 64
     }
     /// Also guards every Function's `nativeState`.
-    private let state = Mutex(State())
+    private let state = VMMutex(State())
 
     /// The native code of `f`, lowering it on first request; nil when it stays interpreted.
     func native(for f: Function, functions: [Function]) -> NativeFunction? {
