@@ -23,11 +23,28 @@ cd "$root"
 scratch="$root/.build-fuzz"
 findings="$root/fuzz/findings/libfuzzer"
 
+# Coverage: `-sanitize=fuzzer` links libFuzzer and instruments C code (clang's -fsanitize=fuzzer), but
+# swiftc 6.3 adds no coverage instrumentation to Swift code with it (an object compiled with
+# `swiftc -sanitize=fuzzer -c` has no __sancov_cntrs section), so without the flag below libFuzzer
+# saw only CJITStubs' C code (415 counters): blind to the lexer, parser, checker, compiler and
+# interpreter. With it every Swift module is instrumented the way clang's -fsanitize=fuzzer does C:
+# edges as inline 8-bit counters with a PC table, and comparisons traced (libFuzzer learns the
+# keywords and constants the front end compares against).
+coverage=(-Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp)
+
 build() {
     swift build -c release --package-path fuzz/targets --scratch-path "$scratch" \
-        --sanitize fuzzer --sanitize address --product fuzz-frontend 2>&1 | grep -E "error|warning: unre|Compiling|Build" | tail -n 3
+        --sanitize fuzzer --sanitize address "${coverage[@]}" --product fuzz-frontend 2>&1 |
+        grep -E "error|warning: unre|Compiling|Build" | tail -n 3
     swift build -c release --package-path fuzz/targets --scratch-path "$scratch" \
-        --sanitize fuzzer --sanitize address --product fuzz-vm 2>&1 | grep -E "error|Build" | tail -n 2
+        --sanitize fuzzer --sanitize address "${coverage[@]}" --product fuzz-vm 2>&1 | grep -E "error|Build" | tail -n 2
+    # Refuse a build whose Swift code is not instrumented (the fuzzer would run blind).
+    local counters
+    counters=$(objdump -h "$scratch/release/VecVM.build/Lexer.swift.o" 2>/dev/null | grep -c __sancov_cntrs || true)
+    if [ "$counters" = 0 ]; then
+        echo "libfuzzer.sh: VecVM's Swift code has no coverage counters (see 'coverage' in this script)" >&2
+        exit 1
+    fi
 }
 
 binary() {

@@ -438,14 +438,17 @@ func freeUnstartedG(_ s: SchedPtr, _ g: GPtr) {
 /// The G returned (`completed`) or is abandoned: wake its joiners, report the main G, release
 /// the handle, recycle the G and its stack.
 func finishG(_ s: SchedPtr, _ p: PPtr, _ g: GPtr, completed: Bool) {
+    let handleRef = Unmanaged<GHandle>.fromOpaque(g.pointee.handle)
+    let handle = handleRef.takeUnretainedValue()
+    // The body of a task that never started is released before the G counts as dead: what it
+    // holds (a parallel kernel's worker holds the kernel's arrays) is given back before
+    // waitForStoppedTasks, which waits for the stopped Gs to be dead, lets the next run start.
+    handle.body = nil
     vm_store_u32(&g.pointee.status, VM_G_DEAD)
     if g.pointee.gen != vm_load_u64(&s.pointee.gen) { _ = vm_add_u64(&s.pointee.stopped_finished, 1) }
     // Abandoned while asynchronously preempted: its saved vector registers will never be restored.
     xRegDiscard(g, s)
-    let handleRef = Unmanaged<GHandle>.fromOpaque(g.pointee.handle)
     g.pointee.handle = nil
-    let handle = handleRef.takeUnretainedValue()
-    handle.body = nil
     // Finished under the lock that joiners (and the reaper) take: a joiner that locks it later
     // sees the mark, even if this G struct serves another task by then.
     vm_mutex_lock(&g.pointee.joinlock)

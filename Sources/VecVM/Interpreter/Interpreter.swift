@@ -628,7 +628,8 @@ enum Interpreter {
                 throw Trap("\(op.name) of an empty array")
             }
             regs[dest] = try KernelRunner.run(
-                site, inputs: inputs, scalars: scalars, count: count, output: nil, scratch: state.scratch, ctx: ctx)
+                site, inputs: inputs, scalars: scalars, count: count, output: nil,
+                owners: site.arrayRegisters.map { objs[$0]! }, scratch: state.scratch, ctx: ctx)
         case .store:
             // Reuse the destination's buffer when nothing else can see it (it is about to be overwritten).
             // The register may hold any other object from an earlier use (a string, a channel): a
@@ -646,7 +647,8 @@ enum Interpreter {
             }
             let o = out!
             _ = try KernelRunner.run(
-                site, inputs: inputs, scalars: scalars, count: count, output: o.data, scratch: state.scratch, ctx: ctx)
+                site, inputs: inputs, scalars: scalars, count: count, output: o.data,
+                owners: site.arrayRegisters.map { objs[$0]! } + [o], scratch: state.scratch, ctx: ctx)
             objs[dest] = o
         }
     }

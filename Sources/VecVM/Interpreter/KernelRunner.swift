@@ -26,61 +26,82 @@ enum KernelRunner {
     static let parallelElements = 1 << 18
 
     /// Runs `site`'s program over `count` elements; returns the reduction's bits (0 for a store).
+    /// `owners`: the objects that `inputs` and `output` point into (the input arrays and the output
+    /// array), needed only when `count >= parallelElements` (the parallel path keeps them alive for
+    /// its workers); ignored otherwise.
     static func run(
         _ site: KernelSite, inputs: UnsafePointer<UnsafeRawPointer>, scalars: UnsafePointer<UInt64>, count: Int,
-        output: UnsafeMutableRawPointer?, scratch: KernelScratch, ctx: ExecutionContext
+        output: UnsafeMutableRawPointer?, owners: @autoclosure () -> [AnyObject], scratch: KernelScratch,
+        ctx: ExecutionContext
     ) throws(Trap) -> UInt64 {
         if count <= chunkElements {
             return try runChunk(site, inputs, scalars, count, output, scratch, ctx)
         }
         let chunks = (count + chunkElements - 1) / chunkElements
+        let workers = count >= parallelElements ? min(ctx.procs, chunks) : 1
+        if workers > 1 {
+            return try runParallel(
+                site, inputs: inputs, scalars: scalars, count: count, output: output, owners: owners(),
+                chunks: chunks, workers: workers, scratch: scratch, ctx: ctx)
+        }
         let results = UnsafeMutablePointer<UInt64>.allocate(capacity: chunks)
         defer { results.deallocate() }
-        let workers = count >= parallelElements ? min(ctx.procs, chunks) : 1
-        if workers <= 1 {
-            for c in 0..<chunks {
-                results[c] = try runChunk(site, inputs, scalars, count, output, scratch, ctx, chunk: c)
-            }
-        } else {
-            let job = ChunkJob(chunks: chunks)
-            let nIn = site.program.arrayInputs.count
-            // The pointers are copied for the other tasks: the caller's buffers live on its frame.
-            let sharedInputs = UnsafeMutablePointer<UnsafeRawPointer>.allocate(capacity: max(1, nIn))
-            sharedInputs.initialize(from: inputs, count: nIn)
-            let nScalars = site.program.scalarInputs.count
-            let sharedScalars = UnsafeMutablePointer<UInt64>.allocate(capacity: max(1, nScalars))
-            sharedScalars.initialize(from: scalars, count: nScalars)
-            defer {
-                sharedInputs.deallocate()
-                sharedScalars.deallocate()
-            }
-            let resultsAddress = UInt(bitPattern: results)
-            let inputsAddress = UInt(bitPattern: sharedInputs)
-            let scalarsAddress = UInt(bitPattern: sharedScalars)
-            let outputAddress = UInt(bitPattern: output)
-            let work: @Sendable (KernelScratch) -> Void = { scratch in
-                let results = UnsafeMutablePointer<UInt64>(bitPattern: resultsAddress)!
-                let inputs = UnsafePointer<UnsafeRawPointer>(bitPattern: inputsAddress)!
-                let scalars = UnsafePointer<UInt64>(bitPattern: scalarsAddress)!
-                let output = UnsafeMutableRawPointer(bitPattern: outputAddress)
-                while let c = job.next() {
-                    do throws(Trap) {
-                        results[c] = try runChunk(site, inputs, scalars, count, output, scratch, ctx, chunk: c)
-                    } catch {
-                        job.fail(c, error)
-                    }
-                }
-            }
-            // Invariant: the arrays the pointers reach stay alive in the caller's registers, and the
-            // caller does not return before every worker has finished (join).
-            var handles: [GHandle] = []
-            for _ in 1..<workers { handles.append(Scheduler.spawn { work(KernelScratch()) }) }
-            work(scratch)
-            for h in handles { h.join() }
-            if let error = job.firstError { throw error }
+        for c in 0..<chunks {
+            results[c] = try runChunk(site, inputs, scalars, count, output, scratch, ctx, chunk: c)
         }
         guard case .reduce(let op, _) = site.program.output else { return 0 }
         return combine(op, site.program.resultKind, results, chunks)
+    }
+
+    /// The chunks on `workers` tasks: the caller and `workers - 1` tasks it spawns and joins.
+    ///
+    /// A run can end while the caller waits (a runtime error in another task, a cancellation): its
+    /// join then returns early, with `Scheduler.isStopping` true, while the workers may still be in a
+    /// chunk. So everything a worker touches belongs to the `ChunkJob`, which each worker holds — the
+    /// results, the copies of the input pointers and scalars, and references to the arrays the
+    /// pointers reach — and the caller stops the job (no chunk is handed out after that) and
+    /// unwinds at once with `Trap.stopped`, as after any blocking call; the arrays are released when
+    /// the last worker leaves its chunk. Joining again would abandon the caller (a stopped task's
+    /// second switch), and with it every array its registers hold.
+    private static func runParallel(
+        _ site: KernelSite, inputs: UnsafePointer<UnsafeRawPointer>, scalars: UnsafePointer<UInt64>, count: Int,
+        output: UnsafeMutableRawPointer?, owners: [AnyObject], chunks: Int, workers: Int, scratch: KernelScratch,
+        ctx: ExecutionContext
+    ) throws(Trap) -> UInt64 {
+        // A task whose run has ended spawns nothing (a task spawned now would belong to the next run).
+        if Scheduler.isStopping { throw Trap.stopped }
+        let job = ChunkJob(
+            chunks: chunks, inputs: inputs, inputCount: site.program.arrayInputs.count, scalars: scalars,
+            scalarCount: site.program.scalarInputs.count, output: output, owners: owners)
+        let work: @Sendable (KernelScratch) -> Void = { scratch in
+            while let c = job.next() {
+                do throws(Trap) {
+                    job.results[c] = try runChunk(
+                        site, job.inputs, job.scalars, count, job.output, scratch, ctx, chunk: c)
+                } catch {
+                    job.fail(c, error)
+                }
+                // Our run ended: the others stop at their next chunk too.
+                if Scheduler.isStopping { job.stop() }
+            }
+        }
+        var handles: [GHandle] = []
+        for _ in 1..<workers { handles.append(Scheduler.spawn { work(KernelScratch()) }) }
+        work(scratch)
+        for h in handles {
+            if Scheduler.isStopping {
+                job.stop()
+                throw Trap.stopped
+            }
+            h.join()
+        }
+        if Scheduler.isStopping {
+            job.stop()
+            throw Trap.stopped
+        }
+        if let error = job.firstError { throw error }
+        guard case .reduce(let op, _) = site.program.output else { return 0 }
+        return combine(op, site.program.resultKind, job.results, chunks)
     }
 
     /// One chunk (or the whole, for chunk nil with count <= chunkElements): natively when the JIT has
@@ -146,19 +167,53 @@ enum KernelRunner {
     }
 }
 
-/// The chunks of one parallel kernel: a counter handing them out, and the first error by chunk number
-/// (so that the error reported does not depend on which task met it first).
-private final class ChunkJob: Sendable {
+/// The chunks of one parallel kernel: a counter handing them out, the first error by chunk number
+/// (so that the error reported does not depend on which task met it first), and everything the
+/// workers read and write, owned here so that it outlives a caller that unwinds before they finish.
+private final class ChunkJob: @unchecked Sendable {
+    // @unchecked: `inputs`, `scalars`, `output` and `owners` are written once, in init, before any
+    // worker exists (Scheduler.spawn publishes them); each chunk's slot of `results` is written by
+    // the one task that took that chunk number from `cursor`, and read by the caller only after it
+    // joined every worker. The buffers are freed in deinit, after the last task let go of the job.
     let chunks: Int
+    let results: UnsafeMutablePointer<UInt64>
+    let inputs: UnsafePointer<UnsafeRawPointer>
+    let scalars: UnsafePointer<UInt64>
+    let output: UnsafeMutableRawPointer?
+    /// The arrays `inputs` and `output` point into: alive while any worker may run a chunk.
+    private let owners: [AnyObject]
     private let cursor = Atomic<Int>(0)
     private let failure = VMMutex<(Int, Trap)?>(nil)
 
-    init(chunks: Int) { self.chunks = chunks }
+    init(
+        chunks: Int, inputs: UnsafePointer<UnsafeRawPointer>, inputCount: Int, scalars: UnsafePointer<UInt64>,
+        scalarCount: Int, output: UnsafeMutableRawPointer?, owners: [AnyObject]
+    ) {
+        self.chunks = chunks
+        results = .allocate(capacity: chunks)
+        let i = UnsafeMutablePointer<UnsafeRawPointer>.allocate(capacity: max(1, inputCount))
+        i.initialize(from: inputs, count: inputCount)
+        self.inputs = UnsafePointer(i)
+        let s = UnsafeMutablePointer<UInt64>.allocate(capacity: max(1, scalarCount))
+        s.initialize(from: scalars, count: scalarCount)
+        self.scalars = UnsafePointer(s)
+        self.output = output
+        self.owners = owners
+    }
+
+    deinit {
+        results.deallocate()
+        inputs.deallocate()
+        scalars.deallocate()
+    }
 
     func next() -> Int? {
         let c = cursor.wrappingAdd(1, ordering: .relaxed).oldValue
         return c < chunks ? c : nil
     }
+
+    /// No chunk is handed out after this (the ones being run finish).
+    func stop() { cursor.store(chunks, ordering: .relaxed) }
 
     func fail(_ chunk: Int, _ error: Trap) {
         failure.withLock { f in
