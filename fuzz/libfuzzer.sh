@@ -13,9 +13,9 @@
 # learns goes to .build-fuzz/corpus-TARGET and survives between runs. Crashes are written to
 # fuzz/findings/libfuzzer/ (crash-*, timeout-*, oom-*); reproduce one with `repro`.
 #
-# Leak detection: fuzz-frontend runs with LeakSanitizer on (compiling must not leak; the known,
-# reported leaks are in fuzz/lsan.supp); fuzz-vm with it off, because a task the program abandons
-# (the main task ended while it ran) keeps what its stack references by design (VMRuntime/Task.swift:
+# Leak detection: fuzz-frontend runs with LeakSanitizer on (compiling must not leak; suppressions,
+# each with its reason, go in fuzz/lsan.supp: none today); fuzz-vm with it off, because a task the
+# program abandons (the main task ended while it ran) keeps what its stack references by design (VMRuntime/Task.swift:
 # "a bounded leak per abandoned task").
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -70,6 +70,10 @@ export SWIFT_BACKTRACE=enable=no
 # nor safely write below its stack pointer. TSan builds therefore never inject asyncPreempt (the
 # cooperative path does the work, preempt.c), and the tests that require an asynchronous
 # preemption to happen are excluded.
+# Locks: the Swift layers use VMMutex (VMRuntime/Lock.swift, a pthread mutex, which TSan
+# intercepts), not the standard library's Synchronization.Mutex: on Linux that one waits with futex
+# calls inside the uninstrumented standard library, and TSan reported every critical section it
+# guards as a race (34 reports in CodeHeap.install and JITCache before the change).
 tsan_skip=(
     # Each requires a kernel to be preempted by a signal (preempt.async >= 1, >= 30, >= 2000 ...),
     # or a task spinning in JIT code to be interrupted, which only a signal can do.

@@ -1046,7 +1046,7 @@ final class FunctionCompiler {
             }
         }
         if let c = e as? CallExpr, case .function(let f) = c.target, isKernelNode(c) {
-            return inline(f, c, &kb)
+            return inline(f.decl, c, &kb)
         }
         if isKernelNode(e), let kind = e.type.elementKind {
             switch e {
@@ -1231,7 +1231,7 @@ final class FunctionCompiler {
         if case .function = c.target, isKernelNode(c) { return kernel(c, into: target) }
         switch c.target {
         case .function(let f):
-            return callUser(c, f.index, resultType: f.resultType, into: target)
+            return callUser(c, f.decl.index, resultType: f.decl.resultType, into: target)
         case .builtin(let b):
             return builtinCall(b, c, into: target)
         case .host(let index):
@@ -1270,7 +1270,7 @@ final class FunctionCompiler {
         let base = consecutiveArguments(s.call.args)
         let r = destination(target, s.type)
         location = s.location
-        emit(Instruction(.spawn, a: r, b: base, c: f.index))
+        emit(Instruction(.spawn, a: r, b: base, c: f.decl.index))
         return r
     }
 

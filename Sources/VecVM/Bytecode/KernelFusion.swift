@@ -58,7 +58,7 @@ enum KernelFusion {
             return isPure(b.lhs) && isPure(b.rhs)
         case let c as CallExpr:
             guard case .builtin(let b) = c.target else {
-                if case .function(let f) = c.target { return isElementwise(f) && c.args.allSatisfy(isPure) }
+                if case .function(let f) = c.target { return isElementwise(f.decl) && c.args.allSatisfy(isPure) }
                 return false
             }
             switch b {
@@ -86,7 +86,7 @@ enum KernelFusion {
         case let c as CallExpr:
             switch c.target {
             case .builtin(let b): return isElementwiseBuiltin(b, argumentCount: c.args.count)
-            case .function(let f): return isElementwise(f) && c.args.allSatisfy(isPure)
+            case .function(let f): return isElementwise(f.decl) && c.args.allSatisfy(isPure)
             default: return false
             }
         default: return false

@@ -594,7 +594,7 @@ struct Checker {
                 return .error
             }
             checkArguments(c, f.name, f.parameterTypes)
-            c.target = .function(f)
+            c.target = .function(FunctionLink(f))
             c.type = f.resultType
             return .task(f.resultType)
         case let ix as IndexExpr:
@@ -837,7 +837,7 @@ struct Checker {
         }
         if let f = functionsByName[c.callee] ?? environment.functions[c.callee] {
             checkArguments(c, f.name, f.parameterTypes)
-            c.target = .function(f)
+            c.target = .function(FunctionLink(f))
             return f.resultType
         }
         if let x = externsByName[c.callee] ?? environment.externs[c.callee] {
