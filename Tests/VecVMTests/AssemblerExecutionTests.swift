@@ -7,6 +7,7 @@
 import Foundation
 import Testing
 
+@testable import VMRuntime
 @testable import VecVM
 
 #if canImport(Glibc)
@@ -44,7 +45,8 @@ private final class ExecutableMemory {
 private enum HostCPU {
     /// The kernels use AVX2 and FMA; read the kernel's view of CPUID rather than trusting the build machine.
     static let hasAVX2AndFMA: Bool = {
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+        // read(2) to the end (String(contentsOfFile:) reads only the first 4 KB of a /proc file).
+        guard let bytes = readSmallFile("/proc/cpuinfo"), case let info = String(decoding: bytes, as: UTF8.self),
             let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
         else { return false }
         let set = Set(flags.split(separator: " ").map(String.init))

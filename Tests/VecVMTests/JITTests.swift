@@ -5,6 +5,7 @@
 import Foundation
 import Testing
 
+@testable import VMRuntime
 @testable import VecVM
 
 /// Runs a case through the JIT; nil when it stopped with an integer division by zero. Fails the test
@@ -156,7 +157,10 @@ struct JITTests {
         // Other tests run beside this one and free their kernels: a kernel listed before and after
         // the maps are read was live when they were (numbers are never reused).
         let before = JITCache.shared.compiled
-        let maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
+        // Read with read(2) to the end: Foundation's String(contentsOfFile:) stops after the first
+        // 4 KB of a /proc file (which reports its size as 0), so only the first ~40 mappings were
+        // checked — and none of the code heap's under ThreadSanitizer, whose shadow comes first.
+        let maps = String(decoding: try #require(readSmallFile("/proc/self/maps")), as: UTF8.self)
         let after = Set(JITCache.shared.compiled.map(\.number))
         let rwx = maps.split(separator: "\n").filter { line in
             let perms = line.split(separator: " ").dropFirst().first ?? ""
