@@ -133,6 +133,51 @@ struct NativeFunctionTests {
         #expect(isNative("cmp"))
     }
 
+    /// floor, ceil and round (half away from zero) in native code: scalars of both widths and SIMD
+    /// values, at halves, just below a half, signed zeros, the largest non-integers, subnormals,
+    /// infinities and NaN — the same values as the interpreter (the math library's algorithm).
+    @Test func roundingInNativeCode() {
+        let r = agree(
+            """
+            fn fl(x: float) -> float { return floor(x) }
+            fn ce(x: float) -> float { return ceil(x) }
+            fn ro(x: float) -> float { return round(x) }
+            fn fl32(x: f32) -> f32 { return floor(x) }
+            fn ce32(x: f32) -> f32 { return ceil(x) }
+            fn ro32(x: f32) -> f32 { return round(x) }
+            fn v64(v: f64x4) -> f64x4 { return round(v) + floor(v) * 0.5 - ceil(v) }
+            fn v32(v: f32x8) -> f32x8 { return round(v) + floor(v) * f32(0.5) - ceil(v) }
+            let nan = 0.0 / 0.0
+            let inf = 1.0 / 0.0
+            let xs = [0.5, -0.5, 2.5, -2.5, 0.49999999999999994, -0.49999999999999994, 0.0, -0.0, -0.3, 0.7,
+                1e300, -1e300, inf, -inf, nan, 4503599627370495.5, -4503599627370495.5, 1e-310, -1e-310, -2.7]
+            for i in 0..len(xs) {
+                let x = xs[i]
+                let y = f32(x)
+                print(fl(x), ce(x), ro(x), fl32(y), ce32(y), ro32(y))
+            }
+            let ys = f32(xs)
+            var i = 0
+            while i + 4 <= len(xs) {
+                print(v64(vload(xs, i)))
+                i += 4
+            }
+            i = 0
+            while i + 8 <= len(ys) {
+                print(v32(vload(ys, i)))
+                i += 8
+            }
+            print(ro32(8388607.5), ro32(-8388607.5), ro32(0.49999997), ro(-0.5), ro(4503599627370495.5))
+            """)
+        let lines = r.output.split(separator: "\n")
+        #expect(lines.first == "0.0 1.0 1.0 0.0 1.0 1.0")
+        #expect(lines.dropFirst(5).first == "-1.0 -0.0 -0.0 -1.0 -0.0 -1.0")  // -0.49999999999999994
+        #expect(lines.last == "8388608.0 -8388608.0 0.0 -1.0 4503599627370496.0")
+        for name in ["fl", "ce", "ro", "fl32", "ce32", "ro32", "v64", "v32"] {
+            #expect(isNative(name), "\(name) is not native")
+        }
+    }
+
     @Test func simdValuesInAndOut() {
         let r = agree(
             """

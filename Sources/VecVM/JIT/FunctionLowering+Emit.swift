@@ -229,7 +229,10 @@ extension FunctionLowering {
                     ? a.constant(int64: Array(repeating: Int64.min, count: 4))
                     : a.constant(int32: Array(repeating: Int32(bitPattern: 0x8000_0000), count: 8))
                 a.emit(isF64 ? .vxorpd : .vxorps, y(opA), y(opB), .mem(X86.ptr(c)))
-            case .add, .sub, .mul, .div, .min, .max, .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow:
+            case .floor: emitRounding(.floor, f32: !isF64, packed: true, into: vecOf[opA]!, from: vecOf[opB]!)
+            case .ceil: emitRounding(.ceil, f32: !isF64, packed: true, into: vecOf[opA]!, from: vecOf[opB]!)
+            case .round: emitRounding(.round, f32: !isF64, packed: true, into: vecOf[opA]!, from: vecOf[opB]!)
+            case .add, .sub, .mul, .div, .min, .max, .exp, .log, .sin, .cos, .tanh, .pow:
                 throw Unsupported(reason: "SIMD unary operation \(ins.k >> 1) is not lowered here")
             }
         case .simdFma:
@@ -366,10 +369,73 @@ extension FunctionLowering {
                     ? a.constant(int32: Array(repeating: Int32.max, count: 4), alignment: 16)
                     : a.constant(int64: Array(repeating: Int64.max, count: 2), alignment: 16)
                 a.emit(f32 ? .vandps : .vandpd, x(opA), x(opB), .mem(X86.ptr(c)))
-            case .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow:
+            case .floor, .ceil, .round:
+                emitRounding(op, f32: f32, packed: false, into: vecOf[opA]!, from: vecOf[opB]!)
+            case .exp, .log, .sin, .cos, .tanh, .pow:
                 throw Unsupported(reason: "\(op) is not lowered in whole functions yet")
             }
         }
+    }
+
+    /// floor, ceil and round of a scalar (`packed` false: XMM, lane 0) or of a SIMD value (YMM), the
+    /// math library's algorithms (Math/MathLibrary.swift) instruction for instruction, so the bits are
+    /// the interpreter's: floor and ceil are one vround; round is half away from zero,
+    ///     t = trunc(x); one = (|x - t| >= 0.5 ? 1 : 0) with x's sign; x is NaN ? NaN : t + one
+    /// using both scratch registers and the frame's 32 scratch bytes (t, while x's sign is taken).
+    /// `into` may be `from`: x is read for the last time before the destination is written.
+    mutating func emitRounding(_ op: MathOp, f32: Bool, packed: Bool, into d: Int, from x: Int) {
+        func r(_ n: Int) -> X86.Operand { packed ? yr(n) : xr(n) }
+        func broadcast(_ bits: UInt64) -> X86.Operand {
+            let bytes = packed ? 32 : 16
+            let label =
+                f32
+                ? a.constant(int32: Array(repeating: Int32(bitPattern: UInt32(bits)), count: bytes / 4))
+                : a.constant(int64: Array(repeating: Int64(bitPattern: bits), count: bytes / 8))
+            return .mem(X86.ptr(label))
+        }
+        let round: X86.Instruction = packed ? (f32 ? .vroundps : .vroundpd) : (f32 ? .vroundss : .vroundsd)
+        func vround(_ dst: Int, _ src: Int, _ mode: Int64) {
+            if packed {
+                a.emit(round, r(dst), r(src), .imm(mode))
+            } else {
+                a.emit(round, r(dst), r(src), r(src), .imm(mode))
+            }
+        }
+        switch op {
+        case .floor:
+            vround(d, x, 9)  // toward -inf, inexact not signalled
+            return
+        case .ceil:
+            vround(d, x, 10)
+            return
+        default:
+            break
+        }
+        let s = scratchVec
+        let s2 = scratchVec2
+        let sub: X86.Instruction = packed ? (f32 ? .vsubps : .vsubpd) : (f32 ? .vsubss : .vsubsd)
+        let add: X86.Instruction = packed ? (f32 ? .vaddps : .vaddpd) : (f32 ? .vaddss : .vaddsd)
+        let and: X86.Instruction = f32 ? .vandps : .vandpd
+        let or: X86.Instruction = f32 ? .vorps : .vorpd
+        let cmp: X86.Instruction = packed ? (f32 ? .vcmpps : .vcmppd) : (f32 ? .vcmpss : .vcmpsd)
+        let blend: X86.Instruction = f32 ? .vblendvps : .vblendvpd
+        let store: X86.Instruction = packed ? .vmovups : (f32 ? .vmovss : .vmovsd)
+        let scratch = X86.ptr(.rsp, 0)
+        let sign: UInt64 = f32 ? 0x8000_0000 : 0x8000_0000_0000_0000
+        let half: UInt64 = f32 ? UInt64(Float(0.5).bitPattern) : (0.5 as Double).bitPattern
+        let one: UInt64 = f32 ? UInt64(Float(1).bitPattern) : (1.0 as Double).bitPattern
+        let nan: UInt64 = f32 ? UInt64(Float.nan.bitPattern) : Double.nan.bitPattern
+        vround(s, x, 11)  // t = trunc(x)
+        a.emit(sub, r(s2), r(x), r(s))  // x - t
+        a.emit(and, r(s2), r(s2), broadcast(~sign & (f32 ? 0xFFFF_FFFF : ~0)))  // |x - t|
+        a.emit(cmp, r(s2), r(s2), broadcast(half), .imm(0x1D))  // >= 0.5 (GE_OQ, as VectorBuilder)
+        a.emit(and, r(s2), r(s2), broadcast(one))  // +1 or +0
+        a.emit(store, .mem(scratch), r(s))  // t, to the frame
+        a.emit(and, r(s), r(x), broadcast(sign))  // x's sign
+        a.emit(or, r(s2), r(s2), r(s))  // one, signed
+        a.emit(add, r(s2), r(s2), .mem(scratch))  // t + one
+        a.emit(cmp, r(s), r(x), r(x), .imm(0x03))  // x is NaN (UNORD_Q)
+        a.emit(blend, r(d), r(s2), broadcast(nan), r(s))
     }
 
     /// sum/min/max of a SIMD value in the evaluator's order: halves, quarters, last pair.

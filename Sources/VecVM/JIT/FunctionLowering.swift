@@ -269,8 +269,8 @@ struct FunctionLowering {
             let k = scalarKind(ElementKind(rawValue: UInt8(opK & 3)) ?? .int)
             let op = MathOp(rawValue: UInt8(opK >> 2)) ?? .min
             switch op {
-            case .min, .max, .abs, .sqrt: break
-            case .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow:
+            case .min, .max, .abs, .sqrt, .floor, .ceil, .round: break
+            case .exp, .log, .sin, .cos, .tanh, .pow:
                 throw Unsupported(reason: "\(op) of a scalar is not lowered in whole functions yet")
             }
             use(opB, k)
@@ -325,8 +325,8 @@ struct FunctionLowering {
             let k: Kind = opK & 1 == 1 ? .v64 : .v32
             let op = SimdOp(rawValue: UInt8(opK >> 1)) ?? .add
             switch op {
-            case .add, .sub, .mul, .div, .min, .max, .sqrt, .abs, .neg: break
-            case .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow:
+            case .add, .sub, .mul, .div, .min, .max, .sqrt, .abs, .neg, .floor, .ceil, .round: break
+            case .exp, .log, .sin, .cos, .tanh, .pow:
                 throw Unsupported(reason: "\(op) of a SIMD value is not lowered in whole functions yet")
             }
             use(opB, k)
