@@ -178,6 +178,48 @@ struct NativeFunctionTests {
         }
     }
 
+    /// exp, log, sin, cos, tanh and pow in native code call the interpreter's math (NativeMathHelper)
+    /// with every live value saved around the call: values of each kind live across the calls, special
+    /// arguments, SIMD values of both widths, and a loop long enough, on a 50 µs quantum, that
+    /// preemption signals land in the native code around the calls and in the helper.
+    @Test func mathFunctionsInNativeCode() {
+        let r = agree(
+            """
+            fn e64(x: float) -> float { return exp(x) + log(x) * sin(x) - cos(x) / tanh(x) + pow(x, 1.5) }
+            fn e32(x: f32) -> f32 { return exp(x) + log(x) * sin(x) - cos(x) / tanh(x) + pow(x, f32(1.5)) }
+            fn keep(n: int, x: float, y: f32) -> float {
+                var s = 0.0
+                var k = 0
+                var t = y
+                var v = splat(x)
+                for i in 0..n {
+                    s = s + exp(x * float(i) * 0.001) + float(k)
+                    t = t + sin(t)
+                    v = v + tanh(v) * 0.001
+                    k = k + i % 3
+                }
+                return s + float(t) + sum(v) + float(k)
+            }
+            fn v64(v: f64x4) -> f64x4 { return exp(v) + pow(v, splat(0.5)) - sin(v) * cos(v) + tanh(v) + log(v) }
+            fn v32(v: f32x8) -> f32x8 { return exp(v) + pow(v, splat(f32(0.5))) - sin(v) * cos(v) + tanh(v) + log(v) }
+            let inf = 1.0 / 0.0
+            let xs = [0.5, 1.0, 2.0, 1e-300, 700.0, -1.0, 0.0, -0.0, 1e300, 3.0e10, 0.0 / 0.0, -inf, inf, 1e-310, 0.001, 100.0]
+            for i in 0..len(xs) { print(e64(xs[i]), e32(f32(xs[i]))) }
+            print(keep(30000, 1.5, f32(0.25)), keep(7, -2.0, f32(3.0)))
+            let ys = f32(xs)
+            var i = 0
+            while i + 4 <= len(xs) {
+                print(v64(vload(xs, i)))
+                i += 4
+            }
+            print(v32(vload(ys, 0)), v32(vload(ys, 8)))
+            """, quantum: 50_000)
+        #expect(r.output.hasPrefix("-0.22908557971871946 -0.2290856\n"), "\(r.output)")
+        for name in ["e64", "e32", "keep", "v64", "v32"] {
+            #expect(isNative(name), "\(name) is not native")
+        }
+    }
+
     @Test func simdValuesInAndOut() {
         let r = agree(
             """

@@ -6,6 +6,42 @@ import VMRuntime
 extension Interpreter {
     // MARK: SIMD values
 
+    /// The math functions of a SIMD value, lane by lane through the math library (MathDispatch): the
+    /// interpreter's, and native functions' through a helper (NativeMathHelper), so both give the
+    /// same bits. `x`, `y` and `out` are four register slots each (an f64x4, or an f32x8 in 32
+    /// bytes); `out` may be `x` or `y`. `y` is read by pow only.
+    static func simdMath(
+        _ op: SimdOp, isF64: Bool, _ x: UnsafePointer<UInt64>, _ y: UnsafePointer<UInt64>,
+        into out: UnsafeMutablePointer<UInt64>
+    ) {
+        let xr = UnsafeRawPointer(x)
+        let yr = UnsafeRawPointer(y)
+        let o = UnsafeMutableRawPointer(out)
+        if isF64 {
+            let a = xr.loadUnaligned(as: SIMD4<Double>.self)
+            let r: SIMD4<Double>
+            if op == .pow {
+                let b = yr.loadUnaligned(as: SIMD4<Double>.self)
+                r = SIMD4((0..<4).map { MathDispatch.pow(a[$0], b[$0]) })
+            } else {
+                let f = ElementwiseMath.from(op)
+                r = SIMD4((0..<4).map { MathDispatch.apply(f, a[$0]) })
+            }
+            o.storeBytes(of: r, as: SIMD4<Double>.self)
+        } else {
+            let a = xr.loadUnaligned(as: SIMD8<Float>.self)
+            let r: SIMD8<Float>
+            if op == .pow {
+                let b = yr.loadUnaligned(as: SIMD8<Float>.self)
+                r = SIMD8((0..<8).map { MathDispatch.pow(a[$0], b[$0]) })
+            } else {
+                let f = ElementwiseMath.from(op)
+                r = SIMD8((0..<8).map { MathDispatch.apply(f, a[$0]) })
+            }
+            o.storeBytes(of: r, as: SIMD8<Float>.self)
+        }
+    }
+
     @inline(never)
     static func simdInstruction(_ w: UInt64, _ regs: UnsafeMutablePointer<UInt64>) {
         let a = fieldA(w)
@@ -40,7 +76,7 @@ extension Interpreter {
                 case .div: put(x / y)
                 case .min: put(y.replacing(with: x, where: x .< y))
                 case .max: put(y.replacing(with: x, where: x .> y))
-                case .pow: put(SIMD4<Double>((0..<4).map { MathDispatch.pow(x[$0], y[$0]) }))
+                case .pow: simdMath(op, isF64: true, regs + b, regs + c, into: regs + a)
                 case .sqrt, .abs, .neg, .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round: break  // unary
                 }
             } else {
@@ -53,7 +89,7 @@ extension Interpreter {
                 case .div: put(x / y)
                 case .min: put(y.replacing(with: x, where: x .< y))
                 case .max: put(y.replacing(with: x, where: x .> y))
-                case .pow: put(SIMD8<Float>((0..<8).map { MathDispatch.pow(x[$0], y[$0]) }))
+                case .pow: simdMath(op, isF64: false, regs + b, regs + c, into: regs + a)
                 case .sqrt, .abs, .neg, .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round: break  // unary
                 }
             }
@@ -68,8 +104,7 @@ extension Interpreter {
                 // Flips the sign bit: -0.0 for a lane of 0.0 (Swift's SIMD negation is 0 - x).
                 case .neg: put(unsafeBitCast(bits ^ 0x8000_0000_0000_0000, to: SIMD4<Double>.self))
                 case .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round:
-                    let f = ElementwiseMath.from(op)
-                    put(SIMD4<Double>((0..<4).map { MathDispatch.apply(f, x[$0]) }))
+                    simdMath(op, isF64: true, regs + b, regs + b, into: regs + a)
                 case .add, .sub, .mul, .div, .min, .max, .pow: break  // binary
                 }
             } else {
@@ -80,8 +115,7 @@ extension Interpreter {
                 case .abs: put(unsafeBitCast(bits & 0x7FFF_FFFF, to: SIMD8<Float>.self))
                 case .neg: put(unsafeBitCast(bits ^ 0x8000_0000, to: SIMD8<Float>.self))
                 case .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round:
-                    let f = ElementwiseMath.from(op)
-                    put(SIMD8<Float>((0..<8).map { MathDispatch.apply(f, x[$0]) }))
+                    simdMath(op, isF64: false, regs + b, regs + b, into: regs + a)
                 case .add, .sub, .mul, .div, .min, .max, .pow: break  // binary
                 }
             }

@@ -89,7 +89,7 @@ extension FunctionLowering {
                 : a.constant(int64: Array(repeating: Int64.min, count: 2), alignment: 16)
             a.emit(f32 ? .vxorps : .vxorpd, x(opA), x(opB), .mem(X86.ptr(c)))
         case .scalarMath:
-            try emitScalarMath(ins)
+            try emitScalarMath(ins, pc)
         case .scalarFma:
             switch ElementKind(rawValue: UInt8(opK)) ?? .int {
             case .int, .bool:
@@ -209,7 +209,11 @@ extension FunctionLowering {
             case .div: inst = isF64 ? .vdivpd : .vdivps
             case .min: inst = isF64 ? .vminpd : .vminps
             case .max: inst = isF64 ? .vmaxpd : .vmaxps
-            case .sqrt, .abs, .neg, .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow:
+            case .pow:
+                try emitMathHelperCall(
+                    pc, code: UInt32(opK) | NativeMathHelper.simdBit, kind: isF64 ? .v64 : .v32, binary: true)
+                return
+            case .sqrt, .abs, .neg, .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round:
                 throw Unsupported(reason: "\(op) is not a SIMD binary operation here")
             }
             a.emit(inst, y(opA), y(opB), y(opC))
@@ -232,7 +236,10 @@ extension FunctionLowering {
             case .floor: emitRounding(.floor, f32: !isF64, packed: true, into: vecOf[opA]!, from: vecOf[opB]!)
             case .ceil: emitRounding(.ceil, f32: !isF64, packed: true, into: vecOf[opA]!, from: vecOf[opB]!)
             case .round: emitRounding(.round, f32: !isF64, packed: true, into: vecOf[opA]!, from: vecOf[opB]!)
-            case .add, .sub, .mul, .div, .min, .max, .exp, .log, .sin, .cos, .tanh, .pow:
+            case .exp, .log, .sin, .cos, .tanh:
+                try emitMathHelperCall(
+                    pc, code: UInt32(opK) | NativeMathHelper.simdBit, kind: isF64 ? .v64 : .v32, binary: false)
+            case .add, .sub, .mul, .div, .min, .max, .pow:
                 throw Unsupported(reason: "SIMD unary operation \(ins.k >> 1) is not lowered here")
             }
         case .simdFma:
@@ -334,7 +341,7 @@ extension FunctionLowering {
         }
     }
 
-    mutating func emitScalarMath(_ ins: Instruction) throws(Unsupported) {
+    mutating func emitScalarMath(_ ins: Instruction, _ pc: Int) throws(Unsupported) {
         let opA = ins.a
         let opB = ins.b
         let opC = ins.c
@@ -372,7 +379,7 @@ extension FunctionLowering {
             case .floor, .ceil, .round:
                 emitRounding(op, f32: f32, packed: false, into: vecOf[opA]!, from: vecOf[opB]!)
             case .exp, .log, .sin, .cos, .tanh, .pow:
-                throw Unsupported(reason: "\(op) is not lowered in whole functions yet")
+                try emitMathHelperCall(pc, code: UInt32(opK), kind: f32 ? .f32 : .f64, binary: op == .pow)
             }
         }
     }
@@ -436,6 +443,44 @@ extension FunctionLowering {
         a.emit(add, r(s2), r(s2), .mem(scratch))  // t + one
         a.emit(cmp, r(s), r(x), r(x), .imm(0x03))  // x is NaN (UNORD_Q)
         a.emit(blend, r(d), r(s2), broadcast(nan), r(s))
+    }
+
+    /// exp, log, sin, cos, tanh and pow, of a scalar or a SIMD value: a call of NativeMathHelper,
+    /// the interpreter's own math (inline vector code for them is the kernels' business today). The
+    /// C ABI lets the helper clobber rax, rcx, rdx, rsi, rdi, r8-r11 and every vector register: the
+    /// values live after the instruction in those are stored to their slots first and loaded after
+    /// (integers in rbx, r12-r15 stay), the operands are stored for the helper to read, and the
+    /// result is loaded from A's slot. rdi and rsi (this frame's registers and array table) are
+    /// pushed; rsp is aligned to 16 for the call (a native function's frame is not: it depends on
+    /// its caller) and put back from the copy kept on the stack. Nothing is written below rsp.
+    mutating func emitMathHelperCall(_ pc: Int, code: UInt32, kind: Kind, binary: Bool) throws(Unsupported) {
+        let ins = self.code[pc]
+        let after = try liveKinds(at: pc + 1, state: stateOut[pc])
+        let spilled = after.filter { s, k in
+            s != ins.a && !(k == .int && FunctionLowering.calleeSaved.contains(g(s)))
+        }
+        emitStores(spilled)
+        var operands: [Int: Kind] = [ins.b: kind]
+        if binary { operands[ins.c] = kind }
+        emitStores(operands)
+        if usesYMM { a.emit(.vzeroupper) }
+        a.push(.rdi)
+        a.push(.rsi)
+        a.mov(.rax, .rsp)
+        a.and(.rsp, -16)
+        a.sub(.rsp, 16)
+        a.mov(X86.ptr(.rsp).qword, .rax)
+        a.lea(.rcx, X86.ptr(regsBase, Int32((binary ? ins.c : ins.b) * 8)))
+        a.lea(.rdx, X86.ptr(regsBase, Int32(ins.b * 8)))
+        a.lea(.rsi, X86.ptr(regsBase, Int32(ins.a * 8)))
+        a.mov(.edi, Int64(code))
+        a.mov(.rax, NativeMathHelper.address)
+        a.call(.rax)
+        a.mov(.rsp, X86.ptr(.rsp).qword)
+        a.pop(.rsi)
+        a.pop(.rdi)
+        emitLoads([ins.a: kind])
+        emitLoads(spilled)
     }
 
     /// sum/min/max of a SIMD value in the evaluator's order: halves, quarters, last pair.

@@ -269,12 +269,10 @@ struct FunctionLowering {
             let k = scalarKind(ElementKind(rawValue: UInt8(opK & 3)) ?? .int)
             let op = MathOp(rawValue: UInt8(opK >> 2)) ?? .min
             switch op {
-            case .min, .max, .abs, .sqrt, .floor, .ceil, .round: break
-            case .exp, .log, .sin, .cos, .tanh, .pow:
-                throw Unsupported(reason: "\(op) of a scalar is not lowered in whole functions yet")
+            case .min, .max, .abs, .sqrt, .floor, .ceil, .round, .exp, .log, .sin, .cos, .tanh, .pow: break
             }
             use(opB, k)
-            if op == .min || op == .max { use(opC, k) }
+            if op == .min || op == .max || op == .pow { use(opC, k) }
             def(opA, k)
         case .scalarFma:
             let k = scalarKind(ElementKind(rawValue: UInt8(opK)) ?? .int)
@@ -325,9 +323,9 @@ struct FunctionLowering {
             let k: Kind = opK & 1 == 1 ? .v64 : .v32
             let op = SimdOp(rawValue: UInt8(opK >> 1)) ?? .add
             switch op {
-            case .add, .sub, .mul, .div, .min, .max, .sqrt, .abs, .neg, .floor, .ceil, .round: break
-            case .exp, .log, .sin, .cos, .tanh, .pow:
-                throw Unsupported(reason: "\(op) of a SIMD value is not lowered in whole functions yet")
+            case .add, .sub, .mul, .div, .min, .max, .sqrt, .abs, .neg, .floor, .ceil, .round, .exp, .log, .sin,
+                .cos, .tanh, .pow:
+                break
             }
             use(opB, k)
             if ins.opcode == .simdBinary { use(opC, k) }

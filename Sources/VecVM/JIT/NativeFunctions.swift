@@ -222,3 +222,30 @@ final class NativeFunctions: Sendable {
     /// "name: reason" of the functions most recently left to the interpreter.
     var interpreted: [String] { state.withLock { $0.interpreted } }
 }
+
+/// The one function native code calls that is not native code: the math functions (exp, log, sin,
+/// cos, tanh, pow) of a scalar or a SIMD value, computed by the interpreter's own code
+/// (`Interpreter.scalarMath`, `Interpreter.simdMath`), so a native function gives the bits
+/// `--no-jit` gives. Native code writes the operands to their register slots and calls `entry`
+/// (FunctionLowering.emitMathHelperCall); a signal that lands inside it finds no JIT code under
+/// the pc and leaves the preemption to the code's next poll, as in any Swift code.
+enum NativeMathHelper {
+    /// `code`: the instruction's K field, with `simdBit` set for a SIMD instruction (K = op << 1 |
+    /// isF64) and clear for a scalar one (K = op << 2 | element kind). `x`, `y`, `out`: register
+    /// slots (one for a scalar, four for a SIMD value); `y` is read by pow only.
+    typealias Entry =
+        @convention(c) (UInt32, UnsafeMutablePointer<UInt64>, UnsafePointer<UInt64>, UnsafePointer<UInt64>) -> Void
+
+    static let simdBit: UInt32 = 1 << 31
+
+    static let entry: Entry = { code, out, x, y in
+        if code & NativeMathHelper.simdBit != 0 {
+            let k = Int(code & ~NativeMathHelper.simdBit)
+            Interpreter.simdMath(SimdOp(rawValue: UInt8(k >> 1)) ?? .exp, isF64: k & 1 == 1, x, y, into: out)
+        } else {
+            out.pointee = Interpreter.scalarMath(Int(code), x.pointee, y.pointee)
+        }
+    }
+
+    static var address: Int64 { Int64(Int(bitPattern: unsafeBitCast(entry, to: UnsafeRawPointer.self))) }
+}
