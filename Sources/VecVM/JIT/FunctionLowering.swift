@@ -32,8 +32,10 @@
 // (9 GPRs, 10 with no array parameter, 11 with no call too; 14 vector registers; no spilling). Anything else leaves the function to the interpreter and
 // `--stats` names it with the reason.
 //
-// Like kernels, the code calls nothing but other lowered functions, takes no lock and never touches
-// memory below rsp, so every instruction is an asynchronous-preemption safe point.
+// Like kernels, the code calls nothing but other lowered functions and one helper for the math
+// functions (NativeMathHelper: exp, log, sin, cos, tanh and pow, by the interpreter's own code; a
+// signal that lands inside it is left to the next poll, as in any Swift code), takes no lock and
+// never touches memory below rsp, so every instruction is an asynchronous-preemption safe point.
 
 struct FunctionLowering {
     struct Unsupported: Error, CustomStringConvertible {
