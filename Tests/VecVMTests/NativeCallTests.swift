@@ -91,6 +91,28 @@ struct NativeCallTests {
         #expect(isNative("down") && isNative("downF"))
     }
 
+    /// The math helper (NativeMathHelper) is Swift code that runs below the deepest native frame:
+    /// it must fit in the stack the native calls leave (the reserve below their budget), with the
+    /// largest arguments of sin and cos (Payne–Hanek reduction), in the main task and in tasks.
+    @Test func theMathHelperRunsAtTheDeepestNativeFrame() {
+        let r = agree(
+            """
+            fn deep(n: int, x: float) -> float {
+                if n == 0 { return sin(x * 1e300) + pow(x, 0.5) + tanh(x) }
+                return deep(n - 1, x) + sin(x * 1e22 + float(n)) * 0.0
+            }
+            fn deepv(n: int, v: f64x4) -> f64x4 {
+                if n == 0 { return sin(v * 1e300) }
+                return deepv(n - 1, v) + cos(v * 1e200) * 0.0
+            }
+            fn t(n: int) -> float { return deep(n, 0.75) }
+            let a = spawn t(2000)
+            print(deep(3000, 1.5), deepv(1500, splat(2.5)), wait(a))
+            """)
+        #expect(r.errorText.isEmpty, "\(r.errorText)")
+        #expect(isNative("deep") && isNative("deepv"))
+    }
+
     @Test func unboundedRecursionIsAStackOverflow() {
         let r = agree(
             """
