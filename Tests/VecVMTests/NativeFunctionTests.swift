@@ -289,6 +289,101 @@ struct NativeFunctionTests {
         #expect(isNative("spin"))
     }
 
+    @Test func aLoopRunsNativelyThenTheInterpreterTakesOver() {
+        // Each function runs a native loop, then reaches an instruction outside the subset (a send,
+        // a print, a string, a kernel, a receive inside a later loop): the interpreter goes on there
+        // with every value the loop computed, ints, floats, f32 and SIMD alike.
+        let r = agree(
+            """
+            fn produce(n: int, out: chan<int>) {
+                var s = 0
+                var f = 0.5
+                var h = f32(1)
+                var v = splat(f32(0.25))
+                for j in 0..n { s += (n + j) % 7; f = f * 1.5 + 0.25; h = h * f32(1.125); v = v * splat(f32(1.5)) }
+                send(out, s)
+                print("produced", s, f, h, sum(v))
+                let label = "n=" + str(n)
+                print(label, sum(f32(iota(n)) * h))
+            }
+            fn consume(c: chan<int>, k: int) -> int {
+                var t = 0
+                for i in 0..k { t += i * i }
+                for v in c { t += v }
+                return t
+            }
+            fn tail(n: int) -> float {
+                var x = 0.0
+                var i = 0
+                while i < n {
+                    x += float(i) * 0.5
+                    if i == 7 { print("at 7", x) }
+                    i += 1
+                }
+                return x
+            }
+            let c = chan<int>(4)
+            let d = chan<int>(4)
+            let t = spawn consume(d, 100)
+            print(tail(20))
+            let p1 = spawn produce(40, c)
+            let a = recv(c)
+            wait(p1)
+            let p2 = spawn produce(9, c)
+            let b = recv(c)
+            wait(p2)
+            send(d, a)
+            send(d, b)
+            close(d)
+            print(a + b, wait(t))
+            """)
+        #expect(r.error == nil, "\(r.errorText)")
+        #expect(isNative("produce") && isNative("consume") && isNative("tail"))
+    }
+
+    @Test func aTaskWhoseBodyIsNativeReturnsItsResultAndItsErrors() {
+        // A spawned function starts as native code (Interpreter.enterNatively): its result reaches
+        // `wait` whatever its type, and an error in it has the task's location and traceback.
+        let r = agree(
+            """
+            fn count(n: int) -> int {
+                var s = 0
+                for i in 0..n { s += i % 5 }
+                return s
+            }
+            fn lanes(n: int) -> f64x4 {
+                var v = splat(1.0)
+                for i in 0..n { v = v * splat(1.25) + splat(float(i)) }
+                return v
+            }
+            fn half(n: int) -> f32 {
+                var x = f32(0)
+                for i in 0..n { x += f32(i) * f32(0.5) }
+                return x
+            }
+            fn nothing(n: int) {
+                var s = 0
+                for i in 0..n { s += i }
+            }
+            fn boom(n: int) -> int {
+                var s = 0
+                for i in 0..n { s += 100 / (n - 1 - i) }
+                return s
+            }
+            let a = spawn count(1000)
+            let b = spawn lanes(6)
+            let c = spawn half(9)
+            let d = spawn nothing(5)
+            print(wait(a), wait(b), wait(c))
+            wait(d)
+            print(wait(spawn boom(4)))
+            """)
+        #expect(r.output == "2000 <24.849853515625, 24.849853515625, 24.849853515625, 24.849853515625> 18.0\n")
+        #expect(r.errorText.contains("integer division by zero"), "\(r.errorText)")
+        #expect(r.errorText.contains("test.vec:22:"), "\(r.errorText)")
+        for name in ["count", "lanes", "half", "nothing", "boom"] { #expect(isNative(name), "\(name)") }
+    }
+
     @Test func functionsOutsideTheSubsetStayInterpreted() {
         _ = agree(
             "fn hello(n: int) -> str { return \"x\" + str(n) }\nfn rec(n: int) -> int { if n < 2 { return n }\n return rec(n - 1) + 1 }\nprint(hello(3), rec(10))"

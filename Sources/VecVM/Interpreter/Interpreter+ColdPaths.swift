@@ -70,6 +70,45 @@ extension Interpreter {
         }
     }
 
+    /// Runs the first frame of a task (or of a direct call), which is at pc 0 of a native function,
+    /// as native code. Returns false when the function returned (the task's result is set and its
+    /// frame gone, as the interpreter's `ret` leaves them), true when the interpreter must go on at
+    /// the top frame's pc (a deopt: the frames it left are rebuilt).
+    @inline(never)
+    static func enterNatively(
+        _ state: TaskState, _ entries: UnsafePointer<FunctionEntry>, _ native: UnsafeRawPointer,
+        _ preempt: UnsafeMutablePointer<UInt32>, direct: Bool
+    ) throws(Fault) -> Bool {
+        let top = state.frames[0]
+        let entry = entries + top.function
+        switch runNative(entry, native, state, top.base, preempt, direct: direct) {
+        case -2:
+            throw Fault.stopped
+        case -1:
+            // runNative may have grown (moved) the register stacks.
+            let regs = state.registers + top.base
+            if entry.pointee.usesReferences {
+                let objs = state.objects + top.base
+                for i in 0..<entry.pointee.frameSize { objs[i] = nil }
+            }
+            switch entry.pointee.resultStorage {
+            case .scalar: state.task.result = (regs[0], 0, 0, 0)
+            case .simd: state.task.result = (regs[0], regs[1], regs[2], regs[3])
+            default: state.task.result = (0, 0, 0, 0)
+            }
+            state.frameCount = 0
+            state.task.finished = true
+            return false
+        case let at:
+            if let chain = state.pendingNativeChain {
+                try materializeNativeChain(state, entries, chain, innermostPc: at)
+            } else {
+                state.frames[0].pc = at
+            }
+            return true
+        }
+    }
+
     /// Rebuilds the interpreter frames of a chain of native calls that a deopt left (see
     /// FunctionLowering's native calls): the frame on top is the outermost native function's; each
     /// pc in the chain (innermost caller first) is a `call` whose callee gets a frame above its

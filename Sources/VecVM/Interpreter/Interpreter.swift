@@ -133,6 +133,19 @@ enum Interpreter {
         // Fuel: the loop iterations and calls this task may still make before asking the VM's
         // budget for more (Int.max when the VM has no budget: the check then never fires).
         var fuel = ctx.fuel == nil ? Int.max : 0
+        // A task's body (or a direct call) that is a native function starts as native code, as a
+        // call of it would.
+        if state.frameCount == 1 && top.pc == 0, let native = entries[function].native, ctx.fuel == nil {
+            guard try enterNatively(state, entries, native, preempt, direct: ctx.directStop != nil) else { return }
+            let t = state.frames[state.frameCount - 1]
+            function = t.function
+            base = t.base
+            code = entries[function].code
+            consts = entries[function].constants
+            pc = code + t.pc
+            regs = state.registers + base
+            objs = state.objects + base
+        }
 
         // Poll point of backward jumps and calls (Lua's "allows signals to stop tight loops"): written
         // out at each site, because a local function capturing the loop's variables would force them

@@ -10,6 +10,10 @@ extension FunctionLowering {
         let opC = ins.c
         let opK = ins.k
         let st = stateIn[pc]
+        if FunctionLowering.leaves(ins) {
+            a.jmp(try deopt(at: pc))
+            return
+        }
         switch ins.opcode {
         case .nop, .clearRefs:
             break

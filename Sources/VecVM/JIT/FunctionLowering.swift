@@ -24,13 +24,22 @@
 //     range): the interpreter runs that instruction again and reports the error with its location;
 //   - at a loop back-edge when the preemption flag is set (`preemptBit` set in the result): the
 //     interpreter yields, then re-enters the native code at the loop header.
+//   - at an instruction outside the subset ("leaving for the interpreter"): a send or receive,
+//     a print, a kernel, a builtin, anything on strings, tasks or globals. The
+//     interpreter runs it and the rest of the call; every machine value of the frame is written
+//     back, since the interpreted rest may read any. A function leaves only after a loop: one
+//     whose every path reaches such an instruction before any loop stays interpreted (native code
+//     would only add an entry and an exit), as does one with a slot of no single kind there.
+//     So `for j in 0..n { s += f(j) }; send(out, s)` runs its loop natively; and a task's
+//     first frame starts as native code (Interpreter.enterNatively), as a call would.
 // So the native code never raises errors or yields itself, and behaves exactly like the bytecode.
 //
-// What makes a function eligible: every instruction is in the subset below, every register holds one
-// kind of value wherever it is read (found by a forward dataflow pass over the bytecode), the values
-// live at every exit have a known kind (so they can be written back), and the values fit in registers
-// (9 GPRs, 10 with no array parameter, 11 with no call too; 14 vector registers; no spilling). Anything else leaves the function to the interpreter and
-// `--stats` names it with the reason.
+// What makes a function eligible: every instruction it runs natively is in the subset below,
+// every register holds one kind of value wherever it is read (found by a forward dataflow pass over
+// the bytecode), the values live at every exit have a known kind (so they can be written back), and
+// the values fit in registers (9 GPRs, 10 with no array parameter, 11 with no call too; 14 vector
+// registers; no spilling). Anything else leaves the function to the interpreter and `--stats` names
+// it with the reason.
 //
 // Like kernels, the code calls nothing but other lowered functions and one helper for the math
 // functions (NativeMathHelper: exp, log, sin, cos, tanh and pow, by the interpreter's own code; a
@@ -220,6 +229,13 @@ struct FunctionLowering {
         let opK = ins.k
         func use(_ s: Int, _ k: Kind) { e.uses.append((s, k)) }
         func def(_ s: Int, _ k: Kind) { e.defs.append((s, k)) }
+        if FunctionLowering.leaves(ins) {
+            // The interpreter runs this instruction and the rest of the call (see "Leaving for the
+            // interpreter"): every value of the function's own frame that native code holds goes
+            // back to `regs`, whether or not the interpreted rest reads it.
+            for s in 0..<min(function.frameSize, state.count) where state[s].isMachine { use(s, state[s]) }
+            return e
+        }
         switch ins.opcode {
         case .nop, .clearRefs, .jump, .ret0:
             break
@@ -422,8 +438,27 @@ struct FunctionLowering {
         }
     }
 
+    /// Whether native code leaves for the interpreter at `ins` instead of running it: an instruction
+    /// outside the subset (objects, strings, kernels, channels, tasks, input and output, globals).
+    /// Never in an inlined body: `relocated` accepts only instructions of the subset.
+    static func leaves(_ ins: Instruction) -> Bool {
+        switch ins.opcode {
+        case .nop, .clearRefs, .jump, .ret0, .call, .move, .move4, .loadInt, .loadConst, .addInt, .subInt, .mulInt,
+            .divInt, .modInt, .ltInt, .leInt, .eqInt, .neInt, .addIntImm, .negInt, .not, .addFloat, .subFloat,
+            .mulFloat, .divFloat, .addF32, .subF32, .mulF32, .divF32, .negFloat, .negF32, .scalarMath, .scalarFma,
+            .compare, .jumpIfTrue, .jumpIfFalse, .jumpIfLtInt, .jumpIfLeInt, .jumpIfEqInt, .jumpIfNeInt,
+            .jumpIfLtImm, .jumpIfLeImm, .jumpIfGtImm, .jumpIfGeImm, .jumpIfEqImm, .jumpIfNeImm, .forPrep, .forLoop,
+            .convert, .ret, .ret4, .simdBinary, .simdUnary, .simdFma, .splat, .simdReduce, .simdCompare, .simdMask,
+            .simdSelect, .lane, .vload, .vstore, .getInt, .getFloat, .getF32, .setInt, .setFloat, .setF32, .length:
+            return false
+        default:
+            return true
+        }
+    }
+
     func successors(_ pc: Int) -> [Int] {
         let ins = code[pc]
+        if FunctionLowering.leaves(ins) { return [] }  // the interpreter goes on from there
         switch ins.opcode {
         case .ret, .ret0, .ret4: return []
         case .jump: return [pc + 1 + ins.sBx]
@@ -499,6 +534,20 @@ struct FunctionLowering {
             let e = try effects(code[pc], stateIn[pc])
             for (s, k) in e.uses where stateIn[pc][s] != k {
                 throw Unsupported(reason: "register \(s) holds a \(stateIn[pc][s]) where a \(k) is read (pc \(pc))")
+            }
+        }
+        // Leaving for the interpreter pays only where native code ran a loop first; and every slot of
+        // the frame must have one kind there, as the interpreted rest may read any.
+        let exits = (0..<n).filter { !stateIn[$0].isEmpty && FunctionLowering.leaves(code[$0]) }
+        if let first = exits.first {
+            guard !backEdgeTargets.isEmpty else {
+                throw Unsupported(reason: "uses \(code[first].opcode.name)")
+            }
+            for pc in exits {
+                for s in 0..<min(function.frameSize, stateIn[pc].count) where stateIn[pc][s] == .conflict {
+                    let op = code[pc].opcode.name
+                    throw Unsupported(reason: "register \(s) has no single kind where \(op) leaves for the interpreter")
+                }
             }
         }
         // Backward liveness of registers.
