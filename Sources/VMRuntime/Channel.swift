@@ -107,6 +107,36 @@ public final class Channel: @unchecked Sendable {
     /// Sends `m`, waiting while the buffer is full (or, unbuffered, until a receiver takes it).
     /// Throws `.sendOnClosed` if the channel is closed, or gets closed while waiting.
     public func send(_ m: consuming Message) throws(ChannelError) {
+        _ = try send(m, stackless: false)
+    }
+
+    /// `send` for a task body that can run again (see `receiveOrPark`): where it would wait while
+    /// many tasks exist, it returns true with the task queued and the value in its slot; the body
+    /// must then return. When woken, the body runs from its start and calls `finishParkedSend` first.
+    public func sendOrPark(_ m: consuming Message) throws(ChannelError) -> Bool {
+        try send(m, stackless: true)
+    }
+
+    /// The end of a `sendOrPark` that parked, in the task it woke: throws as `send` would have.
+    public static func finishParkedSend() throws(ChannelError) {
+        guard let g = vm_current_g() else { notInTask("Channel.finishParkedSend") }
+        try finishSend(g)
+    }
+
+    @inline(__always)
+    private static func finishSend(_ g: GPtr) throws(ChannelError) {
+        // Resumed (maybe on another M). A receiver took the value, or close() or the reaper woke
+        // us and the value is still ours to destroy.
+        let stopped = noteStoppedAfterSwitch(g)
+        if g.pointee.waitok == 0 {
+            vm_g_msg_slot(g).bindMemory(to: Message.self, capacity: 1).deinitialize(count: 1)
+            throw stopped ? .taskStopped : .sendOnClosed
+        }
+        if stopped { throw .taskStopped }
+    }
+
+    @inline(__always)
+    private func send(_ m: consuming Message, stackless: Bool) throws(ChannelError) -> Bool {
         // `consuming`: the value moves into the buffer or the receiver's slot without a copy.
         // (A copy of `AnyObject?` goes through its metadata's value witnesses on Linux:
         // measurably slower than the rest of a hand-off.)
@@ -123,14 +153,14 @@ public final class Channel: @unchecked Sendable {
             r.pointee.waitok = 1
             vm_mutex_unlock(&c.pointee.lock)
             ready(r, me.pointee.p, next: true)
-            return
+            return false
         }
         if c.pointee.count < c.pointee.cap {
             (ring + Int(c.pointee.sendx)).initialize(to: consume m)
             c.pointee.sendx = c.pointee.sendx + 1 == c.pointee.cap ? 0 : c.pointee.sendx + 1
             c.pointee.count += 1
             vm_mutex_unlock(&c.pointee.lock)
-            return
+            return false
         }
         // Block with the value in our own slot.
         if isStale(g, me) {
@@ -153,18 +183,17 @@ public final class Channel: @unchecked Sendable {
             stopOrAbandon(g, me)
             throw .taskStopped
         }
+        if stackless && manyGsAlive(me) {
+            requestStacklessPark(g)
+            vm_mutex_unlock(&c.pointee.lock)
+            return true
+        }
         vm_mutex_unlock(&c.pointee.lock)
         // The switch: no lock held, no Swift access open (this class has only `let` fields;
         // everything mutable is behind raw pointers), and `me` is not used after it.
         parkCurrent(g, me)
-        // Resumed (maybe on another M; `me` is stale). A receiver took the value, or close() or
-        // the reaper woke us and the value is still ours to destroy.
-        let stopped = noteStoppedAfterSwitch(g)
-        if g.pointee.waitok == 0 {
-            slot(g).deinitialize(count: 1)
-            throw stopped ? .taskStopped : .sendOnClosed
-        }
-        if stopped { throw .taskStopped }
+        try Channel.finishSend(g)  // `me` is stale here
+        return false
     }
 
     /// Receives a value, waiting for one. Throws `.receiveOnClosed` once the channel is closed
@@ -178,6 +207,51 @@ public final class Channel: @unchecked Sendable {
     /// `for v in ch` form), or when the caller's run ended (`Scheduler.isStopping`; unwinding
     /// schedulers).
     public func receiveOrClosed() -> Message? {
+        switch receive(stackless: false) {
+        case .value(let m): return m
+        default: return nil
+        }
+    }
+
+    /// What `receiveOrPark` did.
+    public enum Receipt {
+        case value(Message)
+        /// The channel is closed and drained, or the caller's run ended (`Scheduler.isStopping`).
+        case none
+        /// The task is queued as a receiver: its body must return now (see `receiveOrPark`).
+        case parked
+    }
+
+    /// `receiveOrClosed` for a task body that can run again from its start (the interpreter's
+    /// tasks, whose whole state is on the heap): where it would wait while more than
+    /// `stacklessParkThreshold` tasks exist, the task is queued and `.parked` returned (with fewer,
+    /// it waits on its stack, as `receiveOrClosed` does); the body must then return at once, without touching the channel, and
+    /// the task's stack goes back to its P (a parked task then holds no stack page: see
+    /// requestStacklessPark). When a sender or close wakes it, the body runs from its start on
+    /// a fresh stack and calls `finishParkedReceive` first.
+    public func receiveOrPark() -> Receipt { receive(stackless: true) }
+
+    /// The end of a `receiveOrPark` that parked, in the task it woke: the value, or nil when the
+    /// channel was closed or the run ended, as `receiveOrClosed` would have returned.
+    public static func finishParkedReceive() -> Message? {
+        guard let g = vm_current_g() else { notInTask("Channel.finishParkedReceive") }
+        return finishReceive(g)
+    }
+
+    @inline(__always)
+    private static func finishReceive(_ g: GPtr) -> Message? {
+        // Resumed: a sender filled our slot (waitok 1), or close() or the reaper woke us (waitok 0).
+        let slot = vm_g_msg_slot(g).bindMemory(to: Message.self, capacity: 1)
+        if noteStoppedAfterSwitch(g) {
+            if g.pointee.waitok != 0 { slot.deinitialize(count: 1) }
+            return nil
+        }
+        if g.pointee.waitok != 0 { return slot.move() }
+        return nil
+    }
+
+    @inline(__always)
+    private func receive(stackless: Bool) -> Receipt {
         guard let me = vm_current_m(), let g = me.pointee.curg else { notInTask("Channel.receive") }
         let c = state
         vm_mutex_lock(&c.pointee.lock)
@@ -197,23 +271,23 @@ public final class Channel: @unchecked Sendable {
             s.pointee.waitok = 1
             vm_mutex_unlock(&c.pointee.lock)
             ready(s, me.pointee.p, next: true)
-            return m
+            return .value(m)
         }
         if c.pointee.count > 0 {
             let m = (ring + Int(c.pointee.recvx)).move()
             c.pointee.recvx = c.pointee.recvx + 1 == c.pointee.cap ? 0 : c.pointee.recvx + 1
             c.pointee.count -= 1
             vm_mutex_unlock(&c.pointee.lock)
-            return m
+            return .value(m)
         }
         if c.pointee.closed != 0 {
             vm_mutex_unlock(&c.pointee.lock)
-            return nil
+            return .none
         }
         if isStale(g, me) {
             vm_mutex_unlock(&c.pointee.lock)
             stopOrAbandon(g, me)
-            return nil
+            return .none
         }
         g.pointee.waitok = 0
         vm_store_u32(&g.pointee.status, VM_G_PARKING)
@@ -224,17 +298,17 @@ public final class Channel: @unchecked Sendable {
             vm_store_u32(&g.pointee.status, VM_G_RUNNING)
             vm_mutex_unlock(&c.pointee.lock)
             stopOrAbandon(g, me)
-            return nil
+            return .none
+        }
+        if stackless && manyGsAlive(me) {
+            requestStacklessPark(g)
+            vm_mutex_unlock(&c.pointee.lock)
+            return .parked
         }
         vm_mutex_unlock(&c.pointee.lock)
         parkCurrent(g, me)  // as in send: no lock, no open access, `me` dead afterwards
-        // Resumed: a sender filled our slot (waitok 1), or close() or the reaper woke us (waitok 0).
-        if noteStoppedAfterSwitch(g) {
-            if g.pointee.waitok != 0 { slot(g).deinitialize(count: 1) }
-            return nil
-        }
-        if g.pointee.waitok != 0 { return slot(g).move() }
-        return nil
+        if let m = Channel.finishReceive(g) { return .value(m) }
+        return .none
     }
 
     /// Closes the channel: waiting receivers get "closed", waiting senders fail with

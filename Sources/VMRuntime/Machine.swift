@@ -32,7 +32,9 @@ private func schedule(_ m: MPtr) {
             // Its run was cancelled or terminated while it waited in a queue. Unwinding: a G that
             // has started runs once more, to return from its body (it finds out as its switch
             // returns); one that never ran has nothing to unwind.
-            if s.pointee.unwind == 0 || g.pointee.sp == nil || g.pointee.stopping != 0 {
+            // A G parked without its stack has started: it runs again, from its body's start.
+            let started = g.pointee.sp != nil || g.pointee.stackless == 2
+            if s.pointee.unwind == 0 || !started || g.pointee.stopping != 0 {
                 dropG(s, p, g)
                 continue
             }
@@ -98,8 +100,10 @@ private func execute(_ m: MPtr, _ p: PPtr, _ s: SchedPtr, _ g: GPtr, inheritTime
         vm_mutex_unlock(&s.pointee.lock)
         statBump(p, VM_STAT_GLOBALQ)
         wakep(s)
-    case VM_REASON_PARK:
+    case VM_REASON_PARK, VM_REASON_PARK_STACKLESS:
         statBump(p, VM_STAT_PARKS)
+        // Before a waker can see it WAITING: from then on another M may start it afresh.
+        if reason == VM_REASON_PARK_STACKLESS { releaseStackOfParkedG(p, g) }
         if !vm_cas_u32(&g.pointee.status, VM_G_PARKING, VM_G_WAITING) {
             // A waker came between the G's publication and its switch (PARKING_WOKEN) and
             // left the queueing to us.

@@ -330,8 +330,10 @@ struct ReliabilityCLITests {
 
     @Test func taskStacksRefusedByTheSystemAreOutOfMemory() throws {
         // An address-space limit: mapping task stacks fails. Before: SIGILL and a Swift backtrace.
+        // The tasks sleep: a sleeping task keeps its stack (one waiting on a channel gives it back
+        // once many tasks exist, StacklessParkTests), so 500,000 of them need more stacks than fit.
         let path = try temporaryProgram(
-            "fn park(c: chan<int>) -> int { return recv(c) }\nlet c = chan<int>(0)\nfor i in 0..500_000 { spawn park(c) }\nprint(\"spawned\")"
+            "fn park(c: chan<int>) -> int { sleep(1_000_000); return 0 }\nlet c = chan<int>(0)\nfor i in 0..500_000 { spawn park(c) }\nprint(\"spawned\")"
         )
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")

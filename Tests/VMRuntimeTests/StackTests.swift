@@ -72,6 +72,73 @@ extension RuntimeTests {
             #expect(StackPool.shared.snapshot().resident <= n / 2, "\(s.stats)")
         }
 
+        /// Gs that wait without a stack (Channel.receiveOrPark): once more than
+        /// `stacklessParkThreshold` Gs exist, each body runs twice — to the receive that parks it,
+        /// then, woken, from its start again to finish it — and while they wait none holds a stack
+        /// (so none holds a stack page). The first ones wait on their stacks.
+        @Test func tasksThatParkWithoutTheirStacksHoldNone() {
+            let s = Scheduler(configuration: .init(procs: 2))
+            defer { s.shutdown() }
+            let n = 20_000
+            final class Parked: @unchecked Sendable { var yes = false }  // only its own G touches it
+            let reached = Counter()
+            let parkedCount = Counter()
+            let runs = Counter()
+            let sum = Counter()
+            var stackless = 0
+            let outcome = s.run {
+                let gate = Channel(capacity: 0)
+                for _ in 0..<n {
+                    let parked = Parked()
+                    Scheduler.spawn {
+                        runs.add()
+                        if parked.yes {
+                            sum.add(Int(Channel.finishParkedReceive()!.w0))
+                            return
+                        }
+                        reached.add()
+                        switch gate.receiveOrPark() {
+                        case .value(let m): sum.add(Int(m.w0))
+                        case .none: Issue.record("the gate is never closed")
+                        case .parked:
+                            parked.yes = true  // the G cannot run again before this returns
+                            parkedCount.add()
+                        }
+                    }
+                }
+                func waitingWithoutStack() -> Int {
+                    var count = 0
+                    for slab in s.core.slabs {
+                        for i in 0..<gSlabSize {
+                            let g = slab + i
+                            if vm_load_u32(&g.pointee.status) == VM_G_WAITING && g.pointee.stack == nil
+                                && g.pointee.stackless == 2
+                            {
+                                count += 1
+                            }
+                        }
+                    }
+                    return count
+                }
+                let deadline = now() + 20_000_000_000
+                while (reached.load < n || waitingWithoutStack() < parkedCount.load) && now() < deadline {
+                    Scheduler.sleep(nanoseconds: 1_000_000)
+                }
+                stackless = waitingWithoutStack()
+                for i in 0..<n { try! gate.send(Message(w0: UInt64(i))) }
+                while sum.load < (n - 1) * n / 2 && now() < deadline { Scheduler.sleep(nanoseconds: 1_000_000) }
+            }
+            #expect(isCompleted(outcome))
+            print("[stacks] \(parkedCount.load) of \(n) parked without their stacks, \(stackless) seen so")
+            #expect(stackless == parkedCount.load)
+            #expect(parkedCount.load >= n - Int(stacklessParkThreshold) - 64, "\(parkedCount.load)")
+            #expect(sum.load == (n - 1) * n / 2)
+            #expect(runs.load == n + parkedCount.load)
+            let st = s.stats
+            #expect(st.tasks == n + 1)
+            #expect(st.exits == n + 1)
+        }
+
         @Test func freeStacksKeepTheirPagesForAScavengePeriod() {
             let pool = StackPool()  // a private pool: sysmon scavenges only the shared one
             let size = 64 << 10

@@ -54,6 +54,7 @@ typedef struct vm_stack vm_stack;
 #define VM_REASON_PARK ((uint32_t)3)     // blocked; the G is already in a wait structure
 #define VM_REASON_EXIT ((uint32_t)4)     // body returned
 #define VM_REASON_ABANDON ((uint32_t)5)  // its run was cancelled or terminated: never resumes
+#define VM_REASON_PARK_STACKLESS ((uint32_t)6)  // blocked, and its body returned: the stack goes back
 
 // Statistics slots (vm_p.stats and vm_sched.stats use the same indices).
 #define VM_STAT_SWITCHES ((uint32_t)0)        // G switched in
@@ -220,7 +221,9 @@ struct vm_g {
     // ---- stopping (unwinding schedulers: vm_sched.unwind; SchedulerCore.wakeStoppedWaiters) ----
     uint32_t stopping;    // told that its run ended (a switch returned instead of abandoning it);
                           // its next switch abandons it. Reset when the G struct is reused
-    uint32_t pad1;
+    uint32_t stackless;   // parking without its stack (Task.swift, parkStacklessCurrent): 1 from the
+                          // wait structure's publication until g0 takes the stack back; 2 while
+                          // parked so (sp NULL, its body runs again when woken); 0 otherwise
     uintptr_t waitobj;    // the wait structure listing the G, tagged with a VM_WAIT_* kind in its
                           // low bits (one word, so the reaper reads kind and address together);
                           // 0 when none. Atomic: written under that structure's lock, read racily

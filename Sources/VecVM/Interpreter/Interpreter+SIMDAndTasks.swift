@@ -242,6 +242,60 @@ extension Interpreter {
         }
     }
 
+    /// `send` or `recv` in a task that parks without its stack: true when the task is queued on the
+    /// channel and must leave `execute` (see TaskState.parksWithoutStack).
+    @inline(never)
+    static func sendOrReceiveOrPark(
+        _ w: UInt64, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>
+    ) throws(Trap) -> Bool {
+        if UInt8(truncatingIfNeeded: w) == Opcode.send.rawValue {
+            let ch = unsafeDowncast(objs[fieldA(w)]!, to: Channel.self)
+            do {
+                return try ch.sendOrPark(message(fieldK(w), fieldB(w), regs, objs))
+            } catch {
+                throw error == .taskStopped ? Trap.stopped : Trap("send on a closed channel")
+            }
+        }
+        let ch = unsafeDowncast(objs[fieldB(w)]!, to: Channel.self)
+        switch ch.receiveOrPark() {
+        case .value(let m):
+            storeMessage(m, fieldK(w), fieldA(w), regs, objs)
+            return false
+        case .none:
+            throw Scheduler.isStopping ? Trap.stopped : Trap("receive from a closed and drained channel")
+        case .parked:
+            return true
+        }
+    }
+
+    /// Completes the `send`, `recv` or `recvOrJump` `w` that parked the task without its stack, now
+    /// that it runs again: false when a `recvOrJump` found the channel closed (take its jump).
+    @inline(never)
+    static func finishParked(
+        _ w: UInt64, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>
+    ) throws(Trap) -> Bool {
+        switch UInt8(truncatingIfNeeded: w) {
+        case Opcode.send.rawValue:
+            do {
+                try Channel.finishParkedSend()
+            } catch {
+                throw error == .taskStopped ? Trap.stopped : Trap("send on a closed channel")
+            }
+        case Opcode.recv.rawValue:
+            guard let m = Channel.finishParkedReceive() else {
+                throw Scheduler.isStopping ? Trap.stopped : Trap("receive from a closed and drained channel")
+            }
+            storeMessage(m, fieldK(w), fieldA(w), regs, objs)
+        default:
+            guard let m = Channel.finishParkedReceive() else {
+                if Scheduler.isStopping { throw Trap.stopped }
+                return false
+            }
+            storeMessage(m, fieldK(w), fieldA(w), regs, objs)
+        }
+        return true
+    }
+
     @inline(never)
     static func taskInstruction(
         _ w: UInt64, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>,

@@ -135,7 +135,17 @@ enum Interpreter {
         var fuel = ctx.fuel == nil ? Int.max : 0
         // A task's body (or a direct call) that is a native function starts as native code, as a
         // call of it would.
-        if state.frameCount == 1 && top.pc == 0, let native = entries[function].native, ctx.fuel == nil {
+        if state.parked {
+            // Woken after parking without its stack: the send or receive at the top frame's pc
+            // completes now (Channel.finishParked*), then the loop goes on after it.
+            state.parked = false
+            do throws(Trap) {
+                if try !finishParked(code[top.pc], regs, objs) { pc += fieldSC(code[top.pc]) }
+            } catch {
+                throw Fault(message: error.message, function: function, pc: top.pc)
+            }
+            pc += 1
+        } else if state.frameCount == 1 && top.pc == 0, let native = entries[function].native, ctx.fuel == nil {
             guard try enterNatively(state, entries, native, preempt, direct: ctx.directStop != nil) else { return }
             let t = state.frames[state.frameCount - 1]
             function = t.function
@@ -581,7 +591,17 @@ enum Interpreter {
                 // The top frame's pc is otherwise stale: a spawn records where it happened.
                 state.frames[state.frameCount - 1].pc = pc - code
                 do throws(Trap) {
-                    try taskInstruction(w, regs, objs, state, ctx)
+                    let op = UInt8(truncatingIfNeeded: w)
+                    if state.parksWithoutStack && (op == Opcode.send.rawValue || op == Opcode.recv.rawValue) {
+                        if try sendOrReceiveOrPark(w, regs, objs) {
+                            state.frames[state.frameCount - 1].pc = pc - code - 1
+                            state.parked = true
+                            if fuel > 0 && fuel != Int.max { ctx.fuel?.refund(fuel) }
+                            return
+                        }
+                    } else {
+                        try taskInstruction(w, regs, objs, state, ctx)
+                    }
                 } catch {
                     throw Fault(message: error.message, function: function, pc: pc - code - 1)
                 }
@@ -593,7 +613,20 @@ enum Interpreter {
                 }
             case .recvOrJump:
                 let ch = unsafeDowncast(objs[fieldB(w)]!, to: Channel.self)
-                if let m = ch.receiveOrClosed() {
+                if state.parksWithoutStack {
+                    switch ch.receiveOrPark() {
+                    case .value(let m):
+                        storeMessage(m, fieldK(w), a, regs, objs)
+                    case .none:
+                        if Scheduler.isStopping { throw Fault.stopped }
+                        pc += fieldSC(w)
+                    case .parked:
+                        state.frames[state.frameCount - 1].pc = pc - code - 1
+                        state.parked = true
+                        if fuel > 0 && fuel != Int.max { ctx.fuel?.refund(fuel) }
+                        return
+                    }
+                } else if let m = ch.receiveOrClosed() {
                     storeMessage(m, fieldK(w), a, regs, objs)
                 } else {
                     if Scheduler.isStopping { throw Fault.stopped }

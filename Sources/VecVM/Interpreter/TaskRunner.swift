@@ -219,6 +219,7 @@ enum TaskRunner {
         // The body captures only `state` (which holds the context): a closure whose one capture is
         // a native object uses that object as its context, so the spawn allocates no closure box.
         state.spawnContext = ctx
+        state.parksWithoutStack = true
         let handle = Scheduler.spawn { [state] in run(state, state.spawnContext!) }
         task.handle = handle
         task.id = handle.id

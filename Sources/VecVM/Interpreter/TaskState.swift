@@ -88,6 +88,12 @@ final class TaskState {
     /// The context a spawned task runs in (set by `TaskRunner.spawn`; nil for a run's main task
     /// and host calls, whose callers hold theirs).
     var spawnContext: ExecutionContext?
+    /// Whether the task's body can run again from its start (a spawned task's: TaskRunner.spawn),
+    /// so that a send or receive that must wait parks it without its stack (Channel.receiveOrPark):
+    /// `Interpreter.execute` returns with `parked` set and its top frame's pc at that instruction,
+    /// and finishes the instruction when the body runs again.
+    var parksWithoutStack = false
+    var parked = false
     /// Scratch memory of the kernel evaluator, made on first use (most tasks never run a kernel).
     private var kernelScratch: KernelScratch?
     var scratch: KernelScratch {
