@@ -359,6 +359,7 @@ struct JitDump: ParsableCommand {
             listing += "# function native: \(f.name) (function-\(i).bin, \(f.machineCode.count) bytes)\n"
         }
         for reason in vm.nativeFunctions.interpreted { listing += "# function interpreted: \(reason)\n" }
+        for where_ in vm.partlyNativeFunctions { listing += "# function partly native: \(where_)\n" }
         guard let f = fopen("\(out)/kernels.txt", "w") else {
             printError("vecvm: cannot write \(out)/kernels.txt")
             CLibrary.exit(1)

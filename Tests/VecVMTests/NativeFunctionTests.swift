@@ -339,6 +339,11 @@ struct NativeFunctionTests {
             """)
         #expect(r.error == nil, "\(r.errorText)")
         #expect(isNative("produce") && isNative("consume") && isNative("tail"))
+        // --stats and jit-dump say where each leaves.
+        let partial = NativeFunctions.shared.partial
+        #expect(partial.contains("produce: leaves for the interpreter at send"), "\(partial)")
+        #expect(partial.contains("consume: leaves for the interpreter at moveRef"), "\(partial)")
+        #expect(partial.contains("tail: leaves for the interpreter at loadString"), "\(partial)")
     }
 
     @Test func aTaskWhoseBodyIsNativeReturnsItsResultAndItsErrors() {

@@ -301,14 +301,17 @@ public final class VM: @unchecked Sendable {
             }
             parts.append("jit.functions=\(NativeFunctions.shared.compiledNames.count)")
             let interpreted = NativeFunctions.shared.interpreted
+            let partial = NativeFunctions.shared.partial
             parts.append("jit.functions.interpreted=\(interpreted.count)")
+            parts.append("jit.functions.partial=\(partial.count)")
             if !interpreted.isEmpty {
                 // Which functions stayed interpreted (no spaces inside the value); why, on lines of
-                // their own after the counters.
+                // their own after the counters, then where partly native ones leave.
                 let names = interpreted.map { $0.split(separator: ":").first.map(String.init) ?? $0 }
                 parts.append("jit.interpreted=\(names.joined(separator: ","))")
-                return parts.joined(separator: " ") + interpreted.map { "\njit.interpreted: \($0)" }.joined()
             }
+            return parts.joined(separator: " ") + interpreted.map { "\njit.interpreted: \($0)" }.joined()
+                + partial.map { "\njit.partial: \($0)" }.joined()
         }
         return parts.joined(separator: " ")
     }
@@ -325,6 +328,10 @@ public final class VM: @unchecked Sendable {
     public var nativeFunctions: (compiled: [String], interpreted: [String]) {
         (NativeFunctions.shared.compiledNames, NativeFunctions.shared.interpreted)
     }
+
+    /// Native functions that leave for the interpreter at some instructions ("name: leaves for the
+    /// interpreter at send, print"): their loops run natively, the rest of such a call interpreted.
+    public var partlyNativeFunctions: [String] { NativeFunctions.shared.partial }
 
     /// The machine code of each function compiled whole, by name (for `vecvm jit-dump`).
     public var nativeFunctionCode: [(name: String, machineCode: [UInt8])] {

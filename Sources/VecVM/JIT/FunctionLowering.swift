@@ -152,6 +152,8 @@ struct FunctionLowering {
         let makesCalls: Bool
         /// Registers past the frame's start the code may touch (the frame, or inlined callees').
         let frameExtent: Int
+        /// The instructions at which the code leaves for the interpreter (opcode names, sorted).
+        let leaves: [String]
     }
 
     static func lower(_ f: Function, functions: [Function]) throws(Unsupported) -> Lowered {
@@ -162,7 +164,12 @@ struct FunctionLowering {
         return Lowered(
             code: bytes, arraySlots: l.arraySlots, entries: l.entryPoints.map { l.ownPc($0) },
             callEntryOffset: l.a.offset(of: l.callEntry) ?? 0, callees: natives, makesCalls: l.makesCalls,
-            frameExtent: l.frameExtent)
+            frameExtent: l.frameExtent,
+            leaves: Set(
+                l.code.indices.filter { !l.stateIn[$0].isEmpty && FunctionLowering.leaves(l.code[$0]) }.map {
+                    l.code[$0].opcode.name
+                }
+            ).sorted())
     }
 
     /// Whether values of type `t` travel in machine registers (what a native call may pass and return).

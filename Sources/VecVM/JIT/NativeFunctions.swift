@@ -148,6 +148,8 @@ final class NativeFunctions: Sendable {
     private struct State {
         var compiled: [String] = []
         var interpreted: [String] = []
+        /// "name: leaves for the interpreter at op, op" of native functions that do.
+        var partial: [String] = []
         /// Live lowered functions, for jit-dump (dead ones pruned as new ones come).
         var live: [Weak] = []
         var pruneAt = 64
@@ -177,8 +179,10 @@ final class NativeFunctions: Sendable {
         if let known { return known }
         var result: NativeFunction?
         var reason = "?"
+        var leaves: [String] = []
         do {
             let l = try FunctionLowering.lower(f, functions: functions)
+            leaves = l.leaves
             if let code = NativeCode(l.code) {
                 result = NativeFunction(
                     name: f.name, code: code, arraySlots: l.arraySlots, entries: l.entries,
@@ -194,6 +198,10 @@ final class NativeFunctions: Sendable {
             if let result {
                 f.nativeState = .native(result)
                 NativeFunctions.log(&s.compiled, f.name)
+                if !leaves.isEmpty {
+                    NativeFunctions.log(
+                        &s.partial, "\(f.name): leaves for the interpreter at \(leaves.joined(separator: ", "))")
+                }
                 if s.live.count >= s.pruneAt {
                     s.live.removeAll { $0.function == nil }
                     s.pruneAt = max(64, s.live.count * 2)
@@ -221,6 +229,9 @@ final class NativeFunctions: Sendable {
     }
     /// "name: reason" of the functions most recently left to the interpreter.
     var interpreted: [String] { state.withLock { $0.interpreted } }
+    /// "name: leaves for the interpreter at op, ..." of the native functions that run part of a call
+    /// natively (a loop) and the rest in the interpreter.
+    var partial: [String] { state.withLock { $0.partial } }
 }
 
 /// The one function native code calls that is not native code: the math functions (exp, log, sin,
