@@ -39,12 +39,13 @@
 //                  and the G struct to a free list
 //
 // Parking without a stack. A G whose body can run again from its start (the interpreter's
-// spawned tasks: their whole state is on the heap) may wait in a channel operation without
-// keeping its stack (Channel.receiveOrPark / sendOrPark), once its scheduler has more than
-// `stacklessParkThreshold` Gs alive: it is queued PARKING as usual, its body returns, and g0
-// puts the stack back in the P's cache before the G can be seen WAITING (vm_g.stackless = 2, sp
-// nil). Woken, it is started like a new G, on any stack, and its body finishes the operation
-// (Channel.finishParked*). A parked task then costs its heap state, not a 4 KiB stack page.
+// spawned tasks: their whole state is on the heap) may wait in a channel operation or a join
+// without keeping its stack (Channel.receiveOrPark / sendOrPark, GHandle.joinOrPark), once its
+// scheduler has more than `stacklessParkThreshold` Gs alive: it is queued PARKING as usual, its
+// body returns, and g0 puts the stack back in the P's cache before the G can be seen WAITING
+// (vm_g.stackless = 2, sp nil). Woken, it is started like a new G, on any stack, and its body
+// finishes the operation (Channel.finishParked*; a join is simply made again). A parked task then
+// costs its heap state, not a 4 KiB stack page.
 //
 // # The approach
 //

@@ -47,20 +47,33 @@ public final class GHandle: @unchecked Sendable {
     /// scheduler that `unwindsStoppedTasks`, also returns early when the caller's run ends
     /// (`Scheduler.isStopping` is then true).
     public func join() {
+        _ = join(stackless: false)
+    }
+
+    /// `join` for a task body that can run again from its start (see Channel.receiveOrPark): where
+    /// it would wait while many tasks exist, the caller is queued and true returned; its body must
+    /// then return, and runs again from its start once this task has finished (joining again then
+    /// returns at once).
+    public func joinOrPark() -> Bool {
+        join(stackless: true)
+    }
+
+    @inline(__always)
+    private func join(stackless: Bool) -> Bool {
         guard let m = vm_current_m(), let g = m.pointee.curg else { notInTask("GHandle.join") }
-        if isFinished { return }
+        if isFinished { return false }
         if g.pointee.handle == Unmanaged.passUnretained(self).toOpaque() {
             fatalError("task \(id) joins itself")
         }
         if isStale(g, m) {
             stopOrAbandon(g, m)
-            return
+            return false
         }
         let target = gStruct
         vm_mutex_lock(&target.pointee.joinlock)
         if isFinished {
             vm_mutex_unlock(&target.pointee.joinlock)
-            return
+            return false
         }
         vm_store_u32(&g.pointee.status, VM_G_PARKING)
         g.pointee.waitlink = target.pointee.joinq
@@ -75,11 +88,17 @@ public final class GHandle: @unchecked Sendable {
             vm_store_u32(&g.pointee.status, VM_G_RUNNING)
             vm_mutex_unlock(&target.pointee.joinlock)
             stopOrAbandon(g, m)
-            return
+            return false
+        }
+        if stackless && manyGsAlive(m) {
+            requestStacklessPark(g)
+            vm_mutex_unlock(&target.pointee.joinlock)
+            return true
         }
         vm_mutex_unlock(&target.pointee.joinlock)
         parkCurrent(g, m)
         noteStoppedAfterSwitch(g)
+        return false
     }
 
     /// Whether the task has finished.

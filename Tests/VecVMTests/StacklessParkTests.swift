@@ -1,9 +1,10 @@
-// StacklessParkTests.swift — spawned tasks that wait in a send or a receive park without their
-// stacks (TaskState.parksWithoutStack, Channel.receiveOrPark / sendOrPark): the interpreter returns
-// from the task's body with its frame's pc at the instruction, the stack goes back to the P, and the
-// woken task's body runs again on any stack and finishes the instruction. Programs must print the
-// same in every mode; errors raised after such a wait keep their location; and a parked task holds
-// no stack page (measured in a child process).
+// StacklessParkTests.swift — spawned tasks that wait in a send, a receive or a wait park without
+// their stacks (TaskState.parksWithoutStack, Channel.receiveOrPark / sendOrPark, GHandle.joinOrPark):
+// the interpreter returns from the task's body with its frame's pc at the instruction, the stack
+// goes back to the P, and the woken task's body runs again on any stack and finishes the
+// instruction (a wait runs again). Programs must print the same in every mode; errors raised after
+// such a wait keep their location; and a parked task holds no stack page (measured in a child
+// process).
 import Foundation
 import SchedulerTestSupport
 import Testing
@@ -62,6 +63,29 @@ struct StacklessParkTests {
         #expect(
             r.output == "496 499500 <2.5, 2.5, 2.5, 2.5> s=4950 [0.0, 2.0, 4.0, 6.0]\n",
             "\(mode)")
+    }
+
+    @Test("a tree of tasks waiting for their children", arguments: Mode.all)
+    func treeOfWaits(_ mode: Mode) {
+        // 4,095 tasks: past the threshold, the inner ones wait for their children without stacks
+        // and run their `wait` again when woken.
+        let r = run(
+            """
+            fn leaf(i: int) -> int {
+                var s = 0
+                for j in 0..10 { s += i * j }
+                return s
+            }
+            fn node(depth: int, i: int) -> int {
+                if depth == 0 { return leaf(i) }
+                let a = spawn node(depth - 1, 2 * i)
+                let b = spawn node(depth - 1, 2 * i + 1)
+                return wait(a) + wait(b)
+            }
+            print(wait(spawn node(11, 1)))
+            """, mode: mode)
+        #expect(r.error == nil, "\(mode): \(r.errorText)")
+        #expect(r.output == "283069440\n", "\(mode)")  // 45 × (2048 + ... + 4095)
     }
 
     @Test("errors after a wait keep their place", arguments: Mode.all)

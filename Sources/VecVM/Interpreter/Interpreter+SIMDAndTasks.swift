@@ -268,13 +268,22 @@ extension Interpreter {
         }
     }
 
-    /// Completes the `send`, `recv` or `recvOrJump` `w` that parked the task without its stack, now
-    /// that it runs again: false when a `recvOrJump` found the channel closed (take its jump).
+    /// Where the dispatch loop goes on after `finishParked`.
+    enum AfterPark {
+        case next  // the instruction completed
+        case jump  // a `recvOrJump` found its channel closed: take the jump
+        case again  // a `wait`: run it again (the task it waits for has finished)
+    }
+
+    /// Completes the `send`, `recv`, `recvOrJump` or `wait` `w` that parked the task without its
+    /// stack, now that it runs again.
     @inline(never)
     static func finishParked(
         _ w: UInt64, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>
-    ) throws(Trap) -> Bool {
+    ) throws(Trap) -> AfterPark {
         switch UInt8(truncatingIfNeeded: w) {
+        case Opcode.wait.rawValue:
+            return .again
         case Opcode.send.rawValue:
             do {
                 try Channel.finishParkedSend()
@@ -289,18 +298,21 @@ extension Interpreter {
         default:
             guard let m = Channel.finishParkedReceive() else {
                 if Scheduler.isStopping { throw Trap.stopped }
-                return false
+                return .jump
             }
             storeMessage(m, fieldK(w), fieldA(w), regs, objs)
         }
-        return true
+        return .next
     }
 
+    /// Runs a task, channel or time instruction. True when a `wait` parked the task without its
+    /// stack (TaskState.parksWithoutStack): it must leave `execute`, and runs the `wait` again when
+    /// woken.
     @inline(never)
     static func taskInstruction(
         _ w: UInt64, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>,
         _ state: TaskState, _ ctx: ExecutionContext
-    ) throws(Trap) {
+    ) throws(Trap) -> Bool {
         let a = fieldA(w)
         let b = fieldB(w)
         let c = fieldC(w)
@@ -319,7 +331,11 @@ extension Interpreter {
             if let handle = task.handle, handle === state.task.handle {
                 throw Trap("task \(task.id) (\(task.functionName)) waits for itself: it can never finish")
             }
-            task.handle?.join()
+            if state.parksWithoutStack, let handle = task.handle {
+                if handle.joinOrPark() { return true }
+            } else {
+                task.handle?.join()
+            }
             // Our own run ended (a runtime error elsewhere, a cancellation): unwind.
             if Scheduler.isStopping { throw Trap.stopped }
             if !task.finished {
@@ -401,5 +417,6 @@ extension Interpreter {
         default:
             break
         }
+        return false
     }
 }

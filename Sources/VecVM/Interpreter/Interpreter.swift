@@ -137,14 +137,17 @@ enum Interpreter {
         // call of it would.
         if state.parked {
             // Woken after parking without its stack: the send or receive at the top frame's pc
-            // completes now (Channel.finishParked*), then the loop goes on after it.
+            // completes now (Channel.finishParked*), then the loop goes on after it; a wait runs again.
             state.parked = false
             do throws(Trap) {
-                if try !finishParked(code[top.pc], regs, objs) { pc += fieldSC(code[top.pc]) }
+                switch try finishParked(code[top.pc], regs, objs) {
+                case .next: pc += 1
+                case .jump: pc += 1 + fieldSC(code[top.pc])
+                case .again: break
+                }
             } catch {
                 throw Fault(message: error.message, function: function, pc: top.pc)
             }
-            pc += 1
         } else if state.frameCount == 1 && top.pc == 0, let native = entries[function].native, ctx.fuel == nil {
             guard try enterNatively(state, entries, native, preempt, direct: ctx.directStop != nil) else { return }
             let t = state.frames[state.frameCount - 1]
@@ -592,15 +595,14 @@ enum Interpreter {
                 state.frames[state.frameCount - 1].pc = pc - code
                 do throws(Trap) {
                     let op = UInt8(truncatingIfNeeded: w)
-                    if state.parksWithoutStack && (op == Opcode.send.rawValue || op == Opcode.recv.rawValue) {
-                        if try sendOrReceiveOrPark(w, regs, objs) {
-                            state.frames[state.frameCount - 1].pc = pc - code - 1
-                            state.parked = true
-                            if fuel > 0 && fuel != Int.max { ctx.fuel?.refund(fuel) }
-                            return
-                        }
-                    } else {
-                        try taskInstruction(w, regs, objs, state, ctx)
+                    let parked =
+                        state.parksWithoutStack && (op == Opcode.send.rawValue || op == Opcode.recv.rawValue)
+                        ? try sendOrReceiveOrPark(w, regs, objs) : try taskInstruction(w, regs, objs, state, ctx)
+                    if parked {
+                        state.frames[state.frameCount - 1].pc = pc - code - 1
+                        state.parked = true
+                        if fuel > 0 && fuel != Int.max { ctx.fuel?.refund(fuel) }
+                        return
                     }
                 } catch {
                     throw Fault(message: error.message, function: function, pc: pc - code - 1)

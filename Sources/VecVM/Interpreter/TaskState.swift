@@ -89,7 +89,7 @@ final class TaskState {
     /// and host calls, whose callers hold theirs).
     var spawnContext: ExecutionContext?
     /// Whether the task's body can run again from its start (a spawned task's: TaskRunner.spawn),
-    /// so that a send or receive that must wait parks it without its stack (Channel.receiveOrPark):
+    /// so that a send, receive or wait that must wait parks it without its stack (Channel.receiveOrPark):
     /// `Interpreter.execute` returns with `parked` set and its top frame's pc at that instruction,
     /// and finishes the instruction when the body runs again.
     var parksWithoutStack = false
