@@ -6,7 +6,8 @@ and exit with the same status:
     jit      vecvm run --procs 1                    (kernels and functions as native code)
     nojit    vecvm run --no-jit --procs 1           (everything interpreted)
     procs2   vecvm run --procs 2 --quantum 50us     (JIT, 2 Ps, a tiny quantum: asynchronous
-                                                    preemption lands everywhere)
+                                                    preemption lands everywhere; and every wait of
+                                                    a spawned task parks without its stack)
 Besides a mismatch, a run that crashes (a signal, a Swift trap or backtrace, a sanitizer report),
 hangs (past --timeout) or exits with a status other than 0/2 is a finding; so is a compile error
 (exit 1), which means the generator made an ill-typed program.
@@ -44,6 +45,15 @@ MODES = [
     ("nojit", ["run", "--no-jit", "--procs", "1"] + MEMORY_LIMIT),
     ("procs2", ["run", "--procs", "2", "--quantum", "50us"] + MEMORY_LIMIT),
 ]
+# The environment of each mode: procs2 also makes every wait of a spawned task in a send, a receive
+# or a wait park without its stack (generated programs have far fewer tasks than the default
+# threshold of 1,024), so that path is compared with the stackful waits of the other two modes.
+MODE_ENV = {"procs2": {"VECVM_STACKLESS_PARK_THRESHOLD": "0"}}
+
+
+def mode_env(name):
+    extra = MODE_ENV.get(name)
+    return dict(os.environ, **extra) if extra else None
 CRASH_PATTERNS = re.compile(
     r"Fatal error|Swift runtime failure|Stack dump|Current stack trace|AddressSanitizer|ThreadSanitizer|"
     r"LeakSanitizer|UndefinedBehaviorSanitizer|Segmentation fault|Illegal instruction|Assertion failed|"
@@ -85,13 +95,13 @@ def run_mode(vecvm, args, source, timeout, env=None):
 
 
 def run_all(vecvm, source, timeout, modes=MODES, confirm_timeouts=True):
-    results = {name: run_mode(vecvm, args, source, timeout) for (name, args) in modes}
+    results = {name: run_mode(vecvm, args, source, timeout, mode_env(name)) for (name, args) in modes}
     if confirm_timeouts:
         # On a loaded machine a run can take far longer than usual: a timeout counts only if the
         # run times out again with five times the time.
         for (name, args) in modes:
             if results[name].timed_out:
-                results[name] = run_mode(vecvm, args, source, timeout * 5)
+                results[name] = run_mode(vecvm, args, source, timeout * 5, mode_env(name))
     return results
 
 

@@ -223,7 +223,7 @@ public final class Channel: @unchecked Sendable {
     }
 
     /// `receiveOrClosed` for a task body that can run again from its start (the interpreter's
-    /// tasks, whose whole state is on the heap): where it would wait while more than
+    /// tasks, whose whole state is on the heap): where it would wait while more than the scheduler's
     /// `stacklessParkThreshold` tasks exist, the task is queued and `.parked` returned (with fewer,
     /// it waits on its stack, as `receiveOrClosed` does); the body must then return at once, without touching the channel, and
     /// the task's stack goes back to its P (a parked task then holds no stack page: see

@@ -41,7 +41,7 @@
 // Parking without a stack. A G whose body can run again from its start (the interpreter's
 // spawned tasks: their whole state is on the heap) may wait in a channel operation or a join
 // without keeping its stack (Channel.receiveOrPark / sendOrPark, GHandle.joinOrPark), once its
-// scheduler has more than `stacklessParkThreshold` Gs alive: it is queued PARKING as usual, its
+// scheduler has more than `SchedulerConfiguration.stacklessParkThreshold` Gs alive: it is queued PARKING as usual, its
 // body returns, and g0 puts the stack back in the P's cache before the G can be seen WAITING
 // (vm_g.stackless = 2, sp nil). Woken, it is started like a new G, on any stack, and its body
 // finishes the operation (Channel.finishParked*; a join is simply made again). A parked task then
@@ -231,6 +231,23 @@ public struct SchedulerConfiguration: Sendable {
     /// the notes at the top of this file.
     public var unwindsStoppedTasks: Bool
 
+    /// Tasks alive above which a task waiting in a channel operation or a join that can do so
+    /// (`Channel.receiveOrPark`, `sendOrPark`, `GHandle.joinOrPark`: VecVM's spawned tasks) gives its
+    /// stack back while it waits (default 1,024). Below, waiting tasks keep their stacks — one 4 KiB
+    /// page each, typically — and a wait costs less (a stackless one, about 60 ns more here); above,
+    /// a waiting task costs only its heap state. 0: every such wait parks without its stack (tests
+    /// and fuzzing use it to cover that path). The environment variable
+    /// VECVM_STACKLESS_PARK_THRESHOLD sets the default.
+    public var stacklessParkThreshold: Int
+
+    /// The default `stacklessParkThreshold`: VECVM_STACKLESS_PARK_THRESHOLD, else 1,024.
+    public static let defaultStacklessParkThreshold: Int = {
+        if let v = getenv("VECVM_STACKLESS_PARK_THRESHOLD"), let n = Int(String(cString: v)), n >= 0 {
+            return min(n, Int(UInt32.max))
+        }
+        return 1024
+    }()
+
     /// Tests only: the vector registers the trampoline saves (nil: the best the CPU allows). A
     /// narrower set is valid only for code that uses no register outside it.
     var vectorRegistersOverride: AsyncPreemption.VectorRegisterSet?
@@ -240,13 +257,15 @@ public struct SchedulerConfiguration: Sendable {
         quantumNanoseconds: Int64 = 10_000_000,
         stackSize: Int = 256 << 10,
         asyncPreemption: Bool = true,
-        unwindsStoppedTasks: Bool = false
+        unwindsStoppedTasks: Bool = false,
+        stacklessParkThreshold: Int = SchedulerConfiguration.defaultStacklessParkThreshold
     ) {
         self.procs = procs
         self.quantumNanoseconds = quantumNanoseconds
         self.stackSize = stackSize
         self.asyncPreemption = asyncPreemption
         self.unwindsStoppedTasks = unwindsStoppedTasks
+        self.stacklessParkThreshold = max(0, min(stacklessParkThreshold, Int(UInt32.max)))
     }
 
     /// The number of online CPUs.

@@ -59,6 +59,7 @@ final class SchedulerCore: @unchecked Sendable {
         precondition(vm_xregs_path_usable(path), "VMRuntime: this CPU cannot save the vector registers asked for")
         sched.pointee.async_preempt = asyncPreemption ? 1 : 0
         sched.pointee.unwind = configuration.unwindsStoppedTasks ? 1 : 0
+        sched.pointee.stackless_threshold = UInt32(configuration.stacklessParkThreshold)
         sched.pointee.xregs_path = path
         XRegBlockPool.initialize(vm_sched_xreg_pool(sched), blockBytes: Int(vm_xregs_path_bytes(path)))
 

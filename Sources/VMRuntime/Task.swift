@@ -238,14 +238,11 @@ func requestStacklessPark(_ g: GPtr) {
     g.pointee.stackless = 1
 }
 
-/// Gs alive in a scheduler above which a G waiting in a channel operation that can park without
-/// its stack (Channel.receiveOrPark, sendOrPark) does so. Below it, the stack pages of waiting Gs
-/// are at most 4 MiB, and Gs that trade values keep their stacks: giving a stack back and starting
-/// again on one makes each wait about 30% dearer (channel ping-pong: 190 → 250 ns here).
-let stacklessParkThreshold: UInt64 = 1024
-
-/// Whether the scheduler of `m` has more than `stacklessParkThreshold` Gs alive (spawned and not
-/// yet finished or dropped; the per-P counters, read racily: a heuristic, not a count).
+/// Whether the scheduler of `m` has more than its `stacklessParkThreshold` Gs alive (spawned and
+/// not yet finished or dropped; the per-P counters, read racily: a heuristic, not a count). With
+/// the default 1,024, the stack pages of waiting Gs are at most 4 MiB, and a few Gs that trade
+/// values keep their stacks: giving a stack back and starting again on one makes each wait about
+/// 30% dearer (channel ping-pong: 190 → 250 ns here).
 @inline(never)
 func manyGsAlive(_ m: MPtr) -> Bool {
     let s = m.pointee.sched.assumingMemoryBound(to: vm_sched.self)
@@ -254,8 +251,10 @@ func manyGsAlive(_ m: MPtr) -> Bool {
         for k in 0..<Int(s.pointee.nprocs) { sum &+= vm_load_relaxed_u64(vm_p_stat(s.pointee.allp[k]!, i)) }
         return sum
     }
+    let threshold = UInt64(s.pointee.stackless_threshold)
+    if threshold == 0 { return true }
     let ended = total(VM_STAT_EXITS) &+ total(VM_STAT_ABANDONED)
-    return total(VM_STAT_TASKS) &- ended > stacklessParkThreshold
+    return total(VM_STAT_TASKS) &- ended > threshold
 }
 
 /// The G's body has returned to park without its stack (see requestStacklessPark).

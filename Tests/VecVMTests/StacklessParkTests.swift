@@ -14,7 +14,15 @@ import Testing
 
 @Suite("tasks parked without their stacks")
 struct StacklessParkTests {
-    @Test("every kind of value through waits", arguments: Mode.all)
+    /// Every mode twice: with the default threshold (few tasks here: waits keep their stacks, but
+    /// the tree passes it) and with 0 (every wait of a spawned task parks without its stack).
+    static let modes: [Mode] = Mode.all.flatMap { m -> [Mode] in
+        var stackless = m
+        stackless.stacklessParkThreshold = 0
+        return [m, stackless]
+    }
+
+    @Test("every kind of value through waits", arguments: StacklessParkTests.modes)
     func valuesThroughWaits(_ mode: Mode) {
         let r = run(
             """
@@ -65,7 +73,7 @@ struct StacklessParkTests {
             "\(mode)")
     }
 
-    @Test("a tree of tasks waiting for their children", arguments: Mode.all)
+    @Test("a tree of tasks waiting for their children", arguments: StacklessParkTests.modes)
     func treeOfWaits(_ mode: Mode) {
         // 4,095 tasks: past the threshold, the inner ones wait for their children without stacks
         // and run their `wait` again when woken.
@@ -88,7 +96,7 @@ struct StacklessParkTests {
         #expect(r.output == "283069440\n", "\(mode)")  // 45 × (2048 + ... + 4095)
     }
 
-    @Test("errors after a wait keep their place", arguments: Mode.all)
+    @Test("errors after a wait keep their place", arguments: StacklessParkTests.modes)
     func errorsAfterAWait(_ mode: Mode) {
         let send = run(
             "fn put(c: chan<int>) {\n    send(c, 1)\n}\nlet c = chan<int>(0)\nlet t = spawn put(c)\nsleep(20)\nclose(c)\nwait(t)",

@@ -2,6 +2,7 @@
 // would see (output, error text, exit status).
 
 import Foundation
+import VMRuntime
 
 @testable import VecVM
 
@@ -34,7 +35,13 @@ struct Mode: CustomStringConvertible, Sendable {
     var jit: Bool
     var asyncPreemption: Bool
     var quantumNanoseconds: Int64 = 10_000_000
-    var description: String { "procs=\(procs) jit=\(jit) async=\(asyncPreemption) quantum=\(quantumNanoseconds)ns" }
+    /// VMConfiguration.stacklessParkThreshold (nil: the default); 0 makes every wait of a spawned
+    /// task in a send, a receive or a wait park without its stack.
+    var stacklessParkThreshold: Int? = nil
+    var description: String {
+        "procs=\(procs) jit=\(jit) async=\(asyncPreemption) quantum=\(quantumNanoseconds)ns"
+            + (stacklessParkThreshold.map { " stackless-above=\($0)" } ?? "")
+    }
 
     static let all: [Mode] = [
         Mode(procs: 1, jit: false, asyncPreemption: false),
@@ -54,7 +61,9 @@ func run(
         configuration: VMConfiguration(
             procs: mode.procs, quantumNanoseconds: mode.quantumNanoseconds, jit: mode.jit,
             asyncPreemption: mode.asyncPreemption, output: out, arguments: arguments, input: NoInput(),
-            allowFileAccess: files))
+            allowFileAccess: files,
+            stacklessParkThreshold: mode.stacklessParkThreshold ?? SchedulerConfiguration.defaultStacklessParkThreshold)
+    )
     defer { vm.shutdown() }
     do {
         try vm.run(source: source, fileName: file)

@@ -392,7 +392,7 @@ typedef struct vm_sched {
     vm_xreg_pool xregs;     // xRegAlloc: the pool of state blocks (VMRuntime/XRegs.swift)
     uint64_t stats[VM_STAT_COUNT];  // atomic adds (events not tied to a P)
     uint32_t unwind;        // SchedulerConfiguration.unwindsStoppedTasks; fixed before the Ms start
-    uint32_t pad0;
+    uint32_t stackless_threshold;  // SchedulerConfiguration.stacklessParkThreshold; fixed before the Ms start
     uint64_t stopped_finished;  // atomic: Gs of ended runs that have finished (unwound or dropped)
     uint64_t stopped_trimmed;   // stopped_finished when the C heap was last trimmed (host side)
 } vm_sched;

@@ -55,13 +55,19 @@ public struct VMConfiguration: Sendable {
     /// off by default, like `extern`: then such a call is the compile error "file access is disabled
     /// in this VM". The CLI allows it.
     public var allowFileAccess: Bool
+    /// Tasks alive above which a task waiting in a send, a receive or a wait gives its stack back
+    /// (`SchedulerConfiguration.stacklessParkThreshold`; default 1,024, or the environment variable
+    /// VECVM_STACKLESS_PARK_THRESHOLD). Memory against speed: it changes no result.
+    public var stacklessParkThreshold: Int
 
     public init(
         procs: Int? = nil, quantumNanoseconds: Int64 = 10_000_000, jit: Bool = true, asyncPreemption: Bool = true,
         output: OutputSink = StandardOutput(), memoryLimit: Int? = nil, allowForeignFunctions: Bool = false,
         fuel: Int? = nil, timeLimit: Duration? = nil, arguments: [String] = [],
-        input: any InputSource = NoInput(), allowFileAccess: Bool = false, maxTasks: Int? = nil
+        input: any InputSource = NoInput(), allowFileAccess: Bool = false, maxTasks: Int? = nil,
+        stacklessParkThreshold: Int = SchedulerConfiguration.defaultStacklessParkThreshold
     ) {
+        self.stacklessParkThreshold = stacklessParkThreshold
         self.procs = max(1, procs ?? VMConfiguration.cpuCount)
         self.quantumNanoseconds = quantumNanoseconds
         self.jit = jit
@@ -237,7 +243,8 @@ public final class VM: @unchecked Sendable {
             let s = Scheduler(
                 configuration: SchedulerConfiguration(
                     procs: configuration.procs, quantumNanoseconds: configuration.quantumNanoseconds,
-                    asyncPreemption: configuration.asyncPreemption, unwindsStoppedTasks: true))
+                    asyncPreemption: configuration.asyncPreemption, unwindsStoppedTasks: true,
+                    stacklessParkThreshold: configuration.stacklessParkThreshold))
             scheduler = s
             return s
         }
