@@ -207,10 +207,8 @@ public final class Channel: @unchecked Sendable {
     /// `for v in ch` form), or when the caller's run ended (`Scheduler.isStopping`; unwinding
     /// schedulers).
     public func receiveOrClosed() -> Message? {
-        switch receive(stackless: false) {
-        case .value(let m): return m
-        default: return nil
-        }
+        var parked = false
+        return receive(stackless: false, parked: &parked)
     }
 
     /// What `receiveOrPark` did.
@@ -229,7 +227,11 @@ public final class Channel: @unchecked Sendable {
     /// the task's stack goes back to its P (a parked task then holds no stack page: see
     /// requestStacklessPark). When a sender or close wakes it, the body runs from its start on
     /// a fresh stack and calls `finishParkedReceive` first.
-    public func receiveOrPark() -> Receipt { receive(stackless: true) }
+    public func receiveOrPark() -> Receipt {
+        var parked = false
+        if let m = receive(stackless: true, parked: &parked) { return .value(m) }
+        return parked ? .parked : .none
+    }
 
     /// The end of a `receiveOrPark` that parked, in the task it woke: the value, or nil when the
     /// channel was closed or the run ended, as `receiveOrClosed` would have returned.
@@ -250,8 +252,11 @@ public final class Channel: @unchecked Sendable {
         return nil
     }
 
+    /// The value; or nil with `parked` set when it parked without its stack (`stackless` only),
+    /// nil alone when the channel is closed and drained or the run ended. (Not a `Receipt`: the
+    /// stackful path, ping-pong's, would pay a generic destroy of the enum per receive.)
     @inline(__always)
-    private func receive(stackless: Bool) -> Receipt {
+    private func receive(stackless: Bool, parked: inout Bool) -> Message? {
         guard let me = vm_current_m(), let g = me.pointee.curg else { notInTask("Channel.receive") }
         let c = state
         vm_mutex_lock(&c.pointee.lock)
@@ -271,23 +276,23 @@ public final class Channel: @unchecked Sendable {
             s.pointee.waitok = 1
             vm_mutex_unlock(&c.pointee.lock)
             ready(s, me.pointee.p, next: true)
-            return .value(m)
+            return m
         }
         if c.pointee.count > 0 {
             let m = (ring + Int(c.pointee.recvx)).move()
             c.pointee.recvx = c.pointee.recvx + 1 == c.pointee.cap ? 0 : c.pointee.recvx + 1
             c.pointee.count -= 1
             vm_mutex_unlock(&c.pointee.lock)
-            return .value(m)
+            return m
         }
         if c.pointee.closed != 0 {
             vm_mutex_unlock(&c.pointee.lock)
-            return .none
+            return nil
         }
         if isStale(g, me) {
             vm_mutex_unlock(&c.pointee.lock)
             stopOrAbandon(g, me)
-            return .none
+            return nil
         }
         g.pointee.waitok = 0
         vm_store_u32(&g.pointee.status, VM_G_PARKING)
@@ -298,17 +303,17 @@ public final class Channel: @unchecked Sendable {
             vm_store_u32(&g.pointee.status, VM_G_RUNNING)
             vm_mutex_unlock(&c.pointee.lock)
             stopOrAbandon(g, me)
-            return .none
+            return nil
         }
         if stackless && manyGsAlive(me) {
             requestStacklessPark(g)
             vm_mutex_unlock(&c.pointee.lock)
-            return .parked
+            parked = true
+            return nil
         }
         vm_mutex_unlock(&c.pointee.lock)
         parkCurrent(g, me)  // as in send: no lock, no open access, `me` dead afterwards
-        if let m = Channel.finishReceive(g) { return .value(m) }
-        return .none
+        return Channel.finishReceive(g)
     }
 
     /// Closes the channel: waiting receivers get "closed", waiting senders fail with

@@ -243,18 +243,9 @@ func requestStacklessPark(_ g: GPtr) {
 /// the default 1,024, the stack pages of waiting Gs are at most 4 MiB, and a few Gs that trade
 /// values keep their stacks: giving a stack back and starting again on one makes each wait about
 /// 30% dearer (channel ping-pong: 190 → 250 ns here).
-@inline(never)
+@inline(__always)
 func manyGsAlive(_ m: MPtr) -> Bool {
-    let s = m.pointee.sched.assumingMemoryBound(to: vm_sched.self)
-    func total(_ i: UInt32) -> UInt64 {
-        var sum = vm_load_relaxed_u64(vm_sched_stat(s, i))
-        for k in 0..<Int(s.pointee.nprocs) { sum &+= vm_load_relaxed_u64(vm_p_stat(s.pointee.allp[k]!, i)) }
-        return sum
-    }
-    let threshold = UInt64(s.pointee.stackless_threshold)
-    if threshold == 0 { return true }
-    let ended = total(VM_STAT_EXITS) &+ total(VM_STAT_ABANDONED)
-    return total(VM_STAT_TASKS) &- ended > threshold
+    vm_sched_many_gs_alive(m.pointee.sched.assumingMemoryBound(to: vm_sched.self))
 }
 
 /// The G's body has returned to park without its stack (see requestStacklessPark).

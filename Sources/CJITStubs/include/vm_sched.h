@@ -467,6 +467,24 @@ static inline void *vm_g_msg_slot(vm_g *g) { return (void *)g->msg; }
 static inline vm_g **vm_p_runq_slot(vm_p *p, uint32_t i) { return &p->runq[i % VM_RUNQ_SIZE]; }
 static inline uint64_t *vm_p_stat(vm_p *p, uint32_t i) { return &p->stats[i]; }
 static inline uint64_t *vm_sched_stat(vm_sched *s, uint32_t i) { return &s->stats[i]; }
+
+// Whether more than `s->stackless_threshold` Gs are alive (spawned, not yet finished or dropped),
+// from the scheduler's and the Ps' counters read racily: a heuristic, not a count (Task.swift,
+// manyGsAlive). On every wait that may park without its stack, so kept to a few loads.
+static inline bool vm_sched_many_gs_alive(vm_sched *s) {
+    uint64_t threshold = s->stackless_threshold;
+    if (threshold == 0) return true;
+    uint64_t alive = __atomic_load_n(&s->stats[VM_STAT_TASKS], __ATOMIC_RELAXED) -
+                     __atomic_load_n(&s->stats[VM_STAT_EXITS], __ATOMIC_RELAXED) -
+                     __atomic_load_n(&s->stats[VM_STAT_ABANDONED], __ATOMIC_RELAXED);
+    for (int32_t i = 0; i < s->nprocs; i++) {
+        const vm_p *p = s->allp[i];
+        alive += __atomic_load_n(&p->stats[VM_STAT_TASKS], __ATOMIC_RELAXED) -
+                 __atomic_load_n(&p->stats[VM_STAT_EXITS], __ATOMIC_RELAXED) -
+                 __atomic_load_n(&p->stats[VM_STAT_ABANDONED], __ATOMIC_RELAXED);
+    }
+    return alive > threshold;
+}
 static inline vm_xreg_pool *vm_sched_xreg_pool(vm_sched *s) { return &s->xregs; }
 
 // ---- typed atomics on G pointers ----
