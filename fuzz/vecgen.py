@@ -23,6 +23,7 @@ and masks, select, any/all/count, % on [int]); it stays off until the VM impleme
 """
 
 import random
+import re
 import sys
 
 INT_LITS = [
@@ -793,7 +794,14 @@ class Gen:
                 return
             self.emit("%s %s %s" % (v.name, self.pick(ops), rhs))
             return
-        self.emit("%s = %s" % (v.name, self.expr(v.ty, ctx)))
+        e = self.expr(v.ty, ctx)
+        if v.ty == "str" and (ctx.in_loop or ctx.mult > 1):
+            # A string fed back into itself in a loop grows exponentially (`s = s + (s + "x")`, 6
+            # times, in a recursion) until "out of memory"; where two tasks run such code at once,
+            # which of them fails first, and at which `+`, depends on the scheduling. The variable's
+            # own uses become a literal (no randomness drawn: other programs stay as they were).
+            e = re.sub(r"\b%s\b" % re.escape(v.name), '"s"', e)
+        self.emit("%s = %s" % (v.name, e))
 
     def stmt_elem_write(self, ctx):
         vs = [v for v in self.visible() if is_arr(v.ty) and v.length and not v.buf.frozen and v.ty != "[bool]"]
