@@ -133,8 +133,6 @@ enum Interpreter {
         // Fuel: the loop iterations and calls this task may still make before asking the VM's
         // budget for more (Int.max when the VM has no budget: the check then never fires).
         var fuel = ctx.fuel == nil ? Int.max : 0
-        // A task's body (or a direct call) that is a native function starts as native code, as a
-        // call of it would.
         if state.parked {
             // Woken after parking without its stack: the send or receive at the top frame's pc
             // completes now (Channel.finishParked*), then the loop goes on after it; a wait runs again.
@@ -149,6 +147,8 @@ enum Interpreter {
                 throw Fault(message: error.message, function: function, pc: top.pc)
             }
         } else if state.frameCount == 1 && top.pc == 0, let native = entries[function].native, ctx.fuel == nil {
+            // A task's body (or a direct call) that is a native function starts as native code, as
+            // a call of it would.
             guard try enterNatively(state, entries, native, preempt, direct: ctx.directStop != nil) else { return }
             let t = state.frames[state.frameCount - 1]
             function = t.function
