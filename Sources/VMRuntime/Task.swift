@@ -143,11 +143,18 @@ private func takeBody() -> () -> Void {
 
 @inline(never)
 private func exitCurrent() -> Never {
+    leaveStackForGood(VM_REASON_EXIT, "a finished task was resumed")
+}
+
+/// Switches the current G to g0 with `reason`, never to come back on this stack (`broken`: what it
+/// would mean if it did).
+@inline(never)
+private func leaveStackForGood(_ reason: UInt32, _ broken: StaticString) -> Never {
     let m = vm_current_m()!
     let g = m.pointee.curg!
-    m.pointee.reason = VM_REASON_EXIT
+    m.pointee.reason = reason
     vm_switch_to_g0(g, m)
-    fatalError("VMRuntime: a finished task was resumed")
+    fatalError("VMRuntime: \(broken)")
 }
 
 // MARK: - Switches from a running G
@@ -251,11 +258,7 @@ func manyGsAlive(_ m: MPtr) -> Bool {
 /// The G's body has returned to park without its stack (see requestStacklessPark).
 @inline(never)
 private func parkStacklessCurrent() -> Never {
-    let m = vm_current_m()!
-    let g = m.pointee.curg!
-    m.pointee.reason = VM_REASON_PARK_STACKLESS
-    vm_switch_to_g0(g, m)
-    fatalError("VMRuntime: a task that parked without its stack was resumed on it")
+    leaveStackForGood(VM_REASON_PARK_STACKLESS, "a task that parked without its stack was resumed on it")
 }
 
 /// On g0, for a G that switched out with VM_REASON_PARK_STACKLESS: its stack goes back to `p`'s
