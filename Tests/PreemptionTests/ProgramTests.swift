@@ -31,9 +31,9 @@ extension AsyncPreemptionSuite {
         static let source = """
             // Eight tasks run long fused kernels (sqrt(x*x + y*y) over 2M f32) while the main task
             // interprets a loop: kernels are preempted by signal, the loop at its back-edges. The loop
-            // is long (3M iterations: ~130 ms debug, ~370 ms under ASan) so that sysmon surely looks
-            // while it runs: at 300,000 (4 ms under ASan) a full parallel ASan run once finished it
-            // between two of sysmon's passes on a loaded machine, and preempt.coop was 0.
+            // is long (3M iterations: ~130 ms debug, ~370 ms under ASan) so that sysmon surely marks
+            // it while it runs: at 300,000 (37 ms under ASan) a full parallel ASan run on a loaded
+            // machine once finished it unmarked, and preempt.coop was 0.
             fn norms(seed: int) -> f32 {
                 let n = 2_000_000
                 let x = f32(iota(n) + seed) * f32(0.001)
