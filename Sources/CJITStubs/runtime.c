@@ -141,6 +141,15 @@ static void vm_wait_init(void) {
     pthread_atfork(vm_wait_prefork, vm_wait_postfork_parent, vm_wait_postfork_child);
 }
 
+// Before main, so that these fork handlers are registered before any other that takes a runtime
+// mutex (Sysmon's, registered on first use): prepare handlers run in the reverse order of
+// registration and the others in order, so the buckets are locked last before fork() and freed
+// first after it. Registered lazily (at the first wait) they ran innermost, and a handler's unlock
+// of a contended vm_mutex in the parent waited for a bucket lock its own thread held: a deadlock,
+// whenever a process forked while, say, sysmon waited for the stack pool's lock
+// (Tests/PortableRuntime/task_switch.c pins it).
+__attribute__((constructor)) static void vm_wait_init_before_main(void) { pthread_once(&vm_wait_once, vm_wait_init); }
+
 static vm_wait_bucket *vm_wait_bucket_of(const uint32_t *word) {
     pthread_once(&vm_wait_once, vm_wait_init);
     uintptr_t a = (uintptr_t)word;

@@ -3,13 +3,18 @@
 // VECVM_NO_JIT build), and arm64 — both flavours — under qemu-aarch64 when a cross compiler is there.
 // It checks that a switch keeps the callee-saved registers (general and floating-point) and the
 // rounding mode, that a new task starts at its entry with its argument, that the runtime mutex
-// excludes, and that notes time out and wake. Run by run.sh (from .ci/run).
+// excludes, that notes time out and wake, and that fork() with handlers that take a runtime mutex
+// (as Sysmon's do) returns while that mutex is contended. Run by run.sh (from .ci/run).
 #include "vm_sched.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <fenv.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void *g0_sp, *g_sp;
 static volatile long counter;
@@ -47,7 +52,43 @@ static void *waker(void *arg) {
     return NULL;
 }
 
+// fork(): handlers registered, as Sysmon's are, before the runtime's first wait (in the
+// condition-variable build that is when its wait buckets used to register their own handlers).
+// Ours take `fork_mu` before the fork and give it back after, while `contender` waits for it, so
+// the parent's unlock must wake a sleeper: the buckets must be free by then (the runtime registers
+// its fork handlers before main, so they run outermost).
+static vm_mutex fork_mu;
+static volatile int contender_go;
+
+static void *contender(void *arg) {
+    (void)arg;
+    while (!__atomic_load_n(&contender_go, __ATOMIC_ACQUIRE)) vm_cpu_relax();
+    vm_mutex_lock(&fork_mu);
+    vm_mutex_unlock(&fork_mu);
+    return NULL;
+}
+
+static void fork_prepare(void) {
+    vm_mutex_lock(&fork_mu);
+    __atomic_store_n(&contender_go, 1, __ATOMIC_RELEASE);
+    // The contender has marked the mutex contended (2) and is on its way to sleep.
+    while (__atomic_load_n(&fork_mu.state, __ATOMIC_ACQUIRE) != 2) {
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+static void fork_parent(void) { vm_mutex_unlock(&fork_mu); }
+static void fork_child(void) { fork_mu = (vm_mutex){0}; }
+
+static void fork_deadlocked(int sig) {
+    (void)sig;
+    static const char msg[] = "fork: DEADLOCKED (a fork handler's unlock waited for a wait bucket)\n";
+    (void)!write(1, msg, sizeof msg - 1);
+    _exit(1);
+}
+
 int main(void) {
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
     size_t size = 256 * 1024;
     char *stack = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     g_sp = vm_ctx_init((uintptr_t)(stack + size), entry, (void *)3);
@@ -82,5 +123,22 @@ int main(void) {
     woken = vm_note_sleep(&note, INT64_MAX);
     pthread_join(w, NULL);
     printf("note: woken %s after %.1f ms\n", woken ? "yes" : "NO", (vm_nanotime() - t0) / 1e6);
-    return (counter == 3 * n && regs_ok && round_ok && shared == 80000 && woken) ? 0 : 1;
+
+    signal(SIGALRM, fork_deadlocked);
+    alarm(20);
+    pthread_t ct;
+    pthread_create(&ct, NULL, contender, NULL);
+    pid_t child = fork();
+    if (child == 0) {
+        vm_mutex_lock(&fork_mu);  // the child's runtime waits work afresh
+        vm_mutex_unlock(&fork_mu);
+        _exit(0);
+    }
+    pthread_join(ct, NULL);
+    int child_status = 0;
+    bool forked = child > 0 && waitpid(child, &child_status, 0) == child && WIFEXITED(child_status) &&
+                  WEXITSTATUS(child_status) == 0;
+    alarm(0);
+    printf("fork: with a contended runtime mutex in the handlers: %s\n", forked ? "returned" : "FAILED");
+    return (counter == 3 * n && regs_ok && round_ok && shared == 80000 && woken && forked) ? 0 : 1;
 }
