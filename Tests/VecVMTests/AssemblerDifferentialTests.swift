@@ -471,6 +471,7 @@ extension AssemblerCorpus {
             ("mul", { $0.mul($1) }, { $0.mul($1) }),
             ("div", { $0.div($1) }, { $0.div($1) }),
             ("idiv", { $0.idiv($1) }, { $0.idiv($1) }),
+            ("imul", { $0.imul($1) }, { $0.imul($1) }),
         ]
     }
 

@@ -157,6 +157,7 @@ struct AssemblerBaseTests {
         expectEncoding("45 69 EE E8 03 00 00", "imull $1000, %r14d, %r13d") { $0.imul(.r13d, .r14d, 1000) }
         expectEncoding("48 99", "cqto") { $0.cqo() }
         expectEncoding("48 F7 F9", "idivq %rcx") { $0.idiv(rcx) }
+        expectEncoding("49 F7 E8", "imulq %r8") { $0.imul(r8) }
         expectEncoding("99", "cltd") { $0.cdq() }
         expectEncoding("41 F7 F0", "divl %r8d") { $0.div(.r8d) }
         expectEncoding("48 F7 23", "mulq (%rbx)") { $0.mul(ptr(rbx).qword) }

@@ -45,6 +45,10 @@ extension FunctionLowering {
             }
             a.mov(g(opA), .rax)
         case .divInt, .modInt:
+            if let d = knownInt(opC, before: pc), FunctionLowering.divisionMagic(d) != nil {
+                emitDivision(ins, by: d)
+                break
+            }
             let fail = try deopt(at: pc)  // division by zero: the interpreter reports it
             let normal = a.newLabel()
             let done = a.newLabel()

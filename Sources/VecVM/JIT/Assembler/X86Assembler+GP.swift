@@ -108,6 +108,9 @@ extension X86Assembler {
     /// Signed division of rdx:rax (sign-extend with `cqo`/`cdq` first).
     mutating func idiv(_ s: X86.GPR) { emit(.idiv, .gpr(s)) }
     mutating func idiv(_ s: X86.Mem) { emit(.idiv, .mem(s)) }
+    /// rdx:rax = rax * s, signed: the one-operand form (the high half of a product).
+    mutating func imul(_ s: X86.GPR) { emit(.imul, .gpr(s)) }
+    mutating func imul(_ s: X86.Mem) { emit(.imul, .mem(s)) }
     mutating func imul(_ d: X86.GPR, _ s: X86.GPR) { emit(.imul, .gpr(d), .gpr(s)) }
     mutating func imul(_ d: X86.GPR, _ s: X86.Mem) { emit(.imul, .gpr(d), .mem(s)) }
     mutating func imul(_ d: X86.GPR, _ s: X86.GPR, _ imm: Int64) { emit(.imul, .gpr(d), .gpr(s), .imm(imm)) }

@@ -800,6 +800,18 @@ extension X86Assembler {
     private mutating func encodeIMul(
         _ instruction: X86.Instruction, _ entry: X86.Encoding, _ operands: Operands
     ) throws(X86AssemblerError) {
+        if operands.count == 1 {
+            // imul r/m: rdx:rax = rax * r/m, signed (F7 /5; F6 /5 for a byte: ax = al * r/m8).
+            guard let source = rm(operands.o0), !operands.o0.isVector else {
+                throw invalid(instruction, "expects one register or memory operand")
+            }
+            let width = try width(of: operands.o0, instruction)
+            let byteRegisters: [X86.GPR] = if case .gpr(let register) = operands.o0 { [register] } else { [] }
+            try legacy(
+                width: width, opcode: width == .byte ? 0xF6 : 0xF7, reg: 5, rm: source, byteRegisters: byteRegisters)
+            suffix = Self.suffix(width)
+            return
+        }
         guard operands.count == 2 || operands.count == 3, case .gpr(let destination) = operands.o0,
             destination.width != .byte, let source = rm(operands.o1), !operands.o1.isVector
         else { throw invalid(instruction, "expects (16/32/64-bit reg, reg or mem[, imm])") }
