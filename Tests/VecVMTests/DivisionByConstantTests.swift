@@ -1,5 +1,5 @@
 // Integer `/` and `%` by a constant in native code (JIT/FunctionLowering+Division.swift): the
-// multiply-and-shift sequence must give the truncated quotient and the dividend-signed remainder
+// multiply-and-shift sequence and the shifts for powers of two must give the truncated quotient and the dividend-signed remainder
 // of LANGUAGE.md for every dividend and divisor, exactly as the interpreter's division does.
 
 import Testing
@@ -32,6 +32,26 @@ struct DivisionByConstantTests {
         if d < 0 && magic.m > 0 { q &-= n }
         q >>= Int64(magic.s)
         return q &+ Int64(bitPattern: UInt64(bitPattern: q) >> 63)
+    }
+
+    /// The shift sequence for d = ±2^k (FunctionLowering.emitDivision(_:byPowerOfTwo:)): quotient
+    /// and remainder.
+    static func powerOfTwo(_ n: Int64, _ d: Int64) -> (Int64, Int64) {
+        let k = Int64(d.magnitude.trailingZeroBitCount)
+        let bias = Int64(bitPattern: UInt64(bitPattern: n >> 63) >> UInt64(64 - k))
+        let q = (n &+ bias) >> k
+        return (d < 0 ? 0 &- q : q, n &- (q << k))
+    }
+
+    @Test func theShiftSequenceIsExactForPowersOfTwo() {
+        var wrong = 0
+        for d in Self.divisors where d.magnitude.nonzeroBitCount == 1 {
+            for n in Self.dividends where Self.powerOfTwo(n, d) != (n / d, n % d) {
+                wrong += 1
+                if wrong < 5 { Issue.record("\(n) / \(d): \(Self.powerOfTwo(n, d)), want \((n / d, n % d))") }
+            }
+        }
+        #expect(wrong == 0)
     }
 
     @Test func theReciprocalSequenceIsExactForEveryDividend() {

@@ -1,7 +1,8 @@
 // Function lowering: integer `/` and `%` by a constant without `idiv` (see FunctionLowering.swift).
-// `(i + j) % 7` or `n * (n + 1) / 2` divides by a `loadInt` just before it; an idiv costs 40-90
-// cycles on x86-64, a multiplication by a fixed-point reciprocal and two shifts a handful, and the
-// quotient is the same for every dividend (LANGUAGE.md: `/` truncates, `%` takes the dividend's sign).
+// `(i + j) % 7` or `n * (n + 1) / 2` divides by a `loadInt` just before it. An idiv takes tens of
+// cycles; a multiplication by a fixed-point reciprocal and a few shifts, or only shifts for a power
+// of two, take a handful, and give the same quotient for every dividend (LANGUAGE.md: `/`
+// truncates, `%` takes the dividend's sign).
 
 extension FunctionLowering {
     /// The value of the int register `slot` just before `pc` when a constant sets it in the same
@@ -75,8 +76,12 @@ extension FunctionLowering {
     /// opA = opB / d or opB % d (`ins` is divInt or modInt) for a constant `d` that has a
     /// `divisionMagic`. Uses rax and rdx, like idiv; never traps, so it needs no deopt.
     mutating func emitDivision(_ ins: Instruction, by d: Int64) {
-        let (m, s) = FunctionLowering.divisionMagic(d)!
         let n = g(ins.b)
+        if d.magnitude.nonzeroBitCount == 1 {
+            emitDivision(ins, byPowerOfTwo: d)
+            return
+        }
+        let (m, s) = FunctionLowering.divisionMagic(d)!
         a.mov(.rax, m)
         a.imul(n)  // rdx = the high half of m * n
         if d > 0 && m < 0 { a.add(.rdx, n) }
@@ -99,5 +104,27 @@ extension FunctionLowering {
         a.mov(.rax, n)
         a.sub(.rax, .rdx)
         a.mov(g(ins.a), .rax)
+    }
+
+    /// The same for d = ±2^k (k in 1...62): the dividend, plus 2^k - 1 when it is negative (so the
+    /// shift rounds toward zero), shifted right by k; negated for a negative d. The remainder,
+    /// whose sign is the dividend's whatever d's, is n - (n / |d|) << k. No multiplication.
+    mutating func emitDivision(_ ins: Instruction, byPowerOfTwo d: Int64) {
+        let n = g(ins.b)
+        let k = Int64(d.magnitude.trailingZeroBitCount)
+        a.mov(.rax, n)
+        a.sar(.rax, 63)
+        a.shr(.rax, 64 - k)  // 2^k - 1 for a negative n, else 0
+        a.add(.rax, n)
+        a.sar(.rax, k)  // n / |d|
+        if ins.opcode == .divInt {
+            if d < 0 { a.neg(.rax) }
+            a.mov(g(ins.a), .rax)
+            return
+        }
+        a.shl(.rax, k)
+        a.mov(.rdx, n)
+        a.sub(.rdx, .rax)
+        a.mov(g(ins.a), .rdx)
     }
 }
