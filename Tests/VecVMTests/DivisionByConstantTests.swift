@@ -99,6 +99,31 @@ struct DivisionByConstantTests {
         for i in divisors.indices { #expect(NativeFunctions.shared.compiledNames.contains("f\(i)"), "f\(i)") }
     }
 
+    /// A divisor set by a constant on one path only is not a constant: here the `%` is where the
+    /// `if` lands, right after `d = 3` (the JIT used 3 for every iteration, and printed 10).
+    @Test(.enabled(if: JITSupport.available, "no JIT here (compiled out, or no AVX2+FMA)"))
+    func aDivisorSetOnOnePathIsNotAConstant() {
+        let source = """
+            fn f(n: int) -> int {
+                var s = 0
+                for i in 0..n {
+                    let m = i * 1000 + 1
+                    var d = 7
+                    if i % 2 == 0 { d = 3 }
+                    s += m % d
+                    s += m / d
+                }
+                return s
+            }
+            print(f(10))
+            """
+        let jit = run(source, mode: Mode(procs: 1, jit: true, asyncPreemption: true))
+        let interp = run(source, mode: Mode(procs: 1, jit: false, asyncPreemption: false))
+        #expect(jit.output == interp.output)
+        #expect(interp.output == "10256\n")
+        #expect(NativeFunctions.shared.compiledNames.contains("f"))
+    }
+
     /// A constant divisor (a literal, a negated one, one from the constant table) leaves no `idiv`
     /// in the function's code; a divisor known only at run time keeps it.
     @Test func aConstantDivisorNeedsNoIdiv() throws {

@@ -10,8 +10,10 @@ extension FunctionLowering {
     /// value: `-7` and `0 - 7`): no branch lands between there and `pc` and nothing in between
     /// writes `slot`. Nil otherwise (the value is then only known at run time).
     func knownInt(_ slot: Int, before pc: Int) -> Int64? {
+        // Each step back from i + 1 to i needs every path into i + 1 to come through i: i + 1 is
+        // no branch target and no re-entry point (`d = 7; if c { d = 3 }; m % d` lands on the %).
         var i = pc - 1
-        while i >= 0, !stateIn[i].isEmpty {
+        while i >= 0, !stateIn[i].isEmpty, !branchTargets.contains(i + 1), !entryPoints.contains(i + 1) {
             let ins = code[i]
             if ins.a == slot {
                 switch ins.opcode {
@@ -29,7 +31,6 @@ extension FunctionLowering {
                 let width = kind == .v32 || kind == .v64 ? 4 : 1
                 if d <= slot && slot < d + width { return nil }
             }
-            if branchTargets.contains(i) || entryPoints.contains(i) { return nil }
             i -= 1
         }
         return nil
