@@ -137,6 +137,9 @@ class Ctx:
 class Gen:
     def __init__(self, seed, v1=False, size=1.0):
         self.rng = random.Random(seed)
+        # Draws of forms added later, which must not change what the main stream generates (the
+        # seeds CI runs as regressions keep their programs, with those forms inserted).
+        self.side = random.Random(seed ^ 0x5DEECE66D)
         self.seed = seed
         self.v1 = v1
         self.size = size
@@ -957,6 +960,29 @@ class Gen:
             self.emit("print(%s, sum(%s))" % (acc, acc))
 
     def statement(self, ctx):
+        self.main_statement(ctx)
+        if self.side.random() < 0.05:
+            self.stmt_divisor_on_paths(ctx)
+
+    def stmt_divisor_on_paths(self, ctx):
+        """A divisor that is a different constant on each path into the division, the division
+        where the paths meet (the function JIT once took the constant of the last path for all).
+        Drawn from the side stream only; names from the counter."""
+        ints = [v for v in self.visible() if v.ty == "int"]
+        targets = [v for v in ints if v.mutable]
+        if not ints or not targets:
+            return
+        divisors = ["2", "3", "7", "(-5)", "1000", "16", "(-8)", "9"]
+        d = self.fresh("d")
+        x = ints[self.side.randrange(len(ints))].name
+        y = ints[self.side.randrange(len(ints))].name
+        m = targets[self.side.randrange(len(targets))].name
+        first, second = self.side.choice(divisors), self.side.choice(divisors)
+        self.emit("var %s = %s" % (d, first))
+        self.emit("if %s > %d { %s = %s }" % (x, self.side.randrange(-3, 10), d, second))
+        self.emit("%s += %s %s %s" % (m, y, self.side.choice(["%", "/"]), d))
+
+    def main_statement(self, ctx):
         k = self.r(100)
         if ctx.depth > 3:
             k = self.pick([0, 20, 40, 60])
