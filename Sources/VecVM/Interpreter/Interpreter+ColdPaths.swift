@@ -7,6 +7,15 @@ import VMRuntime
 extension Interpreter {
     // MARK: - Cold paths
 
+    /// The array table passed to native functions that have no array parameters: a valid address
+    /// (16 zero bytes, allocated once, never freed or written) that the code never reads.
+    private static let noArrayTableAddress: UInt = {
+        let p = UnsafeMutableRawPointer.allocate(byteCount: 16, alignment: 16)
+        p.initializeMemory(as: UInt8.self, repeating: 0, count: 16)
+        return UInt(bitPattern: p)
+    }()
+    static var noArrayTable: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: noArrayTableAddress)! }
+
     /// Runs a native function on the frame at `base` (JIT/FunctionLowering.swift): -1 when it returned,
     /// -2 when the task's run ended at a yield (it must unwind), else the pc where the interpreter
     /// goes on. A yield at a loop back-edge comes back here: the task yields, then re-enters the
@@ -22,7 +31,9 @@ extension Interpreter {
         if base + e.nativeFrameExtent > state.capacity && !state.ensureCapacity(base + e.nativeFrameExtent) {
             return 0
         }
-        let table = state.arrayTable(slots: e.frameSize)
+        // A function without array parameters never reads the table (rsi is then one of its
+        // registers): no allocation for it, which a task whose body is such a function would make.
+        let table = e.nativeArrayCount == 0 ? Interpreter.noArrayTable : state.arrayTable(slots: e.frameSize)
         let objs = state.objects + base
         for j in 0..<e.nativeArrayCount {
             let s = e.nativeArraySlots![j]
