@@ -801,15 +801,8 @@ extension X86Assembler {
         _ instruction: X86.Instruction, _ entry: X86.Encoding, _ operands: Operands
     ) throws(X86AssemblerError) {
         if operands.count == 1 {
-            // imul r/m: rdx:rax = rax * r/m, signed (F7 /5; F6 /5 for a byte: ax = al * r/m8).
-            guard let source = rm(operands.o0), !operands.o0.isVector else {
-                throw invalid(instruction, "expects one register or memory operand")
-            }
-            let width = try width(of: operands.o0, instruction)
-            let byteRegisters: [X86.GPR] = if case .gpr(let register) = operands.o0 { [register] } else { [] }
-            try legacy(
-                width: width, opcode: width == .byte ? 0xF6 : 0xF7, reg: 5, rm: source, byteRegisters: byteRegisters)
-            suffix = Self.suffix(width)
+            // imul r/m: rdx:rax = rax * r/m, signed, in the F7 group as mul is (F7 /5; F6 /5 for a byte).
+            try encodeUnary(instruction, operands, opcode: 0xF7, ext: 5)
             return
         }
         guard operands.count == 2 || operands.count == 3, case .gpr(let destination) = operands.o0,
@@ -871,13 +864,21 @@ extension X86Assembler {
     private mutating func encodeUnary(
         _ instruction: X86.Instruction, _ entry: X86.Encoding, _ operands: Operands
     ) throws(X86AssemblerError) {
+        try encodeUnary(instruction, operands, opcode: entry.opcode, ext: entry.ext)
+    }
+
+    /// One register or memory operand in the ModRM.reg extension `ext` of `opcode` (its byte form
+    /// at `opcode - 1`: FE/FF, F6/F7).
+    private mutating func encodeUnary(
+        _ instruction: X86.Instruction, _ operands: Operands, opcode: UInt8, ext: UInt8
+    ) throws(X86AssemblerError) {
         guard operands.count == 1, let target = rm(operands.o0), !operands.o0.isVector else {
             throw invalid(instruction, "expects one register or memory operand")
         }
         let width = try width(of: operands.o0, instruction)
         let byteRegisters: [X86.GPR] = if case .gpr(let register) = operands.o0 { [register] } else { [] }
         try legacy(
-            width: width, opcode: width == .byte ? entry.opcode - 1 : entry.opcode, reg: entry.ext, rm: target,
+            width: width, opcode: width == .byte ? opcode - 1 : opcode, reg: ext, rm: target,
             byteRegisters: byteRegisters)
         suffix = Self.suffix(width)
     }
