@@ -113,6 +113,49 @@ struct NativeFunctionTests {
         for name in ["ints", "floats", "singles", "conversions"] { #expect(isNative(name), "\(name)") }
     }
 
+    /// Every register form of the two-address integer operations (FunctionLowering.emitIntBinary):
+    /// the result in the left operand's register (`y = y - x`), in the right one's (`x = a - x`,
+    /// which goes through rax, and `y = a * y`), in a third (`lea` for a sum), and `-`, `!`, `%`
+    /// and `/` by constants into their own operand's register or another, with wrapping values.
+    @Test func integerOperationsInEveryRegisterForm() {
+        let r = agree(
+            """
+            fn mix(a: int, b: int, n: int) -> int {
+                var x = b
+                var y = a
+                var s = 0
+                for i in 0..n {
+                    x = a - x
+                    y = y - x
+                    x = x * y
+                    y = a * y
+                    x = x + i
+                    y = i + y
+                    let z = x - y
+                    let w = -z
+                    y = -y
+                    x = w + z * 3 - x % 5 + y / 4 + x % 8 - y / -16
+                    s = s * 31 + x - y
+                }
+                return s
+            }
+            fn flip(b: bool, n: int) -> int {
+                var c = b
+                var k = 0
+                for i in 0..n {
+                    c = !c
+                    let d = !c
+                    if d { k = k + i } else { k = i - k }
+                }
+                return k
+            }
+            print(mix(3, 5, 10), mix(-7, 11, 1000), mix(9223372036854775807, 2, 50))
+            print(flip(true, 11), flip(false, 100))
+            """)
+        #expect(r.output == "-3764699954929792554 4468891244130442092 7929964673336900906\n11 100\n")
+        for name in ["mix", "flip"] { #expect(isNative(name), "\(name)") }
+    }
+
     @Test func comparisonsWithNaN() {
         let r = agree(
             """

@@ -102,9 +102,8 @@ extension FunctionLowering {
             a.mov(.rax, d)
             a.imul(.rdx, .rax)
         }
-        a.mov(.rax, n)
-        a.sub(.rax, .rdx)
-        a.mov(g(ins.a), .rax)
+        if g(ins.a) != n { a.mov(g(ins.a), n) }
+        a.sub(g(ins.a), .rdx)
     }
 
     /// The same for d = ±2^k (k in 1...62): the dividend, plus 2^k - 1 when it is negative (so the
@@ -124,8 +123,7 @@ extension FunctionLowering {
             return
         }
         a.shl(.rax, k)
-        a.mov(.rdx, n)
-        a.sub(.rdx, .rax)
-        a.mov(g(ins.a), .rdx)
+        if g(ins.a) != n { a.mov(g(ins.a), n) }
+        a.sub(g(ins.a), .rax)
     }
 }

@@ -3,6 +3,34 @@
 extension FunctionLowering {
     // MARK: - One instruction
 
+    /// d = l + r, l - r or l * r (`op` is addInt, subInt or mulInt), wrapping, in two-address form:
+    /// in place where `d` is `l` (or `r` for the commutative two), `lea` for a sum into a third
+    /// register, else a copy of `l` into `d` first — except for `d = l - d`, which goes through rax.
+    /// (`d`, `l` and `r` are the slots' registers: two different slots may share one.)
+    mutating func emitIntBinary(_ op: Opcode, _ d: X86.GPR, _ l: X86.GPR, _ r: X86.GPR) {
+        func apply(_ d: X86.GPR, _ s: X86.GPR) {
+            switch op {
+            case .addInt: a.add(d, s)
+            case .subInt: a.sub(d, s)
+            default: a.imul(d, s)
+            }
+        }
+        if d == l {
+            apply(d, r)
+        } else if d == r && op != .subInt {
+            apply(d, l)
+        } else if d == r {
+            a.mov(.rax, l)
+            a.sub(.rax, r)
+            a.mov(d, .rax)
+        } else if op == .addInt {
+            a.lea(d, X86.ptr(l, index: r, scale: 1))
+        } else {
+            a.mov(d, l)
+            apply(d, r)
+        }
+    }
+
     mutating func emit(_ pc: Int) throws(Unsupported) {
         let ins = code[pc]
         let opA = ins.a
@@ -37,13 +65,7 @@ extension FunctionLowering {
                 a.emit(.vmovss, x(opA), .mem(X86.ptr(c).dword))
             }
         case .addInt, .subInt, .mulInt:
-            a.mov(.rax, g(opB))
-            switch ins.opcode {
-            case .addInt: a.add(.rax, g(opC))
-            case .subInt: a.sub(.rax, g(opC))
-            default: a.imul(.rax, g(opC))
-            }
-            a.mov(g(opA), .rax)
+            emitIntBinary(ins.opcode, g(opA), g(opB), g(opC))
         case .divInt, .modInt:
             if let d = knownInt(opC, before: pc), FunctionLowering.divisionMagic(d) != nil {
                 emitDivision(ins, by: d)
@@ -74,13 +96,11 @@ extension FunctionLowering {
         case .addIntImm:
             a.lea(g(opA), X86.ptr(g(opB), Int32(ins.sC)))
         case .negInt:
-            a.mov(.rax, g(opB))
-            a.neg(.rax)
-            a.mov(g(opA), .rax)
+            if g(opA) != g(opB) { a.mov(g(opA), g(opB)) }
+            a.neg(g(opA))
         case .not:
-            a.mov(.rax, g(opB))
-            a.xor(.rax, 1)
-            a.mov(g(opA), .rax)
+            if g(opA) != g(opB) { a.mov(g(opA), g(opB)) }
+            a.xor(g(opA), 1)
         case .addFloat: a.emit(.vaddsd, x(opA), x(opB), x(opC))
         case .subFloat: a.emit(.vsubsd, x(opA), x(opB), x(opC))
         case .mulFloat: a.emit(.vmulsd, x(opA), x(opB), x(opC))
