@@ -99,8 +99,7 @@ extension Interpreter {
             // runNative may have grown (moved) the register stacks.
             let regs = state.registers + top.base
             if entry.pointee.usesReferences {
-                let objs = state.objects + top.base
-                for i in 0..<entry.pointee.frameSize { objs[i] = nil }
+                releaseObjects(state.objects + top.base, entry.pointee.frameSize)
             }
             switch entry.pointee.resultStorage {
             case .scalar: state.task.result = (regs[0], 0, 0, 0)

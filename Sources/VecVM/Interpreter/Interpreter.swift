@@ -188,7 +188,7 @@ enum Interpreter {
                 objs[a] = entries[function].function._withUnsafeGuaranteedRef { $0.strings[fieldBx(w)] }
             case .clearRefs:
                 let n = fieldB(w)
-                for i in a..<(a + n) { objs[i] = nil }
+                releaseObjects(objs + a, n)
             case .getGlobal:
                 let g = fieldBx(w)
                 if ctx.globals.scalarInitialized[g] == 0 {
@@ -209,7 +209,9 @@ enum Interpreter {
                     throw Fault(
                         message: uninitializedGlobal(ctx, w, scalar: false), function: function, pc: pc - code - 1)
                 }
-                objs[a] = ctx.globals.loadObject(g)
+                let value = ctx.globals.loadObject(g)
+                // A slot that holds nil needs no release: initializing it over nil loses nothing.
+                if objs[a] == nil { (objs + a).initialize(to: value) } else { objs[a] = value }
             case .setGlobal:
                 let g = fieldBx(w)
                 ctx.globals.scalars[g] = regs[a]
@@ -437,9 +439,7 @@ enum Interpreter {
                         throw Fault.stopped
                     case -1:
                         if entries[callee].usesReferences {
-                            let o = state.objects + newBase
-                            for i in 1..<entries[callee].frameSize { o[i] = nil }
-                            o[0] = nil
+                            releaseObjects(state.objects + newBase, entries[callee].frameSize)
                         }
                         // ensureCapacity may have moved the register stacks.
                         regs = state.registers + base
@@ -495,7 +495,7 @@ enum Interpreter {
                     ro = objs[a]
                 }
                 if entries[function].usesReferences {
-                    for i in 0..<entries[function].frameSize { objs[i] = nil }
+                    releaseObjects(objs, entries[function].frameSize)
                 }
                 regs[0] = r0
                 if kind == Opcode.ret4.rawValue {
