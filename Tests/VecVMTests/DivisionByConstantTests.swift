@@ -35,12 +35,15 @@ struct DivisionByConstantTests {
     }
 
     /// The shift sequence for d = ±2^k (FunctionLowering.emitDivision(_:byPowerOfTwo:)): quotient
-    /// and remainder.
+    /// and remainder, each as its instructions compute it.
     static func powerOfTwo(_ n: Int64, _ d: Int64) -> (Int64, Int64) {
         let k = Int64(d.magnitude.trailingZeroBitCount)
-        let bias = Int64(bitPattern: UInt64(bitPattern: n >> 63) >> UInt64(64 - k))
+        // sar 63 (left out for k = 1, where the sign bit shifted down is the bias), shr 64 - k.
+        let sign = k > 1 ? UInt64(bitPattern: n >> 63) : UInt64(bitPattern: n)
+        let bias = Int64(bitPattern: sign >> UInt64(64 - k))
         let q = (n &+ bias) >> k
-        return (d < 0 ? 0 &- q : q, n &- (q << k))
+        let truncated = k < 32 ? (n &+ bias) & -(Int64(1) << k) : ((n &+ bias) >> k) << k
+        return (d < 0 ? 0 &- q : q, n &- truncated)
     }
 
     @Test func theShiftSequenceIsExactForPowersOfTwo() {

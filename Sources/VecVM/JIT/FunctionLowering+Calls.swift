@@ -222,29 +222,29 @@ extension FunctionLowering {
 
     /// opA jump to `target`; a backward one polls the preemption flag first.
     mutating func jump(from pc: Int, to target: Int, condition: X86.Condition?) throws(Unsupported) {
-        if target <= pc {
-            // Poll: if the flag is set, write back and yield through the interpreter, which re-enters here.
-            let stub = a.newLabel()
-            let kinds = try liveKinds(at: target, state: stateOut[pc])
-            stubs.append((stub, target, kinds, true))
-            if let c = condition {
-                let skip = a.newLabel()
-                a.j(c.inverted, skip)
-                a.mov(.r11, flagSlot)
-                a.cmp(X86.ptr(.r11).dword, 0)
-                a.j(.ne, stub)
-                a.jmp(labels[target])
-                a.bind(skip)
-            } else {
-                a.mov(.r11, flagSlot)
-                a.cmp(X86.ptr(.r11).dword, 0)
-                a.j(.ne, stub)
-                a.jmp(labels[target])
-            }
-        } else if let c = condition {
-            a.j(c, labels[target])
-        } else {
-            a.jmp(labels[target])
+        // A back-edge goes through the loop header's poll (emitLoopPoll), which falls into the header.
+        let to = target <= pc ? pollLabels[target]! : labels[target]
+        if let c = condition {
+            a.j(c, to)
+        } else if target <= pc || (pc + 1..<target).contains(where: { !stateIn[$0].isEmpty }) {
+            a.jmp(to)  // not to the next code emitted (unreachable instructions emit none)
         }
+    }
+
+    /// The poll in front of loop header `pc`, where its back-edges jump: if the flag is set, write
+    /// back and yield through the interpreter, which re-enters at the header (an entry point); else
+    /// fall into the header. Code before it that falls through jumps over it, so a loop pays the
+    /// poll once an iteration and no unconditional jump.
+    mutating func emitLoopPoll(_ pc: Int) throws(Unsupported) {
+        let stub = a.newLabel()
+        stubs.append((stub, pc, try liveKinds(at: pc, state: stateIn[pc]), true))
+        let before = pc > 0 ? code[pc - 1].opcode : .jump
+        if before != .jump && before != .ret && before != .ret0 && before != .ret4 && before != .retRef {
+            a.jmp(labels[pc])
+        }
+        a.bind(pollLabels[pc]!)
+        a.mov(.r11, flagSlot)
+        a.cmp(X86.ptr(.r11).dword, 0)
+        a.j(.ne, stub)
     }
 }

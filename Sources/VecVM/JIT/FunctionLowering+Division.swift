@@ -108,22 +108,43 @@ extension FunctionLowering {
 
     /// The same for d = ±2^k (k in 1...62): the dividend, plus 2^k - 1 when it is negative (so the
     /// shift rounds toward zero), shifted right by k; negated for a negative d. The remainder,
-    /// whose sign is the dividend's whatever d's, is n - (n / |d|) << k. No multiplication.
+    /// whose sign is the dividend's whatever d's, is n - ((n + bias) with its low k bits cleared).
+    /// No multiplication.
     mutating func emitDivision(_ ins: Instruction, byPowerOfTwo d: Int64) {
         let n = g(ins.b)
+        let dst = g(ins.a)
         let k = Int64(d.magnitude.trailingZeroBitCount)
         a.mov(.rax, n)
-        a.sar(.rax, 63)
-        a.shr(.rax, 64 - k)  // 2^k - 1 for a negative n, else 0
-        a.add(.rax, n)
-        a.sar(.rax, k)  // n / |d|
+        if k > 1 { a.sar(.rax, 63) }  // all ones for a negative n (for k = 1 the sign bit will do)
+        a.shr(.rax, 64 - k)  // the bias: 2^k - 1 for a negative n, else 0
         if ins.opcode == .divInt {
-            if d < 0 { a.neg(.rax) }
-            a.mov(g(ins.a), .rax)
+            if dst == n { a.add(dst, .rax) } else { a.lea(dst, X86.ptr(.rax, index: n, scale: 1)) }
+            a.sar(dst, k)  // n / |d|
+            if d < 0 { a.neg(dst) }
             return
         }
-        a.shl(.rax, k)
-        if g(ins.a) != n { a.mov(g(ins.a), n) }
-        a.sub(g(ins.a), .rax)
+        a.add(.rax, n)
+        if k < 32 {
+            a.and(.rax, -(Int64(1) << k))  // (n / |d|) << k: an imm32, sign-extended
+        } else {
+            a.sar(.rax, k)
+            a.shl(.rax, k)
+        }
+        if dst != n { a.mov(dst, n) }
+        a.sub(dst, .rax)
+    }
+
+    /// Whether the constant load at `pc` (`loadInt` or an int `loadConst`) only feeds the division
+    /// by a constant right after it, which never reads the divisor's register (emitDivision) and
+    /// never leaves for the interpreter: the register is dead after that division, so the load can
+    /// be left out.
+    func onlyFeedsConstantDivision(_ pc: Int) -> Bool {
+        let slot = code[pc].a
+        guard pc + 2 < code.count else { return false }
+        let next = code[pc + 1]
+        guard next.opcode == .divInt || next.opcode == .modInt, next.c == slot, next.b != slot,
+            let d = knownInt(slot, before: pc + 1), FunctionLowering.divisionMagic(d) != nil
+        else { return false }
+        return !liveIn[pc + 2].contains(slot)
     }
 }

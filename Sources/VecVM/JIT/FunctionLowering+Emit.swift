@@ -48,15 +48,20 @@ extension FunctionLowering {
         case .call:
             try emitCall(pc)
         case .move:
-            if st[opB] == .int { a.mov(g(opA), g(opB)) } else { a.emit(.vmovaps, x(opA), x(opB)) }
+            // Two slots may share a register (an inlined callee's result, moved to its window's first).
+            if st[opB] == .int {
+                if g(opA) != g(opB) { a.mov(g(opA), g(opB)) }
+            } else if vecOf[opA] != vecOf[opB] {
+                a.emit(.vmovaps, x(opA), x(opB))
+            }
         case .move4:
-            a.emit(.vmovaps, y(opA), y(opB))
+            if vecOf[opA] != vecOf[opB] { a.emit(.vmovaps, y(opA), y(opB)) }
         case .loadInt:
-            a.mov(g(opA), Int64(ins.sBx))
+            if !onlyFeedsConstantDivision(pc) { a.mov(g(opA), Int64(ins.sBx)) }
         case .loadConst:
             let bits = constants[ins.bx]
             switch ElementKind(rawValue: UInt8(opK)) ?? .int {
-            case .int, .bool: a.mov(g(opA), Int64(bitPattern: bits))
+            case .int, .bool: if !onlyFeedsConstantDivision(pc) { a.mov(g(opA), Int64(bitPattern: bits)) }
             case .float:
                 let c = a.constant(int64: [Int64(bitPattern: bits)], alignment: 8)
                 a.emit(.vmovsd, x(opA), .mem(X86.ptr(c).qword))

@@ -115,6 +115,8 @@ struct FunctionLowering {
     let arraysSlot = X86.ptr(.rsp, 40).qword
 
     var labels: [X86.Label] = []
+    /// The poll in front of each loop header (emitLoopPoll), where back-edges jump.
+    var pollLabels: [Int: X86.Label] = [:]
     var exitLabel: X86.Label!
     /// Deopt stubs to emit after the body: (label, resume pc, kinds of the live registers, preempt?).
     var stubs: [(X86.Label, Int, [Int: Kind], Bool)] = []
@@ -320,6 +322,7 @@ struct FunctionLowering {
         try analyze()
         try allocate()
         labels = code.indices.map { _ in a.newLabel() }
+        for t in backEdgeTargets { pollLabels[t] = a.newLabel() }
         exitLabel = a.newLabel()
         callEntry = a.newLabel()
         let used = Set(gprOf.values)
@@ -385,6 +388,7 @@ struct FunctionLowering {
         a.jmp(exitLabel)
 
         for pc in code.indices {
+            if pollLabels[pc] != nil && !stateIn[pc].isEmpty { try emitLoopPoll(pc) }
             a.bind(labels[pc])
             guard !stateIn[pc].isEmpty else { continue }  // unreachable
             try emit(pc)
