@@ -316,6 +316,57 @@ struct NativeFunctionTests {
         #expect(isNative("get") && isNative("d") && isNative("l") && isNative("v"))
     }
 
+    /// A bounds check that an earlier one made in the same straight run of code is left out
+    /// (FunctionLowering+Checks.swift), and only that one: a changed index, a check on one arm of an
+    /// `if` only, or an access after a call still checks, and reports where the interpreter does.
+    @Test func repeatedBoundsChecksAreLeftOutOnlyWhereTheyCannotFail() throws {
+        let source = """
+            fn bump(a: [float], i: int) { a[i] += 1.5 }
+            fn shift(a: [int], i: int) -> int {
+                let x = a[i]
+                let j = i + 1
+                a[j] = x
+                return x
+            }
+            fn half(a: [int], i: int, c: bool) -> int {
+                var s = 0
+                if c { s = a[i] }
+                a[i] = s + 1
+                return s
+            }
+            fn count(n: int) -> int {
+                var s = 0
+                for k in 0..n { s += k }
+                return s
+            }
+            fn afterCall(a: [int], i: int) -> int { return a[i] + count(3) + a[i] }
+            let f = fill(3, 0.0)
+            bump(f, 2)
+            bump(f, 2)
+            let xs = iota(4)
+            print(f, shift(xs, 1), xs, half(xs, 0, true), half(xs, 3, false), afterCall(xs, 2), xs)
+            ARG
+            """
+        for (arg, error) in [
+            ("bump(f, 3)", "test.vec:1:32: runtime error: index 3 out of bounds for array of length 3"),
+            ("print(shift(xs, 3))", "test.vec:5:10: runtime error: index 4 out of bounds for array of length 4"),
+            ("print(half(xs, 4, false))", "test.vec:11:10: runtime error: index 4 out of bounds for array of length 4"),
+        ] {
+            let r = agree(source.replacingOccurrences(of: "ARG", with: arg))
+            #expect(r.output == "[0.0, 0.0, 3.0] 1 [1, 1, 1, 1] 0 0 5 [1, 1, 1, 1]\n")
+            #expect(r.errorText.hasPrefix(error), "\(arg): \(r.errorText)")
+        }
+        for name in ["bump", "shift", "half", "afterCall"] { #expect(isNative(name), "\(name)") }
+        // bump's read and write of a[i] share one check: one jae (0F 83) in its code.
+        let vm = VM(configuration: VMConfiguration(output: CapturedOutput()))
+        let program = try vm.compile(
+            source: source.replacingOccurrences(of: "ARG", with: ""), fileName: "t.vec", hostReadableGlobals: false
+        ).program
+        let f = try #require(program.function(named: "bump"))
+        let code = try FunctionLowering.lower(f, functions: program.functions).code
+        #expect(code.indices.dropLast().filter { code[$0] == 0x0F && code[$0 + 1] == 0x83 }.count == 1)
+    }
+
     @Test func longNativeLoopsYieldToOtherTasks() {
         // The native loop polls the preemption flag at its back-edge and re-enters after yielding.
         let r = agree(

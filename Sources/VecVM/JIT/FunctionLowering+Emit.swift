@@ -355,9 +355,11 @@ extension FunctionLowering {
             let isGet = ins.opcode == .getInt || ins.opcode == .getFloat || ins.opcode == .getF32
             let arraySlot = isGet ? opB : opA
             let indexSlot = isGet ? opC : opB
-            let fail = try deopt(at: pc)
-            a.cmp(g(indexSlot), X86.ptr(arraysBase, Int32(arraySlot * 16 + 8)).qword)
-            a.j(.ae, fail)  // unsigned: also catches negative indices
+            if needsBoundsCheck(array: arraySlot, index: indexSlot) {
+                let fail = try deopt(at: pc)
+                a.cmp(g(indexSlot), X86.ptr(arraysBase, Int32(arraySlot * 16 + 8)).qword)
+                a.j(.ae, fail)  // unsigned: also catches negative indices
+            }
             a.mov(.rax, X86.ptr(arraysBase, Int32(arraySlot * 16)).qword)
             switch ins.opcode {
             case .getInt: a.mov(g(opA), X86.ptr(.rax, index: g(opC), scale: 8).qword)

@@ -115,6 +115,9 @@ struct FunctionLowering {
     let arraysSlot = X86.ptr(.rsp, 40).qword
 
     var labels: [X86.Label] = []
+    /// Accesses whose bounds check passed in the straight run of code being emitted
+    /// (FunctionLowering+Checks.swift).
+    var checkedAccesses: Set<CheckedAccess> = []
     /// The poll in front of each loop header (emitLoopPoll), where back-edges jump.
     var pollLabels: [Int: X86.Label] = [:]
     var exitLabel: X86.Label!
@@ -391,7 +394,9 @@ struct FunctionLowering {
             if pollLabels[pc] != nil && !stateIn[pc].isEmpty { try emitLoopPoll(pc) }
             a.bind(labels[pc])
             guard !stateIn[pc].isEmpty else { continue }  // unreachable
+            forgetChecks(before: pc)
             try emit(pc)
+            forgetChecks(after: pc)
         }
         for (label, pc, kinds, preempt) in stubs {
             a.bind(label)
