@@ -177,7 +177,8 @@ extension FunctionLowering {
     // their slots (every machine register is the caller's to save: the callee saves only rbx, rbp and
     // r12-r15, which it restores; rdi is fixed for the life of a function, rsi too in one with arrays,
     // reloaded after the call since the callee may allocate it), the
-    // arguments are stored into the window, rdi moves to the window and back, and the result is
+    // arguments are stored into the window, rdi moves to the window and back (rdx carries the flag's
+    // address, rbp the context, which the caller keeps there anyway), and the result is
     // loaded from slot A. A callee that answers anything but -1 left its own frame for the interpreter
     // (see `run`'s call exits); this frame's is in `regs` already.
     mutating func emitCall(_ pc: Int) throws(Unsupported) {
@@ -201,8 +202,7 @@ extension FunctionLowering {
         }
         emitStores(args)
         a.lea(regsBase, X86.ptr(regsBase, Int32(window * 8)))
-        a.mov(.r8, context)
-        a.mov(.rdx, flagSlot)
+        a.mov(.rdx, flagSlot)  // rbp holds the context, as the call entry expects
         switch callees[ins.bx]! {
         case .recursive:
             a.call(callEntry)

@@ -134,7 +134,8 @@ struct FunctionLowering {
     }
     var callees: [Int: Callee] = [:]
     var callEntry: X86.Label!
-    /// Whether the function calls: it keeps the context (r8 at entry) in rbp.
+    /// Whether the function calls: it keeps the context in rbp (r8 at the native entry; rbp already
+    /// at the call entry, where every caller has it).
     var makesCalls: Bool { !callees.isEmpty }
     let context = X86.GPR.rbp
 
@@ -343,15 +344,15 @@ struct FunctionLowering {
         let hasArrays = !arraySlots.isEmpty
         epilogueSaved = saved
         usesYMM = stateIn.contains(where: { $0.contains { $0 == .v32 || $0 == .v64 } })
-        func prologue(_ a: inout X86Assembler) {
+        func prologue(_ a: inout X86Assembler, fromNativeCaller: Bool) {
             for r in pushes { a.push(r) }
             a.sub(.rsp, FunctionLowering.frameBytes)
-            if calls { a.mov(ctx, .r8) }
+            if calls && !fromNativeCaller { a.mov(ctx, .r8) }
             a.mov(flagSlot, .rdx)
             if hasArrays { a.mov(arraysSlot, .rsi) }
         }
         // The entry from the interpreter (runNative): rdx = flag, rcx = the pc to start at.
-        prologue(&a)
+        prologue(&a, fromNativeCaller: false)
         a.mov(.rax, .rcx)  // the entry pc (rcx may be an allocated register)
         for e in entryPoints {
             let next = a.newLabel()
@@ -365,30 +366,27 @@ struct FunctionLowering {
         a.jmp(exitLabel)
 
         // The call entry, from a native caller: rdi = this frame's window (the arguments in it),
-        // rdx = the flag's address, r8 = the context. Before anything is loaded, three checks send the call
+        // rdx = the flag's address, rbp = the context (a caller keeps it there; pushing rbp above does
+        // not change it, and a callee that allocates rbp writes it only in its body). Before anything
+        // is loaded, three checks send the call
         // back to the interpreter at pc 0 with nothing to write back: the machine stack is at the
         // context's limit, the frame would pass the end of the register stack (the interpreter grows
         // it, or reports "stack overflow"), or the flag asks for a yield (a recursion without loops
         // still yields at every call, as interpreted calls do).
         a.bind(callEntry)
-        prologue(&a)
+        prologue(&a, fromNativeCaller: true)
         let toInterpreter = a.newLabel()
         let toYield = a.newLabel()
-        a.cmp(.rsp, X86.ptr(.r8, Int32(NativeCallContext.stackLimitOffset)).qword)
+        a.cmp(.rsp, X86.ptr(ctx, Int32(NativeCallContext.stackLimitOffset)).qword)
         a.j(.b, toInterpreter)
         a.lea(.rax, X86.ptr(regsBase, Int32(frameExtent * 8)))
-        a.cmp(.rax, X86.ptr(.r8, Int32(NativeCallContext.registersEndOffset)).qword)
+        a.cmp(.rax, X86.ptr(ctx, Int32(NativeCallContext.registersEndOffset)).qword)
         a.j(.a, toInterpreter)
         a.cmp(X86.ptr(.rdx).dword, 0)
         a.j(.ne, toYield)
         emitLoads(try liveKinds(at: 0, state: stateIn[0]))
-        a.jmp(labels[0])
-        a.bind(toInterpreter)
-        a.mov(.rax, 0)
-        a.jmp(exitLabel)
-        a.bind(toYield)
-        a.mov(.rax, FunctionLowering.preemptBit)
-        a.jmp(exitLabel)
+        // Into pc 0, which comes next (past its poll, when pc 0 is a loop header).
+        if pollLabels[0] != nil { a.jmp(labels[0]) }
 
         for pc in code.indices {
             if pollLabels[pc] != nil && !stateIn[pc].isEmpty { try emitLoopPoll(pc) }
@@ -398,6 +396,13 @@ struct FunctionLowering {
             try emit(pc)
             forgetChecks(after: pc)
         }
+        // The call entry's two ways back, out of the way of the calls that go on.
+        a.bind(toInterpreter)
+        a.mov(.rax, 0)
+        a.jmp(exitLabel)
+        a.bind(toYield)
+        a.mov(.rax, FunctionLowering.preemptBit)
+        a.jmp(exitLabel)
         for (label, pc, kinds, preempt) in stubs {
             a.bind(label)
             emitStores(kinds)
