@@ -403,6 +403,15 @@ public final class Scheduler: @unchecked Sendable {
         return vm_g_preempt_ptr(g)
     }
 
+    /// The index (0 ..< procs) of the P the calling task runs on; nil outside a task. It stays
+    /// the same until the task next yields, parks, blocks or calls out: Swift code in between runs
+    /// on one P (an asynchronous preemption interrupts only JIT code), so per-P data indexed by it
+    /// needs no lock there.
+    public static var currentProcessor: Int? {
+        guard let m = vm_current_m(), m.pointee.curg != nil, let p = m.pointee.p else { return nil }
+        return Int(p.pointee.id)
+    }
+
     /// The lowest usable byte of the calling task's stack (below it: the guard), or 0 when the
     /// caller is not a task (a host thread). Stable for the task's life: its stack is attached
     /// when it first runs and stays until it ends.

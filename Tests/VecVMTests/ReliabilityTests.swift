@@ -470,6 +470,77 @@ struct ReliabilityTests {
         #expect((try? vm.run(source: "fn f() -> int { return 1 }\nprint(wait(spawn f()))", fileName: "ok.vec")) != nil)
     }
 
+    /// Task states recycled for later spawns (TaskStatePool) serve them exactly as new ones: the
+    /// results, the task limit (a wave of 40 under a limit of 50, 25 waves) and the memory account
+    /// (what a run leaves charged, and its count of tasks, are the same after a second run) hold,
+    /// and with one P every wave after the first runs on the states of the one before.
+    @Test func recycledTaskStatesKeepTheLimitsAndTheAccountExact() throws {
+        let source = """
+            fn work(i: int, done: chan<int>) {
+                var s = 0
+                for j in 0..100 { s += (i + j) % 7 }
+                send(done, s)
+            }
+            let done = chan<int>(40)
+            var total = 0
+            for wave in 0..25 {
+                for i in 0..40 { spawn work(wave * 40 + i, done) }
+                for i in 0..40 { total += recv(done) }
+            }
+            print(total)
+            """
+        // A run returns when its main task ends; a worker that sent its last result may still be
+        // leaving its G (its state goes then): what the account holds once no task is left.
+        func settled(_ vm: VM) -> (used: Int, tasks: Int) {
+            for _ in 0..<2000 where vm.memory.tasks.load(ordering: .relaxed) != 0 { usleep(1000) }
+            return (vm.memory.used.load(ordering: .relaxed), vm.memory.tasks.load(ordering: .relaxed))
+        }
+        for procs in [1, 2] {
+            let (vm, out) = makeVM(maxTasks: 50, procs: procs)
+            defer { vm.shutdown() }
+            try vm.run(source: source, fileName: "waves.vec")
+            let first = settled(vm)
+            try vm.run(source: source, fileName: "waves.vec")
+            let second = settled(vm)
+            #expect(out.text == "300000\n300000\n")
+            #expect(first.tasks == 0 && second.tasks == 0, "procs \(procs)")
+            #expect(second.used == first.used, "procs \(procs)")
+            let recycled = vm.statistics.split(separator: " ").first { $0.hasPrefix("vm.tasks.recycled=") }
+            let count = recycled.flatMap { Int($0.dropFirst("vm.tasks.recycled=".count)) } ?? 0
+            #expect(count >= (procs == 1 ? 2 * 24 * 40 : 1), "procs \(procs): \(String(describing: recycled))")
+        }
+    }
+
+    /// A task that fails on a recycled state reports its own location and task, as on a new one.
+    @Test func aTaskOnARecycledStateFailsWithItsOwnError() {
+        let (vm, _) = makeVM(procs: 1)
+        defer { vm.shutdown() }
+        let source = """
+            fn work(i: int, done: chan<int>) { send(done, 100 / (i - 70)) }
+            let done = chan<int>(10)
+            var total = 0
+            for wave in 0..10 {
+                for i in 0..10 { spawn work(wave * 10 + i, done) }
+                for i in 0..10 { total += recv(done) }
+            }
+            print(total)
+            """
+        do {
+            try vm.run(source: source, fileName: "fail.vec")
+            Issue.record("expected a division by zero")
+        } catch {
+            guard case .runtime(let e) = error else {
+                Issue.record("got \(error)")
+                return
+            }
+            #expect(e.message == "integer division by zero")
+            #expect(e.location.line == 1 && e.location.column == 51)
+            #expect(e.taskID == 72)
+            #expect(e.taskName == "work")
+            #expect(e.spawnSite?.location.line == 5)
+        }
+    }
+
     // MARK: 16.3: garbage input
 
     @Test func garbageCostsAtMostTheErrorLimit() {

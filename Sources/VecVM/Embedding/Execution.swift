@@ -222,6 +222,7 @@ extension VM {
             // Large kernels may run their chunks as tasks on every P (KernelRunner); a direct call,
             // which has no scheduler, runs them one after the other (procs 1).
             ctx.procs = configuration.procs
+            ctx.taskStates = TaskStatePool(procs: configuration.procs)
             defer {
                 let report = RunReport(
                     fuelUsed: ctx.fuel?.used, fuelBudget: ctx.fuel?.budget, ranOnCallingThread: false)

@@ -135,6 +135,8 @@ public enum VMError: Error, Sendable, CustomStringConvertible {
 /// Counters of the VM layer (the scheduler keeps its own).
 final class VMStats: Sendable {
     let tasksSpawned = Atomic<Int>(0)
+    /// Spawns whose task state was a finished task's, recycled (TaskStatePool).
+    let tasksRecycled = Atomic<Int>(0)
     let kernelsRun = Atomic<Int>(0)
 }
 
@@ -275,6 +277,7 @@ public final class VM: @unchecked Sendable {
         var parts: [String] = []
         if let s = lock.withLock({ _ in scheduler }) { parts.append(s.stats.description) }
         parts.append("vm.tasks.spawned=\(stats.tasksSpawned.load(ordering: .relaxed))")
+        parts.append("vm.tasks.recycled=\(stats.tasksRecycled.load(ordering: .relaxed))")
         parts.append("memory.peak=\(memory.peak.load(ordering: .relaxed))")
         parts.append("jit=\(usesJIT ? "on" : "off")")
         // The mode in words: what runs kernels, and how tasks are preempted (docs: Platforms.md).

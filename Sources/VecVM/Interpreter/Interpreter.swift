@@ -68,6 +68,8 @@ final class ExecutionContext: @unchecked Sendable {
     var io = IOEnvironment()
     /// The scheduler's number of Ps: how many tasks a large kernel's chunks may run on (KernelRunner).
     var procs = 1
+    /// Finished tasks' states for the run's next spawns (set for a run on the scheduler).
+    var taskStates: TaskStatePool?
     /// Set for a direct call, which runs on the host's thread outside any task: the word a cancel or
     /// a time limit sets to stop it (polled where a task polls its preempt flag). nil in tasks.
     var directStop: UnsafeMutablePointer<UInt32>?

@@ -208,8 +208,17 @@ enum TaskRunner {
             fileName: caller.file?.name ?? ctx.fileName,
             location: pc >= 0 && pc < caller.locations.count ? caller.locations[pc] : caller.location,
             parentID: parent.task.id, parentName: parent.task.functionName)
-        let state = try TaskState(
-            table: table, task: task, initialSlots: entry.frameSize, account: ctx.memory, maxTasks: ctx.maxTasks)
+        let state: TaskState
+        if let pool = ctx.taskStates, let recycled = pool.take(slots: entry.frameSize),
+            recycled.charges(ctx.memory)
+        {
+            try recycled.reuse(table: table, task: task, maxTasks: ctx.maxTasks)
+            state = recycled
+            ctx.stats.tasksRecycled.add(1, ordering: .relaxed)
+        } else {
+            state = try TaskState(
+                table: table, task: task, initialSlots: entry.frameSize, account: ctx.memory, maxTasks: ctx.maxTasks)
+        }
         for i in 0..<entry.parameterSlots {
             state.registers[i] = regs[base + i]
             state.objects[i] = objs[base + i]
@@ -220,7 +229,13 @@ enum TaskRunner {
         // a native object uses that object as its context, so the spawn allocates no closure box.
         state.spawnContext = ctx
         state.parksWithoutStack = true
-        let handle = Scheduler.spawn { [state] in run(state, state.spawnContext!) }
+        let handle = Scheduler.spawn { [state] in
+            let ctx = state.spawnContext!
+            run(state, ctx)
+            // Returned (not parked to run again, not failed or stopped): the state can serve the
+            // next spawn on this P.
+            if state.task.finished && !state.parked, let pool = ctx.taskStates { pool.put(state) }
+        }
         task.handle = handle
         task.id = handle.id
         return task

@@ -3,6 +3,7 @@
 // loop goes on, so deep .vec recursion never deepens the native stack; exceeding the limits below is
 // the runtime error "stack overflow".
 
+import Synchronization
 import VMRuntime
 
 #if canImport(Glibc)
@@ -77,6 +78,9 @@ final class TaskState {
     /// what this task holds on it, given back when it ends.
     private let account: MemoryAccount?
     private var charged = 0
+    /// Whether the charge and the place among the account's tasks were given back (`settle`): a
+    /// recycled state waiting in a TaskStatePool holds neither.
+    private var settled = false
     /// Why the last `ensureCapacity` or `pushFrame` failed: the runtime error's message.
     private(set) var growthFailure = "stack overflow"
 
@@ -91,8 +95,9 @@ final class TaskState {
     private(set) var frames: UnsafeMutablePointer<Frame>
     var frameCount = 0
     private(set) var frameCapacity: Int
-    let table: FunctionTable
-    let task: VMTask
+    private(set) var table: FunctionTable
+    /// The task this state runs (a placeholder while the state waits in a pool: `recycle`).
+    private(set) var task: VMTask
     /// The context a spawned task runs in (set by `TaskRunner.spawn`; nil for a run's main task
     /// and host calls, whose callers hold theirs).
     var spawnContext: ExecutionContext?
@@ -160,19 +165,8 @@ final class TaskState {
         throws(Trap)
     {
         let capacity = max(initialSlots, TaskState.initialSlots)
-        let bytes =
-            TaskState.taskBytes + capacity * TaskState.bytesPerSlot + TaskState.initialFrames * TaskState.bytesPerFrame
-        if let account {
-            let n = account.tasks.add(1, ordering: .relaxed).newValue
-            if let maxTasks, n > maxTasks {
-                account.tasks.subtract(1, ordering: .relaxed)
-                throw Trap("too many tasks: the VM's limit is \(maxTasks) tasks at once")
-            }
-            if !account.reserve(bytes) {
-                account.tasks.subtract(1, ordering: .relaxed)
-                throw Trap("out of memory (a new task needs \(bytes) bytes)")
-            }
-        }
+        let bytes = TaskState.firstCharge(slots: capacity)
+        try TaskState.enter(account, bytes, maxTasks: maxTasks)
         self.account = account
         charged = bytes
         self.table = table
@@ -192,6 +186,78 @@ final class TaskState {
         frames = (block + capacity * TaskState.bytesPerSlot).bindMemory(to: Frame.self, capacity: frameCapacity)
     }
 
+    /// What a new task of `slots` registers is charged.
+    private static func firstCharge(slots: Int) -> Int {
+        TaskState.taskBytes + slots * TaskState.bytesPerSlot + TaskState.initialFrames * TaskState.bytesPerFrame
+    }
+
+    /// Counts one more task on `account` and reserves `bytes` there; the Trap when the task limit
+    /// or the memory limit refuses (nothing is then taken).
+    private static func enter(_ account: MemoryAccount?, _ bytes: Int, maxTasks: Int?) throws(Trap) {
+        guard let account else { return }
+        let n = account.tasks.add(1, ordering: .relaxed).newValue
+        if let maxTasks, n > maxTasks {
+            account.tasks.subtract(1, ordering: .relaxed)
+            throw Trap("too many tasks: the VM's limit is \(maxTasks) tasks at once")
+        }
+        if !account.reserve(bytes) {
+            account.tasks.subtract(1, ordering: .relaxed)
+            throw Trap("out of memory (a new task needs \(bytes) bytes)")
+        }
+    }
+
+    /// Gives back the charge and the place among the account's tasks, once.
+    private func settle() {
+        guard !settled else { return }
+        settled = true
+        if let account {
+            account.release(charged)
+            account.tasks.subtract(1, ordering: .relaxed)
+        }
+        charged = 0
+    }
+
+    /// A placeholder task for recycled states, so that a pool keeps no finished task (and its
+    /// result) alive.
+    /// (Never written: only a task that runs writes its VMTask, and a recycled state runs nothing
+    /// until `reuse` gives it a task.)
+    nonisolated(unsafe) private static let noTask = VMTask(id: 0, functionName: "")
+
+    /// Makes the state of a task that returned ready to serve another (`reuse`), as `init` would
+    /// make it: its references released, its charge and its place among the account's tasks given
+    /// back. False when its stacks grew out of the first block: it is then not recycled and goes
+    /// the usual way.
+    func recycle() -> Bool {
+        guard UnsafeMutableRawPointer(registers) == block,
+            UnsafeMutableRawPointer(frames) == block + TaskState.initialFrameOffset(initialSlotCount)
+        else { return false }
+        releaseObjects(objects, capacity)
+        frameCount = 0
+        parked = false
+        parksWithoutStack = false
+        spawnContext = nil
+        kernelScratch = nil  // may be large; most tasks never run a kernel
+        growthFailure = "stack overflow"
+        task = TaskState.noTask
+        settle()
+        return true
+    }
+
+    /// A recycled state (`recycle`) taken for a new task: counted and charged again (the Trap when
+    /// that is refused, the state then staying recycled), registers zeroed as `init` leaves them.
+    func reuse(table: FunctionTable, task: VMTask, maxTasks: Int?) throws(Trap) {
+        let bytes = TaskState.firstCharge(slots: capacity) + (nativeCalls != nil ? NativeCallContext.bytes : 0)
+        try TaskState.enter(account, bytes, maxTasks: maxTasks)
+        settled = false
+        charged = bytes
+        self.table = table
+        self.task = task
+        registers.update(repeating: 0, count: capacity)
+    }
+
+    /// Whether this state draws on `account` (a pool serves the spawns of one context's run).
+    func charges(_ account: MemoryAccount?) -> Bool { self.account === account }
+
     deinit {
         arrayTableMemory?.deallocate()
         // Releases what the object slots hold, slot by slot: `deinitialize(count:)` on
@@ -204,10 +270,7 @@ final class TaskState {
         let framesRaw = UnsafeMutableRawPointer(frames)
         if framesRaw != block + TaskState.initialFrameOffset(initialSlotCount) { free(framesRaw) }
         free(block)
-        if let account {
-            account.release(charged)
-            account.tasks.subtract(1, ordering: .relaxed)
-        }
+        settle()
     }
 
     /// Where the initial frames lie in `block`: after the registers and object slots of the
@@ -282,5 +345,101 @@ final class TaskState {
         (frames + frameCount).initialize(to: f)
         frameCount += 1
         return true
+    }
+}
+
+/// States of finished tasks kept for the next spawns of a run (TaskState.recycle and reuse): such a
+/// spawn allocates neither its state nor its stacks, and the task that finished frees neither —
+/// which matters most when tasks finish on another P than the one that spawned them, where each
+/// free would go back to the spawning thread's malloc arena under its lock.
+///
+/// As Go's free Gs: a small stack per P, which only the task running on P k touches, between two
+/// points where it could switch tasks (Scheduler.currentProcessor), so without a lock; a P whose
+/// stack is full moves half of it to a shared list, and one whose stack is empty takes a batch
+/// from there, under a lock once a batch. Bounded (`perProcessor` a P, `sharedLimit` shared): what
+/// does not fit is freed. The states waiting here are not charged to the VM's memory account
+/// (at most about 0.6 KB each, `sharedLimit + procs · perProcessor` of them).
+final class TaskStatePool: @unchecked Sendable {
+    // @unchecked: each P's stack and count are read and written only by the task running on that
+    // P (see above); `shared` only under its lock; the memory is this object's own.
+    static let perProcessor = 64
+    static let sharedLimit = 8192
+    /// A count a cache line (8 words) apart from the next, so that two Ps never write one line.
+    private static let countStride = 8
+
+    private let procs: Int
+    private let states: UnsafeMutablePointer<TaskState?>
+    private let counts: UnsafeMutablePointer<Int>
+    private let shared = VMMutex<[TaskState]>([])
+    /// The shared list's length, as a hint read without the lock.
+    private let sharedCount = Atomic<Int>(0)
+
+    init(procs: Int) {
+        self.procs = max(1, procs)
+        states = .allocate(capacity: self.procs * TaskStatePool.perProcessor)
+        states.initialize(repeating: nil, count: self.procs * TaskStatePool.perProcessor)
+        counts = .allocate(capacity: self.procs * TaskStatePool.countStride)
+        counts.initialize(repeating: 0, count: self.procs * TaskStatePool.countStride)
+    }
+
+    deinit {
+        states.deinitialize(count: procs * TaskStatePool.perProcessor)
+        states.deallocate()
+        counts.deallocate()
+    }
+
+    /// A recycled state with room for `slots` registers, from the calling task's P (refilled from
+    /// the shared list when empty), or nil.
+    func take(slots: Int) -> TaskState? {
+        guard let p = Scheduler.currentProcessor, p < procs else { return nil }
+        let local = states + p * TaskStatePool.perProcessor
+        var n = counts[p * TaskStatePool.countStride]
+        if n == 0 {
+            guard sharedCount.load(ordering: .relaxed) > 0 else { return nil }
+            shared.withLock { list in
+                while n < TaskStatePool.perProcessor / 2, let s = list.popLast() {
+                    (local + n).pointee = s
+                    n += 1
+                }
+                sharedCount.store(list.count, ordering: .relaxed)
+            }
+            if n == 0 { return nil }
+        }
+        let state = (local + n - 1).pointee!
+        guard state.capacity >= slots else {
+            counts[p * TaskStatePool.countStride] = n
+            return nil
+        }
+        (local + n - 1).pointee = nil
+        counts[p * TaskStatePool.countStride] = n - 1
+        return state
+    }
+
+    /// Keeps the state of a task that returned, recycled, on the calling task's P. A full P first
+    /// moves half of its states to the shared list; when that is full too, the state is not kept
+    /// (it goes the usual way, when its task's G lets go of it).
+    func put(_ state: TaskState) {
+        guard let p = Scheduler.currentProcessor, p < procs else { return }
+        let local = states + p * TaskStatePool.perProcessor
+        var n = counts[p * TaskStatePool.countStride]
+        if n == TaskStatePool.perProcessor {
+            let half = TaskStatePool.perProcessor / 2
+            guard sharedCount.load(ordering: .relaxed) + half <= TaskStatePool.sharedLimit else { return }
+            let moved = shared.withLock { list -> Bool in
+                guard list.count + half <= TaskStatePool.sharedLimit else { return false }
+                for i in (n - half)..<n {
+                    list.append((local + i).pointee!)
+                    (local + i).pointee = nil
+                }
+                sharedCount.store(list.count, ordering: .relaxed)
+                return true
+            }
+            guard moved else { return }
+            n -= half
+            counts[p * TaskStatePool.countStride] = n
+        }
+        guard state.recycle() else { return }
+        (local + n).pointee = state
+        counts[p * TaskStatePool.countStride] = n + 1
     }
 }
