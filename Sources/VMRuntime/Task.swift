@@ -18,13 +18,17 @@ import Synchronization
 #endif
 
 /// A task, as seen by the code that spawned it (and by the task itself: `Scheduler.current`).
-public final class GHandle: @unchecked Sendable {
-    // @unchecked Sendable: `body` is written once before the G is published to a run queue and
-    // taken once by the G itself (the queue's release/acquire orders the two); `joinState` is
-    // atomic.
+///
+/// Open so that a layer above can make its own task object the handle (`Scheduler.spawn(_:_:)`): a
+/// spawn then allocates one object, not two. A subclass instance names no task until spawned.
+open class GHandle: @unchecked Sendable {
+    // @unchecked Sendable: `id`, `gStruct` and `body` are written once before the G is published to
+    // a run queue (by prepareG) and `body` taken once by the G itself (the queue's release/acquire
+    // orders them); `joinState` is atomic.
 
-    /// Task id: the main task of a scheduler's first run is 1, then increasing.
-    public let id: Int
+    /// Task id: the main task of a scheduler's first run is 1, then increasing. A handle made
+    /// with `init(id:)` has the id given until it is spawned.
+    public internal(set) var id: Int
 
     /// 0 while the task runs; `finishedMark` once it has finished. Set under the G's joinlock.
     let joinState = Atomic<UInt>(0)
@@ -33,7 +37,7 @@ public final class GHandle: @unchecked Sendable {
     /// The task's G struct while it runs (its joiners wait in its `joinq`). Once the task has
     /// finished the struct may serve another task: a joiner locks its joinlock and re-checks
     /// `joinState` under it (G structs live in slabs until shutdown, so the lock stays memory).
-    let gStruct: GPtr
+    var gStruct: GPtr!
 
     nonisolated(unsafe) var body: (() -> Void)?
 
@@ -43,10 +47,27 @@ public final class GHandle: @unchecked Sendable {
         self.body = body
     }
 
+    /// A handle of no task yet, for a subclass: `Scheduler.spawn(_:_:)` makes it a task's.
+    public init(id: Int) {
+        self.id = id
+        self.gStruct = nil
+        self.body = nil
+    }
+
+    /// Whether the handle is a task's (made by a spawn), so that `join` may be called.
+    public final var isTask: Bool { gStruct != nil }
+
+    /// Gives a handle of no task the id of the task it stands for (a run's main task, whose own
+    /// handle the scheduler made).
+    public final func standFor(id: Int) {
+        precondition(gStruct == nil, "a task's handle keeps its id")
+        self.id = id
+    }
+
     /// Parks the calling task until this task has finished (returned or been abandoned). In a
     /// scheduler that `unwindsStoppedTasks`, also returns early when the caller's run ends
     /// (`Scheduler.isStopping` is then true).
-    public func join() {
+    public final func join() {
         _ = join(stackless: false)
     }
 
@@ -54,7 +75,7 @@ public final class GHandle: @unchecked Sendable {
     /// it would wait while many tasks exist, the caller is queued and true returned; its body must
     /// then return, and runs again from its start once this task has finished (joining again then
     /// returns at once).
-    public func joinOrPark() -> Bool {
+    public final func joinOrPark() -> Bool {
         join(stackless: true)
     }
 
@@ -69,7 +90,7 @@ public final class GHandle: @unchecked Sendable {
             stopOrAbandon(g, m)
             return false
         }
-        let target = gStruct
+        guard let target = gStruct else { fatalError("join of a GHandle that names no task") }
         vm_mutex_lock(&target.pointee.joinlock)
         if isFinished {
             vm_mutex_unlock(&target.pointee.joinlock)
@@ -102,7 +123,7 @@ public final class GHandle: @unchecked Sendable {
     }
 
     /// Whether the task has finished.
-    public var isFinished: Bool { joinState.load(ordering: .acquiring) == GHandle.finishedMark }
+    public final var isFinished: Bool { joinState.load(ordering: .acquiring) == GHandle.finishedMark }
 }
 
 // MARK: - Entry and exit
@@ -347,24 +368,35 @@ func readyAnywhere(_ s: SchedPtr, _ g: GPtr) {
 /// Spawns a G from inside the G `parent` running on `m`. No stack yet: the M that first runs
 /// the G attaches one (startG), so spawning touches no stack memory, and a P whose tasks start
 /// and finish recycles its own warm stacks whichever P spawned them.
-func spawnG(_ m: MPtr, _ parent: GPtr, _ body: @escaping () -> Void) -> GHandle {
+func spawnG(_ m: MPtr, _ parent: GPtr, _ body: @escaping () -> Void, into given: GHandle? = nil) -> GHandle {
     let s = m.pointee.sched.assumingMemoryBound(to: vm_sched.self)
     let p = m.pointee.p!
     let g = allocG(s, p)
     // The child belongs to the parent's generation: a child of an abandoned run is abandoned.
-    let handle = prepareG(s, g, body: body, gen: parent.pointee.gen)
+    let handle = prepareG(s, g, body: body, gen: parent.pointee.gen, into: given)
     statBump(p, VM_STAT_TASKS)
     if let kicked = runnextPut(p, g) { runqPut(p, kicked, next: false) }
     wakep(s)
     return handle
 }
 
-/// Gives `g` (a free G struct, no stack) an id and a handle holding `body`; RUNNABLE, not
-/// started (sp nil).
+/// Gives `g` (a free G struct, no stack) an id and a handle holding `body` (`given`, a handle of no
+/// task yet, or a new one); RUNNABLE, not started (sp nil).
 @discardableResult
-func prepareG(_ s: SchedPtr, _ g: GPtr, body: @escaping () -> Void, gen: UInt64) -> GHandle {
+func prepareG(_ s: SchedPtr, _ g: GPtr, body: @escaping () -> Void, gen: UInt64, into given: GHandle? = nil)
+    -> GHandle
+{
     let id = vm_add_i64(&s.pointee.next_gid, 1) - 1
-    let handle = GHandle(id: Int(id), g: g, body: body)
+    let handle: GHandle
+    if let given {
+        precondition(given.gStruct == nil, "a GHandle can be spawned once")
+        given.id = Int(id)
+        given.gStruct = g
+        given.body = body
+        handle = given
+    } else {
+        handle = GHandle(id: Int(id), g: g, body: body)
+    }
     g.pointee.handle = Unmanaged.passRetained(handle).toOpaque()
     g.pointee.id = id
     g.pointee.gen = gen

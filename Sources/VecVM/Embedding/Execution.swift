@@ -288,7 +288,7 @@ extension VM {
                     // A stop requested before the run became active would otherwise be lost.
                     let me = Scheduler.current
                     task.handle = me
-                    task.id = me.id
+                    task.standFor(id: me.id)
                     if control.requested != nil {
                         Scheduler.endRun(control.reasonObject())
                         return

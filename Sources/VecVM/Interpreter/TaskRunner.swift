@@ -229,15 +229,13 @@ enum TaskRunner {
         // a native object uses that object as its context, so the spawn allocates no closure box.
         state.spawnContext = ctx
         state.parksWithoutStack = true
-        let handle = Scheduler.spawn { [state] in
+        Scheduler.spawn(task) { [state] in
             let ctx = state.spawnContext!
             run(state, ctx)
             // Returned (not parked to run again, not failed or stopped): the state can serve the
             // next spawn on this P.
             if state.task.finished && !state.parked, let pool = ctx.taskStates { pool.put(state) }
         }
-        task.handle = handle
-        task.id = handle.id
         return task
     }
 }

@@ -30,12 +30,20 @@ struct Frame {
     var base: Int
 }
 
-/// A spawned task as a .vec value (`task<T>`): its id and, once it has finished, its result.
-final class VMTask {
-    /// The G's id (set right after the spawn).
-    var id: Int
+/// A task as a .vec value (`task<T>`): its id and, once it has finished, its result. A spawned
+/// task's VMTask is its G's handle too (Scheduler.spawn(_:_:): one object a spawn, not two); a run's
+/// main task's stands for the handle the scheduler made (`handle`, `standFor(id:)`).
+final class VMTask: GHandle, @unchecked Sendable {
+    // @unchecked Sendable: the result fields are written by the task before its G ends and read
+    // after a join (which orders the two), as they were before VMTask was a GHandle.
     let functionName: String
-    var handle: GHandle?
+    /// The handle to join: this object for a spawned task, the scheduler's for a run's main task,
+    /// nil for a call from the host (which runs on the host's thread).
+    var handle: GHandle? {
+        get { isTask ? self : otherHandle }
+        set { otherHandle = newValue }
+    }
+    private var otherHandle: GHandle?
     /// The result value: up to four slots of bits and one reference.
     var result: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     var resultObject: AnyObject?
@@ -52,8 +60,8 @@ final class VMTask {
     var spawnSite: RuntimeError.SpawnSite?
 
     init(id: Int, functionName: String) {
-        self.id = id
         self.functionName = functionName
+        super.init(id: id)
     }
 }
 
@@ -221,7 +229,7 @@ final class TaskState {
     /// result) alive.
     /// (Never written: only a task that runs writes its VMTask, and a recycled state runs nothing
     /// until `reuse` gives it a task.)
-    nonisolated(unsafe) private static let noTask = VMTask(id: 0, functionName: "")
+    private static let noTask = VMTask(id: 0, functionName: "")
 
     /// Makes the state of a task that returned ready to serve another (`reuse`), as `init` would
     /// make it: its references released, its charge and its place among the account's tasks given
