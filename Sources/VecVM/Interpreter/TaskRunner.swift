@@ -187,7 +187,20 @@ enum TaskRunner {
             message: fault.message, fileName: p.file, location: p.location, taskID: Scheduler.current.id,
             taskName: functions[state.frames[0].function].name, sourceLine: p.line,
             traceback: RuntimeError.Traceback(frames: frames, omitted: omitted, omittedAfter: omittedAfter),
-            spawnSite: state.task.spawnSite)
+            spawnSite: state.task.spawnPoint.map { spawnSite($0, functions, ctx) })
+    }
+
+    /// The spawn site that `point` names in the table of `functions`.
+    static func spawnSite(_ point: VMTask.SpawnPoint, _ functions: [Function], _ ctx: ExecutionContext)
+        -> RuntimeError.SpawnSite
+    {
+        let caller = functions[Int(point.function)]
+        let pc = Int(point.pc)
+        let parent = Int(point.parentFunction)
+        return RuntimeError.SpawnSite(
+            fileName: caller.file?.name ?? ctx.fileName,
+            location: pc >= 0 && pc < caller.locations.count ? caller.locations[pc] : caller.location,
+            parentID: point.parentID, parentName: parent == 0 ? "main" : functions[parent].name)
     }
 
     /// `spawn f(args)`: a new task whose first frame is `function`, with the arguments copied from
@@ -202,12 +215,9 @@ enum TaskRunner {
         let entry = table.entries[function]
         let task = VMTask(id: 0, functionName: table.functions[function].name)
         let top = parent.frames[parent.frameCount - 1]
-        let caller = table.functions[top.function]
-        let pc = top.pc - 1
-        task.spawnSite = RuntimeError.SpawnSite(
-            fileName: caller.file?.name ?? ctx.fileName,
-            location: pc >= 0 && pc < caller.locations.count ? caller.locations[pc] : caller.location,
-            parentID: parent.task.id, parentName: parent.task.functionName)
+        task.spawnPoint = VMTask.SpawnPoint(
+            function: Int32(top.function), pc: Int32(top.pc - 1), parentFunction: Int32(parent.frames[0].function),
+            parentID: parent.task.id)
         let state: TaskState
         if let pool = ctx.taskStates, let recycled = pool.take(slots: entry.frameSize),
             recycled.charges(ctx.memory)

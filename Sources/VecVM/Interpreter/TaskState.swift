@@ -56,8 +56,18 @@ final class VMTask: GHandle, @unchecked Sendable {
         set { failureBox = newValue.map { RuntimeErrorBox($0) } }
     }
     private var failureBox: RuntimeErrorBox?
-    /// Where the task was spawned (nil for a run's main task).
-    var spawnSite: RuntimeError.SpawnSite?
+    /// Where the task was spawned (nil for a run's main task), as indices into its function table;
+    /// its RuntimeError.SpawnSite is made from them only if the task fails (TaskRunner.runtimeError).
+    var spawnPoint: SpawnPoint?
+
+    struct SpawnPoint {
+        /// The function and pc of the `spawn` instruction.
+        let function: Int32
+        let pc: Int32
+        /// The spawning task's function (its first frame's: 0 is the main task's top level).
+        let parentFunction: Int32
+        let parentID: Int
+    }
 
     init(id: Int, functionName: String) {
         self.functionName = functionName
