@@ -255,6 +255,7 @@ final class TaskState {
         parksWithoutStack = false
         spawnContext = nil
         kernelScratch = nil  // may be large; most tasks never run a kernel
+        nativeCalls?.chainCount = 0  // kept, like the array table: both are filled before each use
         growthFailure = "stack overflow"
         task = TaskState.noTask
         settle()
