@@ -201,6 +201,7 @@ private struct AssemblerCorpus {
         }
         add("cqto") { $0.cqo() }
         add("cltd") { $0.cdq() }
+        add("stc") { $0.stc() }
         add("nop") { $0.nop() }
         add("int3") { $0.int3() }
         add("ud2") { $0.ud2() }

@@ -159,6 +159,7 @@ struct AssemblerBaseTests {
         expectEncoding("48 F7 F9", "idivq %rcx") { $0.idiv(rcx) }
         expectEncoding("49 F7 E8", "imulq %r8") { $0.imul(r8) }
         expectEncoding("99", "cltd") { $0.cdq() }
+        expectEncoding("F9", "stc") { $0.stc() }
         expectEncoding("41 F7 F0", "divl %r8d") { $0.div(.r8d) }
         expectEncoding("48 F7 23", "mulq (%rbx)") { $0.mul(ptr(rbx).qword) }
         expectEncoding("F3 48 0F B8 C1", "popcntq %rcx, %rax") { $0.popcnt(rax, rcx) }

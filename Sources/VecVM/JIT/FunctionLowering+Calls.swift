@@ -179,8 +179,9 @@ extension FunctionLowering {
     // reloaded after the call since the callee may allocate it), the
     // arguments are stored into the window, rdi moves to the window and back (rdx carries the flag's
     // address, rbp the context, which the caller keeps there anyway), and the result is
-    // loaded from slot A. A callee that answers anything but -1 left its own frame for the interpreter
-    // (see `run`'s call exits); this frame's is in `regs` already.
+    // loaded from slot A. A callee that returns with the carry flag set (emitEpilogue) left its own
+    // frame for the interpreter, rax the pc it goes on at (see `run`'s call exits); this frame's
+    // values are in `regs` already.
     mutating func emitCall(_ pc: Int) throws(Unsupported) {
         let ins = code[pc]
         let window = ins.a
@@ -214,8 +215,7 @@ extension FunctionLowering {
         if !arraySlots.isEmpty { a.mov(arraysBase, arraysSlot) }
         let exit = a.newLabel()
         callExits.append((exit, pc, inPreserved))
-        a.cmp(.rax, -1)
-        a.j(.ne, exit)
+        a.j(.c, exit)  // the callee left for the interpreter (see emitEpilogue); rax is its answer
         if resultSlots > 0 { emitLoads([window: kind(of: callee.resultType)]) }
         emitLoads(spilled)
     }

@@ -222,15 +222,15 @@ extension FunctionLowering {
                 a.emit(.vmovd, .gpr(.eax), x(opA))
                 a.mov(slotMem(0).qword, .rax)
             }
-            a.mov(.rax, -1)
-            emitEpilogue()
+            if !makesCalls { a.mov(.rax, -1) }
+            emitEpilogue(returned: true)
         case .ret4:
             a.emit(.vmovups, .mem(slotMem(0)), y(opA))
-            a.mov(.rax, -1)
-            emitEpilogue()
+            if !makesCalls { a.mov(.rax, -1) }
+            emitEpilogue(returned: true)
         case .ret0:
-            a.mov(.rax, -1)
-            emitEpilogue()
+            if !makesCalls { a.mov(.rax, -1) }
+            emitEpilogue(returned: true)
         case .simdBinary:
             let isF64 = opK & 1 == 1
             let op = SimdOp(rawValue: UInt8(opK >> 1)) ?? .add

@@ -333,10 +333,10 @@ struct FunctionLowering {
         var saved = gprs.filter { used.contains($0) && FunctionLowering.calleeSaved.contains($0) }
         let calls = makesCalls
         let ctx = context
-        if calls { saved.append(ctx) }
         // Prologue: save callee-saved GPRs, reserve the frame (scratch, the flag's and the array
-        // table's addresses), keep the context (functions that call). Every native frame is at least
-        // 56 bytes (the return address and the frame), which bounds the chain
+        // table's addresses). A function that calls keeps the context in rbp, which its entry from
+        // the interpreter saves and sets (below); native callers already hold it there. Every native
+        // frame is at least 56 bytes (the return address and the frame), which bounds the chain
         // (NativeCallContext.chainCapacity counts 40).
         let pushes = saved
         let flagSlot = self.flagSlot
@@ -344,15 +344,30 @@ struct FunctionLowering {
         let hasArrays = !arraySlots.isEmpty
         epilogueSaved = saved
         usesYMM = stateIn.contains(where: { $0.contains { $0 == .v32 || $0 == .v64 } })
-        func prologue(_ a: inout X86Assembler, fromNativeCaller: Bool) {
+        func prologue(_ a: inout X86Assembler) {
             for r in pushes { a.push(r) }
             a.sub(.rsp, FunctionLowering.frameBytes)
-            if calls && !fromNativeCaller { a.mov(ctx, .r8) }
             a.mov(flagSlot, .rdx)
             if hasArrays { a.mov(arraysSlot, .rsi) }
         }
-        // The entry from the interpreter (runNative): rdx = flag, rcx = the pc to start at.
-        prologue(&a, fromNativeCaller: false)
+        // The entry from the interpreter (runNative): rdx = flag, rcx = the pc to start at, r8 = the
+        // context. A function that calls saves rbp and sets it to the context once here, for its
+        // whole tree of native calls, and turns the carry flag of its body's return into the
+        // interpreter's answer (-1: returned).
+        if calls {
+            let body = a.newLabel()
+            let left = a.newLabel()
+            a.push(ctx)
+            a.mov(ctx, .r8)
+            a.call(body)
+            a.j(.c, left)
+            a.mov(.rax, -1)
+            a.bind(left)
+            a.pop(ctx)
+            a.ret()
+            a.bind(body)
+        }
+        prologue(&a)
         a.mov(.rax, .rcx)  // the entry pc (rcx may be an allocated register)
         for e in entryPoints {
             let next = a.newLabel()
@@ -374,7 +389,7 @@ struct FunctionLowering {
         // it, or reports "stack overflow"), or the flag asks for a yield (a recursion without loops
         // still yields at every call, as interpreted calls do).
         a.bind(callEntry)
-        prologue(&a, fromNativeCaller: true)
+        prologue(&a)
         let toInterpreter = a.newLabel()
         let toYield = a.newLabel()
         a.cmp(.rsp, X86.ptr(ctx, Int32(NativeCallContext.stackLimitOffset)).qword)
@@ -427,7 +442,7 @@ struct FunctionLowering {
             a.jmp(exitLabel)
         }
         a.bind(exitLabel)
-        emitEpilogue()
+        emitEpilogue(returned: false)
         do {
             return try a.finalize()
         } catch {
@@ -439,13 +454,18 @@ struct FunctionLowering {
     var epilogueSaved: [X86.GPR] = []
     var usesYMM = false
 
-    /// Returns with rax as it is: restores the frame and the saved registers. Only 256-bit values
-    /// dirty the upper halves (scalars use the VEX xmm forms, which clear them): a function
-    /// without any returns without the vzeroupper.
-    mutating func emitEpilogue() {
+    /// Returns: restores the frame and the saved registers. A native caller reads the carry flag:
+    /// clear when the function `returned` (the `add` to rsp clears it; pops and vzeroupper leave
+    /// flags alone), set when it left for the interpreter with rax the pc to go on at. The
+    /// interpreter reads rax: -1 when the function returned (set by the return instruction in a
+    /// function without calls, by the entry's wrapper in one with calls). Only 256-bit values dirty
+    /// the upper halves (scalars use the VEX xmm forms, which clear them): a function without any
+    /// returns without the vzeroupper.
+    mutating func emitEpilogue(returned: Bool) {
         if usesYMM { a.emit(.vzeroupper) }
         a.add(.rsp, FunctionLowering.frameBytes)
         for r in epilogueSaved.reversed() { a.pop(r) }
+        if !returned { a.stc() }
         a.ret()
     }
 

@@ -117,6 +117,8 @@ extension X86Assembler {
     mutating func imul(_ d: X86.GPR, _ s: X86.Mem, _ imm: Int64) { emit(.imul, .gpr(d), .mem(s), .imm(imm)) }
     mutating func cqo() { emit(.cqo) }
     mutating func cdq() { emit(.cdq) }
+    /// Sets the carry flag (the function JIT's "did not return" signal to a native caller).
+    mutating func stc() { emit(.stc) }
     mutating func popcnt(_ d: X86.GPR, _ s: X86.GPR) { emit(.popcnt, .gpr(d), .gpr(s)) }
     mutating func popcnt(_ d: X86.GPR, _ s: X86.Mem) { emit(.popcnt, .gpr(d), .mem(s)) }
     mutating func tzcnt(_ d: X86.GPR, _ s: X86.GPR) { emit(.tzcnt, .gpr(d), .gpr(s)) }

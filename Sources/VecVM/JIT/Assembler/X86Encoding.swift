@@ -169,7 +169,7 @@ extension X86 {
         case shl, shr, sar, rol, ror
         case jmp, jcc, call, ret, push, pop
         case setcc, cmovcc
-        case nop, int3, ud2, cqo, cdq
+        case nop, int3, ud2, cqo, cdq, stc
         case popcnt, tzcnt, lzcnt
         case sfence, lfence, mfence, prefetcht0, prefetcht1, prefetcht2, prefetchnta
         // AVX moves and broadcasts
@@ -318,6 +318,7 @@ extension X86.Instruction {
         case .ud2: gp(.gpFixed, .none, .x0F, 0x0B)
         case .cqo: gp(.gpFixed, .none, .legacy, 0x99, w: .w1)
         case .cdq: gp(.gpFixed, .none, .legacy, 0x99)
+        case .stc: gp(.gpFixed, .none, .legacy, 0xF9)
         case .popcnt: gp(.gpRM, .pF3, .x0F, 0xB8, features: .popcnt)
         case .tzcnt: gp(.gpRM, .pF3, .x0F, 0xBC, features: .bmi1)
         case .lzcnt: gp(.gpRM, .pF3, .x0F, 0xBD, features: .lzcnt)
