@@ -147,9 +147,7 @@ enum TaskRunner {
     static func runtimeError(_ fault: Fault, _ state: TaskState, _ ctx: ExecutionContext) -> RuntimeError {
         let functions = state.table.functions
         func place(_ function: Int, _ pc: Int) -> (file: String, location: SourceLocation, line: String) {
-            let f = functions[function]
-            let loc = pc >= 0 && pc < f.locations.count ? f.locations[pc] : f.location
-            return (f.file?.name ?? ctx.fileName, loc, f.file?.line(Int(loc.line)) ?? "")
+            TaskRunner.place(functions[function], pc, ctx)
         }
         // (function, pc) of every active call, outermost first: a caller's frame holds the pc after its
         // call instruction; the innermost frame is where the fault happened.
@@ -190,17 +188,24 @@ enum TaskRunner {
             spawnSite: state.task.spawnPoint.map { spawnSite($0, functions, ctx) })
     }
 
+    /// The file, location and source line of instruction `pc` of `f` (the function's own location
+    /// when `pc` is outside it).
+    static func place(_ f: Function, _ pc: Int, _ ctx: ExecutionContext)
+        -> (file: String, location: SourceLocation, line: String)
+    {
+        let loc = pc >= 0 && pc < f.locations.count ? f.locations[pc] : f.location
+        return (f.file?.name ?? ctx.fileName, loc, f.file?.line(Int(loc.line)) ?? "")
+    }
+
     /// The spawn site that `point` names in the table of `functions`.
     static func spawnSite(_ point: VMTask.SpawnPoint, _ functions: [Function], _ ctx: ExecutionContext)
         -> RuntimeError.SpawnSite
     {
-        let caller = functions[Int(point.function)]
-        let pc = Int(point.pc)
+        let p = place(functions[Int(point.function)], Int(point.pc), ctx)
         let parent = Int(point.parentFunction)
         return RuntimeError.SpawnSite(
-            fileName: caller.file?.name ?? ctx.fileName,
-            location: pc >= 0 && pc < caller.locations.count ? caller.locations[pc] : caller.location,
-            parentID: point.parentID, parentName: parent == 0 ? "main" : functions[parent].name)
+            fileName: p.file, location: p.location, parentID: point.parentID,
+            parentName: parent == 0 ? "main" : functions[parent].name)
     }
 
     /// `spawn f(args)`: a new task whose first frame is `function`, with the arguments copied from
