@@ -112,8 +112,11 @@ struct FunctionEntry {
     /// Pcs at which the native code may be entered (0 and loop headers).
     var nativeEntries: UnsafePointer<Int>?
     var nativeEntryCount: Int
-    /// Whether the native code calls other functions natively (it needs the task's NativeCallContext).
-    var nativeMakesCalls: Bool
+    /// Whether the native code calls other functions natively or runs steps (it needs the task's
+    /// NativeCallContext).
+    var nativeNeedsContext: Bool
+    /// Whether the native code reads an array table (array parameters, or arrays its steps make).
+    var nativeUsesArrayTable: Bool
     /// Registers from the frame's start the native code may touch (NativeFunction.frameExtent).
     var nativeFrameExtent: Int
 }
@@ -142,7 +145,8 @@ final class FunctionTable {
                     native: n?.entry, nativeArraySlots: n.map { UnsafePointer($0.arraySlots) },
                     nativeArrayCount: n?.arraySlotCount ?? 0,
                     nativeEntries: n.map { UnsafePointer($0.entries) }, nativeEntryCount: n?.entryCount ?? 0,
-                    nativeMakesCalls: n?.makesCalls ?? false, nativeFrameExtent: n?.frameExtent ?? 0))
+                    nativeNeedsContext: n?.needsContext ?? false, nativeUsesArrayTable: n?.usesArrayTable ?? false,
+                    nativeFrameExtent: n?.frameExtent ?? 0))
         }
     }
 

@@ -23,7 +23,7 @@ extension Interpreter {
     @inline(never)
     static func runNative(
         _ entry: UnsafePointer<FunctionEntry>, _ native: UnsafeRawPointer, _ state: TaskState, _ base: Int,
-        _ preempt: UnsafeMutablePointer<UInt32>, direct: Bool
+        _ preempt: UnsafeMutablePointer<UInt32>, _ ctx: ExecutionContext, direct: Bool
     ) -> Int {
         let e = entry.pointee
         // Inlined callees use registers past the frame (their windows): room for them first, or
@@ -31,9 +31,9 @@ extension Interpreter {
         if base + e.nativeFrameExtent > state.capacity && !state.ensureCapacity(base + e.nativeFrameExtent) {
             return 0
         }
-        // A function without array parameters never reads the table (rsi is then one of its
-        // registers): no allocation for it, which a task whose body is such a function would make.
-        let table = e.nativeArrayCount == 0 ? Interpreter.noArrayTable : state.arrayTable(slots: e.frameSize)
+        // A function without array parameters or steps never reads the table (rsi is then one of
+        // its registers): no allocation for it, which a task whose body is such a function would make.
+        let table = e.nativeUsesArrayTable ? state.arrayTable(slots: e.frameSize) : Interpreter.noArrayTable
         let objs = state.objects + base
         for j in 0..<e.nativeArrayCount {
             let s = e.nativeArraySlots![j]
@@ -51,10 +51,11 @@ extension Interpreter {
         // address of a local is this frame's stack pointer, near enough), the register stack's end
         // and the chain a deopt leaves (see materializeNativeChain).
         var context: NativeCallContext?
-        if e.nativeMakesCalls {
+        if e.nativeNeedsContext {
             var marker = 0
             let sp = withUnsafeMutablePointer(to: &marker) { UInt(bitPattern: $0) }
             guard let c = state.nativeCallContext(sp: sp, direct: direct) else { return 0 }
+            c.bind(state: state, execution: ctx)
             context = c
         }
         var start = 0
@@ -88,23 +89,26 @@ extension Interpreter {
     @inline(never)
     static func enterNatively(
         _ state: TaskState, _ entries: UnsafePointer<FunctionEntry>, _ native: UnsafeRawPointer,
-        _ preempt: UnsafeMutablePointer<UInt32>, direct: Bool
+        _ preempt: UnsafeMutablePointer<UInt32>, _ ctx: ExecutionContext, direct: Bool
     ) throws(Fault) -> Bool {
         let top = state.frames[0]
         let entry = entries + top.function
-        switch runNative(entry, native, state, top.base, preempt, direct: direct) {
+        switch runNative(entry, native, state, top.base, preempt, ctx, direct: direct) {
         case -2:
             throw Fault.stopped
         case -1:
             // runNative may have grown (moved) the register stacks.
             let regs = state.registers + top.base
-            if entry.pointee.usesReferences {
-                releaseObjects(state.objects + top.base, entry.pointee.frameSize)
-            }
             switch entry.pointee.resultStorage {
             case .scalar: state.task.result = (regs[0], 0, 0, 0)
             case .simd: state.task.result = (regs[0], regs[1], regs[2], regs[3])
-            default: state.task.result = (0, 0, 0, 0)
+            case .reference:
+                state.task.result = (0, 0, 0, 0)
+                state.task.resultObject = state.objects[top.base]
+            case .none: state.task.result = (0, 0, 0, 0)
+            }
+            if entry.pointee.usesReferences {
+                releaseObjects(state.objects + top.base, entry.pointee.frameSize)
             }
             state.frameCount = 0
             state.task.finished = true
@@ -115,6 +119,8 @@ extension Interpreter {
             } else {
                 state.frames[0].pc = at
             }
+            let t = state.frames[state.frameCount - 1]
+            try throwPendingStepError(state, function: t.function, pc: t.pc)
             return true
         }
     }

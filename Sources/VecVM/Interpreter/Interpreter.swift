@@ -151,7 +151,7 @@ enum Interpreter {
         } else if state.frameCount == 1 && top.pc == 0, let native = entries[function].native, ctx.fuel == nil {
             // A task's body (or a direct call) that is a native function starts as native code, as
             // a call of it would.
-            guard try enterNatively(state, entries, native, preempt, direct: ctx.directStop != nil) else { return }
+            guard try enterNatively(state, entries, native, preempt, ctx, direct: ctx.directStop != nil) else { return }
             let t = state.frames[state.frameCount - 1]
             function = t.function
             base = t.base
@@ -436,12 +436,15 @@ enum Interpreter {
                 if let native = entries[callee].native, ctx.fuel == nil {
                     // The callee runs as native code on the new frame's registers. It returns -1 when
                     // it returned, or the pc where the interpreter must take over ("deopt").
-                    switch runNative(entries + callee, native, state, newBase, preempt, direct: ctx.directStop != nil) {
+                    switch runNative(entries + callee, native, state, newBase, preempt, ctx, direct: ctx.directStop != nil)
+                    {
                     case -2:
                         throw Fault.stopped
                     case -1:
                         if entries[callee].usesReferences {
-                            releaseObjects(state.objects + newBase, entries[callee].frameSize)
+                            // A returned object is in the frame's first object register (FunctionLowering+Steps).
+                            let result = entries[callee].resultStorage == .reference ? 1 : 0
+                            releaseObjects(state.objects + newBase + result, entries[callee].frameSize - result)
                         }
                         // ensureCapacity may have moved the register stacks.
                         regs = state.registers + base
@@ -469,6 +472,7 @@ enum Interpreter {
                     base = top.base
                     resumeAt = top.pc
                 }
+                if state.pendingStepError != nil { try throwPendingStepError(state, function: function, pc: resumeAt) }
                 code = entries[function].code
                 consts = entries[function].constants
                 pc = code + resumeAt
@@ -646,7 +650,7 @@ enum Interpreter {
     // MARK: Kernels
 
     @inline(never)
-    private static func runKernel(
+    static func runKernel(
         _ entry: UnsafePointer<FunctionEntry>, _ siteIndex: Int, _ dest: Int, _ regs: UnsafeMutablePointer<UInt64>,
         _ objs: UnsafeMutablePointer<AnyObject?>, _ state: TaskState, _ ctx: ExecutionContext
     ) throws(Trap) {

@@ -137,6 +137,9 @@ final class TaskState {
     /// use and charged.
     private var nativeCalls: NativeCallContext?
 
+    /// The error a step of native code met (Interpreter.runStep), until the interpreter throws it.
+    var pendingStepError: String?
+
     /// The context, when a deopt of native calls left a chain of frames to rebuild.
     var pendingNativeChain: NativeCallContext? {
         if let c = nativeCalls, c.chainCount > 0 { return c }
@@ -257,6 +260,7 @@ final class TaskState {
         kernelScratch = nil  // may be large; most tasks never run a kernel
         nativeCalls?.chainCount = 0  // kept, like the array table: both are filled before each use
         growthFailure = "stack overflow"
+        pendingStepError = nil
         task = TaskState.noTask
         settle()
         return true

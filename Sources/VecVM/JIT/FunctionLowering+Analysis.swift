@@ -22,7 +22,7 @@ extension FunctionLowering {
         }
     }
 
-    func scalarKind(_ e: ElementKind) -> Kind { e == .int ? .int : e == .float ? .f64 : .f32 }
+    func scalarKind(_ e: ElementKind) -> Kind { e == .int || e == .bool ? .int : e == .float ? .f64 : .f32 }
 
     /// What an instruction reads and writes, with the kinds; `state` gives the kind of a moved register.
     func effects(_ ins: Instruction, _ state: [Kind]) throws(Unsupported) -> Effects {
@@ -33,6 +33,7 @@ extension FunctionLowering {
         let opK = ins.k
         func use(_ s: Int, _ k: Kind) { e.uses.append((s, k)) }
         func def(_ s: Int, _ k: Kind) { e.defs.append((s, k)) }
+        if isStep(ins) { return try stepEffects(ins, state) }
         if FunctionLowering.leaves(ins) {
             // The interpreter runs this instruction and the rest of the call (see "Leaving for the
             // interpreter"): every value of the function's own frame that native code holds goes
@@ -246,6 +247,7 @@ extension FunctionLowering {
     /// outside the subset (objects, strings, kernels, channels, tasks, input and output, globals).
     /// Never in an inlined body: `relocated` accepts only instructions of the subset.
     static func leaves(_ ins: Instruction) -> Bool {
+        if FunctionLowering.runsThroughRuntime(ins.opcode) { return false }
         switch ins.opcode {
         case .nop, .clearRefs, .jump, .ret0, .call, .move, .move4, .loadInt, .loadConst, .addInt, .subInt, .mulInt,
             .divInt, .modInt, .ltInt, .leInt, .eqInt, .neInt, .addIntImm, .negInt, .not, .addFloat, .subFloat,
@@ -264,7 +266,7 @@ extension FunctionLowering {
         let ins = code[pc]
         if FunctionLowering.leaves(ins) { return [] }  // the interpreter goes on from there
         switch ins.opcode {
-        case .ret, .ret0, .ret4: return []
+        case .ret, .ret0, .ret4, .retRef: return []
         case .jump: return [pc + 1 + ins.sBx]
         default:
             if let off = ins.jumpOffset { return [pc + 1, pc + 1 + off] }

@@ -212,7 +212,7 @@ extension FunctionLowering {
             a.call(.rax)
         }
         a.lea(regsBase, X86.ptr(regsBase, Int32(-window * 8)))
-        if !arraySlots.isEmpty { a.mov(arraysBase, arraysSlot) }
+        if usesArrayTable { a.mov(arraysBase, arraysSlot) }
         let exit = a.newLabel()
         callExits.append((exit, pc, inPreserved))
         a.j(.c, exit)  // the callee left for the interpreter (see emitEpilogue); rax is its answer

@@ -21,12 +21,12 @@ extension FunctionLowering {
         if branchTargets.contains(pc) || entryPoints.contains(pc) { checkedAccesses.removeAll() }
     }
 
-    /// After instruction `pc`: a call may change any array; a register it writes (or destroys)
+    /// After instruction `pc`: a call or a step (FunctionLowering+Steps) may change any array; a register it writes (or destroys)
     /// no longer holds the value that was checked.
     mutating func forgetChecks(after pc: Int) {
         guard !checkedAccesses.isEmpty else { return }
         let ins = code[pc]
-        guard ins.opcode != .call, let e = try? effects(ins, stateIn[pc]) else {
+        guard ins.opcode != .call, !isStep(ins), let e = try? effects(ins, stateIn[pc]) else {
             checkedAccesses.removeAll()
             return
         }

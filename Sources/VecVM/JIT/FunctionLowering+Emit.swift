@@ -38,6 +38,10 @@ extension FunctionLowering {
         let opC = ins.c
         let opK = ins.k
         let st = stateIn[pc]
+        if isStep(ins) {
+            try emitStep(pc)
+            return
+        }
         if FunctionLowering.leaves(ins) {
             a.jmp(try deopt(at: pc))
             return
@@ -222,14 +226,14 @@ extension FunctionLowering {
                 a.emit(.vmovd, .gpr(.eax), x(opA))
                 a.mov(slotMem(0).qword, .rax)
             }
-            if !makesCalls { a.mov(.rax, -1) }
+            if !needsContext { a.mov(.rax, -1) }
             emitEpilogue(returned: true)
         case .ret4:
             a.emit(.vmovups, .mem(slotMem(0)), y(opA))
-            if !makesCalls { a.mov(.rax, -1) }
+            if !needsContext { a.mov(.rax, -1) }
             emitEpilogue(returned: true)
         case .ret0:
-            if !makesCalls { a.mov(.rax, -1) }
+            if !needsContext { a.mov(.rax, -1) }
             emitEpilogue(returned: true)
         case .simdBinary:
             let isF64 = opK & 1 == 1

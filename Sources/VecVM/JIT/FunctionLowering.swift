@@ -101,7 +101,7 @@ struct FunctionLowering {
     /// (rsi holds the array table otherwise) and rbp when it makes no calls (rbp holds the context
     /// otherwise).
     var gprs: [X86.GPR] {
-        FunctionLowering.allocatableGPRs + (arraySlots.isEmpty ? [.rsi] : []) + (makesCalls ? [] : [.rbp])
+        FunctionLowering.allocatableGPRs + (usesArrayTable ? [] : [.rsi]) + (needsContext ? [] : [.rbp])
     }
     let scratchVec = 15, scratchVec2 = 14
     // Fixed GPRs: rdi = regs, rsi = arrays (functions with array parameters), rbp = the context
@@ -126,6 +126,12 @@ struct FunctionLowering {
 
     /// Registers that hold array parameters (the caller fills `arrays` for them).
     var arraySlots: [Int] = []
+    /// Whether the function has instructions that run through the runtime (FunctionLowering+Steps).
+    let hasSteps: Bool
+    /// Whether the code reads the array table (kept in rsi): array parameters, or arrays that steps make.
+    var usesArrayTable: Bool { !arraySlots.isEmpty || hasSteps }
+    /// The failure exits of steps: (label, the function's pc of the step).
+    var stepFailures: [(X86.Label, Int)] = []
 
     /// The target of each `call` in the function, by callee index.
     enum Callee {
@@ -134,9 +140,9 @@ struct FunctionLowering {
     }
     var callees: [Int: Callee] = [:]
     var callEntry: X86.Label!
-    /// Whether the function calls: it keeps the context in rbp (r8 at the native entry; rbp already
-    /// at the call entry, where every caller has it).
-    var makesCalls: Bool { !callees.isEmpty }
+    /// Whether the function calls or runs steps: it keeps the context in rbp (r8 at the native entry;
+    /// rbp already at the call entry, where every caller has it).
+    var needsContext: Bool { !callees.isEmpty || hasSteps }
     let context = X86.GPR.rbp
 
     init(function: Function, functions: [Function]) {
@@ -146,18 +152,24 @@ struct FunctionLowering {
         self.constants = function.constants
         self.frameExtent = max(function.frameSize, 1)
         self.origins = function.instructions.indices.map { .own($0) }
+        self.hasSteps = function.instructions.contains { FunctionLowering.runsThroughRuntime($0.opcode) }
     }
 
     /// What lowering produced: the code, the array slots the caller fills, the re-entry pcs, the
-    /// offset of the call entry, the native functions it calls (kept alive with it) and whether it
-    /// needs a `NativeCallContext`.
+    /// offset of the call entry, the native functions it calls (kept alive with it), whether it
+    /// needs a `NativeCallContext` and an array table, and what it runs through the runtime.
     struct Lowered {
         let code: [UInt8]
         let arraySlots: [Int]
         let entries: [Int]
         let callEntryOffset: Int
         let callees: [NativeFunction]
-        let makesCalls: Bool
+        let needsContext: Bool
+        let usesArrayTable: Bool
+        /// Whether it runs instructions through the runtime (then it is never called natively).
+        let hasSteps: Bool
+        /// The instructions it runs through the runtime (opcode names, sorted).
+        let steps: [String]
         /// Registers past the frame's start the code may touch (the frame, or inlined callees').
         let frameExtent: Int
         /// The instructions at which the code leaves for the interpreter (opcode names, sorted).
@@ -171,7 +183,11 @@ struct FunctionLowering {
         for c in l.callees.values { if case .native(let n) = c { natives.append(n) } }
         return Lowered(
             code: bytes, arraySlots: l.arraySlots, entries: l.entryPoints.map { l.ownPc($0) },
-            callEntryOffset: l.a.offset(of: l.callEntry) ?? 0, callees: natives, makesCalls: l.makesCalls,
+            callEntryOffset: l.a.offset(of: l.callEntry) ?? 0, callees: natives, needsContext: l.needsContext,
+            usesArrayTable: l.usesArrayTable, hasSteps: l.hasSteps,
+            steps: Set(l.code.indices.filter { !l.stateIn[$0].isEmpty && l.isStep(l.code[$0]) }.map {
+                l.code[$0].opcode.name
+            }).sorted(),
             frameExtent: l.frameExtent,
             leaves: Set(
                 l.code.indices.filter { !l.stateIn[$0].isEmpty && FunctionLowering.leaves(l.code[$0]) }.map {
@@ -203,10 +219,13 @@ struct FunctionLowering {
                 throw Unsupported(reason: "calls \(callee.name), which takes or returns values not in registers")
             }
             if callee === function {
+                if hasSteps { throw Unsupported(reason: "calls itself and runs instructions through the runtime") }
                 callees[index] = .recursive
                 continue
             }
             switch NativeFunctions.shared.lookup(callee, functions: functions) {
+            case .native(let n) where n.hasSteps:
+                throw Unsupported(reason: "calls \(callee.name), which runs instructions through the runtime")
             case .native(let n): callees[index] = .native(n)
             case .interpreted(let why): throw Unsupported(reason: "calls \(callee.name), which is interpreted (\(why))")
             }
@@ -331,7 +350,7 @@ struct FunctionLowering {
         callEntry = a.newLabel()
         let used = Set(gprOf.values)
         var saved = gprs.filter { used.contains($0) && FunctionLowering.calleeSaved.contains($0) }
-        let calls = makesCalls
+        let calls = needsContext
         let ctx = context
         // Prologue: save callee-saved GPRs, reserve the frame (scratch, the flag's and the array
         // table's addresses). A function that calls keeps the context in rbp, which its entry from
@@ -341,7 +360,7 @@ struct FunctionLowering {
         let pushes = saved
         let flagSlot = self.flagSlot
         let arraysSlot = self.arraysSlot
-        let hasArrays = !arraySlots.isEmpty
+        let hasArrays = usesArrayTable
         epilogueSaved = saved
         usesYMM = stateIn.contains(where: { $0.contains { $0 == .v32 || $0 == .v64 } })
         func prologue(_ a: inout X86Assembler) {
@@ -430,6 +449,12 @@ struct FunctionLowering {
                 emitChainEntry(call)
                 a.mov(.rax, Int64(p) | (preempt ? FunctionLowering.preemptBit : 0))
             }
+            a.jmp(exitLabel)
+        }
+        for (label, pc) in stepFailures {
+            // A step failed: the interpreter throws its error at `pc` (nothing to write back).
+            a.bind(label)
+            a.mov(.rax, Int64(pc))
             a.jmp(exitLabel)
         }
         for (label, pc, preservedValues) in callExits {

@@ -30,7 +30,11 @@ final class NativeCallContext {
     static let registersEndOffset = 8
     static let chainOffset = 16
     static let chainCountOffset = 24
-    static let size = 32
+    /// The task's state and the run's ExecutionContext, unretained, for NativeStepHelper: the state
+    /// owns this context, and the execution context outlives every run of native code on it.
+    static let taskStateOffset = 32
+    static let executionOffset = 40
+    static let size = 48
     /// Machine stack a chain of native calls may use below the interpreter's frame. Deeper
     /// recursion goes back to the interpreter, which rebuilds the frames and calls natively again
     /// from the top of the stack.
@@ -55,6 +59,17 @@ final class NativeCallContext {
     deinit {
         memory.deallocate()
         chain.deallocate()
+    }
+
+    /// Records the task's state and the run's ExecutionContext for the steps of the native code
+    /// about to run (unretained: see `taskStateOffset`).
+    func bind(state: TaskState, execution: ExecutionContext) {
+        memory.storeBytes(
+            of: Unmanaged.passUnretained(state).toOpaque(), toByteOffset: NativeCallContext.taskStateOffset,
+            as: UnsafeMutableRawPointer.self)
+        memory.storeBytes(
+            of: Unmanaged.passUnretained(execution).toOpaque(), toByteOffset: NativeCallContext.executionOffset,
+            as: UnsafeMutableRawPointer.self)
     }
 
     var chainCount: Int {
@@ -90,21 +105,28 @@ final class NativeFunction: @unchecked Sendable {
     let callEntryOffset: Int
     /// The lowered functions this one calls: their code must live as long as this code.
     let callees: [NativeFunction]
-    /// Whether the code calls (and so needs a NativeCallContext).
-    let makesCalls: Bool
+    /// Whether the code calls or runs steps (and so needs a NativeCallContext).
+    let needsContext: Bool
+    /// Whether the code reads the array table (array parameters, or arrays its steps make).
+    let usesArrayTable: Bool
+    /// Whether it runs instructions through the runtime (FunctionLowering+Steps): never called natively.
+    let hasSteps: Bool
     /// Registers from the frame's start the code may touch (more than the frame when a callee is
     /// inlined): the register stack must have them before the code runs.
     let frameExtent: Int
 
     init(
         name: String, code: NativeCode, arraySlots: [Int], entries: [Int], callEntryOffset: Int = 0,
-        callees: [NativeFunction] = [], makesCalls: Bool = false, frameExtent: Int = 0
+        callees: [NativeFunction] = [], needsContext: Bool = false, usesArrayTable: Bool = false,
+        hasSteps: Bool = false, frameExtent: Int = 0
     ) {
         self.name = name
         self.code = code
         self.callEntryOffset = callEntryOffset
         self.callees = callees
-        self.makesCalls = makesCalls
+        self.needsContext = needsContext
+        self.usesArrayTable = usesArrayTable || !arraySlots.isEmpty
+        self.hasSteps = hasSteps
         self.frameExtent = frameExtent
         self.arraySlots = .allocate(capacity: max(1, arraySlots.count))
         for (i, s) in arraySlots.enumerated() { self.arraySlots[i] = s }
@@ -150,6 +172,8 @@ final class NativeFunctions: Sendable {
         var interpreted: [String] = []
         /// "name: leaves for the interpreter at op, op" of native functions that do.
         var partial: [String] = []
+        /// "name: runs op, op through the runtime" of native functions with steps.
+        var steps: [String] = []
         /// Live lowered functions, for jit-dump (dead ones pruned as new ones come).
         var live: [Weak] = []
         var pruneAt = 64
@@ -180,14 +204,16 @@ final class NativeFunctions: Sendable {
         var result: NativeFunction?
         var reason = "?"
         var leaves: [String] = []
+        var steps: [String] = []
         do {
             let l = try FunctionLowering.lower(f, functions: functions)
             leaves = l.leaves
+            steps = l.steps
             if let code = NativeCode(l.code) {
                 result = NativeFunction(
                     name: f.name, code: code, arraySlots: l.arraySlots, entries: l.entries,
-                    callEntryOffset: l.callEntryOffset, callees: l.callees, makesCalls: l.makesCalls,
-                    frameExtent: l.frameExtent)
+                    callEntryOffset: l.callEntryOffset, callees: l.callees, needsContext: l.needsContext,
+                    usesArrayTable: l.usesArrayTable, hasSteps: l.hasSteps, frameExtent: l.frameExtent)
             } else {
                 reason = "the code heap is full or unavailable"
             }
@@ -201,6 +227,9 @@ final class NativeFunctions: Sendable {
                 if !leaves.isEmpty {
                     NativeFunctions.log(
                         &s.partial, "\(f.name): leaves for the interpreter at \(leaves.joined(separator: ", "))")
+                }
+                if !steps.isEmpty {
+                    NativeFunctions.log(&s.steps, "\(f.name): runs \(steps.joined(separator: ", ")) through the runtime")
                 }
                 if s.live.count >= s.pruneAt {
                     s.live.removeAll { $0.function == nil }
@@ -232,6 +261,9 @@ final class NativeFunctions: Sendable {
     /// "name: leaves for the interpreter at op, ..." of the native functions that run part of a call
     /// natively (a loop) and the rest in the interpreter.
     var partial: [String] { state.withLock { $0.partial } }
+    /// "name: runs kernel, print through the runtime" of the native functions that run instructions
+    /// through NativeStepHelper (FunctionLowering+Steps.swift).
+    var steps: [String] { state.withLock { $0.steps } }
 }
 
 /// The one function native code calls that is not native code: the math functions (exp, log, sin,
@@ -256,6 +288,33 @@ enum NativeMathHelper {
         } else {
             out.pointee = Interpreter.scalarMath(Int(code), x.pointee, y.pointee)
         }
+    }
+
+    static var address: Int64 { Int64(Int(bitPattern: unsafeBitCast(entry, to: UnsafeRawPointer.self))) }
+}
+
+/// The runtime's side of the instructions native code runs through it (FunctionLowering+Steps.swift):
+/// native code calls `entry` with its context (rbp), the frame's registers, its array table (or
+/// nil), the instruction's pc and the function's index; the helper runs the interpreter's code for
+/// that one instruction (Interpreter.runStep) and answers 0, or 1 when the instruction failed (the
+/// error is left in the task's state for the interpreter to throw). Like the math helper, it is
+/// Swift code: a preemption signal that lands in it is left to the native code's next poll. A
+/// kernel may park the task (a parallel kernel's chunks): the native frames below wait on the
+/// task's stack, as the interpreter's would.
+enum NativeStepHelper {
+    typealias Entry =
+        @convention(c) (UnsafeMutableRawPointer, UnsafeMutablePointer<UInt64>, UnsafeMutableRawPointer?, UInt32, UInt32)
+            -> Int32
+
+    static let entry: Entry = { context, regs, table, pc, function in
+        let state = Unmanaged<TaskState>.fromOpaque(
+            context.load(fromByteOffset: NativeCallContext.taskStateOffset, as: UnsafeRawPointer.self)
+        ).takeUnretainedValue()
+        let execution = Unmanaged<ExecutionContext>.fromOpaque(
+            context.load(fromByteOffset: NativeCallContext.executionOffset, as: UnsafeRawPointer.self)
+        ).takeUnretainedValue()
+        return Interpreter.runStep(state, execution, function: Int(function), pc: Int(pc), regs: regs, table: table)
+            ? 0 : 1
     }
 
     static var address: Int64 { Int64(Int(bitPattern: unsafeBitCast(entry, to: UnsafeRawPointer.self))) }

@@ -1,0 +1,91 @@
+// One instruction of a native function run by the interpreter's code (JIT/FunctionLowering+Steps.swift):
+// the kernels, builtins, strings, prints and object moves that native code calls NativeStepHelper
+// for. Each case is the dispatch loop's own code for the opcode (or the function it calls), on the
+// frame whose registers native code passed; the objects are the task's object registers of that
+// frame, as for the interpreter.
+
+import VMRuntime
+
+extension Interpreter {
+    /// Runs the instruction at `pc` of function `function` on the frame whose registers start at
+    /// `regs`. An array it leaves in its destination register gets its (data, count) written to the
+    /// frame's array `table` (when the native code has one), where the code reads it. Returns false
+    /// when the instruction failed: its error is left in `state.pendingStepError`, for the
+    /// interpreter to throw at that pc (see `throwPendingStepError`).
+    static func runStep(
+        _ state: TaskState, _ ctx: ExecutionContext, function: Int, pc: Int, regs: UnsafeMutablePointer<UInt64>,
+        table: UnsafeMutableRawPointer?
+    ) -> Bool {
+        let entry = state.table.entries + function
+        let w = entry.pointee.code[pc]
+        let a = fieldA(w)
+        let objs = state.objects + (regs - state.registers)
+        let op = unsafeBitCast(UInt8(truncatingIfNeeded: w), to: Opcode.self)
+        do throws(Trap) {
+            switch op {
+            case .moveRef:
+                objs[a] = objs[fieldB(w)]
+            case .loadString:
+                objs[a] = entry.pointee.function._withUnsafeGuaranteedRef { $0.strings[fieldBx(w)] }
+            case .clearRefs:
+                releaseObjects(objs + a, fieldB(w))
+            case .getGlobalRef:
+                let g = fieldBx(w)
+                if ctx.globals.objectInitialized[g] == 0 { throw Trap(uninitializedGlobal(ctx, w, scalar: false)) }
+                objs[a] = ctx.globals.loadObject(g)
+            case .setGlobalRef:
+                ctx.globals.storeObject(fieldBx(w), objs[a])
+            case .setGlobal:
+                let g = fieldBx(w)
+                ctx.globals.scalars[g] = regs[a]
+                ctx.globals.scalarInitialized[g] = 1
+            case .setGlobal4:
+                let g = fieldBx(w)
+                (ctx.globals.scalars + g).update(from: regs + a, count: 4)
+                ctx.globals.scalarInitialized[g] = 1
+            case .kernel:
+                try runKernel(entry, fieldB(w), a, regs, objs, state, ctx)
+            case .print:
+                printSite(entry, fieldBx(w), regs, objs, ctx)
+            case .slice, .arrayLiteral, .builtin, .concat, .format, .getBool, .setBool, .checkLengths:
+                try slowInstruction(w, entry, regs, objs, ctx)
+            case .makeChan, .now:
+                _ = try taskInstruction(w, regs, objs, state, ctx)
+            case .retRef:
+                // The result goes where the caller finds it, the frame's first object register.
+                if a != 0 {
+                    objs[0] = objs[a]
+                    objs[a] = nil
+                }
+            default:
+                throw Trap("instruction \(op.name) does not run as a step of native code")
+            }
+        } catch {
+            state.pendingStepError = error.message
+            return false
+        }
+        if let table, let array = objs[a] as? VMArray, writesObject(op) {
+            table.storeBytes(of: UInt(bitPattern: array.data), toByteOffset: a * 16, as: UInt.self)
+            table.storeBytes(of: array.count, toByteOffset: a * 16 + 8, as: Int.self)
+        }
+        return true
+    }
+
+    /// Whether a step's opcode writes an object to register A.
+    private static func writesObject(_ op: Opcode) -> Bool {
+        switch op {
+        case .moveRef, .getGlobalRef, .kernel, .slice, .arrayLiteral, .builtin: return true
+        default: return false
+        }
+    }
+
+    /// Throws the error a step of native code met (runStep), if any, at the pc where the native code
+    /// left it: called where the interpreter takes over from native code that did not return.
+    @inline(never)
+    static func throwPendingStepError(_ state: TaskState, function: Int, pc: Int) throws(Fault) {
+        if let message = state.pendingStepError {
+            state.pendingStepError = nil
+            throw Fault(message: message, function: function, pc: pc)
+        }
+    }
+}

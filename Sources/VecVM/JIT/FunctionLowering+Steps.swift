@@ -1,0 +1,181 @@
+// Function lowering: instructions that native code runs through the runtime. A kernel, a builtin,
+// a string, a print, a move of a reference, an array made or sliced: none has machine code of its
+// own in a native function, and none needs to leave the function for the interpreter either. The
+// code stores the values the instruction reads (and those live after it in registers a C call may
+// clobber) to their slots, calls NativeStepHelper with the frame's registers and the instruction's
+// pc, and goes on: it loads the scalar the instruction wrote, and reads an array it made through
+// the array table, where the helper wrote its (data, count). The helper runs the interpreter's own
+// code for the instruction (Interpreter.runStep), so the results are the interpreter's bits; a
+// runtime error it meets (a kernel's length mismatch, a slice out of bounds, the memory limit)
+// comes back as a nonzero answer: the code leaves for the interpreter at the instruction, which
+// throws the error recorded for the task with that instruction's location.
+//
+// The objects of the frame stay where the interpreter keeps them (the task's object registers): only
+// the helper touches them, so they are exactly what the interpreter would hold, and a return of an
+// object (`retRef`) moves it to the frame's first object register, where the caller finds it.
+//
+// A function with such instructions needs the task's context in rbp (for the helper), the array
+// table in rsi and its own frame of that table: it is entered from the interpreter only, never
+// called natively (resolveCallees), and does not call itself.
+
+extension FunctionLowering {
+    /// The opcodes native code runs through the runtime (NativeStepHelper): none of them blocks,
+    /// yields, calls a function of the program or jumps.
+    static func runsThroughRuntime(_ op: Opcode) -> Bool {
+        switch op {
+        case .moveRef, .loadString, .getGlobalRef, .setGlobalRef, .setGlobal, .setGlobal4, .slice, .arrayLiteral,
+            .kernel, .checkLengths, .builtin, .print, .concat, .format, .getBool, .setBool, .makeChan, .now, .retRef:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Whether the instruction at hand runs through the runtime here: one of those opcodes, or the
+    /// release of temporaries (`clearRefs`) in a function that makes objects (elsewhere the objects
+    /// are the caller's arguments, released when the function returns). Only the function's own
+    /// instructions: an inlined body has none of these, and its `clearRefs` releases nothing.
+    func isStep(_ ins: Instruction) -> Bool {
+        if FunctionLowering.runsThroughRuntime(ins.opcode) { return true }
+        return ins.opcode == .clearRefs && hasSteps
+    }
+
+    /// The kind of the object a register holds after an object is moved into it from a register of
+    /// kind `k`.
+    func objectKind(_ k: Kind) -> Kind {
+        if case .array = k { return k }
+        return .reference
+    }
+
+    /// What a step reads and writes: the scalar (machine) registers it reads, the scalar it writes,
+    /// and the kind of the object it writes (an array, which native code may then index).
+    func stepEffects(_ ins: Instruction, _ state: [Kind]) throws(Unsupported) -> Effects {
+        var e = Effects()
+        let opA = ins.a
+        let opB = ins.b
+        let opC = ins.c
+        func use(_ s: Int, _ k: Kind) { e.uses.append((s, k)) }
+        func def(_ s: Int, _ k: Kind) { e.defs.append((s, k)) }
+        func stateOf(_ s: Int) -> Kind { s < state.count ? state[s] : .unknown }
+        switch ins.opcode {
+        case .moveRef: def(opA, objectKind(stateOf(opB)))
+        case .loadString, .concat, .getGlobalRef: def(opA, .reference)
+        case .format:
+            let t = function.types[opC]
+            if FunctionLowering.isMachineType(t) { use(opB, kind(of: t)) }
+            def(opA, .reference)
+        case .makeChan:
+            use(opB, .int)
+            def(opA, .reference)
+        case .setGlobalRef, .checkLengths, .retRef: break
+        case .setGlobal:
+            let k = stateOf(opA)
+            guard k == .int || k == .f32 || k == .f64 else { throw Unsupported(reason: "stores a \(k) global") }
+            use(opA, k)
+        case .setGlobal4:
+            let k = stateOf(opA)
+            guard k == .v32 || k == .v64 else { throw Unsupported(reason: "stores a \(k) global") }
+            use(opA, k)
+        case .slice:
+            use(opC, .int)
+            use(opC + 1, .int)
+            def(opA, objectKind(stateOf(opB)))
+        case .arrayLiteral:
+            let el = ElementKind(rawValue: UInt8(ins.k)) ?? .int
+            for r in opB..<(opB + opC) { use(r, scalarKind(el)) }
+            def(opA, .array(el))
+        case .kernel:
+            let site = function.kernelSites[opB]
+            for (r, el) in zip(site.scalarRegisters, site.program.scalarInputs) { use(r, scalarKind(el)) }
+            switch site.program.output {
+            case .store: def(opA, .array(site.program.element))
+            case .reduce: def(opA, scalarKind(site.program.resultKind))
+            }
+        case .builtin:
+            switch BuiltinOp(rawValue: UInt8(ins.k)) ?? .iota {
+            case .iota:
+                use(opB, .int)
+                def(opA, .array(.int))
+            case .fill:
+                let el = ElementKind(rawValue: UInt8(opC)) ?? .int
+                use(opB, .int)
+                use(opB + 1, scalarKind(el))
+                def(opA, .array(el))
+            case .convertArray: def(opA, .array(ElementKind(rawValue: UInt8(opC & 15)) ?? .int))
+            case .lengthStr: def(opA, .int)
+            }
+        case .print:
+            let site = function.printSites[ins.bx]
+            for (r, t) in zip(site.registers, site.types) where FunctionLowering.isMachineType(t) { use(r, kind(of: t)) }
+        case .getBool:
+            use(opC, .int)
+            def(opA, .int)
+        case .setBool:
+            use(opB, .int)
+            use(opC, .int)
+        case .now: def(opA, .int)
+        case .clearRefs:
+            // The objects are released: a register that held one holds nothing native code may read.
+            for s in opA..<(opA + opB) where s < state.count {
+                if case .array = state[s] { def(s, .unknown) } else if state[s] == .reference { def(s, .unknown) }
+            }
+        default:
+            throw Unsupported(reason: "runs \(ins.opcode.name) through the runtime")
+        }
+        return e
+    }
+
+    /// Calls NativeStepHelper for the instruction at `pc` (see the top of this file). The C ABI lets
+    /// the helper clobber rax, rcx, rdx, rsi, rdi, r8-r11 and every vector register, as for the math
+    /// helper (emitMathHelperCall): the values live after the instruction in those are stored first
+    /// and loaded after, the operands are stored for the helper to read, and the scalar it writes is
+    /// loaded from its slot. A nonzero answer (the instruction failed; the error waits in the task's
+    /// state) leaves for the interpreter at the instruction with nothing written back: the interpreter
+    /// throws the error at once, and no frame value is read again.
+    mutating func emitStep(_ pc: Int) throws(Unsupported) {
+        let ins = code[pc]
+        guard case .own(let own) = origins[pc] else {
+            // An inlined callee's release of its temporaries: it made none (its body has no steps).
+            if ins.opcode == .clearRefs { return }
+            throw Unsupported(reason: "a step in an inlined body")
+        }
+        let e = try stepEffects(ins, stateIn[pc])
+        let isReturn = ins.opcode == .retRef
+        let after = isReturn ? [:] : try liveKinds(at: pc + 1, state: stateOut[pc])
+        let written = Set(e.defs.map(\.0))
+        let spilled = after.filter { s, k in
+            !written.contains(s) && !(k == .int && FunctionLowering.calleeSaved.contains(g(s)))
+        }
+        emitStores(spilled)
+        var operands: [Int: Kind] = [:]
+        for (s, k) in e.uses where k.isMachine && spilled[s] == nil { operands[s] = k }
+        emitStores(operands)
+        if usesYMM { a.emit(.vzeroupper) }
+        a.push(.rdi)
+        a.push(.rsi)
+        a.mov(.rax, .rsp)
+        a.and(.rsp, -16)
+        a.sub(.rsp, 16)
+        a.mov(X86.ptr(.rsp).qword, .rax)
+        // helper(context, regs, array table, pc, function)
+        if usesArrayTable { a.mov(.rdx, arraysBase) } else { a.mov(.edx, 0) }
+        a.mov(.rsi, regsBase)
+        a.mov(.rdi, context)
+        a.mov(.ecx, Int64(own))
+        a.mov(.r8d, Int64(function.index))
+        a.mov(.rax, NativeStepHelper.address)
+        a.call(.rax)
+        a.mov(.rsp, X86.ptr(.rsp).qword)
+        a.pop(.rsi)
+        a.pop(.rdi)
+        let failed = a.newLabel()
+        stepFailures.append((failed, own))
+        a.test(.eax, .eax)
+        a.j(.ne, failed)
+        var loaded: [Int: Kind] = [:]
+        for (s, k) in e.defs where k.isMachine { loaded[s] = k }
+        emitLoads(loaded)
+        emitLoads(spilled)
+        if isReturn { emitEpilogue(returned: true) }
+    }
+}
