@@ -755,9 +755,14 @@ final class FunctionCompiler {
             if v.isGlobal {
                 let r = destination(target, v.type)
                 switch v.type.storage {
-                case .scalar: emit(Instruction(.getGlobal, a: r, bx: v.slot))
-                case .simd: emit(Instruction(.getGlobal4, a: r, bx: v.slot))
-                case .reference: emit(Instruction(.getGlobalRef, a: r, bx: v.slot))
+                // K: what the value is, for the function JIT (Opcode.getGlobal's semantics).
+                case .scalar:
+                    emit(Instruction(.getGlobal, a: r, bx: v.slot, k: Int(v.type.elementKind?.rawValue ?? 0)))
+                case .simd:
+                    emit(Instruction(.getGlobal4, a: r, bx: v.slot, k: v.type == .f64x4 || v.type == .m64x4 ? 1 : 0))
+                case .reference:
+                    let k = v.type.isArray ? 1 + Int(v.type.elementKind?.rawValue ?? 0) : 0
+                    emit(Instruction(.getGlobalRef, a: r, bx: v.slot, k: k))
                 case .none: break
                 }
                 return r

@@ -63,9 +63,14 @@ enum Opcode: UInt8, CaseIterable {
         case .loadConst4: Info(format: .aBx, semantics: "V[A] = K[Bx..Bx+3]")
         case .loadString: Info(format: .aBx, semantics: "O[A] = STR[Bx]")
         case .clearRefs: Info(format: .ab, semantics: "O[A..<A+B] = nil (temporaries released)")
-        case .getGlobal: Info(format: .aBx, semantics: "R[A] = G[Bx] (error if not yet initialized)")
-        case .getGlobal4: Info(format: .aBx, semantics: "V[A] = G[Bx..Bx+3] (error if not yet initialized)")
-        case .getGlobalRef: Info(format: .aBx, semantics: "O[A] = GO[Bx] (error if not yet initialized)")
+        case .getGlobal:
+            Info(format: .aBx, semantics: "R[A] = G[Bx] (error if not yet initialized; K: its element kind)")
+        case .getGlobal4:
+            Info(format: .aBx, semantics: "V[A] = G[Bx..Bx+3] (error if not yet initialized; K: 1 for f64 lanes)")
+        case .getGlobalRef:
+            Info(
+                format: .aBx,
+                semantics: "O[A] = GO[Bx] (error if not yet initialized; K: 1 + element kind of an array, else 0)")
         case .setGlobal: Info(format: .aBx, semantics: "G[Bx] = R[A]; marks it initialized")
         case .setGlobal4: Info(format: .aBx, semantics: "G[Bx..Bx+3] = V[A]; marks it initialized")
         case .setGlobalRef: Info(format: .aBx, semantics: "GO[Bx] = O[A]; marks it initialized")

@@ -314,6 +314,9 @@ public final class VM: @unchecked Sendable {
             let partial = NativeFunctions.shared.partial
             parts.append("jit.functions.interpreted=\(interpreted.count)")
             parts.append("jit.functions.partial=\(partial.count)")
+            // Native functions that run some instructions (kernels, builtins, strings) through the runtime.
+            let steps = NativeFunctions.shared.steps
+            parts.append("jit.functions.steps=\(steps.count)")
             if !interpreted.isEmpty {
                 // Which functions stayed interpreted (no spaces inside the value); why, on lines of
                 // their own after the counters, then where partly native ones leave.
@@ -321,7 +324,7 @@ public final class VM: @unchecked Sendable {
                 parts.append("jit.interpreted=\(names.joined(separator: ","))")
             }
             return parts.joined(separator: " ") + interpreted.map { "\njit.interpreted: \($0)" }.joined()
-                + partial.map { "\njit.partial: \($0)" }.joined()
+                + partial.map { "\njit.partial: \($0)" }.joined() + steps.map { "\njit.steps: \($0)" }.joined()
         }
         return parts.joined(separator: " ")
     }

@@ -436,7 +436,8 @@ enum Interpreter {
                 if let native = entries[callee].native, ctx.fuel == nil {
                     // The callee runs as native code on the new frame's registers. It returns -1 when
                     // it returned, or the pc where the interpreter must take over ("deopt").
-                    switch runNative(entries + callee, native, state, newBase, preempt, ctx, direct: ctx.directStop != nil)
+                    switch runNative(
+                        entries + callee, native, state, newBase, preempt, ctx, direct: ctx.directStop != nil)
                     {
                     case -2:
                         throw Fault.stopped

@@ -29,6 +29,14 @@ extension Interpreter {
                 objs[a] = entry.pointee.function._withUnsafeGuaranteedRef { $0.strings[fieldBx(w)] }
             case .clearRefs:
                 releaseObjects(objs + a, fieldB(w))
+            case .getGlobal:
+                let g = fieldBx(w)
+                if ctx.globals.scalarInitialized[g] == 0 { throw Trap(uninitializedGlobal(ctx, w, scalar: true)) }
+                regs[a] = ctx.globals.scalars[g]
+            case .getGlobal4:
+                let g = fieldBx(w)
+                if ctx.globals.scalarInitialized[g] == 0 { throw Trap(uninitializedGlobal(ctx, w, scalar: true)) }
+                (regs + a).update(from: ctx.globals.scalars + g, count: 4)
             case .getGlobalRef:
                 let g = fieldBx(w)
                 if ctx.globals.objectInitialized[g] == 0 { throw Trap(uninitializedGlobal(ctx, w, scalar: false)) }

@@ -23,7 +23,8 @@ extension FunctionLowering {
     /// yields, calls a function of the program or jumps.
     static func runsThroughRuntime(_ op: Opcode) -> Bool {
         switch op {
-        case .moveRef, .loadString, .getGlobalRef, .setGlobalRef, .setGlobal, .setGlobal4, .slice, .arrayLiteral,
+        case .moveRef, .loadString, .getGlobal, .getGlobal4, .getGlobalRef, .setGlobalRef, .setGlobal, .setGlobal4,
+            .slice, .arrayLiteral,
             .kernel, .checkLengths, .builtin, .print, .concat, .format, .getBool, .setBool, .makeChan, .now, .retRef:
             return true
         default:
@@ -59,10 +60,15 @@ extension FunctionLowering {
         func stateOf(_ s: Int) -> Kind { s < state.count ? state[s] : .unknown }
         switch ins.opcode {
         case .moveRef: def(opA, objectKind(stateOf(opB)))
-        case .loadString, .concat, .getGlobalRef: def(opA, .reference)
+        case .loadString, .concat: def(opA, .reference)
+        case .getGlobal: def(opA, scalarKind(ElementKind(rawValue: UInt8(ins.k)) ?? .int))
+        case .getGlobal4: def(opA, ins.k & 1 == 1 ? .v64 : .v32)
+        case .getGlobalRef:
+            // K: 1 + the element kind of an array global (Compiler), 0 for any other object.
+            def(opA, ins.k > 0 ? .array(ElementKind(rawValue: UInt8(ins.k - 1)) ?? .int) : .reference)
         case .format:
-            let t = function.types[opC]
-            if FunctionLowering.isMachineType(t) { use(opB, kind(of: t)) }
+            // A value in a machine register (a mask too, which lives in a YMM register) is stored for it.
+            if stateOf(opB).isMachine && function.types[opC].storage != .reference { use(opB, stateOf(opB)) }
             def(opA, .reference)
         case .makeChan:
             use(opB, .int)
@@ -106,7 +112,9 @@ extension FunctionLowering {
             }
         case .print:
             let site = function.printSites[ins.bx]
-            for (r, t) in zip(site.registers, site.types) where FunctionLowering.isMachineType(t) { use(r, kind(of: t)) }
+            for (r, t) in zip(site.registers, site.types) where t.storage != .reference && stateOf(r).isMachine {
+                use(r, stateOf(r))
+            }
         case .getBool:
             use(opC, .int)
             def(opA, .int)

@@ -185,9 +185,11 @@ struct FunctionLowering {
             code: bytes, arraySlots: l.arraySlots, entries: l.entryPoints.map { l.ownPc($0) },
             callEntryOffset: l.a.offset(of: l.callEntry) ?? 0, callees: natives, needsContext: l.needsContext,
             usesArrayTable: l.usesArrayTable, hasSteps: l.hasSteps,
-            steps: Set(l.code.indices.filter { !l.stateIn[$0].isEmpty && l.isStep(l.code[$0]) }.map {
-                l.code[$0].opcode.name
-            }).sorted(),
+            steps: Set(
+                l.code.indices.filter { !l.stateIn[$0].isEmpty && l.isStep(l.code[$0]) }.map {
+                    l.code[$0].opcode.name
+                }
+            ).sorted(),
             frameExtent: l.frameExtent,
             leaves: Set(
                 l.code.indices.filter { !l.stateIn[$0].isEmpty && FunctionLowering.leaves(l.code[$0]) }.map {
@@ -349,7 +351,7 @@ struct FunctionLowering {
         exitLabel = a.newLabel()
         callEntry = a.newLabel()
         let used = Set(gprOf.values)
-        var saved = gprs.filter { used.contains($0) && FunctionLowering.calleeSaved.contains($0) }
+        let saved = gprs.filter { used.contains($0) && FunctionLowering.calleeSaved.contains($0) }
         let calls = needsContext
         let ctx = context
         // Prologue: save callee-saved GPRs, reserve the frame (scratch, the flag's and the array

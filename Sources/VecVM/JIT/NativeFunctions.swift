@@ -229,7 +229,8 @@ final class NativeFunctions: Sendable {
                         &s.partial, "\(f.name): leaves for the interpreter at \(leaves.joined(separator: ", "))")
                 }
                 if !steps.isEmpty {
-                    NativeFunctions.log(&s.steps, "\(f.name): runs \(steps.joined(separator: ", ")) through the runtime")
+                    NativeFunctions.log(
+                        &s.steps, "\(f.name): runs \(steps.joined(separator: ", ")) through the runtime")
                 }
                 if s.live.count >= s.pruneAt {
                     s.live.removeAll { $0.function == nil }
@@ -304,7 +305,7 @@ enum NativeMathHelper {
 enum NativeStepHelper {
     typealias Entry =
         @convention(c) (UnsafeMutableRawPointer, UnsafeMutablePointer<UInt64>, UnsafeMutableRawPointer?, UInt32, UInt32)
-            -> Int32
+        -> Int32
 
     static let entry: Entry = { context, regs, table, pc, function in
         let state = Unmanaged<TaskState>.fromOpaque(
