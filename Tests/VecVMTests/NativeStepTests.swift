@@ -127,10 +127,7 @@ struct NativeStepTests {
     /// What still keeps a function of programs/ interpreted, by program/function; every other function there is
     /// native. Shrink this list as native code learns more (issue 11).
     static let stillInterpreted: [String: String] = [
-        "matmul/matmulScalar": "calls at, which takes or returns values not in registers",
-        "matmul/matmulDot": "calls transpose, which takes or returns values not in registers",
-        "spectralnorm/multiplyAtAv": "calls multiplyAv, which takes or returns values not in registers",
-        "strings/row": "calls pad, which takes or returns values not in registers",
+        "matmul/matmulScalar": "more than 9 integer values live at once",
         "pipeline/produce": "uses send",
         "tour/produce": "uses send",
         "pipeline/keepOdd": "uses recvOrJump",

@@ -31,9 +31,12 @@ extension Interpreter {
         if base + e.nativeFrameExtent > state.capacity && !state.ensureCapacity(base + e.nativeFrameExtent) {
             return 0
         }
-        // A function without array parameters or steps never reads the table (rsi is then one of
-        // its registers): no allocation for it, which a task whose body is such a function would make.
-        let table = e.nativeUsesArrayTable ? state.arrayTable(slots: e.frameSize) : Interpreter.noArrayTable
+        // A function without array parameters, steps or callees that have them never reads the
+        // table (rsi is then one of its registers): no allocation for it, which a task whose body is
+        // such a function would make. The table covers the register stack from this frame on, for
+        // native callees' frames (each one's table is its caller's from the call's window on).
+        let table =
+            e.nativeUsesArrayTable ? state.arrayTable(slots: state.capacity - base) : Interpreter.noArrayTable
         let objs = state.objects + base
         for j in 0..<e.nativeArrayCount {
             let s = e.nativeArraySlots![j]

@@ -60,11 +60,19 @@ extension Interpreter {
             case .makeChan, .now:
                 _ = try taskInstruction(w, regs, objs, state, ctx)
             case .retRef:
-                // The result goes where the caller finds it, the frame's first object register.
-                if a != 0 {
-                    objs[0] = objs[a]
-                    objs[a] = nil
+                // The result goes where the caller finds it, the frame's first object register, its
+                // table entry with it; the rest of the frame is released, as by the interpreter's return.
+                let result = objs[a]
+                releaseObjects(objs + 1, entry.pointee.frameSize - 1)
+                objs[0] = result
+                if let table, let array = result as? VMArray {
+                    table.storeBytes(of: UInt(bitPattern: array.data), toByteOffset: 0, as: UInt.self)
+                    table.storeBytes(of: array.count, toByteOffset: 8, as: Int.self)
                 }
+                return true
+            case .ret, .ret0, .ret4:
+                releaseObjects(objs, entry.pointee.frameSize)
+                return true
             default:
                 throw Trap("instruction \(op.name) does not run as a step of native code")
             }

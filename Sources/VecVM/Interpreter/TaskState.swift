@@ -170,7 +170,9 @@ final class TaskState {
     private var arrayTableSlots = 0
 
     /// The array table with room for `slots` registers (at most the register stack's size, which
-    /// is charged; this table is 16 bytes a slot too, counted in `taskBytes` and the slots').
+    /// is charged; this table is 16 bytes a slot too, counted in `taskBytes` and the slots'). Native
+    /// code uses one table at a time per task: runNative is not entered again while native frames
+    /// of the task are live (a step never calls a function of the program).
     func arrayTable(slots: Int) -> UnsafeMutableRawPointer {
         if slots > arrayTableSlots || arrayTableMemory == nil {
             arrayTableMemory?.deallocate()

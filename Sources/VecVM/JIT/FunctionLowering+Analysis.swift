@@ -16,8 +16,9 @@ extension FunctionLowering {
         case .int, .bool: return .int
         case .float: return .f64
         case .f32: return .f32
-        case .f32x8: return .v32
-        case .f64x4: return .v64
+        case .f32x8, .m32x8: return .v32  // a mask lives in a YMM register like the values it compares
+        case .f64x4, .m64x4: return .v64
+        case .array(let e): return .array(e)
         default: return .reference
         }
     }
@@ -49,7 +50,9 @@ extension FunctionLowering {
             let callee = functions[ins.bx]
             var slot = opA
             for t in callee.parameterTypes {
-                use(slot, kind(of: t))
+                // An object argument is in the window's object register, its table entry current
+                // (FunctionLowering+Steps): nothing for native code to pass.
+                if kind(of: t).isMachine { use(slot, kind(of: t)) }
                 slot += max(1, t.storage.slots)
             }
             let resultSlots = callee.resultType == .void ? 0 : max(1, callee.resultType.storage.slots)
@@ -284,18 +287,9 @@ extension FunctionLowering {
         var initial = [Kind](repeating: .unknown, count: frame + 4)
         var slot = 0
         for t in function.parameterTypes {
-            switch t {
-            case .int, .bool: initial[slot] = .int
-            case .float: initial[slot] = .f64
-            case .f32: initial[slot] = .f32
-            case .f32x8: initial[slot] = .v32
-            case .f64x4: initial[slot] = .v64
-            case .array(let e):
-                initial[slot] = .array(e)
-                arraySlots.append(slot)
-            default: initial[slot] = .reference
-            }
-            if t.isSIMD { for c in 1..<4 { initial[slot + c] = .covered } }
+            initial[slot] = kind(of: t)
+            if t.isArray { arraySlots.append(slot) }
+            if t.storage == .simd { for c in 1..<4 { initial[slot + c] = .covered } }
             slot += max(1, t.storage.slots)
         }
         // Forward dataflow of kinds.

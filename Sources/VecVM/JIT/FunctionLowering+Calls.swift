@@ -203,6 +203,8 @@ extension FunctionLowering {
         }
         emitStores(args)
         a.lea(regsBase, X86.ptr(regsBase, Int32(window * 8)))
+        // The callee's array table is this frame's from the window on, as its registers are.
+        if usesArrayTable { a.lea(arraysBase, X86.ptr(arraysBase, Int32(window * 16))) }
         a.mov(.rdx, flagSlot)  // rbp holds the context, as the call entry expects
         switch callees[ins.bx]! {
         case .recursive:

@@ -226,13 +226,16 @@ extension FunctionLowering {
                 a.emit(.vmovd, .gpr(.eax), x(opA))
                 a.mov(slotMem(0).qword, .rax)
             }
+            if hasSteps { emitReleaseBeforeReturn(pc) }
             if !needsContext { a.mov(.rax, -1) }
             emitEpilogue(returned: true)
         case .ret4:
             a.emit(.vmovups, .mem(slotMem(0)), y(opA))
+            if hasSteps { emitReleaseBeforeReturn(pc) }
             if !needsContext { a.mov(.rax, -1) }
             emitEpilogue(returned: true)
         case .ret0:
+            if hasSteps { emitReleaseBeforeReturn(pc) }
             if !needsContext { a.mov(.rax, -1) }
             emitEpilogue(returned: true)
         case .simdBinary:

@@ -14,9 +14,16 @@
 // the helper touches them, so they are exactly what the interpreter would hold, and a return of an
 // object (`retRef`) moves it to the frame's first object register, where the caller finds it.
 //
-// A function with such instructions needs the task's context in rbp (for the helper), the array
-// table in rsi and its own frame of that table: it is entered from the interpreter only, never
-// called natively (resolveCallees), and does not call itself.
+// A function with such instructions needs the task's context in rbp (for the helper) and the array
+// table in rsi. The table is a stack beside the registers: a native callee's is its caller's from
+// the call's window on, so an array passed in the window (put there by a step) is read by the callee
+// where the step wrote it, and an array returned (retRef) is in the caller's table at the call's
+// register. Before it returns, such a function has the helper release the objects of its frame, as
+// the interpreter's return does (its caller may be native code, which would not).
+//
+// Invariant: every array in an object register of a native frame has its current (data, count)
+// in the frame's table entry — written by runNative for the parameters of an entry from the
+// interpreter, and by the helper for every step that puts an array in a register.
 
 extension FunctionLowering {
     /// The opcodes native code runs through the runtime (NativeStepHelper): none of them blocks,
@@ -158,6 +165,25 @@ extension FunctionLowering {
         var operands: [Int: Kind] = [:]
         for (s, k) in e.uses where k.isMachine && spilled[s] == nil { operands[s] = k }
         emitStores(operands)
+        emitHelperCall(own)
+        var loaded: [Int: Kind] = [:]
+        for (s, k) in e.defs where k.isMachine { loaded[s] = k }
+        emitLoads(loaded)
+        emitLoads(spilled)
+        if isReturn { emitEpilogue(returned: true) }
+    }
+
+    /// Before a return of a function with steps: the helper releases the objects of the frame
+    /// (those its steps made, and its arguments), as the interpreter's return does, but for a
+    /// returned object, which it moves to the frame's first object register. The result, if any, is
+    /// in its slot already.
+    mutating func emitReleaseBeforeReturn(_ pc: Int) {
+        emitHelperCall(ownPc(pc))
+    }
+
+    /// The call of NativeStepHelper for the instruction at the function's pc `own`, and the exit
+    /// taken when it answers nonzero.
+    mutating func emitHelperCall(_ own: Int) {
         if usesYMM { a.emit(.vzeroupper) }
         a.push(.rdi)
         a.push(.rsi)
@@ -180,10 +206,5 @@ extension FunctionLowering {
         stepFailures.append((failed, own))
         a.test(.eax, .eax)
         a.j(.ne, failed)
-        var loaded: [Int: Kind] = [:]
-        for (s, k) in e.defs where k.isMachine { loaded[s] = k }
-        emitLoads(loaded)
-        emitLoads(spilled)
-        if isReturn { emitEpilogue(returned: true) }
     }
 }

@@ -128,8 +128,10 @@ struct FunctionLowering {
     var arraySlots: [Int] = []
     /// Whether the function has instructions that run through the runtime (FunctionLowering+Steps).
     let hasSteps: Bool
-    /// Whether the code reads the array table (kept in rsi): array parameters, or arrays that steps make.
-    var usesArrayTable: Bool { !arraySlots.isEmpty || hasSteps }
+    /// Whether the code reads the array table (kept in rsi): array parameters, arrays that steps
+    /// make, or callees that do (each frame's table is the caller's moved to its window).
+    var usesArrayTable: Bool { !arraySlots.isEmpty || hasSteps || calleesUseArrayTable }
+    var calleesUseArrayTable = false
     /// The failure exits of steps: (label, the function's pc of the step).
     var stepFailures: [(X86.Label, Int)] = []
 
@@ -198,37 +200,24 @@ struct FunctionLowering {
             ).sorted())
     }
 
-    /// Whether values of type `t` travel in machine registers (what a native call may pass and return).
-    static func isMachineType(_ t: VType) -> Bool {
-        switch t {
-        case .int, .bool, .float, .f32, .f32x8, .f64x4: return true
-        default: return false
-        }
-    }
-
     /// Resolves every callee before the analysis: the function itself, or a function the JIT lowers
-    /// too and that takes and returns only machine values. Anything else keeps the caller in the
-    /// interpreter, with the reason.
+    /// too. Anything else keeps the caller in the interpreter, with the reason. Objects (arrays,
+    /// strings) pass in the window's object registers, as the interpreter passes them; a callee that
+    /// reads arrays gets the array table moved to its window (`calleesUseArrayTable`).
     mutating func resolveCallees() throws(Unsupported) {
         for ins in code where ins.opcode == .call {
             let index = ins.bx
             if callees[index] != nil { continue }
             guard index < functions.count else { throw Unsupported(reason: "calls function \(index) of no table") }
             let callee = functions[index]
-            guard callee.parameterTypes.allSatisfy(FunctionLowering.isMachineType),
-                callee.resultType == .void || FunctionLowering.isMachineType(callee.resultType)
-            else {
-                throw Unsupported(reason: "calls \(callee.name), which takes or returns values not in registers")
-            }
             if callee === function {
-                if hasSteps { throw Unsupported(reason: "calls itself and runs instructions through the runtime") }
                 callees[index] = .recursive
                 continue
             }
             switch NativeFunctions.shared.lookup(callee, functions: functions) {
-            case .native(let n) where n.hasSteps:
-                throw Unsupported(reason: "calls \(callee.name), which runs instructions through the runtime")
-            case .native(let n): callees[index] = .native(n)
+            case .native(let n):
+                callees[index] = .native(n)
+                if n.usesArrayTable { calleesUseArrayTable = true }
             case .interpreted(let why): throw Unsupported(reason: "calls \(callee.name), which is interpreted (\(why))")
             }
         }
