@@ -504,7 +504,7 @@ struct NativeFunctionTests {
              return rec(n - 1) + 1 }
             fn tell(c: chan<int>, n: int) { send(c, n) }
             fn greet(n: int) -> int { return len(hello(n)) }
-            fn later(c: chan<int>) -> int { return greet(recv(c)) }
+            fn laterRecv(c: chan<int>) -> int { return greet(recv(c)) }
             let c = chan<int>(1)
             tell(c, 5)
             print(hello(3), rec(10), recv(c), greet(12))
@@ -513,7 +513,7 @@ struct NativeFunctionTests {
         // a send before any loop keeps a function interpreted, and so does a call of it.
         #expect(isNative("hello") && isNative("greet"))
         #expect(isNative("rec"))  // recursion is native since native calls (NativeCallTests)
-        #expect(!isNative("tell") && !isNative("later"))
+        #expect(!isNative("tell") && !isNative("laterRecv"))
         #expect(NativeFunctions.shared.interpreted.contains("tell: uses send"))
     }
 }
