@@ -67,8 +67,11 @@ extension Interpreter {
             if r == -1 { return -1 }
             let at = Int(r & ~FunctionLowering.preemptBit)
             if let context, context.chainCount > 0 {
-                // Native callees left frames: yield if asked, and let the caller rebuild them.
-                if r & FunctionLowering.preemptBit != 0 && !direct && Scheduler.preemptPoint() {
+                // Native callees left frames: yield if asked, and let the caller rebuild them. (A loop's
+                // poll yields in place, NativeYieldHelper, and leaves with this bit only when the run
+                // has ended: another yield now would abandon the task instead of unwinding it.)
+                if r & FunctionLowering.preemptBit != 0 && !direct && (Scheduler.isStopping || Scheduler.preemptPoint())
+                {
                     context.chainCount = 0
                     return -2
                 }
@@ -78,7 +81,7 @@ extension Interpreter {
             // A direct call has no task to yield: the interpreter goes on at `at` and stops at its
             // next poll of the same flag.
             if direct { return at }
-            if Scheduler.preemptPoint() { return -2 }
+            if Scheduler.isStopping || Scheduler.preemptPoint() { return -2 }
             let isEntry = (0..<e.nativeEntryCount).contains { e.nativeEntries![$0] == at }
             if !isEntry { return at }
             start = at

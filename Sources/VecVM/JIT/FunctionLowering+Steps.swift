@@ -181,6 +181,23 @@ extension FunctionLowering {
         emitHelperCall(ownPc(pc))
     }
 
+    /// The call of NativeYieldHelper (rax: its answer), with the frame's registers and array table
+    /// kept; every value it would clobber was stored by the caller.
+    mutating func emitYieldHelperCall() {
+        if usesYMM { a.emit(.vzeroupper) }
+        a.push(.rdi)
+        a.push(.rsi)
+        a.mov(.rax, .rsp)
+        a.and(.rsp, -16)
+        a.sub(.rsp, 16)
+        a.mov(X86.ptr(.rsp).qword, .rax)
+        a.mov(.rax, NativeYieldHelper.address)
+        a.call(.rax)
+        a.mov(.rsp, X86.ptr(.rsp).qword)
+        a.pop(.rsi)
+        a.pop(.rdi)
+    }
+
     /// The call of NativeStepHelper for the instruction at the function's pc `own`, and the exit
     /// taken when it answers nonzero.
     mutating func emitHelperCall(_ own: Int) {

@@ -431,6 +431,19 @@ struct FunctionLowering {
         for (label, pc, kinds, preempt) in stubs {
             a.bind(label)
             emitStores(kinds)
+            if preempt {
+                // A loop's poll found the flag set: yield here, through NativeYieldHelper, and go on
+                // at the loop header with the values reloaded — the native frames (a caller's too)
+                // wait on the task's stack. Only where there is no task to yield (a direct call), or
+                // the run has ended, does the code leave for the interpreter (runNative).
+                emitYieldHelperCall()
+                let leave = a.newLabel()
+                a.test(.eax, .eax)
+                a.j(.ne, leave)
+                emitLoads(kinds)
+                a.jmp(labels[pc])
+                a.bind(leave)
+            }
             switch origins[pc] {
             case .own(let p):
                 a.mov(.rax, Int64(p) | (preempt ? FunctionLowering.preemptBit : 0))

@@ -320,3 +320,20 @@ enum NativeStepHelper {
 
     static var address: Int64 { Int64(Int(bitPattern: unsafeBitCast(entry, to: UnsafeRawPointer.self))) }
 }
+
+/// The yield of a native loop whose poll found the preemption flag set (FunctionLowering.run's poll
+/// stubs): the task yields where it is, its native frames waiting on its stack, and the code goes on
+/// at the loop header. Before this, such a loop left for the interpreter, which rebuilt the frames of
+/// every native caller and ran the rest of each of their calls interpreted. Answers 1 (leave for the
+/// interpreter) outside a task (a direct call on the host's thread: the flag is its stop word) and
+/// when the task's run has ended (it must unwind).
+enum NativeYieldHelper {
+    typealias Entry = @convention(c) () -> Int32
+
+    static let entry: Entry = {
+        guard Scheduler.currentProcessor != nil else { return 1 }
+        return Scheduler.preemptPoint() ? 1 : 0
+    }
+
+    static var address: Int64 { Int64(Int(bitPattern: unsafeBitCast(entry, to: UnsafeRawPointer.self))) }
+}
