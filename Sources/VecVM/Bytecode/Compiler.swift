@@ -499,7 +499,7 @@ final class FunctionCompiler {
             location = f.location
             bind(body)
             bind(cont)
-            emitJump(Instruction(.recvOrJump, a: x, b: chanReg, k: Int(v.type.storage.rawValue)), to: end)
+            emitJump(Instruction(.recvOrJump, a: x, b: chanReg, k: Compiler.messageK(v.type)), to: end)
             if v.type.storage == .reference { noteReference(x) }
             loops.append(Loop(breakLabel: end, continueLabel: cont))
             let bodyLabel = newLabel()
@@ -1452,7 +1452,7 @@ final class FunctionCompiler {
             let storage = c.type.storage
             let r = storage == .none ? -1 : destination(target, c.type)
             location = loc
-            emit(Instruction(.wait, a: max(r, 0), b: t, k: Int(storage.rawValue)))
+            emit(Instruction(.wait, a: max(r, 0), b: t, k: Compiler.messageK(c.type)))
             return r
         case .chanMake:
             let cap = expr(args[0])
@@ -1470,7 +1470,7 @@ final class FunctionCompiler {
             let ch = expr(args[0])
             let r = destination(target, c.type)
             location = loc
-            emit(Instruction(.recv, a: r, b: ch, k: Int(c.type.storage.rawValue)))
+            emit(Instruction(.recv, a: r, b: ch, k: Compiler.messageK(c.type)))
             return r
         case .close:
             let ch = expr(args[0])
@@ -1623,5 +1623,21 @@ final class FunctionCompiler {
         location = c.location
         emit(Instruction(.io, a: 0, b: v, c: typeIndex(c.args[0].type), k: Int(IOOp.echo.rawValue)))
         return -1
+    }
+}
+
+extension Compiler {
+    /// K of `recv`, `recvOrJump` and `wait`: the value's storage in bits 0-3 (what the interpreter
+    /// reads), and in bits 4-7 what the value is, for the function JIT (FunctionLowering+Steps):
+    /// 1 + the element kind of a scalar or an array, 1 for f32 lanes and 2 for f64 lanes of a SIMD
+    /// value or mask, 0 for anything else.
+    static func messageK(_ t: VType) -> Int {
+        let code: Int
+        switch t {
+        case .f32x8, .m32x8: code = 1
+        case .f64x4, .m64x4: code = 2
+        default: code = t.elementKind.map { 1 + Int($0.rawValue) } ?? 0
+        }
+        return Int(t.storage.rawValue) | code << 4
     }
 }

@@ -4,6 +4,7 @@
 // references, whose assignment is not atomic, so every access to them takes `objectLock`.
 
 import VMRuntime
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)

@@ -16,20 +16,21 @@ extension Interpreter {
     }()
     static var noArrayTable: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: noArrayTableAddress)! }
 
-    /// Runs a native function on the frame at `base` (JIT/FunctionLowering.swift): -1 when it returned,
-    /// -2 when the task's run ended at a yield (it must unwind), else the pc where the interpreter
-    /// goes on. A yield at a loop back-edge comes back here: the task yields, then re-enters the
-    /// native code at the loop header (when that is an entry point).
+    /// Runs a native function on the frame at `base` (JIT/FunctionLowering.swift) from its entry point
+    /// `start` (0, or where a parked task goes on): -1 when it returned, -2 when the task's run ended
+    /// at a yield (it must unwind), else the pc where the interpreter goes on —
+    /// `state.parkedInNative` set when a step parked the task there. A yield at a loop back-edge
+    /// comes back here only where there is no task to yield (a direct call) or the run has ended.
     @inline(never)
     static func runNative(
         _ entry: UnsafePointer<FunctionEntry>, _ native: UnsafeRawPointer, _ state: TaskState, _ base: Int,
-        _ preempt: UnsafeMutablePointer<UInt32>, _ ctx: ExecutionContext, direct: Bool
+        _ preempt: UnsafeMutablePointer<UInt32>, _ ctx: ExecutionContext, direct: Bool, start: Int = 0
     ) -> Int {
         let e = entry.pointee
         // Inlined callees use registers past the frame (their windows): room for them first, or
         // the interpreter runs the function.
         if base + e.nativeFrameExtent > state.capacity && !state.ensureCapacity(base + e.nativeFrameExtent) {
-            return 0
+            return start
         }
         // A function without array parameters, steps or callees that have them never reads the
         // table (rsi is then one of its registers): no allocation for it, which a task whose body is
@@ -38,6 +39,15 @@ extension Interpreter {
         let table =
             e.nativeUsesArrayTable ? state.arrayTable(slots: state.capacity - base) : Interpreter.noArrayTable
         let objs = state.objects + base
+        if start != 0 {
+            // Arrays the frame made before it parked, or received since: every array register's entry.
+            for s in 0..<e.frameSize {
+                if let o = objs[s], let arr = o as? VMArray {
+                    table.storeBytes(of: UInt(bitPattern: arr.data), toByteOffset: s * 16, as: UInt.self)
+                    table.storeBytes(of: arr.count, toByteOffset: s * 16 + 8, as: Int.self)
+                }
+            }
+        }
         for j in 0..<e.nativeArrayCount {
             let s = e.nativeArraySlots![j]
             if let o = objs[s] {
@@ -57,15 +67,19 @@ extension Interpreter {
         if e.nativeNeedsContext {
             var marker = 0
             let sp = withUnsafeMutablePointer(to: &marker) { UInt(bitPattern: $0) }
-            guard let c = state.nativeCallContext(sp: sp, direct: direct) else { return 0 }
+            guard let c = state.nativeCallContext(sp: sp, direct: direct) else { return start }
             c.bind(state: state, execution: ctx)
             context = c
         }
-        var start = 0
+        var start = start
         while true {
             let r = fn(state.registers + base, UnsafeRawPointer(table), preempt, start, context?.memory)
             if r == -1 { return -1 }
-            let at = Int(r & ~FunctionLowering.preemptBit)
+            let at = Int(r & ~(FunctionLowering.preemptBit | FunctionLowering.parkedBit))
+            if r & FunctionLowering.parkedBit != 0 {
+                state.parkedInNative = true
+                return at
+            }
             if let context, context.chainCount > 0 {
                 // Native callees left frames: yield if asked, and let the caller rebuild them. (A loop's
                 // poll yields in place, NativeYieldHelper, and leaves with this bit only when the run
@@ -88,47 +102,78 @@ extension Interpreter {
         }
     }
 
-    /// Runs the first frame of a task (or of a direct call), which is at pc 0 of a native function,
-    /// as native code. Returns false when the function returned (the task's result is set and its
-    /// frame gone, as the interpreter's `ret` leaves them), true when the interpreter must go on at
-    /// the top frame's pc (a deopt: the frames it left are rebuilt).
+    /// What became of a frame run as native code from `resumeNatively`.
+    enum NativeOutcome {
+        /// The task's first frame returned: the task's result is set and its frame gone.
+        case finished
+        /// The interpreter goes on at the top frame's pc (a deopt: the frames it left are rebuilt;
+        /// or the frame returned to an interpreted caller, which goes on after its call).
+        case interpret
+        /// A step parked the task without its stack: the interpreter leaves `execute`.
+        case parked
+    }
+
+    /// Runs the top frame, a native function's at one of its entry points (pc 0 of a task's first
+    /// frame or a direct call, or where a parked task goes on), as native code.
     @inline(never)
-    static func enterNatively(
+    static func resumeNatively(
         _ state: TaskState, _ entries: UnsafePointer<FunctionEntry>, _ native: UnsafeRawPointer,
         _ preempt: UnsafeMutablePointer<UInt32>, _ ctx: ExecutionContext, direct: Bool
-    ) throws(Fault) -> Bool {
-        let top = state.frames[0]
+    ) throws(Fault) -> NativeOutcome {
+        let top = state.frames[state.frameCount - 1]
         let entry = entries + top.function
-        switch runNative(entry, native, state, top.base, preempt, ctx, direct: direct) {
+        switch runNative(entry, native, state, top.base, preempt, ctx, direct: direct, start: top.pc) {
         case -2:
             throw Fault.stopped
         case -1:
             // runNative may have grown (moved) the register stacks.
             let regs = state.registers + top.base
+            let objs = state.objects + top.base
+            if state.frameCount > 1 {
+                // Back to an interpreted caller, which finds the result in the frame's first register,
+                // as after the interpreter's `ret`.
+                if entry.pointee.usesReferences {
+                    let result = entry.pointee.resultStorage == .reference ? 1 : 0
+                    releaseObjects(objs + result, entry.pointee.frameSize - result)
+                }
+                state.frameCount -= 1
+                return .interpret
+            }
             switch entry.pointee.resultStorage {
             case .scalar: state.task.result = (regs[0], 0, 0, 0)
             case .simd: state.task.result = (regs[0], regs[1], regs[2], regs[3])
             case .reference:
                 state.task.result = (0, 0, 0, 0)
-                state.task.resultObject = state.objects[top.base]
+                state.task.resultObject = objs[0]
             case .none: state.task.result = (0, 0, 0, 0)
             }
             if entry.pointee.usesReferences {
-                releaseObjects(state.objects + top.base, entry.pointee.frameSize)
+                releaseObjects(objs, entry.pointee.frameSize)
             }
             state.frameCount = 0
             state.task.finished = true
-            return false
+            return .finished
         case let at:
             if let chain = state.pendingNativeChain {
                 try materializeNativeChain(state, entries, chain, innermostPc: at)
             } else {
-                state.frames[0].pc = at
+                state.frames[state.frameCount - 1].pc = at
             }
             let t = state.frames[state.frameCount - 1]
             try throwPendingStepError(state, function: t.function, pc: t.pc)
-            return true
+            if state.parkedInNative {
+                state.parkedInNative = false
+                state.parked = true
+                return .parked
+            }
+            return .interpret
         }
+    }
+
+    /// Whether `pc` is an entry point of the native code of `entry`'s function.
+    static func isNativeEntry(_ entry: UnsafePointer<FunctionEntry>, _ pc: Int) -> Bool {
+        let e = entry.pointee
+        return (0..<e.nativeEntryCount).contains { e.nativeEntries![$0] == pc }
     }
 
     /// Rebuilds the interpreter frames of a chain of native calls that a deopt left (see

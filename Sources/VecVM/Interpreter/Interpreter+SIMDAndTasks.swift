@@ -219,7 +219,8 @@ extension Interpreter {
         _ m: Message, _ storage: Int, _ a: Int, _ regs: UnsafeMutablePointer<UInt64>,
         _ objs: UnsafeMutablePointer<AnyObject?>
     ) {
-        switch ValueStorage(rawValue: UInt8(storage)) ?? .none {
+        // Bits 0-3 of the instruction's K (Compiler.messageK).
+        switch ValueStorage(rawValue: UInt8(storage & 15)) ?? .none {
         case .scalar: regs[a] = m.w0
         case .simd:
             regs[a] = m.w0
@@ -234,7 +235,7 @@ extension Interpreter {
     static func message(
         _ storage: Int, _ r: Int, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>
     ) -> Message {
-        switch ValueStorage(rawValue: UInt8(storage)) ?? .none {
+        switch ValueStorage(rawValue: UInt8(storage & 15)) ?? .none {
         case .scalar: return Message(w0: regs[r], w1: 0, w2: 0, w3: 0, object: nil)
         case .simd: return Message(w0: regs[r], w1: regs[r + 1], w2: regs[r + 2], w3: regs[r + 3], object: nil)
         case .reference: return Message(w0: 0, w1: 0, w2: 0, w3: 0, object: objs[r])
@@ -352,7 +353,7 @@ extension Interpreter {
                 )
             }
             let (r0, r1, r2, r3) = task.result
-            switch ValueStorage(rawValue: UInt8(k)) ?? .none {
+            switch ValueStorage(rawValue: UInt8(k & 15)) ?? .none {
             case .scalar: regs[a] = r0
             case .simd:
                 regs[a] = r0

@@ -135,10 +135,15 @@ enum Interpreter {
         // Fuel: the loop iterations and calls this task may still make before asking the VM's
         // budget for more (Int.max when the VM has no budget: the check then never fires).
         var fuel = ctx.fuel == nil ? Int.max : 0
+        // A task's body (or a direct call) that is a native function starts as native code, as a call
+        // of it would; a task woken where it parked goes on as native code too, where its function
+        // has an entry point (FunctionLowering+Steps).
+        var entersNative = state.frameCount == 1 && top.pc == 0
         if state.parked {
             // Woken after parking without its stack: the send or receive at the top frame's pc
             // completes now (Channel.finishParked*), then the loop goes on after it; a wait runs again.
             state.parked = false
+            entersNative = true
             do throws(Trap) {
                 switch try finishParked(code[top.pc], regs, objs) {
                 case .next: pc += 1
@@ -148,10 +153,15 @@ enum Interpreter {
             } catch {
                 throw Fault(message: error.message, function: function, pc: top.pc)
             }
-        } else if state.frameCount == 1 && top.pc == 0, let native = entries[function].native, ctx.fuel == nil {
-            // A task's body (or a direct call) that is a native function starts as native code, as
-            // a call of it would.
-            guard try enterNatively(state, entries, native, preempt, ctx, direct: ctx.directStop != nil) else { return }
+        }
+        if entersNative, let native = entries[function].native, ctx.fuel == nil,
+            isNativeEntry(entries + function, pc - code)
+        {
+            state.frames[state.frameCount - 1].pc = pc - code
+            switch try resumeNatively(state, entries, native, preempt, ctx, direct: ctx.directStop != nil) {
+            case .finished, .parked: return
+            case .interpret: break
+            }
             let t = state.frames[state.frameCount - 1]
             function = t.function
             base = t.base
@@ -474,6 +484,13 @@ enum Interpreter {
                     resumeAt = top.pc
                 }
                 if state.pendingStepError != nil { try throwPendingStepError(state, function: function, pc: resumeAt) }
+                if state.parkedInNative {
+                    // A step of the native code parked the task without its stack: leave, at the step.
+                    state.parkedInNative = false
+                    state.frames[state.frameCount - 1].pc = resumeAt
+                    state.parked = true
+                    return
+                }
                 code = entries[function].code
                 consts = entries[function].constants
                 pc = code + resumeAt

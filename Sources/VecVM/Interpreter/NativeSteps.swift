@@ -7,15 +7,28 @@
 import VMRuntime
 
 extension Interpreter {
+    /// What a step answers native code (FunctionLowering+Steps.swift reads these numbers).
+    enum StepAnswer: Int32 {
+        case done = 0
+        /// The instruction failed: its error is in `state.pendingStepError`.
+        case failed = 1
+        /// The task is parked without its stack (a send, receive or wait of a spawned task).
+        case parked = 2
+        /// A `recvOrJump` found its channel closed and drained: take the jump.
+        case jump = 3
+    }
+
     /// Runs the instruction at `pc` of function `function` on the frame whose registers start at
     /// `regs`. An array it leaves in its destination register gets its (data, count) written to the
-    /// frame's array `table` (when the native code has one), where the code reads it. Returns false
-    /// when the instruction failed: its error is left in `state.pendingStepError`, for the
-    /// interpreter to throw at that pc (see `throwPendingStepError`).
+    /// frame's array `table` (when the native code has one), where the code reads it. When the
+    /// instruction fails, its error is left in `state.pendingStepError`, for the interpreter to throw
+    /// at that pc (see `throwPendingStepError`). A send, receive or wait that must wait parks a task
+    /// that can park without its stack (TaskState.parksWithoutStack) as the interpreter would, and
+    /// blocks any other where it is (its native frames wait on its stack).
     static func runStep(
         _ state: TaskState, _ ctx: ExecutionContext, function: Int, pc: Int, regs: UnsafeMutablePointer<UInt64>,
         table: UnsafeMutableRawPointer?
-    ) -> Bool {
+    ) -> StepAnswer {
         let entry = state.table.entries + function
         let w = entry.pointee.code[pc]
         let a = fieldA(w)
@@ -57,7 +70,41 @@ extension Interpreter {
                 printSite(entry, fieldBx(w), regs, objs, ctx)
             case .slice, .arrayLiteral, .builtin, .concat, .format, .getBool, .setBool, .checkLengths:
                 try slowInstruction(w, entry, regs, objs, ctx)
-            case .makeChan, .now:
+            case .compare:
+                regs[a] = compare(fieldK(w), regs, objs, fieldB(w), fieldC(w)) ? 1 : 0
+            case .makeChan, .now, .sleep, .yield, .close:
+                _ = try taskInstruction(w, regs, objs, state, ctx)
+            case .send, .recv:
+                if state.parksWithoutStack {
+                    if try sendOrReceiveOrPark(w, regs, objs) { return .parked }
+                } else {
+                    _ = try taskInstruction(w, regs, objs, state, ctx)
+                }
+            case .recvOrJump:
+                let ch = unsafeDowncast(objs[fieldB(w)]!, to: Channel.self)
+                if state.parksWithoutStack {
+                    switch ch.receiveOrPark() {
+                    case .value(let m): storeMessage(m, fieldK(w), a, regs, objs)
+                    case .none:
+                        if Scheduler.isStopping { throw Trap.stopped }
+                        return .jump
+                    case .parked: return .parked
+                    }
+                } else if let m = ch.receiveOrClosed() {
+                    storeMessage(m, fieldK(w), a, regs, objs)
+                } else {
+                    if Scheduler.isStopping { throw Trap.stopped }
+                    return .jump
+                }
+            case .wait:
+                if try taskInstruction(w, regs, objs, state, ctx) { return .parked }
+            case .spawn:
+                // The new task records where it was spawned from the top frame (TaskRunner.spawn):
+                // this instruction's, whatever frames native code has above the interpreter's.
+                let top = state.frameCount - 1
+                let saved = state.frames[top]
+                state.frames[top] = Frame(function: function, pc: pc + 1, base: saved.base)
+                defer { state.frames[top] = saved }
                 _ = try taskInstruction(w, regs, objs, state, ctx)
             case .retRef:
                 // The result goes where the caller finds it, the frame's first object register, its
@@ -69,28 +116,28 @@ extension Interpreter {
                     table.storeBytes(of: UInt(bitPattern: array.data), toByteOffset: 0, as: UInt.self)
                     table.storeBytes(of: array.count, toByteOffset: 8, as: Int.self)
                 }
-                return true
+                return .done
             case .ret, .ret0, .ret4:
                 releaseObjects(objs, entry.pointee.frameSize)
-                return true
+                return .done
             default:
                 throw Trap("instruction \(op.name) does not run as a step of native code")
             }
         } catch {
             state.pendingStepError = error.message
-            return false
+            return .failed
         }
         if let table, let array = objs[a] as? VMArray, writesObject(op) {
             table.storeBytes(of: UInt(bitPattern: array.data), toByteOffset: a * 16, as: UInt.self)
             table.storeBytes(of: array.count, toByteOffset: a * 16 + 8, as: Int.self)
         }
-        return true
+        return .done
     }
 
     /// Whether a step's opcode writes an object to register A.
     private static func writesObject(_ op: Opcode) -> Bool {
         switch op {
-        case .moveRef, .getGlobalRef, .kernel, .slice, .arrayLiteral, .builtin: return true
+        case .moveRef, .getGlobalRef, .kernel, .slice, .arrayLiteral, .builtin, .recv, .recvOrJump, .wait: return true
         default: return false
         }
     }

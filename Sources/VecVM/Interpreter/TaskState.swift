@@ -139,6 +139,9 @@ final class TaskState {
 
     /// The error a step of native code met (Interpreter.runStep), until the interpreter throws it.
     var pendingStepError: String?
+    /// Set when native code left because a step parked the task without its stack: the interpreter
+    /// leaves `execute` with the top frame at that step, which it completes when the task is woken.
+    var parkedInNative = false
 
     /// The context, when a deopt of native calls left a chain of frames to rebuild.
     var pendingNativeChain: NativeCallContext? {
@@ -263,6 +266,7 @@ final class TaskState {
         nativeCalls?.chainCount = 0  // kept, like the array table: both are filled before each use
         growthFailure = "stack overflow"
         pendingStepError = nil
+        parkedInNative = false
         task = TaskState.noTask
         settle()
         return true

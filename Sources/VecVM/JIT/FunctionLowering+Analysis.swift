@@ -250,7 +250,7 @@ extension FunctionLowering {
     /// outside the subset (objects, strings, kernels, channels, tasks, input and output, globals).
     /// Never in an inlined body: `relocated` accepts only instructions of the subset.
     static func leaves(_ ins: Instruction) -> Bool {
-        if FunctionLowering.runsThroughRuntime(ins.opcode) { return false }
+        if FunctionLowering.runsThroughRuntime(ins) { return false }
         switch ins.opcode {
         case .nop, .clearRefs, .jump, .ret0, .call, .move, .move4, .loadInt, .loadConst, .addInt, .subInt, .mulInt,
             .divInt, .modInt, .ltInt, .leInt, .eqInt, .neInt, .addIntImm, .negInt, .not, .addFloat, .subFloat,
@@ -370,8 +370,14 @@ extension FunctionLowering {
             }
         }
         // Re-entry points: the start and every loop header whose live registers have known kinds.
+        // And where the interpreter goes on after a step that parked the task (FunctionLowering+Steps):
+        // after it (both ways for a `recvOrJump`), or at it for a `wait`, which runs again.
+        var resumes: [Int] = []
+        for pc in 0..<n where !stateIn[pc].isEmpty && isStep(code[pc]) && FunctionLowering.mayPark(code[pc].opcode) {
+            resumes += code[pc].opcode == .wait ? [pc] : successors(pc)
+        }
         entryPoints = [0]
-        for t in backEdgeTargets.sorted() where t != 0 {
+        for t in Set(backEdgeTargets).union(resumes).sorted() where t != 0 && t < n && !stateIn[t].isEmpty {
             if liveIn[t].allSatisfy({
                 stateIn[t][$0].isMachine || isArray(stateIn[t][$0]) || stateIn[t][$0] == .reference
             }) {

@@ -26,16 +26,46 @@
 // interpreter, and by the helper for every step that puts an array in a register.
 
 extension FunctionLowering {
-    /// The opcodes native code runs through the runtime (NativeStepHelper): none of them blocks,
-    /// yields, calls a function of the program or jumps.
+    /// The opcodes native code runs through the runtime (NativeStepHelper). None calls a function of
+    /// the program; `recvOrJump` may jump; the channel operations and `wait` may park the task (see
+    /// `mayPark`), `sleep` and `yield` block it where it is.
     static func runsThroughRuntime(_ op: Opcode) -> Bool {
         switch op {
         case .moveRef, .loadString, .getGlobal, .getGlobal4, .getGlobalRef, .setGlobalRef, .setGlobal, .setGlobal4,
             .slice, .arrayLiteral,
-            .kernel, .checkLengths, .builtin, .print, .concat, .format, .getBool, .setBool, .makeChan, .now, .retRef:
+            .kernel, .checkLengths, .builtin, .print, .concat, .format, .getBool, .setBool, .makeChan, .now, .retRef,
+            .send, .recv, .recvOrJump, .wait, .sleep, .yield, .close, .spawn:
             return true
         default:
             return false
+        }
+    }
+
+    /// The steps that may park a task without its stack (a spawned task waiting in a send, a receive
+    /// or a wait): the helper answers `parked`, the code leaves for the interpreter with the frame's
+    /// values written back, and the task parks as an interpreted one does (its stack goes back).
+    /// When it is woken, the interpreter completes the instruction and re-enters the native code
+    /// after it (an entry point: see `analyze`), or at it for a `wait`, which runs again.
+    static func mayPark(_ op: Opcode) -> Bool {
+        switch op {
+        case .send, .recv, .recvOrJump, .wait: return true
+        default: return false
+        }
+    }
+
+    /// What a received or waited-for value is (K of `recv`, `recvOrJump`, `wait`: Compiler.messageK),
+    /// or nil for no value.
+    func messageKind(_ k: Int) throws(Unsupported) -> Kind? {
+        let code = k >> 4
+        switch ValueStorage(rawValue: UInt8(k & 15)) ?? .none {
+        case .none: return nil
+        case .scalar:
+            guard code > 0, let e = ElementKind(rawValue: UInt8(code - 1)) else {
+                throw Unsupported(reason: "receives a value of no known kind")
+            }
+            return scalarKind(e)
+        case .simd: return code == 2 ? .v64 : .v32
+        case .reference: return code > 0 ? .array(ElementKind(rawValue: UInt8(code - 1)) ?? .int) : .reference
         }
     }
 
@@ -44,8 +74,14 @@ extension FunctionLowering {
     /// are the caller's arguments, released when the function returns). Only the function's own
     /// instructions: an inlined body has none of these, and its `clearRefs` releases nothing.
     func isStep(_ ins: Instruction) -> Bool {
-        if FunctionLowering.runsThroughRuntime(ins.opcode) { return true }
+        if FunctionLowering.runsThroughRuntime(ins) { return true }
         return ins.opcode == .clearRefs && hasSteps
+    }
+
+    /// `runsThroughRuntime` of an instruction: its opcode's, or a comparison of strings.
+    static func runsThroughRuntime(_ ins: Instruction) -> Bool {
+        if ins.opcode == .compare { return CompareClass(rawValue: UInt8(ins.k & 7)) == .str }
+        return runsThroughRuntime(ins.opcode)
     }
 
     /// The kind of the object a register holds after an object is moved into it from a register of
@@ -129,6 +165,22 @@ extension FunctionLowering {
             use(opB, .int)
             use(opC, .int)
         case .now: def(opA, .int)
+        case .compare: def(opA, .int)  // of strings (isStep)
+        case .send:
+            // A scalar or SIMD value in a register is stored for the helper; an object is in its
+            // object register.
+            if stateOf(opB).isMachine { use(opB, stateOf(opB)) }
+        case .recv, .recvOrJump, .wait:
+            if let k = try messageKind(ins.k) { def(opA, k) }
+        case .sleep: use(opA, .int)
+        case .yield, .close: break
+        case .spawn:
+            var slot = opB
+            for t in functions[opC].parameterTypes {
+                if kind(of: t).isMachine { use(slot, kind(of: t)) }
+                slot += max(1, t.storage.slots)
+            }
+            def(opA, .reference)
         case .clearRefs:
             // The objects are released: a register that held one holds nothing native code may read.
             for s in opA..<(opA + opB) where s < state.count {
@@ -156,7 +208,8 @@ extension FunctionLowering {
         }
         let e = try stepEffects(ins, stateIn[pc])
         let isReturn = ins.opcode == .retRef
-        let after = isReturn ? [:] : try liveKinds(at: pc + 1, state: stateOut[pc])
+        var after: [Int: Kind] = [:]
+        for s in successors(pc) { after.merge(try liveKinds(at: s, state: stateOut[pc])) { k, _ in k } }
         let written = Set(e.defs.map(\.0))
         let spilled = after.filter { s, k in
             !written.contains(s) && !(k == .int && FunctionLowering.calleeSaved.contains(g(s)))
@@ -165,7 +218,28 @@ extension FunctionLowering {
         var operands: [Int: Kind] = [:]
         for (s, k) in e.uses where k.isMachine && spilled[s] == nil { operands[s] = k }
         emitStores(operands)
-        emitHelperCall(own)
+        let answers = FunctionLowering.mayPark(ins.opcode)
+        emitHelperCall(own, checked: !answers)
+        if answers {
+            // 2: parked without its stack. The values live after the instruction go back to `regs`
+            // (those in registers the helper preserves are not there yet), and the code leaves with
+            // the pc of the instruction, which the interpreter completes when the task is woken.
+            let parked = a.newLabel()
+            parkExits.append((parked, own, after.filter { s, _ in !written.contains(s) && spilled[s] == nil }))
+            a.cmp(.eax, 2)
+            a.j(.e, parked)
+            if ins.opcode == .recvOrJump {
+                // 3: the channel is closed and drained: take the jump.
+                let stay = a.newLabel()
+                a.cmp(.eax, 3)
+                a.j(.ne, stay)
+                emitLoads(spilled)
+                a.jmp(labels[pc + 1 + ins.sC])
+                a.bind(stay)
+            }
+            a.test(.eax, .eax)
+            a.j(.ne, stepFailures.last!.0)
+        }
         var loaded: [Int: Kind] = [:]
         for (s, k) in e.defs where k.isMachine { loaded[s] = k }
         emitLoads(loaded)
@@ -178,7 +252,7 @@ extension FunctionLowering {
     /// returned object, which it moves to the frame's first object register. The result, if any, is
     /// in its slot already.
     mutating func emitReleaseBeforeReturn(_ pc: Int) {
-        emitHelperCall(ownPc(pc))
+        emitHelperCall(ownPc(pc), checked: true)
     }
 
     /// The call of NativeYieldHelper (rax: its answer), with the frame's registers and array table
@@ -198,9 +272,9 @@ extension FunctionLowering {
         a.pop(.rdi)
     }
 
-    /// The call of NativeStepHelper for the instruction at the function's pc `own`, and the exit
-    /// taken when it answers nonzero.
-    mutating func emitHelperCall(_ own: Int) {
+    /// The call of NativeStepHelper for the instruction at the function's pc `own`, its failure exit
+    /// (the last of `stepFailures`), and, when `checked`, the jump there when it answers nonzero.
+    mutating func emitHelperCall(_ own: Int, checked: Bool) {
         if usesYMM { a.emit(.vzeroupper) }
         a.push(.rdi)
         a.push(.rsi)
@@ -221,7 +295,9 @@ extension FunctionLowering {
         a.pop(.rdi)
         let failed = a.newLabel()
         stepFailures.append((failed, own))
-        a.test(.eax, .eax)
-        a.j(.ne, failed)
+        if checked {
+            a.test(.eax, .eax)
+            a.j(.ne, failed)
+        }
     }
 }

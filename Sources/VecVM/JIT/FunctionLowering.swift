@@ -134,6 +134,11 @@ struct FunctionLowering {
     var calleesUseArrayTable = false
     /// The failure exits of steps: (label, the function's pc of the step).
     var stepFailures: [(X86.Label, Int)] = []
+    /// The exits of steps that parked the task (FunctionLowering+Steps): (label, the function's pc
+    /// of the step, the values to write back).
+    var parkExits: [(X86.Label, Int, [Int: Kind])] = []
+    /// Bit set in the returned pc when a step parked the task without its stack.
+    static let parkedBit: Int64 = 1 << 41
 
     /// The target of each `call` in the function, by callee index.
     enum Callee {
@@ -154,7 +159,7 @@ struct FunctionLowering {
         self.constants = function.constants
         self.frameExtent = max(function.frameSize, 1)
         self.origins = function.instructions.indices.map { .own($0) }
-        self.hasSteps = function.instructions.contains { FunctionLowering.runsThroughRuntime($0.opcode) }
+        self.hasSteps = function.instructions.contains { FunctionLowering.runsThroughRuntime($0) }
     }
 
     /// What lowering produced: the code, the array slots the caller fills, the re-entry pcs, the
@@ -453,6 +458,14 @@ struct FunctionLowering {
                 emitChainEntry(call)
                 a.mov(.rax, Int64(p) | (preempt ? FunctionLowering.preemptBit : 0))
             }
+            a.jmp(exitLabel)
+        }
+        for (label, pc, values) in parkExits {
+            // A step parked the task: the interpreter leaves `execute` and completes the step at `pc`
+            // when the task is woken.
+            a.bind(label)
+            emitStores(values)
+            a.mov(.rax, Int64(pc) | FunctionLowering.parkedBit)
             a.jmp(exitLabel)
         }
         for (label, pc) in stepFailures {

@@ -297,8 +297,9 @@ enum NativeMathHelper {
 /// The runtime's side of the instructions native code runs through it (FunctionLowering+Steps.swift):
 /// native code calls `entry` with its context (rbp), the frame's registers, its array table (or
 /// nil), the instruction's pc and the function's index; the helper runs the interpreter's code for
-/// that one instruction (Interpreter.runStep) and answers 0, or 1 when the instruction failed (the
-/// error is left in the task's state for the interpreter to throw). Like the math helper, it is
+/// that one instruction (Interpreter.runStep) and answers 0, 1 when the instruction failed (the
+/// error is left in the task's state for the interpreter to throw), 2 when it parked the task
+/// without its stack, 3 when a `recvOrJump` takes its jump (Interpreter.StepAnswer). Like the math helper, it is
 /// Swift code: a preemption signal that lands in it is left to the native code's next poll. A
 /// kernel may park the task (a parallel kernel's chunks): the native frames below wait on the
 /// task's stack, as the interpreter's would.
@@ -315,7 +316,7 @@ enum NativeStepHelper {
             context.load(fromByteOffset: NativeCallContext.executionOffset, as: UnsafeRawPointer.self)
         ).takeUnretainedValue()
         return Interpreter.runStep(state, execution, function: Int(function), pc: Int(pc), regs: regs, table: table)
-            ? 0 : 1
+            .rawValue
     }
 
     static var address: Int64 { Int64(Int(bitPattern: unsafeBitCast(entry, to: UnsafeRawPointer.self))) }
