@@ -124,15 +124,106 @@ struct NativeStepTests {
         #expect(isNative("stepCut") && isNative("stepAdd") && isNative("stepEarly"))
     }
 
+    @Test func channelsTasksAndSleepsInsideNativeFunctions() {
+        // Producers and consumers on unbuffered and buffered channels, a `for v in c` loop, a wait, a
+        // sleep and a spawn, all inside native functions; values made before a task parks (ints,
+        // floats, SIMD values, an array) are there after it is woken. Both with few tasks and with
+        // more than a scheduler keeps stacks for, when a parked task gives its stack back.
+        let r = agree(
+            """
+            fn chProduce(out: chan<int>, n: int) {
+                for i in 1..n + 1 { send(out, i * i) }
+                close(out)
+            }
+            fn chFilter(inp: chan<int>, out: chan<int>) {
+                let keep = fill(3, 0)
+                var v8 = splat(f32(0.5))
+                var f = 0.25
+                for v in inp {
+                    keep[v % 3] += 1
+                    v8 = v8 + splat(f32(v % 5))
+                    f = f * 1.5 + float(v % 7)
+                    if v % 2 == 1 { send(out, v) }
+                }
+                send(out, keep[0] * 100 + keep[1] * 10 + keep[2])
+                send(out, int(sum(v8)) + int(f) % 1000)
+                close(out)
+            }
+            fn chSum(inp: chan<int>) -> int {
+                var s = 0
+                for v in inp { s += v }
+                return s
+            }
+            fn chNap(x: int) -> int {
+                sleep(2)
+                return 2 * x
+            }
+            fn chFan(n: int) -> int {
+                let tasks = chan<task<int>>(n)
+                for i in 0..n { send(tasks, spawn chNap(i)) }
+                close(tasks)
+                var total = 0
+                for t in tasks { total += wait(t) }
+                return total
+            }
+            fn chRound(k: int) -> int {
+                let a = chan<int>(0)
+                let b = chan<int>(4)
+                spawn chProduce(a, k)
+                spawn chFilter(a, b)
+                return chSum(b)
+            }
+            fn chTell(c: chan<int>, j: int) {
+                let a = fill(4, float(j))
+                var s = 0
+                for i in 0..j % 3 { s += i }
+                send(c, int(sum(a)) + s)
+            }
+            print(chRound(50), chRound(500), chFan(20))
+            var many = 0
+            let results = chan<int>(0)
+            for j in 0..1500 { spawn chTell(results, j) }
+            for j in 0..1500 { many += recv(results) }
+            print(many)
+            """, quantum: 100_000)
+        #expect(r.error == nil, "\(r.errorText)")
+        #expect(r.output == "23590 20860386 380\n4497500\n")
+        for name in ["chProduce", "chFilter", "chSum", "chNap", "chFan", "chRound", "chTell"] {
+            #expect(isNative(name), "\(name): \(NativeFunctions.shared.interpreted)")
+        }
+    }
+
+    @Test func errorsOfChannelStepsHaveTheInterpretersLocation() {
+        let closed = agree(
+            """
+            fn chLate(c: chan<int>, n: int) {
+                for i in 0..n { send(c, i) }
+            }
+            let c = chan<int>(8)
+            close(c)
+            chLate(c, 3)
+            """)
+        #expect(closed.errorText.hasPrefix("test.vec:2:21: runtime error: send on a closed channel"))
+        let drained = agree(
+            """
+            fn chTake(c: chan<int>, n: int) -> int {
+                var s = 0
+                for i in 0..n { s += recv(c) }
+                return s
+            }
+            let c = chan<int>(8)
+            send(c, 5)
+            close(c)
+            print(chTake(c, 2))
+            """)
+        #expect(drained.errorText.hasPrefix("test.vec:3:26: runtime error: receive from a closed and drained channel"))
+        #expect(isNative("chLate") && isNative("chTake"))
+    }
+
     /// What still keeps a function of programs/ interpreted, by program/function; every other function there is
     /// native. Shrink this list as native code learns more (issue 11).
     static let stillInterpreted: [String: String] = [
-        "matmul/matmulScalar": "more than 9 integer values live at once",
-        "pipeline/produce": "uses send",
-        "tour/produce": "uses send",
-        "pipeline/keepOdd": "uses recvOrJump",
-        "pipeline/square": "uses recvOrJump",
-        "tour/slow_double": "uses sleep",
+        "matmul/matmulScalar": "more than 9 integer values live at once"
     ]
 
     @Test func theFunctionsOfProgramsAreNative() throws {
