@@ -117,6 +117,9 @@ struct FunctionEntry {
     var nativeNeedsContext: Bool
     /// Whether the native code reads an array table (array parameters, or arrays its steps make).
     var nativeUsesArrayTable: Bool
+    /// Whether the native code calls natively (its context needs a chain, its array table covers
+    /// its callees' frames).
+    var nativeMakesCalls: Bool
     /// Registers from the frame's start the native code may touch (NativeFunction.frameExtent).
     var nativeFrameExtent: Int
 }
@@ -146,6 +149,7 @@ final class FunctionTable {
                     nativeArrayCount: n?.arraySlotCount ?? 0,
                     nativeEntries: n.map { UnsafePointer($0.entries) }, nativeEntryCount: n?.entryCount ?? 0,
                     nativeNeedsContext: n?.needsContext ?? false, nativeUsesArrayTable: n?.usesArrayTable ?? false,
+                    nativeMakesCalls: n?.makesCalls ?? false,
                     nativeFrameExtent: n?.frameExtent ?? 0))
         }
     }

@@ -37,9 +37,11 @@ extension Interpreter {
         // such a function would make. The table covers the register stack from this frame on, for
         // native callees' frames (each one's table is its caller's from the call's window on).
         let table =
-            e.nativeUsesArrayTable ? state.arrayTable(slots: state.capacity - base) : Interpreter.noArrayTable
+            e.nativeUsesArrayTable
+            ? state.arrayTable(slots: e.nativeMakesCalls ? state.capacity - base : e.frameSize)
+            : Interpreter.noArrayTable
         let objs = state.objects + base
-        if start != 0 {
+        if start != 0 && e.nativeUsesArrayTable {
             // Arrays the frame made before it parked, or received since: every array register's entry.
             for s in 0..<e.frameSize {
                 if let o = objs[s], let arr = o as? VMArray {
@@ -67,7 +69,9 @@ extension Interpreter {
         if e.nativeNeedsContext {
             var marker = 0
             let sp = withUnsafeMutablePointer(to: &marker) { UInt(bitPattern: $0) }
-            guard let c = state.nativeCallContext(sp: sp, direct: direct) else { return start }
+            guard let c = state.nativeCallContext(sp: sp, direct: direct, chain: e.nativeMakesCalls) else {
+                return start
+            }
             c.bind(state: state, execution: ctx)
             context = c
         }
@@ -189,7 +193,7 @@ extension Interpreter {
         chain.chainCount = 0
         for i in stride(from: n - 1, through: 0, by: -1) {
             let caller = state.frames[state.frameCount - 1]
-            let callPc = Int(chain.chain[i])
+            let callPc = Int(chain.chain![i])
             let ins = Instruction(word: entries[caller.function].code[callPc])
             let callee = ins.bx
             let newBase = caller.base + ins.a

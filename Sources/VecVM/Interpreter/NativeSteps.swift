@@ -26,10 +26,9 @@ extension Interpreter {
     /// that can park without its stack (TaskState.parksWithoutStack) as the interpreter would, and
     /// blocks any other where it is (its native frames wait on its stack).
     static func runStep(
-        _ state: TaskState, _ ctx: ExecutionContext, function: Int, pc: Int, regs: UnsafeMutablePointer<UInt64>,
-        table: UnsafeMutableRawPointer?
+        _ state: TaskState, _ ctx: ExecutionContext, entry: UnsafePointer<FunctionEntry>, function: Int, pc: Int,
+        regs: UnsafeMutablePointer<UInt64>, table: UnsafeMutableRawPointer?
     ) -> StepAnswer {
-        let entry = state.table.entries + function
         let w = entry.pointee.code[pc]
         let a = fieldA(w)
         let objs = state.objects + (regs - state.registers)

@@ -151,14 +151,18 @@ final class TaskState {
 
     /// The native call context ready for an entry at stack pointer `sp`, or nil when the memory
     /// limit refuses it (the native code is then not entered: the interpreter runs the function).
-    func nativeCallContext(sp: UInt, direct: Bool) -> NativeCallContext? {
+    func nativeCallContext(sp: UInt, direct: Bool, chain: Bool) -> NativeCallContext? {
         let c: NativeCallContext
         if let existing = nativeCalls {
             c = existing
         } else {
-            guard charge(NativeCallContext.bytes, "native call chain") else { return nil }
+            guard charge(NativeCallContext.bytes, "native call context") else { return nil }
             c = NativeCallContext()
             nativeCalls = c
+        }
+        if chain && c.chain == nil {
+            guard charge(NativeCallContext.chainBytes, "native call chain") else { return nil }
+            c.addChain()
         }
         // A direct call runs on the host's thread (whose stack is not a task's, and may differ
         // from one call to the next): only the budget below `sp` bounds it. The task's stack is read
@@ -275,7 +279,10 @@ final class TaskState {
     /// A recycled state (`recycle`) taken for a new task: counted and charged again (the Trap when
     /// that is refused, the state then staying recycled), registers zeroed as `init` leaves them.
     func reuse(table: FunctionTable, task: VMTask, maxTasks: Int?) throws(Trap) {
-        let bytes = TaskState.firstCharge(slots: capacity) + (nativeCalls != nil ? NativeCallContext.bytes : 0)
+        let bytes =
+            TaskState.firstCharge(slots: capacity)
+            + (nativeCalls.map { $0.chain == nil ? 0 : NativeCallContext.chainBytes } ?? 0)
+            + (nativeCalls != nil ? NativeCallContext.bytes : 0)
         try TaskState.enter(account, bytes, maxTasks: maxTasks)
         settled = false
         charged = bytes

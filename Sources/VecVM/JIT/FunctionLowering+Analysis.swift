@@ -351,6 +351,8 @@ extension FunctionLowering {
                 }
             }
         }
+        holdsArrays =
+            stateOut.contains { $0.contains { isArray($0) } } || stateIn.contains { $0.contains { isArray($0) } }
         // Backward liveness of registers.
         liveIn = Array(repeating: [], count: n)
         var changed = true

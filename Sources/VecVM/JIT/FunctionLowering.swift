@@ -129,9 +129,14 @@ struct FunctionLowering {
     /// Whether the function has instructions that run through the runtime (FunctionLowering+Steps).
     let hasSteps: Bool
     /// Whether the code reads the array table (kept in rsi): array parameters, arrays that steps
-    /// make, or callees that do (each frame's table is the caller's moved to its window).
-    var usesArrayTable: Bool { !arraySlots.isEmpty || hasSteps || calleesUseArrayTable }
+    /// make or receive (`holdsArrays`), an array result (its `retRef` writes the caller's entry), or
+    /// callees that do (each frame's table is the caller's moved to its window).
+    var usesArrayTable: Bool {
+        !arraySlots.isEmpty || holdsArrays || function.resultType.isArray || calleesUseArrayTable
+    }
     var calleesUseArrayTable = false
+    /// Whether some register holds an array somewhere in the function (set by `analyze`).
+    var holdsArrays = false
     /// The failure exits of steps: (label, the function's pc of the step).
     var stepFailures: [(X86.Label, Int)] = []
     /// The exits of steps that parked the task (FunctionLowering+Steps): (label, the function's pc
@@ -172,6 +177,7 @@ struct FunctionLowering {
         let callEntryOffset: Int
         let callees: [NativeFunction]
         let needsContext: Bool
+        let makesCalls: Bool
         let usesArrayTable: Bool
         /// Whether it runs instructions through the runtime (then it is never called natively).
         let hasSteps: Bool
@@ -191,6 +197,7 @@ struct FunctionLowering {
         return Lowered(
             code: bytes, arraySlots: l.arraySlots, entries: l.entryPoints.map { l.ownPc($0) },
             callEntryOffset: l.a.offset(of: l.callEntry) ?? 0, callees: natives, needsContext: l.needsContext,
+            makesCalls: !l.callees.isEmpty,
             usesArrayTable: l.usesArrayTable, hasSteps: l.hasSteps,
             steps: Set(
                 l.code.indices.filter { !l.stateIn[$0].isEmpty && l.isStep(l.code[$0]) }.map {

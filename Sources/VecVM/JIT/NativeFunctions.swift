@@ -34,7 +34,9 @@ final class NativeCallContext {
     /// owns this context, and the execution context outlives every run of native code on it.
     static let taskStateOffset = 32
     static let executionOffset = 40
-    static let size = 48
+    /// The task's function table's entries (TaskState.table, which the state keeps alive).
+    static let entriesOffset = 48
+    static let size = 56
     /// Machine stack a chain of native calls may use below the interpreter's frame. Deeper
     /// recursion goes back to the interpreter, which rebuilds the frames and calls natively again
     /// from the top of the stack.
@@ -43,22 +45,32 @@ final class NativeCallContext {
     /// (which saves the vector state there) and the scheduler code it runs.
     static let stackReserve = 16 << 10
     static let chainCapacity = stackBudget / 40 + 2
-    /// Bytes this costs a task (charged to its memory account by TaskState).
-    static let bytes = size + chainCapacity * 4
+    /// Bytes this costs a task (charged to its memory account by TaskState): the context, and the
+    /// chain once a function that calls natively runs (`withChain`).
+    static let bytes = size
+    static let chainBytes = chainCapacity * 4
 
     let memory: UnsafeMutableRawPointer
-    let chain: UnsafeMutablePointer<UInt32>
+    /// The chain of call pcs a deopt leaves (nil until native code that calls runs on this context:
+    /// a task whose native code only runs steps needs none, and is spared its 3 KB).
+    private(set) var chain: UnsafeMutablePointer<UInt32>?
 
     init() {
         memory = .allocate(byteCount: NativeCallContext.size, alignment: 16)
         memory.initializeMemory(as: UInt8.self, repeating: 0, count: NativeCallContext.size)
-        chain = .allocate(capacity: NativeCallContext.chainCapacity)
-        memory.storeBytes(of: UInt(bitPattern: chain), toByteOffset: NativeCallContext.chainOffset, as: UInt.self)
+    }
+
+    /// Allocates the chain (once).
+    func addChain() {
+        guard chain == nil else { return }
+        let c = UnsafeMutablePointer<UInt32>.allocate(capacity: NativeCallContext.chainCapacity)
+        chain = c
+        memory.storeBytes(of: UInt(bitPattern: c), toByteOffset: NativeCallContext.chainOffset, as: UInt.self)
     }
 
     deinit {
         memory.deallocate()
-        chain.deallocate()
+        chain?.deallocate()
     }
 
     /// Records the task's state and the run's ExecutionContext for the steps of the native code
@@ -69,6 +81,9 @@ final class NativeCallContext {
             as: UnsafeMutableRawPointer.self)
         memory.storeBytes(
             of: Unmanaged.passUnretained(execution).toOpaque(), toByteOffset: NativeCallContext.executionOffset,
+            as: UnsafeMutableRawPointer.self)
+        memory.storeBytes(
+            of: UnsafeMutableRawPointer(state.table.entries), toByteOffset: NativeCallContext.entriesOffset,
             as: UnsafeMutableRawPointer.self)
     }
 
@@ -107,6 +122,9 @@ final class NativeFunction: @unchecked Sendable {
     let callees: [NativeFunction]
     /// Whether the code calls or runs steps (and so needs a NativeCallContext).
     let needsContext: Bool
+    /// Whether it calls natively (its context needs a chain, and its array table, if it has one,
+    /// must cover its callees' frames).
+    let makesCalls: Bool
     /// Whether the code reads the array table (array parameters, or arrays its steps make).
     let usesArrayTable: Bool
     /// Whether it runs instructions through the runtime (FunctionLowering+Steps): never called natively.
@@ -117,14 +135,15 @@ final class NativeFunction: @unchecked Sendable {
 
     init(
         name: String, code: NativeCode, arraySlots: [Int], entries: [Int], callEntryOffset: Int = 0,
-        callees: [NativeFunction] = [], needsContext: Bool = false, usesArrayTable: Bool = false,
-        hasSteps: Bool = false, frameExtent: Int = 0
+        callees: [NativeFunction] = [], needsContext: Bool = false, makesCalls: Bool = false,
+        usesArrayTable: Bool = false, hasSteps: Bool = false, frameExtent: Int = 0
     ) {
         self.name = name
         self.code = code
         self.callEntryOffset = callEntryOffset
         self.callees = callees
         self.needsContext = needsContext
+        self.makesCalls = makesCalls
         self.usesArrayTable = usesArrayTable || !arraySlots.isEmpty
         self.hasSteps = hasSteps
         self.frameExtent = frameExtent
@@ -213,7 +232,8 @@ final class NativeFunctions: Sendable {
                 result = NativeFunction(
                     name: f.name, code: code, arraySlots: l.arraySlots, entries: l.entries,
                     callEntryOffset: l.callEntryOffset, callees: l.callees, needsContext: l.needsContext,
-                    usesArrayTable: l.usesArrayTable, hasSteps: l.hasSteps, frameExtent: l.frameExtent)
+                    makesCalls: l.makesCalls, usesArrayTable: l.usesArrayTable, hasSteps: l.hasSteps,
+                    frameExtent: l.frameExtent)
             } else {
                 reason = "the code heap is full or unavailable"
             }
@@ -309,14 +329,21 @@ enum NativeStepHelper {
         -> Int32
 
     static let entry: Entry = { context, regs, table, pc, function in
-        let state = Unmanaged<TaskState>.fromOpaque(
+        // Borrowed, not retained: the state owns this context, and the execution context outlives it.
+        let entries = context.load(fromByteOffset: NativeCallContext.entriesOffset, as: UnsafeMutableRawPointer.self)
+            .assumingMemoryBound(to: FunctionEntry.self)
+        return Unmanaged<TaskState>.fromOpaque(
             context.load(fromByteOffset: NativeCallContext.taskStateOffset, as: UnsafeRawPointer.self)
-        ).takeUnretainedValue()
-        let execution = Unmanaged<ExecutionContext>.fromOpaque(
-            context.load(fromByteOffset: NativeCallContext.executionOffset, as: UnsafeRawPointer.self)
-        ).takeUnretainedValue()
-        return Interpreter.runStep(state, execution, function: Int(function), pc: Int(pc), regs: regs, table: table)
-            .rawValue
+        )._withUnsafeGuaranteedRef { state in
+            Unmanaged<ExecutionContext>.fromOpaque(
+                context.load(fromByteOffset: NativeCallContext.executionOffset, as: UnsafeRawPointer.self)
+            )._withUnsafeGuaranteedRef { execution in
+                Interpreter.runStep(
+                    state, execution, entry: entries + Int(function), function: Int(function), pc: Int(pc), regs: regs,
+                    table: table
+                ).rawValue
+            }
+        }
     }
 
     static var address: Int64 { Int64(Int(bitPattern: unsafeBitCast(entry, to: UnsafeRawPointer.self))) }
