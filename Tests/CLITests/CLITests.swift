@@ -134,11 +134,16 @@ struct CLITests {
     @Test func jitDumpWritesDecodableKernels() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("jitdump-\(UUID().uuidString)")
         let r = try vecvm(
-            ["jit-dump", "--out", dir.path], source: "let x = fill(100, f32(1))\nprint(sum(x * x + 1.0), max(sqrt(x)))")
+            ["jit-dump", "--out", dir.path],
+            source: "fn norm2(x: [f32]) -> f32 { return sum(x * x) }\nlet x = fill(100, f32(1))\n"
+                + "print(sum(x * x + 1.0), max(sqrt(x)), norm2(x))")
         if r.status == 1 && r.stderr.contains("the JIT is off") { return }  // no AVX2 here
         #expect(r.status == 0, "\(r.stderr)")
         let listing = try String(contentsOf: dir.appendingPathComponent("kernels.txt"), encoding: .utf8)
         #expect(listing.contains("f32"))
+        // The function is native, and runs its kernel through the runtime.
+        #expect(listing.contains("# function native: norm2 (function-"), "\(listing)")
+        #expect(listing.contains("# function steps: norm2: runs kernel through the runtime"), "\(listing)")
         let bin = dir.appendingPathComponent("kernel-0.bin")
         #expect(FileManager.default.fileExists(atPath: bin.path))
         // objdump must decode it with no (bad) instruction.

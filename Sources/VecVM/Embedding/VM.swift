@@ -346,6 +346,10 @@ public final class VM: @unchecked Sendable {
     /// interpreter at send, print"): their loops run natively, the rest of such a call interpreted.
     public var partlyNativeFunctions: [String] { NativeFunctions.shared.partial }
 
+    /// Native functions that run some instructions through the runtime ("name: runs kernel, print
+    /// through the runtime"): kernels, builtins, strings, channels and tasks inside native code.
+    public var nativeFunctionSteps: [String] { NativeFunctions.shared.steps }
+
     /// The machine code of each function compiled whole, by name (for `vecvm jit-dump`).
     public var nativeFunctionCode: [(name: String, machineCode: [UInt8])] {
         NativeFunctions.shared.machineCode.map { (name: $0.0, machineCode: $0.1) }
