@@ -505,6 +505,23 @@ extension FunctionLowering {
         var operands: [Int: Kind] = [ins.b: kind]
         if binary { operands[ins.c] = kind }
         emitStores(operands)
+        let regs = regsBase
+        emitCCall(NativeMathHelper.address) { a in
+            a.lea(.rcx, X86.ptr(regs, Int32((binary ? ins.c : ins.b) * 8)))
+            a.lea(.rdx, X86.ptr(regs, Int32(ins.b * 8)))
+            a.lea(.rsi, X86.ptr(regs, Int32(ins.a * 8)))
+            a.mov(.edi, Int64(code))
+        }
+        emitLoads([ins.a: kind])
+        emitLoads(spilled)
+    }
+
+    /// A call of the C function at `address` (a helper: NativeMathHelper, NativeStepHelper,
+    /// NativeYieldHelper), its arguments set by `arguments` after rdi and rsi (this frame's registers
+    /// and array table) are pushed; rsp is aligned to 16 for the call (a native function's frame is
+    /// not: it depends on its caller) and put back from the copy kept on the stack, then rdi and rsi
+    /// are popped. rax holds the helper's answer. The caller stores what the call may clobber.
+    mutating func emitCCall(_ address: Int64, arguments: (inout X86Assembler) -> Void) {
         if usesYMM { a.emit(.vzeroupper) }
         a.push(.rdi)
         a.push(.rsi)
@@ -512,17 +529,12 @@ extension FunctionLowering {
         a.and(.rsp, -16)
         a.sub(.rsp, 16)
         a.mov(X86.ptr(.rsp).qword, .rax)
-        a.lea(.rcx, X86.ptr(regsBase, Int32((binary ? ins.c : ins.b) * 8)))
-        a.lea(.rdx, X86.ptr(regsBase, Int32(ins.b * 8)))
-        a.lea(.rsi, X86.ptr(regsBase, Int32(ins.a * 8)))
-        a.mov(.edi, Int64(code))
-        a.mov(.rax, NativeMathHelper.address)
+        arguments(&a)
+        a.mov(.rax, address)
         a.call(.rax)
         a.mov(.rsp, X86.ptr(.rsp).qword)
         a.pop(.rsi)
         a.pop(.rdi)
-        emitLoads([ins.a: kind])
-        emitLoads(spilled)
     }
 
     /// sum/min/max of a SIMD value in the evaluator's order: halves, quarters, last pair.

@@ -258,41 +258,21 @@ extension FunctionLowering {
     /// The call of NativeYieldHelper (rax: its answer), with the frame's registers and array table
     /// kept; every value it would clobber was stored by the caller.
     mutating func emitYieldHelperCall() {
-        if usesYMM { a.emit(.vzeroupper) }
-        a.push(.rdi)
-        a.push(.rsi)
-        a.mov(.rax, .rsp)
-        a.and(.rsp, -16)
-        a.sub(.rsp, 16)
-        a.mov(X86.ptr(.rsp).qword, .rax)
-        a.mov(.rax, NativeYieldHelper.address)
-        a.call(.rax)
-        a.mov(.rsp, X86.ptr(.rsp).qword)
-        a.pop(.rsi)
-        a.pop(.rdi)
+        emitCCall(NativeYieldHelper.address) { _ in }
     }
 
     /// The call of NativeStepHelper for the instruction at the function's pc `own`, its failure exit
     /// (the last of `stepFailures`), and, when `checked`, the jump there when it answers nonzero.
     mutating func emitHelperCall(_ own: Int, checked: Bool) {
-        if usesYMM { a.emit(.vzeroupper) }
-        a.push(.rdi)
-        a.push(.rsi)
-        a.mov(.rax, .rsp)
-        a.and(.rsp, -16)
-        a.sub(.rsp, 16)
-        a.mov(X86.ptr(.rsp).qword, .rax)
-        // helper(context, regs, array table, pc, function)
-        if usesArrayTable { a.mov(.rdx, arraysBase) } else { a.mov(.edx, 0) }
-        a.mov(.rsi, regsBase)
-        a.mov(.rdi, context)
-        a.mov(.ecx, Int64(own))
-        a.mov(.r8d, Int64(function.index))
-        a.mov(.rax, NativeStepHelper.address)
-        a.call(.rax)
-        a.mov(.rsp, X86.ptr(.rsp).qword)
-        a.pop(.rsi)
-        a.pop(.rdi)
+        let (table, regs, ctx, index) = (usesArrayTable ? arraysBase : nil, regsBase, context, function.index)
+        emitCCall(NativeStepHelper.address) { a in
+            // helper(context, regs, array table, pc, function)
+            if let table { a.mov(.rdx, table) } else { a.mov(.edx, 0) }
+            a.mov(.rsi, regs)
+            a.mov(.rdi, ctx)
+            a.mov(.ecx, Int64(own))
+            a.mov(.r8d, Int64(index))
+        }
         let failed = a.newLabel()
         stepFailures.append((failed, own))
         if checked {
