@@ -32,6 +32,9 @@ final class Compiler {
     let program: Program
     var layout: GlobalLayout
     let interactive: Bool
+    /// Registers the arguments of each host function take (the VM's, when the compiler is given them):
+    /// for the verifier's check of `callHost`.
+    var hostArgumentSlots: [Int]?
     private(set) var diagnostics: [Diagnostic] = []
 
     init(file: SourceFile, layout: GlobalLayout, interactive: Bool) {
@@ -69,10 +72,28 @@ final class Compiler {
         }
         program.globals = layout.globals
         if !diagnostics.isEmpty { throw CompileFailure(diagnostics: diagnostics) }
+        try verify([program.functions[0]] + functions.map { program.functions[$0.index] })
         // Functions of earlier compilations (a REPL's `existing`) are finalized already and may be
         // running in tasks those inputs started: finalizing them again would free their code.
         for f in program.functions where f.index == 0 || f.index >= existing.count { f.finalize() }
         return program
+    }
+
+    /// Runs the verifier (Verifier.swift) over what this compilation made: the interpreter and the
+    /// JIT trust it, so bytecode that fails is a compiler bug, reported as an internal error here
+    /// rather than met as a crash at run time. It is cheap enough to run always: about 40 ns an
+    /// instruction in a release build (0.09 ms for all of programs/, 2,184 instructions).
+    private func verify(_ made: [Function]) throws(CompileFailure) {
+        let tables = Verifier.Tables(program, hostArgumentSlots: hostArgumentSlots)
+        do throws(VerificationError) {
+            for f in made { try Verifier.verify(f, in: tables) }
+        } catch {
+            throw CompileFailure(diagnostics: [
+                Diagnostic(
+                    file: file, location: error.location,
+                    message: "internal error: the compiler made invalid bytecode (\(error)); please report it")
+            ])
+        }
     }
 
     /// Assigns a global slot to a top-level variable.
@@ -215,10 +236,10 @@ final class FunctionCompiler {
                 let offset = target - (at + 1)
                 var ins = fn.instructions[at]
                 let op = ins.opcode
-                switch op {
-                case .jump, .jumpIfTrue, .jumpIfFalse, .forPrep, .forLoop:
+                // The opcode table says where the offset goes: sBx (32 bits) or sC (16 bits).
+                if op.info.jumpField == .bx {
                     ins = Instruction(op, a: ins.a, bx: offset, k: ins.k)
-                default:
+                } else {
                     guard offset >= Int(Int16.min) && offset <= Int(Int16.max) else {
                         jumpTooFar = true
                         continue

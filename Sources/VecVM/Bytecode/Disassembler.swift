@@ -36,27 +36,16 @@ enum Disassembler {
         }
     }
 
+    /// The fields the opcode's format shows, each read as its operand says: a register, index or
+    /// count unsigned, an immediate signed, a jump offset as its target (`-> pc`), K as `kK`.
     static func operands(_ ins: Instruction, at index: Int) -> String {
-        func target(_ off: Int) -> String { "-> \(index + 1 + off)" }
-        switch ins.opcode.info.format {
-        case .none: return ""
-        case .a: return "\(ins.a)"
-        case .ab: return "\(ins.a) \(ins.b)"
-        case .abc: return "\(ins.a) \(ins.b) \(ins.c)"
-        case .abk: return "\(ins.a) \(ins.b) k\(ins.k)"
-        case .abck: return "\(ins.a) \(ins.b) \(ins.c) k\(ins.k)"
-        case .ak: return "\(ins.a) k\(ins.k)"
-        case .aBx: return "\(ins.a) \(ins.bx)"
-        case .asBx:
-            if ins.jumpOffset != nil { return "\(ins.a) \(target(ins.sBx))" }
-            return "\(ins.a) \(ins.sBx)"
-        case .sBx: return target(ins.sBx)
-        case .aSBsC:
-            if ins.jumpOffset != nil { return "\(ins.a) \(ins.sB) \(target(ins.sC))" }
-            return "\(ins.a) \(ins.b) \(ins.sC)"
-        case .absC: return "\(ins.a) \(ins.b) \(target(ins.sC))"
-        case .abSCk: return "\(ins.a) \(ins.b) \(target(ins.sC)) k\(ins.k)"
-        }
+        let info = ins.opcode.info
+        return info.format.fields.map { field -> String in
+            if field == .k { return "k\(ins.k)" }
+            let operand = info.operand(field)
+            let value = ins.value(of: field, as: operand)
+            return operand == .jump ? "-> \(index + 1 + value)" : "\(value)"
+        }.joined(separator: " ")
     }
 
     private static func annotation(_ ins: Instruction, _ f: Function) -> String? {

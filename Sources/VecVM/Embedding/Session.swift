@@ -211,6 +211,7 @@ public final class Session {
         let statements =
             echoValues ? unit.statements.flatMap { Self.echoingValue($0, &echoed) } : unit.statements
         let compiler = Compiler(file: file, layout: layout, interactive: true)
+        compiler.hostArgumentSlots = hosts.functions.map { Verifier.argumentSlots($0.parameters) }
         let program: Program
         do {
             program = try compiler.compile(

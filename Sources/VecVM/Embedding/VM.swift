@@ -206,6 +206,7 @@ public final class VM: @unchecked Sendable {
         // The compiler's interactive mode makes every top-level variable a global (and changes
         // nothing else); the checker stays in its ordinary, non-REPL mode.
         let compiler = Compiler(file: file, layout: GlobalLayout(), interactive: hostReadableGlobals)
+        compiler.hostArgumentSlots = hosts.functions.map { Verifier.argumentSlots($0.parameters) }
         let program: Program
         do {
             program = try compiler.compile(unit, functions: checker.functions, externs: checker.externs)
