@@ -361,6 +361,7 @@ struct JitDump: ParsableCommand {
         for reason in vm.nativeFunctions.interpreted { listing += "# function interpreted: \(reason)\n" }
         for where_ in vm.partlyNativeFunctions { listing += "# function partly native: \(where_)\n" }
         for steps in vm.nativeFunctionSteps { listing += "# function steps: \(steps)\n" }
+        for spills in vm.nativeFunctionSpills { listing += "# function spills: \(spills)\n" }
         guard let f = fopen("\(out)/kernels.txt", "w") else {
             printError("vecvm: cannot write \(out)/kernels.txt")
             CLibrary.exit(1)

@@ -222,9 +222,7 @@ struct NativeStepTests {
 
     /// What still keeps a function of programs/ interpreted, by program/function; every other function there is
     /// native. Shrink this list as native code learns more (issue 11).
-    static let stillInterpreted: [String: String] = [
-        "matmul/matmulScalar": "more than 9 integer values live at once"
-    ]
+    static let stillInterpreted: [String: String] = [:]
 
     @Test func theFunctionsOfProgramsAreNative() throws {
         let scratch = try ScratchDirectory()

@@ -318,6 +318,9 @@ public final class VM: @unchecked Sendable {
             // Native functions that run some instructions (kernels, builtins, strings) through the runtime.
             let steps = NativeFunctions.shared.steps
             parts.append("jit.functions.steps=\(steps.count)")
+            // Native functions some of whose integers live in their slots, not in registers.
+            let spilled = NativeFunctions.shared.spilled
+            parts.append("jit.functions.spilled=\(spilled.count)")
             if !interpreted.isEmpty {
                 // Which functions stayed interpreted (no spaces inside the value); why, on lines of
                 // their own after the counters, then where partly native ones leave.
@@ -326,6 +329,7 @@ public final class VM: @unchecked Sendable {
             }
             return parts.joined(separator: " ") + interpreted.map { "\njit.interpreted: \($0)" }.joined()
                 + partial.map { "\njit.partial: \($0)" }.joined() + steps.map { "\njit.steps: \($0)" }.joined()
+                + spilled.map { "\njit.spilled: \($0)" }.joined()
         }
         return parts.joined(separator: " ")
     }
@@ -350,6 +354,10 @@ public final class VM: @unchecked Sendable {
     /// Native functions that run some instructions through the runtime ("name: runs kernel, print
     /// through the runtime"): kernels, builtins, strings, channels and tasks inside native code.
     public var nativeFunctionSteps: [String] { NativeFunctions.shared.steps }
+
+    /// Native functions some of whose integers are kept in their register slots, not in machine
+    /// registers ("name: 2 integers kept in their slots (r3, r5)").
+    public var nativeFunctionSpills: [String] { NativeFunctions.shared.spilled }
 
     /// The machine code of each function compiled whole, by name (for `vecvm jit-dump`).
     public var nativeFunctionCode: [(name: String, machineCode: [UInt8])] {

@@ -61,6 +61,14 @@ enum JITSupport {
         return String(cString: v).lowercased() == "avx2"
     }()
 
+    /// `VECVM_JIT_GPRS=N` (2 or more) lets native functions color their integers with at most N
+    /// general registers, so that the rest are spilled (FunctionLowering.allocateWithSpills): the
+    /// differential tests run every program so to check the spill path. Unset: all of them.
+    static let gprLimit: Int? = {
+        guard let v = getenv("VECVM_JIT_GPRS"), let n = Int(String(cString: v)), n >= 2 else { return nil }
+        return n
+    }()
+
     /// What kernels are lowered to in this process.
     static let kernelISA: KernelISA = avx512Hardware && !forcedAVX2 ? .avx512 : .avx2
 

@@ -192,7 +192,7 @@ extension FunctionLowering {
         let kept = after.filter { $0.key < window }
         // Integers in registers the callee preserves stay there (stored only if the callee does not
         // return: see the call exits).
-        let inPreserved = kept.filter { $0.value == .int && FunctionLowering.calleeSaved.contains(g($0.key)) }
+        let inPreserved = kept.filter { inPreservedGPR($0.key, $0.value) }
         let spilled = kept.filter { inPreserved[$0.key] == nil }
         emitStores(spilled)
         var args: [Int: Kind] = [:]

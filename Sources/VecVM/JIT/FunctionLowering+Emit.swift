@@ -31,6 +31,52 @@ extension FunctionLowering {
         }
     }
 
+    /// One instruction, with the spilled integers it reads loaded into the spill registers first
+    /// and those it writes stored to their slots after (allocateWithSpills). Its definition may share
+    /// a spill register with one of its operands: every emitter already allows a destination that
+    /// is an operand's register (the coloring gives one to a value that dies there). Steps and calls
+    /// read and write the slots themselves; forLoop stores its counter before its jump.
+    mutating func emitSpilling(_ pc: Int) throws(Unsupported) {
+        let ins = code[pc]
+        guard !spilledInts.isEmpty, !isStep(ins), !FunctionLowering.leaves(ins), ins.opcode != .call else {
+            try emit(pc)
+            return
+        }
+        let e = try effects(ins, stateIn[pc])
+        var uses: [Int] = []
+        for (s, k) in e.uses where k == .int && spilledInts.contains(s) && !uses.contains(s) { uses.append(s) }
+        let defs = Set(e.defs.filter { $0.1 == .int && spilledInts.contains($0.0) }.map(\.0))
+        if uses.isEmpty && defs.isEmpty {
+            try emit(pc)
+            return
+        }
+        // A constant integer goes straight to its slot (also when its only reader is a division by
+        // it, which emits no load: the slot is what a deopt's interpreter reads).
+        if ins.opcode == .loadInt {
+            a.mov(slotMem(ins.a).qword, Int64(ins.sBx))  // an imm32, sign-extended
+            return
+        }
+        if ins.opcode == .loadConst {
+            a.mov(.rax, Int64(bitPattern: constants[ins.bx]))
+            a.mov(slotMem(ins.a).qword, .rax)
+            return
+        }
+        let scratch = FunctionLowering.spillRegisters
+        guard uses.count <= scratch.count else {
+            throw Unsupported(reason: "\(ins.opcode.name) reads more than \(scratch.count) spilled integers")
+        }
+        for (i, s) in uses.enumerated() {
+            a.mov(scratch[i], slotMem(s).qword)
+            gprOf[s] = scratch[i]
+        }
+        for d in defs where gprOf[d] == nil { gprOf[d] = scratch[0] }
+        try emit(pc)
+        if ins.opcode != .forLoop {
+            for d in defs.sorted() { a.mov(slotMem(d).qword, g(d)) }
+        }
+        for s in defs.union(uses) { gprOf[s] = nil }
+    }
+
     mutating func emit(_ pc: Int) throws(Unsupported) {
         let ins = code[pc]
         let opA = ins.a
@@ -198,6 +244,7 @@ extension FunctionLowering {
             try jump(from: pc, to: pc + 1 + ins.sBx, condition: .ge)
         case .forLoop:
             a.add(g(opA), 1)
+            if spilledInts.contains(opA) { a.mov(slotMem(opA).qword, g(opA)) }  // before the jump
             a.cmp(g(opA), g(opA + 1))
             try jump(from: pc, to: pc + 1 + ins.sBx, condition: .l)
         case .convert:
@@ -499,7 +546,7 @@ extension FunctionLowering {
         let ins = self.code[pc]
         let after = try liveKinds(at: pc + 1, state: stateOut[pc])
         let spilled = after.filter { s, k in
-            s != ins.a && !(k == .int && FunctionLowering.calleeSaved.contains(g(s)))
+            s != ins.a && !inPreservedGPR(s, k)
         }
         emitStores(spilled)
         var operands: [Int: Kind] = [ins.b: kind]

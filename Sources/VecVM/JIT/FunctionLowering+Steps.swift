@@ -212,7 +212,7 @@ extension FunctionLowering {
         for s in successors(pc) { after.merge(try liveKinds(at: s, state: stateOut[pc])) { k, _ in k } }
         let written = Set(e.defs.map(\.0))
         let spilled = after.filter { s, k in
-            !written.contains(s) && !(k == .int && FunctionLowering.calleeSaved.contains(g(s)))
+            !written.contains(s) && !inPreservedGPR(s, k)
         }
         emitStores(spilled)
         var operands: [Int: Kind] = [:]

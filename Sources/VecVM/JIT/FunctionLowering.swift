@@ -37,9 +37,11 @@
 // What makes a function eligible: every instruction it runs natively is in the subset below,
 // every register holds one kind of value wherever it is read (found by a forward dataflow pass over
 // the bytecode), the values live at every exit have a known kind (so they can be written back), and
-// the values fit in registers (9 GPRs, 10 with no array parameter, 11 with no call too; 14 vector
-// registers; no spilling). Anything else leaves the function to the interpreter and `--stats` names
-// it with the reason.
+// the vector values fit in 14 vector registers. Integers get 9 GPRs (10 with no array parameter, 11
+// with no call too); when more are live at once, the cheapest stay in their slots of `regs` and two of
+// the GPRs carry them through each instruction ("spilled": allocateWithSpills, emitSpilling; --stats
+// lists them as `jit.spilled:`). Anything else leaves the function to the interpreter and `--stats`
+// names it with the reason.
 //
 // Like kernels, the code calls nothing but other lowered functions and one helper for the math
 // functions (NativeMathHelper: exp, log, sin, cos, tanh and pow, by the interpreter's own code; a
@@ -95,6 +97,12 @@ struct FunctionLowering {
     // Register assignment: VM register -> machine register number (GPR or vector).
     var gprOf: [Int: X86.GPR] = [:]
     var vecOf: [Int: Int] = [:]
+    /// Integer VM registers kept in their slots in `regs` (allocateWithSpills); gprOf maps them only
+    /// while one instruction is emitted (emitSpilling).
+    var spilledInts: Set<Int> = []
+    /// The GPRs that carry spilled integers through an instruction, taken from the allocatable ones
+    /// when a function spills (caller-saved: never live across a call).
+    static let spillRegisters: [X86.GPR] = [.r10, .r9]
     static let allocatableGPRs: [X86.GPR] = [.rbx, .rcx, .r8, .r9, .r12, .r13, .r14, .r15, .r10]
     static let calleeSaved: Set<X86.GPR> = [.rbx, .r12, .r13, .r14, .r15, .rbp]
     /// The GPRs this function may allocate: the fixed set, rsi when it has no array parameters
@@ -187,6 +195,8 @@ struct FunctionLowering {
         let frameExtent: Int
         /// The instructions at which the code leaves for the interpreter (opcode names, sorted).
         let leaves: [String]
+        /// The integer registers kept in their slots (allocateWithSpills), sorted.
+        let spilled: [Int]
     }
 
     static func lower(_ f: Function, functions: [Function]) throws(Unsupported) -> Lowered {
@@ -209,7 +219,8 @@ struct FunctionLowering {
                 l.code.indices.filter { !l.stateIn[$0].isEmpty && FunctionLowering.leaves(l.code[$0]) }.map {
                     l.code[$0].opcode.name
                 }
-            ).sorted())
+            ).sorted(),
+            spilled: l.spilledInts.sorted())
     }
 
     /// Resolves every callee before the analysis: the function itself, or a function the JIT lowers
@@ -237,8 +248,8 @@ struct FunctionLowering {
 
     /// Assigns machine registers by coloring the interference graph of the register values: two VM
     /// registers (of the same register file) interfere when both hold a value at the same point, so
-    /// short-lived temporaries share machine registers. No spilling: if the colors run out, the
-    /// function stays interpreted.
+    /// short-lived temporaries share machine registers. If the GPRs run out, some integers are
+    /// spilled (allocateWithSpills); if the vector registers do, the function stays interpreted.
     mutating func allocate() throws(Unsupported) {
         var ints = Set<Int>()
         var vecs = Set<Int>()
@@ -268,7 +279,7 @@ struct FunctionLowering {
         }
         // Integers live across a call prefer the registers a callee preserves (no store and reload
         // around the call); the others prefer the ones it may clobber (no save in the prologue).
-        let gprs = self.gprs
+        let gprs = FunctionLowering.limited(self.gprs)
         var acrossCalls = Set<Int>()
         for pc in code.indices where code[pc].opcode == .call && !stateIn[pc].isEmpty && pc + 1 < code.count {
             acrossCalls.formUnion(liveIn[pc + 1].filter { $0 < code[pc].a && stateOut[pc][$0] == .int })
@@ -286,19 +297,97 @@ struct FunctionLowering {
             return assignment
         }
         let intOrder: (Int) -> [Int] = { acrossCalls.contains($0) ? preserved + clobbered : clobbered + preserved }
-        guard let intColors = color(ints, intEdges, gprs.count, prefer: intOrder) else {
-            throw Unsupported(reason: "more than \(gprs.count) integer values live at once")
-        }
         guard let vecColors = color(vecs, vecEdges, 14, prefer: { _ in Array(0..<14) }) else {
             throw Unsupported(reason: "more than 14 vector values live at once")
         }
-        for (s, c) in intColors { gprOf[s] = gprs[c] }
         vecOf = vecColors
+        if let intColors = color(ints, intEdges, gprs.count, prefer: intOrder) {
+            for (s, c) in intColors { gprOf[s] = gprs[c] }
+            return
+        }
+        try allocateWithSpills(ints, intEdges, acrossCalls)
+    }
+
+    /// `gprs` cut to JITSupport.gprLimit (a testing knob: VECVM_JIT_GPRS).
+    static func limited(_ gprs: [X86.GPR]) -> [X86.GPR] {
+        guard let n = JITSupport.gprLimit, n < gprs.count else { return gprs }
+        return Array(gprs.prefix(n))
+    }
+
+    /// The integers when they do not fit in the GPRs: some VM registers stay in their slots in
+    /// `regs` for the whole function ("spilled"), and the two spill registers carry them through the
+    /// instructions that read or write them (emitSpilling). The other integers are colored with the
+    /// GPRs left; when a value finds no color, the cheapest of it and its neighbors is spilled — the
+    /// fewest reads and writes, weighted by 8 for each loop around them — and the coloring starts again.
+    /// A spilled value needs no store at an exit or a call and no load at an entry: its slot is where
+    /// the interpreter, a step or a callee reads it.
+    mutating func allocateWithSpills(
+        _ ints: Set<Int>, _ edges: [Int: Set<Int>], _ acrossCalls: Set<Int>
+    ) throws(Unsupported) {
+        let all = self.gprs
+        let scratch = FunctionLowering.spillRegisters
+        let gprs = FunctionLowering.limited(all.filter { !scratch.contains($0) })
+        let preserved = gprs.indices.filter { FunctionLowering.calleeSaved.contains(gprs[$0]) }
+        let clobbered = gprs.indices.filter { !FunctionLowering.calleeSaved.contains(gprs[$0]) }
+        // Spill costs: each read or write, 8× for each loop it is in (loops: back-edge ranges).
+        var depth = [Int](repeating: 0, count: code.count)
+        for pc in code.indices where !stateIn[pc].isEmpty {
+            for t in successors(pc) where t <= pc { for p in t...pc { depth[p] += 1 } }
+        }
+        var cost: [Int: Double] = [:]
+        var operands: [[Int]] = Array(repeating: [], count: code.count)
+        for pc in code.indices where !stateIn[pc].isEmpty {
+            let e = try effects(code[pc], stateIn[pc])
+            let w = Double(1 << (3 * min(depth[pc], 6)))
+            for (s, k) in e.uses + e.defs where k == .int && ints.contains(s) { cost[s, default: 0] += w }
+            if !isStep(code[pc]) && code[pc].opcode != .call {
+                operands[pc] = Array(Set(e.uses.filter { $0.1 == .int }.map(\.0)))
+            }
+        }
+        var spilled = Set<Int>()
+        /// Whether every instruction still reads at most two spilled integers (the spill registers).
+        func fits(_ extra: Int) -> Bool {
+            operands.allSatisfy { ops in ops.filter { spilled.contains($0) || $0 == extra }.count <= scratch.count }
+        }
+        while true {
+            var assignment: [Int: Int] = [:]
+            var failed: Int?
+            let nodes = ints.subtracting(spilled)
+            for n in nodes.sorted(by: { (edges[$0]?.count ?? 0, $1) > (edges[$1]?.count ?? 0, $0) }) {
+                let taken = Set((edges[n] ?? []).compactMap { assignment[$0] })
+                let order = acrossCalls.contains(n) ? preserved + clobbered : clobbered + preserved
+                guard let c = order.first(where: { !taken.contains($0) }) else {
+                    failed = n
+                    break
+                }
+                assignment[n] = c
+            }
+            guard let n = failed else {
+                for (s, c) in assignment { gprOf[s] = gprs[c] }
+                spilledInts = spilled
+                return
+            }
+            let candidates = ([n] + (edges[n] ?? []).sorted()).filter { !spilled.contains($0) && fits($0) }
+            let victim = candidates.min { a, b in
+                let ca = (cost[a] ?? 0) / Double((edges[a]?.count ?? 0) + 1)
+                let cb = (cost[b] ?? 0) / Double((edges[b]?.count ?? 0) + 1)
+                return (ca, a) < (cb, b)
+            }
+            guard let victim else {
+                throw Unsupported(reason: "more than \(all.count) integer values live at once, and no value to spill")
+            }
+            spilled.insert(victim)
+        }
     }
 
     // MARK: - Code generation helpers
 
     func g(_ s: Int) -> X86.GPR { gprOf[s]! }
+    /// Whether slot `s`, of kind `k`, is an integer in a GPR a callee or a C helper preserves (so
+    /// it needs no store and reload around the call; a spilled one is in its slot anyway).
+    func inPreservedGPR(_ s: Int, _ k: Kind) -> Bool {
+        k == .int && !spilledInts.contains(s) && FunctionLowering.calleeSaved.contains(g(s))
+    }
     func x(_ s: Int) -> X86.Operand { .xmm(X86.XMM(number: vecOf[s]!)!) }
     func y(_ s: Int) -> X86.Operand { .ymm(X86.YMM(number: vecOf[s]!)!) }
     func xr(_ n: Int) -> X86.Operand { .xmm(X86.XMM(number: n)!) }
@@ -307,7 +396,7 @@ struct FunctionLowering {
 
     /// Loads the registers live at an entry from `regs`.
     mutating func emitLoads(_ kinds: [Int: Kind]) {
-        for (s, k) in kinds.sorted(by: { $0.key < $1.key }) {
+        for (s, k) in kinds.sorted(by: { $0.key < $1.key }) where !(k == .int && spilledInts.contains(s)) {
             switch k {
             case .int: a.mov(g(s), slotMem(s).qword)
             case .f64: a.emit(.vmovsd, x(s), .mem(slotMem(s).qword))
@@ -320,7 +409,7 @@ struct FunctionLowering {
 
     /// Writes live registers back to `regs` (an f32 with its upper 32 bits zero, as the interpreter keeps it).
     mutating func emitStores(_ kinds: [Int: Kind]) {
-        for (s, k) in kinds.sorted(by: { $0.key < $1.key }) {
+        for (s, k) in kinds.sorted(by: { $0.key < $1.key }) where !(k == .int && spilledInts.contains(s)) {
             switch k {
             case .int: a.mov(slotMem(s).qword, g(s))
             case .f64: a.emit(.vmovsd, .mem(slotMem(s).qword), x(s))
@@ -351,7 +440,7 @@ struct FunctionLowering {
         for t in backEdgeTargets { pollLabels[t] = a.newLabel() }
         exitLabel = a.newLabel()
         callEntry = a.newLabel()
-        let used = Set(gprOf.values)
+        let used = Set(gprOf.values).union(spilledInts.isEmpty ? [] : FunctionLowering.spillRegisters)
         let saved = gprs.filter { used.contains($0) && FunctionLowering.calleeSaved.contains($0) }
         let calls = needsContext
         let ctx = context
@@ -430,7 +519,7 @@ struct FunctionLowering {
             a.bind(labels[pc])
             guard !stateIn[pc].isEmpty else { continue }  // unreachable
             forgetChecks(before: pc)
-            try emit(pc)
+            try emitSpilling(pc)
             forgetChecks(after: pc)
         }
         // The call entry's two ways back, out of the way of the calls that go on.

@@ -193,6 +193,8 @@ final class NativeFunctions: Sendable {
         var partial: [String] = []
         /// "name: runs op, op through the runtime" of native functions with steps.
         var steps: [String] = []
+        /// "name: N integers kept in their slots (rK, ...)" of native functions that spill.
+        var spilled: [String] = []
         /// Live lowered functions, for jit-dump (dead ones pruned as new ones come).
         var live: [Weak] = []
         var pruneAt = 64
@@ -224,10 +226,12 @@ final class NativeFunctions: Sendable {
         var reason = "?"
         var leaves: [String] = []
         var steps: [String] = []
+        var spilled: [Int] = []
         do {
             let l = try FunctionLowering.lower(f, functions: functions)
             leaves = l.leaves
             steps = l.steps
+            spilled = l.spilled
             if let code = NativeCode(l.code) {
                 result = NativeFunction(
                     name: f.name, code: code, arraySlots: l.arraySlots, entries: l.entries,
@@ -251,6 +255,11 @@ final class NativeFunctions: Sendable {
                 if !steps.isEmpty {
                     NativeFunctions.log(
                         &s.steps, "\(f.name): runs \(steps.joined(separator: ", ")) through the runtime")
+                }
+                if !spilled.isEmpty {
+                    let slots = spilled.map { "r\($0)" }.joined(separator: ", ")
+                    NativeFunctions.log(
+                        &s.spilled, "\(f.name): \(spilled.count) integers kept in their slots (\(slots))")
                 }
                 if s.live.count >= s.pruneAt {
                     s.live.removeAll { $0.function == nil }
@@ -285,6 +294,9 @@ final class NativeFunctions: Sendable {
     /// "name: runs kernel, print through the runtime" of the native functions that run instructions
     /// through NativeStepHelper (FunctionLowering+Steps.swift).
     var steps: [String] { state.withLock { $0.steps } }
+    /// "name: 2 integers kept in their slots (r3, r5)" of the native functions whose integers did not
+    /// all fit in registers (FunctionLowering.allocateWithSpills).
+    var spilled: [String] { state.withLock { $0.spilled } }
 }
 
 /// The one function native code calls that is not native code: the math functions (exp, log, sin,
