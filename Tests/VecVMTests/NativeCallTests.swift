@@ -196,17 +196,79 @@ struct NativeCallTests {
         #expect(r.error == nil)
     }
 
-    @Test func mutualRecursionStaysInterpretedWithItsReason() {
-        _ = agree(
+    @Test func mutualRecursionIsNative() {
+        // isEvenM is lowered first; isOddM, lowered inside it, calls it through its cell (a call to
+        // the interpreter until isEvenM is native, a native call after).
+        let r = agree(
             """
             fn isEvenM(n: int) -> bool { if n == 0 { return true }
                 return isOddM(n - 1) }
             fn isOddM(n: int) -> bool { if n == 0 { return false }
                 return isEvenM(n - 1) }
-            print(isEvenM(10), isOddM(7))
+            print(isEvenM(10), isOddM(7), isEvenM(3001), isOddM(3001))
             """)
-        #expect(!isNative("isEvenM") && !isNative("isOddM"))
-        #expect(NativeFunctions.shared.interpreted.contains { $0.hasPrefix("isEvenM: calls isOddM") })
+        #expect(r.output == "true true false true\n")
+        #expect(isNative("isEvenM") && isNative("isOddM"), "\(NativeFunctions.shared.interpreted)")
+    }
+
+    @Test func cyclesOfThreeWithArraysErrorsAndPreemption() {
+        // f -> g -> h -> f over an array, with a cycle member that also calls itself; an error deep in
+        // the cycle has the interpreter's location and traceback; unbounded mutual recursion is a
+        // clean stack overflow in both modes; a long cycle is preempted (asynchronously and at calls).
+        let cycle = """
+            fn cycF(a: [float], i: int, acc: float) -> float {
+                if i >= len(a) { return acc }
+                return cycG(a, i + 1, acc + a[i])
+            }
+            fn cycG(a: [float], i: int, acc: float) -> float {
+                if i >= len(a) { return acc }
+                return cycH(a, i + 1, acc * 0.5 + a[i])
+            }
+            fn cycH(a: [float], i: int, acc: float) -> float {
+                if i >= len(a) { return acc }
+                if i % 7 == 3 { return cycH(a, i + 1, acc - a[i]) }
+                return cycF(a, i + 1, acc + a[i] / float(i))
+            }
+            fn pingM(n: int, d: int) -> int { if n == 0 { return 100 / d }
+                return pongM(n - 1, d) + 1 }
+            fn pongM(n: int, d: int) -> int { return pingM(n, d) * 1 }
+            fn spinM(n: int) -> int { if n < 2 { return n }
+                return spinN(n - 1) + spinN(n - 2) }
+            fn spinN(n: int) -> int { return spinM(n) }
+            fn forever(n: int) -> int { return foreverToo(n + 1) + 1 }
+            fn foreverToo(n: int) -> int { return forever(n + 1) + 1 }
+            let xs = fill(2000, 0.0)
+            for i in 0..2000 { xs[i] = float(i) * 0.25 }
+            print(cycF(xs, 0, 0.0), cycH(xs, 1, 1.0))
+            print(spinM(24))
+            print(pingM(50, 5))
+            """
+        var r = agree(cycle, quantum: 100_000)
+        #expect(r.error == nil, "\(r.errorText)")
+        for f in ["cycF", "cycG", "cycH", "pingM", "pongM", "spinM", "spinN"] {
+            #expect(isNative(f), "\(f): \(NativeFunctions.shared.interpreted)")
+        }
+        r = agree(cycle + "\nprint(pingM(40, 0))\n")
+        #expect(r.errorText.contains("division by zero"), "\(r.errorText)")
+        r = agree(cycle + "\nprint(forever(0))\n")
+        #expect(r.errorText.contains("stack overflow"), "\(r.errorText)")
+    }
+
+    @Test func aCycleMemberThatStaysInterpretedIsCalledThroughTheInterpreter() {
+        // readerM uses input before any loop, so it stays interpreted; callerM, lowered while it
+        // was being tried, calls it through its cell, which sends every call to the interpreter.
+        let r = agree(
+            """
+            fn readerM(n: int) -> int {
+                if n <= 0 { return argc() }
+                return callerM(n - 1) + 1
+            }
+            fn callerM(n: int) -> int { return readerM(n) * 2 }
+            print(readerM(5), callerM(4))
+            """)
+        #expect(r.error == nil, "\(r.errorText)")
+        #expect(!isNative("readerM"))
+        #expect(NativeFunctions.shared.interpreted.contains { $0.hasPrefix("readerM: ") })
     }
 
     @Test func theContextLayoutIsWhatTheCodeReads() {

@@ -212,6 +212,9 @@ extension FunctionLowering {
         case .native(let n):
             a.mov(.rax, Int64(Int(bitPattern: n.entry) + n.callEntryOffset))
             a.call(.rax)
+        case .cell(let cell):
+            a.mov(.rax, Int64(Int(bitPattern: cell.slot)))
+            a.call(X86.ptr(.rax).qword)
         }
         a.lea(regsBase, X86.ptr(regsBase, Int32(-window * 8)))
         if usesArrayTable { a.mov(arraysBase, arraysSlot) }

@@ -157,6 +157,8 @@ struct FunctionLowering {
     enum Callee {
         case recursive  // the function itself: a call to its own call entry
         case native(NativeFunction)
+        /// A function being lowered further down (mutual recursion): a call through its cell.
+        case cell(CallCell)
     }
     var callees: [Int: Callee] = [:]
     var callEntry: X86.Label!
@@ -197,13 +199,22 @@ struct FunctionLowering {
         let leaves: [String]
         /// The integer registers kept in their slots (allocateWithSpills), sorted.
         let spilled: [Int]
+        /// The cells it calls through (callees lowered after it), kept alive with its code.
+        let callCells: [CallCell]
     }
 
     static func lower(_ f: Function, functions: [Function]) throws(Unsupported) -> Lowered {
         var l = FunctionLowering(function: f, functions: functions)
         let bytes = try l.run()
         var natives: [NativeFunction] = []
-        for c in l.callees.values { if case .native(let n) = c { natives.append(n) } }
+        var cells: [CallCell] = []
+        for c in l.callees.values {
+            switch c {
+            case .native(let n): natives.append(n)
+            case .cell(let cell): cells.append(cell)
+            case .recursive: break
+            }
+        }
         return Lowered(
             code: bytes, arraySlots: l.arraySlots, entries: l.entryPoints.map { l.ownPc($0) },
             callEntryOffset: l.a.offset(of: l.callEntry) ?? 0, callees: natives, needsContext: l.needsContext,
@@ -220,11 +231,12 @@ struct FunctionLowering {
                     l.code[$0].opcode.name
                 }
             ).sorted(),
-            spilled: l.spilledInts.sorted())
+            spilled: l.spilledInts.sorted(), callCells: cells)
     }
 
-    /// Resolves every callee before the analysis: the function itself, or a function the JIT lowers
-    /// too. Anything else keeps the caller in the interpreter, with the reason. Objects (arrays,
+    /// Resolves every callee before the analysis: the function itself, a function the JIT lowers
+    /// too, or one being lowered further down the stack (a cycle: called through its CallCell,
+    /// which sends the call to the interpreter until it is native). Anything else keeps the caller in the interpreter, with the reason. Objects (arrays,
     /// strings) pass in the window's object registers, as the interpreter passes them; a callee that
     /// reads arrays gets the array table moved to its window (`calleesUseArrayTable`).
     mutating func resolveCallees() throws(Unsupported) {
@@ -241,6 +253,10 @@ struct FunctionLowering {
             case .native(let n):
                 callees[index] = .native(n)
                 if n.usesArrayTable { calleesUseArrayTable = true }
+            case .pending(let cell):
+                // Whether it will read an array table is not known yet: it gets one.
+                callees[index] = .cell(cell)
+                calleesUseArrayTable = true
             case .interpreted(let why): throw Unsupported(reason: "calls \(callee.name), which is interpreted (\(why))")
             }
         }

@@ -132,12 +132,19 @@ final class NativeFunction: @unchecked Sendable {
     /// Registers from the frame's start the code may touch (more than the frame when a callee is
     /// inlined): the register stack must have them before the code runs.
     let frameExtent: Int
+    /// The cells of functions this one calls that were lowered after it (a cycle of calls).
+    let callCells: [CallCell]
+    /// The cell that callers lowered before this function call it through, if any: pointed back
+    /// at the interpreter when this code is freed. Set once, under NativeFunctions' lock, before
+    /// the function is published.
+    var ownCell: CallCell?
 
     init(
         name: String, code: NativeCode, arraySlots: [Int], entries: [Int], callEntryOffset: Int = 0,
         callees: [NativeFunction] = [], needsContext: Bool = false, makesCalls: Bool = false,
-        usesArrayTable: Bool = false, hasSteps: Bool = false, frameExtent: Int = 0
+        usesArrayTable: Bool = false, hasSteps: Bool = false, frameExtent: Int = 0, callCells: [CallCell] = []
     ) {
+        self.callCells = callCells
         self.name = name
         self.code = code
         self.callEntryOffset = callEntryOffset
@@ -156,6 +163,7 @@ final class NativeFunction: @unchecked Sendable {
     }
 
     deinit {
+        ownCell?.reset()
         arraySlots.deallocate()
         entries.deallocate()
     }
@@ -164,8 +172,9 @@ final class NativeFunction: @unchecked Sendable {
 /// What the JIT made of a function (Function.nativeState).
 enum NativeFunctionState {
     case untried
-    /// Being lowered (a call back to it from a callee's lowering is a cycle: mutual recursion).
-    case lowering
+    /// Being lowered. A call back to it from a callee's lowering is a cycle (mutual recursion): the
+    /// callee calls it through its `CallCell`, made then.
+    case lowering(CallCell?)
     case native(NativeFunction)
     case interpreted(String)
 }
@@ -173,7 +182,54 @@ enum NativeFunctionState {
 /// What `NativeFunctions.lookup` found.
 enum NativeLookup {
     case native(NativeFunction)
+    /// The function is being lowered further down the stack (a cycle of calls): call it through
+    /// its cell, which holds its call entry once it is native.
+    case pending(CallCell)
     case interpreted(String)
+}
+
+/// The address native callers call a function through when they were lowered before it: in a cycle
+/// of calls (f calls g calls f), g is lowered while f is, so g's code calls f with
+/// `mov rax, cell; call [rax]`. Until f is native, and again once f's code is freed, the cell holds
+/// the address of a stub that answers "go on in the interpreter at pc 0" (rax = 0, carry set), as
+/// the call entry's own checks do: the caller records its call in the chain and the interpreter
+/// runs f from its start, so a call through the cell is always right, and native once f is.
+/// Native code keeps the cells it calls through (NativeFunction.callCells); a cell keeps nothing,
+/// so a cycle of functions holds no cycle of references.
+final class CallCell: @unchecked Sendable {
+    // @unchecked Sendable: `slot` is one aligned word, written by `install` and `reset` (under
+    // NativeFunctions' lock, and from NativeFunction.deinit) and read by native code; x86-64
+    // stores and loads of an aligned word are atomic.
+    let slot: UnsafeMutablePointer<UInt>
+
+    init() {
+        slot = .allocate(capacity: 1)
+        slot.pointee = CallCell.interpretStubAddress
+    }
+
+    deinit { slot.deallocate() }
+
+    /// Points the cell at `f`'s call entry.
+    func install(_ f: NativeFunction) {
+        slot.pointee = UInt(bitPattern: f.entry) + UInt(f.callEntryOffset)
+    }
+
+    /// Points the cell back at the stub (`f`'s code is being freed).
+    func reset() { slot.pointee = CallCell.interpretStubAddress }
+
+    /// `xor eax, eax; stc; ret`: the answer of a callee that goes on in the interpreter at pc 0.
+    /// Kept for the life of the process (a few bytes of the code heap). 0 where there is no code
+    /// heap: then no function is native and no cell is called.
+    static let interpretStub: NativeCode? = {
+        var a = X86Assembler()
+        a.xor(.eax, .eax)
+        a.stc()
+        a.ret()
+        guard let bytes = try? a.finalize() else { return nil }
+        return NativeCode(bytes)
+    }()
+
+    static var interpretStubAddress: UInt { interpretStub.map { UInt(bitPattern: $0.address) } ?? 0 }
 }
 
 final class NativeFunctions: Sendable {
@@ -214,9 +270,13 @@ final class NativeFunctions: Sendable {
         let known = state.withLock { _ -> NativeLookup? in
             switch f.nativeState {
             case .untried:
-                f.nativeState = .lowering
+                f.nativeState = .lowering(nil)
                 return nil
-            case .lowering: return .interpreted("it calls back into a function being compiled (mutual recursion)")
+            case .lowering(let cell):
+                if let cell { return .pending(cell) }
+                let made = CallCell()
+                f.nativeState = .lowering(made)
+                return .pending(made)
             case .native(let n): return .native(n)
             case .interpreted(let why): return .interpreted(why)
             }
@@ -237,7 +297,7 @@ final class NativeFunctions: Sendable {
                     name: f.name, code: code, arraySlots: l.arraySlots, entries: l.entries,
                     callEntryOffset: l.callEntryOffset, callees: l.callees, needsContext: l.needsContext,
                     makesCalls: l.makesCalls, usesArrayTable: l.usesArrayTable, hasSteps: l.hasSteps,
-                    frameExtent: l.frameExtent)
+                    frameExtent: l.frameExtent, callCells: l.callCells)
             } else {
                 reason = "the code heap is full or unavailable"
             }
@@ -246,6 +306,11 @@ final class NativeFunctions: Sendable {
         }
         return state.withLock { s -> NativeLookup in
             if let result {
+                if case .lowering(let cell?) = f.nativeState {
+                    // Functions lowered while this one was call it through its cell.
+                    result.ownCell = cell
+                    cell.install(result)
+                }
                 f.nativeState = .native(result)
                 NativeFunctions.log(&s.compiled, f.name)
                 if !leaves.isEmpty {
