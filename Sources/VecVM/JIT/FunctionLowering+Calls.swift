@@ -248,8 +248,12 @@ extension FunctionLowering {
             a.jmp(labels[pc])
         }
         a.bind(pollLabels[pc]!)
-        a.mov(.r11, flagSlot)
-        a.cmp(X86.ptr(.r11).dword, 0)
+        if let flagRegister {
+            a.cmp(X86.ptr(flagRegister).dword, 0)
+        } else {
+            a.mov(.r11, flagSlot)
+            a.cmp(X86.ptr(.r11).dword, 0)
+        }
         a.j(.ne, stub)
     }
 }

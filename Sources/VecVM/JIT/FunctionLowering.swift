@@ -120,6 +120,9 @@ struct FunctionLowering {
     /// address, the array table's (reloaded after a call).
     static let frameBytes: Int64 = 48
     let flagSlot = X86.ptr(.rsp, 32).qword
+    /// A callee-saved GPR that holds the flag's address too, for the loops' polls (set by `run`
+    /// when one is free).
+    var flagRegister: X86.GPR?
     let arraysSlot = X86.ptr(.rsp, 40).qword
 
     var labels: [X86.Label] = []
@@ -266,11 +269,19 @@ struct FunctionLowering {
     /// registers (of the same register file) interfere when both hold a value at the same point, so
     /// short-lived temporaries share machine registers. If the GPRs run out, some integers are
     /// spilled (allocateWithSpills); if the vector registers do, the function stays interpreted.
+    ///
+    /// Integers interfere as in Chaitin's allocator: where one is defined while the other is live
+    /// after the definition, or where both are live at the start (the arguments). So `move A B`
+    /// makes A and B interfere only if one of them is written later while the other still lives:
+    /// until then they hold the same value and may share a register, and the coloring prefers to
+    /// give A the color of B (coalescing: the move emits nothing). That removes the copies into an
+    /// inlined callee's window (`evalA(i, j)`'s i and j) and the moves of loop bounds.
     mutating func allocate() throws(Unsupported) {
         var ints = Set<Int>()
         var vecs = Set<Int>()
         var intEdges: [Int: Set<Int>] = [:]
         var vecEdges: [Int: Set<Int>] = [:]
+        var movePartners: [Int: [Int]] = [:]
         func clique(_ slots: [Int], _ edges: inout [Int: Set<Int>], _ all: inout Set<Int>) {
             for s in slots {
                 all.insert(s)
@@ -281,17 +292,43 @@ struct FunctionLowering {
             let e = try effects(code[pc], stateIn[pc])
             var out = Set<Int>()
             for succ in successors(pc) { out.formUnion(liveIn[succ]) }
-            // Values live into the instruction, and values live out of it together with what it defines.
+            // Vectors: values live into the instruction, and values live out of it together with
+            // what it defines.
             for (set, state) in [(liveIn[pc], stateIn[pc]), (out.union(e.defs.map(\.0)), stateOut[pc])] {
                 let live = set.filter { $0 < state.count }
-                clique(live.filter { state[$0] == .int }, &intEdges, &ints)
                 clique(live.filter { state[$0].isVector }, &vecEdges, &vecs)
             }
+            // Integers: what the instruction defines, with each other and with every integer live
+            // after it — but a move's source, which holds the same value.
+            let intDefs = e.defs.filter { $0.1 == .int }.map(\.0)
+            let outInts = out.filter { $0 < stateOut[pc].count && stateOut[pc][$0] == .int }
+            let source = code[pc].opcode == .move && stateIn[pc][code[pc].b] == .int ? code[pc].b : nil
+            if let source, let d = intDefs.first, d != source {
+                movePartners[d, default: []].append(source)
+                movePartners[source, default: []].append(d)
+            }
+            for d in intDefs {
+                ints.insert(d)
+                for o in outInts.union(intDefs) where o != d && o != source {
+                    intEdges[d, default: []].insert(o)
+                    intEdges[o, default: []].insert(d)
+                }
+            }
+            for o in outInts { ints.insert(o) }
             // Registers read by the instruction but dead after it still need a machine register.
             for (u, k) in e.uses where k == .int { ints.insert(u) }
             for (u, k) in e.uses where k.isVector { vecs.insert(u) }
             for (d, k) in e.defs where k == .int { ints.insert(d) }
             for (d, k) in e.defs where k.isVector { vecs.insert(d) }
+        }
+        // The integers live at the start are the arguments (and what the caller left in the frame):
+        // different values, loaded together. At the other entries (a loop header after a yield,
+        // the instruction after a step that parked) the values are those the native code wrote
+        // back, and the interpreter ran at most that step in between, so what holds the same value
+        // in the native code still does.
+        if !stateIn.isEmpty && !stateIn[0].isEmpty {
+            let live = liveIn[0].filter { $0 < stateIn[0].count && stateIn[0][$0] == .int }
+            clique(Array(live), &intEdges, &ints)
         }
         // Integers live across a call prefer the registers a callee preserves (no store and reload
         // around the call); the others prefer the ones it may clobber (no save in the prologue).
@@ -302,12 +339,16 @@ struct FunctionLowering {
         }
         let preserved = gprs.indices.filter { FunctionLowering.calleeSaved.contains(gprs[$0]) }
         let clobbered = gprs.indices.filter { !FunctionLowering.calleeSaved.contains(gprs[$0]) }
-        func color(_ nodes: Set<Int>, _ edges: [Int: Set<Int>], _ colors: Int, prefer: (Int) -> [Int]) -> [Int: Int]? {
+        func color(
+            _ nodes: Set<Int>, _ edges: [Int: Set<Int>], _ colors: Int, partners: [Int: [Int]] = [:],
+            prefer: (Int) -> [Int], shares: (Int, Int) -> Bool = { _, _ in true }
+        ) -> [Int: Int]? {
             var assignment: [Int: Int] = [:]
-            // Most constrained first.
+            // Most constrained first; a move's two sides take one color where they can.
             for n in nodes.sorted(by: { (edges[$0]?.count ?? 0, $1) > (edges[$1]?.count ?? 0, $0) }) {
                 let taken = Set((edges[n] ?? []).compactMap { assignment[$0] })
-                guard let c = prefer(n).first(where: { !taken.contains($0) }) else { return nil }
+                let shared = (partners[n] ?? []).compactMap { assignment[$0] }.filter { shares(n, $0) }
+                guard let c = (shared + prefer(n)).first(where: { !taken.contains($0) }) else { return nil }
                 assignment[n] = c
             }
             return assignment
@@ -317,7 +358,12 @@ struct FunctionLowering {
             throw Unsupported(reason: "more than 14 vector values live at once")
         }
         vecOf = vecColors
-        if let intColors = color(ints, intEdges, gprs.count, prefer: intOrder) {
+        // A value live across a call shares its partner's register only if a callee preserves it.
+        let preservedColors = Set(preserved)
+        let intShares: (Int, Int) -> Bool = { n, c in !acrossCalls.contains(n) || preservedColors.contains(c) }
+        if let intColors = color(
+            ints, intEdges, gprs.count, partners: movePartners, prefer: intOrder, shares: intShares)
+        {
             for (s, c) in intColors { gprOf[s] = gprs[c] }
             return
         }
@@ -456,7 +502,16 @@ struct FunctionLowering {
         for t in backEdgeTargets { pollLabels[t] = a.newLabel() }
         exitLabel = a.newLabel()
         callEntry = a.newLabel()
-        let used = Set(gprOf.values).union(spilledInts.isEmpty ? [] : FunctionLowering.spillRegisters)
+        var used = Set(gprOf.values).union(spilledInts.isEmpty ? [] : FunctionLowering.spillRegisters)
+        // A loop's poll reads the flag through a register when a callee-saved one is left over (one
+        // load less an iteration; calls and helpers preserve it).
+        if !backEdgeTargets.isEmpty,
+            let free = gprs.first(where: { FunctionLowering.calleeSaved.contains($0) && !used.contains($0) })
+        {
+            flagRegister = free
+            used.insert(free)
+        }
+        let flagRegister = self.flagRegister
         let saved = gprs.filter { used.contains($0) && FunctionLowering.calleeSaved.contains($0) }
         let calls = needsContext
         let ctx = context
@@ -475,6 +530,7 @@ struct FunctionLowering {
             for r in pushes { a.push(r) }
             a.sub(.rsp, FunctionLowering.frameBytes)
             a.mov(flagSlot, .rdx)
+            if let flagRegister { a.mov(flagRegister, .rdx) }
             if hasArrays { a.mov(arraysSlot, .rsi) }
         }
         // The entry from the interpreter (runNative): rdx = flag, rcx = the pc to start at, r8 = the
