@@ -371,4 +371,16 @@ extension Interpreter {
         line += "\n"
         ctx.output.write(line)
     }
+
+    /// The task's first frame returned: its result goes to the task, and what is left of the last
+    /// chunk of fuel goes back, so that the fuel a run used is exact.
+    static func finishTask(
+        _ state: TaskState, _ ctx: ExecutionContext, fuel: Int, result: (UInt64, UInt64, UInt64, UInt64),
+        object: AnyObject?
+    ) {
+        if fuel > 0 && fuel != Int.max { ctx.fuel?.refund(fuel) }
+        state.task.result = result
+        state.task.resultObject = object
+        state.task.finished = true
+    }
 }

@@ -443,6 +443,9 @@ enum Interpreter {
                     throw Fault(message: state.growthFailure, function: function, pc: pc - code - 1)
                 }
                 var resumeAt = 0
+                // Whether native code of the callee ran and left for the interpreter: only then can a
+                // chain of native frames, a step's error or a park be pending.
+                var leftNative = false
                 if let native = entries[callee].native, ctx.fuel == nil {
                     // The callee runs as native code on the new frame's registers. It returns -1 when
                     // it returned, or the pc where the interpreter must take over ("deopt").
@@ -463,6 +466,7 @@ enum Interpreter {
                         continue
                     case let at:
                         resumeAt = at
+                        leftNative = true
                     }
                 }
                 let depth = state.frameCount
@@ -475,21 +479,25 @@ enum Interpreter {
                 }
                 function = callee
                 base = newBase
-                if let chain = state.pendingNativeChain {
-                    // Native calls below the callee left their frames (materializeNativeChain).
-                    try materializeNativeChain(state, entries, chain, innermostPc: resumeAt)
-                    let top = state.frames[state.frameCount - 1]
-                    function = top.function
-                    base = top.base
-                    resumeAt = top.pc
-                }
-                if state.pendingStepError != nil { try throwPendingStepError(state, function: function, pc: resumeAt) }
-                if state.parkedInNative {
-                    // A step of the native code parked the task without its stack: leave, at the step.
-                    state.parkedInNative = false
-                    state.frames[state.frameCount - 1].pc = resumeAt
-                    state.parked = true
-                    return
+                if leftNative {
+                    if let chain = state.pendingNativeChain {
+                        // Native calls below the callee left their frames (materializeNativeChain).
+                        try materializeNativeChain(state, entries, chain, innermostPc: resumeAt)
+                        let top = state.frames[state.frameCount - 1]
+                        function = top.function
+                        base = top.base
+                        resumeAt = top.pc
+                    }
+                    if state.pendingStepError != nil {
+                        try throwPendingStepError(state, function: function, pc: resumeAt)
+                    }
+                    if state.parkedInNative {
+                        // A step of the native code parked the task without its stack: leave, at the step.
+                        state.parkedInNative = false
+                        state.frames[state.frameCount - 1].pc = resumeAt
+                        state.parked = true
+                        return
+                    }
                 }
                 code = entries[function].code
                 consts = entries[function].constants
@@ -499,7 +507,26 @@ enum Interpreter {
                 if vm_load_relaxed_u32(preempt) != 0 { try preemptPoint(ctx, function, pc - code - 1) }
                 fuel &-= 1
                 if fuel < 0 { fuel = try refuel(ctx, function, pc - code - 1) }
-            case .ret0, .ret, .retRef, .ret4:
+            case .ret:
+                // The return of one scalar, the common one (fib's): as below, without SIMD lanes or an
+                // object to carry.
+                let r0 = regs[a]
+                if entries[function].usesReferences { releaseObjects(objs, entries[function].frameSize) }
+                regs[0] = r0
+                state.frameCount -= 1
+                if state.frameCount == 0 {
+                    finishTask(state, ctx, fuel: fuel, result: (r0, 0, 0, 0), object: nil)
+                    return
+                }
+                let caller = state.frames[state.frameCount - 1]
+                function = caller.function
+                base = caller.base
+                code = entries[function].code
+                consts = entries[function].constants
+                pc = code + caller.pc
+                regs = state.registers + base
+                objs = state.objects + base
+            case .ret0, .retRef, .ret4:
                 // Save the result, release the frame's references, put the result in the frame's first
                 // register (where the caller expects it), and resume the caller.
                 let kind = UInt8(truncatingIfNeeded: w)
@@ -508,9 +535,7 @@ enum Interpreter {
                 var r2: UInt64 = 0
                 var r3: UInt64 = 0
                 var ro: AnyObject? = nil
-                if kind == Opcode.ret.rawValue {
-                    r0 = regs[a]
-                } else if kind == Opcode.ret4.rawValue {
+                if kind == Opcode.ret4.rawValue {
                     r0 = regs[a]
                     r1 = regs[a + 1]
                     r2 = regs[a + 2]
@@ -530,11 +555,7 @@ enum Interpreter {
                 if ro != nil { objs[0] = ro }
                 state.frameCount -= 1
                 if state.frameCount == 0 {
-                    // What is left of the last chunk goes back, so that the fuel a run used is exact.
-                    if fuel > 0 && fuel != Int.max { ctx.fuel?.refund(fuel) }
-                    state.task.result = (r0, r1, r2, r3)
-                    state.task.resultObject = ro
-                    state.task.finished = true
+                    finishTask(state, ctx, fuel: fuel, result: (r0, r1, r2, r3), object: ro)
                     return
                 }
                 let caller = state.frames[state.frameCount - 1]
