@@ -367,6 +367,49 @@ struct NativeFunctionTests {
         #expect(code.indices.dropLast().filter { code[$0] == 0x0F && code[$0 + 1] == 0x83 }.count == 1)
     }
 
+    @Test func repeatedArithmeticIsComputedOnceAndAddsFuse() throws {
+        // FunctionLowering+Peephole.swift: `a + b` again, with neither operand written in between,
+        // is a move of the first result; after `a` is written it is computed again. `x + y + 1`
+        // where the sum is read nowhere else is one lea.
+        let source = """
+            fn cseMix(p: int, q: int, r: float) -> float {
+                var a = p
+                let b = q
+                let s1 = a + b
+                let s2 = a + b
+                a = a + 1
+                let s3 = (a + b) * (a + b + 1) / 2 + a + 1
+                let f1 = float(a) / (r + 1.0)
+                let f2 = float(a) / (r + 1.0)
+                return float(s1 * 1000000 + s2 * 1000 + s3) + f1 + f2
+            }
+            print(cseMix(3, 4, 0.5), cseMix(-7, 2, -3.25), cseMix(9223372036854775807, 1, 1.0e300))
+            """
+        let r = agree(source)
+        #expect(r.error == nil, "\(r.errorText)")
+        #expect(isNative("cseMix"))
+        let vm = VM(configuration: VMConfiguration(output: CapturedOutput()))
+        let program = try vm.compile(source: source, fileName: "t.vec", hostReadableGlobals: false).program
+        let f = try #require(program.function(named: "cseMix"))
+        var l = FunctionLowering(function: f, functions: program.functions)
+        let before = l.code
+        l.eliminateCommonSubexpressions()
+        let changed = l.code.indices.filter { l.code[$0] != before[$0] }
+        // s2 = a + b, the second (a + b) of s3, and f2's float(a). (f2's division is computed again:
+        // the register that held f1's `1.0` was reused for float(a) in between, so the constant is
+        // loaded again into another register, and the values are told apart by their registers.)
+        #expect(changed.map { before[$0].opcode } == [.addInt, .addInt, .convert])
+        #expect(changed.allSatisfy { l.code[$0].opcode == .move })
+        // The first (a + b) after `a = a + 1` is computed again, not moved from s1.
+        let adds = before.indices.filter { before[$0].opcode == .addInt }
+        #expect(l.code[adds[2]].opcode == .addInt)
+        // s3's `... / 2 + a + 1`: the sum is one lea with the 1.
+        var lowering = FunctionLowering(function: f, functions: program.functions)
+        _ = try lowering.run()
+        let fused = lowering.code.indices.filter { lowering.leaFusion(at: $0) != nil }
+        #expect(fused.count == 1 && lowering.code[fused[0] + 1].opcode == .addIntImm)
+    }
+
     @Test func longNativeLoopsYieldToOtherTasks() {
         // The native loop polls the preemption flag at its back-edge and re-enters after yielding.
         let r = agree(

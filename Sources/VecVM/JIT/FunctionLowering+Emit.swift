@@ -120,7 +120,8 @@ extension FunctionLowering {
                 a.emit(.vmovss, x(opA), .mem(X86.ptr(c).dword))
             }
         case .addInt, .subInt, .mulInt:
-            emitIntBinary(ins.opcode, g(opA), g(opB), g(opC))
+            // An addInt whose result only feeds the next addIntImm is emitted there, as one lea.
+            if leaFusion(at: pc) == nil { emitIntBinary(ins.opcode, g(opA), g(opB), g(opC)) }
         case .divInt, .modInt:
             if let d = knownInt(opC, before: pc), FunctionLowering.divisionMagic(d) != nil {
                 emitDivision(ins, by: d)
@@ -149,7 +150,11 @@ extension FunctionLowering {
             a.bind(done)
             a.mov(g(opA), .rax)
         case .addIntImm:
-            a.lea(g(opA), X86.ptr(g(opB), Int32(ins.sC)))
+            if pc > 0, let (l, r) = leaFusion(at: pc - 1) {
+                a.lea(g(opA), X86.ptr(g(l), index: g(r), scale: 1, Int32(ins.sC)))
+            } else {
+                a.lea(g(opA), X86.ptr(g(opB), Int32(ins.sC)))
+            }
         case .negInt:
             if g(opA) != g(opB) { a.mov(g(opA), g(opB)) }
             a.neg(g(opA))

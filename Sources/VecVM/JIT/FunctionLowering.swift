@@ -496,6 +496,7 @@ struct FunctionLowering {
     mutating func run() throws(Unsupported) -> [UInt8] {
         try resolveCallees()
         inlineSmallCallees()
+        eliminateCommonSubexpressions()
         try analyze()
         try allocate()
         labels = code.indices.map { _ in a.newLabel() }
