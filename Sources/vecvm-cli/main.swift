@@ -319,7 +319,7 @@ struct JitDump: ParsableCommand {
             CLibrary.exit(1)
         }
         var status: Int32 = 0
-        // Kept until the end: JIT code lives as long as the program using it (JITCache).
+        // Kept until the end: JIT code lives as long as the program using it (JITEngine.swift).
         var program: CompiledProgram?
         do {
             program = try vm.compile(source: source, fileName: file, hostReadableGlobals: false)

@@ -45,7 +45,7 @@ struct AVX512KernelTests {
 
     func check(_ c: KernelCase, _ label: String) throws {
         let want = try evaluateWithInterpreter(c)
-        let code = JITCache.shared.code(for: c.program, isa: .avx512)
+        let code = kernelTestJIT.code(for: c.program, isa: .avx512)
         #expect(code.isa == .avx512, "kept AVX2 code: \(c.program)")
         for misalign in [0, 1] {
             let wide = try evaluateWithJIT(c, misalign: misalign, isa: .avx512)
@@ -123,7 +123,7 @@ struct AVX512KernelTests {
         for op in [KernelOp.div(0, 1), .mod(0, 1)] {
             let p = KernelProgram(
                 element: .int, arrayInputs: 2, scalarInputs: 0, ops: [.load(0), .load(1), op], output: .store(2))
-            #expect(JITCache.shared.code(for: p, isa: .avx512).isa == .avx512)
+            #expect(kernelTestJIT.code(for: p, isa: .avx512).isa == .avx512)
             for n in 0...33 {
                 let xs = (0..<n).map { _ in Self.specialValue(.int, &rng) }
                 var ys = (0..<n).map { _ in UInt64(bitPattern: [-1, 1, 7, -3, .min][rng.int(5)]) }

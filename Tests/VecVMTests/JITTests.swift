@@ -8,10 +8,14 @@ import Testing
 @testable import VMRuntime
 @testable import VecVM
 
+/// The engine that lowers the kernel programs these tests call directly, without a VM (their code is
+/// kept for the life of the process: `X86JIT.entry(for:isa:)`).
+let kernelTestJIT = X86JIT()
+
 /// Runs a case through the JIT; nil when it stopped with an integer division by zero. Fails the test
 /// when the kernel is not lowered: every kernel program has native code.
 func evaluateWithJIT(_ c: KernelCase, misalign: Int, isa: KernelISA = JITSupport.kernelISA) throws -> [UInt64]? {
-    let entry = JITCache.shared.entry(for: c.program, isa: isa)
+    let entry = kernelTestJIT.entry(for: c.program, isa: isa)
     let address = try #require(UnsafeRawPointer(bitPattern: entry > 1 ? entry : 0), "not lowered: \(c.program)")
     let fn = unsafeBitCast(address, to: NativeKernelEntry.self)
     // Inputs and output start `misalign` elements into their buffers, so they are not 32-byte aligned.
@@ -135,7 +139,7 @@ struct JITTests {
     @Test func integerDivisionIsNative() {
         let p = KernelProgram(
             element: .int, arrayInputs: 2, scalarInputs: 0, ops: [.load(0), .load(1), .div(0, 1)], output: .store(2))
-        #expect(JITCache.shared.entry(for: p) > 1)
+        #expect(kernelTestJIT.entry(for: p) > 1)
         let jit = Mode(procs: 1, jit: true, asyncPreemption: true)
         let r = run("let a = iota(10) + 1\nprint(a / 3, a % 3, (0 - a) % 4, a / -1)", mode: jit)
         #expect(
@@ -154,20 +158,17 @@ struct JITTests {
         let program = try vm.compile(
             source: "let a = fill(100, 1.0)\nprint(sum(a * 2.0 + a * 3.5))", fileName: "rx.vec")
         try vm.run(program)
-        // Other tests run beside this one and free their kernels: a kernel listed before and after
-        // the maps are read was live when they were (numbers are never reused).
-        let before = JITCache.shared.compiled
+        // The VM's own kernels: live while the program is (other tests' VMs have their own engines).
+        let kernels = vm.jit?.listing.kernels ?? []
         // Read with read(2) to the end: Foundation's String(contentsOfFile:) stops after the first
         // 4 KB of a /proc file (which reports its size as 0), so only the first ~40 mappings were
         // checked — and none of the code heap's under ThreadSanitizer, whose shadow comes first.
         let maps = String(decoding: try #require(readSmallFile("/proc/self/maps")), as: UTF8.self)
-        let after = Set(JITCache.shared.compiled.map(\.number))
         let rwx = maps.split(separator: "\n").filter { line in
             let perms = line.split(separator: " ").dropFirst().first ?? ""
             return perms.hasPrefix("rwx")
         }
         #expect(rwx.isEmpty, "rwx mappings: \(rwx)")
-        let kernels = before.filter { after.contains($0.number) }
         #expect(!kernels.isEmpty)
         for k in kernels {
             // The mapping may begin before the code heap: the kernel merges it with an adjacent

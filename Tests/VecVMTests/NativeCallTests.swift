@@ -16,10 +16,12 @@ struct NativeCallTests {
     func agree(_ source: String, quantum: Int64 = 10_000_000, sourceLocation: Testing.SourceLocation = #_sourceLocation)
         -> RunResult
     {
-        NativeFunctionTests().agree(source, quantum: quantum, sourceLocation: sourceLocation)
+        jitRuns.add(NativeFunctionTests().agree(source, quantum: quantum, sourceLocation: sourceLocation))
     }
 
-    func isNative(_ name: String) -> Bool { NativeFunctions.shared.compiledNames.contains(name) }
+    /// What the JIT made of this test's programs.
+    let jitRuns = JITRuns()
+    func isNative(_ name: String) -> Bool { jitRuns.isNative(name) }
 
     @Test func recursionRunsNatively() {
         let r = agree(
@@ -67,7 +69,7 @@ struct NativeCallTests {
             """)
         #expect(r.error == nil, "\(r.errorText)")
         for name in ["scaleV", "mixV", "half32", "isOdd", "nothing", "caller"] {
-            #expect(isNative(name), "\(name): \(NativeFunctions.shared.interpreted)")
+            #expect(isNative(name), "\(name): \(jitRuns.interpreted)")
         }
     }
 
@@ -208,7 +210,7 @@ struct NativeCallTests {
             print(isEvenM(10), isOddM(7), isEvenM(3001), isOddM(3001))
             """)
         #expect(r.output == "true true false true\n")
-        #expect(isNative("isEvenM") && isNative("isOddM"), "\(NativeFunctions.shared.interpreted)")
+        #expect(isNative("isEvenM") && isNative("isOddM"), "\(jitRuns.interpreted)")
     }
 
     @Test func cyclesOfThreeWithArraysErrorsAndPreemption() {
@@ -246,7 +248,7 @@ struct NativeCallTests {
         var r = agree(cycle, quantum: 100_000)
         #expect(r.error == nil, "\(r.errorText)")
         for f in ["cycF", "cycG", "cycH", "pingM", "pongM", "spinM", "spinN"] {
-            #expect(isNative(f), "\(f): \(NativeFunctions.shared.interpreted)")
+            #expect(isNative(f), "\(f): \(jitRuns.interpreted)")
         }
         r = agree(cycle + "\nprint(pingM(40, 0))\n")
         #expect(r.errorText.contains("division by zero"), "\(r.errorText)")
@@ -268,7 +270,7 @@ struct NativeCallTests {
             """)
         #expect(r.error == nil, "\(r.errorText)")
         #expect(!isNative("readerM"))
-        #expect(NativeFunctions.shared.interpreted.contains { $0.hasPrefix("readerM: ") })
+        #expect(jitRuns.interpreted.contains { $0.hasPrefix("readerM: ") })
     }
 
     @Test func theContextLayoutIsWhatTheCodeReads() {
@@ -372,6 +374,7 @@ extension NativeCallTests {
         } catch {
             #expect(error.runtimeError?.message == "integer division by zero", "\(error)")
         }
+        jitRuns.add(vm.jit?.statistics)
         #expect(isNative("fibD") && isNative("downD") && isNative("failD"))
     }
 }

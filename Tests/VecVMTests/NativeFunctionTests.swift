@@ -17,10 +17,12 @@ struct NativeFunctionTests {
         let interp = run(source, mode: Mode(procs: 1, jit: false, asyncPreemption: false))
         #expect(jit.output == interp.output, sourceLocation: sourceLocation)
         #expect(jit.errorText == interp.errorText, sourceLocation: sourceLocation)
-        return jit
+        return jitRuns.add(jit)
     }
 
-    func isNative(_ name: String) -> Bool { NativeFunctions.shared.compiledNames.contains(name) }
+    /// What the JIT made of this test's programs.
+    let jitRuns = JITRuns()
+    func isNative(_ name: String) -> Bool { jitRuns.isNative(name) }
 
     @Test func masksAndSelectInNativeCode() {
         let r = agree(
@@ -363,7 +365,7 @@ struct NativeFunctionTests {
             source: source.replacingOccurrences(of: "ARG", with: ""), fileName: "t.vec", hostReadableGlobals: false
         ).program
         let f = try #require(program.function(named: "bump"))
-        let code = try FunctionLowering.lower(f, functions: program.functions).code
+        let code = try FunctionLowering.lower(f, functions: program.functions, engine: X86JIT()).code
         #expect(code.indices.dropLast().filter { code[$0] == 0x0F && code[$0 + 1] == 0x83 }.count == 1)
     }
 
@@ -490,11 +492,11 @@ struct NativeFunctionTests {
         #expect(r.error == nil, "\(r.errorText)")
         #expect(isNative("produce") && isNative("consume") && isNative("tail"))
         // --stats and jit-dump say where each leaves.
-        let partial = NativeFunctions.shared.partial
+        let partial = jitRuns.partial
         #expect(partial.contains("produce: leaves for the interpreter at io"), "\(partial)")
         #expect(!partial.contains { $0.hasPrefix("consume:") }, "\(partial)")
         #expect(!partial.contains { $0.hasPrefix("tail:") }, "\(partial)")
-        #expect(NativeFunctions.shared.steps.contains("tail: runs clearRefs, loadString, print through the runtime"))
+        #expect(jitRuns.steps.contains("tail: runs clearRefs, loadString, print through the runtime"))
     }
 
     @Test func aTaskWhoseBodyIsNativeReturnsItsResultAndItsErrors() {
@@ -558,6 +560,6 @@ struct NativeFunctionTests {
         #expect(isNative("hello") && isNative("greet"))
         #expect(isNative("rec"))  // recursion is native since native calls (NativeCallTests)
         #expect(!isNative("tell") && !isNative("laterRecv"))
-        #expect(NativeFunctions.shared.interpreted.contains("tell: uses io"))
+        #expect(jitRuns.interpreted.contains("tell: uses io"))
     }
 }

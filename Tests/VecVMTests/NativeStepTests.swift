@@ -19,10 +19,12 @@ struct NativeStepTests {
         let interp = run(source, mode: Mode(procs: 1, jit: false, asyncPreemption: false))
         #expect(jit.output == interp.output, sourceLocation: sourceLocation)
         #expect(jit.errorText == interp.errorText, sourceLocation: sourceLocation)
-        return jit
+        return jitRuns.add(jit)
     }
 
-    func isNative(_ name: String) -> Bool { NativeFunctions.shared.compiledNames.contains(name) }
+    /// What the JIT made of this test's programs.
+    let jitRuns = JITRuns()
+    func isNative(_ name: String) -> Bool { jitRuns.isNative(name) }
 
     @Test func kernelsBuiltinsStringsAndGlobalsRunInsideNativeFunctions() {
         let r = agree(
@@ -86,9 +88,9 @@ struct NativeStepTests {
             "stepNorm", "stepScaled", "stepSquares", "stepLabel", "stepTail", "stepShow", "stepWeighted", "stepBits",
             "stepChurn",
         ] {
-            #expect(isNative(name), "\(name): \(NativeFunctions.shared.interpreted)")
+            #expect(isNative(name), "\(name): \(jitRuns.interpreted)")
         }
-        #expect(NativeFunctions.shared.steps.contains { $0.hasPrefix("stepScaled: runs kernel, retRef") })
+        #expect(jitRuns.steps.contains { $0.hasPrefix("stepScaled: runs kernel, retRef") })
     }
 
     @Test func errorsOfStepsHaveTheInterpretersLocationAndTraceback() {
@@ -189,7 +191,7 @@ struct NativeStepTests {
         #expect(r.error == nil, "\(r.errorText)")
         #expect(r.output == "23590 20860386 380\n4497500\n")
         for name in ["chProduce", "chFilter", "chSum", "chNap", "chFan", "chRound", "chTell"] {
-            #expect(isNative(name), "\(name): \(NativeFunctions.shared.interpreted)")
+            #expect(isNative(name), "\(name): \(jitRuns.interpreted)")
         }
     }
 
@@ -230,7 +232,8 @@ struct NativeStepTests {
             let source = try String(
                 contentsOf: TestPaths.programs.appendingPathComponent(name + ".vec"), encoding: .utf8)
             let arguments = [TestPaths.programs.appendingPathComponent("data").path, scratch.path("\(name).out.npy")]
-            let r = run(source, file: name + ".vec", mode: Mode.all[2], arguments: arguments, files: true)
+            let r = jitRuns.add(
+                run(source, file: name + ".vec", mode: Mode.all[2], arguments: arguments, files: true))
             #expect(r.error == nil, "\(name): \(r.errorText)")
             let defined = source.split(separator: "\n").compactMap { line -> String? in
                 guard line.hasPrefix("fn ") else { return nil }
@@ -239,12 +242,12 @@ struct NativeStepTests {
             for f in defined {
                 if let why = NativeStepTests.stillInterpreted["\(name)/\(f)"] {
                     #expect(
-                        NativeFunctions.shared.interpreted.contains("\(f): \(why)"),
-                        "\(name): \(f) is no longer interpreted for '\(why)': \(NativeFunctions.shared.interpreted.filter { $0.hasPrefix(f) })"
+                        jitRuns.interpreted.contains("\(f): \(why)"),
+                        "\(name): \(f) is no longer interpreted for '\(why)': \(jitRuns.interpreted.filter { $0.hasPrefix(f) })"
                     )
                 } else {
                     #expect(
-                        isNative(f), "\(name): \(f): \(NativeFunctions.shared.interpreted.filter { $0.hasPrefix(f) })")
+                        isNative(f), "\(name): \(f): \(jitRuns.interpreted.filter { $0.hasPrefix(f) })")
                 }
             }
         }

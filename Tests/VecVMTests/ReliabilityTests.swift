@@ -356,7 +356,7 @@ struct ReliabilityTests {
                 if i == 99 || i == 19_999 {
                     report("heap=\(CodeHeap.shared?.bytesUsed ?? -1)")
                     report("rss=\(residentBytes())")
-                    let names = NativeFunctions.shared.compiledNames.suffix(3)
+                    let names = vm.jit?.statistics.functions.suffix(3) ?? []
                     report("native=\(Set(names) == ["work\(i)", "even\(i)", "odd\(i)"] ? 1 : 0)")
                 }
             }

@@ -18,10 +18,12 @@ struct SpillTests {
         let interp = run(source, mode: Mode(procs: 1, jit: false, asyncPreemption: false))
         #expect(jit.output == interp.output, sourceLocation: sourceLocation)
         #expect(jit.errorText == interp.errorText, sourceLocation: sourceLocation)
-        return jit
+        return jitRuns.add(jit)
     }
 
-    func spills(_ name: String) -> Bool { NativeFunctions.shared.spilled.contains { $0.hasPrefix(name + ": ") } }
+    /// What the JIT made of this test's programs.
+    let jitRuns = JITRuns()
+    func spills(_ name: String) -> Bool { jitRuns.spilled.contains { $0.hasPrefix(name + ": ") } }
 
     /// Fourteen accumulators and three nested loop counters live at once: more than the GPRs. The outer
     /// counter is not read inside, so it is the cheapest to spill: its forLoop runs from its slot.
@@ -74,8 +76,8 @@ struct SpillTests {
                 print(spillMix(1000, 9))
                 """)
         #expect(r.error == nil, "\(r.errorText)")
-        #expect(NativeFunctions.shared.compiledNames.contains("spillMix"))
-        #expect(spills("spillMix"), "\(NativeFunctions.shared.spilled)")
+        #expect(jitRuns.compiled.contains("spillMix"))
+        #expect(spills("spillMix"), "\(jitRuns.spilled)")
     }
 
     @Test func divisionByZeroWithSpilledOperandsFailsWhereTheInterpreterDoes() {
@@ -130,6 +132,6 @@ struct SpillTests {
                 print(spillMix(20000, 5))
                 """, quantum: 200_000)
         #expect(r.error == nil, "\(r.errorText)")
-        #expect(spills("spillAround"), "\(NativeFunctions.shared.spilled)")
+        #expect(spills("spillAround"), "\(jitRuns.spilled)")
     }
 }

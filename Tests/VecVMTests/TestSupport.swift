@@ -27,6 +27,38 @@ struct RunResult {
     /// The CLI's exit status for this outcome.
     var status: Int32 { error?.exitStatus ?? 0 }
     var errorText: String { error?.description ?? "" }
+    /// What the JIT engine of the VM that ran it made (nil without the JIT).
+    var jit: JITStatistics? = nil
+}
+
+/// The JIT statistics of the runs of one test, together: what a test asks of them (which functions
+/// are native, which stayed interpreted and why) is about its own programs, which each ran on a VM
+/// of its own. A suite keeps one as a stored property (Swift Testing makes a suite instance per test).
+final class JITRuns: @unchecked Sendable {
+    // @unchecked Sendable: one test's runs add to it one after another.
+    private(set) var runs: [JITStatistics] = []
+
+    /// Adds `result`'s statistics (none for a run without the JIT); returns `result`.
+    @discardableResult
+    func add(_ result: RunResult) -> RunResult {
+        add(result.jit)
+        return result
+    }
+
+    /// Adds what a VM's engine made (`vm.jit?.statistics`).
+    func add(_ statistics: JITStatistics?) {
+        if let statistics { runs.append(statistics) }
+    }
+
+    /// Names of the functions lowered whole.
+    var compiled: [String] { runs.flatMap(\.functions) }
+    /// "name: reason" of the functions left to the interpreter.
+    var interpreted: [String] { runs.flatMap(\.interpreted) }
+    var partial: [String] { runs.flatMap(\.partial) }
+    var steps: [String] { runs.flatMap(\.steps) }
+    var spilled: [String] { runs.flatMap(\.spilled) }
+
+    func isNative(_ name: String) -> Bool { compiled.contains(name) }
 }
 
 /// The execution modes every program must behave identically in.
@@ -67,9 +99,9 @@ func run(
     defer { vm.shutdown() }
     do {
         try vm.run(source: source, fileName: file)
-        return RunResult(output: out.text, error: nil)
+        return RunResult(output: out.text, error: nil, jit: vm.jit?.statistics)
     } catch {
-        return RunResult(output: out.text, error: error)
+        return RunResult(output: out.text, error: error, jit: vm.jit?.statistics)
     }
 }
 

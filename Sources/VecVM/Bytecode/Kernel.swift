@@ -226,7 +226,8 @@ final class KernelSite: @unchecked Sendable {
     let location: SourceLocation
     /// The JIT's code for this site: 0 until first tried, 1 when it cannot be lowered, else the address.
     let nativeEntry = Atomic<UInt>(0)
-    /// What keeps that code alive: the site holds it as long as its function lives (JITKernels.swift).
+    /// What keeps that code alive: the site holds it as long as its function lives (its program's
+    /// engine caches it weakly: JIT/JITEngine.swift).
     private let nativeCode = VMMutex<AnyObject?>(nil)
 
     /// Holds `code` (the first one offered, if several tasks race) and publishes its entry.

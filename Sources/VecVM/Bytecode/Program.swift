@@ -31,8 +31,8 @@ final class Function: @unchecked Sendable {
     var resultType: VType = .void
     /// Whether any register of the frame may hold a reference (then a return clears the frame's objects).
     var usesReferences = false
-    /// What the JIT made of this function; its native code lives as long as the function
-    /// (JIT/NativeFunctions.swift, whose lock guards this).
+    /// What the JIT made of this function; its native code lives as long as the function. Read and
+    /// written by its program's engine (Program.jit), under that engine's lock (JIT/JITEngine.swift).
     var nativeState: NativeFunctionState = .untried
 
     /// Instruction words in stable memory for the interpreter; set by `finalize`.
@@ -85,6 +85,10 @@ public final class Program: @unchecked Sendable {
     var globals: [GlobalInfo] = []
     /// C functions bound by `extern fn`, by extern index.
     var externs: [ForeignFunction] = []
+    /// The JIT engine of the VM that compiled it, which lowers its functions and kernels (nil: that
+    /// VM has no JIT). Set once, before the program is instantiated; a Session sets the same engine
+    /// on every input, whose programs share functions.
+    var jit: (any JITEngine)?
 
     init(file: SourceFile) { self.file = file }
 
@@ -132,13 +136,14 @@ final class FunctionTable {
     let functions: [Function]
     let externs: [ForeignFunction]
 
-    init(_ functions: [Function], externs: [ForeignFunction] = [], native: Bool = false) {
+    /// With `jit`, each function but the top level runs as native code where the engine lowers it.
+    init(_ functions: [Function], externs: [ForeignFunction] = [], jit: (any JITEngine)? = nil) {
         self.functions = functions
         self.externs = externs
         count = functions.count
         entries = .allocate(capacity: max(1, functions.count))
         for (i, f) in functions.enumerated() {
-            let n = native && i != 0 ? NativeFunctions.shared.native(for: f, functions: functions) : nil
+            let n = i != 0 ? jit?.nativeFunction(f, in: functions) : nil
             (entries + i).initialize(
                 to: FunctionEntry(
                     code: f.code, constants: f.constantPool, frameSize: max(f.frameSize, 1),

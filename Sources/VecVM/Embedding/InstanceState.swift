@@ -23,7 +23,9 @@ final class InstanceState: @unchecked Sendable {
     let memory: MemoryAccount
     let stats: VMStats
     let output: OutputSink
-    let usesJIT: Bool
+    /// The engine whose native code the program runs: the program's (the compiling VM's), unless
+    /// this instance's VM has the JIT off; nil: interpret everything (JIT/JITEngine.swift).
+    let jit: (any JITEngine)?
     /// The limits of calls that pass none.
     let limits: Limits
     /// `VMConfiguration.maxTasks`, and the program's arguments, input and file access.
@@ -67,7 +69,7 @@ final class InstanceState: @unchecked Sendable {
         self.memory = memory
         self.stats = vm.stats
         self.output = vm.configuration.output
-        self.usesJIT = vm.usesJIT
+        self.jit = vm.jit == nil ? nil : program.jit
         self.maxTasks = vm.configuration.maxTasks
         self.io = IOEnvironment(
             arguments: vm.configuration.arguments, input: vm.configuration.input,
@@ -76,7 +78,7 @@ final class InstanceState: @unchecked Sendable {
         self.vm = vm
         self.vmID = ObjectIdentifier(vm)
         self.compiled = compiled
-        table = FunctionTable(program.functions, externs: program.externs, native: vm.usesJIT)
+        table = FunctionTable(program.functions, externs: program.externs, jit: jit)
         needsTask = Self.taskNeeds(program.functions)
         signatures = program.functions.map(Signature.init)
         var scalars: [Int: String] = [:]
@@ -93,7 +95,7 @@ final class InstanceState: @unchecked Sendable {
     func makeContext(fuel: Int?, directStop: UnsafeMutablePointer<UInt32>?) -> ExecutionContext {
         let ctx = ExecutionContext(
             globals: globals, output: output, memory: memory, fileName: program.fileName, stats: stats,
-            kernels: usesJIT ? JITKernels() : NoNativeKernels())
+            jit: jit)
         ctx.fuel = fuel.map { FuelTank(budget: max(0, $0)) }
         ctx.hostFunctions = hostFunctions
         ctx.scalarGlobalNames = scalarGlobalNames

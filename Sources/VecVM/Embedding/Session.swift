@@ -220,6 +220,8 @@ public final class Session {
         } catch {
             return Outcome(error: .compile(CompileError(diagnostics: error.diagnostics)))
         }
+        // Lowered by the session's VM's engine, as every earlier input, whose functions it shares.
+        program.jit = vm.jit
         let bytes =
             file.bytes.count + checker.functions.count * 64 + program.main.footprint
             + program.functions.suffix(checker.functions.count).reduce(0) { $0 + $1.footprint }

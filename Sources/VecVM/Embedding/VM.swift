@@ -166,11 +166,15 @@ public final class VM: @unchecked Sendable {
     let embedding = EmbeddingState()
     /// The limits of `configuration`, as a run's (kept: a call should not copy the configuration).
     let defaultLimits: Limits
+    /// This VM's JIT engine: it lowers the programs this VM compiles and keeps their statistics
+    /// (JIT/JITEngine.swift); nil when the JIT is off (asked for, or not possible here).
+    let jit: (any JITEngine)?
 
     public init(configuration: VMConfiguration = VMConfiguration()) {
         self.configuration = configuration
         self.memory = MemoryAccount(limit: configuration.memoryLimit)
         self.defaultLimits = Limits(fuel: configuration.fuel, timeLimit: configuration.timeLimit)
+        self.jit = configuration.jit && JITSupport.available ? X86JIT() : nil
     }
 
     deinit { scheduler?.shutdown() }
@@ -213,6 +217,7 @@ public final class VM: @unchecked Sendable {
         } catch {
             throw CompileError(diagnostics: error.diagnostics)
         }
+        program.jit = jit
         // The compiled code counts against the memory limit for as long as the program lives.
         let bytes = program.functions.reduce(file.bytes.count) { $0 + $1.footprint }
         guard let charge = MemoryCharge(bytes, on: memory) else {
@@ -271,7 +276,7 @@ public final class VM: @unchecked Sendable {
     }
 
     /// Whether kernels run as native code: asked for, and possible on this CPU (AVX2 + FMA).
-    public var usesJIT: Bool { configuration.jit && JITSupport.available }
+    public var usesJIT: Bool { jit != nil }
 
     /// The scheduler's and the VM's counters as `key=value` pairs.
     public var statistics: String {
@@ -290,19 +295,20 @@ public final class VM: @unchecked Sendable {
                 + (async
                     ? "async+cooperative"
                     : "cooperative(\(AsyncPreemption.isSupported ? "--no-async-preempt" : "async-compiled-out"))"))
-        if usesJIT {
-            // Compiled in this process (a program's kernels are freed with it, often before --stats
+        if let jit {
+            let j = jit.statistics
+            // Compiled by this VM (a program's kernels are freed with it, often before --stats
             // prints); the bytes are those of the live ones.
-            parts.append("jit.kernels=\(JITCache.shared.nativeTotal)")
-            parts.append("jit.bytes=\(JITCache.shared.codeBytes)")
-            parts.append("jit.fallbacks=\(JITCache.shared.fallbacks.count)")
+            parts.append("jit.kernels=\(j.kernelsCompiled)")
+            parts.append("jit.bytes=\(j.kernelBytes)")
+            parts.append("jit.fallbacks=\(j.kernelFallbacks.count)")
             // The kernels' instruction set, and the kernels asked for at 512 bits that kept AVX2 code
             // (why, as words joined by '-', no spaces inside the value).
-            parts.append("jit.isa=\(JITSupport.kernelISA.rawValue)")
-            if JITSupport.kernelISA == .avx512 {
-                parts.append("jit.avx512.fallbacks=\(JITCache.shared.avx512FallbackCount)")
+            parts.append("jit.isa=\(j.kernelISA.rawValue)")
+            if j.kernelISA == .avx512 {
+                parts.append("jit.avx512.fallbacks=\(j.avx512FallbackCount)")
                 let reasons = Set(
-                    JITCache.shared.avx512Fallbacks.map {
+                    j.avx512Fallbacks.map {
                         ($0.split(separator: ":").last.map(String.init) ?? $0).split(separator: " ").joined(
                             separator: "-")
                     })
@@ -310,33 +316,29 @@ public final class VM: @unchecked Sendable {
                     parts.append("jit.avx512.fallback-reasons=\(reasons.sorted().joined(separator: ","))")
                 }
             }
-            parts.append("jit.functions=\(NativeFunctions.shared.compiledNames.count)")
-            let interpreted = NativeFunctions.shared.interpreted
-            let partial = NativeFunctions.shared.partial
-            parts.append("jit.functions.interpreted=\(interpreted.count)")
-            parts.append("jit.functions.partial=\(partial.count)")
+            parts.append("jit.functions=\(j.functions.count)")
+            parts.append("jit.functions.interpreted=\(j.interpreted.count)")
+            parts.append("jit.functions.partial=\(j.partial.count)")
             // Native functions that run some instructions (kernels, builtins, strings) through the runtime.
-            let steps = NativeFunctions.shared.steps
-            parts.append("jit.functions.steps=\(steps.count)")
+            parts.append("jit.functions.steps=\(j.steps.count)")
             // Native functions some of whose integers live in their slots, not in registers.
-            let spilled = NativeFunctions.shared.spilled
-            parts.append("jit.functions.spilled=\(spilled.count)")
-            if !interpreted.isEmpty {
+            parts.append("jit.functions.spilled=\(j.spilled.count)")
+            if !j.interpreted.isEmpty {
                 // Which functions stayed interpreted (no spaces inside the value); why, on lines of
                 // their own after the counters, then where partly native ones leave.
-                let names = interpreted.map { $0.split(separator: ":").first.map(String.init) ?? $0 }
+                let names = j.interpreted.map { $0.split(separator: ":").first.map(String.init) ?? $0 }
                 parts.append("jit.interpreted=\(names.joined(separator: ","))")
             }
-            return parts.joined(separator: " ") + interpreted.map { "\njit.interpreted: \($0)" }.joined()
-                + partial.map { "\njit.partial: \($0)" }.joined() + steps.map { "\njit.steps: \($0)" }.joined()
-                + spilled.map { "\njit.spilled: \($0)" }.joined()
+            return parts.joined(separator: " ") + j.interpreted.map { "\njit.interpreted: \($0)" }.joined()
+                + j.partial.map { "\njit.partial: \($0)" }.joined() + j.steps.map { "\njit.steps: \($0)" }.joined()
+                + j.spilled.map { "\njit.spilled: \($0)" }.joined()
         }
         return parts.joined(separator: " ")
     }
 
-    /// Kernels compiled to native code so far (in this process), for `vecvm jit-dump`.
+    /// Kernels this VM compiled to native code whose programs are still alive, for `vecvm jit-dump`.
     public var nativeKernels: [NativeKernelInfo] {
-        JITCache.shared.compiled.map {
+        (jit?.listing.kernels ?? []).map {
             NativeKernelInfo(
                 number: $0.number, elementType: $0.element.name, program: $0.program, machineCode: $0.bytes)
         }
@@ -344,31 +346,30 @@ public final class VM: @unchecked Sendable {
 
     /// Functions compiled whole to native code, and those left to the interpreter ("name: reason").
     public var nativeFunctions: (compiled: [String], interpreted: [String]) {
-        (NativeFunctions.shared.compiledNames, NativeFunctions.shared.interpreted)
+        let j = jit?.statistics
+        return (j?.functions ?? [], j?.interpreted ?? [])
     }
 
     /// Native functions that leave for the interpreter at some instructions ("name: leaves for the
     /// interpreter at send, print"): their loops run natively, the rest of such a call interpreted.
-    public var partlyNativeFunctions: [String] { NativeFunctions.shared.partial }
+    public var partlyNativeFunctions: [String] { jit?.statistics.partial ?? [] }
 
     /// Native functions that run some instructions through the runtime ("name: runs kernel, print
     /// through the runtime"): kernels, builtins, strings, channels and tasks inside native code.
-    public var nativeFunctionSteps: [String] { NativeFunctions.shared.steps }
+    public var nativeFunctionSteps: [String] { jit?.statistics.steps ?? [] }
 
     /// Native functions some of whose integers are kept in their register slots, not in machine
     /// registers ("name: 2 integers kept in their slots (r3, r5)").
-    public var nativeFunctionSpills: [String] { NativeFunctions.shared.spilled }
+    public var nativeFunctionSpills: [String] { jit?.statistics.spilled ?? [] }
 
     /// The machine code of each function compiled whole, by name (for `vecvm jit-dump`).
-    public var nativeFunctionCode: [(name: String, machineCode: [UInt8])] {
-        NativeFunctions.shared.machineCode.map { (name: $0.0, machineCode: $0.1) }
-    }
+    public var nativeFunctionCode: [(name: String, machineCode: [UInt8])] { jit?.listing.functions ?? [] }
 
     /// Kernels that could not be lowered and run in the interpreter, with the reason.
-    public var kernelFallbacks: [String] { JITCache.shared.fallbacks }
+    public var kernelFallbacks: [String] { jit?.statistics.kernelFallbacks ?? [] }
 
     /// Kernels asked for at 512 bits that kept their AVX2 code, with the reason.
-    public var kernelAVX2Fallbacks: [String] { JITCache.shared.avx512Fallbacks }
+    public var kernelAVX2Fallbacks: [String] { jit?.statistics.avx512Fallbacks ?? [] }
 
     /// Stops the scheduler's threads; the VM can still run programs afterwards (a new scheduler starts).
     public func shutdown() {

@@ -57,7 +57,8 @@ final class ExecutionContext: @unchecked Sendable {
     let memory: MemoryAccount
     let fileName: String
     let stats: VMStats
-    let kernels: KernelBackend
+    /// The engine whose native code the program's kernels run (nil: the evaluator runs them all).
+    let jit: (any JITEngine)?
     /// The VM's budget of loop iterations and calls, when it has one (untrusted scripts).
     var fuel: FuelTank?
     /// `VMConfiguration.maxTasks`.
@@ -86,33 +87,15 @@ final class ExecutionContext: @unchecked Sendable {
 
     init(
         globals: GlobalStore, output: OutputSink, memory: MemoryAccount, fileName: String, stats: VMStats,
-        kernels: KernelBackend
+        jit: (any JITEngine)?
     ) {
         self.globals = globals
         self.output = output
         self.memory = memory
         self.fileName = fileName
         self.stats = stats
-        self.kernels = kernels
+        self.jit = jit
     }
-}
-
-/// Runs kernels: the JIT when it has native code for one, else the interpreter's evaluator.
-protocol KernelBackend: AnyObject, Sendable {
-    /// Runs `site` natively if possible; returns false to let the evaluator do it. Throws the runtime
-    /// error the kernel stopped with (integer division by zero).
-    func runNative(
-        _ site: KernelSite, inputs: UnsafePointer<UnsafeRawPointer>, scalars: UnsafePointer<UInt64>, count: Int,
-        output: UnsafeMutableRawPointer?, result: inout UInt64
-    ) throws(Trap) -> Bool
-}
-
-/// The interpreter-only backend.
-final class NoNativeKernels: KernelBackend {
-    func runNative(
-        _ site: KernelSite, inputs: UnsafePointer<UnsafeRawPointer>, scalars: UnsafePointer<UInt64>, count: Int,
-        output: UnsafeMutableRawPointer?, result: inout UInt64
-    ) throws(Trap) -> Bool { false }
 }
 
 enum Interpreter {

@@ -128,9 +128,10 @@ enum KernelRunner {
         }
         defer { owned?.deallocate() }
         var result: UInt64 = 0
-        if try !ctx.kernels.runNative(
-            site, inputs: chunkInputs, scalars: scalars, count: n, output: chunkOutput, result: &result)
-        {
+        if let entry = ctx.jit?.kernelEntry(for: site) {
+            try NativeKernel.run(
+                entry, site, inputs: chunkInputs, scalars: scalars, count: n, output: chunkOutput, result: &result)
+        } else {
             result = try KernelEvaluator.run(
                 program, inputs: chunkInputs, scalars: scalars, count: n, output: chunkOutput, scratch: scratch)
         }

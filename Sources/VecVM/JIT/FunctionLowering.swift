@@ -75,6 +75,8 @@ struct FunctionLowering {
     let function: Function
     /// The program's functions (the table a `call`'s Bx indexes).
     let functions: [Function]
+    /// The engine lowering this function, which looks up its callees.
+    let engine: X86JIT
     /// Instruction words: the function's, with small callees inlined (see Inlining).
     var code: [Instruction]
     /// Where each instruction of `code` comes from (for the pcs the interpreter resumes at).
@@ -170,9 +172,10 @@ struct FunctionLowering {
     var needsContext: Bool { !callees.isEmpty || hasSteps }
     let context = X86.GPR.rbp
 
-    init(function: Function, functions: [Function]) {
+    init(function: Function, functions: [Function], engine: X86JIT) {
         self.function = function
         self.functions = functions
+        self.engine = engine
         self.code = function.instructions
         self.constants = function.constants
         self.frameExtent = max(function.frameSize, 1)
@@ -206,8 +209,10 @@ struct FunctionLowering {
         let callCells: [CallCell]
     }
 
-    static func lower(_ f: Function, functions: [Function]) throws(Unsupported) -> Lowered {
-        var l = FunctionLowering(function: f, functions: functions)
+    /// Lowers `f`, one of `functions`; the functions it calls are looked up (and lowered) by `engine`,
+    /// its program's.
+    static func lower(_ f: Function, functions: [Function], engine: X86JIT) throws(Unsupported) -> Lowered {
+        var l = FunctionLowering(function: f, functions: functions, engine: engine)
         let bytes = try l.run()
         var natives: [NativeFunction] = []
         var cells: [CallCell] = []
@@ -252,7 +257,7 @@ struct FunctionLowering {
                 callees[index] = .recursive
                 continue
             }
-            switch NativeFunctions.shared.lookup(callee, functions: functions) {
+            switch engine.lookup(callee, functions: functions) {
             case .native(let n):
                 callees[index] = .native(n)
                 if n.usesArrayTable { calleesUseArrayTable = true }

@@ -54,7 +54,7 @@
 // i % L of accumulator (i / L) % 4 (L the AVX2 lanes); a partial step is merged under an opmask; the
 // combine first folds each ZMM's high half onto its low half (A0∘A1, A2∘A3) and then runs the AVX2
 // combine unchanged. A kernel the 512-bit path cannot lower would keep its AVX2 code,
-// counted and named by `--stats` (JITCache.avx512Fallbacks); today there is none such.
+// counted and named by `--stats` (JITStatistics.avx512Fallbacks); today there is none such.
 
 final class KernelLowering {
     enum Unsupported: Error, CustomStringConvertible {

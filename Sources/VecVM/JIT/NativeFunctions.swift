@@ -1,10 +1,10 @@
 // Functions compiled whole to native code (FunctionLowering), kept on the Function object: a function
-// is lowered once, the first time a program that contains it runs with the JIT on, whatever the
-// number of runs, and its code is freed with it (NativeCode). Functions outside the supported subset
-// are remembered with the reason, for --stats; the process keeps only the most recent names and
-// reasons (a bounded log), so that compiling programs for ever does not grow it.
+// is lowered once by the JIT engine of its program (JITEngine.swift: X86JIT.lookup), the first time a
+// program that contains it runs with the JIT on, whatever the number of runs, and its code is freed
+// with it (NativeCode). This file holds what that code needs at run time: the task's
+// NativeCallContext, the NativeFunction with its tables, the CallCells of cycles of calls, and the
+// helpers native code calls (math, steps, yields).
 
-import Synchronization
 import VMRuntime
 
 /// The native entry of a function (see FunctionLowering.swift for the ABI).
@@ -135,8 +135,8 @@ final class NativeFunction: @unchecked Sendable {
     /// The cells of functions this one calls that were lowered after it (a cycle of calls).
     let callCells: [CallCell]
     /// The cell that callers lowered before this function call it through, if any: pointed back
-    /// at the interpreter when this code is freed. Set once, under NativeFunctions' lock, before
-    /// the function is published.
+    /// at the interpreter when this code is freed. Set once, under its engine's lock, before the
+    /// function is published.
     var ownCell: CallCell?
 
     init(
@@ -179,7 +179,7 @@ enum NativeFunctionState {
     case interpreted(String)
 }
 
-/// What `NativeFunctions.lookup` found.
+/// What `X86JIT.lookup` found.
 enum NativeLookup {
     case native(NativeFunction)
     /// The function is being lowered further down the stack (a cycle of calls): call it through
@@ -198,7 +198,7 @@ enum NativeLookup {
 /// so a cycle of functions holds no cycle of references.
 final class CallCell: @unchecked Sendable {
     // @unchecked Sendable: `slot` is one aligned word, written by `install` and `reset` (under
-    // NativeFunctions' lock, and from NativeFunction.deinit) and read by native code; x86-64
+    // the engine's lock, and from NativeFunction.deinit) and read by native code; x86-64
     // stores and loads of an aligned word are atomic.
     let slot: UnsafeMutablePointer<UInt>
 
@@ -230,138 +230,6 @@ final class CallCell: @unchecked Sendable {
     }()
 
     static var interpretStubAddress: UInt { interpretStub.map { UInt(bitPattern: $0.address) } ?? 0 }
-}
-
-final class NativeFunctions: Sendable {
-    static let shared = NativeFunctions()
-    /// Names and reasons kept for --stats and tests (the most recent ones).
-    static let logSize = 1024
-
-    private final class Weak: @unchecked Sendable {
-        weak var function: NativeFunction?
-        init(_ f: NativeFunction) { function = f }
-    }
-
-    private struct State {
-        var compiled: [String] = []
-        var interpreted: [String] = []
-        /// "name: leaves for the interpreter at op, op" of native functions that do.
-        var partial: [String] = []
-        /// "name: runs op, op through the runtime" of native functions with steps.
-        var steps: [String] = []
-        /// "name: N integers kept in their slots (rK, ...)" of native functions that spill.
-        var spilled: [String] = []
-        /// Live lowered functions, for jit-dump (dead ones pruned as new ones come).
-        var live: [Weak] = []
-        var pruneAt = 64
-    }
-    /// Also guards every Function's `nativeState`.
-    private let state = VMMutex(State())
-
-    /// The native code of `f`, lowering it on first request; nil when it stays interpreted.
-    func native(for f: Function, functions: [Function]) -> NativeFunction? {
-        if case .native(let n) = lookup(f, functions: functions) { return n }
-        return nil
-    }
-
-    /// The native code of `f` (lowered on first request, with the functions it calls), or why it
-    /// stays interpreted.
-    func lookup(_ f: Function, functions: [Function]) -> NativeLookup {
-        let known = state.withLock { _ -> NativeLookup? in
-            switch f.nativeState {
-            case .untried:
-                f.nativeState = .lowering(nil)
-                return nil
-            case .lowering(let cell):
-                if let cell { return .pending(cell) }
-                let made = CallCell()
-                f.nativeState = .lowering(made)
-                return .pending(made)
-            case .native(let n): return .native(n)
-            case .interpreted(let why): return .interpreted(why)
-            }
-        }
-        if let known { return known }
-        var result: NativeFunction?
-        var reason = "?"
-        var leaves: [String] = []
-        var steps: [String] = []
-        var spilled: [Int] = []
-        do {
-            let l = try FunctionLowering.lower(f, functions: functions)
-            leaves = l.leaves
-            steps = l.steps
-            spilled = l.spilled
-            if let code = NativeCode(l.code) {
-                result = NativeFunction(
-                    name: f.name, code: code, arraySlots: l.arraySlots, entries: l.entries,
-                    callEntryOffset: l.callEntryOffset, callees: l.callees, needsContext: l.needsContext,
-                    makesCalls: l.makesCalls, usesArrayTable: l.usesArrayTable, hasSteps: l.hasSteps,
-                    frameExtent: l.frameExtent, callCells: l.callCells)
-            } else {
-                reason = "the code heap is full or unavailable"
-            }
-        } catch {
-            reason = error.reason
-        }
-        return state.withLock { s -> NativeLookup in
-            if let result {
-                if case .lowering(let cell?) = f.nativeState {
-                    // Functions lowered while this one was call it through its cell.
-                    result.ownCell = cell
-                    cell.install(result)
-                }
-                f.nativeState = .native(result)
-                NativeFunctions.log(&s.compiled, f.name)
-                if !leaves.isEmpty {
-                    NativeFunctions.log(
-                        &s.partial, "\(f.name): leaves for the interpreter at \(leaves.joined(separator: ", "))")
-                }
-                if !steps.isEmpty {
-                    NativeFunctions.log(
-                        &s.steps, "\(f.name): runs \(steps.joined(separator: ", ")) through the runtime")
-                }
-                if !spilled.isEmpty {
-                    let slots = spilled.map { "r\($0)" }.joined(separator: ", ")
-                    NativeFunctions.log(
-                        &s.spilled, "\(f.name): \(spilled.count) integers kept in their slots (\(slots))")
-                }
-                if s.live.count >= s.pruneAt {
-                    s.live.removeAll { $0.function == nil }
-                    s.pruneAt = max(64, s.live.count * 2)
-                }
-                s.live.append(Weak(result))
-                return .native(result)
-            }
-            f.nativeState = .interpreted(reason)
-            NativeFunctions.log(&s.interpreted, "\(f.name): \(reason)")
-            return .interpreted(reason)
-        }
-    }
-
-    private static func log(_ list: inout [String], _ entry: String) {
-        list.append(entry)
-        if list.count > logSize { list.removeFirst(list.count - logSize) }
-    }
-
-    /// The most recently lowered functions' names.
-    var compiledNames: [String] { state.withLock { $0.compiled } }
-    /// (name, machine code) of every live lowered function, for `vecvm jit-dump`.
-    var machineCode: [(String, [UInt8])] {
-        let live = state.withLock { s in s.live.compactMap(\.function) }
-        return live.map { ($0.name, $0.code.machineCode) }
-    }
-    /// "name: reason" of the functions most recently left to the interpreter.
-    var interpreted: [String] { state.withLock { $0.interpreted } }
-    /// "name: leaves for the interpreter at op, ..." of the native functions that run part of a call
-    /// natively (a loop) and the rest in the interpreter.
-    var partial: [String] { state.withLock { $0.partial } }
-    /// "name: runs kernel, print through the runtime" of the native functions that run instructions
-    /// through NativeStepHelper (FunctionLowering+Steps.swift).
-    var steps: [String] { state.withLock { $0.steps } }
-    /// "name: 2 integers kept in their slots (r3, r5)" of the native functions whose integers did not
-    /// all fit in registers (FunctionLowering.allocateWithSpills).
-    var spilled: [String] { state.withLock { $0.spilled } }
 }
 
 /// The one function native code calls that is not native code: the math functions (exp, log, sin,
