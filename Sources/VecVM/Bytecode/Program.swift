@@ -87,8 +87,11 @@ public final class Program: @unchecked Sendable {
     var externs: [ForeignFunction] = []
     /// The JIT engine of the VM that compiled it, which lowers its functions and kernels (nil: that
     /// VM has no JIT). Set once, before the program is instantiated; a Session sets the same engine
-    /// on every input, whose programs share functions.
-    var jit: (any JITEngine)?
+    /// on every input, whose programs share functions. Its functions' `nativeState` is guarded by
+    /// this engine's lock: a second engine would race it.
+    var jit: (any JITEngine)? {
+        didSet { precondition(oldValue == nil || oldValue === jit, "a program is lowered by one JIT engine") }
+    }
 
     init(file: SourceFile) { self.file = file }
 
