@@ -393,7 +393,7 @@ struct NativeFunctionTests {
         let vm = VM(configuration: VMConfiguration(output: CapturedOutput()))
         let program = try vm.compile(source: source, fileName: "t.vec", hostReadableGlobals: false).program
         let f = try #require(program.function(named: "cseMix"))
-        var l = FunctionLowering(function: f, functions: program.functions)
+        var l = FunctionLowering(function: f, functions: program.functions, engine: X86JIT())
         let before = l.code
         l.eliminateCommonSubexpressions()
         let changed = l.code.indices.filter { l.code[$0] != before[$0] }
@@ -406,7 +406,7 @@ struct NativeFunctionTests {
         let adds = before.indices.filter { before[$0].opcode == .addInt }
         #expect(l.code[adds[2]].opcode == .addInt)
         // s3's `... / 2 + a + 1`: the sum is one lea with the 1.
-        var lowering = FunctionLowering(function: f, functions: program.functions)
+        var lowering = FunctionLowering(function: f, functions: program.functions, engine: X86JIT())
         _ = try lowering.run()
         let fused = lowering.code.indices.filter { lowering.leaFusion(at: $0) != nil }
         #expect(fused.count == 1 && lowering.code[fused[0] + 1].opcode == .addIntImm)
