@@ -330,9 +330,13 @@ extension FunctionLowering {
                 }
             }
         }
+        // The kinds have settled: each instruction's effects are computed once, for the passes after
+        // this one (a call of `effects` from here copies the whole lowering state).
+        effectsAt = Array(repeating: Effects(), count: n)
+        for pc in 0..<n where !stateIn[pc].isEmpty { effectsAt[pc] = try effects(code[pc], stateIn[pc]) }
         // Every use must see the kind it needs.
         for pc in 0..<n where !stateIn[pc].isEmpty {
-            let e = try effects(code[pc], stateIn[pc])
+            let e = effectsAt[pc]
             for (s, k) in e.uses where stateIn[pc][s] != k {
                 throw Unsupported(reason: "register \(s) holds a \(stateIn[pc][s]) where a \(k) is read (pc \(pc))")
             }
@@ -361,7 +365,7 @@ extension FunctionLowering {
             for pc in stride(from: n - 1, through: 0, by: -1) where !stateIn[pc].isEmpty {
                 var out = Set<Int>()
                 for s in successors(pc) { out.formUnion(liveIn[s]) }
-                let e = try effects(code[pc], stateIn[pc])
+                let e = effectsAt[pc]
                 for (d, _) in e.defs { out.remove(d) }
                 if let k = e.kills { out = out.filter { !k.contains($0) } }
                 for (u, _) in e.uses { out.insert(u) }

@@ -26,10 +26,11 @@ extension FunctionLowering {
     mutating func forgetChecks(after pc: Int) {
         guard !checkedAccesses.isEmpty else { return }
         let ins = code[pc]
-        guard ins.opcode != .call, !isStep(ins), let e = try? effects(ins, stateIn[pc]) else {
+        guard ins.opcode != .call, !isStep(ins) else {
             checkedAccesses.removeAll()
             return
         }
+        let e = effectsAt[pc]
         var written: [Range<Int>] = e.defs.map { d, kind in d..<(d + (kind == .v32 || kind == .v64 ? 4 : 1)) }
         if let k = e.kills { written.append(k) }
         guard !written.isEmpty else { return }

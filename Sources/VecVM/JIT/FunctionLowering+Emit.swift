@@ -42,7 +42,7 @@ extension FunctionLowering {
             try emit(pc)
             return
         }
-        let e = try effects(ins, stateIn[pc])
+        let e = effectsAt[pc]
         var uses: [Int] = []
         for (s, k) in e.uses where k == .int && spilledInts.contains(s) && !uses.contains(s) { uses.append(s) }
         let defs = Set(e.defs.filter { $0.1 == .int && spilledInts.contains($0.0) }.map(\.0))

@@ -91,6 +91,8 @@ struct FunctionLowering {
     var stateIn: [[Kind]] = []
     var stateOut: [[Kind]] = []
     var liveIn: [Set<Int>] = []
+    /// Each reachable instruction's effects under its settled kinds (set by `analyze`).
+    var effectsAt: [Effects] = []
     var backEdgeTargets: Set<Int> = []
     /// Every pc a branch lands on (a successor other than the next instruction).
     var branchTargets: Set<Int> = []
@@ -223,22 +225,22 @@ struct FunctionLowering {
             case .recursive: break
             }
         }
+        // Read the state once, into locals: a closure calling a method of `l` copies all of it.
+        let (code, stateIn, hasSteps) = (l.code, l.stateIn, l.hasSteps)
+        let reached = code.indices.filter { !stateIn[$0].isEmpty }
+        let steps = reached.filter {
+            FunctionLowering.runsThroughRuntime(code[$0]) || (code[$0].opcode == .clearRefs && hasSteps)
+        }
+        let leaves = reached.filter { FunctionLowering.leaves(code[$0]) }
+        let entries = l.entryPoints.map { l.ownPc($0) }
         return Lowered(
-            code: bytes, arraySlots: l.arraySlots, entries: l.entryPoints.map { l.ownPc($0) },
+            code: bytes, arraySlots: l.arraySlots, entries: entries,
             callEntryOffset: l.a.offset(of: l.callEntry) ?? 0, callees: natives, needsContext: l.needsContext,
             makesCalls: !l.callees.isEmpty,
             usesArrayTable: l.usesArrayTable, hasSteps: l.hasSteps,
-            steps: Set(
-                l.code.indices.filter { !l.stateIn[$0].isEmpty && l.isStep(l.code[$0]) }.map {
-                    l.code[$0].opcode.name
-                }
-            ).sorted(),
+            steps: Set(steps.map { code[$0].opcode.name }).sorted(),
             frameExtent: l.frameExtent,
-            leaves: Set(
-                l.code.indices.filter { !l.stateIn[$0].isEmpty && FunctionLowering.leaves(l.code[$0]) }.map {
-                    l.code[$0].opcode.name
-                }
-            ).sorted(),
+            leaves: Set(leaves.map { code[$0].opcode.name }).sorted(),
             spilled: l.spilledInts.sorted(), callCells: cells)
     }
 
@@ -294,7 +296,7 @@ struct FunctionLowering {
             }
         }
         for pc in code.indices where !stateIn[pc].isEmpty {
-            let e = try effects(code[pc], stateIn[pc])
+            let e = effectsAt[pc]
             var out = Set<Int>()
             for succ in successors(pc) { out.formUnion(liveIn[succ]) }
             // Vectors: values live into the instruction, and values live out of it together with
@@ -404,7 +406,7 @@ struct FunctionLowering {
         var cost: [Int: Double] = [:]
         var operands: [[Int]] = Array(repeating: [], count: code.count)
         for pc in code.indices where !stateIn[pc].isEmpty {
-            let e = try effects(code[pc], stateIn[pc])
+            let e = effectsAt[pc]
             let w = Double(1 << (3 * min(depth[pc], 6)))
             for (s, k) in e.uses + e.defs where k == .int && ints.contains(s) { cost[s, default: 0] += w }
             if !isStep(code[pc]) && code[pc].opcode != .call {
