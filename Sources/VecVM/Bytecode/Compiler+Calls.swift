@@ -65,7 +65,7 @@ extension FunctionCompiler {
             return base
         case .echo:
             return echo(c)
-        default:
+        case .unresolved:
             compiler.error("this call cannot be compiled yet", at: c.location)
             return destination(target, c.type)
         }

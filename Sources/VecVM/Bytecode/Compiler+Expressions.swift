@@ -38,41 +38,45 @@ extension FunctionCompiler {
             negate = true
             node = u.operand
         }
-        switch (node, e.type) {
-        case (let lit as IntLiteral, .int):
+        switch (node.kind, e.type) {
+        case (.intLiteral(let lit), .int):
             guard let m = lit.magnitude else { return nil }
             let v = Int64(bitPattern: m)
             return UInt64(bitPattern: negate ? 0 &- v : v)
-        case (let lit as IntLiteral, .float):
+        case (.intLiteral(let lit), .float):
             guard let m = lit.magnitude else { return nil }
             let d = Double(m)
             return (negate ? -d : d).bitPattern
-        case (let lit as IntLiteral, .f32):
+        case (.intLiteral(let lit), .f32):
             guard let m = lit.magnitude else { return nil }
             let f = Float(m)
             return UInt64((negate ? -f : f).bitPattern)
-        case (let lit as FloatLiteral, .float):
+        case (.floatLiteral(let lit), .float):
             let d = Double(lit.text) ?? .nan
             return (negate ? -d : d).bitPattern
-        case (let lit as FloatLiteral, .f32):
+        case (.floatLiteral(let lit), .f32):
             let f = Float(lit.text) ?? .nan
             return UInt64((negate ? -f : f).bitPattern)
         default:
-            return nil
+            return nil  // not a numeric literal (or one of a type it cannot have)
         }
     }
 
     func exprBody(_ e: Expr, into target: Int?) -> Int {
         if let bits = literalBits(e) { return loadConstantBits(bits, e.type, into: target) }
-        switch e {
-        case let b as BoolLiteral:
+        switch e.kind {
+        case .intLiteral, .floatLiteral:
+            // literalBits read it, unless the checker reported it (too large for 64 bits) or left it untyped.
+            internalError("a numeric literal of type \(e.type)", at: e.location)
+            return destination(target, e.type)
+        case .boolLiteral(let b):
             return loadConstantBits(b.value ? 1 : 0, .bool, into: target)
-        case let s as StringLiteral:
+        case .stringLiteral(let s):
             let r = destination(target, .str)
             fn.strings.append(VMString(s.value))
             emit(Instruction(.loadString, a: r, bx: fn.strings.count - 1))
             return r
-        case let n as NameExpr:
+        case .name(let n):
             guard let v = n.variable else { return destination(target, e.type) }
             if v.isGlobal {
                 let r = destination(target, v.type)
@@ -94,15 +98,15 @@ extension FunctionCompiler {
                 return t
             }
             return v.slot
-        case let u as UnaryExpr:
+        case .unary(let u):
             return unary(u, into: target)
-        case let b as BinaryExpr:
+        case .binary(let b):
             return binary(b, into: target)
-        case let c as CallExpr:
+        case .call(let c):
             return call(c, into: target)
-        case let s as SpawnExpr:
+        case .spawn(let s):
             return spawn(s, into: target)
-        case let ix as IndexExpr:
+        case .index(let ix):
             guard case .array(let kind) = ix.base.type else { return destination(target, e.type) }
             let base = expr(ix.base)
             let index = expr(ix.index)
@@ -110,7 +114,7 @@ extension FunctionCompiler {
             location = ix.location
             emit(Instruction(Opcode.get(kind), a: r, b: base, c: index))
             return r
-        case let s as SliceExpr:
+        case .slice(let s):
             let base = expr(s.base)
             let bounds = allocateSlots(2)
             _ = expr(s.lower, into: bounds)
@@ -119,7 +123,7 @@ extension FunctionCompiler {
             location = s.location
             emit(Instruction(.slice, a: r, b: base, c: bounds))
             return r
-        case let a as ArrayLiteral:
+        case .arrayLiteral(let a):
             guard case .array(let kind) = a.type else { return destination(target, e.type) }
             if a.elements.count > FunctionCompiler.registerLiteralLimit {
                 return largeArrayLiteral(a, kind, into: target)
@@ -129,8 +133,6 @@ extension FunctionCompiler {
             location = a.location
             emit(Instruction(.arrayLiteral, a: r, b: first, c: a.elements.count, k: Int(kind.rawValue)))
             return r
-        default:
-            return destination(target, e.type)
         }
     }
 
@@ -214,7 +216,10 @@ extension FunctionCompiler {
         case (.f32, .sub): code = .subF32
         case (.f32, .mul): code = .mulF32
         case (.f32, .div): code = .divF32
-        default: return
+        default:
+            // The checker allows these operators on these types only (arithmeticResult).
+            internalError("no instruction for '\(op.rawValue)' on \(t)", at: location)
+            return
         }
         emit(Instruction(code, a: dst, b: lhs, c: rhs))
     }
@@ -271,7 +276,7 @@ extension FunctionCompiler {
                 emit(Instruction(.compare, a: r, b: x, c: y, k: Int(cmp.rawValue) << 3 | Int(cls.rawValue)))
             }
             return r
-        default:
+        case .add, .sub, .mul, .div, .mod:
             break
         }
         switch b.type {

@@ -48,8 +48,8 @@ extension FunctionCompiler {
             return inline(f.decl, c, &kb)
         }
         if isKernelNode(e), let kind = e.type.elementKind {
-            switch e {
-            case let b as BinaryExpr:
+            switch e.kind {
+            case .binary(let b):
                 let l = kernelNode(b.lhs, &kb)
                 let r = kernelNode(b.rhs, &kb)
                 switch b.op {
@@ -68,15 +68,16 @@ extension FunctionCompiler {
                 case .gt: return kb.add(.compare(.lt, r, l), .bool)
                 case .ge: return kb.add(.compare(.le, r, l), .bool)
                 }
-            case let u as UnaryExpr:
+            case .unary(let u):
                 let a = kernelNode(u.operand, &kb)
                 switch u.op {
                 case .negate: return kb.add(.neg(a), kind)
                 case .not: return kb.add(.not(a), .bool)
                 }
-            case let c as CallExpr:
-                let args = c.args.map { kernelNode($0, &kb) }
+            case .call(let c):
+                // A call of a function was inlined above; an elementwise builtin is an operation.
                 guard case .builtin(let bi) = c.target else { break }
+                let args = c.args.map { kernelNode($0, &kb) }
                 switch bi {
                 case .sqrt: return kb.add(.sqrt(args[0]), kind)
                 case .abs: return kb.add(.abs(args[0]), kind)
@@ -93,10 +94,14 @@ extension FunctionCompiler {
                 case .floor: return kb.add(.math(.floor, args[0]), kind)
                 case .ceil: return kb.add(.math(.ceil, args[0]), kind)
                 case .round: return kb.add(.math(.round, args[0]), kind)
-                default: break
+                case .print, .len, .iota, .fill, .sum, .dot, .splat, .vload, .vstore, .lane, .wait, .send, .recv,
+                    .close, .yield, .sleep, .now, .any, .all, .count, .chanMake, .toInt, .toFloat, .toF32, .toStr,
+                    .argc, .arg, .eof, .save, .readLine, .readFile, .writeFile, .loadF32, .loadFloat, .loadInt:
+                    preconditionFailure("'\(bi.rawValue)' is not elementwise (KernelFusion.isElementwiseBuiltin)")
                 }
-            default:
-                break
+            case .intLiteral, .floatLiteral, .stringLiteral, .boolLiteral, .name, .spawn, .index, .slice,
+                .arrayLiteral:
+                break  // never a kernel node (KernelFusion.isKernelNode): a leaf
             }
         }
         // A leaf: an array input, or a scalar broadcast to every lane.

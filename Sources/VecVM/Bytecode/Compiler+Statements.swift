@@ -26,8 +26,8 @@ extension FunctionCompiler {
     }
 
     func statementBody(_ s: Stmt) {
-        switch s {
-        case let d as VarDecl where d.variable.map { fused[ObjectIdentifier($0)] != nil } ?? false:
+        switch s.kind {
+        case .varDecl(let d) where d.variable.map { fused[ObjectIdentifier($0)] != nil } ?? false:
             // Computed where it is used; only the length check of its arrays stays here.
             var leaves: [Expr] = []
             for e in KernelFusion.arrayLeaves(d.value, fused) {
@@ -39,7 +39,7 @@ extension FunctionCompiler {
                 location = d.value.location
                 emit(Instruction(.checkLengths, a: base, b: leaves.count))
             }
-        case let d as VarDecl:
+        case .varDecl(let d):
             guard let v = d.variable, v.type != .error else { return }
             if v.isTopLevel && fn.index == 0 && (v.usedByFunction || compiler.interactive) {
                 compiler.allocateGlobal(v)
@@ -54,15 +54,15 @@ extension FunctionCompiler {
                 nextRegister = r + max(1, v.type.storage.slots)
                 localsTop = nextRegister
             }
-        case let a as AssignStmt:
+        case .assign(let a):
             assignment(a)
-        case let e as ExprStmt:
+        case .expression(let e):
             _ = expr(e.expr, discard: true)
-        case let b as BlockStmt:
+        case .block(let b):
             block(b)
-        case let i as IfStmt:
+        case .if(let i):
             ifStatement(i)
-        case let w as WhileStmt:
+        case .while(let w):
             let body = newLabel()
             let cond = newLabel()
             let end = newLabel()
@@ -83,13 +83,13 @@ extension FunctionCompiler {
             }
             bind(end)
             clearBlockReferences(from: bodyMark, outer: outer)
-        case let f as ForStmt:
+        case .for(let f):
             forStatement(f)
-        case is BreakStmt:
+        case .break:
             if let l = loops.last { emitJump(Instruction(.jump), to: l.breakLabel) }
-        case is ContinueStmt:
+        case .continue:
             if let l = loops.last { emitJump(Instruction(.jump), to: l.continueLabel) }
-        case let r as ReturnStmt:
+        case .return(let r):
             if let v = r.value {
                 let reg = expr(v)
                 location = r.location
@@ -102,8 +102,10 @@ extension FunctionCompiler {
             } else {
                 emit(Instruction(.ret0))
             }
-        default:
-            break
+        case .function, .extern:
+            // Compiler.compile compiles a file's functions apart from the code around them; the checker
+            // rejects one declared anywhere but at the top level.
+            internalError("a function declared inside a block", at: s.location)
         }
     }
 
@@ -247,8 +249,7 @@ extension FunctionCompiler {
     func assignment(_ a: AssignStmt) {
         // `x op= e` is compiled as `x = x op e`.
         var value = a.value
-        if a.op != .plain {
-            let op: BinaryOp = a.op == .add ? .add : a.op == .sub ? .sub : a.op == .mul ? .mul : .div
+        if let op = a.op.arithmetic {
             if let ix = a.target as? IndexExpr {
                 indexedCompoundAssignment(ix, op, a.value, a.location)
                 return
@@ -257,8 +258,8 @@ extension FunctionCompiler {
             combined.type = a.target.type
             value = combined
         }
-        switch a.target {
-        case let n as NameExpr:
+        switch a.target.kind {
+        case .name(let n):
             guard let v = n.variable else { return }
             if v.isGlobal {
                 let r = expr(value)
@@ -267,15 +268,16 @@ extension FunctionCompiler {
             } else {
                 _ = expr(value, into: v.slot)
             }
-        case let ix as IndexExpr:
+        case .index(let ix):
             guard case .array(let kind) = ix.base.type else { return }
             let base = expr(ix.base)
             let index = expr(ix.index)
             let val = expr(value)
             location = a.location
             emit(Instruction(Opcode.set(kind), a: base, b: index, c: val))
-        default:
-            break
+        case .intLiteral, .floatLiteral, .stringLiteral, .boolLiteral, .unary, .binary, .call, .spawn, .slice,
+            .arrayLiteral:
+            internalError("an assignment to something other than a variable or an element", at: a.location)
         }
     }
 
@@ -297,15 +299,14 @@ extension FunctionCompiler {
 
     /// Emits a jump to `label` taken when `e` evaluates to `jumpWhen`.
     func branch(_ e: Expr, jumpWhen: Bool, to label: Int) {
-        if let lit = e as? BoolLiteral {
+        switch e.kind {
+        case .boolLiteral(let lit):
             if lit.value == jumpWhen { emitJump(Instruction(.jump), to: label) }
             return
-        }
-        if let u = e as? UnaryExpr, u.op == .not {
+        case .unary(let u) where u.op == .not:
             branch(u.operand, jumpWhen: !jumpWhen, to: label)
             return
-        }
-        if let b = e as? BinaryExpr {
+        case .binary(let b):
             switch b.op {
             case .and:
                 if jumpWhen {
@@ -329,15 +330,17 @@ extension FunctionCompiler {
                     bind(skip)
                 }
                 return
-            case .lt, .le, .gt, .ge, .eq, .ne:
-                // (A `where` clause would bind to the last pattern only: test the types here.)
-                if shortJumps && b.lhs.type == .int && b.rhs.type == .int {
-                    fusedIntBranch(b, jumpWhen: jumpWhen, to: label)
-                    return
-                }
-            default:
+            case .lt, .le, .gt, .ge, .eq, .ne, .add, .sub, .mul, .div, .mod:
                 break
             }
+            if let comparison = IntComparison(b.op), shortJumps && b.lhs.type == .int && b.rhs.type == .int {
+                fusedIntBranch(b, comparison, jumpWhen: jumpWhen, to: label)
+                return
+            }
+        // Computed into a register and tested.
+        case .intLiteral, .floatLiteral, .stringLiteral, .name, .unary, .call, .spawn, .index, .slice,
+            .arrayLiteral:
+            break
         }
         let mark = nextRegister
         let r = expr(e)
@@ -356,47 +359,67 @@ extension FunctionCompiler {
         return nil
     }
 
-    func fusedIntBranch(_ b: BinaryExpr, jumpWhen: Bool, to label: Int) {
-        // The condition under which we jump, as one of lt le gt ge eq ne on (lhs, rhs).
-        var op = b.op
-        if !jumpWhen {
-            switch op {
-            case .lt: op = .ge
-            case .le: op = .gt
-            case .gt: op = .le
-            case .ge: op = .lt
-            case .eq: op = .ne
-            case .ne: op = .eq
-            default: break
-            }
-        }
+    /// `b` compares two ints with `comparison`.
+    func fusedIntBranch(_ b: BinaryExpr, _ comparison: IntComparison, jumpWhen: Bool, to label: Int) {
+        // The condition under which we jump, on (lhs, rhs).
+        let condition = jumpWhen ? comparison : comparison.negated
         let mark = nextRegister
         if let imm = smallImmediate(b.rhs) {
             let l = expr(b.lhs)
             location = b.location
             let code: Opcode
-            switch op {
+            switch condition {
             case .lt: code = .jumpIfLtImm
             case .le: code = .jumpIfLeImm
             case .gt: code = .jumpIfGtImm
             case .ge: code = .jumpIfGeImm
             case .eq: code = .jumpIfEqImm
-            default: code = .jumpIfNeImm
+            case .ne: code = .jumpIfNeImm
             }
             emitJump(Instruction(code, a: l, b: imm, c: 0), to: label)
         } else {
             let l = expr(b.lhs)
             let r = expr(b.rhs)
             location = b.location
-            switch op {
+            switch condition {
             case .lt: emitJump(Instruction(.jumpIfLtInt, a: l, b: r), to: label)
             case .le: emitJump(Instruction(.jumpIfLeInt, a: l, b: r), to: label)
             case .gt: emitJump(Instruction(.jumpIfLtInt, a: r, b: l), to: label)
             case .ge: emitJump(Instruction(.jumpIfLeInt, a: r, b: l), to: label)
             case .eq: emitJump(Instruction(.jumpIfEqInt, a: l, b: r), to: label)
-            default: emitJump(Instruction(.jumpIfNeInt, a: l, b: r), to: label)
+            case .ne: emitJump(Instruction(.jumpIfNeInt, a: l, b: r), to: label)
             }
         }
         nextRegister = max(mark, localsTop)
+    }
+}
+
+/// The six comparisons of a fused compare-and-jump (on two ints, or an int and an immediate).
+enum IntComparison {
+    case lt, le, gt, ge, eq, ne
+
+    /// nil for an operator that is not a comparison.
+    init?(_ op: BinaryOp) {
+        switch op {
+        case .lt: self = .lt
+        case .le: self = .le
+        case .gt: self = .gt
+        case .ge: self = .ge
+        case .eq: self = .eq
+        case .ne: self = .ne
+        case .add, .sub, .mul, .div, .mod, .and, .or: return nil
+        }
+    }
+
+    /// The comparison that holds exactly when this one does not (on ints: no NaN).
+    var negated: IntComparison {
+        switch self {
+        case .lt: .ge
+        case .le: .gt
+        case .gt: .le
+        case .ge: .lt
+        case .eq: .ne
+        case .ne: .eq
+        }
     }
 }

@@ -151,6 +151,12 @@ final class FunctionCompiler {
         self.fn = function
     }
 
+    /// A node the checker rejects reached the compiler: a compiler bug, reported as an internal error
+    /// (as invalid bytecode is, Compiler.compile) rather than compiled to nothing.
+    func internalError(_ problem: String, at loc: SourceLocation) {
+        compiler.error("internal error: \(problem); please report it", at: loc)
+    }
+
     // MARK: Entry points
 
     func compileMain(_ statements: [Stmt]) {

@@ -29,67 +29,99 @@
 //   the call.
 
 enum KernelFusion {
+    /// What a builtin is to fusion. One exhaustive table, so that a new builtin is placed here before it
+    /// compiles (it was a `default: false` in each of three switches).
+    enum BuiltinRole {
+        /// Elementwise on arrays (a kernel operation), pure.
+        case elementwise
+        /// `min`, `max`: elementwise with two arguments; with one, a reduction, which fails on an empty array.
+        case elementwiseOrReduction
+        /// Its array arguments are read by a reduction kernel; pure.
+        case reduction
+        /// Pure, and not a kernel operation.
+        case pure
+        /// `int`, `float`, `f32`: pure on a scalar (not fused on an array).
+        case conversion
+        /// Has an effect, waits, can fail or makes something: never part of a fused expression.
+        case opaque
+    }
+
+    static func role(of b: Builtin) -> BuiltinRole {
+        switch b {
+        case .sqrt, .abs, .fma, .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow, .select: .elementwise
+        case .min, .max: .elementwiseOrReduction
+        case .sum, .dot, .count, .any, .all: .reduction
+        case .splat, .len: .pure
+        case .toInt, .toFloat, .toF32: .conversion
+        case .print, .iota, .fill, .vload, .vstore, .lane, .wait, .send, .recv, .close, .yield, .sleep, .now,
+            .chanMake, .toStr, .argc, .arg, .eof, .save, .readLine, .readFile, .writeFile, .loadF32, .loadFloat,
+            .loadInt:
+            .opaque
+        }
+    }
+
     /// Builtins that are elementwise on arrays (kernel operations).
     static func isElementwiseBuiltin(_ b: Builtin, argumentCount: Int) -> Bool {
-        switch b {
-        case .sqrt, .abs, .fma, .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow, .select: true
-        case .min, .max: argumentCount == 2
-        default: false
+        switch role(of: b) {
+        case .elementwise: true
+        case .elementwiseOrReduction: argumentCount == 2
+        case .reduction, .pure, .conversion, .opaque: false
         }
     }
 
     /// Builtins whose array argument is read by a reduction kernel.
     static func isReductionBuiltin(_ b: Builtin, argumentCount: Int) -> Bool {
-        switch b {
-        case .sum, .dot, .count, .any, .all: true
-        case .min, .max: argumentCount == 1
-        default: false
+        switch role(of: b) {
+        case .reduction: true
+        case .elementwiseOrReduction: argumentCount == 1
+        case .elementwise, .pure, .conversion, .opaque: false
         }
     }
 
     /// Whether evaluating `e` has no side effect and cannot fail, except by an array length mismatch.
     static func isPure(_ e: Expr) -> Bool {
-        switch e {
-        case is IntLiteral, is FloatLiteral, is BoolLiteral, is NameExpr: return true
-        case let u as UnaryExpr: return isPure(u.operand)
-        case let b as BinaryExpr:
+        switch e.kind {
+        case .intLiteral, .floatLiteral, .boolLiteral, .name: return true
+        case .unary(let u): return isPure(u.operand)
+        case .binary(let b):
             // Integer division and remainder can fail (by zero).
             if (b.op == .div || b.op == .mod) && b.type.elementKind == .int { return false }
             return isPure(b.lhs) && isPure(b.rhs)
-        case let c as CallExpr:
-            guard case .builtin(let b) = c.target else {
-                if case .function(let f) = c.target { return isElementwise(f.decl) && c.args.allSatisfy(isPure) }
-                return false
+        case .call(let c):
+            switch c.target {
+            case .builtin(let b):
+                switch role(of: b) {
+                case .elementwise, .reduction, .pure:
+                    return c.args.allSatisfy(isPure)
+                case .elementwiseOrReduction:
+                    // min and max of an empty array fail.
+                    return c.args.count == 2 && c.args.allSatisfy(isPure)
+                case .conversion:
+                    return !c.type.isArray && c.args.allSatisfy(isPure)
+                case .opaque:
+                    return false
+                }
+            case .function(let f): return isElementwise(f.decl) && c.args.allSatisfy(isPure)
+            case .external, .host, .echo, .unresolved: return false
             }
-            switch b {
-            case .sqrt, .abs, .fma, .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round, .pow, .select, .sum,
-                .dot, .count, .any, .all, .splat, .len:
-                return c.args.allSatisfy(isPure)
-            case .min, .max:
-                // min and max of an empty array fail.
-                return c.args.count == 2 && c.args.allSatisfy(isPure)
-            case .toInt, .toFloat, .toF32:
-                return !c.type.isArray && c.args.allSatisfy(isPure)
-            default:
-                return false
-            }
-        default:
-            return false
+        // Not operands of elementwise expressions (and an index or a slice can fail).
+        case .stringLiteral, .spawn, .index, .slice, .arrayLiteral: return false
         }
     }
 
     /// Whether `e` compiles to a kernel operation (an array-valued elementwise node).
     static func isKernelNode(_ e: Expr) -> Bool {
         guard e.type.isArray else { return false }
-        switch e {
-        case is BinaryExpr, is UnaryExpr: return true
-        case let c as CallExpr:
+        switch e.kind {
+        case .binary, .unary: return true
+        case .call(let c):
             switch c.target {
             case .builtin(let b): return isElementwiseBuiltin(b, argumentCount: c.args.count)
             case .function(let f): return isElementwise(f.decl) && c.args.allSatisfy(isPure)
-            default: return false
+            case .external, .host, .echo, .unresolved: return false
             }
-        default: return false
+        case .intLiteral, .floatLiteral, .stringLiteral, .boolLiteral, .name, .spawn, .index, .slice, .arrayLiteral:
+            return false
         }
     }
 
@@ -137,21 +169,22 @@ enum KernelFusion {
 
     /// Whether every name in `e` is one of `known`, array-valued names appearing only as kernel operands.
     private static func onlyReads(_ known: Set<ObjectIdentifier>, _ e: Expr, inKernel: Bool) -> Bool {
-        switch e {
-        case is IntLiteral, is FloatLiteral, is BoolLiteral: return true
-        case let n as NameExpr:
+        switch e.kind {
+        case .intLiteral, .floatLiteral, .boolLiteral: return true
+        case .name(let n):
             guard let v = n.variable, known.contains(ObjectIdentifier(v)) else { return false }
             return !v.type.isArray || inKernel
-        case let u as UnaryExpr: return onlyReads(known, u.operand, inKernel: isKernelNode(u))
-        case let b as BinaryExpr:
+        case .unary(let u): return onlyReads(known, u.operand, inKernel: isKernelNode(u))
+        case .binary(let b):
             let k = isKernelNode(b)
             return onlyReads(known, b.lhs, inKernel: k) && onlyReads(known, b.rhs, inKernel: k)
-        case let c as CallExpr:
+        case .call(let c):
             // A reduction would be a kernel of its own, outside the caller's: not in an elementwise body.
             if case .builtin(let b) = c.target, isReductionBuiltin(b, argumentCount: c.args.count) { return false }
             let k = isKernelNode(c)
             return c.args.allSatisfy { onlyReads(known, $0, inKernel: k) }
-        default: return false
+        // Not pure (isPure), so never in an elementwise body.
+        case .stringLiteral, .spawn, .index, .slice, .arrayLiteral: return false
         }
     }
 
@@ -181,12 +214,15 @@ enum KernelFusion {
         if let n = e as? NameExpr, let v = n.variable, let d = fused[ObjectIdentifier(v)] {
             return arrayLeaves(d.value, fused)
         }
-        guard isKernelNode(e) else { return e.type.isArray ? [e] : [] }
-        switch e {
-        case let u as UnaryExpr: return arrayLeaves(u.operand, fused)
-        case let b as BinaryExpr: return arrayLeaves(b.lhs, fused) + arrayLeaves(b.rhs, fused)
-        case let c as CallExpr: return c.args.flatMap { arrayLeaves($0, fused) }
-        default: return []
+        let leaf = e.type.isArray ? [e] : []
+        guard isKernelNode(e) else { return leaf }
+        switch e.kind {
+        case .unary(let u): return arrayLeaves(u.operand, fused)
+        case .binary(let b): return arrayLeaves(b.lhs, fused) + arrayLeaves(b.rhs, fused)
+        case .call(let c): return c.args.flatMap { arrayLeaves($0, fused) }
+        // Never a kernel node (isKernelNode).
+        case .intLiteral, .floatLiteral, .stringLiteral, .boolLiteral, .name, .spawn, .index, .slice, .arrayLiteral:
+            return leaf
         }
     }
 
@@ -194,17 +230,27 @@ enum KernelFusion {
     private static func names(in e: Expr, _ fused: [ObjectIdentifier: VarDecl]) -> Set<ObjectIdentifier> {
         var out: Set<ObjectIdentifier> = []
         func walk(_ e: Expr) {
-            switch e {
-            case let n as NameExpr:
+            switch e.kind {
+            case .name(let n):
                 guard let v = n.variable else { return }
                 out.insert(ObjectIdentifier(v))
                 if let d = fused[ObjectIdentifier(v)] { walk(d.value) }
-            case let u as UnaryExpr: walk(u.operand)
-            case let b as BinaryExpr:
+            case .unary(let u): walk(u.operand)
+            case .binary(let b):
                 walk(b.lhs)
                 walk(b.rhs)
-            case let c as CallExpr: c.args.forEach(walk)
-            default: break
+            case .call(let c): c.args.forEach(walk)
+            case .intLiteral, .floatLiteral, .stringLiteral, .boolLiteral: break
+            // Not pure, so not in a fused initializer (fusableLets); walked all the same.
+            case .spawn(let s): s.call.args.forEach(walk)
+            case .index(let ix):
+                walk(ix.base)
+                walk(ix.index)
+            case .slice(let sl):
+                walk(sl.base)
+                walk(sl.lower)
+                walk(sl.upper)
+            case .arrayLiteral(let a): a.elements.forEach(walk)
             }
         }
         walk(e)
@@ -218,35 +264,35 @@ enum KernelFusion {
         var other = 0
         var nested = false
         func walk(_ e: Expr, inKernel: Bool) {
-            switch e {
-            case let n as NameExpr:
+            switch e.kind {
+            case .name(let n):
                 if n.variable === v {
                     if inKernel && !nested { kernel += 1 } else { other += 1 }
                 }
-            case let u as UnaryExpr: walk(u.operand, inKernel: isKernelNode(u))
-            case let b as BinaryExpr:
+            case .unary(let u): walk(u.operand, inKernel: isKernelNode(u))
+            case .binary(let b):
                 let k = isKernelNode(b)
                 walk(b.lhs, inKernel: k)
                 walk(b.rhs, inKernel: k)
-            case let c as CallExpr:
+            case .call(let c):
                 var k = isKernelNode(c)
                 if case .builtin(let b) = c.target, isReductionBuiltin(b, argumentCount: c.args.count) { k = true }
                 for a in c.args { walk(a, inKernel: k) }
-            case let s as SpawnExpr: for a in s.call.args { walk(a, inKernel: false) }
-            case let ix as IndexExpr:
+            case .spawn(let s): for a in s.call.args { walk(a, inKernel: false) }
+            case .index(let ix):
                 walk(ix.base, inKernel: false)
                 walk(ix.index, inKernel: false)
-            case let sl as SliceExpr:
+            case .slice(let sl):
                 walk(sl.base, inKernel: false)
                 walk(sl.lower, inKernel: false)
                 walk(sl.upper, inKernel: false)
-            case let a as ArrayLiteral: for x in a.elements { walk(x, inKernel: false) }
-            default: break
+            case .arrayLiteral(let a): for x in a.elements { walk(x, inKernel: false) }
+            case .intLiteral, .floatLiteral, .stringLiteral, .boolLiteral: break
             }
         }
-        switch s {
-        case is VarDecl, is AssignStmt, is ExprStmt, is ReturnStmt: break
-        default: nested = true
+        switch s.kind {
+        case .varDecl, .assign, .expression, .return: break
+        case .block, .if, .while, .for, .break, .continue, .function, .extern: nested = true
         }
         forEachExpression(in: s) { walk($0, inKernel: false) }
         return (kernel, other)
@@ -254,26 +300,28 @@ enum KernelFusion {
 
     /// Calls `body` on every expression of a statement, nested statements included.
     private static func forEachExpression(in s: Stmt, _ body: (Expr) -> Void) {
-        switch s {
-        case let d as VarDecl: body(d.value)
-        case let a as AssignStmt:
+        switch s.kind {
+        case .varDecl(let d): body(d.value)
+        case .assign(let a):
             body(a.target)
             body(a.value)
-        case let e as ExprStmt: body(e.expr)
-        case let r as ReturnStmt: if let x = r.value { body(x) }
-        case let b as BlockStmt: for t in b.statements { forEachExpression(in: t, body) }
-        case let i as IfStmt:
+        case .expression(let e): body(e.expr)
+        case .return(let r): if let x = r.value { body(x) }
+        case .block(let b): for t in b.statements { forEachExpression(in: t, body) }
+        case .if(let i):
             body(i.condition)
             forEachExpression(in: i.then, body)
             if let o = i.otherwise { forEachExpression(in: o, body) }
-        case let w as WhileStmt:
+        case .while(let w):
             body(w.condition)
             forEachExpression(in: w.body, body)
-        case let f as ForStmt:
+        case .for(let f):
             body(f.lower)
             if let u = f.upper { body(u) }
             forEachExpression(in: f.body, body)
-        default: break
+        case .break, .continue: break
+        // Compiled apart from the statements around them (Compiler.compile); never nested (the checker).
+        case .function, .extern: break
         }
     }
 
@@ -285,14 +333,14 @@ enum KernelFusion {
             if let c = e as? CallExpr, case .builtin(.print) = c.target { return c.args.allSatisfy(isPure) }
             return isPure(e)
         }
-        switch s {
-        case let d as VarDecl: return isPure(d.value)
-        case let e as ExprStmt: return pureOrPrint(e.expr)
-        case let r as ReturnStmt: return r.value.map(isPure) ?? true
-        case let a as AssignStmt:
+        switch s.kind {
+        case .varDecl(let d): return isPure(d.value)
+        case .expression(let e): return pureOrPrint(e.expr)
+        case .return(let r): return r.value.map(isPure) ?? true
+        case .assign(let a):
             guard let n = a.target as? NameExpr, let v = n.variable else { return false }
             return !reads.contains(ObjectIdentifier(v)) && isPure(a.value)
-        default: return false
+        case .block, .if, .while, .for, .break, .continue, .function, .extern: return false
         }
     }
 }

@@ -1,6 +1,18 @@
 // The syntax tree. The parser builds it; the checker fills in `type` on every expression and resolves
 // names to `Variable`s and call targets, which the compiler then reads. Nodes are classes so that the
 // checker can annotate them in place.
+//
+// Passes dispatch on a node's `kind` (ExprKind, StmtKind): an enum with one case per node class,
+// carrying the node, switched over with no `default:`. A new node class gets a new case, and each
+// pass fails to compile until it handles it; the `switch e { case let b as BinaryExpr: ...
+// default: ... }` this replaced compiled a new node silently to nothing. A test for one shape
+// (`e as? BoolLiteral`, a peephole) stays a cast: its answer for a new node, "no", is right.
+// Rejected: a visitor protocol (the passes are a mutating checker, compiler methods with `into:`
+// and `inout` builders, and a dozen small recursive predicates: a conforming type and a result type
+// each, much ceremony for the same exhaustiveness), and an enum in place of the classes (the checker
+// annotates nodes in place and later passes key on their identity). Swift cannot make a subclass
+// override `kind`, so the base classes' is a fatal error naming the class; SyntaxKindTests parses
+// a node of every class.
 
 /// A type as written in the source: `int`, `[f32]`, `chan<task<int>>`.
 indirect enum TypeSyntax {
@@ -32,8 +44,19 @@ enum BinaryOp: String {
     case and = "&&"
     case or = "||"
 
-    var isArithmetic: Bool { self == .add || self == .sub || self == .mul || self == .div || self == .mod }
-    var isComparison: Bool { self == .eq || self == .ne || self == .lt || self == .le || self == .gt || self == .ge }
+    var isArithmetic: Bool {
+        switch self {
+        case .add, .sub, .mul, .div, .mod: true
+        case .eq, .ne, .lt, .le, .gt, .ge, .and, .or: false
+        }
+    }
+
+    var isComparison: Bool {
+        switch self {
+        case .eq, .ne, .lt, .le, .gt, .ge: true
+        case .add, .sub, .mul, .div, .mod, .and, .or: false
+        }
+    }
 }
 
 class Expr {
@@ -43,6 +66,25 @@ class Expr {
     /// Height of this subtree; the parser bounds it so that no later recursive pass can exhaust the stack.
     var depth = 1
     init(_ location: SourceLocation) { self.location = location }
+
+    /// What the node is, for an exhaustive `switch` (see the top of this file).
+    var kind: ExprKind { fatalError("\(Swift.type(of: self)) does not override Expr.kind") }
+}
+
+/// One case per expression class, carrying the node.
+enum ExprKind {
+    case intLiteral(IntLiteral)
+    case floatLiteral(FloatLiteral)
+    case stringLiteral(StringLiteral)
+    case boolLiteral(BoolLiteral)
+    case name(NameExpr)
+    case unary(UnaryExpr)
+    case binary(BinaryExpr)
+    case call(CallExpr)
+    case spawn(SpawnExpr)
+    case index(IndexExpr)
+    case slice(SliceExpr)
+    case arrayLiteral(ArrayLiteral)
 }
 
 final class IntLiteral: Expr {
@@ -54,6 +96,8 @@ final class IntLiteral: Expr {
         if text.hasPrefix("0x") { magnitude = UInt64(text.dropFirst(2), radix: 16) } else { magnitude = UInt64(text) }
         super.init(loc)
     }
+
+    override var kind: ExprKind { .intLiteral(self) }
 }
 
 final class FloatLiteral: Expr {
@@ -62,6 +106,8 @@ final class FloatLiteral: Expr {
         self.text = text
         super.init(loc)
     }
+
+    override var kind: ExprKind { .floatLiteral(self) }
 }
 
 final class StringLiteral: Expr {
@@ -70,6 +116,8 @@ final class StringLiteral: Expr {
         self.value = value
         super.init(loc)
     }
+
+    override var kind: ExprKind { .stringLiteral(self) }
 }
 
 final class BoolLiteral: Expr {
@@ -78,6 +126,8 @@ final class BoolLiteral: Expr {
         self.value = value
         super.init(loc)
     }
+
+    override var kind: ExprKind { .boolLiteral(self) }
 }
 
 final class NameExpr: Expr {
@@ -87,6 +137,8 @@ final class NameExpr: Expr {
         self.name = name
         super.init(loc)
     }
+
+    override var kind: ExprKind { .name(self) }
 }
 
 final class UnaryExpr: Expr {
@@ -97,6 +149,8 @@ final class UnaryExpr: Expr {
         self.operand = operand
         super.init(loc)
     }
+
+    override var kind: ExprKind { .unary(self) }
 }
 
 final class BinaryExpr: Expr {
@@ -109,6 +163,8 @@ final class BinaryExpr: Expr {
         self.rhs = rhs
         super.init(loc)
     }
+
+    override var kind: ExprKind { .binary(self) }
 }
 
 /// What a call resolves to.
@@ -151,6 +207,8 @@ final class CallExpr: Expr {
         self.typeArgument = typeArgument
         super.init(loc)
     }
+
+    override var kind: ExprKind { .call(self) }
 }
 
 final class SpawnExpr: Expr {
@@ -159,6 +217,8 @@ final class SpawnExpr: Expr {
         self.call = call
         super.init(loc)
     }
+
+    override var kind: ExprKind { .spawn(self) }
 }
 
 final class IndexExpr: Expr {
@@ -169,6 +229,8 @@ final class IndexExpr: Expr {
         self.index = index
         super.init(loc)
     }
+
+    override var kind: ExprKind { .index(self) }
 }
 
 final class SliceExpr: Expr {
@@ -181,6 +243,8 @@ final class SliceExpr: Expr {
         self.upper = upper
         super.init(loc)
     }
+
+    override var kind: ExprKind { .slice(self) }
 }
 
 final class ArrayLiteral: Expr {
@@ -189,6 +253,8 @@ final class ArrayLiteral: Expr {
         self.elements = elements
         super.init(loc)
     }
+
+    override var kind: ExprKind { .arrayLiteral(self) }
 }
 
 // MARK: - Statements
@@ -196,6 +262,26 @@ final class ArrayLiteral: Expr {
 class Stmt {
     let location: SourceLocation
     init(_ location: SourceLocation) { self.location = location }
+
+    /// What the statement is, for an exhaustive `switch` (see the top of this file).
+    var kind: StmtKind { fatalError("\(type(of: self)) does not override Stmt.kind") }
+}
+
+/// One case per statement class, carrying the node; the cases are named after the keywords.
+enum StmtKind {
+    /// `let` or `var`.
+    case varDecl(VarDecl)
+    case assign(AssignStmt)
+    case expression(ExprStmt)
+    case block(BlockStmt)
+    case `if`(IfStmt)
+    case `while`(WhileStmt)
+    case `for`(ForStmt)
+    case `break`(BreakStmt)
+    case `continue`(ContinueStmt)
+    case `return`(ReturnStmt)
+    case function(FunctionDecl)
+    case extern(ExternDecl)
 }
 
 final class VarDecl: Stmt {
@@ -216,9 +302,24 @@ final class VarDecl: Stmt {
         self.value = value
         super.init(loc)
     }
+
+    override var kind: StmtKind { .varDecl(self) }
 }
 
-enum AssignOp { case plain, add, sub, mul, div }
+enum AssignOp {
+    case plain, add, sub, mul, div
+
+    /// The operator of `x op= e`, which means `x = x op e`; nil for `=`.
+    var arithmetic: BinaryOp? {
+        switch self {
+        case .plain: nil
+        case .add: .add
+        case .sub: .sub
+        case .mul: .mul
+        case .div: .div
+        }
+    }
+}
 
 final class AssignStmt: Stmt {
     let target: Expr  // NameExpr or IndexExpr
@@ -230,6 +331,8 @@ final class AssignStmt: Stmt {
         self.value = value
         super.init(loc)
     }
+
+    override var kind: StmtKind { .assign(self) }
 }
 
 final class ExprStmt: Stmt {
@@ -238,6 +341,8 @@ final class ExprStmt: Stmt {
         self.expr = expr
         super.init(expr.location)
     }
+
+    override var kind: StmtKind { .expression(self) }
 }
 
 final class BlockStmt: Stmt {
@@ -246,6 +351,8 @@ final class BlockStmt: Stmt {
         self.statements = statements
         super.init(loc)
     }
+
+    override var kind: StmtKind { .block(self) }
 }
 
 final class IfStmt: Stmt {
@@ -258,6 +365,8 @@ final class IfStmt: Stmt {
         self.otherwise = otherwise
         super.init(loc)
     }
+
+    override var kind: StmtKind { .if(self) }
 }
 
 final class WhileStmt: Stmt {
@@ -268,6 +377,8 @@ final class WhileStmt: Stmt {
         self.body = body
         super.init(loc)
     }
+
+    override var kind: StmtKind { .while(self) }
 }
 
 /// `for i in a..b { }` (range) or `for x in e { }` (array or channel, decided by the checker).
@@ -287,10 +398,17 @@ final class ForStmt: Stmt {
         self.body = body
         super.init(loc)
     }
+
+    override var kind: StmtKind { .for(self) }
 }
 
-final class BreakStmt: Stmt {}
-final class ContinueStmt: Stmt {}
+final class BreakStmt: Stmt {
+    override var kind: StmtKind { .break(self) }
+}
+
+final class ContinueStmt: Stmt {
+    override var kind: StmtKind { .continue(self) }
+}
 
 final class ReturnStmt: Stmt {
     let value: Expr?
@@ -298,6 +416,8 @@ final class ReturnStmt: Stmt {
         self.value = value
         super.init(loc)
     }
+
+    override var kind: StmtKind { .return(self) }
 }
 
 struct Parameter {
@@ -331,6 +451,8 @@ final class FunctionDecl: Stmt {
         self.body = body
         super.init(loc)
     }
+
+    override var kind: StmtKind { .function(self) }
 }
 
 /// `extern fn cbrt(x: float) -> float from "libm.so.6"`
@@ -358,6 +480,8 @@ final class ExternDecl: Stmt {
         self.libraryLocation = libraryLocation
         super.init(loc)
     }
+
+    override var kind: StmtKind { .extern(self) }
 }
 
 /// A parsed file: top-level statements in order, functions and externs among them.

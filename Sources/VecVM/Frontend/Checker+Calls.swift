@@ -398,10 +398,12 @@ extension Checker {
 
     /// Whether an untyped literal expression contains `%` (its literals then stay `int`).
     func containsRemainder(_ e: Expr) -> Bool {
-        switch e {
-        case let b as BinaryExpr: b.op == .mod || containsRemainder(b.lhs) || containsRemainder(b.rhs)
-        case let u as UnaryExpr: containsRemainder(u.operand)
-        default: false
+        switch e.kind {
+        case .binary(let b): b.op == .mod || containsRemainder(b.lhs) || containsRemainder(b.rhs)
+        case .unary(let u): containsRemainder(u.operand)
+        case .intLiteral, .floatLiteral, .stringLiteral, .boolLiteral, .name, .call, .spawn, .index, .slice,
+            .arrayLiteral:
+            false
         }
     }
 }

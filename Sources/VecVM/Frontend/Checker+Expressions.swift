@@ -35,8 +35,8 @@ extension Checker {
             e.type = .error
             return .error
         }
-        switch e {
-        case let lit as IntLiteral:
+        switch e.kind {
+        case .intLiteral(let lit):
             if target == .int, (lit.magnitude ?? UInt64.max) > UInt64(Int64.max) {
                 error("integer literal \(lit.text) does not fit in an int", at: lit.location)
                 e.type = .error
@@ -47,19 +47,19 @@ extension Checker {
                 e.type = .error
                 return .error
             }
-        case let lit as FloatLiteral:
+        case .floatLiteral(let lit):
             if target == .int {
                 error("cannot use float literal \(lit.text) as an int", at: lit.location)
                 e.type = .error
                 return .error
             }
-        case let u as UnaryExpr:
+        case .unary(let u):
             if let lit = u.operand as? IntLiteral, target == .int, lit.magnitude == UInt64(1) << 63 {
                 lit.type = .int  // -9223372036854775808 is representable
             } else {
                 resolveUntyped(u.operand, to: target)
             }
-        case let b as BinaryExpr:
+        case .binary(let b):
             if b.op == .mod && target != .int {
                 error("'%' is for integers", at: b.location)
             }
@@ -70,7 +70,8 @@ extension Checker {
             }
             resolveUntyped(b.lhs, to: target)
             resolveUntyped(b.rhs, to: target)
-        default:
+        // Only literals and operators on them are untyped: nothing below to fix.
+        case .stringLiteral, .boolLiteral, .name, .call, .spawn, .index, .slice, .arrayLiteral:
             break
         }
         e.type = target
@@ -136,14 +137,14 @@ extension Checker {
     }
 
     mutating func inferUncached(_ e: Expr, expected: VType?) -> VType {
-        switch e {
-        case is IntLiteral: return .untypedInt
-        case is FloatLiteral: return .untypedFloat
-        case is StringLiteral: return .str
-        case is BoolLiteral: return .bool
-        case let n as NameExpr:
+        switch e.kind {
+        case .intLiteral: return .untypedInt
+        case .floatLiteral: return .untypedFloat
+        case .stringLiteral: return .str
+        case .boolLiteral: return .bool
+        case .name(let n):
             return resolveName(n)?.type ?? .error
-        case let u as UnaryExpr:
+        case .unary(let u):
             switch u.op {
             case .not:
                 let t = check(u.operand, expected: .bool)
@@ -160,11 +161,11 @@ extension Checker {
                 error("cannot negate a value of type \(t)", at: u.location)
                 return .error
             }
-        case let b as BinaryExpr:
+        case .binary(let b):
             return inferBinary(b, expected: expected)
-        case let c as CallExpr:
+        case .call(let c):
             return inferCall(c, expected: expected)
-        case let s as SpawnExpr:
+        case .spawn(let s):
             let c = s.call
             guard let f = functionsByName[c.callee] ?? environment.functions[c.callee] else {
                 for a in c.args { _ = check(a, expected: nil) }
@@ -183,7 +184,7 @@ extension Checker {
             c.target = .function(FunctionLink(f))
             c.type = f.resultType
             return .task(f.resultType)
-        case let ix as IndexExpr:
+        case .index(let ix):
             let bt = check(ix.base, expected: nil)
             let it = check(ix.index, expected: .int)
             if !it.matches(.int) { error("an index must be an int, found \(it)", at: ix.index.location) }
@@ -197,7 +198,7 @@ extension Checker {
                 error("cannot index a value of type \(bt)", at: ix.location)
                 return .error
             }
-        case let s as SliceExpr:
+        case .slice(let s):
             let bt = check(s.base, expected: nil)
             for bound in [s.lower, s.upper] {
                 let t = check(bound, expected: .int)
@@ -206,11 +207,8 @@ extension Checker {
             if bt.isArray || bt == .error { return bt }
             error("cannot slice a value of type \(bt)", at: s.location)
             return .error
-        case let a as ArrayLiteral:
+        case .arrayLiteral(let a):
             return inferArrayLiteral(a, expected: expected)
-        default:
-            error("unsupported expression", at: e.location)
-            return .error
         }
     }
 

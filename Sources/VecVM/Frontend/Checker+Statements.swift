@@ -24,8 +24,8 @@ extension Checker {
     }
 
     mutating func checkStatement(_ s: Stmt) {
-        switch s {
-        case let d as VarDecl:
+        switch s.kind {
+        case .varDecl(let d):
             var t: VType
             if let ann = d.annotation {
                 t = resolveType(ann)
@@ -46,24 +46,24 @@ extension Checker {
             } else if !environment.isInteractive {
                 warningLog.declare(v, .topLevel)
             }
-        case let a as AssignStmt:
+        case .assign(let a):
             checkAssign(a)
-        case let e as ExprStmt:
+        case .expression(let e):
             _ = check(e.expr, expected: nil, allowVoid: true)
-        case let b as BlockStmt:
+        case .block(let b):
             checkBlock(b)
-        case let i as IfStmt:
+        case .if(let i):
             checkCondition(i.condition)
             checkBlock(i.then)
             if let o = i.otherwise {
                 if let b = o as? BlockStmt { checkBlock(b) } else { checkStatement(o) }
             }
-        case let w as WhileStmt:
+        case .while(let w):
             checkCondition(w.condition)
             loopDepth += 1
             checkBlock(w.body)
             loopDepth -= 1
-        case let f as ForStmt:
+        case .for(let f):
             let elementType: VType
             if let upper = f.upper {
                 let lt = check(f.lower, expected: .int)
@@ -93,11 +93,11 @@ extension Checker {
             checkBlock(f.body)
             loopDepth -= 1
             scopes.removeLast()
-        case is BreakStmt:
+        case .break:
             if loopDepth == 0 { error("'break' outside a loop", at: s.location) }
-        case is ContinueStmt:
+        case .continue:
             if loopDepth == 0 { error("'continue' outside a loop", at: s.location) }
-        case let r as ReturnStmt:
+        case .return(let r):
             if let f = currentFunction {
                 if let value = r.value {
                     if f.resultType == .void {
@@ -116,12 +116,10 @@ extension Checker {
                 _ = check(value, expected: nil, allowVoid: true)
                 error("the top level of a program returns no value", at: value.location)
             }
-        case is FunctionDecl:
+        case .function:
             error("functions are declared at the top level of a file", at: s.location)
-        case is ExternDecl:
+        case .extern:
             error("extern functions are declared at the top level of a file", at: s.location)
-        default:
-            error("unsupported statement", at: s.location)
         }
     }
 
@@ -132,8 +130,8 @@ extension Checker {
 
     mutating func checkAssign(_ a: AssignStmt) {
         let targetType: VType
-        switch a.target {
-        case let n as NameExpr:
+        switch a.target.kind {
+        case .name(let n):
             guard let v = resolveName(n, reading: false) else {
                 _ = check(a.value, expected: nil)
                 return
@@ -144,22 +142,22 @@ extension Checker {
             }
             targetType = v.type
             n.type = v.type
-        case let ix as IndexExpr:
+        case .index(let ix):
             targetType = check(ix, expected: nil)
-        default:
+        case .intLiteral, .floatLiteral, .stringLiteral, .boolLiteral, .unary, .binary, .call, .spawn, .slice,
+            .arrayLiteral:
             _ = check(a.target, expected: nil)
             error("cannot assign to this expression", at: a.target.location)
             _ = check(a.value, expected: nil)
             return
         }
-        if a.op == .plain {
+        guard let op = a.op.arithmetic else {
             let vt = check(a.value, expected: targetType)
             if !vt.matches(targetType) {
                 error("cannot assign a value of type \(vt) to a target of type \(targetType)", at: a.value.location)
             }
             return
         }
-        let op: BinaryOp = a.op == .add ? .add : a.op == .sub ? .sub : a.op == .mul ? .mul : .div
         var vt = infer(a.value)
         if vt.isUntyped {
             vt = resolveUntyped(a.value, to: targetType.numericLane ?? (vt == .untypedInt ? .int : .float))

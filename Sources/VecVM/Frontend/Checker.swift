@@ -71,7 +71,8 @@ struct Checker {
     mutating func check(_ unit: SourceUnit) {
         // Pass 1: function signatures, so that functions are visible in the whole file.
         for stmt in unit.statements {
-            if let f = stmt as? FunctionDecl {
+            switch stmt.kind {
+            case .function(let f):
                 if functionsByName[f.name] != nil || externsByName[f.name] != nil {
                     error("function '\(f.name)' is already declared", at: f.nameLocation)
                     continue
@@ -81,7 +82,7 @@ struct Checker {
                 f.index = environment.firstFunctionIndex + functions.count  // 0 is the main chunk
                 functions.append(f)
                 functionsByName[f.name] = f
-            } else if let x = stmt as? ExternDecl {
+            case .extern(let x):
                 if functionsByName[x.name] != nil || externsByName[x.name] != nil {
                     error("function '\(x.name)' is already declared", at: x.nameLocation)
                     continue
@@ -90,6 +91,8 @@ struct Checker {
                 x.index = environment.firstExternIndex + externs.count
                 externs.append(x)
                 externsByName[x.name] = x
+            case .varDecl, .assign, .expression, .block, .if, .while, .for, .break, .continue, .return:
+                break  // not a declaration seen from the whole file: checked in order below
             }
         }
         for stmt in unit.statements {
@@ -159,26 +162,29 @@ struct Checker {
 
     /// Whether control cannot fall off the end of this statement (Go's "terminating statement").
     func terminates(_ s: Stmt) -> Bool {
-        switch s {
-        case is ReturnStmt: return true
+        switch s.kind {
+        case .return: return true
         // Any statement that terminates ends the block: what follows it never runs (a warning).
-        case let b as BlockStmt: return b.statements.contains(where: terminates)
-        case let i as IfStmt:
+        case .block(let b): return b.statements.contains(where: terminates)
+        case .if(let i):
             guard let e = i.otherwise else { return false }
             return terminates(i.then) && terminates(e)
-        case let w as WhileStmt:
-            if let c = w.condition as? BoolLiteral, c.value { return !containsBreak(w.body) }
+        case .while(let w):
+            if let c = w.condition as? BoolLiteral, c.value { return !Checker.containsBreak(w.body) }
             return false
-        default: return false
+        // A `for` ends when its range, array or channel does; `break` and `continue` stay in the function.
+        case .varDecl, .assign, .expression, .for, .break, .continue, .function, .extern: return false
         }
     }
 
-    func containsBreak(_ s: Stmt) -> Bool {
-        switch s {
-        case is BreakStmt: return true
-        case let b as BlockStmt: return b.statements.contains(where: containsBreak)
-        case let i as IfStmt: return containsBreak(i.then) || (i.otherwise.map(containsBreak) ?? false)
-        default: return false  // a nested loop's break ends that loop
+    /// Whether `s` contains a `break` of the loop it is in (not one of a nested loop).
+    static func containsBreak(_ s: Stmt) -> Bool {
+        switch s.kind {
+        case .break: return true
+        case .block(let b): return b.statements.contains(where: containsBreak)
+        case .if(let i): return containsBreak(i.then) || (i.otherwise.map(containsBreak) ?? false)
+        case .while, .for: return false  // a nested loop's break ends that loop
+        case .varDecl, .assign, .expression, .continue, .return, .function, .extern: return false
         }
     }
 

@@ -62,33 +62,23 @@ struct WarningLog {
 
     /// Why the statements after `s` in the same block can never run, or nil when they can.
     static func reasonNothingRunsAfter(_ s: Stmt) -> String? {
-        switch s {
-        case is ReturnStmt: return "it follows a 'return'"
-        case is BreakStmt: return "it follows a 'break'"
-        case is ContinueStmt: return "it follows a 'continue'"
-        case let b as BlockStmt:
+        switch s.kind {
+        case .return: return "it follows a 'return'"
+        case .break: return "it follows a 'break'"
+        case .continue: return "it follows a 'continue'"
+        case .block(let b):
             return b.statements.lazy.compactMap(reasonNothingRunsAfter).first
-        case let i as IfStmt:
+        case .if(let i):
             guard let e = i.otherwise, reasonNothingRunsAfter(i.then) != nil, reasonNothingRunsAfter(e) != nil
             else { return nil }
             return "every branch of the 'if' before it leaves"
-        case let w as WhileStmt:
-            if let c = w.condition as? BoolLiteral, c.value, !containsBreak(w.body) {
+        case .while(let w):
+            if let c = w.condition as? BoolLiteral, c.value, !Checker.containsBreak(w.body) {
                 return "the loop before it never ends"
             }
             return nil
-        default:
+        case .varDecl, .assign, .expression, .for, .function, .extern:
             return nil
-        }
-    }
-
-    /// Whether `s` contains a `break` of the loop it is in (not one of a nested loop).
-    private static func containsBreak(_ s: Stmt) -> Bool {
-        switch s {
-        case is BreakStmt: return true
-        case let b as BlockStmt: return b.statements.contains(where: containsBreak)
-        case let i as IfStmt: return containsBreak(i.then) || (i.otherwise.map(containsBreak) ?? false)
-        default: return false
         }
     }
 }
