@@ -311,4 +311,8 @@ struct VerifierTests {
             #expect((ins.jumpOffset != nil) == jumps, "\(op)")
         }
     }
+
+    @Test func opcodeNamesAreTheCaseNames() {
+        for op in Opcode.allCases { #expect(op.name == String(describing: op)) }
+    }
 }

@@ -358,16 +358,16 @@ extension FunctionLowering {
         holdsArrays =
             stateOut.contains { $0.contains { isArray($0) } } || stateIn.contains { $0.contains { isArray($0) } }
         // Backward liveness of registers.
-        liveIn = Array(repeating: [], count: n)
+        liveIn = Array(repeating: RegisterSet(), count: n)
         var changed = true
         while changed {
             changed = false
             for pc in stride(from: n - 1, through: 0, by: -1) where !stateIn[pc].isEmpty {
-                var out = Set<Int>()
+                var out = RegisterSet()
                 for s in successors(pc) { out.formUnion(liveIn[s]) }
                 let e = effectsAt[pc]
                 for (d, _) in e.defs { out.remove(d) }
-                if let k = e.kills { out = out.filter { !k.contains($0) } }
+                if let k = e.kills { out.remove(k) }
                 for (u, _) in e.uses { out.insert(u) }
                 if out != liveIn[pc] {
                     liveIn[pc] = out

@@ -90,7 +90,7 @@ struct FunctionLowering {
     // Analysis results.
     var stateIn: [[Kind]] = []
     var stateOut: [[Kind]] = []
-    var liveIn: [Set<Int>] = []
+    var liveIn: [RegisterSet] = []
     /// Each reachable instruction's effects under its settled kinds (set by `analyze`).
     var effectsAt: [Effects] = []
     var backEdgeTargets: Set<Int> = []
@@ -238,9 +238,9 @@ struct FunctionLowering {
             callEntryOffset: l.a.offset(of: l.callEntry) ?? 0, callees: natives, needsContext: l.needsContext,
             makesCalls: !l.callees.isEmpty,
             usesArrayTable: l.usesArrayTable, hasSteps: l.hasSteps,
-            steps: Set(steps.map { code[$0].opcode.name }).sorted(),
+            steps: Set(steps.map { code[$0].opcode }).map(\.name).sorted(),
             frameExtent: l.frameExtent,
-            leaves: Set(leaves.map { code[$0].opcode.name }).sorted(),
+            leaves: Set(leaves.map { code[$0].opcode }).map(\.name).sorted(),
             spilled: l.spilledInts.sorted(), callCells: cells)
     }
 
@@ -297,13 +297,12 @@ struct FunctionLowering {
         }
         for pc in code.indices where !stateIn[pc].isEmpty {
             let e = effectsAt[pc]
-            var out = Set<Int>()
+            var out = RegisterSet()
             for succ in successors(pc) { out.formUnion(liveIn[succ]) }
             // Vectors: values live into the instruction, and values live out of it together with
             // what it defines.
             for (set, state) in [(liveIn[pc], stateIn[pc]), (out.union(e.defs.map(\.0)), stateOut[pc])] {
-                let live = set.filter { $0 < state.count }
-                clique(live.filter { state[$0].isVector }, &vecEdges, &vecs)
+                clique(set.filter { $0 < state.count && state[$0].isVector }, &vecEdges, &vecs)
             }
             // Integers: what the instruction defines, with each other and with every integer live
             // after it — but a move's source, which holds the same value.
@@ -316,7 +315,7 @@ struct FunctionLowering {
             }
             for d in intDefs {
                 ints.insert(d)
-                for o in outInts.union(intDefs) where o != d && o != source {
+                for o in Set(outInts).union(intDefs) where o != d && o != source {
                     intEdges[d, default: []].insert(o)
                     intEdges[o, default: []].insert(d)
                 }

@@ -931,11 +931,10 @@ extension X86Assembler {
         _ short: Bool
     ) throws(X86AssemblerError) {
         guard operands.count == 1 else { throw invalid(instruction, "takes one operand") }
-        var name = instruction.mnemonic
-        if entry.form == .gpJcc {
-            guard let condition else { throw invalid(instruction, "needs a condition") }
-            name = "j" + condition.suffix
-        }
+        if entry.form == .gpJcc && condition == nil { throw invalid(instruction, "needs a condition") }
+        // Only for the listing: the mnemonic is String(describing:) of the case, some 17,000
+        // instructions, which every branch paid before.
+        var name: String { condition.map { "j" + $0.suffix } ?? instruction.mnemonic }
         guard case .label(let label) = operands.o0 else {
             // Indirect: FF /4 (jmp) or FF /2 (call); 64-bit operand size is the default, no REX.W.
             guard entry.form != .gpJcc, let target = rm(operands.o0), !operands.o0.isVector,
