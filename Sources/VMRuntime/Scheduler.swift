@@ -356,9 +356,9 @@ public final class Scheduler: @unchecked Sendable {
 
     /// `spawn`, with `handle` (a subclass instance that names no task yet: `GHandle.init(id:)`)
     /// as the new task's handle, so that the spawn allocates no handle of its own.
-    public static func spawn(_ handle: GHandle, _ body: @escaping () -> Void) {
+    public static func spawn(_ handle: GHandle, _ body: consuming @escaping () -> Void) {
         guard let m = vm_current_m(), let parent = m.pointee.curg else { notInTask("Scheduler.spawn") }
-        _ = spawnG(m, parent, body, into: handle)
+        _ = spawnG(m, parent, consume body, into: handle)
     }
 
     /// Gives the P to the other runnable tasks; the caller goes to the back of the global queue.

@@ -27,8 +27,9 @@ open class GHandle: @unchecked Sendable {
     // orders them); `joinState` is atomic.
 
     /// Task id: the main task of a scheduler's first run is 1, then increasing. A handle made
-    /// with `init(id:)` has the id given until it is spawned.
-    public internal(set) var id: Int
+    /// with `init(id:)` has the id given until it is spawned. (Written only before the handle is
+    /// published, so no access needs checking at run time: a checked read cost a call.)
+    @exclusivity(unchecked) public internal(set) var id: Int
 
     /// 0 while the task runs; `finishedMark` once it has finished. Set under the G's joinlock.
     let joinState = Atomic<UInt>(0)
@@ -138,7 +139,8 @@ let gEntryPoint: @convention(c) (UnsafeMutableRawPointer?) -> Void = { _ in
 /// Runs the body; returns with every Swift value it created released, so that nothing is
 /// left to release on a stack that will never be returned to. True when the body returned to
 /// park without its stack (Channel.receiveOrPark, sendOrPark): the body goes back into the handle,
-/// to be run again when the G is woken.
+/// to be run again when the G is woken. The body moves out of the handle and back (no retain or
+/// release of its context but the last, when it has returned for good).
 @inline(never)
 private func runCurrentBody() -> Bool {
     let body = takeBody()
@@ -147,7 +149,7 @@ private func runCurrentBody() -> Bool {
     if g.pointee.stackless == 0 { return false }
     // The G is PARKING and nobody reads the handle's body before g0 has finished the switch (a
     // waker only changes the status; finishG runs for a dequeued or switched-out G).
-    Unmanaged<GHandle>.fromOpaque(g.pointee.handle).takeUnretainedValue().body = body
+    Unmanaged<GHandle>.fromOpaque(g.pointee.handle)._withUnsafeGuaranteedRef { $0.body = consume body }
     return true
 }
 
@@ -156,10 +158,7 @@ private func runCurrentBody() -> Bool {
 @inline(never)
 private func takeBody() -> () -> Void {
     let g = vm_current_g()!
-    let handle = Unmanaged<GHandle>.fromOpaque(g.pointee.handle).takeUnretainedValue()
-    let body = handle.body!
-    handle.body = nil
-    return body
+    return Unmanaged<GHandle>.fromOpaque(g.pointee.handle)._withUnsafeGuaranteedRef { $0.body.take()! }
 }
 
 @inline(never)
@@ -368,12 +367,12 @@ func readyAnywhere(_ s: SchedPtr, _ g: GPtr) {
 /// Spawns a G from inside the G `parent` running on `m`. No stack yet: the M that first runs
 /// the G attaches one (startG), so spawning touches no stack memory, and a P whose tasks start
 /// and finish recycles its own warm stacks whichever P spawned them.
-func spawnG(_ m: MPtr, _ parent: GPtr, _ body: @escaping () -> Void, into given: GHandle? = nil) -> GHandle {
+func spawnG(_ m: MPtr, _ parent: GPtr, _ body: consuming @escaping () -> Void, into given: GHandle? = nil) -> GHandle {
     let s = m.pointee.sched.assumingMemoryBound(to: vm_sched.self)
     let p = m.pointee.p!
     let g = allocG(s, p)
     // The child belongs to the parent's generation: a child of an abandoned run is abandoned.
-    let handle = prepareG(s, g, body: body, gen: parent.pointee.gen, into: given)
+    let handle = prepareG(s, g, body: consume body, gen: parent.pointee.gen, into: given)
     statBump(p, VM_STAT_TASKS)
     if let kicked = runnextPut(p, g) { runqPut(p, kicked, next: false) }
     wakep(s)
@@ -383,7 +382,9 @@ func spawnG(_ m: MPtr, _ parent: GPtr, _ body: @escaping () -> Void, into given:
 /// Gives `g` (a free G struct, no stack) an id and a handle holding `body` (`given`, a handle of no
 /// task yet, or a new one); RUNNABLE, not started (sp nil).
 @discardableResult
-func prepareG(_ s: SchedPtr, _ g: GPtr, body: @escaping () -> Void, gen: UInt64, into given: GHandle? = nil)
+func prepareG(
+    _ s: SchedPtr, _ g: GPtr, body: consuming @escaping () -> Void, gen: UInt64, into given: GHandle? = nil
+)
     -> GHandle
 {
     let id = vm_add_i64(&s.pointee.next_gid, 1) - 1
@@ -392,10 +393,10 @@ func prepareG(_ s: SchedPtr, _ g: GPtr, body: @escaping () -> Void, gen: UInt64,
         precondition(given.gStruct == nil, "a GHandle can be spawned once")
         given.id = Int(id)
         given.gStruct = g
-        given.body = body
+        given.body = consume body
         handle = given
     } else {
-        handle = GHandle(id: Int(id), g: g, body: body)
+        handle = GHandle(id: Int(id), g: g, body: consume body)
     }
     g.pointee.handle = Unmanaged.passRetained(handle).toOpaque()
     g.pointee.id = id

@@ -218,11 +218,11 @@ extension VM {
     ) throws(VMError) -> Value {
         try ensureNotInTask()
         return try embedding.runLock.withLock { _ throws(VMError) -> Value in
-            let ctx = instance.makeContext(fuel: limits.fuel, directStop: nil)
+            let ctx = instance.makeContext(
+                fuel: limits.fuel, directStop: nil, taskStates: TaskStatePool(procs: configuration.procs))
             // Large kernels may run their chunks as tasks on every P (KernelRunner); a direct call,
             // which has no scheduler, runs them one after the other (procs 1).
             ctx.procs = configuration.procs
-            ctx.taskStates = TaskStatePool(procs: configuration.procs)
             defer {
                 let report = RunReport(
                     fuelUsed: ctx.fuel?.used, fuelBudget: ctx.fuel?.budget, ranOnCallingThread: false)

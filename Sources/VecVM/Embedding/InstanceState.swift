@@ -92,10 +92,12 @@ final class InstanceState: @unchecked Sendable {
 
     /// A context for one run: the instance's globals, memory and host functions; fuel as given.
     /// `directStop` is the stop word of a direct call (nil for a run on the scheduler).
-    func makeContext(fuel: Int?, directStop: UnsafeMutablePointer<UInt32>?) -> ExecutionContext {
+    func makeContext(
+        fuel: Int?, directStop: UnsafeMutablePointer<UInt32>?, taskStates: TaskStatePool? = nil
+    ) -> ExecutionContext {
         let ctx = ExecutionContext(
             globals: globals, output: output, memory: memory, fileName: program.fileName, stats: stats,
-            jit: jit)
+            jit: jit, taskStates: taskStates)
         ctx.fuel = fuel.map { FuelTank(budget: max(0, $0)) }
         ctx.hostFunctions = hostFunctions
         ctx.scalarGlobalNames = scalarGlobalNames

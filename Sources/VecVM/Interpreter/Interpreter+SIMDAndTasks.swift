@@ -243,6 +243,34 @@ extension Interpreter {
         }
     }
 
+    /// The channel in object register `r`, unretained: the register keeps it alive while an
+    /// operation on it runs (a task's registers change only by its own instructions, and a receive
+    /// stores its value once the operation is over). A channel is shared by the tasks that use it, so
+    /// a retain and a release around each operation were two atomic operations on a cache line that
+    /// every P writes.
+    @inline(__always)
+    static func channel(_ objs: UnsafeMutablePointer<AnyObject?>, _ r: Int) -> Unmanaged<Channel> {
+        Unmanaged.fromOpaque(UnsafeRawPointer(objs + r).load(as: UnsafeRawPointer?.self)!)
+    }
+
+    /// `send` of the message that instruction `w` names, on the channel in its register A (borrowed:
+    /// see `channel`); the error as the instruction throws it.
+    @inline(__always)
+    static func send(
+        _ w: UInt64, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>, orPark: Bool
+    ) -> Result<Bool, Trap> {
+        channel(objs, fieldA(w))._withUnsafeGuaranteedRef { ch in
+            do throws(ChannelError) {
+                let m = message(fieldK(w), fieldB(w), regs, objs)
+                if orPark { return .success(try ch.sendOrPark(m)) }
+                try ch.send(m)
+                return .success(false)
+            } catch {
+                return .failure(error == .taskStopped ? Trap.stopped : Trap("send on a closed channel"))
+            }
+        }
+    }
+
     /// `send` or `recv` in a task that parks without its stack: true when the task is queued on the
     /// channel and must leave `execute` (see TaskState.parksWithoutStack).
     @inline(never)
@@ -250,15 +278,9 @@ extension Interpreter {
         _ w: UInt64, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>
     ) throws(Trap) -> Bool {
         if UInt8(truncatingIfNeeded: w) == Opcode.send.rawValue {
-            let ch = unsafeDowncast(objs[fieldA(w)]!, to: Channel.self)
-            do {
-                return try ch.sendOrPark(message(fieldK(w), fieldB(w), regs, objs))
-            } catch {
-                throw error == .taskStopped ? Trap.stopped : Trap("send on a closed channel")
-            }
+            return try send(w, regs, objs, orPark: true).get()
         }
-        let ch = unsafeDowncast(objs[fieldB(w)]!, to: Channel.self)
-        switch ch.receiveOrPark() {
+        switch channel(objs, fieldB(w))._withUnsafeGuaranteedRef({ $0.receiveOrPark() }) {
         case .value(let m):
             storeMessage(m, fieldK(w), fieldA(w), regs, objs)
             return false
@@ -379,17 +401,14 @@ extension Interpreter {
             }
             objs[a] = channel
         case .send:
-            let ch = unsafeDowncast(objs[a]!, to: Channel.self)
-            do {
-                try ch.send(message(k, b, regs, objs))
-            } catch {
-                throw error == .taskStopped ? Trap.stopped : Trap("send on a closed channel")
-            }
+            _ = try send(w, regs, objs, orPark: false).get()
         case .recv:
-            let ch = unsafeDowncast(objs[b]!, to: Channel.self)
-            do {
-                storeMessage(try ch.receive(), k, a, regs, objs)
-            } catch {
+            let received = channel(objs, b)._withUnsafeGuaranteedRef { ch -> Result<Message, ChannelError> in
+                do throws(ChannelError) { return .success(try ch.receive()) } catch { return .failure(error) }
+            }
+            switch received {
+            case .success(let m): storeMessage(m, k, a, regs, objs)
+            case .failure(let error):
                 throw error == .taskStopped ? Trap.stopped : Trap("receive from a closed and drained channel")
             }
         case .close:

@@ -69,8 +69,10 @@ final class ExecutionContext: @unchecked Sendable {
     var io = IOEnvironment()
     /// The scheduler's number of Ps: how many tasks a large kernel's chunks may run on (KernelRunner).
     var procs = 1
-    /// Finished tasks' states for the run's next spawns (set for a run on the scheduler).
-    var taskStates: TaskStatePool?
+    /// Finished tasks' states for the run's next spawns (a run on the scheduler's). A constant, so
+    /// that a spawn and a task's end reach it without retaining it (an atomic operation on an
+    /// object every P touches).
+    let taskStates: TaskStatePool?
     /// Set for a direct call, which runs on the host's thread outside any task: the word a cancel or
     /// a time limit sets to stop it (polled where a task polls its preempt flag). nil in tasks.
     var directStop: UnsafeMutablePointer<UInt32>?
@@ -87,8 +89,9 @@ final class ExecutionContext: @unchecked Sendable {
 
     init(
         globals: GlobalStore, output: OutputSink, memory: MemoryAccount, fileName: String, stats: VMStats,
-        jit: (any JITEngine)?
+        jit: (any JITEngine)?, taskStates: TaskStatePool? = nil
     ) {
+        self.taskStates = taskStates
         self.globals = globals
         self.output = output
         self.memory = memory

@@ -126,7 +126,7 @@ extension Interpreter {
             state.pendingStepError = error.message
             return .failed
         }
-        if let table, let array = objs[a] as? VMArray, writesObject(op) {
+        if let table, writesObject(op), let array = objs[a] as? VMArray {
             table.storeBytes(of: UInt(bitPattern: array.data), toByteOffset: a * 16, as: UInt.self)
             table.storeBytes(of: array.count, toByteOffset: a * 16 + 8, as: Int.self)
         }

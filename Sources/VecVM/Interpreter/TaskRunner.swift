@@ -217,40 +217,55 @@ enum TaskRunner {
         _ objs: UnsafeMutablePointer<AnyObject?>,
         _ table: FunctionTable, _ ctx: ExecutionContext, parent: TaskState
     ) throws(Trap) -> VMTask {
-        let entry = table.entries[function]
-        let task = VMTask(id: 0, functionName: table.functions[function].name)
+        // Every reference here is borrowed where it can be (the table's entry, the function's name,
+        // the parent's task): a retain or release is an atomic operation, and the objects a spawn
+        // touches are shared with the Ps that run and finish the tasks.
+        let entry = table.entries + function
+        let task = VMTask(id: 0, functionName: entry.pointee.function._withUnsafeGuaranteedRef { $0.name })
         let top = parent.frames[parent.frameCount - 1]
         task.spawnPoint = VMTask.SpawnPoint(
             function: Int32(top.function), pc: Int32(top.pc - 1), parentFunction: Int32(parent.frames[0].function),
             parentID: parent.task.id)
-        let state: TaskState
-        if let pool = ctx.taskStates, let recycled = pool.take(slots: entry.frameSize),
-            recycled.charges(ctx.memory)
-        {
-            try recycled.reuse(table: table, task: task, maxTasks: ctx.maxTasks)
-            state = recycled
-            ctx.stats.tasksRecycled.add(1, ordering: .relaxed)
-        } else {
-            state = try TaskState(
-                table: table, task: task, initialSlots: entry.frameSize, account: ctx.memory, maxTasks: ctx.maxTasks)
-        }
-        for i in 0..<entry.parameterSlots {
+        let state = try stateForSpawn(task, entry.pointee.frameSize, table, ctx)
+        for i in 0..<entry.pointee.parameterSlots {
             state.registers[i] = regs[base + i]
             state.objects[i] = objs[base + i]
         }
         _ = state.pushFrame(Frame(function: function, pc: 0, base: 0))
-        ctx.stats.tasksSpawned.add(1, ordering: .relaxed)
+        ctx.stats.tasksSpawned.wrappingAdd(1, ordering: .relaxed)
         // The body captures only `state` (which holds the context): a closure whose one capture is
         // a native object uses that object as its context, so the spawn allocates no closure box.
         state.spawnContext = ctx
         state.parksWithoutStack = true
-        Scheduler.spawn(task) { [state] in
-            let ctx = state.spawnContext!
-            run(state, ctx)
-            // Returned (not parked to run again, not failed or stopped): the state can serve the
-            // next spawn on this P.
-            if state.task.finished && !state.parked, let pool = ctx.taskStates { pool.put(state) }
-        }
+        Scheduler.spawn(task) { [state] in runSpawned(state) }
         return task
+    }
+
+    /// The state of a new spawned task: a recycled one from the pool of this P, or a new one.
+    private static func stateForSpawn(
+        _ task: VMTask, _ frameSize: Int, _ table: FunctionTable, _ ctx: ExecutionContext
+    ) throws(Trap) -> TaskState {
+        if let recycled = ctx.taskStates?.take(slots: frameSize), recycled.serves(table, ctx.memory) {
+            try recycled.reuse(task: task, maxTasks: ctx.maxTasks)
+            ctx.stats.tasksRecycled.wrappingAdd(1, ordering: .relaxed)
+            return recycled
+        }
+        return try TaskState(
+            table: table, task: task, initialSlots: frameSize, account: ctx.memory, maxTasks: ctx.maxTasks,
+            spawned: true)
+    }
+
+    /// The body of a spawned task (run again from here when it was woken after parking without its
+    /// stack). The context is borrowed from the state, which keeps it for as long as the task runs;
+    /// a task that returned hands its state to the pool of this P for the next spawn, and the
+    /// context's reference with it moves out of the state, released here once the state is in the
+    /// pool (a pool is the context's: the context must outlive `put`).
+    @inline(never)
+    static func runSpawned(_ state: TaskState) {
+        Unmanaged.passUnretained(state.spawnContext.unsafelyUnwrapped)._withUnsafeGuaranteedRef { run(state, $0) }
+        // Returned (not parked to run again, not failed or stopped): the state can serve the next
+        // spawn on this P.
+        guard state.task.finished && !state.parked, let ctx = state.spawnContext.take() else { return }
+        ctx.taskStates?.put(state)
     }
 }

@@ -113,9 +113,18 @@ final class TaskState {
     private(set) var frames: UnsafeMutablePointer<Frame>
     var frameCount = 0
     private(set) var frameCapacity: Int
-    private(set) var table: FunctionTable
-    /// The task this state runs (a placeholder while the state waits in a pool: `recycle`).
-    private(set) var task: VMTask
+    /// The program's functions. A constant (a recycled state serves only spawns of the same table,
+    /// `serves`), so that the spawn and dispatch code read it without retaining it.
+    let table: FunctionTable
+    /// The task this state runs. Unretained: a spawned task's VMTask is its G's handle, which the
+    /// runtime keeps from the spawn until the G has finished, and the state runs only on that G (a
+    /// recycled state waiting in a pool names a task that may be gone, and is not read until `reuse`
+    /// names the next); any other state owns its task (`ownedTask`). Retaining it cost two atomic
+    /// operations a spawn, and the placeholder that a pooled state named instead, one object for
+    /// all, was retained on the P that finished a task and released on the P that spawned the next.
+    private(set) unowned(unsafe) var task: VMTask
+    /// The task of a state that is not a spawned task's (a run's main task, a direct call's frame).
+    private let ownedTask: VMTask?
     /// The context a spawned task runs in (set by `TaskRunner.spawn`; nil for a run's main task
     /// and host calls, whose callers hold theirs).
     var spawnContext: ExecutionContext?
@@ -191,9 +200,12 @@ final class TaskState {
 
     /// A task's state, counted as one of the account's tasks (at most `maxTasks`) and its first
     /// charge taken from the account; the Trap is the runtime error when either is refused.
-    init(table: FunctionTable, task: VMTask, initialSlots: Int, account: MemoryAccount?, maxTasks: Int? = nil)
-        throws(Trap)
-    {
+    /// `spawned`: the task is a spawned G's handle, which keeps it alive for as long as the state
+    /// runs (see `task`); otherwise the state keeps it.
+    init(
+        table: FunctionTable, task: VMTask, initialSlots: Int, account: MemoryAccount?, maxTasks: Int? = nil,
+        spawned: Bool = false
+    ) throws(Trap) {
         let capacity = max(initialSlots, TaskState.initialSlots)
         let bytes = TaskState.firstCharge(slots: capacity)
         try TaskState.enter(account, bytes, maxTasks: maxTasks)
@@ -201,6 +213,7 @@ final class TaskState {
         charged = bytes
         self.table = table
         self.task = task
+        ownedTask = spawned ? nil : task
         self.capacity = capacity
         initialSlotCount = capacity
         // One block for the initial register, object and frame stacks (one malloc and one free a
@@ -224,15 +237,10 @@ final class TaskState {
     /// Counts one more task on `account` and reserves `bytes` there; the Trap when the task limit
     /// or the memory limit refuses (nothing is then taken).
     private static func enter(_ account: MemoryAccount?, _ bytes: Int, maxTasks: Int?) throws(Trap) {
-        guard let account else { return }
-        let n = account.tasks.add(1, ordering: .relaxed).newValue
-        if let maxTasks, n > maxTasks {
-            account.tasks.subtract(1, ordering: .relaxed)
-            throw Trap("too many tasks: the VM's limit is \(maxTasks) tasks at once")
-        }
-        if !account.reserve(bytes) {
-            account.tasks.subtract(1, ordering: .relaxed)
-            throw Trap("out of memory (a new task needs \(bytes) bytes)")
+        switch account?.enterTask(bytes, maxTasks: maxTasks) {
+        case nil, .entered?: return
+        case .tooManyTasks?: throw Trap("too many tasks: the VM's limit is \(maxTasks ?? 0) tasks at once")
+        case .outOfMemory?: throw Trap("out of memory (a new task needs \(bytes) bytes)")
         }
     }
 
@@ -240,25 +248,17 @@ final class TaskState {
     private func settle() {
         guard !settled else { return }
         settled = true
-        if let account {
-            account.release(charged)
-            account.tasks.subtract(1, ordering: .relaxed)
-        }
+        account?.leaveTask(charged)
         charged = 0
     }
 
-    /// A placeholder task for recycled states, so that a pool keeps no finished task (and its
-    /// result) alive.
-    /// (Never written: only a task that runs writes its VMTask, and a recycled state runs nothing
-    /// until `reuse` gives it a task.)
-    private static let noTask = VMTask(id: 0, functionName: "")
-
-    /// Makes the state of a task that returned ready to serve another (`reuse`), as `init` would
-    /// make it: its references released, its charge and its place among the account's tasks given
-    /// back. False when its stacks grew out of the first block: it is then not recycled and goes
-    /// the usual way.
+    /// Makes the state of a spawned task that returned ready to serve another (`reuse`), as `init`
+    /// would make it: its references released, its charge and its place among the account's tasks
+    /// given back. It keeps its function table and keeps no task alive (see `task`). False when its
+    /// stacks grew out of the first block, or it owns its task: it is then not recycled and goes the
+    /// usual way.
     func recycle() -> Bool {
-        guard UnsafeMutableRawPointer(registers) == block,
+        guard ownedTask == nil, UnsafeMutableRawPointer(registers) == block,
             UnsafeMutableRawPointer(frames) == block + TaskState.initialFrameOffset(initialSlotCount)
         else { return false }
         releaseObjects(objects, capacity)
@@ -271,14 +271,13 @@ final class TaskState {
         growthFailure = "stack overflow"
         pendingStepError = nil
         parkedInNative = false
-        task = TaskState.noTask
         settle()
         return true
     }
 
-    /// A recycled state (`recycle`) taken for a new task: counted and charged again (the Trap when
-    /// that is refused, the state then staying recycled), registers zeroed as `init` leaves them.
-    func reuse(table: FunctionTable, task: VMTask, maxTasks: Int?) throws(Trap) {
+    /// A recycled state (`recycle`) taken for a new spawned task: counted and charged again (the Trap
+    /// when that is refused, the state then staying recycled), registers zeroed as `init` leaves them.
+    func reuse(task: VMTask, maxTasks: Int?) throws(Trap) {
         let bytes =
             TaskState.firstCharge(slots: capacity)
             + (nativeCalls.map { $0.chain == nil ? 0 : NativeCallContext.chainBytes } ?? 0)
@@ -286,13 +285,15 @@ final class TaskState {
         try TaskState.enter(account, bytes, maxTasks: maxTasks)
         settled = false
         charged = bytes
-        self.table = table
         self.task = task
         registers.update(repeating: 0, count: capacity)
     }
 
-    /// Whether this state draws on `account` (a pool serves the spawns of one context's run).
-    func charges(_ account: MemoryAccount?) -> Bool { self.account === account }
+    /// Whether this state can serve a spawn of a task of `table` charged to `account` (a pool
+    /// serves the spawns of one context's run, which have one table and one account).
+    func serves(_ table: FunctionTable, _ account: MemoryAccount?) -> Bool {
+        self.table === table && self.account === account
+    }
 
     deinit {
         arrayTableMemory?.deallocate()

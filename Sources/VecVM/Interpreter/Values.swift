@@ -99,6 +99,30 @@ final class MemoryAccount: Sendable {
 
     func release(_ bytes: Int) { used.wrappingSubtract(bytes, ordering: .relaxed) }
 
+    enum TaskEntry { case entered, tooManyTasks, outOfMemory }
+
+    /// Counts one more task (at most `maxTasks`) and reserves `bytes` for it; nothing is taken when
+    /// either is refused. (Methods of the account, so that a task's spawn and end do not retain it
+    /// to reach its counters: a retain is one more atomic operation on this shared object.)
+    func enterTask(_ bytes: Int, maxTasks: Int?) -> TaskEntry {
+        let n = tasks.wrappingAdd(1, ordering: .relaxed).newValue
+        if let maxTasks, n > maxTasks {
+            tasks.wrappingSubtract(1, ordering: .relaxed)
+            return .tooManyTasks
+        }
+        if !reserve(bytes) {
+            tasks.wrappingSubtract(1, ordering: .relaxed)
+            return .outOfMemory
+        }
+        return .entered
+    }
+
+    /// A task's end (`enterTask`): gives back its `bytes` and its place among the tasks.
+    func leaveTask(_ bytes: Int) {
+        used.wrappingSubtract(bytes, ordering: .relaxed)
+        tasks.wrappingSubtract(1, ordering: .relaxed)
+    }
+
     /// Default cap: three quarters of physical memory, so that a huge `fill` is a clean error rather
     /// than a visit from the kernel's OOM killer.
     static var defaultLimit: Int {
