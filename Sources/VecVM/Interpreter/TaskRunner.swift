@@ -208,10 +208,16 @@ enum TaskRunner {
             parentName: parent == 0 ? "main" : functions[parent].name)
     }
 
-    /// `spawn f(args)`: a new task whose first frame is `function`, with the arguments copied from
+    /// `spawn f(args)`: a new task whose first frame is `function`, with the arguments taken from
     /// the caller's registers starting at `base`. `parent` is the spawning task; its top frame's pc is
     /// that of the instruction after the spawn. Fails when the VM's task limit or memory limit would
     /// be passed.
+    ///
+    /// The arguments' references move to the new task (the caller's registers are left nil), as a
+    /// call's move to its callee: the compiler evaluates a spawn's arguments into registers of their
+    /// own (Compiler.consecutiveArguments), which nothing reads after the spawn but the statement's
+    /// `clearRefs`. A copy was a retain of each argument here and its release by that `clearRefs`,
+    /// atomic operations on objects (the channels a task is given) that every task shares.
     static func spawn(
         function: Int, arguments base: Int, _ regs: UnsafeMutablePointer<UInt64>,
         _ objs: UnsafeMutablePointer<AnyObject?>,
@@ -229,7 +235,7 @@ enum TaskRunner {
         let state = try stateForSpawn(task, entry.pointee.frameSize, table, ctx)
         for i in 0..<entry.pointee.parameterSlots {
             state.registers[i] = regs[base + i]
-            state.objects[i] = objs[base + i]
+            if objs[base + i] != nil { state.objects[i] = objs[base + i].take() }
         }
         _ = state.pushFrame(Frame(function: function, pc: 0, base: 0))
         ctx.stats.tasksSpawned.wrappingAdd(1, ordering: .relaxed)
