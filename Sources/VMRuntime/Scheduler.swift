@@ -361,6 +361,10 @@ public final class Scheduler: @unchecked Sendable {
         _ = spawnG(m, parent, consume body, into: handle)
     }
 
+    /// A handle that a finished task left for reuse on the calling task's P (`GHandle.reusable`:
+    /// nothing referenced it any more), ready to be passed to `spawn(_:_:)`, or nil.
+    public static func reusableHandle() -> GHandle? { takeReusableHandle() }
+
     /// Gives the P to the other runnable tasks; the caller goes to the back of the global queue.
     public static func yield() {
         guard let m = vm_current_m(), let g = m.pointee.curg else { notInTask("Scheduler.yield") }

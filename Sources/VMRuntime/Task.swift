@@ -1,5 +1,5 @@
-// Task.swift — a G's life: creation (free lists, slabs, per-P stack caches), its first
-// instructions and its end, the switches a running G makes to its M's g0 (yield, park, exit,
+// Task.swift — a G's life: creation (free lists, slabs, per-P stack caches, reusable handles),
+// its first instructions and its end, the switches a running G makes to its M's g0 (yield, park, exit,
 // abandon), waking a parked G (ready), and GHandle with join.
 //
 // The rules of code that runs on a G stack are enforced here (see also Scheduler.swift):
@@ -42,18 +42,34 @@ open class GHandle: @unchecked Sendable {
 
     nonisolated(unsafe) var body: (() -> Void)?
 
+    /// Whether the handle may serve another spawn once its task has finished and nothing but its G
+    /// references it (`Scheduler.reusableHandle`): the scheduler then keeps it, `prepareForReuse`d,
+    /// in its P's cache instead of releasing it. Nobody can tell the difference (nobody holds it),
+    /// and a spawn that takes it allocates nothing, nor does the task's end free anything.
+    public final let reusable: Bool
+    /// The next handle in a P's cache of reusable handles (`vm_p.handlefree`).
+    var nextFree: Unmanaged<GHandle>?
+
     init(id: Int, g: GPtr, body: @escaping () -> Void) {
         self.id = id
         self.gStruct = g
         self.body = body
+        self.reusable = false
     }
 
     /// A handle of no task yet, for a subclass: `Scheduler.spawn(_:_:)` makes it a task's.
-    public init(id: Int) {
+    /// `reusable`: see `reusable`.
+    public init(id: Int, reusable: Bool = false) {
         self.id = id
         self.gStruct = nil
         self.body = nil
+        self.reusable = reusable
     }
+
+    /// Called on a scheduler thread when a finished task's handle goes to a cache for another spawn
+    /// (`reusable`; nothing else references it): a subclass releases what it holds and resets
+    /// what a new task expects. The handle's own task fields are reset by the scheduler.
+    open func prepareForReuse() {}
 
     /// Whether the handle is a task's (made by a spawn), so that `join` may be called.
     public final var isTask: Bool { gStruct != nil }
@@ -390,7 +406,7 @@ func prepareG(
     let id = vm_add_i64(&s.pointee.next_gid, 1) - 1
     let handle: GHandle
     if let given {
-        precondition(given.gStruct == nil, "a GHandle can be spawned once")
+        precondition(given.gStruct == nil, "a GHandle can be spawned once (or again once reused)")
         given.id = Int(id)
         given.gStruct = g
         given.body = consume body
@@ -550,8 +566,9 @@ func freeUnstartedG(_ s: SchedPtr, _ g: GPtr) {
 /// The G returned (`completed`) or is abandoned: wake its joiners, report the main G, release
 /// the handle, recycle the G and its stack.
 func finishG(_ s: SchedPtr, _ p: PPtr, _ g: GPtr, completed: Bool) {
-    let handleRef = Unmanaged<GHandle>.fromOpaque(g.pointee.handle)
-    let handle = handleRef.takeUnretainedValue()
+    // The G's reference, moved here: the only other references are the program's, so that at the
+    // end a handle nobody else holds is known to be unreferenced (releaseOrKeep).
+    let handle = Unmanaged<GHandle>.fromOpaque(g.pointee.handle).takeRetainedValue()
     // The body of a task that never started is released before the G counts as dead: what it
     // holds (a parallel kernel's worker holds the kernel's arrays) is given back before
     // waitForStoppedTasks, which waits for the stopped Gs to be dead, lets the next run start.
@@ -588,7 +605,7 @@ func finishG(_ s: SchedPtr, _ p: PPtr, _ g: GPtr, completed: Bool) {
         }
         vm_mutex_unlock(&s.pointee.lock)
     }
-    handleRef.release()
+    releaseOrKeep(s, p, consume handle)
     if let st = g.pointee.stack {
         // Detached before the G struct is free: a free G never owns a stack.
         g.pointee.stack = nil
@@ -601,6 +618,86 @@ func finishG(_ s: SchedPtr, _ p: PPtr, _ g: GPtr, completed: Bool) {
     gfPut(s, p, g)
 }
 
+// Reusable handles (GHandle.reusable) cached per P, and on the scheduler's list beyond that: as
+// the G structs (allocG/gfPut), a P whose cache is full moves half of it to the list, and one
+// whose cache is empty takes a batch from there, one lock a batch. Tasks often end on another P
+// than the one that spawns (the spawning task keeps its P), so the handles travel that way.
+private let perPHandleLimit: UInt32 = 64
+private let schedHandleLimit: Int64 = 8192
+
+/// The G's reference to the handle of a finished task (`handle`, moved in): the handle goes to
+/// `p`'s cache for another spawn if it is `reusable` and nothing else references it (nobody can
+/// then tell the difference); else the reference is dropped.
+private func releaseOrKeep(_ s: SchedPtr, _ p: PPtr, _ handle: consuming GHandle) {
+    guard handle.reusable && isKnownUniquelyReferenced(&handle) else { return }
+    if p.pointee.nhandlefree >= perPHandleLimit && !spillHandles(s, p) { return }
+    // Whoever released the handle last (on another thread, maybe) did so before we reset it.
+    atomicMemoryFence(ordering: .acquiring)
+    handle.joinState.store(0, ordering: .relaxed)
+    handle.gStruct = nil
+    handle.prepareForReuse()
+    handle.nextFree = p.pointee.handlefree.map { Unmanaged<GHandle>.fromOpaque($0) }
+    p.pointee.handlefree = Unmanaged.passRetained(handle).toOpaque()
+    p.pointee.nhandlefree += 1
+}
+
+/// Moves half of `p`'s full cache of handles to the scheduler's list; false when that list is
+/// full too (the caller then drops its handle).
+@inline(never)
+private func spillHandles(_ s: SchedPtr, _ p: PPtr) -> Bool {
+    vm_mutex_lock(&s.pointee.lock)
+    defer { vm_mutex_unlock(&s.pointee.lock) }
+    if s.pointee.nhandlefree >= schedHandleLimit { return false }
+    while p.pointee.nhandlefree > perPHandleLimit / 2, let raw = p.pointee.handlefree {
+        let ref = Unmanaged<GHandle>.fromOpaque(raw)
+        ref._withUnsafeGuaranteedRef { h in
+            p.pointee.handlefree = h.nextFree?.toOpaque()
+            h.nextFree = s.pointee.handlefree.map { Unmanaged<GHandle>.fromOpaque($0) }
+        }
+        s.pointee.handlefree = raw
+        p.pointee.nhandlefree -= 1
+        s.pointee.nhandlefree += 1
+    }
+    return true
+}
+
+/// A handle from the cache of the P that the calling task runs on (see `releaseOrKeep`), refilled
+/// from the scheduler's list when empty; nil when there is none.
+func takeReusableHandle() -> GHandle? {
+    guard let m = vm_current_m(), let p = m.pointee.p else { return nil }
+    if p.pointee.handlefree == nil {
+        let s = m.pointee.sched.assumingMemoryBound(to: vm_sched.self)
+        if vm_load_i64(&s.pointee.nhandlefree) == 0 || !refillHandles(s, p) { return nil }
+    }
+    let ref = Unmanaged<GHandle>.fromOpaque(p.pointee.handlefree!)
+    p.pointee.handlefree = ref._withUnsafeGuaranteedRef { h -> UnsafeMutableRawPointer? in
+        let next = h.nextFree?.toOpaque()
+        h.nextFree = nil
+        return next
+    }
+    p.pointee.nhandlefree -= 1
+    return ref.takeRetainedValue()
+}
+
+/// Takes a batch of handles from the scheduler's list into `p`'s empty cache; false when the list
+/// was empty.
+@inline(never)
+private func refillHandles(_ s: SchedPtr, _ p: PPtr) -> Bool {
+    vm_mutex_lock(&s.pointee.lock)
+    defer { vm_mutex_unlock(&s.pointee.lock) }
+    while p.pointee.nhandlefree < perPHandleLimit / 2, let raw = s.pointee.handlefree {
+        let ref = Unmanaged<GHandle>.fromOpaque(raw)
+        ref._withUnsafeGuaranteedRef { h in
+            s.pointee.handlefree = h.nextFree?.toOpaque()
+            h.nextFree = p.pointee.handlefree.map { Unmanaged<GHandle>.fromOpaque($0) }
+        }
+        p.pointee.handlefree = raw
+        s.pointee.nhandlefree -= 1
+        p.pointee.nhandlefree += 1
+    }
+    return p.pointee.handlefree != nil
+}
+
 /// Abandons a G whose run has ended (dequeued stale, or switched out with ABANDON).
 func dropG(_ s: SchedPtr, _ p: PPtr, _ g: GPtr) {
     statBump(p, VM_STAT_ABANDONED)
@@ -609,11 +706,25 @@ func dropG(_ s: SchedPtr, _ p: PPtr, _ g: GPtr) {
 
 extension SchedulerCore {
     /// At shutdown, after the Ms are joined: returns every stack (the Ps' caches and those of
-    /// tasks that never finished) to the pool, releases the handles of those tasks, frees the
-    /// slabs.
+    /// tasks that never finished) to the pool, releases the handles of those tasks and the Ps'
+    /// caches of reusable handles, frees the slabs.
     func releaseAllGs() {
         var stacks: UnsafeMutablePointer<vm_stack>? = nil
+        func releaseHandles(_ list: UnsafeMutableRawPointer?) {
+            var next = list
+            while let raw = next {
+                let ref = Unmanaged<GHandle>.fromOpaque(raw)
+                next = ref._withUnsafeGuaranteedRef { $0.nextFree?.toOpaque() }
+                ref.release()
+            }
+        }
+        releaseHandles(sched.pointee.handlefree)
+        sched.pointee.handlefree = nil
+        sched.pointee.nhandlefree = 0
         for p in ps {
+            releaseHandles(p.pointee.handlefree)
+            p.pointee.handlefree = nil
+            p.pointee.nhandlefree = 0
             while let st = p.pointee.stackfree {
                 p.pointee.stackfree = st.pointee.next
                 st.pointee.next = stacks

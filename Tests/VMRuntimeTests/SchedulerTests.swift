@@ -456,5 +456,44 @@ extension RuntimeTests {
                 #expect(keys.contains(Substring(k)), "missing \(k)")
             }
         }
+
+        /// A reusable handle serves another spawn once its task has finished and nothing but its G
+        /// referenced it (prepared for reuse, with a new id); one that is still referenced does not.
+        @Test func finishedUnreferencedHandlesServeTheNextSpawns() {
+            final class Reusable: GHandle, @unchecked Sendable {
+                var value = 0
+                init() { super.init(id: 0, reusable: true) }
+                override func prepareForReuse() { value = -1 }
+            }
+            let s = Scheduler(configuration: .init(procs: 1))
+            defer { s.shutdown() }
+            var first: ObjectIdentifier?
+            var firstID = 0
+            var reused: (same: Bool, value: Int, id: Int, finished: Bool)?
+            var keptIsReused = false
+            _ = s.run {
+                do {
+                    let h = Reusable()
+                    h.value = 7
+                    Scheduler.spawn(h) {}
+                    first = ObjectIdentifier(h)
+                    firstID = h.id
+                }
+                // The task runs next on this P and ends while its G holds the only reference.
+                Scheduler.yield()
+                guard let r = Scheduler.reusableHandle() as? Reusable else { return }
+                Scheduler.spawn(r) {}
+                reused = (ObjectIdentifier(r) == first, r.value, r.id, r.isFinished)
+                r.join()
+                // `r` is still referenced here when its task ends: not reused.
+                keptIsReused = Scheduler.reusableHandle() != nil
+                withExtendedLifetime(r) {}
+            }
+            #expect(reused?.same == true)
+            #expect(reused?.value == -1)
+            #expect(reused.map { $0.id > firstID } == true)
+            #expect(reused?.finished == false)
+            #expect(!keptIsReused)
+        }
     }
 }

@@ -343,6 +343,12 @@ struct vm_p {
     vm_stack *stackfree;  // free stacks (owner only), linked by vm_stack.next; resident
     uint32_t nstackfree;  // owner writes; read racily for stats
     uint64_t stats[VM_STAT_COUNT];  // single writer (the owner); readers use relaxed loads
+    // Finished tasks' handles that nothing else referenced, kept for the next spawns on this P
+    // (GHandle.reusable; Task.swift): Unmanaged<GHandle>, retained, linked by GHandle.nextFree.
+    // Owner only (g0 in finishG pushes, the G running on the P pops).
+    void *handlefree;
+    uint32_t nhandlefree;
+    uint32_t pad1;
 };
 
 // Offsets: VM_P_OFF_* in vm_offsets.h.
@@ -383,6 +389,8 @@ typedef struct vm_sched {
                             // finishG's fast path: both through vm_sched_main_g/set_main_g
     vm_g *gfree;            // free G structs (no stacks), linked by schedlink
     int64_t ngfree;
+    void *handlefree;       // reusable handles the Ps' caches spilled (vm_p.handlefree), linked
+    int64_t nhandlefree;    // by GHandle.nextFree
     int64_t quantum_ns;
     uint64_t stack_size;
     vm_p **allp;          // the Ps (each names its M)

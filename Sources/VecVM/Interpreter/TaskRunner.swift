@@ -227,7 +227,16 @@ enum TaskRunner {
         // the parent's task): a retain or release is an atomic operation, and the objects a spawn
         // touches are shared with the Ps that run and finish the tasks.
         let entry = table.entries + function
-        let task = VMTask(id: 0, functionName: entry.pointee.function._withUnsafeGuaranteedRef { $0.name })
+        let name = entry.pointee.function._withUnsafeGuaranteedRef { $0.name }
+        // A finished task's VMTask that nobody references, if this P has one: no allocation here,
+        // and none freed when that task ended.
+        let task: VMTask
+        if let reused = Scheduler.reusableHandle() as? VMTask {
+            reused.functionName = name
+            task = reused
+        } else {
+            task = VMTask(id: 0, functionName: name)
+        }
         let top = parent.frames[parent.frameCount - 1]
         task.spawnPoint = VMTask.SpawnPoint(
             function: Int32(top.function), pc: Int32(top.pc - 1), parentFunction: Int32(parent.frames[0].function),

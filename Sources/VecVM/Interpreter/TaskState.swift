@@ -36,7 +36,8 @@ struct Frame {
 final class VMTask: GHandle, @unchecked Sendable {
     // @unchecked Sendable: the result fields are written by the task before its G ends and read
     // after a join (which orders the two), as they were before VMTask was a GHandle.
-    let functionName: String
+    /// The task's function (set again when the object serves another spawn: `prepareForReuse`).
+    var functionName: String
     /// The handle to join: this object for a spawned task, the scheduler's for a run's main task,
     /// nil for a call from the host (which runs on the host's thread).
     var handle: GHandle? {
@@ -69,9 +70,22 @@ final class VMTask: GHandle, @unchecked Sendable {
         let parentID: Int
     }
 
+    /// A task as a value: reusable (GHandle.reusable) once its task has finished and nothing
+    /// references it, by the next spawn on the P that finished it (TaskRunner.spawn).
     init(id: Int, functionName: String) {
         self.functionName = functionName
-        super.init(id: id)
+        super.init(id: id, reusable: true)
+    }
+
+    /// Back to the state `init` leaves, but for the name (set by the spawn that takes it): what the
+    /// finished task left is released.
+    override func prepareForReuse() {
+        otherHandle = nil
+        result = (0, 0, 0, 0)
+        resultObject = nil
+        finished = false
+        failureBox = nil
+        spawnPoint = nil
     }
 }
 
