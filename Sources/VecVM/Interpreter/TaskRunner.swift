@@ -244,7 +244,8 @@ enum TaskRunner {
         let state = try stateForSpawn(task, entry.pointee.frameSize, table, ctx)
         for i in 0..<entry.pointee.parameterSlots {
             state.registers[i] = regs[base + i]
-            if objs[base + i] != nil { state.objects[i] = objs[base + i].take() }
+            // Over nil (a new or recycled state's slots are all nil): nothing to release there.
+            if objs[base + i] != nil { (state.objects + i).initialize(to: objs[base + i].take()) }
         }
         _ = state.pushFrame(Frame(function: function, pc: 0, base: 0))
         ctx.stats.tasksSpawned.wrappingAdd(1, ordering: .relaxed)
