@@ -114,7 +114,10 @@ final class TaskState {
     /// recycled state waiting in a TaskStatePool holds neither.
     private var settled = false
     /// Why the last `ensureCapacity` or `pushFrame` failed: the runtime error's message.
-    private(set) var growthFailure = "stack overflow"
+    var growthFailure: String { outOfMemoryFailure ?? "stack overflow" }
+    /// The message when that was the memory limit (nil: the stack's limit): a recycled state resets
+    /// it only if set, without a string assignment (and its release) at every task's end.
+    private var outOfMemoryFailure: String?
 
     /// The malloc block holding the initial stacks: `initialSlotCount` registers, as many object
     /// slots, then `initialFrames` frames. Freed when the task ends, whether or not the stacks
@@ -279,11 +282,14 @@ final class TaskState {
         frameCount = 0
         parked = false
         parksWithoutStack = false
-        spawnContext = nil
-        kernelScratch = nil  // may be large; most tasks never run a kernel
+        // Each reference field is cleared only where set (a task's body takes the context out of its
+        // state, most tasks never run a kernel or fail): an assignment releases the old value, a
+        // call even for nil.
+        if spawnContext != nil { spawnContext = nil }
+        if kernelScratch != nil { kernelScratch = nil }  // may be large
         nativeCalls?.chainCount = 0  // kept, like the array table: both are filled before each use
-        growthFailure = "stack overflow"
-        pendingStepError = nil
+        if outOfMemoryFailure != nil { outOfMemoryFailure = nil }
+        if pendingStepError != nil { pendingStepError = nil }
         parkedInNative = false
         settle()
         return true
@@ -340,7 +346,8 @@ final class TaskState {
     /// Charges `bytes` more of growth; false (and `growthFailure` set) when the account refuses.
     private func charge(_ bytes: Int, _ what: String) -> Bool {
         if let account, !account.reserve(bytes) {
-            growthFailure = "out of memory (the task's \(what) needs \(bytes) more bytes than the memory limit allows)"
+            outOfMemoryFailure =
+                "out of memory (the task's \(what) needs \(bytes) more bytes than the memory limit allows)"
             return false
         }
         charged += bytes
@@ -352,7 +359,7 @@ final class TaskState {
     func ensureCapacity(_ slots: Int) -> Bool {
         if slots <= capacity { return true }
         guard slots <= TaskState.maxSlots else {
-            growthFailure = "stack overflow"
+            outOfMemoryFailure = nil
             return false
         }
         var newCapacity = capacity * 2
@@ -380,7 +387,7 @@ final class TaskState {
     func pushFrame(_ f: Frame) -> Bool {
         if frameCount == frameCapacity {
             guard frameCapacity < TaskState.maxFrames else {
-                growthFailure = "stack overflow"
+                outOfMemoryFailure = nil
                 return false
             }
             let newCapacity = min(frameCapacity * 2, TaskState.maxFrames)
