@@ -100,8 +100,7 @@ extension Interpreter {
             // next poll of the same flag.
             if direct { return at }
             if Scheduler.isStopping || Scheduler.preemptPoint() { return -2 }
-            let isEntry = (0..<e.nativeEntryCount).contains { e.nativeEntries![$0] == at }
-            if !isEntry { return at }
+            if !isNativeEntry(entry, at) { return at }
             start = at
         }
     }
@@ -176,8 +175,11 @@ extension Interpreter {
 
     /// Whether `pc` is an entry point of the native code of `entry`'s function.
     static func isNativeEntry(_ entry: UnsafePointer<FunctionEntry>, _ pc: Int) -> Bool {
-        let e = entry.pointee
-        return (0..<e.nativeEntryCount).contains { e.nativeEntries![$0] == pc }
+        // A plain loop: `(0..<n).contains { }` went through Range's generic index witnesses here
+        // (about 70 instructions a call, and a task's body makes one or two).
+        guard let entries = entry.pointee.nativeEntries else { return false }
+        for i in 0..<entry.pointee.nativeEntryCount where entries[i] == pc { return true }
+        return false
     }
 
     /// Rebuilds the interpreter frames of a chain of native calls that a deopt left (see
