@@ -207,8 +207,37 @@ public final class Channel: @unchecked Sendable {
     /// `for v in ch` form), or when the caller's run ended (`Scheduler.isStopping`; unwinding
     /// schedulers).
     public func receiveOrClosed() -> Message? {
+        withUnsafeTemporaryAllocation(of: Message.self, capacity: 1) { buffer in
+            let out = buffer.baseAddress!
+            var parked = false
+            return receive(stackless: false, parked: &parked, into: out) ? out.move() : nil
+        }
+    }
+
+    /// `receiveOrClosed` that moves the value into `out` (uninitialized memory; initialized when it
+    /// returns true) instead of returning an Optional, which a caller in another module destroys
+    /// through its type's value witnesses (about 80 instructions a receive).
+    public func receiveOrClosed(into out: UnsafeMutablePointer<Message>) -> Bool {
         var parked = false
-        return receive(stackless: false, parked: &parked)
+        return receive(stackless: false, parked: &parked, into: out)
+    }
+
+    /// What `receiveOrPark(into:)` did.
+    public enum ReceiveOutcome {
+        /// The value is in the caller's memory.
+        case received
+        /// The channel is closed and drained, or the caller's run ended (`Scheduler.isStopping`).
+        case none
+        /// The task is queued as a receiver: its body must return now (see `receiveOrPark`).
+        case parked
+    }
+
+    /// `receiveOrPark` that moves the value into `out` (uninitialized memory, initialized when the
+    /// outcome is `.received`): see `receiveOrClosed(into:)`.
+    public func receiveOrPark(into out: UnsafeMutablePointer<Message>) -> ReceiveOutcome {
+        var parked = false
+        if receive(stackless: true, parked: &parked, into: out) { return .received }
+        return parked ? .parked : .none
     }
 
     /// What `receiveOrPark` did.
@@ -228,47 +257,62 @@ public final class Channel: @unchecked Sendable {
     /// requestStacklessPark). When a sender or close wakes it, the body runs from its start on
     /// a fresh stack and calls `finishParkedReceive` first.
     public func receiveOrPark() -> Receipt {
-        var parked = false
-        if let m = receive(stackless: true, parked: &parked) { return .value(m) }
-        return parked ? .parked : .none
+        withUnsafeTemporaryAllocation(of: Message.self, capacity: 1) { buffer in
+            let out = buffer.baseAddress!
+            switch receiveOrPark(into: out) {
+            case .received: return .value(out.move())
+            case .none: return .none
+            case .parked: return .parked
+            }
+        }
     }
 
     /// The end of a `receiveOrPark` that parked, in the task it woke: the value, or nil when the
     /// channel was closed or the run ended, as `receiveOrClosed` would have returned.
     public static func finishParkedReceive() -> Message? {
+        withUnsafeTemporaryAllocation(of: Message.self, capacity: 1) { buffer in
+            finishParkedReceive(into: buffer.baseAddress!) ? buffer.baseAddress!.move() : nil
+        }
+    }
+
+    /// `finishParkedReceive` that moves the value into `out`: see `receiveOrClosed(into:)`.
+    public static func finishParkedReceive(into out: UnsafeMutablePointer<Message>) -> Bool {
         guard let g = vm_current_g() else { notInTask("Channel.finishParkedReceive") }
-        return finishReceive(g)
+        return finishReceive(g, into: out)
     }
 
     @inline(__always)
-    private static func finishReceive(_ g: GPtr) -> Message? {
+    private static func finishReceive(_ g: GPtr, into out: UnsafeMutablePointer<Message>) -> Bool {
         // Resumed: a sender filled our slot (waitok 1), or close() or the reaper woke us (waitok 0).
         let slot = vm_g_msg_slot(g).bindMemory(to: Message.self, capacity: 1)
         if noteStoppedAfterSwitch(g) {
             if g.pointee.waitok != 0 { slot.deinitialize(count: 1) }
-            return nil
+            return false
         }
-        if g.pointee.waitok != 0 { return slot.move() }
-        return nil
+        if g.pointee.waitok != 0 {
+            out.moveInitialize(from: slot, count: 1)
+            return true
+        }
+        return false
     }
 
-    /// The value; or nil with `parked` set when it parked without its stack (`stackless` only),
-    /// nil alone when the channel is closed and drained or the run ended. (Not a `Receipt`: the
-    /// stackful path, ping-pong's, would pay a generic destroy of the enum per receive.)
+    /// Moves the value into `out` (uninitialized) and returns true; or false with `parked` set
+    /// when it parked without its stack (`stackless` only), false alone when the channel is closed
+    /// and drained or the run ended. (No Optional or `Receipt` result: callers paid a generic
+    /// destroy of those per receive.)
     @inline(__always)
-    private func receive(stackless: Bool, parked: inout Bool) -> Message? {
+    private func receive(stackless: Bool, parked: inout Bool, into out: UnsafeMutablePointer<Message>) -> Bool {
         guard let me = vm_current_m(), let g = me.pointee.curg else { notInTask("Channel.receive") }
         let c = state
         vm_mutex_lock(&c.pointee.lock)
         if let s = dequeueLive(&c.pointee.sendq, me, senders: true) {
-            let m: Message
             if c.pointee.cap == 0 {
-                m = slot(s).move()
+                out.moveInitialize(from: slot(s), count: 1)
             } else {
                 // The buffer is full: take its head, and let the sender's value take the tail
                 // (the same slot, since the ring is full), keeping FIFO order.
                 let i = Int(c.pointee.recvx)
-                m = (ring + i).move()
+                out.moveInitialize(from: ring + i, count: 1)
                 (ring + i).moveInitialize(from: slot(s), count: 1)
                 c.pointee.recvx = c.pointee.recvx + 1 == c.pointee.cap ? 0 : c.pointee.recvx + 1
                 c.pointee.sendx = c.pointee.recvx
@@ -276,23 +320,23 @@ public final class Channel: @unchecked Sendable {
             s.pointee.waitok = 1
             vm_mutex_unlock(&c.pointee.lock)
             ready(s, me.pointee.p, next: true)
-            return m
+            return true
         }
         if c.pointee.count > 0 {
-            let m = (ring + Int(c.pointee.recvx)).move()
+            out.moveInitialize(from: ring + Int(c.pointee.recvx), count: 1)
             c.pointee.recvx = c.pointee.recvx + 1 == c.pointee.cap ? 0 : c.pointee.recvx + 1
             c.pointee.count -= 1
             vm_mutex_unlock(&c.pointee.lock)
-            return m
+            return true
         }
         if c.pointee.closed != 0 {
             vm_mutex_unlock(&c.pointee.lock)
-            return nil
+            return false
         }
         if isStale(g, me) {
             vm_mutex_unlock(&c.pointee.lock)
             stopOrAbandon(g, me)
-            return nil
+            return false
         }
         g.pointee.waitok = 0
         vm_store_u32(&g.pointee.status, VM_G_PARKING)
@@ -303,17 +347,17 @@ public final class Channel: @unchecked Sendable {
             vm_store_u32(&g.pointee.status, VM_G_RUNNING)
             vm_mutex_unlock(&c.pointee.lock)
             stopOrAbandon(g, me)
-            return nil
+            return false
         }
         if stackless && manyGsAlive(me) {
             requestStacklessPark(g)
             vm_mutex_unlock(&c.pointee.lock)
             parked = true
-            return nil
+            return false
         }
         vm_mutex_unlock(&c.pointee.lock)
         parkCurrent(g, me)  // as in send: no lock, no open access, `me` dead afterwards
-        return Channel.finishReceive(g)
+        return Channel.finishReceive(g, into: out)
     }
 
     /// Closes the channel: waiting receivers get "closed", waiting senders fail with

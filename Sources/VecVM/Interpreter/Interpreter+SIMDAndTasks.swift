@@ -235,6 +235,16 @@ extension Interpreter {
         }
     }
 
+    /// Runs `body` with uninitialized memory for one message, which a receive moves its value into
+    /// (Channel.receiveOrClosed(into:) and the like): a value received as a `Message?` was destroyed
+    /// through the Optional's value witnesses afterwards, about 80 instructions a receive.
+    @inline(__always)
+    static func withMessageSlot<R, E: Error>(_ body: (UnsafeMutablePointer<Message>) throws(E) -> R) throws(E) -> R {
+        try withUnsafeTemporaryAllocation(of: Message.self, capacity: 1) { buffer throws(E) in
+            try body(buffer.baseAddress!)
+        }
+    }
+
     static func message(
         _ storage: Int, _ r: Int, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>
     ) -> Message {
@@ -283,14 +293,16 @@ extension Interpreter {
         if UInt8(truncatingIfNeeded: w) == Opcode.send.rawValue {
             return try send(w, regs, objs, orPark: true).get()
         }
-        switch channel(objs, fieldB(w))._withUnsafeGuaranteedRef({ $0.receiveOrPark() }) {
-        case .value(let m):
-            storeMessage(m, fieldK(w), fieldA(w), regs, objs)
-            return false
-        case .none:
-            throw Scheduler.isStopping ? Trap.stopped : Trap("receive from a closed and drained channel")
-        case .parked:
-            return true
+        return try withMessageSlot { out throws(Trap) in
+            switch channel(objs, fieldB(w))._withUnsafeGuaranteedRef({ $0.receiveOrPark(into: out) }) {
+            case .received:
+                storeMessage(out.move(), fieldK(w), fieldA(w), regs, objs)
+                return false
+            case .none:
+                throw Scheduler.isStopping ? Trap.stopped : Trap("receive from a closed and drained channel")
+            case .parked:
+                return true
+            }
         }
     }
 
@@ -316,17 +328,19 @@ extension Interpreter {
             } catch {
                 throw error == .taskStopped ? Trap.stopped : Trap("send on a closed channel")
             }
-        case Opcode.recv.rawValue:
-            guard let m = Channel.finishParkedReceive() else {
+        default:
+            // recv, or recvOrJump (which takes its jump when the channel was closed).
+            let received = withMessageSlot { out in
+                guard Channel.finishParkedReceive(into: out) else { return false }
+                storeMessage(out.move(), fieldK(w), fieldA(w), regs, objs)
+                return true
+            }
+            if received { return .next }
+            if UInt8(truncatingIfNeeded: w) == Opcode.recv.rawValue {
                 throw Scheduler.isStopping ? Trap.stopped : Trap("receive from a closed and drained channel")
             }
-            storeMessage(m, fieldK(w), fieldA(w), regs, objs)
-        default:
-            guard let m = Channel.finishParkedReceive() else {
-                if Scheduler.isStopping { throw Trap.stopped }
-                return .jump
-            }
-            storeMessage(m, fieldK(w), fieldA(w), regs, objs)
+            if Scheduler.isStopping { throw Trap.stopped }
+            return .jump
         }
         return .next
     }
@@ -406,10 +420,14 @@ extension Interpreter {
         case .send:
             _ = try send(w, regs, objs, orPark: false).get()
         case .recv:
-            guard let m = channel(objs, b)._withUnsafeGuaranteedRef({ $0.receiveOrClosed() }) else {
+            let received = withMessageSlot { out in
+                guard channel(objs, b)._withUnsafeGuaranteedRef({ $0.receiveOrClosed(into: out) }) else { return false }
+                storeMessage(out.move(), k, a, regs, objs)
+                return true
+            }
+            if !received {
                 throw Scheduler.isStopping ? Trap.stopped : Trap("receive from a closed and drained channel")
             }
-            storeMessage(m, k, a, regs, objs)
         case .close:
             let ch = unsafeDowncast(objs[a]!, to: Channel.self)
             do {

@@ -80,20 +80,20 @@ extension Interpreter {
                     _ = try taskInstruction(w, regs, objs, state, ctx)
                 }
             case .recvOrJump:
-                let ch = unsafeDowncast(objs[fieldB(w)]!, to: Channel.self)
-                if state.parksWithoutStack {
-                    switch ch.receiveOrPark() {
-                    case .value(let m): storeMessage(m, fieldK(w), a, regs, objs)
-                    case .none:
-                        if Scheduler.isStopping { throw Trap.stopped }
-                        return .jump
-                    case .parked: return .parked
+                let outcome = withMessageSlot { out in
+                    let outcome = channel(objs, fieldB(w))._withUnsafeGuaranteedRef { ch in
+                        state.parksWithoutStack
+                            ? ch.receiveOrPark(into: out) : ch.receiveOrClosed(into: out) ? .received : .none
                     }
-                } else if let m = ch.receiveOrClosed() {
-                    storeMessage(m, fieldK(w), a, regs, objs)
-                } else {
+                    if outcome == .received { storeMessage(out.move(), fieldK(w), a, regs, objs) }
+                    return outcome
+                }
+                switch outcome {
+                case .received: break
+                case .none:
                     if Scheduler.isStopping { throw Trap.stopped }
                     return .jump
+                case .parked: return .parked
                 }
             case .wait:
                 if try taskInstruction(w, regs, objs, state, ctx) { return .parked }
