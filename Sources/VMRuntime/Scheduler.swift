@@ -351,14 +351,16 @@ public final class Scheduler: @unchecked Sendable {
     @discardableResult
     public static func spawn(_ body: @escaping () -> Void) -> GHandle {
         guard let m = vm_current_m(), let parent = m.pointee.curg else { notInTask("Scheduler.spawn") }
-        return spawnG(m, parent, body)
+        let handle = GHandle(id: 0)
+        spawnG(m, parent, body, handle: handle)
+        return handle
     }
 
     /// `spawn`, with `handle` (a subclass instance that names no task yet: `GHandle.init(id:)`)
     /// as the new task's handle, so that the spawn allocates no handle of its own.
     public static func spawn(_ handle: GHandle, _ body: consuming @escaping () -> Void) {
         guard let m = vm_current_m(), let parent = m.pointee.curg else { notInTask("Scheduler.spawn") }
-        _ = spawnG(m, parent, consume body, into: handle)
+        spawnG(m, parent, consume body, handle: handle)
     }
 
     /// A handle that a finished task left for reuse on the calling task's P (`GHandle.reusable`:

@@ -144,7 +144,7 @@ final class SchedulerCore: @unchecked Sendable {
             return .terminated(reason)
         }
         let genAtStart = vm_load_u64(&s.pointee.gen)
-        prepareG(s, g, body: main, gen: genAtStart)
+        prepareG(s, g, body: main, gen: genAtStart, handle: GHandle(id: 0))
         schedStatAdd(s, VM_STAT_TASKS)
         vm_sched_set_main_g(s, g)
         s.pointee.outcome_set = 0

@@ -50,13 +50,6 @@ open class GHandle: @unchecked Sendable {
     /// The next handle in a P's cache of reusable handles (`vm_p.handlefree`).
     var nextFree: Unmanaged<GHandle>?
 
-    init(id: Int, g: GPtr, body: @escaping () -> Void) {
-        self.id = id
-        self.gStruct = g
-        self.body = body
-        self.reusable = false
-    }
-
     /// A handle of no task yet, for a subclass: `Scheduler.spawn(_:_:)` makes it a task's.
     /// `reusable`: see `reusable`.
     public init(id: Int, reusable: Bool = false) {
@@ -383,37 +376,27 @@ func readyAnywhere(_ s: SchedPtr, _ g: GPtr) {
 /// Spawns a G from inside the G `parent` running on `m`. No stack yet: the M that first runs
 /// the G attaches one (startG), so spawning touches no stack memory, and a P whose tasks start
 /// and finish recycles its own warm stacks whichever P spawned them.
-func spawnG(_ m: MPtr, _ parent: GPtr, _ body: consuming @escaping () -> Void, into given: GHandle? = nil) -> GHandle {
+/// `handle` (a handle of no task yet, which the caller keeps) becomes the new G's.
+func spawnG(_ m: MPtr, _ parent: GPtr, _ body: consuming @escaping () -> Void, handle: GHandle) {
     let s = m.pointee.sched.assumingMemoryBound(to: vm_sched.self)
     let p = m.pointee.p!
     let g = allocG(s, p)
     // The child belongs to the parent's generation: a child of an abandoned run is abandoned.
-    let handle = prepareG(s, g, body: consume body, gen: parent.pointee.gen, into: given)
+    prepareG(s, g, body: consume body, gen: parent.pointee.gen, handle: handle)
     statBump(p, VM_STAT_TASKS)
     if let kicked = runnextPut(p, g) { runqPut(p, kicked, next: false) }
     wakep(s)
-    return handle
 }
 
-/// Gives `g` (a free G struct, no stack) an id and a handle holding `body` (`given`, a handle of no
-/// task yet, or a new one); RUNNABLE, not started (sp nil).
-@discardableResult
-func prepareG(
-    _ s: SchedPtr, _ g: GPtr, body: consuming @escaping () -> Void, gen: UInt64, into given: GHandle? = nil
-)
-    -> GHandle
-{
+/// Gives `g` (a free G struct, no stack) an id and `handle` (a handle of no task yet), which gets
+/// `body`; the G takes its own reference to the handle (one retain: the handle is neither copied
+/// nor returned). RUNNABLE, not started (sp nil).
+func prepareG(_ s: SchedPtr, _ g: GPtr, body: consuming @escaping () -> Void, gen: UInt64, handle: GHandle) {
     let id = vm_add_i64(&s.pointee.next_gid, 1) - 1
-    let handle: GHandle
-    if let given {
-        precondition(given.gStruct == nil, "a GHandle can be spawned once (or again once reused)")
-        given.id = Int(id)
-        given.gStruct = g
-        given.body = consume body
-        handle = given
-    } else {
-        handle = GHandle(id: Int(id), g: g, body: consume body)
-    }
+    precondition(handle.gStruct == nil, "a GHandle can be spawned once (or again once reused)")
+    handle.id = Int(id)
+    handle.gStruct = g
+    handle.body = consume body
     g.pointee.handle = Unmanaged.passRetained(handle).toOpaque()
     g.pointee.id = id
     g.pointee.gen = gen
@@ -428,7 +411,6 @@ func prepareG(
     clearWait(g)
     g.pointee.sp = nil
     vm_store_u32(&g.pointee.status, VM_G_RUNNABLE)
-    return handle
 }
 
 /// On `p`'s M (g0), before `g` first runs: attaches a stack from `p`'s cache and builds the
