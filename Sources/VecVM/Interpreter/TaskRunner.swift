@@ -227,16 +227,7 @@ enum TaskRunner {
         // the parent's task): a retain or release is an atomic operation, and the objects a spawn
         // touches are shared with the Ps that run and finish the tasks.
         let entry = table.entries + function
-        let name = entry.pointee.function._withUnsafeGuaranteedRef { $0.name }
-        // A finished task's VMTask that nobody references, if this P has one: no allocation here,
-        // and none freed when that task ended.
-        let task: VMTask
-        if let reused = Scheduler.reusableHandle() as? VMTask {
-            reused.functionName = name
-            task = reused
-        } else {
-            task = VMTask(id: 0, functionName: name)
-        }
+        let task = newTask(entry.pointee.function._withUnsafeGuaranteedRef { $0.name })
         let top = parent.frames[parent.frameCount - 1]
         task.spawnPoint = VMTask.SpawnPoint(
             function: Int32(top.function), pc: Int32(top.pc - 1), parentFunction: Int32(parent.frames[0].function),
@@ -253,8 +244,19 @@ enum TaskRunner {
         // a native object uses that object as its context, so the spawn allocates no closure box.
         state.spawnContext = ctx
         state.parksWithoutStack = true
-        Scheduler.spawn(task) { [state] in runSpawned(state) }
+        Scheduler.spawn(task) { [state = consume state] in runSpawned(state) }
         return task
+    }
+
+    /// A new spawn's task object: a finished task's that nobody references, if this P has one (no
+    /// allocation here, and none was freed when that task ended), else a new one.
+    @inline(__always)
+    private static func newTask(_ name: String) -> VMTask {
+        if let reused = Scheduler.reusableHandle() as? VMTask {
+            reused.functionName = name
+            return reused
+        }
+        return VMTask(id: 0, functionName: name)
     }
 
     /// The state of a new spawned task: a recycled one from the pool of this P, or a new one.

@@ -80,11 +80,13 @@ final class VMTask: GHandle, @unchecked Sendable {
     /// Back to the state `init` leaves, but for the name (set by the spawn that takes it): what the
     /// finished task left is released.
     override func prepareForReuse() {
-        otherHandle = nil
+        // References are cleared only where set: an assignment releases the old value, a call even
+        // for nil.
+        if otherHandle != nil { otherHandle = nil }
         result = (0, 0, 0, 0)
-        resultObject = nil
+        if resultObject != nil { resultObject = nil }
         finished = false
-        failureBox = nil
+        if failureBox != nil { failureBox = nil }
         spawnPoint = nil
     }
 }
