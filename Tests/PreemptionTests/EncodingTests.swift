@@ -6,8 +6,10 @@
 import CJITStubs
 import Foundation
 import Testing
+
 @testable import VMRuntime
 @testable import VecVM
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -75,7 +77,7 @@ extension AsyncPreemptionSuite {
                 a.movabs(.rax, save)
                 a.call(.rax)
                 a.pop(.rdi)
-                a.vzeroupper()
+                a.emit(.vzeroupper)
                 a.ret()
             }
             return routine3(code)

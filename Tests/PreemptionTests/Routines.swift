@@ -6,8 +6,10 @@
 // `EVEXEncoder`, which the encoding tests also use as the independent encoder of the generated
 // AVX-512 save/restore sequences.
 import CJITStubs
+
 @testable import VMRuntime
 @testable import VecVM
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -77,8 +79,8 @@ func makeTorture(_ shape: TortureShape, in heap: TestCodeHeap = .registered) -> 
         let loop = a.newLabel()
         a.bind(loop)
         switch shape {
-        case .xmm: a.vpaddq(X86.XMM.xmm15, .xmm15, .xmm14)
-        case .ymm: a.vpaddq(X86.YMM.ymm15, .ymm15, .ymm14)
+        case .xmm: a.emit(.vpaddq, .xmm(.xmm15), .xmm(.xmm15), .xmm(.xmm14))
+        case .ymm: a.emit(.vpaddq, .ymm(.ymm15), .ymm(.ymm15), .ymm(.ymm14))
         case .zmm: a.embed(EVEXEncoder.vpaddqZMM(dest: 15, src1: 15, src2: 14))
         }
         a.add(.rax, .rbx)
@@ -95,7 +97,7 @@ func makeTorture(_ shape: TortureShape, in heap: TestCodeHeap = .registered) -> 
         a.mov(X86.ptr(.rax, Int32(layout.gpOffset)), .rbx)
         a.add(.rsp, 16)
         for r in [X86.GPR.r15, .r14, .r13, .r12, .rbp, .rbx] { a.pop(r) }
-        a.vzeroupper()
+        a.emit(.vzeroupper)
         a.ret()
     }
 }
@@ -104,8 +106,8 @@ private func loadVectors(_ a: inout X86Assembler, _ shape: TortureShape, base: X
     for i in 0..<shape.vectorCount {
         let at = X86.ptr(base, Int32(i * shape.vectorBytes))
         switch shape {
-        case .xmm: a.vmovdqu(X86.XMM.all[i], at)
-        case .ymm: a.vmovdqu(X86.YMM.all[i], at)
+        case .xmm: a.emit(.vmovdqu, .xmm(X86.XMM.all[i]), .mem(at))
+        case .ymm: a.emit(.vmovdqu, .ymm(X86.YMM.all[i]), .mem(at))
         case .zmm: a.embed(EVEXEncoder.vmovdqu64(load: true, zmm: i, base: base.number, displacement: i * 64))
         }
     }
@@ -119,8 +121,8 @@ private func storeVectors(_ a: inout X86Assembler, _ shape: TortureShape, base: 
     for i in 0..<shape.vectorCount {
         let at = X86.ptr(base, Int32(i * shape.vectorBytes))
         switch shape {
-        case .xmm: a.vmovdqu(at, X86.XMM.all[i])
-        case .ymm: a.vmovdqu(at, X86.YMM.all[i])
+        case .xmm: a.emit(.vmovdqu, .mem(at), .xmm(X86.XMM.all[i]))
+        case .ymm: a.emit(.vmovdqu, .mem(at), .ymm(X86.YMM.all[i]))
         case .zmm: a.embed(EVEXEncoder.vmovdqu64(load: false, zmm: i, base: base.number, displacement: i * 64))
         }
     }
@@ -208,17 +210,17 @@ func makeHypotKernel() -> UnsafeRawPointer {
         a.bind(loop)
         a.cmp(.rax, .rcx)
         a.j(.ae, done)
-        a.vmovups(X86.YMM.ymm0, X86.ptr(.r8, index: .rax, scale: 4))
-        a.vmovups(X86.YMM.ymm1, X86.ptr(.r9, index: .rax, scale: 4))
-        a.vmulps(X86.YMM.ymm0, .ymm0, .ymm0)
-        a.vmulps(X86.YMM.ymm1, .ymm1, .ymm1)
-        a.vaddps(X86.YMM.ymm0, .ymm0, .ymm1)
-        a.vsqrtps(X86.YMM.ymm0, .ymm0)
-        a.vmovups(X86.ptr(.r10, index: .rax, scale: 4), X86.YMM.ymm0)
+        a.emit(.vmovups, .ymm(.ymm0), .mem(X86.ptr(.r8, index: .rax, scale: 4)))
+        a.emit(.vmovups, .ymm(.ymm1), .mem(X86.ptr(.r9, index: .rax, scale: 4)))
+        a.emit(.vmulps, .ymm(.ymm0), .ymm(.ymm0), .ymm(.ymm0))
+        a.emit(.vmulps, .ymm(.ymm1), .ymm(.ymm1), .ymm(.ymm1))
+        a.emit(.vaddps, .ymm(.ymm0), .ymm(.ymm0), .ymm(.ymm1))
+        a.emit(.vsqrtps, .ymm(.ymm0), .ymm(.ymm0))
+        a.emit(.vmovups, .mem(X86.ptr(.r10, index: .rax, scale: 4)), .ymm(.ymm0))
         a.add(.rax, 8)
         a.jmp(loop)
         a.bind(done)
-        a.vzeroupper()
+        a.emit(.vzeroupper)
         a.ret()
     }
 }
@@ -233,7 +235,7 @@ func makeDotKernel() -> UnsafeRawPointer {
         a.mov(.r10, X86.ptr(.rdi, 16))
         a.mov(.rcx, X86.ptr(.rdi, 24))
         a.xor(.rax, .rax)
-        for k in 4..<8 { a.vpxor(X86.YMM.all[k], X86.YMM.all[k], X86.YMM.all[k]) }
+        for k in 4..<8 { a.emit(.vpxor, .ymm(X86.YMM.all[k]), .ymm(X86.YMM.all[k]), .ymm(X86.YMM.all[k])) }
         let loop = a.newLabel()
         let done = a.newLabel()
         a.align(16)
@@ -241,14 +243,16 @@ func makeDotKernel() -> UnsafeRawPointer {
         a.cmp(.rax, .rcx)
         a.j(.ae, done)
         for k in 0..<4 {
-            a.vmovups(X86.YMM.all[k], X86.ptr(.r8, index: .rax, scale: 4, Int32(32 * k)))
-            a.vfmadd231ps(X86.YMM.all[4 + k], X86.YMM.all[k], X86.ptr(.r9, index: .rax, scale: 4, Int32(32 * k)))
+            a.emit(.vmovups, .ymm(X86.YMM.all[k]), .mem(X86.ptr(.r8, index: .rax, scale: 4, Int32(32 * k))))
+            a.emit(
+                .vfmadd231ps, .ymm(X86.YMM.all[4 + k]), .ymm(X86.YMM.all[k]),
+                .mem(X86.ptr(.r9, index: .rax, scale: 4, Int32(32 * k))))
         }
         a.add(.rax, 32)
         a.jmp(loop)
         a.bind(done)
-        for k in 0..<4 { a.vmovups(X86.ptr(.r10, Int32(32 * k)), X86.YMM.all[4 + k]) }
-        a.vzeroupper()
+        for k in 0..<4 { a.emit(.vmovups, .mem(X86.ptr(.r10, Int32(32 * k))), .ymm(X86.YMM.all[4 + k])) }
+        a.emit(.vzeroupper)
         a.ret()
     }
 }

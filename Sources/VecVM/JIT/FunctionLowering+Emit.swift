@@ -213,10 +213,8 @@ extension FunctionLowering {
             } else {
                 // vcmpsd/ss give all-ones for true; NaN compares false except for != (IEEE, as Swift).
                 let pred: X86.ComparePredicate = op == .eq ? .eq : op == .ne ? .neq : op == .lt ? .lt : .le
-                let d = X86.XMM(number: scratchVec)!
-                let l = X86.XMM(number: vecOf[opB]!)!
-                let r = X86.XMM(number: vecOf[opC]!)!
-                if cls == .f32 { a.vcmpss(d, l, r, pred) } else { a.vcmpsd(d, l, r, pred) }
+                a.emit(
+                    cls == .f32 ? .vcmpss : .vcmpsd, xr(scratchVec), x(opB), x(opC), .imm(Int64(pred.rawValue)))
                 a.emit(.vmovd, .gpr(.eax), xr(scratchVec))
                 a.emit(.and, .gpr(.rax), .imm(1))
                 a.mov(g(opA), .rax)

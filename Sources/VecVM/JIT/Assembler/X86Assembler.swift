@@ -1,8 +1,8 @@
 // X86Assembler.swift — the x86-64 assembler the JIT emits machine code with: a byte buffer, labels with fix-ups,
 // alignment padding, a data section for constants reached rip-relative, an optional AT&T listing, and the few
 // emit routines (one per encoding class of X86Encoding.swift) that turn table rows and operands into bytes.
-// The named instruction methods (`vaddps(_:_:_:)`, `mov(_:_:)`, …) are in X86Assembler+GP.swift and
-// X86Assembler+AVX.swift; they all funnel into `emit(_:_:_:_:_:condition:short:)` here.
+// Instructions are emitted with `emit(.vaddps, .ymm(.ymm0), .ymm(.ymm1), .mem(m))`; the few typed shorthands of
+// X86Assembler+GP.swift (`mov(_:_:)`, `add(_:_:)`, …) funnel into it too.
 //
 // It touches nothing outside itself: no executable memory (the CodeHeap's job), no CPU feature detection (the
 // caller compares `requiredFeatures` with CPUID).
@@ -56,9 +56,9 @@ enum X86AssemblerError: Error, Equatable, Sendable, CustomStringConvertible {
 ///     var a = X86Assembler()
 ///     let loop = a.newLabel()
 ///     let half = a.constant(float32: Array(repeating: 0.5, count: 8))   // 32-byte aligned, after the code
-///     a.vbroadcastss(.ymm1, X86.ptr(half))                              // rip-relative
+///     a.emit(.vbroadcastss, .ymm(.ymm1), .mem(X86.ptr(half)))           // rip-relative
 ///     a.bind(loop)
-///     a.vmulps(.ymm0, .ymm1, X86.ptr(.rdi, index: .rcx, scale: 4))
+///     a.emit(.vmulps, .ymm(.ymm0), .ymm(.ymm1), .mem(X86.ptr(.rdi, index: .rcx, scale: 4)))
 ///     a.add(.rcx, 8)
 ///     a.cmp(.rcx, .rsi)
 ///     a.j(.b, loop)
