@@ -22,11 +22,6 @@ enum X86TestSupport {
     }
 }
 
-extension X86.Operand {
-    /// A vcmp predicate as the imm8 operand it is encoded in (for the Assembler*Tests files).
-    static func predicate(_ predicate: X86.ComparePredicate) -> X86.Operand { .imm(Int64(predicate.rawValue)) }
-}
-
 private func hex(_ bytes: some Sequence<UInt8>) -> String { X86TestSupport.hex(bytes) }
 private func parseHex(_ text: String) -> [UInt8] { X86TestSupport.parseHex(text) }
 

@@ -161,21 +161,21 @@ extension FunctionLowering {
         case .not:
             if g(opA) != g(opB) { a.mov(g(opA), g(opB)) }
             a.xor(g(opA), 1)
-        case .addFloat: a.emit(.vaddsd, x(opA), x(opB), x(opC))
-        case .subFloat: a.emit(.vsubsd, x(opA), x(opB), x(opC))
-        case .mulFloat: a.emit(.vmulsd, x(opA), x(opB), x(opC))
-        case .divFloat: a.emit(.vdivsd, x(opA), x(opB), x(opC))
-        case .addF32: a.emit(.vaddss, x(opA), x(opB), x(opC))
-        case .subF32: a.emit(.vsubss, x(opA), x(opB), x(opC))
-        case .mulF32: a.emit(.vmulss, x(opA), x(opB), x(opC))
-        case .divF32: a.emit(.vdivss, x(opA), x(opB), x(opC))
+        case .addFloat: a.emit(VectorOps.binary(.add, .f64, .scalar), x(opA), x(opB), x(opC))
+        case .subFloat: a.emit(VectorOps.binary(.sub, .f64, .scalar), x(opA), x(opB), x(opC))
+        case .mulFloat: a.emit(VectorOps.binary(.mul, .f64, .scalar), x(opA), x(opB), x(opC))
+        case .divFloat: a.emit(VectorOps.binary(.div, .f64, .scalar), x(opA), x(opB), x(opC))
+        case .addF32: a.emit(VectorOps.binary(.add, .f32, .scalar), x(opA), x(opB), x(opC))
+        case .subF32: a.emit(VectorOps.binary(.sub, .f32, .scalar), x(opA), x(opB), x(opC))
+        case .mulF32: a.emit(VectorOps.binary(.mul, .f32, .scalar), x(opA), x(opB), x(opC))
+        case .divF32: a.emit(VectorOps.binary(.div, .f32, .scalar), x(opA), x(opB), x(opC))
         case .negFloat, .negF32:
             let f32 = ins.opcode == .negF32
             let c =
                 f32
                 ? a.constant(int32: Array(repeating: Int32(bitPattern: 0x8000_0000), count: 4), alignment: 16)
                 : a.constant(int64: Array(repeating: Int64.min, count: 2), alignment: 16)
-            a.emit(f32 ? .vxorps : .vxorpd, x(opA), x(opB), .mem(X86.ptr(c)))
+            a.emit(VectorOps.binary(.xor, f32 ? .f32 : .f64, .scalar), x(opA), x(opB), .mem(X86.ptr(c)))
         case .scalarMath:
             try emitScalarMath(ins, pc)
         case .scalarFma:
@@ -185,13 +185,10 @@ extension FunctionLowering {
                 a.imul(.rax, g(opB + 1))
                 a.add(.rax, g(opB + 2))
                 a.mov(g(opA), .rax)
-            case .float:
+            case .float, .f32:
+                let lane: Lane = ElementKind(rawValue: UInt8(opK)) == .f32 ? .f32 : .f64
                 a.emit(.vmovaps, xr(scratchVec), x(opB + 2))
-                a.emit(.vfmadd231sd, xr(scratchVec), x(opB), x(opB + 1))
-                a.emit(.vmovaps, x(opA), xr(scratchVec))
-            case .f32:
-                a.emit(.vmovaps, xr(scratchVec), x(opB + 2))
-                a.emit(.vfmadd231ss, xr(scratchVec), x(opB), x(opB + 1))
+                a.emit(VectorOps.fma(lane, .scalar), xr(scratchVec), x(opB), x(opB + 1))
                 a.emit(.vmovaps, x(opA), xr(scratchVec))
             }
         case .ltInt, .leInt, .eqInt, .neInt:
@@ -212,9 +209,9 @@ extension FunctionLowering {
                 a.mov(g(opA), .rax)
             } else {
                 // vcmpsd/ss give all-ones for true; NaN compares false except for != (IEEE, as Swift).
-                let pred: X86.ComparePredicate = op == .eq ? .eq : op == .ne ? .neq : op == .lt ? .lt : .le
-                a.emit(
-                    cls == .f32 ? .vcmpss : .vcmpsd, xr(scratchVec), x(opB), x(opC), .imm(Int64(pred.rawValue)))
+                let (compare, predicate) = VectorOps.floatCompare(
+                    LaneCompare(op), cls == .f32 ? .f32 : .f64, .scalar, signalsOnNaN: true)
+                a.emit(compare, xr(scratchVec), x(opB), x(opC), .predicate(predicate))
                 a.emit(.vmovd, .gpr(.eax), xr(scratchVec))
                 a.emit(.and, .gpr(.rax), .imm(1))
                 a.mov(g(opA), .rax)
@@ -291,14 +288,14 @@ extension FunctionLowering {
         case .simdBinary:
             let isF64 = opK & 1 == 1
             let op = SimdOp(rawValue: UInt8(opK >> 1)) ?? .add
-            let inst: X86.Instruction
+            let laneOp: LaneBinary
             switch op {
-            case .add: inst = isF64 ? .vaddpd : .vaddps
-            case .sub: inst = isF64 ? .vsubpd : .vsubps
-            case .mul: inst = isF64 ? .vmulpd : .vmulps
-            case .div: inst = isF64 ? .vdivpd : .vdivps
-            case .min: inst = isF64 ? .vminpd : .vminps
-            case .max: inst = isF64 ? .vmaxpd : .vmaxps
+            case .add: laneOp = .add
+            case .sub: laneOp = .sub
+            case .mul: laneOp = .mul
+            case .div: laneOp = .div
+            case .min: laneOp = .min
+            case .max: laneOp = .max
             case .pow:
                 try emitMathHelperCall(
                     pc, code: UInt32(opK) | NativeMathHelper.simdBit, kind: isF64 ? .v64 : .v32, binary: true)
@@ -306,23 +303,24 @@ extension FunctionLowering {
             case .sqrt, .abs, .neg, .exp, .log, .sin, .cos, .tanh, .floor, .ceil, .round:
                 throw Unsupported(reason: "\(op) is not a SIMD binary operation here")
             }
-            a.emit(inst, y(opA), y(opB), y(opC))
+            a.emit(VectorOps.binary(laneOp, isF64 ? .f64 : .f32), y(opA), y(opB), y(opC))
         case .simdUnary:
             let isF64 = opK & 1 == 1
+            let lane: Lane = isF64 ? .f64 : .f32
             switch SimdOp(rawValue: UInt8(opK >> 1)) ?? .neg {
-            case .sqrt: a.emit(isF64 ? .vsqrtpd : .vsqrtps, y(opA), y(opB))
+            case .sqrt: a.emit(VectorOps.unary(.sqrt, lane), y(opA), y(opB))
             case .abs:
                 let c =
                     isF64
                     ? a.constant(int64: Array(repeating: Int64.max, count: 4))
                     : a.constant(int32: Array(repeating: Int32.max, count: 8))
-                a.emit(isF64 ? .vandpd : .vandps, y(opA), y(opB), .mem(X86.ptr(c)))
+                a.emit(VectorOps.binary(.and, lane), y(opA), y(opB), .mem(X86.ptr(c)))
             case .neg:
                 let c =
                     isF64
                     ? a.constant(int64: Array(repeating: Int64.min, count: 4))
                     : a.constant(int32: Array(repeating: Int32(bitPattern: 0x8000_0000), count: 8))
-                a.emit(isF64 ? .vxorpd : .vxorps, y(opA), y(opB), .mem(X86.ptr(c)))
+                a.emit(VectorOps.binary(.xor, lane), y(opA), y(opB), .mem(X86.ptr(c)))
             case .floor: emitRounding(.floor, f32: !isF64, packed: true, into: vecOf[opA]!, from: vecOf[opB]!)
             case .ceil: emitRounding(.ceil, f32: !isF64, packed: true, into: vecOf[opA]!, from: vecOf[opB]!)
             case .round: emitRounding(.round, f32: !isF64, packed: true, into: vecOf[opA]!, from: vecOf[opB]!)
@@ -335,7 +333,7 @@ extension FunctionLowering {
         case .simdFma:
             let isF64 = opK & 1 == 1
             a.emit(.vmovaps, yr(scratchVec), y(opB + 8))
-            a.emit(isF64 ? .vfmadd231pd : .vfmadd231ps, yr(scratchVec), y(opB), y(opB + 4))
+            a.emit(VectorOps.fma(isF64 ? .f64 : .f32), yr(scratchVec), y(opB), y(opB + 4))
             a.emit(.vmovaps, y(opA), yr(scratchVec))
         case .splat:
             if opK & 1 == 1 { a.emit(.vbroadcastsd, y(opA), x(opB)) } else { a.emit(.vbroadcastss, y(opA), x(opB)) }
@@ -346,7 +344,7 @@ extension FunctionLowering {
             case .sum, .min, .max:
                 emitSimdReduce(opA: opA, opB: opB, opK: opK)
             case .count, .any, .all:
-                a.emit(isF64 ? .vmovmskpd : .vmovmskps, .gpr(.eax), y(opB))
+                a.emit(VectorOps.moveMask(isF64 ? .f64 : .f32), .gpr(.eax), y(opB))
                 switch op {
                 case .count: a.emit(.popcnt, .gpr(.eax), .gpr(.eax))
                 case .any:
@@ -362,14 +360,9 @@ extension FunctionLowering {
             }
         case .simdCompare:
             // a > b and a >= b arrive swapped as lt / le; NaN compares false except for !=.
-            let pred: Int64
-            switch CompareOp(rawValue: UInt8(opK >> 1)) ?? .eq {
-            case .eq: pred = 0x00
-            case .ne: pred = 0x04
-            case .lt: pred = 0x11
-            case .le: pred = 0x12
-            }
-            a.emit(opK & 1 == 1 ? .vcmppd : .vcmpps, y(opA), y(opB), y(opC), .imm(pred))
+            let op = LaneCompare(CompareOp(rawValue: UInt8(opK >> 1)) ?? .eq)
+            let (compare, predicate) = VectorOps.floatCompare(op, opK & 1 == 1 ? .f64 : .f32)
+            a.emit(compare, y(opA), y(opB), y(opC), .predicate(predicate))
         case .simdMask:
             switch MaskOp(rawValue: UInt8(opK)) ?? .not {
             case .not:
@@ -458,16 +451,17 @@ extension FunctionLowering {
             }
         case .float, .f32:
             let f32 = (ElementKind(rawValue: UInt8(opK & 3)) ?? .int) == .f32
+            let lane: Lane = f32 ? .f32 : .f64
             switch op {
-            case .min: a.emit(f32 ? .vminss : .vminsd, x(opA), x(opB), x(opC))
-            case .max: a.emit(f32 ? .vmaxss : .vmaxsd, x(opA), x(opB), x(opC))
-            case .sqrt: a.emit(f32 ? .vsqrtss : .vsqrtsd, x(opA), x(opB), x(opB))
+            case .min: a.emit(VectorOps.binary(.min, lane, .scalar), x(opA), x(opB), x(opC))
+            case .max: a.emit(VectorOps.binary(.max, lane, .scalar), x(opA), x(opB), x(opC))
+            case .sqrt: a.emit(VectorOps.unary(.sqrt, lane, .scalar), x(opA), x(opB), x(opB))
             case .abs:
                 let c =
                     f32
                     ? a.constant(int32: Array(repeating: Int32.max, count: 4), alignment: 16)
                     : a.constant(int64: Array(repeating: Int64.max, count: 2), alignment: 16)
-                a.emit(f32 ? .vandps : .vandpd, x(opA), x(opB), .mem(X86.ptr(c)))
+                a.emit(VectorOps.binary(.and, lane, .scalar), x(opA), x(opB), .mem(X86.ptr(c)))
             case .floor, .ceil, .round:
                 emitRounding(op, f32: f32, packed: false, into: vecOf[opA]!, from: vecOf[opB]!)
             case .exp, .log, .sin, .cos, .tanh, .pow:
@@ -492,48 +486,53 @@ extension FunctionLowering {
                 : a.constant(int64: Array(repeating: Int64(bitPattern: bits), count: bytes / 8))
             return .mem(X86.ptr(label))
         }
-        let round: X86.Instruction = packed ? (f32 ? .vroundps : .vroundpd) : (f32 ? .vroundss : .vroundsd)
-        func vround(_ dst: Int, _ src: Int, _ mode: Int64) {
+        let lane: Lane = f32 ? .f32 : .f64
+        let shape: VectorOps.Shape = packed ? .packed : .scalar
+        // floor, ceil and trunc are one vround (the inexact flag not raised); the packed form has one source.
+        func vround(_ dst: Int, _ src: Int, _ rounding: LaneUnary) {
+            let mode = X86.Operand.imm(VectorOps.roundingMode(rounding)!)
             if packed {
-                a.emit(round, r(dst), r(src), .imm(mode))
+                a.emit(VectorOps.unary(rounding, lane, shape), r(dst), r(src), mode)
             } else {
-                a.emit(round, r(dst), r(src), r(src), .imm(mode))
+                a.emit(VectorOps.unary(rounding, lane, shape), r(dst), r(src), r(src), mode)
             }
         }
         switch op {
         case .floor:
-            vround(d, x, 9)  // toward -inf, inexact not signalled
+            vround(d, x, .floor)
             return
         case .ceil:
-            vround(d, x, 10)
+            vround(d, x, .ceil)
             return
         default:
             break
         }
         let s = scratchVec
         let s2 = scratchVec2
-        let sub: X86.Instruction = packed ? (f32 ? .vsubps : .vsubpd) : (f32 ? .vsubss : .vsubsd)
-        let add: X86.Instruction = packed ? (f32 ? .vaddps : .vaddpd) : (f32 ? .vaddss : .vaddsd)
-        let and: X86.Instruction = f32 ? .vandps : .vandpd
-        let or: X86.Instruction = f32 ? .vorps : .vorpd
-        let cmp: X86.Instruction = packed ? (f32 ? .vcmpps : .vcmppd) : (f32 ? .vcmpss : .vcmpsd)
-        let blend: X86.Instruction = f32 ? .vblendvps : .vblendvpd
+        let sub = VectorOps.binary(.sub, lane, shape)
+        let add = VectorOps.binary(.add, lane, shape)
+        let and = VectorOps.binary(.and, lane, shape)
+        let or = VectorOps.binary(.or, lane, shape)
+        let atLeastHalf = VectorOps.floatCompare(.ge, lane, shape)
+        let isNaN = VectorOps.floatCompare(.unordered, lane, shape)
+        let blend = VectorOps.blend(lane)
         let store: X86.Instruction = packed ? .vmovups : (f32 ? .vmovss : .vmovsd)
         let scratch = X86.ptr(.rsp, 0)
         let sign: UInt64 = f32 ? 0x8000_0000 : 0x8000_0000_0000_0000
         let half: UInt64 = f32 ? UInt64(Float(0.5).bitPattern) : (0.5 as Double).bitPattern
         let one: UInt64 = f32 ? UInt64(Float(1).bitPattern) : (1.0 as Double).bitPattern
         let nan: UInt64 = f32 ? UInt64(Float.nan.bitPattern) : Double.nan.bitPattern
-        vround(s, x, 11)  // t = trunc(x)
+        vround(s, x, .trunc)  // t = trunc(x)
         a.emit(sub, r(s2), r(x), r(s))  // x - t
         a.emit(and, r(s2), r(s2), broadcast(~sign & (f32 ? 0xFFFF_FFFF : ~0)))  // |x - t|
-        a.emit(cmp, r(s2), r(s2), broadcast(half), .imm(0x1D))  // >= 0.5 (GE_OQ, as VectorBuilder)
+        // >= 0.5
+        a.emit(atLeastHalf.instruction, r(s2), r(s2), broadcast(half), .predicate(atLeastHalf.predicate))
         a.emit(and, r(s2), r(s2), broadcast(one))  // +1 or +0
         a.emit(store, .mem(scratch), r(s))  // t, to the frame
         a.emit(and, r(s), r(x), broadcast(sign))  // x's sign
         a.emit(or, r(s2), r(s2), r(s))  // one, signed
         a.emit(add, r(s2), r(s2), .mem(scratch))  // t + one
-        a.emit(cmp, r(s), r(x), r(x), .imm(0x03))  // x is NaN (UNORD_Q)
+        a.emit(isNaN.instruction, r(s), r(x), r(x), .predicate(isNaN.predicate))  // x is NaN
         a.emit(blend, r(d), r(s2), broadcast(nan), r(s))
     }
 
@@ -593,23 +592,11 @@ extension FunctionLowering {
         let op = ReductionOp(rawValue: UInt8(opK >> 1)) ?? .sum
         let s = scratchVec
         let t = scratchVec2
-        func packed(_ d: Int, _ p: Int, _ q: Int) {
-            let inst: X86.Instruction
-            switch op {
-            case .sum, .count, .any, .all: inst = isF64 ? .vaddpd : .vaddps
-            case .min: inst = isF64 ? .vminpd : .vminps
-            case .max: inst = isF64 ? .vmaxpd : .vmaxps
-            }
-            a.emit(inst, xr(d), xr(p), xr(q))
-        }
+        let step = VectorOps.reductionStep(op)
+        let lane: Lane = isF64 ? .f64 : .f32
+        func packed(_ d: Int, _ p: Int, _ q: Int) { a.emit(VectorOps.binary(step, lane), xr(d), xr(p), xr(q)) }
         func scalar(_ d: Int, _ p: Int, _ q: Int) {
-            let inst: X86.Instruction
-            switch op {
-            case .sum, .count, .any, .all: inst = isF64 ? .vaddsd : .vaddss
-            case .min: inst = isF64 ? .vminsd : .vminss
-            case .max: inst = isF64 ? .vmaxsd : .vmaxss
-            }
-            a.emit(inst, xr(d), xr(p), xr(q))
+            a.emit(VectorOps.binary(step, lane, .scalar), xr(d), xr(p), xr(q))
         }
         let v = vecOf[opB]!
         a.emit(.vextractf128, xr(s), yr(v), .imm(1))

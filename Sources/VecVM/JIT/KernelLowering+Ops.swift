@@ -37,8 +37,7 @@ extension KernelLowering {
             return (0..<parts(kind)).map { part in
                 let mem = element(p, kind, step: step, part: part)
                 if !tail { return b.code.memoryValue(mem) }
-                let inst: X86.Instruction = kind == .f32 ? .vmaskmovps : kind == .float ? .vmaskmovpd : .vpmaskmovq
-                return b.code.op(.maskedLoad(mem), inst, [tailMask(b, kind, part: part)])
+                return b.code.op(.maskedLoad(mem), VectorOps.maskedMove(lane(kind)), [tailMask(b, kind, part: part)])
             }
         case .scalar(let k):
             let r = b.code.memoryValue(X86.ptr(.rsp, scalarBase + vectorBytes * Int32(k)))

@@ -162,7 +162,7 @@ final class KernelLowering {
             let single = storingBody(steps: 1, tail: false, nonTemporal: false)
             let (unroll, main) = bestStoringBody(single)
             let kind = program.element
-            let mainNT = main.withStores(kind == .f32 ? .vmovntps : kind == .float ? .vmovntpd : .vmovntdq)
+            let mainNT = main.withStores(VectorOps.nonTemporalStore(lane(kind)))
             let tail = storingBody(steps: 1, tail: true, nonTemporal: false)
             try check([main, single, tail])
             reserveFrame([main, mainNT, single, tail])
@@ -310,17 +310,13 @@ final class KernelLowering {
     }
 
     static func accumulation(_ r: ReductionOp, _ kind: ElementKind) -> Accumulation {
-        switch (r, kind) {
-        case (.min, .f32): .minps
-        case (.max, .f32): .maxps
-        case (.min, .float): .minpd
-        case (.max, .float): .maxpd
-        case (.min, .int): .minq
-        case (.max, .int): .maxq
-        case (_, .f32): .addps
-        case (_, .float): .addpd
-        default: .addq
-        }
+        let lane: Lane =
+            switch kind {
+            case .f32: .f32
+            case .float: .f64
+            case .int, .bool: .i64
+            }
+        return Accumulation(step: VectorOps.reductionStep(r), lane: lane)
     }
 
     /// count/any/all: popcounts of the masks of `steps` steps added to the frame's counter.
@@ -356,10 +352,9 @@ final class KernelLowering {
         for p in 0..<v.count {
             let mem = element(output, kind, step: step, part: p)
             if tail {
-                let inst: X86.Instruction = kind == .f32 ? .vmaskmovps : kind == .float ? .vmaskmovpd : .vpmaskmovq
-                b.code.effect(.maskedStore(mem), inst, [tailMask(b, kind, part: p), v[p]])
+                b.code.effect(.maskedStore(mem), VectorOps.maskedMove(lane(kind)), [tailMask(b, kind, part: p), v[p]])
             } else if nonTemporal {
-                b.code.effect(.store(mem), kind == .f32 ? .vmovntps : kind == .float ? .vmovntpd : .vmovntdq, [v[p]])
+                b.code.effect(.store(mem), VectorOps.nonTemporalStore(lane(kind)), [v[p]])
             } else {
                 b.code.effect(.store(mem), .vmovups, [v[p]])
             }
@@ -653,34 +648,21 @@ final class KernelLowering {
         let narrow = xmm || scalarOnly
         func reg(_ n: Int) -> X86.Operand { narrow ? x(n) : y(n) }
         if program.element == .int {
+            let greater = VectorOps.integerCompare(.gt, .i64).instruction
             switch r {
-            case .sum, .count, .any, .all: a.emit(.vpaddq, reg(d), reg(p), reg(q))
+            case .sum, .count, .any, .all: a.emit(VectorOps.binary(.add, .i64), reg(d), reg(p), reg(q))
             case .min:
-                a.emit(.vpcmpgtq, reg(15), reg(q), reg(p))  // q > p, i.e. p < q
-                a.emit(.vblendvpd, reg(d), reg(q), reg(p), reg(15))
+                a.emit(greater, reg(15), reg(q), reg(p))  // q > p, i.e. p < q
+                a.emit(VectorOps.blend(.i64), reg(d), reg(q), reg(p), reg(15))
             case .max:
-                a.emit(.vpcmpgtq, reg(15), reg(p), reg(q))
-                a.emit(.vblendvpd, reg(d), reg(q), reg(p), reg(15))
+                a.emit(greater, reg(15), reg(p), reg(q))
+                a.emit(VectorOps.blend(.i64), reg(d), reg(q), reg(p), reg(15))
             }
             return
         }
-        let f32 = program.element == .f32
-        let inst: X86.Instruction
-        switch (r, f32, scalarOnly) {
-        case (.min, true, false): inst = .vminps
-        case (.min, false, false): inst = .vminpd
-        case (.max, true, false): inst = .vmaxps
-        case (.max, false, false): inst = .vmaxpd
-        case (.min, true, true): inst = .vminss
-        case (.min, false, true): inst = .vminsd
-        case (.max, true, true): inst = .vmaxss
-        case (.max, false, true): inst = .vmaxsd
-        case (_, true, false): inst = .vaddps
-        case (_, false, false): inst = .vaddpd
-        case (_, true, true): inst = .vaddss
-        case (_, false, true): inst = .vaddsd
-        }
-        a.emit(inst, reg(d), reg(p), reg(q))
+        let lane: Lane = program.element == .f32 ? .f32 : .f64
+        a.emit(
+            VectorOps.binary(VectorOps.reductionStep(r), lane, scalarOnly ? .scalar : .packed), reg(d), reg(p), reg(q))
     }
 
     /// (A0∘A1)∘(A2∘A3), then halves, quarters, last pair; the result goes to *result.

@@ -56,90 +56,45 @@ final class VectorBuilder: LaneBuilder {
     }
 
     func unary(_ op: LaneUnary, _ lane: Lane, _ a: [VReg]) -> [VReg] {
-        let single = lane == .f32
-        let xmm = isXMM(lane)
-        switch op {
-        case .sqrt:
-            return each(lane) { code.op(.rm(registerSource: false), single ? .vsqrtps : .vsqrtpd, [a[$0]], xmm: xmm) }
-        case .floor, .ceil, .trunc, .roundEven:
-            // vround imm: 8 nearest even, 9 down, 10 up, 11 toward zero; bit 3 suppresses the inexact exception.
-            let imm: Int64 = op == .roundEven ? 8 : op == .floor ? 9 : op == .ceil ? 10 : 11
-            return each(lane) {
-                code.op(.rm(registerSource: false), single ? .vroundps : .vroundpd, [a[$0]], imm: imm, xmm: xmm)
-            }
-        }
+        let inst = VectorOps.unary(op, lane)
+        let imm = VectorOps.roundingMode(op)
+        return each(lane) { code.op(.rm(registerSource: false), inst, [a[$0]], imm: imm, xmm: isXMM(lane)) }
     }
 
     func binary(_ op: LaneBinary, _ lane: Lane, _ a: [VReg], _ b: [VReg]) -> [VReg] {
-        let xmm = isXMM(lane)
-        let inst: X86.Instruction
-        var commutative = false
-        var swapped = false
-        switch (op, lane) {
-        case (.add, .f32): (inst, commutative) = (.vaddps, true)
-        case (.add, .f64): (inst, commutative) = (.vaddpd, true)
-        case (.sub, .f32): inst = .vsubps
-        case (.sub, .f64): inst = .vsubpd
-        case (.mul, .f32): (inst, commutative) = (.vmulps, true)
-        case (.mul, .f64): (inst, commutative) = (.vmulpd, true)
-        case (.div, .f32): inst = .vdivps
-        case (.div, .f64): inst = .vdivpd
-        case (.min, .f32): inst = .vminps
-        case (.min, .f64): inst = .vminpd
-        case (.max, .f32): inst = .vmaxps
-        case (.max, .f64): inst = .vmaxpd
-        case (.add, .i64): (inst, commutative) = (.vpaddq, true)
-        case (.add, .i32): (inst, commutative) = (.vpaddd, true)
-        case (.sub, .i64): inst = .vpsubq
-        case (.sub, .i32): inst = .vpsubd
-        case (.mul, .i32): (inst, commutative) = (.vpmulld, true)
-        case (.and, _): (inst, commutative) = (.vpand, true)
-        case (.or, _): (inst, commutative) = (.vpor, true)
-        case (.xor, _): (inst, commutative) = (.vpxor, true)
-        // a & ~b is vpandn(b, a) (vpandn d, x, y = ~x & y).
-        case (.andNot, _): (inst, swapped) = (.vpandn, true)
-        case (.mul, .i64), (.div, .i64), (.div, .i32), (.min, .i64), (.min, .i32), (.max, .i64), (.max, .i32):
-            preconditionFailure("no \(op) on \(lane) lanes in AVX2")
+        // Bitwise work is done in the integer forms whatever the lanes hold (vpand, …; see VectorOps.binary).
+        let inst = VectorOps.binary(op, VectorOps.isBitwise(op) ? lane.bits : lane)
+        let commutative: Bool
+        switch op {
+        case .add, .mul, .and, .or, .xor: commutative = true
+        // min and max are not: with a NaN or equal values the second operand wins.
+        case .sub, .div, .min, .max, .andNot: commutative = false
         }
+        // a & ~b is vpandn(b, a).
+        let swapped = op == .andNot
         return each(lane) {
-            code.op(.rvm(commutative: commutative), inst, swapped ? [b[$0], a[$0]] : [a[$0], b[$0]], xmm: xmm)
+            code.op(.rvm(commutative: commutative), inst, swapped ? [b[$0], a[$0]] : [a[$0], b[$0]], xmm: isXMM(lane))
         }
     }
 
     func fma(_ lane: Lane, _ a: [VReg], _ b: [VReg], _ c: [VReg]) -> [VReg] {
+        // The emitters choose the operand order (231 or 213) once registers are known.
         each(lane) { code.op(.fma(single: lane == .f32), .vfmadd231pd, [a[$0], b[$0], c[$0]], xmm: isXMM(lane)) }
     }
 
     func compare(_ op: LaneCompare, _ lane: Lane, _ a: [VReg], _ b: [VReg]) -> [VReg] {
-        let xmm = isXMM(lane)
-        switch lane {
-        case .f32, .f64:
-            // Ordered, quiet predicates (a NaN compares false) except NEQ_UQ (a NaN compares unequal).
-            let imm: Int64
-            switch op {
-            case .eq: imm = 0x00
-            case .ne: imm = 0x04
-            case .lt: imm = 0x11
-            case .le: imm = 0x12
-            case .gt: imm = 0x1E
-            case .ge: imm = 0x1D
-            case .unordered: imm = 0x03
-            }
-            let symmetric = op == .eq || op == .ne || op == .unordered
+        let symmetric = op == .eq || op == .ne || op == .unordered
+        if lane.isFloat {
+            let (inst, predicate) = VectorOps.floatCompare(op, lane)
             return each(lane) {
                 code.op(
-                    .rvm(commutative: symmetric), lane == .f32 ? .vcmpps : .vcmppd, [a[$0], b[$0]], imm: imm,
-                    xmm: xmm)
+                    .rvm(commutative: symmetric), inst, [a[$0], b[$0]], imm: Int64(predicate.rawValue),
+                    xmm: isXMM(lane))
             }
-        case .i64, .i32:
-            let eq: X86.Instruction = lane == .i64 ? .vpcmpeqq : .vpcmpeqd
-            let gt: X86.Instruction = lane == .i64 ? .vpcmpgtq : .vpcmpgtd
-            switch op {
-            case .eq: return each(lane) { code.op(.rvm(commutative: true), eq, [a[$0], b[$0]], xmm: xmm) }
-            case .gt: return each(lane) { code.op(.rvm(commutative: false), gt, [a[$0], b[$0]], xmm: xmm) }
-            case .lt: return each(lane) { code.op(.rvm(commutative: false), gt, [b[$0], a[$0]], xmm: xmm) }
-            case .ne, .le, .ge, .unordered: preconditionFailure("integer compare \(op)")
-            }
+        }
+        let (inst, swapped) = VectorOps.integerCompare(op, lane)
+        return each(lane) {
+            code.op(.rvm(commutative: symmetric), inst, swapped ? [b[$0], a[$0]] : [a[$0], b[$0]], xmm: isXMM(lane))
         }
     }
 
@@ -148,15 +103,7 @@ final class VectorBuilder: LaneBuilder {
     }
 
     func shift(_ op: LaneShift, _ lane: Lane, _ a: [VReg], _ count: Int) -> [VReg] {
-        let inst: X86.Instruction
-        switch (op, lane.is64) {
-        case (.left, true): inst = .vpsllq
-        case (.left, false): inst = .vpslld
-        case (.rightLogical, true): inst = .vpsrlq
-        case (.rightLogical, false): inst = .vpsrld
-        case (.rightArithmetic, false): inst = .vpsrad
-        case (.rightArithmetic, true): preconditionFailure("no 64-bit arithmetic shift in AVX2")
-        }
+        let inst = VectorOps.shift(op, lane.bits)
         return each(lane) { code.op(.rm(registerSource: true), inst, [a[$0]], imm: Int64(count), xmm: isXMM(lane)) }
     }
 

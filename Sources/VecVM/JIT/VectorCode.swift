@@ -82,11 +82,14 @@ struct VInst {
     var narrowSource = false
 }
 
-/// How a reduction combines a vector into its accumulator (the evaluator's kAdd, kMin, kMax).
-enum Accumulation {
-    case addps, addpd, minps, minpd, maxps, maxpd, addq, minq, maxq
+/// How a reduction combines a vector into its accumulator (the evaluator's kAdd, kMin, kMax): `step` is
+/// add, min or max (VectorOps.reductionStep), of f32, f64 or i64 lanes.
+struct Accumulation: Equatable {
+    let step: LaneBinary
+    let lane: Lane
 
-    var isSingle: Bool { self == .addps || self == .minps || self == .maxps }
+    /// The signed min or max of 64-bit integers, which AVX2 has no instruction for.
+    var isIntegerMinMax: Bool { lane == .i64 && (step == .min || step == .max) }
 }
 
 enum GatherKind {
@@ -338,7 +341,7 @@ struct VectorEmitter {
             let t = source(inst.sources[1], code, &a, memoryOK: true, scratch: s1)
             let f = source(inst.sources[2], code, &a, memoryOK: false, scratch: s2)
             let (p, store) = code.destination(d, scratch: s2)
-            a.emit(single ? .vblendvps : .vblendvpd, view(p, d.isXMM), f, t, m)
+            a.emit(VectorOps.blend(single ? .f32 : .f64), view(p, d.isXMM), f, t, m)
             finish(d, p, store, &a)
         case .extractHigh:
             let d = inst.dst!
@@ -374,7 +377,7 @@ struct VectorEmitter {
             for (k, part) in parts.enumerated() {
                 let so = source(part, code, &a, memoryOK: false, scratch: s0)
                 let gpr: X86.GPR = k == 0 ? .eax : .edx
-                a.emit(single ? .vmovmskps : .vmovmskpd, .gpr(gpr), so)
+                a.emit(VectorOps.moveMask(single ? .i32 : .i64), .gpr(gpr), so)
                 if k > 0 { a.emit(.or, .gpr(.eax), .gpr(.edx)) }
             }
             a.emit(.test, .gpr(.eax), .gpr(.eax))
@@ -385,13 +388,13 @@ struct VectorEmitter {
             emitAccumulate(inst.sources[0], acc, how, mask, code, &a)
         case .countBools(let counter, let single, let tailBits):
             let so = source(inst.sources[0], code, &a, memoryOK: false, scratch: s0)
-            a.emit(single ? .vmovmskps : .vmovmskpd, .gpr(.eax), so)
+            a.emit(VectorOps.moveMask(single ? .i32 : .i64), .gpr(.eax), so)
             if let bits = tailBits { a.emit(.and, .gpr(.rax), .mem(bits.qword)) }
             a.emit(.popcnt, .gpr(.rax), .gpr(.rax))
             a.emit(.add, .mem(counter.qword), .gpr(.rax))
         case .storeBools(let m, let single, let table):
             let so = source(inst.sources[0], code, &a, memoryOK: false, scratch: s0)
-            a.emit(single ? .vmovmskps : .vmovmskpd, .gpr(.eax), so)
+            a.emit(VectorOps.moveMask(single ? .i32 : .i64), .gpr(.eax), so)
             a.lea(.rdx, X86.ptr(table))
             a.mov(.rax, X86.ptr(.rdx, index: .rax, scale: 8))
             if single {
@@ -413,33 +416,23 @@ struct VectorEmitter {
         let s1 = Self.scratch[1]
         let s2 = Self.scratch[2]
         let target = mask == nil ? acc : s2
-        switch how {
-        case .addps, .addpd, .minps, .minpd, .maxps, .maxpd, .addq:
-            let inst: X86.Instruction
-            switch how {
-            case .addps: inst = .vaddps
-            case .addpd: inst = .vaddpd
-            case .minps: inst = .vminps
-            case .minpd: inst = .vminpd
-            case .maxps: inst = .vmaxps
-            case .maxpd: inst = .vmaxpd
-            default: inst = .vpaddq
-            }
-            let so = source(v, code, &a, memoryOK: true, scratch: s0)
-            a.emit(inst, Self.y(target), Self.y(acc), so)
-        case .minq, .maxq:
+        if how.isIntegerMinMax {
             // acc < v ? acc : v (min) and acc > v ? acc : v (max), as the evaluator's kMin / kMax.
             let so = source(v, code, &a, memoryOK: false, scratch: s0)
-            if how == .minq {
-                a.emit(.vpcmpgtq, Self.y(s1), so, Self.y(acc))
+            let greater = VectorOps.integerCompare(.gt, .i64).instruction
+            if how.step == .min {
+                a.emit(greater, Self.y(s1), so, Self.y(acc))
             } else {
-                a.emit(.vpcmpgtq, Self.y(s1), Self.y(acc), so)
+                a.emit(greater, Self.y(s1), Self.y(acc), so)
             }
-            a.emit(.vblendvpd, Self.y(target), so, Self.y(acc), Self.y(s1))
+            a.emit(VectorOps.blend(.i64), Self.y(target), so, Self.y(acc), Self.y(s1))
+        } else {
+            let so = source(v, code, &a, memoryOK: true, scratch: s0)
+            a.emit(VectorOps.binary(how.step, how.lane), Self.y(target), Self.y(acc), so)
         }
         if let mask {
             let mo = source(mask, code, &a, memoryOK: false, scratch: s0)
-            a.emit(how.isSingle ? .vblendvps : .vblendvpd, Self.y(acc), Self.y(acc), Self.y(s2), mo)
+            a.emit(VectorOps.blend(how.lane), Self.y(acc), Self.y(acc), Self.y(s2), mo)
         }
     }
 
@@ -451,8 +444,8 @@ struct VectorEmitter {
         let s0 = Self.scratch[0]
         let s1 = Self.scratch[1]
         let s2 = Self.scratch[2]
-        let f231: X86.Instruction = single ? .vfmadd231ps : .vfmadd231pd
-        let f213: X86.Instruction = single ? .vfmadd213ps : .vfmadd213pd
+        let f231 = VectorOps.fma(single ? .f32 : .f64)
+        let f213 = VectorOps.fma(single ? .f32 : .f64, form: .form213)
         let xmm = d.isXMM
         if let p = code.register(d) {
             if code.register(zv) == p {

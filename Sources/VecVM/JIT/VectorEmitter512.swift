@@ -335,22 +335,14 @@ struct VectorEmitter512 {
         var k = 0
         if let mask {
             let m = sourceRegister(mask, code, &a, scratch: s1)
-            toK(Self.maskK, m, wide64: !how.isSingle, half: false, &a)
+            toK(Self.maskK, m, wide64: how.lane.is64, half: false, &a)
             k = Self.maskK
         }
-        let op: X86.EVEXOpcode
-        switch how {
-        case .addps: op = .vaddps
-        case .addpd: op = .vaddpd
-        case .minps: op = .vminps
-        case .minpd: op = .vminpd
-        case .maxps: op = .vmaxps
-        case .maxpd: op = .vmaxpd
-        case .addq: op = .vpaddq
-        // acc < v ? acc : v and acc > v ? acc : v: the signed min and max (equal values are equal).
-        case .minq: op = .vpminsq
-        case .maxq: op = .vpmaxsq
-        }
+        // Integers: acc < v ? acc : v and acc > v ? acc : v, AVX-512's signed min and max (equal values are
+        // equal); the others are the AVX2 instruction's EVEX form.
+        let op: X86.EVEXOpcode =
+            how.isIntegerMinMax
+            ? (how.step == .min ? .vpminsq : .vpmaxsq) : Self.opcode(VectorOps.binary(how.step, how.lane))!
         let so = source(v, code, &a, memoryOK: true, scratch: s0, half: false)
         a.evex(op, reg: acc, vvvv: acc, rm: so, bits: 512, mask: k)
     }

@@ -255,6 +255,9 @@ extension X86 {
         case mem(Mem)
         case imm(Int64)
         case label(Label)
+
+        /// A vcmp predicate as the imm8 it is encoded in.
+        static func predicate(_ predicate: ComparePredicate) -> Operand { .imm(Int64(predicate.rawValue)) }
     }
 
     /// Condition codes in hardware order (the low nibble of Jcc/SETcc/CMOVcc); aliases as static members.
