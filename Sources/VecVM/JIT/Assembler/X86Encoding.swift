@@ -1,6 +1,7 @@
 // X86Encoding.swift — the instruction table of the x86-64 assembler: one line per mnemonic giving its encoding
 // class and the opcode, mandatory prefix, opcode map, VEX.W/VEX.L and ModRM extension that class needs. The few
-// emit routines in X86Assembler.swift read these entries; nothing else knows an opcode byte.
+// emit routines (X86Assembler+GPForms.swift, X86Assembler+VEXForms.swift) read these entries; nothing else knows
+// an opcode byte.
 //
 // Layout of what the entries describe (Intel SDM vol. 2, ch. 2):
 //

@@ -1,6 +1,6 @@
 // X86Registers.swift — the operand vocabulary of the x86-64 assembler (X86Assembler): general-purpose
 // registers of each width, XMM/YMM registers, memory operands, labels, condition codes and compare predicates.
-// Plain values only; which bytes they become is decided by X86Encoding.swift and X86Assembler.swift.
+// Plain values only; which bytes they become is decided by X86Encoding.swift and the X86Assembler files.
 
 /// Namespace of the x86-64 assembler, so that short names such as `GPR` or `Mem` cannot clash with the rest of
 /// the VecVM module.
