@@ -60,7 +60,9 @@ extension RuntimeTests {
             #expect(sum.load == (n - 1) * n / 2)
             // The goal is at most 8 KB per parked task; ~4.4 KB is measured here (debug and release).
             #expect(perTask < 8 << 10, "resident bytes per parked task: \(perTask)")
-            let st = s.stats
+            // The run ends with the main task; the last tasks' exits may still be being counted on
+            // the other P (the main task can see their last effect first), so wait for them, bounded.
+            let st = statsOnceAllExited(s, n + 1)
             #expect(st.tasks == n + 1)
             #expect(st.exits == n + 1)
             #expect(st.stacksGuarded <= StackPool.shared.guardLimit)
@@ -134,7 +136,9 @@ extension RuntimeTests {
             #expect(parkedCount.load >= n - 1024 - 64, "\(parkedCount.load)")
             #expect(sum.load == (n - 1) * n / 2)
             #expect(runs.load == n + parkedCount.load)
-            let st = s.stats
+            // The run ends with the main task; the last tasks' exits may still be being counted on
+            // the other P (the main task can see their last effect first), so wait for them, bounded.
+            let st = statsOnceAllExited(s, n + 1)
             #expect(st.tasks == n + 1)
             #expect(st.exits == n + 1)
         }
@@ -273,4 +277,11 @@ extension RuntimeTests {
             #expect(r.stderr.contains("Scheduler.spawn must be called from inside a task"), "\(r.stderr)")
         }
     }
+}
+
+/// `s.stats` once `exits` tasks have exited, or after 5 s (then the caller's expectations report it).
+func statsOnceAllExited(_ s: Scheduler, _ exits: Int) -> SchedulerStats {
+    let deadline = now() + 5_000_000_000
+    while s.stats.exits < exits && now() < deadline { sleepHost(milliseconds: 1) }
+    return s.stats
 }
