@@ -13,11 +13,7 @@ struct NativeFunctionTests {
     func agree(_ source: String, quantum: Int64 = 10_000_000, sourceLocation: Testing.SourceLocation = #_sourceLocation)
         -> RunResult
     {
-        let jit = run(source, mode: Mode(procs: 2, jit: true, asyncPreemption: true, quantumNanoseconds: quantum))
-        let interp = run(source, mode: Mode(procs: 1, jit: false, asyncPreemption: false))
-        #expect(jit.output == interp.output, sourceLocation: sourceLocation)
-        #expect(jit.errorText == interp.errorText, sourceLocation: sourceLocation)
-        return jitRuns.add(jit)
+        runAgreeing(source, quantum: quantum, into: jitRuns, sourceLocation: sourceLocation)
     }
 
     /// What the JIT made of this test's programs.

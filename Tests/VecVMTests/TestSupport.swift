@@ -2,6 +2,7 @@
 // would see (output, error text, exit status).
 
 import Foundation
+import Testing
 import VMRuntime
 
 @testable import VecVM
@@ -34,6 +35,18 @@ struct RunResult {
 /// The JIT statistics of the runs of one test, together: what a test asks of them (which functions
 /// are native, which stayed interpreted and why) is about its own programs, which each ran on a VM
 /// of its own. A suite keeps one as a stored property (Swift Testing makes a suite instance per test).
+/// Runs `source` with the JIT (2 Ps, asynchronous preemption every `quantum` ns) and without it (1 P);
+/// both must print the same and fail with the same text. Returns the JIT run, recorded in `runs`.
+func runAgreeing(
+    _ source: String, quantum: Int64, into runs: JITRuns, sourceLocation: Testing.SourceLocation
+) -> RunResult {
+    let jit = run(source, mode: Mode(procs: 2, jit: true, asyncPreemption: true, quantumNanoseconds: quantum))
+    let interp = run(source, mode: Mode(procs: 1, jit: false, asyncPreemption: false))
+    #expect(jit.output == interp.output, sourceLocation: sourceLocation)
+    #expect(jit.errorText == interp.errorText, sourceLocation: sourceLocation)
+    return runs.add(jit)
+}
+
 final class JITRuns: @unchecked Sendable {
     // @unchecked Sendable: one test's runs add to it one after another.
     private(set) var runs: [JITStatistics] = []
