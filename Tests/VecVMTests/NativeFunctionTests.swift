@@ -558,4 +558,34 @@ struct NativeFunctionTests {
         #expect(!isNative("tell") && !isNative("laterRecv"))
         #expect(jitRuns.interpreted.contains("tell: uses io"))
     }
+    /// The first call down a chain of native functions finds the register stack large enough for
+    /// all of them (runNative makes room for NativeFunction.reachExtent), so no call entry hands its
+    /// frame to the interpreter — which used to run that whole call, loop included, interpreted (the
+    /// task's register stack starts at the top level's frame size).
+    @Test func theFirstCallDownANativeChainStaysNative() {
+        let source = """
+            fn leaf(i: int, j: int) -> float { return float(i * j % 7) }
+            fn inner(n: int, v: [float]) -> float {
+                var s = 0.0
+                for j in 0..n { s += leaf(j, n) * v[j] }
+                return s
+            }
+            fn middle(n: int, v: [float]) -> float { return inner(n, v) + inner(n - 1, v) }
+            fn outer(n: int, v: [float]) -> float { return middle(n, v) * 2.0 }
+            let v = fill(100, 0.5)
+            print(outer(100, v))
+            print(outer(50, v))
+            """
+        let out = CapturedOutput()
+        // No timer preemption: a flag set at a call entry would hand a chain over too.
+        let vm = VM(
+            configuration: VMConfiguration(
+                procs: 1, quantumNanoseconds: 10_000_000_000, jit: true, asyncPreemption: false, output: out))
+        defer { vm.shutdown() }
+        #expect(throws: Never.self) { try vm.run(source: source, fileName: "chain.vec") }
+        #expect(out.text == run(source, mode: Mode(procs: 1, jit: false, asyncPreemption: false)).output)
+        #expect(vm.stats.nativeChainsLeft.load(ordering: .relaxed) == 0)
+        #expect(vm.statistics.contains("jit.chains.left=0"))
+        #expect(vm.nativeFunctions.compiled.contains("outer"))
+    }
 }

@@ -127,7 +127,8 @@ struct FunctionEntry {
     /// Whether the native code calls natively (its context needs a chain, its array table covers
     /// its callees' frames).
     var nativeMakesCalls: Bool
-    /// Registers from the frame's start the native code may touch (NativeFunction.frameExtent).
+    /// Registers from the frame's start the native code and its native callees may touch
+    /// (NativeFunction.reachExtent): runNative makes room for them before it enters the code.
     var nativeFrameExtent: Int
 }
 
@@ -158,7 +159,7 @@ final class FunctionTable {
                     nativeEntries: n.map { UnsafePointer($0.entries) }, nativeEntryCount: n?.entryCount ?? 0,
                     nativeNeedsContext: n?.needsContext ?? false, nativeUsesArrayTable: n?.usesArrayTable ?? false,
                     nativeMakesCalls: n?.makesCalls ?? false,
-                    nativeFrameExtent: n?.frameExtent ?? 0))
+                    nativeFrameExtent: n?.reachExtent ?? 0))
         }
     }
 

@@ -27,8 +27,8 @@ extension Interpreter {
         _ preempt: UnsafeMutablePointer<UInt32>, _ ctx: ExecutionContext, direct: Bool, start: Int = 0
     ) -> Int {
         let e = entry.pointee
-        // Inlined callees use registers past the frame (their windows): room for them first, or
-        // the interpreter runs the function.
+        // Inlined and native callees use registers past the frame (their windows): room for them
+        // first, or the interpreter runs the function.
         if base + e.nativeFrameExtent > state.capacity && !state.ensureCapacity(base + e.nativeFrameExtent) {
             return start
         }
@@ -117,11 +117,12 @@ extension Interpreter {
     }
 
     /// Runs the top frame, a native function's at one of its entry points (pc 0 of a task's first
-    /// frame or a direct call, or where a parked task goes on), as native code.
+    /// frame or a direct call, or where a parked task goes on), as native code; `again`: whether a
+    /// chain of native calls it hands over may go on natively (reenterNatively).
     @inline(never)
     static func resumeNatively(
         _ state: TaskState, _ entries: UnsafePointer<FunctionEntry>, _ native: UnsafeRawPointer,
-        _ preempt: UnsafeMutablePointer<UInt32>, _ ctx: ExecutionContext, direct: Bool
+        _ preempt: UnsafeMutablePointer<UInt32>, _ ctx: ExecutionContext, direct: Bool, again: Bool = true
     ) throws(Fault) -> NativeOutcome {
         let top = state.frames[state.frameCount - 1]
         let entry = entries + top.function
@@ -157,8 +158,9 @@ extension Interpreter {
             state.task.finished = true
             return .finished
         case let at:
-            if let chain = state.pendingNativeChain {
-                try materializeNativeChain(state, entries, chain, innermostPc: at)
+            let chain = state.pendingNativeChain
+            if let chain {
+                try materializeNativeChain(state, entries, chain, innermostPc: at, ctx)
             } else {
                 state.frames[state.frameCount - 1].pc = at
             }
@@ -169,8 +171,27 @@ extension Interpreter {
                 state.parked = true
                 return .parked
             }
+            if chain != nil && again, let outcome = try reenterNatively(state, entries, preempt, ctx, direct: direct) {
+                return outcome
+            }
             return .interpret
         }
+    }
+
+    /// After a chain of native calls was handed to the interpreter (materializeNativeChain) with its
+    /// innermost frame at an entry point of native code — a call entry that found the machine stack
+    /// short, or the flag set (the task has yielded since) — that frame goes on as native code again,
+    /// rather than running the rest of its call interpreted: a long loop in it would otherwise run at
+    /// the interpreter's speed to its end. Once: if the code leaves again, the interpreter goes on
+    /// (nil: not re-entered).
+    static func reenterNatively(
+        _ state: TaskState, _ entries: UnsafePointer<FunctionEntry>, _ preempt: UnsafeMutablePointer<UInt32>,
+        _ ctx: ExecutionContext, direct: Bool
+    ) throws(Fault) -> NativeOutcome? {
+        let top = state.frames[state.frameCount - 1]
+        guard ctx.fuel == nil, let native = entries[top.function].native, isNativeEntry(entries + top.function, top.pc)
+        else { return nil }
+        return try resumeNatively(state, entries, native, preempt, ctx, direct: direct, again: false)
     }
 
     /// Whether `pc` is an entry point of the native code of `entry`'s function.
@@ -189,8 +210,10 @@ extension Interpreter {
     /// `call` does, it fails where the interpreter would have: at that `call`, "stack overflow".
     @inline(never)
     static func materializeNativeChain(
-        _ state: TaskState, _ entries: UnsafePointer<FunctionEntry>, _ chain: NativeCallContext, innermostPc: Int
+        _ state: TaskState, _ entries: UnsafePointer<FunctionEntry>, _ chain: NativeCallContext, innermostPc: Int,
+        _ ctx: ExecutionContext
     ) throws(Fault) {
+        ctx.stats.nativeChainsLeft.wrappingAdd(1, ordering: .relaxed)
         let n = chain.chainCount
         chain.chainCount = 0
         for i in stride(from: n - 1, through: 0, by: -1) {

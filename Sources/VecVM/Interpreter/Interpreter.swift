@@ -466,9 +466,10 @@ enum Interpreter {
                 function = callee
                 base = newBase
                 if leftNative {
+                    let handedChain = state.pendingNativeChain != nil
                     if let chain = state.pendingNativeChain {
                         // Native calls below the callee left their frames (materializeNativeChain).
-                        try materializeNativeChain(state, entries, chain, innermostPc: resumeAt)
+                        try materializeNativeChain(state, entries, chain, innermostPc: resumeAt, ctx)
                         let top = state.frames[state.frameCount - 1]
                         function = top.function
                         base = top.base
@@ -483,6 +484,19 @@ enum Interpreter {
                         state.frames[state.frameCount - 1].pc = resumeAt
                         state.parked = true
                         return
+                    }
+                    if handedChain {
+                        // The chain's innermost frame may go on as native code (reenterNatively).
+                        state.frames[state.frameCount - 1].pc = resumeAt
+                        switch try reenterNatively(state, entries, preempt, ctx, direct: ctx.directStop != nil) {
+                        case .finished?, .parked?: return
+                        case .interpret?:
+                            let top = state.frames[state.frameCount - 1]
+                            function = top.function
+                            base = top.base
+                            resumeAt = top.pc
+                        case nil: break
+                        }
                     }
                 }
                 code = entries[function].code

@@ -203,6 +203,9 @@ struct FunctionLowering {
         let steps: [String]
         /// Registers past the frame's start the code may touch (the frame, or inlined callees').
         let frameExtent: Int
+        /// Registers past the frame's start the code and the native calls under it may touch, a
+        /// recursion counted once (NativeFunction.reachExtent).
+        let reachExtent: Int
         /// The instructions at which the code leaves for the interpreter (opcode names, sorted).
         let leaves: [String]
         /// The integer registers kept in their slots (allocateWithSpills), sorted.
@@ -233,13 +236,23 @@ struct FunctionLowering {
         }
         let leaves = reached.filter { FunctionLowering.leaves(code[$0]) }
         let entries = l.entryPoints.map { l.ownPc($0) }
+        // Each native call's window plus what its callee reaches; a call that recurses (itself, or
+        // through a cell) counts the callee's frame once.
+        var reach = l.frameExtent
+        for pc in reached where code[pc].opcode == .call {
+            let window = code[pc].a
+            switch l.callees[code[pc].bx] {
+            case .native(let n): reach = max(reach, window + n.reachExtent)
+            case .recursive, .cell, nil: reach = max(reach, window + max(functions[code[pc].bx].frameSize, 1))
+            }
+        }
         return Lowered(
             code: bytes, arraySlots: l.arraySlots, entries: entries,
             callEntryOffset: l.a.offset(of: l.callEntry) ?? 0, callees: natives, needsContext: l.needsContext,
             makesCalls: !l.callees.isEmpty,
             usesArrayTable: l.usesArrayTable, hasSteps: l.hasSteps,
             steps: Set(steps.map { code[$0].opcode }).map(\.name).sorted(),
-            frameExtent: l.frameExtent,
+            frameExtent: l.frameExtent, reachExtent: reach,
             leaves: Set(leaves.map { code[$0].opcode }).map(\.name).sorted(),
             spilled: l.spilledInts.sorted(), callCells: cells)
     }

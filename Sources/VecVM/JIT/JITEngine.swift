@@ -279,7 +279,7 @@ final class X86JIT: JITEngine {
                     name: f.name, code: code, arraySlots: l.arraySlots, entries: l.entries,
                     callEntryOffset: l.callEntryOffset, callees: l.callees, needsContext: l.needsContext,
                     makesCalls: l.makesCalls, usesArrayTable: l.usesArrayTable, hasSteps: l.hasSteps,
-                    frameExtent: l.frameExtent, callCells: l.callCells)
+                    frameExtent: l.frameExtent, reachExtent: l.reachExtent, callCells: l.callCells)
                 if case .lowering(let cell?) = f.nativeState {
                     // Functions lowered while this one was call it through its cell.
                     n.ownCell = cell

@@ -132,6 +132,13 @@ final class NativeFunction: @unchecked Sendable {
     /// Registers from the frame's start the code may touch (more than the frame when a callee is
     /// inlined): the register stack must have them before the code runs.
     let frameExtent: Int
+    /// Registers from the frame's start that the code and the native functions it calls may touch,
+    /// down every chain of calls that does not recurse (a recursive call counts its callee's frame
+    /// once): what the interpreter makes room for before it enters the code (runNative). Each call
+    /// entry checks only its own frameExtent and, when the register stack is short, leaves for the
+    /// interpreter at the callee's pc 0 — which then ran that callee's whole call interpreted, loops
+    /// included (spectral-norm's first multiplyAv: a million iterations, a fifth of the run).
+    let reachExtent: Int
     /// The cells of functions this one calls that were lowered after it (a cycle of calls).
     let callCells: [CallCell]
     /// The cell that callers lowered before this function call it through, if any: pointed back
@@ -142,7 +149,8 @@ final class NativeFunction: @unchecked Sendable {
     init(
         name: String, code: NativeCode, arraySlots: [Int], entries: [Int], callEntryOffset: Int = 0,
         callees: [NativeFunction] = [], needsContext: Bool = false, makesCalls: Bool = false,
-        usesArrayTable: Bool = false, hasSteps: Bool = false, frameExtent: Int = 0, callCells: [CallCell] = []
+        usesArrayTable: Bool = false, hasSteps: Bool = false, frameExtent: Int = 0, reachExtent: Int = 0,
+        callCells: [CallCell] = []
     ) {
         self.callCells = callCells
         self.name = name
@@ -154,6 +162,7 @@ final class NativeFunction: @unchecked Sendable {
         self.usesArrayTable = usesArrayTable || !arraySlots.isEmpty
         self.hasSteps = hasSteps
         self.frameExtent = frameExtent
+        self.reachExtent = max(reachExtent, frameExtent)
         self.arraySlots = .allocate(capacity: max(1, arraySlots.count))
         for (i, s) in arraySlots.enumerated() { self.arraySlots[i] = s }
         arraySlotCount = arraySlots.count
