@@ -315,4 +315,11 @@ struct VerifierTests {
     @Test func opcodeNamesAreTheCaseNames() {
         for op in Opcode.allCases { #expect(op.name == String(describing: op)) }
     }
+
+    /// The `task:` column: what parks, yields or wakes tasks, and so keeps a function out of direct
+    /// calls (InstanceState.taskNeeds); a channel made or the clock read needs no task.
+    @Test func theOpcodesThatNeedATaskComeFromTheTable() {
+        let needing = Opcode.allCases.filter(\.needsTask).map(\.name)
+        #expect(needing == ["spawn", "wait", "send", "recv", "recvOrJump", "close", "yield", "sleep"])
+    }
 }

@@ -205,12 +205,14 @@ enum Opcode: UInt8, CaseIterable {
         /// What C holds (unused in the formats with Bx).
         let c: Operand
         let k: KOperand
+        /// Whether it must run in a VM task: it parks, yields or wakes tasks (Opcode.needsTask).
+        let needsTask: Bool
         let semantics: String
 
         /// An instruction that only reads A (or has none).
         init(
             _ format: Format, flow: Flow = .next, a: Operand = .unused, b: Operand = .unused, c: Operand = .unused,
-            k: KOperand = .unused, _ semantics: String
+            k: KOperand = .unused, task: Bool = false, _ semantics: String
         ) {
             self.format = format
             self.flow = flow
@@ -219,13 +221,14 @@ enum Opcode: UInt8, CaseIterable {
             self.b = b
             self.c = c
             self.k = k
+            self.needsTask = task
             self.semantics = semantics
         }
 
         /// An instruction that writes the registers A names.
         init(
             _ format: Format, flow: Flow = .next, setsA a: Operand, b: Operand = .unused, c: Operand = .unused,
-            k: KOperand = .unused, _ semantics: String
+            k: KOperand = .unused, task: Bool = false, _ semantics: String
         ) {
             self.format = format
             self.flow = flow
@@ -234,6 +237,7 @@ enum Opcode: UInt8, CaseIterable {
             self.b = b
             self.c = c
             self.k = k
+            self.needsTask = task
             self.semantics = semantics
         }
 
@@ -445,26 +449,28 @@ enum Opcode: UInt8, CaseIterable {
                 "V[A] = mask V[B] ? V[C] : V[C+4], lane by lane")
         case .spawn:
             Info(
-                .abc, setsA: .object, b: .variable, c: .index(.functions),
-                "O[A] = spawn function C with arguments copied from R[B..]")
+                .abc, setsA: .object, b: .variable, c: .index(.functions), task: true,
+                "O[A] = spawn function C with arguments moved from R[B..]")
         case .wait:
             Info(
-                .abk, setsA: .storedValue, b: .object, k: .storage, "A = result of task O[B] (storage K), after it ends"
-            )
+                .abk, setsA: .storedValue, b: .object, k: .storage, task: true,
+                "A = result of task O[B] (storage K), after it ends")
         case .makeChan: Info(.ab, setsA: .object, b: .scalar, "O[A] = channel with capacity R[B]")
         case .send:
-            Info(.abk, a: .object, b: .storedValue, k: .storage, "send the value at B (storage K) on channel O[A]")
+            Info(
+                .abk, a: .object, b: .storedValue, k: .storage, task: true,
+                "send the value at B (storage K) on channel O[A]")
         case .recv:
             Info(
-                .abk, setsA: .storedValue, b: .object, k: .storage,
+                .abk, setsA: .storedValue, b: .object, k: .storage, task: true,
                 "A = receive from channel O[B] (storage K); error if closed and drained")
         case .recvOrJump:
             Info(
-                .abck, flow: .branch, setsA: .storedValue, b: .object, c: .jump, k: .storage,
+                .abck, flow: .branch, setsA: .storedValue, b: .object, c: .jump, k: .storage, task: true,
                 "A = receive from O[B] (storage K); if closed and drained { pc += sC }")
-        case .close: Info(.a, a: .object, "close channel O[A]")
-        case .yield: Info(.none, "let other tasks run")
-        case .sleep: Info(.a, a: .scalar, "block this task for R[A] milliseconds")
+        case .close: Info(.a, a: .object, task: true, "close channel O[A]")
+        case .yield: Info(.none, task: true, "let other tasks run")
+        case .sleep: Info(.a, a: .scalar, task: true, "block this task for R[A] milliseconds")
         case .now: Info(.a, setsA: .scalar, "R[A] = monotonic clock in nanoseconds")
         case .io:
             Info(

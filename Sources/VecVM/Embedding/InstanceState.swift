@@ -211,28 +211,10 @@ struct Signature {
 }
 
 extension Opcode {
-    /// Whether the instruction needs to run in a VM task (it parks, yields or wakes tasks). A
-    /// `kernel` does not: a large one runs its chunks as tasks only where it has a scheduler
-    /// (KernelRunner; a direct call has procs 1). `io` does not: `read_line` waits on the host's
-    /// thread in a direct call (IOBuiltins.waitForInput).
-    var needsTask: Bool {
-        switch self {
-        case .spawn, .wait, .send, .recv, .recvOrJump, .close, .yield, .sleep: true
-        case .makeChan, .now: false
-        case .nop, .move, .moveRef, .move4, .loadInt, .loadConst, .loadConst4, .loadString, .clearRefs,
-            .getGlobal, .getGlobal4, .getGlobalRef, .setGlobal, .setGlobal4, .setGlobalRef,
-            .addInt, .subInt, .mulInt, .divInt, .modInt, .addIntImm, .negInt,
-            .addFloat, .subFloat, .mulFloat, .divFloat, .negFloat,
-            .addF32, .subF32, .mulF32, .divF32, .negF32, .scalarMath, .scalarFma,
-            .ltInt, .leInt, .eqInt, .neInt, .compare, .not,
-            .jump, .jumpIfTrue, .jumpIfFalse, .jumpIfLtInt, .jumpIfLeInt, .jumpIfEqInt, .jumpIfNeInt,
-            .jumpIfLtImm, .jumpIfLeImm, .jumpIfGtImm, .jumpIfGeImm, .jumpIfEqImm, .jumpIfNeImm,
-            .forPrep, .forLoop, .convert, .call, .callExtern, .callHost, .ret0, .ret, .retRef, .ret4,
-            .getInt, .getFloat, .getF32, .getBool, .setInt, .setFloat, .setF32, .setBool, .length, .slice,
-            .arrayLiteral, .kernel, .checkLengths, .builtin, .print, .concat, .format,
-            .simdBinary, .simdUnary, .simdFma, .splat, .vload, .vstore, .lane, .simdReduce,
-            .simdCompare, .simdMask, .simdSelect, .io:
-            false
-        }
-    }
+    /// Whether the instruction needs to run in a VM task (it parks, yields or wakes tasks: the
+    /// opcode table's `task:` column). A `kernel` does not: a large one runs its chunks as tasks only
+    /// where it has a scheduler (KernelRunner; a direct call has procs 1). `io` does not: `read_line`
+    /// waits on the host's thread in a direct call (IOBuiltins.waitForInput). `makeChan` and `now`
+    /// touch no scheduler.
+    var needsTask: Bool { info.needsTask }
 }

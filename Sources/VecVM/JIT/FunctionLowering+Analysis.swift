@@ -265,16 +265,10 @@ extension FunctionLowering {
         }
     }
 
+    /// Where the native code may go after `pc`: the opcode table's successors (Instruction.successors),
+    /// or none after an instruction that leaves for the interpreter, which goes on from there.
     func successors(_ pc: Int) -> [Int] {
-        let ins = code[pc]
-        if FunctionLowering.leaves(ins) { return [] }  // the interpreter goes on from there
-        switch ins.opcode {
-        case .ret, .ret0, .ret4, .retRef: return []
-        case .jump: return [pc + 1 + ins.sBx]
-        default:
-            if let off = ins.jumpOffset { return [pc + 1, pc + 1 + off] }
-            return [pc + 1]
-        }
+        FunctionLowering.leaves(code[pc]) ? [] : Array(code[pc].successors(at: pc))
     }
 
     // MARK: - Analysis
