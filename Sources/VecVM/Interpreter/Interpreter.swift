@@ -102,6 +102,13 @@ final class ExecutionContext: @unchecked Sendable {
 }
 
 enum Interpreter {
+    /// The index of the instruction `pc` points at in `code` (`pc - code`, without the signed
+    /// division's rounding fix-up: pc is never before code).
+    @inline(__always)
+    static func offset(_ pc: UnsafeMutablePointer<UInt64>, _ code: UnsafeMutablePointer<UInt64>) -> Int {
+        (Int(bitPattern: pc) &- Int(bitPattern: code)) &>> 3
+    }
+
     /// Runs `state` from its top frame until the task's first frame returns.
     static func execute(_ state: TaskState, _ ctx: ExecutionContext) throws(Fault) {
         // The loop's state lives in locals (registers), never in captured or address-taken variables:
@@ -422,8 +429,10 @@ enum Interpreter {
 
             case .call:
                 let callee = fieldBx(w)
-                let newBase = base + a
-                if newBase + entries[callee].frameSize > state.capacity
+                // Wrapping arithmetic on the call path: registers and frames are counted in the
+                // thousands, far from overflow, and a checked add is an instruction and a branch more.
+                let newBase = base &+ a
+                if newBase &+ entries[callee].frameSize > state.capacity
                     && !state.ensureCapacity(newBase + entries[callee].frameSize)
                 {
                     throw Fault(message: state.growthFailure, function: function, pc: pc - code - 1)
@@ -456,10 +465,10 @@ enum Interpreter {
                     }
                 }
                 let depth = state.frameCount
-                state.frames[depth - 1].pc = pc - code
+                state.frames[depth &- 1].pc = offset(pc, code)
                 if depth < state.frameCapacity {
                     (state.frames + depth).initialize(to: Frame(function: callee, pc: 0, base: newBase))
-                    state.frameCount = depth + 1
+                    state.frameCount = depth &+ 1
                 } else if !state.pushFrame(Frame(function: callee, pc: 0, base: newBase)) {
                     throw Fault(message: state.growthFailure, function: function, pc: pc - code - 1)
                 }
@@ -513,12 +522,12 @@ enum Interpreter {
                 let r0 = regs[a]
                 if entries[function].usesReferences { releaseObjects(objs, entries[function].frameSize) }
                 regs[0] = r0
-                state.frameCount -= 1
+                state.frameCount &-= 1
                 if state.frameCount == 0 {
                     finishTask(state, ctx, fuel: fuel, result: (r0, 0, 0, 0), object: nil)
                     return
                 }
-                let caller = state.frames[state.frameCount - 1]
+                let caller = state.frames[state.frameCount &- 1]
                 function = caller.function
                 base = caller.base
                 code = entries[function].code
