@@ -588,4 +588,30 @@ struct NativeFunctionTests {
         #expect(vm.statistics.contains("jit.chains.left=0"))
         #expect(vm.nativeFunctions.compiled.contains("outer"))
     }
+    /// A recursion deeper than the register stack hands its chain of native frames to the
+    /// interpreter each time the stack grows (a recursion's reach counts one frame); the innermost
+    /// frame then goes on as native code (Interpreter.resumableNative), not interpreted to the end of its call.
+    @Test func aChainHandedOverGoesOnNatively() {
+        let source = """
+            fn down(n: int, acc: int) -> int {
+                if n == 0 { return acc }
+                var s = acc
+                for i in 0..3 { s += i }
+                return down(n - 1, s) + 1
+            }
+            print(down(3000, 0))
+            """
+        let out = CapturedOutput()
+        let vm = VM(
+            configuration: VMConfiguration(
+                procs: 1, quantumNanoseconds: 10_000_000_000, jit: true, asyncPreemption: false, output: out))
+        defer { vm.shutdown() }
+        #expect(throws: Never.self) { try vm.run(source: source, fileName: "deep.vec") }
+        #expect(out.text == "12000\n")
+        #expect(out.text == run(source, mode: Mode(procs: 1, jit: false, asyncPreemption: false)).output)
+        let left = vm.stats.nativeChainsLeft.load(ordering: .relaxed)
+        #expect(left > 0)
+        #expect(vm.stats.nativeChainsResumed.load(ordering: .relaxed) == left)
+        #expect(vm.statistics.contains("jit.chains.resumed=\(left)"))
+    }
 }

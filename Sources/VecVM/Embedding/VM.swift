@@ -141,6 +141,8 @@ final class VMStats: Sendable {
     /// Chains of native calls whose frames the interpreter took over (materializeNativeChain):
     /// a call entry found the machine or register stack short, the flag set, or a step left.
     let nativeChainsLeft = Atomic<Int>(0)
+    /// Of those, the ones whose innermost frame went on as native code (Interpreter.resumableNative).
+    let nativeChainsResumed = Atomic<Int>(0)
 }
 
 /// A reason passed to Scheduler.cancel.
@@ -326,9 +328,10 @@ public final class VM: @unchecked Sendable {
             parts.append("jit.functions.steps=\(j.steps.count)")
             // Native functions some of whose integers live in their slots, not in registers.
             parts.append("jit.functions.spilled=\(j.spilled.count)")
-            // Native call chains handed to the interpreter, innermost frame first (each time, the
-            // rest of that call runs interpreted).
+            // Native call chains handed to the interpreter, and those whose innermost frame went on
+            // as native code (the others finish that call interpreted).
             parts.append("jit.chains.left=\(stats.nativeChainsLeft.load(ordering: .relaxed))")
+            parts.append("jit.chains.resumed=\(stats.nativeChainsResumed.load(ordering: .relaxed))")
             if !j.interpreted.isEmpty {
                 // Which functions stayed interpreted (no spaces inside the value); why, on lines of
                 // their own after the counters, then where partly native ones leave.

@@ -117,81 +117,82 @@ extension Interpreter {
     }
 
     /// Runs the top frame, a native function's at one of its entry points (pc 0 of a task's first
-    /// frame or a direct call, or where a parked task goes on), as native code; `again`: whether a
-    /// chain of native calls it hands over may go on natively (reenterNatively).
+    /// frame or a direct call, or where a parked task goes on), as native code; and again each time
+    /// it hands a chain of native calls over at a native entry (resumableNative).
     @inline(never)
     static func resumeNatively(
         _ state: TaskState, _ entries: UnsafePointer<FunctionEntry>, _ native: UnsafeRawPointer,
-        _ preempt: UnsafeMutablePointer<UInt32>, _ ctx: ExecutionContext, direct: Bool, again: Bool = true
+        _ preempt: UnsafeMutablePointer<UInt32>, _ ctx: ExecutionContext, direct: Bool
     ) throws(Fault) -> NativeOutcome {
-        let top = state.frames[state.frameCount - 1]
-        let entry = entries + top.function
-        switch runNative(entry, native, state, top.base, preempt, ctx, direct: direct, start: top.pc) {
-        case -2:
-            throw Fault.stopped
-        case -1:
-            // runNative may have grown (moved) the register stacks.
-            let regs = state.registers + top.base
-            let objs = state.objects + top.base
-            if state.frameCount > 1 {
-                // Back to an interpreted caller, which finds the result in the frame's first register,
-                // as after the interpreter's `ret`.
-                if entry.pointee.usesReferences {
-                    let result = entry.pointee.resultStorage == .reference ? 1 : 0
-                    releaseObjects(objs + result, entry.pointee.frameSize - result)
+        var native = native
+        while true {
+            let top = state.frames[state.frameCount - 1]
+            let entry = entries + top.function
+            switch runNative(entry, native, state, top.base, preempt, ctx, direct: direct, start: top.pc) {
+            case -2:
+                throw Fault.stopped
+            case -1:
+                // runNative may have grown (moved) the register stacks.
+                let regs = state.registers + top.base
+                let objs = state.objects + top.base
+                if state.frameCount > 1 {
+                    // Back to an interpreted caller, which finds the result in the frame's first
+                    // register, as after the interpreter's `ret`.
+                    if entry.pointee.usesReferences {
+                        let result = entry.pointee.resultStorage == .reference ? 1 : 0
+                        releaseObjects(objs + result, entry.pointee.frameSize - result)
+                    }
+                    state.frameCount -= 1
+                    return .interpret
                 }
-                state.frameCount -= 1
-                return .interpret
+                switch entry.pointee.resultStorage {
+                case .scalar: state.task.result = (regs[0], 0, 0, 0)
+                case .simd: state.task.result = (regs[0], regs[1], regs[2], regs[3])
+                case .reference:
+                    state.task.result = (0, 0, 0, 0)
+                    state.task.resultObject = objs[0]
+                case .none: state.task.result = (0, 0, 0, 0)
+                }
+                if entry.pointee.usesReferences {
+                    releaseObjects(objs, entry.pointee.frameSize)
+                }
+                state.frameCount = 0
+                state.task.finished = true
+                return .finished
+            case let at:
+                let chain = state.pendingNativeChain
+                if let chain {
+                    try materializeNativeChain(state, entries, chain, innermostPc: at, ctx)
+                } else {
+                    state.frames[state.frameCount - 1].pc = at
+                }
+                let t = state.frames[state.frameCount - 1]
+                try throwPendingStepError(state, function: t.function, pc: t.pc)
+                if state.parkedInNative {
+                    state.parkedInNative = false
+                    state.parked = true
+                    return .parked
+                }
+                guard chain != nil, let next = resumableNative(state, entries, ctx) else { return .interpret }
+                native = next
             }
-            switch entry.pointee.resultStorage {
-            case .scalar: state.task.result = (regs[0], 0, 0, 0)
-            case .simd: state.task.result = (regs[0], regs[1], regs[2], regs[3])
-            case .reference:
-                state.task.result = (0, 0, 0, 0)
-                state.task.resultObject = objs[0]
-            case .none: state.task.result = (0, 0, 0, 0)
-            }
-            if entry.pointee.usesReferences {
-                releaseObjects(objs, entry.pointee.frameSize)
-            }
-            state.frameCount = 0
-            state.task.finished = true
-            return .finished
-        case let at:
-            let chain = state.pendingNativeChain
-            if let chain {
-                try materializeNativeChain(state, entries, chain, innermostPc: at, ctx)
-            } else {
-                state.frames[state.frameCount - 1].pc = at
-            }
-            let t = state.frames[state.frameCount - 1]
-            try throwPendingStepError(state, function: t.function, pc: t.pc)
-            if state.parkedInNative {
-                state.parkedInNative = false
-                state.parked = true
-                return .parked
-            }
-            if chain != nil && again, let outcome = try reenterNatively(state, entries, preempt, ctx, direct: direct) {
-                return outcome
-            }
-            return .interpret
         }
     }
 
-    /// After a chain of native calls was handed to the interpreter (materializeNativeChain) with its
-    /// innermost frame at an entry point of native code — a call entry that found the machine stack
-    /// short, or the flag set (the task has yielded since) — that frame goes on as native code again,
-    /// rather than running the rest of its call interpreted: a long loop in it would otherwise run at
-    /// the interpreter's speed to its end. Once: if the code leaves again, the interpreter goes on
-    /// (nil: not re-entered).
-    static func reenterNatively(
-        _ state: TaskState, _ entries: UnsafePointer<FunctionEntry>, _ preempt: UnsafeMutablePointer<UInt32>,
-        _ ctx: ExecutionContext, direct: Bool
-    ) throws(Fault) -> NativeOutcome? {
+    /// The native code the top frame goes on in after a chain of native calls was handed to the
+    /// interpreter (materializeNativeChain), when that frame is at an entry point of its function's
+    /// native code — a call entry found the machine or register stack short, or the flag set (the
+    /// task has yielded since): rather than the rest of that call interpreted, a long loop in it run
+    /// at the interpreter's speed to its end. Each hand-over materializes at least one frame more, so
+    /// going on again each time ends (in a return, or the interpreter's own stack overflow error).
+    static func resumableNative(
+        _ state: TaskState, _ entries: UnsafePointer<FunctionEntry>, _ ctx: ExecutionContext
+    ) -> UnsafeRawPointer? {
         let top = state.frames[state.frameCount - 1]
         guard ctx.fuel == nil, let native = entries[top.function].native, isNativeEntry(entries + top.function, top.pc)
         else { return nil }
-        return try resumeNatively(state, entries, native, preempt, ctx, direct: direct, again: false)
+        ctx.stats.nativeChainsResumed.wrappingAdd(1, ordering: .relaxed)
+        return native
     }
 
     /// Whether `pc` is an entry point of the native code of `entry`'s function.

@@ -494,17 +494,15 @@ enum Interpreter {
                         state.parked = true
                         return
                     }
-                    if handedChain {
-                        // The chain's innermost frame may go on as native code (reenterNatively).
-                        state.frames[state.frameCount - 1].pc = resumeAt
-                        switch try reenterNatively(state, entries, preempt, ctx, direct: ctx.directStop != nil) {
-                        case .finished?, .parked?: return
-                        case .interpret?:
+                    if handedChain, let native = resumableNative(state, entries, ctx) {
+                        // The chain's innermost frame goes on as native code (resumableNative).
+                        switch try resumeNatively(state, entries, native, preempt, ctx, direct: ctx.directStop != nil) {
+                        case .finished, .parked: return
+                        case .interpret:
                             let top = state.frames[state.frameCount - 1]
                             function = top.function
                             base = top.base
                             resumeAt = top.pc
-                        case nil: break
                         }
                     }
                 }
