@@ -170,14 +170,7 @@ extension FunctionCompiler {
             if isKernelNode(c) { return kernel(c, into: target) }
             if c.type.isSIMD {
                 let base = allocateSlots(12)
-                for (i, a) in args.enumerated() {
-                    if a.type.isSIMD {
-                        _ = expr(a, into: base + 4 * i)
-                    } else {
-                        let s = expr(a)
-                        emit(Instruction(.splat, a: base + 4 * i, b: s, k: c.type == .f64x4 ? 1 : 0))
-                    }
-                }
+                simdOperands(args, at: base, c.type)
                 let r = destination(target, c.type)
                 location = loc
                 emit(Instruction(.simdFma, a: r, b: base, k: c.type == .f64x4 ? 1 : 0))
@@ -323,14 +316,7 @@ extension FunctionCompiler {
             if c.type.isSIMD {
                 let m = maskOperand(args[0], c.type.maskType!)
                 let pair = allocateSlots(8)
-                for (i, a) in args.dropFirst().enumerated() {
-                    if a.type.isSIMD {
-                        _ = expr(a, into: pair + 4 * i)
-                    } else {
-                        let s = expr(a)
-                        emit(Instruction(.splat, a: pair + 4 * i, b: s, k: c.type == .f64x4 ? 1 : 0))
-                    }
-                }
+                simdOperands(args.dropFirst(), at: pair, c.type)
                 let r = destination(target, c.type)
                 location = loc
                 emit(Instruction(.simdSelect, a: r, b: m, c: pair))
@@ -394,6 +380,19 @@ extension FunctionCompiler {
     // MARK: Input and output (Interpreter/IOBuiltins.swift)
 
     /// A call of an input or output built-in: its arguments in consecutive registers, one `io`.
+    /// The SIMD operands of `fma` and `select` into consecutive 4-slot values from `base`: a SIMD
+    /// argument is evaluated there, a scalar one is splatted (the other operands' lane type).
+    func simdOperands(_ args: some Collection<Expr>, at base: Int, _ type: VType) {
+        for (i, a) in args.enumerated() {
+            if a.type.isSIMD {
+                _ = expr(a, into: base + 4 * i)
+            } else {
+                let s = expr(a)
+                emit(Instruction(.splat, a: base + 4 * i, b: s, k: type == .f64x4 ? 1 : 0))
+            }
+        }
+    }
+
     func ioBuiltinCall(_ b: Builtin, _ c: CallExpr, into target: Int?) -> Int {
         guard let signature = IOSignature.table[b] else {
             compiler.error("'\(c.callee)' is not an input or output built-in", at: c.location)
