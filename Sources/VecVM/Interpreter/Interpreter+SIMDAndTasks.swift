@@ -239,6 +239,23 @@ extension Interpreter {
     /// (Channel.receiveOrClosed(into:) and the like): a value received as a `Message?` was destroyed
     /// through the Optional's value witnesses afterwards, about 80 instructions a receive.
     @inline(__always)
+    /// `recvOrJump` `w`: the value received into its registers (`.received`), the channel closed and
+    /// drained (`.none`: take the jump, unless the run ended), or the task queued as a receiver
+    /// without its stack (`.parked`, only where it parks so). The value moves from the channel into
+    /// the registers, with no Optional<Message> in between.
+    static func receiveOrJump(
+        _ w: UInt64, _ regs: UnsafeMutablePointer<UInt64>, _ objs: UnsafeMutablePointer<AnyObject?>, _ state: TaskState
+    ) -> Channel.ReceiveOutcome {
+        withMessageSlot { out in
+            let outcome = channel(objs, fieldB(w))._withUnsafeGuaranteedRef { ch in
+                state.parksWithoutStack
+                    ? ch.receiveOrPark(into: out) : ch.receiveOrClosed(into: out) ? .received : .none
+            }
+            if outcome == .received { storeMessage(out.move(), fieldK(w), fieldA(w), regs, objs) }
+            return outcome
+        }
+    }
+
     static func withMessageSlot<R, E: Error>(_ body: (UnsafeMutablePointer<Message>) throws(E) -> R) throws(E) -> R {
         try withUnsafeTemporaryAllocation(of: Message.self, capacity: 1) { buffer throws(E) in
             try body(buffer.baseAddress!)

@@ -666,25 +666,16 @@ enum Interpreter {
                     throw Fault(message: error.message, function: function, pc: pc - code - 1)
                 }
             case .recvOrJump:
-                let ch = unsafeDowncast(objs[fieldB(w)]!, to: Channel.self)
-                if state.parksWithoutStack {
-                    switch ch.receiveOrPark() {
-                    case .value(let m):
-                        storeMessage(m, fieldK(w), a, regs, objs)
-                    case .none:
-                        if Scheduler.isStopping { throw Fault.stopped }
-                        pc += fieldSC(w)
-                    case .parked:
-                        state.frames[state.frameCount - 1].pc = pc - code - 1
-                        state.parked = true
-                        if fuel > 0 && fuel != Int.max { ctx.fuel?.refund(fuel) }
-                        return
-                    }
-                } else if let m = ch.receiveOrClosed() {
-                    storeMessage(m, fieldK(w), a, regs, objs)
-                } else {
+                switch receiveOrJump(w, regs, objs, state) {
+                case .received: break
+                case .none:
                     if Scheduler.isStopping { throw Fault.stopped }
                     pc += fieldSC(w)
+                case .parked:
+                    state.frames[state.frameCount - 1].pc = pc - code - 1
+                    state.parked = true
+                    if fuel > 0 && fuel != Int.max { ctx.fuel?.refund(fuel) }
+                    return
                 }
             }
         }

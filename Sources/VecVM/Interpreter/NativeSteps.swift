@@ -80,15 +80,7 @@ extension Interpreter {
                     _ = try taskInstruction(w, regs, objs, state, ctx)
                 }
             case .recvOrJump:
-                let outcome = withMessageSlot { out in
-                    let outcome = channel(objs, fieldB(w))._withUnsafeGuaranteedRef { ch in
-                        state.parksWithoutStack
-                            ? ch.receiveOrPark(into: out) : ch.receiveOrClosed(into: out) ? .received : .none
-                    }
-                    if outcome == .received { storeMessage(out.move(), fieldK(w), a, regs, objs) }
-                    return outcome
-                }
-                switch outcome {
+                switch receiveOrJump(w, regs, objs, state) {
                 case .received: break
                 case .none:
                     if Scheduler.isStopping { throw Trap.stopped }
