@@ -297,17 +297,8 @@ struct FunctionLowering {
     /// give A the color of B (coalescing: the move emits nothing). That removes the copies into an
     /// inlined callee's window (`evalA(i, j)`'s i and j) and the moves of loop bounds.
     mutating func allocate() throws(Unsupported) {
-        var ints = Set<Int>()
-        var vecs = Set<Int>()
-        var intEdges: [Int: Set<Int>] = [:]
-        var vecEdges: [Int: Set<Int>] = [:]
-        var movePartners: [Int: [Int]] = [:]
-        func clique(_ slots: [Int], _ edges: inout [Int: Set<Int>], _ all: inout Set<Int>) {
-            for s in slots {
-                all.insert(s)
-                edges[s, default: []].formUnion(slots.filter { $0 != s })
-            }
-        }
+        var ints = RegisterAllocator()
+        var vecs = RegisterAllocator()
         for pc in code.indices where !stateIn[pc].isEmpty {
             let e = effectsAt[pc]
             var out = RegisterSet()
@@ -315,30 +306,24 @@ struct FunctionLowering {
             // Vectors: values live into the instruction, and values live out of it together with
             // what it defines.
             for (set, state) in [(liveIn[pc], stateIn[pc]), (out.union(e.defs.map(\.0)), stateOut[pc])] {
-                clique(set.filter { $0 < state.count && state[$0].isVector }, &vecEdges, &vecs)
+                vecs.clique(set.filter { $0 < state.count && state[$0].isVector })
             }
             // Integers: what the instruction defines, with each other and with every integer live
             // after it — but a move's source, which holds the same value.
             let intDefs = e.defs.filter { $0.1 == .int }.map(\.0)
             let outInts = out.filter { $0 < stateOut[pc].count && stateOut[pc][$0] == .int }
             let source = code[pc].opcode == .move && stateIn[pc][code[pc].b] == .int ? code[pc].b : nil
-            if let source, let d = intDefs.first, d != source {
-                movePartners[d, default: []].append(source)
-                movePartners[source, default: []].append(d)
-            }
+            if let source, let d = intDefs.first, d != source { ints.pair(d, source) }
             for d in intDefs {
-                ints.insert(d)
-                for o in Set(outInts).union(intDefs) where o != d && o != source {
-                    intEdges[d, default: []].insert(o)
-                    intEdges[o, default: []].insert(d)
-                }
+                ints.add(d)
+                for o in Set(outInts).union(intDefs) where o != d && o != source { ints.interfere(d, o) }
             }
-            for o in outInts { ints.insert(o) }
+            for o in outInts { ints.add(o) }
             // Registers read by the instruction but dead after it still need a machine register.
-            for (u, k) in e.uses where k == .int { ints.insert(u) }
-            for (u, k) in e.uses where k.isVector { vecs.insert(u) }
-            for (d, k) in e.defs where k == .int { ints.insert(d) }
-            for (d, k) in e.defs where k.isVector { vecs.insert(d) }
+            for (u, k) in e.uses where k == .int { ints.add(u) }
+            for (u, k) in e.uses where k.isVector { vecs.add(u) }
+            for (d, k) in e.defs where k == .int { ints.add(d) }
+            for (d, k) in e.defs where k.isVector { vecs.add(d) }
         }
         // The integers live at the start are the arguments (and what the caller left in the frame):
         // different values, loaded together. At the other entries (a loop header after a yield,
@@ -346,47 +331,40 @@ struct FunctionLowering {
         // back, and the interpreter ran at most that step in between, so what holds the same value
         // in the native code still does.
         if !stateIn.isEmpty && !stateIn[0].isEmpty {
-            let live = liveIn[0].filter { $0 < stateIn[0].count && stateIn[0][$0] == .int }
-            clique(Array(live), &intEdges, &ints)
+            ints.clique(liveIn[0].filter { $0 < stateIn[0].count && stateIn[0][$0] == .int })
         }
         // Integers live across a call prefer the registers a callee preserves (no store and reload
         // around the call); the others prefer the ones it may clobber (no save in the prologue).
-        let gprs = FunctionLowering.limited(self.gprs)
         var acrossCalls = Set<Int>()
         for pc in code.indices where code[pc].opcode == .call && !stateIn[pc].isEmpty && pc + 1 < code.count {
             acrossCalls.formUnion(liveIn[pc + 1].filter { $0 < code[pc].a && stateOut[pc][$0] == .int })
         }
-        let preserved = gprs.indices.filter { FunctionLowering.calleeSaved.contains(gprs[$0]) }
-        let clobbered = gprs.indices.filter { !FunctionLowering.calleeSaved.contains(gprs[$0]) }
-        func color(
-            _ nodes: Set<Int>, _ edges: [Int: Set<Int>], _ colors: Int, partners: [Int: [Int]] = [:],
-            prefer: (Int) -> [Int], shares: (Int, Int) -> Bool = { _, _ in true }
-        ) -> [Int: Int]? {
-            var assignment: [Int: Int] = [:]
-            // Most constrained first; a move's two sides take one color where they can.
-            for n in nodes.sorted(by: { (edges[$0]?.count ?? 0, $1) > (edges[$1]?.count ?? 0, $0) }) {
-                let taken = Set((edges[n] ?? []).compactMap { assignment[$0] })
-                let shared = (partners[n] ?? []).compactMap { assignment[$0] }.filter { shares(n, $0) }
-                guard let c = (shared + prefer(n)).first(where: { !taken.contains($0) }) else { return nil }
-                assignment[n] = c
-            }
-            return assignment
-        }
-        let intOrder: (Int) -> [Int] = { acrossCalls.contains($0) ? preserved + clobbered : clobbered + preserved }
-        guard let vecColors = color(vecs, vecEdges, 14, prefer: { _ in Array(0..<14) }) else {
+        // Most constrained first; a move's two sides take one color where they can.
+        guard let vecColors = vecs.color(vecs.mostConstrainedFirst, prefer: { _ in Array(0..<14) }) else {
             throw Unsupported(reason: "more than 14 vector values live at once")
         }
         vecOf = vecColors
+        let gprs = FunctionLowering.limited(self.gprs)
+        let (preserved, clobbered) = Self.preference(gprs)
         // A value live across a call shares its partner's register only if a callee preserves it.
         let preservedColors = Set(preserved)
-        let intShares: (Int, Int) -> Bool = { n, c in !acrossCalls.contains(n) || preservedColors.contains(c) }
-        if let intColors = color(
-            ints, intEdges, gprs.count, partners: movePartners, prefer: intOrder, shares: intShares)
+        if let intColors = ints.color(
+            ints.mostConstrainedFirst,
+            prefer: { acrossCalls.contains($0) ? preserved + clobbered : clobbered + preserved },
+            shares: { n, c in !acrossCalls.contains(n) || preservedColors.contains(c) })
         {
             for (s, c) in intColors { gprOf[s] = gprs[c] }
             return
         }
-        try allocateWithSpills(ints, intEdges, acrossCalls)
+        try allocateWithSpills(ints, acrossCalls)
+    }
+
+    /// The indices of `gprs` a callee preserves and of those it may clobber.
+    static func preference(_ gprs: [X86.GPR]) -> (preserved: [Int], clobbered: [Int]) {
+        (
+            gprs.indices.filter { FunctionLowering.calleeSaved.contains(gprs[$0]) },
+            gprs.indices.filter { !FunctionLowering.calleeSaved.contains(gprs[$0]) }
+        )
     }
 
     /// `gprs` cut to JITSupport.gprLimit (a testing knob: VECVM_JIT_GPRS).
@@ -398,18 +376,15 @@ struct FunctionLowering {
     /// The integers when they do not fit in the GPRs: some VM registers stay in their slots in
     /// `regs` for the whole function ("spilled"), and the two spill registers carry them through the
     /// instructions that read or write them (emitSpilling). The other integers are colored with the
-    /// GPRs left; when a value finds no color, the cheapest of it and its neighbors is spilled — the
-    /// fewest reads and writes, weighted by 8 for each loop around them — and the coloring starts again.
-    /// A spilled value needs no store at an exit or a call and no load at an entry: its slot is where
-    /// the interpreter, a step or a callee reads it.
-    mutating func allocateWithSpills(
-        _ ints: Set<Int>, _ edges: [Int: Set<Int>], _ acrossCalls: Set<Int>
-    ) throws(Unsupported) {
+    /// GPRs left, without coalescing moves; when a value finds no color, the cheapest of it and its
+    /// neighbors is spilled — the fewest reads and writes, weighted by 8 for each loop around them,
+    /// over its degree + 1 — and the coloring starts again. A spilled value needs no store at an exit
+    /// or a call and no load at an entry: its slot is where the interpreter, a step or a callee reads it.
+    mutating func allocateWithSpills(_ ints: RegisterAllocator, _ acrossCalls: Set<Int>) throws(Unsupported) {
         let all = self.gprs
         let scratch = FunctionLowering.spillRegisters
         let gprs = FunctionLowering.limited(all.filter { !scratch.contains($0) })
-        let preserved = gprs.indices.filter { FunctionLowering.calleeSaved.contains(gprs[$0]) }
-        let clobbered = gprs.indices.filter { !FunctionLowering.calleeSaved.contains(gprs[$0]) }
+        let (preserved, clobbered) = Self.preference(gprs)
         // Spill costs: each read or write, 8× for each loop it is in (loops: back-edge ranges).
         var depth = [Int](repeating: 0, count: code.count)
         for pc in code.indices where !stateIn[pc].isEmpty {
@@ -420,45 +395,25 @@ struct FunctionLowering {
         for pc in code.indices where !stateIn[pc].isEmpty {
             let e = effectsAt[pc]
             let w = Double(1 << (3 * min(depth[pc], 6)))
-            for (s, k) in e.uses + e.defs where k == .int && ints.contains(s) { cost[s, default: 0] += w }
+            for (s, k) in e.uses + e.defs where k == .int && ints.nodes.contains(s) { cost[s, default: 0] += w }
             if !isStep(code[pc]) && code[pc].opcode != .call {
                 operands[pc] = Array(Set(e.uses.filter { $0.1 == .int }.map(\.0)))
             }
         }
-        var spilled = Set<Int>()
-        /// Whether every instruction still reads at most two spilled integers (the spill registers).
-        func fits(_ extra: Int) -> Bool {
-            operands.allSatisfy { ops in ops.filter { spilled.contains($0) || $0 == extra }.count <= scratch.count }
+        let colored = ints.colorSpilling(
+            ints.mostConstrainedFirst,
+            prefer: { acrossCalls.contains($0) ? preserved + clobbered : clobbered + preserved },
+            shares: { _, _ in false },
+            cost: { (cost[$0] ?? 0) / Double(ints.degree($0) + 1) },
+            // Every instruction must still read at most two spilled integers (the spill registers).
+            maySpill: { n, spilled in
+                operands.allSatisfy { ops in ops.filter { spilled.contains($0) || $0 == n }.count <= scratch.count }
+            })
+        guard let (colors, spilled) = colored else {
+            throw Unsupported(reason: "more than \(all.count) integer values live at once, and no value to spill")
         }
-        while true {
-            var assignment: [Int: Int] = [:]
-            var failed: Int?
-            let nodes = ints.subtracting(spilled)
-            for n in nodes.sorted(by: { (edges[$0]?.count ?? 0, $1) > (edges[$1]?.count ?? 0, $0) }) {
-                let taken = Set((edges[n] ?? []).compactMap { assignment[$0] })
-                let order = acrossCalls.contains(n) ? preserved + clobbered : clobbered + preserved
-                guard let c = order.first(where: { !taken.contains($0) }) else {
-                    failed = n
-                    break
-                }
-                assignment[n] = c
-            }
-            guard let n = failed else {
-                for (s, c) in assignment { gprOf[s] = gprs[c] }
-                spilledInts = spilled
-                return
-            }
-            let candidates = ([n] + (edges[n] ?? []).sorted()).filter { !spilled.contains($0) && fits($0) }
-            let victim = candidates.min { a, b in
-                let ca = (cost[a] ?? 0) / Double((edges[a]?.count ?? 0) + 1)
-                let cb = (cost[b] ?? 0) / Double((edges[b]?.count ?? 0) + 1)
-                return (ca, a) < (cb, b)
-            }
-            guard let victim else {
-                throw Unsupported(reason: "more than \(all.count) integer values live at once, and no value to spill")
-            }
-            spilled.insert(victim)
-        }
+        for (s, c) in colors { gprOf[s] = gprs[c] }
+        spilledInts = spilled
     }
 
     // MARK: - Code generation helpers
