@@ -101,9 +101,10 @@ struct RegisterAllocator {
         }
     }
 
-    /// Colors as `color` does, and when a node finds no color, spills one of it and its neighbors not
-    /// spilled yet — the one of lowest `cost` (then lowest id) that `maySpill(node, spilled so far)`
-    /// allows — and colors again without it. Nil when there is none to spill.
+    /// Colors as `color` does, and when a node finds no color, spills one of it and its neighbors that
+    /// hold a color — the one of lowest `cost` (then lowest id) that `maySpill(node, spilled so far)`
+    /// allows — and colors again without it. Nil when there is none to spill. (A neighbor not colored
+    /// yet comes later in the order: spilling it would leave the node as blocked as before.)
     func colorSpilling(
         _ order: [Int], prefer: (Int) -> [Int], shares: (_ node: Int, _ color: Int) -> Bool = { _, _ in true },
         cost: (Int) -> Double, maySpill: (_ node: Int, _ spilled: Set<Int>) -> Bool
@@ -116,7 +117,7 @@ struct RegisterAllocator {
                 return (colors, spilled)
             case .blocked(let index, let colors):
                 let n = order[index]
-                let candidates = ([n] + neighbors(n).filter { !spilled.contains($0) }).filter { maySpill($0, spilled) }
+                let candidates = ([n] + neighbors(n).filter { colors[$0] != nil }).filter { maySpill($0, spilled) }
                 guard let victim = candidates.min(by: { (cost($0), $0) < (cost($1), $1) }) else { return nil }
                 spilled.insert(victim)
                 // Without the node itself, the colors before it stay as they are: go on after it. Without
