@@ -15,8 +15,8 @@
 // of 32- and 64-bit lanes occupy registers at each width). A bool value is a mask of W lanes: 32-bit
 // lanes at W = 8, 64-bit lanes at W = 4. Each op becomes vector code on virtual registers (VectorCode);
 // the math functions come from MathLibrary through VectorBuilder, so they are the interpreter's
-// algorithm instruction for instruction. Each loop body is allocated on its own (linear scan, spilling
-// to the frame).
+// algorithm instruction for instruction. Each loop body is allocated on its own (its live intervals colored
+// by RegisterAllocator, spilling to the frame).
 //
 // Frame (rsp 32-byte aligned after the pushes; rbp keeps the caller's rsp):
 //

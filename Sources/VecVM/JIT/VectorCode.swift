@@ -1,10 +1,10 @@
-// Vector code: straight-line AVX2 code over virtual registers, a linear-scan register allocator for it,
-// and its emission into an X86Assembler. The kernel lowering (and through VectorBuilder the math
-// library) writes a loop body as a list of `VInst`s whose operands are virtual registers; `allocate`
-// gives every virtual register one home for its whole life — a YMM register, a stack slot (spilled), or
-// the fixed memory it was created with (constants in the code's data section, broadcast scalars in the
-// frame) — and `emit` writes the machine instructions, loading memory homes into scratch registers
-// where an instruction needs a register.
+// Vector code: straight-line AVX2 code over virtual registers, its register allocation (an interval
+// graph colored by RegisterAllocator), and its emission into an X86Assembler. The kernel lowering (and
+// through VectorBuilder the math library) writes a loop body as a list of `VInst`s whose operands are
+// virtual registers; `allocate` gives every virtual register one home for its whole life — a YMM
+// register, a stack slot (spilled), or the fixed memory it was created with (constants in the code's
+// data section, broadcast scalars in the frame) — and `emit` writes the machine instructions, loading
+// memory homes into scratch registers where an instruction needs a register.
 //
 // Registers: ymm0 ..< ymm13 are allocated (minus any the caller pins, such as reduction accumulators);
 // ymm13, ymm14, ymm15 are the emitter's scratch registers. Spill slots are 32-byte slots at
@@ -154,9 +154,17 @@ struct VectorCode {
 
     // MARK: - Allocation
 
-    /// Assigns homes: linear scan over live intervals (Poletto & Sarkar), spilling the interval that ends
-    /// last. `available` are the allocatable vector register numbers; spill slots of `slotBytes` each
-    /// are at `spillBase`.
+    /// Assigns homes by coloring the interference graph of the live intervals (RegisterAllocator): two
+    /// values interfere when their intervals overlap, but not one whose last use is an operand of the
+    /// instruction that defines the other. Colored in order of their starts, an interval graph takes
+    /// no more registers than the most values live at one point, as a linear scan over the intervals
+    /// (Poletto & Sarkar) does. A value prefers the register of an operand that dies at its defining
+    /// instruction (its partner: the in-place forms need no copy), the last operand first (fma's
+    /// addend: vfmadd231). When the registers run out, of the values live there the one whose
+    /// interval ends last is spilled, and of those the one that starts first (measured on the kernels
+    /// of the tests: fewer instructions than the one that starts last). `available` are the allocatable
+    /// vector register numbers, preferred in their order (low numbers first: ymm0-7 as the r/m operand
+    /// need no 3-byte VEX prefix); spill slots of `slotBytes` each are at `spillBase`.
     mutating func allocate(available: [Int], spillBase: Int32, slotBytes: Int32 = 32) {
         var start = [Int](repeating: -1, count: registerCount)
         var end = [Int](repeating: -1, count: registerCount)
@@ -169,60 +177,33 @@ struct VectorCode {
                 end[d.id] = max(end[d.id], i)
             }
         }
+        var spans: [Int: ClosedRange<Int>] = [:]
+        for id in 0..<registerCount where start[id] >= 0 { spans[id] = start[id]...end[id] }
+        var graph = RegisterAllocator(intervals: spans, touching: .share)
+        for id in spans.keys {
+            for s in insts[start[id]].sources.reversed() where s.id != id && spans[s.id] != nil { graph.pair(id, s.id) }
+        }
+        let order = spans.keys.sorted { start[$0] < start[$1] }
+        let scale = Double(insts.count + 1)
+        guard
+            let (colors, spilled) = graph.colorSpilling(
+                order, prefer: { _ in available }, cost: { -Double(end[$0]) * scale + Double(start[$0]) },
+                maySpill: { _, _ in true })
+        else { preconditionFailure("VectorCode.allocate: a value found neither a register nor a spill") }
         homes = [:]
         for (id, mem) in fixedHomes { homes[id] = .memory(mem) }
-        let order = (0..<registerCount).filter { start[$0] >= 0 }.sorted { start[$0] < start[$1] }
-        var free = available
-        var active: [Int] = []  // ids, holding registers
-        var spilled: [Int] = []
-        func takeSlot(_ id: Int) { spilled.append(id) }
-        for id in order {
-            // Expire intervals that end before this one starts (one that ends here may share: its last
-            // use is an operand of the instruction that defines this one).
-            active.removeAll { a in
-                if end[a] <= start[id] {
-                    if case .register(let r) = homes[a] { free.append(r) }
-                    return true
-                }
-                return false
-            }
-            if !free.isEmpty {
-                // Prefer the register of an operand that dies at the defining instruction (in-place forms).
-                let def = insts[start[id]]
-                var pick = free.count - 1
-                for s in def.sources {
-                    if case .register(let r) = homes[s.id], let k = free.firstIndex(of: r) { pick = k }
-                }
-                homes[id] = .register(free.remove(at: pick))
-                active.append(id)
-                continue
-            }
-            // Spill whichever of the active intervals and this one ends last.
-            let victim = active.max { end[$0] < end[$1] }!
-            if end[victim] > end[id], case .register(let r) = homes[victim] {
-                active.removeAll { $0 == victim }
-                takeSlot(victim)
-                homes[id] = .register(r)
-                active.append(id)
-            } else {
-                takeSlot(id)
-            }
-        }
-        // Spill slots, once the spilled values are known: a victim is spilled for its whole interval,
-        // which began before it was chosen, so slots are colored over the complete intervals.
-        spillSlots = 0
-        var slotEnds: [Int] = []  // per slot, the end of its last occupant
-        for id in spilled.sorted(by: { start[$0] < start[$1] }) {
-            let k =
-                slotEnds.firstIndex { $0 < start[id] }
-                ?? {
-                    slotEnds.append(-1)
-                    return slotEnds.count - 1
-                }()
-            slotEnds[k] = end[id]
-            homes[id] = .memory(X86.ptr(.rsp, spillBase + slotBytes * Int32(k)))
-        }
-        spillSlots = slotEnds.count
+        for (id, r) in colors { homes[id] = .register(r) }
+        // Spill slots, once the spilled values are known: a value is spilled for its whole interval, so
+        // slots are colored over the complete intervals; a slot is taken again only after its last
+        // occupant's interval has ended, so that no instruction reads and writes one slot.
+        let slotGraph = RegisterAllocator(intervals: spans.filter { spilled.contains($0.key) }, touching: .interfere)
+        // As many slots as spilled values: a coloring always exists.
+        guard
+            let slots = slotGraph.color(
+                order.filter { spilled.contains($0) }, prefer: { _ in Array(0..<spilled.count) })
+        else { preconditionFailure("VectorCode.allocate: \(spilled.count) spilled values found no slot among as many") }
+        for (id, k) in slots { homes[id] = .memory(X86.ptr(.rsp, spillBase + slotBytes * Int32(k))) }
+        spillSlots = (slots.values.max() ?? -1) + 1
     }
 
     /// Uses an instruction makes beyond its sources (the masks of masked accumulation).
