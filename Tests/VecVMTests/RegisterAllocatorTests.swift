@@ -13,8 +13,8 @@ import Testing
 struct RegisterAllocatorTests {
     /// Whether no edge of `graph` joins two nodes of one color.
     func isProper(_ colors: [Int: Int], _ graph: RegisterAllocator) -> Bool {
-        graph.edges.allSatisfy { a, neighbors in
-            neighbors.allSatisfy { b in colors[a] == nil || colors[a] != colors[b] }
+        graph.nodes.allSatisfy { a in
+            graph.neighbors(a).allSatisfy { b in colors[a] == nil || colors[a] != colors[b] }
         }
     }
 
@@ -39,6 +39,8 @@ struct RegisterAllocatorTests {
             var spans: [Int: ClosedRange<Int>] = [:]
             // One definition a point, as in a body: starts are distinct, ends anywhere after.
             for n in 0..<(5 + rng.int(40)) { spans[n] = n...(n + rng.int(12)) }
+            // Partners: each node would share with the one before it (a move chain), where it may.
+            let partners: (Int) -> [Int] = { $0 > 0 ? [$0 - 1] : [] }
             for touching in [RegisterAllocator.Touching.share, .interfere] {
                 let graph = RegisterAllocator(intervals: spans, touching: touching)
                 let order = spans.keys.sorted { spans[$0]!.lowerBound < spans[$1]!.lowerBound }
@@ -46,16 +48,26 @@ struct RegisterAllocatorTests {
                 #expect(isProper(colors, graph), "seed \(seed)")
                 #expect(Set(colors.values).count == mostLive(spans, touching), "seed \(seed) \(touching)")
                 #expect(colors.count == spans.count)
+                // The sweep colors as the graph's greedy coloring in start order does, partners included.
+                var paired = graph
+                for n in spans.keys { for p in partners(n) { paired.pair(n, p) } }
+                let swept = try #require(
+                    RegisterAllocator.colorIntervals(
+                        (0..<spans.count).map { spans[$0] }, touching: touching, partners: partners,
+                        prefer: { _ in Array(0..<spans.count) }))
+                #expect(swept.colors == paired.color(order, prefer: { _ in Array(0..<spans.count) }), "seed \(seed)")
+                #expect(swept.spilled.isEmpty)
             }
         }
     }
 
     @Test func anIntervalThatEndsWhereAnotherStartsSharesItsRegisterButNotItsSlot() {
         let spans = [0: 0...3, 1: 3...5]
-        #expect(RegisterAllocator(intervals: spans, touching: .share).edges.isEmpty)
-        #expect(RegisterAllocator(intervals: spans, touching: .interfere).neighbors(0) == [1])
+        let shared = RegisterAllocator(intervals: spans, touching: .share)
+        #expect(shared.nodes.allSatisfy { shared.neighbors($0).isEmpty })
+        #expect(Array(RegisterAllocator(intervals: spans, touching: .interfere).neighbors(0)) == [1])
         // A span of one point (a value never read) interferes with what is live across it.
-        #expect(RegisterAllocator(intervals: [0: 0...4, 1: 2...2], touching: .share).neighbors(1) == [0])
+        #expect(Array(RegisterAllocator(intervals: [0: 0...4, 1: 2...2], touching: .share).neighbors(1)) == [0])
     }
 
     @Test func partnersShareAColorWhenTheyDoNotInterfere() throws {
@@ -157,14 +169,23 @@ struct RegisterAllocatorTests {
     @Test func spillingAnIntervalGraphByLatestEndKeepsTheShortIntervals() throws {
         // Two registers: the long interval 0 gives way to the short ones that start after it (1 and 2
         // are live together with it), and those fit.
-        let spans: [Int: ClosedRange<Int>] = [0: 0...20, 1: 1...4, 2: 2...3, 3: 3...6, 4: 5...8]
-        let graph = RegisterAllocator(intervals: spans, touching: .share)
-        let order = spans.keys.sorted { spans[$0]!.lowerBound < spans[$1]!.lowerBound }
+        let spans: [ClosedRange<Int>?] = [0...20, 1...4, 2...3, 3...6, 5...8]
         let result = try #require(
-            graph.colorSpilling(
-                order, prefer: { _ in [0, 1] }, cost: { -Double(spans[$0]!.upperBound) }, maySpill: { _, _ in true }))
+            RegisterAllocator.colorIntervals(
+                spans, touching: .share, partners: { _ in [Int]() }, prefer: { _ in [0, 1] },
+                cost: { -Double(spans[$0]!.upperBound) }))
         #expect(result.spilled == [0])
-        #expect(result.colors == [1: 0, 2: 1, 3: 1, 4: 0])
+        // 2 takes 0's color, which 0 gave up.
+        #expect(result.colors == [1: 1, 2: 0, 3: 0, 4: 1])
+        #expect(
+            isProper(
+                result.colors,
+                RegisterAllocator(intervals: [0: 0...20, 1: 1...4, 2: 2...3, 3: 3...6, 4: 5...8], touching: .share)))
+        // Without costs, nothing may be spilled: nil.
+        #expect(
+            RegisterAllocator.colorIntervals(
+                spans, touching: .share, partners: { _ in [Int]() }, prefer: { _ in [0, 1] })
+                == nil)
     }
 
     @Test("every kernel of programs/ lowers at both ISAs", arguments: TestPaths.programNames())

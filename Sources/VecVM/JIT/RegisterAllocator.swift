@@ -15,50 +15,69 @@
 // are small (one function, one loop body) and greedy coloring with partners already removes the moves
 // that matter.
 
-/// An interference graph over node ids, with move partners, and its greedy coloring.
+/// An interference graph over node ids (small non-negative Ints: VM registers, virtual registers), with
+/// move partners, and its greedy coloring. Stored densely, by id: a bit set of neighbors per node and
+/// colors in an array (a kernel body of a thousand values is colored in a few hundred thousand
+/// instructions; with hashed sets it took ten times that, and doubled blackscholes' start-up).
 struct RegisterAllocator {
     /// Every node; one with no edge is colored too.
-    private(set) var nodes: Set<Int> = []
-    /// Nodes that must not share a color, both ways.
-    private(set) var edges: [Int: Set<Int>] = [:]
+    private(set) var nodes = RegisterSet()
+    /// Per node, the nodes that must not share its color (both ways).
+    private var adjacency: [RegisterSet] = []
     /// Nodes that would rather share a color (the two sides of a move: sharing removes the move), both
     /// ways, in the order they were paired.
-    private(set) var partners: [Int: [Int]] = [:]
+    private var partnerLists: [[Int]] = []
 
     init() {}
 
-    mutating func add(_ n: Int) { nodes.insert(n) }
+    private mutating func grow(_ n: Int) {
+        if n >= adjacency.count {
+            let more = Swift.max(n + 1, adjacency.count * 2) - adjacency.count
+            adjacency += Array(repeating: RegisterSet(), count: more)
+            partnerLists += Array(repeating: [], count: more)
+        }
+    }
+
+    mutating func add(_ n: Int) {
+        grow(n)
+        nodes.insert(n)
+    }
 
     mutating func interfere(_ a: Int, _ b: Int) {
         precondition(a != b, "RegisterAllocator: node \(a) cannot interfere with itself")
-        nodes.insert(a)
-        nodes.insert(b)
-        edges[a, default: []].insert(b)
-        edges[b, default: []].insert(a)
+        add(a)
+        add(b)
+        adjacency[a].insert(b)
+        adjacency[b].insert(a)
     }
 
     /// Makes every two of `members` interfere (values live at the same point).
     mutating func clique<S: Sequence<Int>>(_ members: S) {
         let all = Array(members)
+        for a in all { add(a) }
         for a in all {
-            nodes.insert(a)
-            for b in all where b != a { edges[a, default: []].insert(b) }
+            for b in all where b != a { adjacency[a].insert(b) }
         }
     }
 
     mutating func pair(_ a: Int, _ b: Int) {
-        nodes.insert(a)
-        nodes.insert(b)
-        partners[a, default: []].append(b)
-        partners[b, default: []].append(a)
+        add(a)
+        add(b)
+        partnerLists[a].append(b)
+        partnerLists[b].append(a)
     }
 
-    func neighbors(_ n: Int) -> Set<Int> { edges[n] ?? [] }
+    func neighbors(_ n: Int) -> RegisterSet { n < adjacency.count ? adjacency[n] : RegisterSet() }
 
-    func degree(_ n: Int) -> Int { edges[n]?.count ?? 0 }
+    func partners(_ n: Int) -> [Int] { n < partnerLists.count ? partnerLists[n] : [] }
+
+    func degree(_ n: Int) -> Int { n < adjacency.count ? adjacency[n].count : 0 }
 
     /// The nodes by degree, highest first, then by id: the most constrained are colored first.
-    var mostConstrainedFirst: [Int] { nodes.sorted { (degree($0), $1) > (degree($1), $0) } }
+    var mostConstrainedFirst: [Int] {
+        let degrees = Array(nodes).map { (node: $0, degree: degree($0)) }
+        return degrees.sorted { ($0.degree, $1.node) > ($1.degree, $0.node) }.map(\.node)
+    }
 
     /// Whether an interval that ends at the point where another starts interferes with it.
     enum Touching {
@@ -70,22 +89,75 @@ struct RegisterAllocator {
     }
 
     /// The interval graph of `spans` (node -> first and last point of its life): two nodes interfere
-    /// when their spans overlap.
+    /// when their spans overlap. What colorIntervals colors without building it (the tests compare
+    /// the two).
     init(intervals spans: [Int: ClosedRange<Int>], touching: Touching) {
-        let byStart = spans.keys.sorted { (spans[$0]!.lowerBound, $0) < (spans[$1]!.lowerBound, $1) }
-        var live: [Int] = []
-        for n in byStart {
-            let start = spans[n]!.lowerBound
-            live.removeAll { a in
-                switch touching {
-                case .share: spans[a]!.upperBound <= start
-                case .interfere: spans[a]!.upperBound < start
-                }
+        let byStart = spans.sorted { ($0.value.lowerBound, $0.key) < ($1.value.lowerBound, $1.key) }
+        if let top = spans.keys.max() { grow(top) }
+        var live: [(node: Int, end: Int)] = []
+        for (n, span) in byStart {
+            let start = span.lowerBound
+            switch touching {
+            case .share: live.removeAll { $0.end <= start }
+            case .interfere: live.removeAll { $0.end < start }
             }
             add(n)
-            for a in live { interfere(a, n) }
-            live.append(n)
+            for a in live { interfere(a.node, n) }
+            live.append((n, span.upperBound))
         }
+    }
+
+    /// Colors the interval graph of `spans` (by node id; nil: no such node) in start order (then id),
+    /// as `color` and `colorSpilling` would, by a sweep over the intervals instead of a graph: the
+    /// neighbors colored before a node are the intervals still live at its start. With `cost`, when
+    /// a node finds no color, the cheapest of it and the live intervals (then the lowest id) is
+    /// spilled and the node takes its color; without, nil then.
+    static func colorIntervals<Partners: Sequence<Int>>(
+        _ spans: [ClosedRange<Int>?], touching: Touching, partners: (Int) -> Partners, prefer: (Int) -> [Int],
+        cost: ((Int) -> Double)? = nil
+    ) -> (colors: [Int: Int], spilled: Set<Int>)? {
+        let order = spans.indices.filter { spans[$0] != nil }.sorted {
+            (spans[$0]!.lowerBound, $0) < (spans[$1]!.lowerBound, $1)
+        }
+        var colors = Colors(spans.count)
+        var spilled = Set<Int>()
+        var live: [(node: Int, end: Int)] = []
+        var taken = RegisterSet()
+        for n in order {
+            let span = spans[n]!
+            switch touching {
+            case .share: live.removeAll { $0.end <= span.lowerBound }
+            case .interfere: live.removeAll { $0.end < span.lowerBound }
+            }
+            taken.removeAll()
+            for l in live { taken.insert(colors[l.node]!) }
+            if let c = choose(n, taken, partners(n).lazy.compactMap { colors[$0] }, prefer(n)) {
+                colors[n] = c
+                live.append((n, span.upperBound))
+                continue
+            }
+            guard let cost else { return nil }
+            let victim = ([n] + live.map(\.node)).min { (cost($0), $0) < (cost($1), $1) }!
+            spilled.insert(victim)
+            guard victim != n else { continue }
+            let freed = colors[victim]!
+            colors[victim] = nil
+            live.removeAll { $0.node == victim }
+            taken.remove(freed)
+            colors[n] = choose(n, taken, partners(n).lazy.compactMap { colors[$0] }, prefer(n)) ?? freed
+            live.append((n, span.upperBound))
+        }
+        return (colors.dictionary(order), spilled)
+    }
+
+    /// The color a node takes: its first colored partner's (of `partnerColors`) that is not `taken`,
+    /// else the first of `prefer` that is not.
+    private static func choose(
+        _ n: Int, _ taken: RegisterSet, _ partnerColors: some Sequence<Int>, _ prefer: [Int],
+        shares: (Int, Int) -> Bool = { _, _ in true }
+    ) -> Int? {
+        for c in partnerColors where shares(n, c) && !taken.contains(c) { return c }
+        return prefer.first { !taken.contains($0) }
     }
 
     /// Colors the nodes of `order`, in that order (the others get no color and take none), each with
@@ -95,9 +167,10 @@ struct RegisterAllocator {
     func color(
         _ order: [Int], prefer: (Int) -> [Int], shares: (_ node: Int, _ color: Int) -> Bool = { _, _ in true }
     ) -> [Int: Int]? {
-        switch greedy(order, skipping: [], prefer, shares) {
-        case .colored(let colors): colors
-        case .blocked: nil
+        var colors = Colors(adjacency.count)
+        switch greedy(order, &colors, from: 0, skipping: RegisterSet(), prefer, shares) {
+        case .colored: return colors.dictionary(order)
+        case .blocked: return nil
         }
     }
 
@@ -110,44 +183,70 @@ struct RegisterAllocator {
         cost: (Int) -> Double, maySpill: (_ node: Int, _ spilled: Set<Int>) -> Bool
     ) -> (colors: [Int: Int], spilled: Set<Int>)? {
         var spilled = Set<Int>()
-        var resume = (index: 0, colors: [Int: Int]())
+        var skipped = RegisterSet()
+        var colors = Colors(adjacency.count)
+        var start = 0
         while true {
-            switch greedy(order, from: resume.index, colors: resume.colors, skipping: spilled, prefer, shares) {
-            case .colored(let colors):
-                return (colors, spilled)
-            case .blocked(let index, let colors):
+            switch greedy(order, &colors, from: start, skipping: skipped, prefer, shares) {
+            case .colored:
+                return (colors.dictionary(order), spilled)
+            case .blocked(let index):
                 let n = order[index]
                 let candidates = ([n] + neighbors(n).filter { colors[$0] != nil }).filter { maySpill($0, spilled) }
                 guard let victim = candidates.min(by: { (cost($0), $0) < (cost($1), $1) }) else { return nil }
                 spilled.insert(victim)
+                skipped.insert(victim)
                 // Without the node itself, the colors before it stay as they are: go on after it. Without
                 // a node colored before it, those after that one may change: start again.
-                resume = victim == n ? (index + 1, colors) : (0, [:])
+                if victim == n {
+                    start = index + 1
+                } else {
+                    colors = Colors(adjacency.count)
+                    start = 0
+                }
             }
+        }
+    }
+
+    /// Colors by node id (nil: none yet).
+    private struct Colors {
+        private var byNode: [Int]
+
+        init(_ count: Int) { byNode = Array(repeating: -1, count: count) }
+
+        subscript(n: Int) -> Int? {
+            get { n < byNode.count && byNode[n] >= 0 ? byNode[n] : nil }
+            set { byNode[n] = newValue ?? -1 }
+        }
+
+        func dictionary(_ order: [Int]) -> [Int: Int] {
+            var d: [Int: Int] = [:]
+            for n in order { if let c = self[n] { d[n] = c } }
+            return d
         }
     }
 
     private enum Greedy {
-        case colored([Int: Int])
-        /// The node at `index` of the order found no color; `colors` are those given before it.
-        case blocked(index: Int, colors: [Int: Int])
+        case colored
+        /// The node at `index` of the order found no color.
+        case blocked(index: Int)
     }
 
-    /// Colors `order[start...]` after `colors`, skipping `spilled`.
+    /// Colors `order[start...]` after the colors already given, skipping `spilled`.
     private func greedy(
-        _ order: [Int], from start: Int = 0, colors given: [Int: Int] = [:], skipping spilled: Set<Int>,
+        _ order: [Int], _ colors: inout Colors, from start: Int, skipping spilled: RegisterSet,
         _ prefer: (Int) -> [Int], _ shares: (Int, Int) -> Bool
     ) -> Greedy {
-        var colors = given
         for index in start..<order.count where !spilled.contains(order[index]) {
             let n = order[index]
-            let taken = Set(neighbors(n).compactMap { colors[$0] })
-            let shared = (partners[n] ?? []).compactMap { colors[$0] }.filter { shares(n, $0) }
-            guard let c = (shared + prefer(n)).first(where: { !taken.contains($0) }) else {
-                return .blocked(index: index, colors: colors)
+            var taken = RegisterSet()
+            for m in neighbors(n) { if let c = colors[m] { taken.insert(c) } }
+            let partnerColors = partners(n).compactMap { colors[$0] }
+            guard let c = Self.choose(n, taken, partnerColors, prefer(n), shares: shares) else {
+                return .blocked(index: index)
             }
             colors[n] = c
         }
-        return .colored(colors)
+        return .colored
     }
 }

@@ -13,6 +13,9 @@ struct RegisterSet: Equatable, Sequence {
 
     var isEmpty: Bool { words.allSatisfy { $0 == 0 } }
 
+    /// How many registers are in the set.
+    var count: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
+
     func contains(_ r: Int) -> Bool {
         let w = r >> 6
         return r >= 0 && w < words.count && words[w] & (1 << UInt64(r & 63)) != 0
@@ -27,6 +30,11 @@ struct RegisterSet: Equatable, Sequence {
     mutating func remove(_ r: Int) {
         let w = r >> 6
         if r >= 0 && w < words.count { words[w] &= ~(1 << UInt64(r & 63)) }
+    }
+
+    /// Empties the set, keeping its memory (a set refilled over and over allocates once).
+    mutating func removeAll() {
+        for i in words.indices { words[i] = 0 }
     }
 
     mutating func remove(_ range: Range<Int>) {

@@ -177,30 +177,27 @@ struct VectorCode {
                 end[d.id] = max(end[d.id], i)
             }
         }
-        var spans: [Int: ClosedRange<Int>] = [:]
-        for id in 0..<registerCount where start[id] >= 0 { spans[id] = start[id]...end[id] }
-        var graph = RegisterAllocator(intervals: spans, touching: .share)
-        for id in spans.keys {
-            for s in insts[start[id]].sources.reversed() where s.id != id && spans[s.id] != nil { graph.pair(id, s.id) }
-        }
-        let order = spans.keys.sorted { start[$0] < start[$1] }
+        let spans: [ClosedRange<Int>?] = (0..<registerCount).map { start[$0] >= 0 ? start[$0]...end[$0] : nil }
         let scale = Double(insts.count + 1)
         guard
-            let (colors, spilled) = graph.colorSpilling(
-                order, prefer: { _ in available }, cost: { -Double(end[$0]) * scale + Double(start[$0]) },
-                maySpill: { _, _ in true })
+            let (colors, spilled) = RegisterAllocator.colorIntervals(
+                spans, touching: .share,
+                // The operands of the defining instruction, the last first (fma's addend); a value
+                // that redefines itself (a merge) has no color yet, so it is no partner of its own.
+                partners: { id in self.insts[start[id]].sources.reversed().lazy.map(\.id) },
+                prefer: { _ in available }, cost: { -Double(end[$0]) * scale + Double(start[$0]) })
         else { preconditionFailure("VectorCode.allocate: a value found neither a register nor a spill") }
         homes = [:]
         for (id, mem) in fixedHomes { homes[id] = .memory(mem) }
         for (id, r) in colors { homes[id] = .register(r) }
         // Spill slots, once the spilled values are known: a value is spilled for its whole interval, so
         // slots are colored over the complete intervals; a slot is taken again only after its last
-        // occupant's interval has ended, so that no instruction reads and writes one slot.
-        let slotGraph = RegisterAllocator(intervals: spans.filter { spilled.contains($0.key) }, touching: .interfere)
-        // As many slots as spilled values: a coloring always exists.
+        // occupant's interval has ended, so that no instruction reads and writes one slot. As many
+        // slots as spilled values: a coloring always exists.
         guard
-            let slots = slotGraph.color(
-                order.filter { spilled.contains($0) }, prefer: { _ in Array(0..<spilled.count) })
+            let (slots, _) = RegisterAllocator.colorIntervals(
+                spans.indices.map { spilled.contains($0) ? spans[$0] : nil }, touching: .interfere,
+                partners: { _ in EmptyCollection<Int>() }, prefer: { _ in Array(0..<spilled.count) })
         else { preconditionFailure("VectorCode.allocate: \(spilled.count) spilled values found no slot among as many") }
         for (id, k) in slots { homes[id] = .memory(X86.ptr(.rsp, spillBase + slotBytes * Int32(k))) }
         spillSlots = (slots.values.max() ?? -1) + 1
