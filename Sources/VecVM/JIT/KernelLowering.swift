@@ -432,10 +432,17 @@ final class KernelLowering {
     func emitStoreLoops(
         unroll: Int, main: VectorCode, single: VectorCode, tail: VectorCode, nonTemporal: Bool, done: X86.Label
     ) {
-        let step = unroll * width
+        emitUnrolledLoop(main, step: unroll * width)
+        // Non-temporal stores are weakly ordered: fence them before anything else is stored.
+        if nonTemporal { a.sfence() }
+        emitSingleSteps(single, tail, end: done)
+    }
+
+    /// The main loop: `main` (unrolled steps) while a whole `step` of elements is left, up to the count
+    /// rounded down to a multiple of the step (in `limit`).
+    func emitUnrolledLoop(_ main: VectorCode, step: Int) {
         let mainLoop = a.newLabel()
         let mainDone = a.newLabel()
-        // limit = count rounded down to a multiple of the step.
         a.mov(limit, count)
         a.emit(.and, .gpr(limit), .imm(Int64(-step)))
         a.cmp(index, limit)
@@ -447,9 +454,6 @@ final class KernelLowering {
         a.cmp(index, limit)
         a.j(.l, mainLoop)
         a.bind(mainDone)
-        // Non-temporal stores are weakly ordered: fence them before anything else is stored.
-        if nonTemporal { a.sfence() }
-        emitSingleSteps(single, tail, end: done)
     }
 
     /// Whole steps while index <= count - W, then 1 ..< W elements under the tail masks (or none).
@@ -527,21 +531,8 @@ final class KernelLowering {
     // MARK: - Reductions
 
     func emitBoolCount(_ r: ReductionOp, unroll: Int, main: VectorCode, single: VectorCode, tail: VectorCode) {
-        let step = unroll * width
-        let mainLoop = a.newLabel()
-        let mainDone = a.newLabel()
         let done = a.newLabel()
-        a.mov(limit, count)
-        a.emit(.and, .gpr(limit), .imm(Int64(-step)))
-        a.cmp(index, limit)
-        a.j(.ge, mainDone)
-        a.align(16)
-        a.bind(mainLoop)
-        emitBody(main)
-        a.add(index, Int64(step))
-        a.cmp(index, limit)
-        a.j(.l, mainLoop)
-        a.bind(mainDone)
+        emitUnrolledLoop(main, step: unroll * width)
         emitSingleSteps(single, tail, end: done)
         a.bind(done)
         // count, any, all from the number of true lanes.
