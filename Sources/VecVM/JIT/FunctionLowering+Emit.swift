@@ -12,7 +12,8 @@ extension FunctionLowering {
             switch op {
             case .addInt: a.add(d, s)
             case .subInt: a.sub(d, s)
-            default: a.imul(d, s)
+            case .mulInt: a.imul(d, s)
+            default: preconditionFailure("emitIntBinary: \(op.name) is not an integer addition, subtraction or product")
             }
         }
         if d == l {
@@ -236,7 +237,8 @@ extension FunctionLowering {
             case .jumpIfGtImm: c = .g
             case .jumpIfGeImm: c = .ge
             case .jumpIfEqImm: c = .e
-            default: c = .ne
+            case .jumpIfNeImm: c = .ne
+            default: preconditionFailure("unreachable: \(ins.opcode.name) is not a jump against an immediate")
             }
             try jump(from: pc, to: pc + 1 + ins.sC, condition: c)
         case .forPrep:
@@ -269,9 +271,11 @@ extension FunctionLowering {
             switch st[opA] {
             case .int: a.mov(slotMem(0).qword, g(opA))
             case .f64: a.emit(.vmovsd, .mem(slotMem(0).qword), x(opA))
-            default:
+            case .f32:
                 a.emit(.vmovd, .gpr(.eax), x(opA))
                 a.mov(slotMem(0).qword, .rax)
+            case .unknown, .v32, .v64, .array, .reference, .covered, .conflict:
+                throw Unsupported(reason: "returns a value of kind \(st[opA]) from a scalar ret")
             }
             if hasSteps { emitReleaseBeforeReturn(pc) }
             if !needsContext { a.mov(.rax, -1) }
@@ -351,10 +355,12 @@ extension FunctionLowering {
                     a.emit(.test, .gpr(.eax), .gpr(.eax))
                     a.set(.ne, .al)
                     a.emit(.movzx, .gpr(.eax), .gpr(.al))
-                default:
+                case .all:
                     a.emit(.cmp, .gpr(.eax), .imm(isF64 ? 0xF : 0xFF))
                     a.set(.e, .al)
                     a.emit(.movzx, .gpr(.eax), .gpr(.al))
+                case .sum, .min, .max:
+                    preconditionFailure("unreachable: \(op.name) is not a count of lanes")
                 }
                 a.mov(g(opA), .rax)
             }
@@ -417,7 +423,8 @@ extension FunctionLowering {
             case .getF32: a.emit(.vmovss, x(opA), .mem(X86.ptr(.rax, index: g(opC), scale: 4).dword))
             case .setInt: a.mov(X86.ptr(.rax, index: g(opB), scale: 8).qword, g(opC))
             case .setFloat: a.emit(.vmovsd, .mem(X86.ptr(.rax, index: g(opB), scale: 8).qword), x(opC))
-            default: a.emit(.vmovss, .mem(X86.ptr(.rax, index: g(opB), scale: 4).dword), x(opC))
+            case .setF32: a.emit(.vmovss, .mem(X86.ptr(.rax, index: g(opB), scale: 4).dword), x(opC))
+            default: preconditionFailure("unreachable: \(ins.opcode.name) is not an element get or set")
             }
         case .length:
             a.mov(g(opA), X86.ptr(arraysBase, Int32(opB * 16 + 8)).qword)
