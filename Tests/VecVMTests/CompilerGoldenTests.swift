@@ -18,13 +18,31 @@ struct CompilerGoldenTests {
     }
 
     @Test func literalsTakeTheirContextType() throws {
-        // `let f: float = 7 / 2` divides floats (3.5); untyped it would be an int division.
+        // `let f: float = 7 / 2` divides floats (3.5, the 2.0 read from the constants: divFloatK);
+        // untyped it would be an int division.
         let ops = try opcodes("let f: float = 7 / 2\nlet i = 7 / 2")
         #expect(
+            ops == ["loadConst 1 1", "divFloatK 0 1 0", "loadInt 2 7", "loadInt 3 2", "divInt 1 2 3", "ret0"])
+    }
+
+    @Test func floatLiteralOperandsAreReadFromTheConstants() throws {
+        // A literal on the right of + - * /, or on the left of the commutative + and *: a K form. On
+        // the left of - and /, it is loaded into a register first.
+        let ops = try opcodes(
+            """
+            fn f(x: float) -> float { return (x * 2.0 + 0.5) / 4.0 - (3.0 * x + 1.0) + (1.0 - x) }
+            print(f(3.0))
+            """, function: "f")
+        #expect(
             ops == [
-                "loadConst 1 0", "loadConst 2 1", "divFloat 0 1 2", "loadInt 2 7", "loadInt 3 2", "divInt 1 2 3",
-                "ret0",
+                "mulFloatK 1 0 2", "addFloatK 2 1 1", "divFloatK 3 2 0", "mulFloatK 4 0 4", "addFloatK 5 4 3",
+                "subFloat 6 3 5", "loadConst 7 3", "subFloat 8 7 0", "addFloat 9 6 8", "ret 9", "ret0",
             ])
+        // (6.5 / 4) - 10 + (-2), the same with the JIT (f is native: the constants become memory
+        // operands) and without.
+        let source =
+            "fn f(x: float) -> float { return (x * 2.0 + 0.5) / 4.0 - (3.0 * x + 1.0) + (1.0 - x) }\nprint(f(3.0))"
+        for mode in Mode.all { #expect(run(source, mode: mode).output == "-10.375\n", "\(mode)") }
     }
 
     @Test func rangeLoopIsForPrepForLoop() throws {

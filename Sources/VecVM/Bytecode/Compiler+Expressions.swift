@@ -305,6 +305,7 @@ extension FunctionCompiler {
                 emit(Instruction(.addIntImm, a: r, b: l, c: b.op == .add ? imm : -imm))
                 return r
             }
+            if b.type == .float, let r = floatWithConstant(b, into: target) { return r }
             let l = expr(b.lhs)
             let rr = expr(b.rhs)
             let r = destination(target, b.type)
@@ -312,6 +313,38 @@ extension FunctionCompiler {
             scalarArithmetic(b.op, b.type, dst: r, lhs: l, rhs: rr)
             return r
         }
+    }
+
+    /// `x * 2.0`, `x - 0.5`, `2.0 * x`: float arithmetic with a literal operand reads the literal from
+    /// the constants (addFloatK, subFloatK, mulFloatK, divFloatK: Lua 5.4's K forms), one instruction
+    /// instead of a loadConst and the operation. A literal on the left only of `+` and `*`, whose
+    /// operands swap (IEEE addition and multiplication are commutative, and a literal is never a NaN
+    /// whose payload could tell the orders apart). Nil: no such form.
+    func floatWithConstant(_ b: BinaryExpr, into target: Int?) -> Int? {
+        let code: Opcode
+        switch b.op {
+        case .add: code = .addFloatK
+        case .sub: code = .subFloatK
+        case .mul: code = .mulFloatK
+        case .div: code = .divFloatK
+        case .mod, .and, .or, .eq, .ne, .lt, .le, .gt, .ge: return nil
+        }
+        let operand: Expr
+        let bits: UInt64
+        if let k = literalBits(b.rhs) {
+            (operand, bits) = (b.lhs, k)
+        } else if code == .addFloatK || code == .mulFloatK, let k = literalBits(b.lhs) {
+            (operand, bits) = (b.rhs, k)
+        } else {
+            return nil
+        }
+        let index = constant(bits)
+        guard index <= Int(UInt16.max) else { return nil }
+        let l = expr(operand)
+        let r = destination(target, .float)
+        location = b.location
+        emit(Instruction(code, a: r, b: l, c: index))
+        return r
     }
 
     /// A SIMD operand; a scalar is splatted into a temporary vector.

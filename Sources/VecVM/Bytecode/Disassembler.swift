@@ -55,6 +55,9 @@ enum Disassembler {
             let bits = f.constants[ins.bx]
             return
                 "K = \(Int64(bitPattern: bits)) / \(Double(bitPattern: bits)) / \(Float(bitPattern: UInt32(truncatingIfNeeded: bits)))"
+        case .addFloatK, .subFloatK, .mulFloatK, .divFloatK:
+            guard ins.c < f.constants.count else { return nil }
+            return "K[\(ins.c)] = \(Double(bitPattern: f.constants[ins.c]))"
         case .loadString:
             guard ins.bx < f.strings.count else { return nil }
             return "\"\(f.strings[ins.bx].value)\""

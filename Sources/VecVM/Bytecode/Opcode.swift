@@ -27,6 +27,7 @@ enum Opcode: UInt8, CaseIterable {
     case getGlobal, getGlobal4, getGlobalRef, setGlobal, setGlobal4, setGlobalRef
     case addInt, subInt, mulInt, divInt, modInt, addIntImm, negInt
     case addFloat, subFloat, mulFloat, divFloat, negFloat
+    case addFloatK, subFloatK, mulFloatK, divFloatK
     case addF32, subF32, mulF32, divF32, negF32
     case scalarMath, scalarFma
     case ltInt, leInt, eqInt, neInt, compare, not
@@ -315,6 +316,11 @@ enum Opcode: UInt8, CaseIterable {
         case .subFloat: Info(.abc, setsA: .scalar, b: .scalar, c: .scalar, "R[A] = R[B] - R[C] (float)")
         case .mulFloat: Info(.abc, setsA: .scalar, b: .scalar, c: .scalar, "R[A] = R[B] * R[C] (float)")
         case .divFloat: Info(.abc, setsA: .scalar, b: .scalar, c: .scalar, "R[A] = R[B] / R[C] (float)")
+        // Lua 5.4's K forms: a float literal operand read from the constants, not loaded into a register.
+        case .addFloatK: Info(.abc, setsA: .scalar, b: .scalar, c: .index(.constants), "R[A] = R[B] + K[C] (float)")
+        case .subFloatK: Info(.abc, setsA: .scalar, b: .scalar, c: .index(.constants), "R[A] = R[B] - K[C] (float)")
+        case .mulFloatK: Info(.abc, setsA: .scalar, b: .scalar, c: .index(.constants), "R[A] = R[B] * K[C] (float)")
+        case .divFloatK: Info(.abc, setsA: .scalar, b: .scalar, c: .index(.constants), "R[A] = R[B] / K[C] (float)")
         case .negFloat: Info(.ab, setsA: .scalar, b: .scalar, "R[A] = -R[B] (float)")
         case .addF32: Info(.abc, setsA: .scalar, b: .scalar, c: .scalar, "R[A] = R[B] + R[C] (f32)")
         case .subF32: Info(.abc, setsA: .scalar, b: .scalar, c: .scalar, "R[A] = R[B] - R[C] (f32)")

@@ -245,7 +245,7 @@ private struct FunctionVerifier {
         case .nop, .move, .moveRef, .move4, .loadInt, .loadConst, .loadConst4, .loadString, .clearRefs,
             .getGlobal, .getGlobal4, .getGlobalRef, .setGlobal, .setGlobal4, .setGlobalRef,
             .addInt, .subInt, .mulInt, .divInt, .modInt, .addIntImm, .negInt,
-            .addFloat, .subFloat, .mulFloat, .divFloat, .negFloat,
+            .addFloat, .subFloat, .mulFloat, .divFloat, .negFloat, .addFloatK, .subFloatK, .mulFloatK, .divFloatK,
             .addF32, .subF32, .mulF32, .divF32, .negF32, .scalarMath, .scalarFma,
             .ltInt, .leInt, .eqInt, .neInt, .compare, .not,
             .jump, .jumpIfTrue, .jumpIfFalse, .jumpIfLtInt, .jumpIfLeInt, .jumpIfEqInt, .jumpIfNeInt,

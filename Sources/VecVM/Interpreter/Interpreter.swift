@@ -254,6 +254,14 @@ enum Interpreter {
                 regs[a] = (asFloat(regs[fieldB(w)]) * asFloat(regs[fieldC(w)])).bitPattern
             case .divFloat:
                 regs[a] = (asFloat(regs[fieldB(w)]) / asFloat(regs[fieldC(w)])).bitPattern
+            case .addFloatK:
+                regs[a] = (asFloat(regs[fieldB(w)]) + asFloat(consts[fieldC(w)])).bitPattern
+            case .subFloatK:
+                regs[a] = (asFloat(regs[fieldB(w)]) - asFloat(consts[fieldC(w)])).bitPattern
+            case .mulFloatK:
+                regs[a] = (asFloat(regs[fieldB(w)]) * asFloat(consts[fieldC(w)])).bitPattern
+            case .divFloatK:
+                regs[a] = (asFloat(regs[fieldB(w)]) / asFloat(consts[fieldC(w)])).bitPattern
             case .negFloat:
                 regs[a] = (-asFloat(regs[fieldB(w)])).bitPattern
             case .addF32:

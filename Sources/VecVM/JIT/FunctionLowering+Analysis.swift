@@ -81,6 +81,9 @@ extension FunctionLowering {
             use(opB, .f64)
             use(opC, .f64)
             def(opA, .f64)
+        case .addFloatK, .subFloatK, .mulFloatK, .divFloatK:
+            use(opB, .f64)
+            def(opA, .f64)
         case .addF32, .subF32, .mulF32, .divF32:
             use(opB, .f32)
             use(opC, .f32)
@@ -254,7 +257,8 @@ extension FunctionLowering {
         switch ins.opcode {
         case .nop, .clearRefs, .jump, .ret0, .call, .move, .move4, .loadInt, .loadConst, .addInt, .subInt, .mulInt,
             .divInt, .modInt, .ltInt, .leInt, .eqInt, .neInt, .addIntImm, .negInt, .not, .addFloat, .subFloat,
-            .mulFloat, .divFloat, .addF32, .subF32, .mulF32, .divF32, .negFloat, .negF32, .scalarMath, .scalarFma,
+            .mulFloat, .divFloat, .addFloatK, .subFloatK, .mulFloatK, .divFloatK, .addF32, .subF32, .mulF32, .divF32,
+            .negFloat, .negF32, .scalarMath, .scalarFma,
             .compare, .jumpIfTrue, .jumpIfFalse, .jumpIfLtInt, .jumpIfLeInt, .jumpIfEqInt, .jumpIfNeInt,
             .jumpIfLtImm, .jumpIfLeImm, .jumpIfGtImm, .jumpIfGeImm, .jumpIfEqImm, .jumpIfNeImm, .forPrep, .forLoop,
             .convert, .ret, .ret4, .simdBinary, .simdUnary, .simdFma, .splat, .simdReduce, .simdCompare, .simdMask,

@@ -40,6 +40,8 @@ extension FunctionLowering {
         case .move, .move4, .addIntImm, .negInt, .not, .negFloat, .negF32, .scalarFma, .convert, .simdUnary,
             .simdFma, .splat, .simdReduce:
             return abc(true, true, false)
+        case .addFloatK, .subFloatK, .mulFloatK, .divFloatK:
+            return Instruction(op, a: ins.a + d, b: ins.b + d, c: ins.c + k, k: ins.k)
         case .addInt, .subInt, .mulInt, .divInt, .modInt, .ltInt, .leInt, .eqInt, .neInt, .addFloat, .subFloat,
             .mulFloat, .divFloat, .addF32, .subF32, .mulF32, .divF32, .scalarMath, .compare, .simdBinary,
             .simdCompare, .simdMask, .simdSelect, .lane:

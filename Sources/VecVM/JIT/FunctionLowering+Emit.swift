@@ -166,6 +166,18 @@ extension FunctionLowering {
         case .subFloat: a.emit(VectorOps.binary(.sub, .f64, .scalar), x(opA), x(opB), x(opC))
         case .mulFloat: a.emit(VectorOps.binary(.mul, .f64, .scalar), x(opA), x(opB), x(opC))
         case .divFloat: a.emit(VectorOps.binary(.div, .f64, .scalar), x(opA), x(opB), x(opC))
+        case .addFloatK, .subFloatK, .mulFloatK, .divFloatK:
+            // The constant as the instruction's memory operand (the code's data section).
+            let op: LaneBinary =
+                switch ins.opcode {
+                case .addFloatK: .add
+                case .subFloatK: .sub
+                case .mulFloatK: .mul
+                case .divFloatK: .div
+                default: preconditionFailure("unreachable: \(ins.opcode.name) is not a K form")
+                }
+            let c = a.constant(int64: [Int64(bitPattern: constants[opC])], alignment: 8)
+            a.emit(VectorOps.binary(op, .f64, .scalar), x(opA), x(opB), .mem(X86.ptr(c).qword))
         case .addF32: a.emit(VectorOps.binary(.add, .f32, .scalar), x(opA), x(opB), x(opC))
         case .subF32: a.emit(VectorOps.binary(.sub, .f32, .scalar), x(opA), x(opB), x(opC))
         case .mulF32: a.emit(VectorOps.binary(.mul, .f32, .scalar), x(opA), x(opB), x(opC))

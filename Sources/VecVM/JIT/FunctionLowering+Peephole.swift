@@ -15,7 +15,7 @@ extension FunctionLowering {
         switch op {
         case .loadInt, .loadConst, .addInt, .subInt, .mulInt, .addIntImm, .negInt, .not, .ltInt, .leInt, .eqInt,
             .neInt, .addFloat, .subFloat, .mulFloat, .divFloat, .addF32, .subF32, .mulF32, .divF32, .negFloat,
-            .negF32, .convert:
+            .negF32, .convert, .addFloatK, .subFloatK, .mulFloatK, .divFloatK:
             return true
         default:
             return false
@@ -27,7 +27,8 @@ extension FunctionLowering {
     static func registerOperands(_ op: Opcode) -> (b: Bool, c: Bool) {
         switch op {
         case .loadInt, .loadConst: return (false, false)
-        case .addIntImm, .negInt, .not, .negFloat, .negF32, .convert: return (true, false)
+        case .addIntImm, .negInt, .not, .negFloat, .negF32, .convert, .addFloatK, .subFloatK, .mulFloatK, .divFloatK:
+            return (true, false)
         default: return (true, true)
         }
     }
