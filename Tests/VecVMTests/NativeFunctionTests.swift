@@ -558,6 +558,25 @@ struct NativeFunctionTests {
         #expect(!isNative("tell") && !isNative("laterRecv"))
         #expect(jitRuns.interpreted.contains("tell: uses io"))
     }
+    /// Runs `source` with the JIT on one P without timer preemption (a flag set at a call entry would
+    /// hand a chain over too), checks its output against `--no-jit`'s (and `expected`), and returns
+    /// the VM for its counters; the caller shuts it down.
+    func runForChains(
+        _ source: String, expecting expected: String? = nil, sourceLocation: Testing.SourceLocation = #_sourceLocation
+    ) -> VM {
+        let out = CapturedOutput()
+        let vm = VM(
+            configuration: VMConfiguration(
+                procs: 1, quantumNanoseconds: 10_000_000_000, jit: true, asyncPreemption: false, output: out))
+        #expect(throws: Never.self, sourceLocation: sourceLocation) {
+            try vm.run(source: source, fileName: "chain.vec")
+        }
+        let interpreted = run(source, mode: Mode(procs: 1, jit: false, asyncPreemption: false)).output
+        #expect(out.text == interpreted, sourceLocation: sourceLocation)
+        if let expected { #expect(out.text == expected, sourceLocation: sourceLocation) }
+        return vm
+    }
+
     /// The first call down a chain of native functions finds the register stack large enough for
     /// all of them (runNative makes room for NativeFunction.reachExtent), so no call entry hands its
     /// frame to the interpreter — which used to run that whole call, loop included, interpreted (the
@@ -576,14 +595,8 @@ struct NativeFunctionTests {
             print(outer(100, v))
             print(outer(50, v))
             """
-        let out = CapturedOutput()
-        // No timer preemption: a flag set at a call entry would hand a chain over too.
-        let vm = VM(
-            configuration: VMConfiguration(
-                procs: 1, quantumNanoseconds: 10_000_000_000, jit: true, asyncPreemption: false, output: out))
+        let vm = runForChains(source)
         defer { vm.shutdown() }
-        #expect(throws: Never.self) { try vm.run(source: source, fileName: "chain.vec") }
-        #expect(out.text == run(source, mode: Mode(procs: 1, jit: false, asyncPreemption: false)).output)
         #expect(vm.stats.nativeChainsLeft.load(ordering: .relaxed) == 0)
         #expect(vm.statistics.contains("jit.chains.left=0"))
         #expect(vm.nativeFunctions.compiled.contains("outer"))
@@ -601,14 +614,8 @@ struct NativeFunctionTests {
             }
             print(down(3000, 0))
             """
-        let out = CapturedOutput()
-        let vm = VM(
-            configuration: VMConfiguration(
-                procs: 1, quantumNanoseconds: 10_000_000_000, jit: true, asyncPreemption: false, output: out))
+        let vm = runForChains(source, expecting: "12000\n")
         defer { vm.shutdown() }
-        #expect(throws: Never.self) { try vm.run(source: source, fileName: "deep.vec") }
-        #expect(out.text == "12000\n")
-        #expect(out.text == run(source, mode: Mode(procs: 1, jit: false, asyncPreemption: false)).output)
         let left = vm.stats.nativeChainsLeft.load(ordering: .relaxed)
         #expect(left > 0)
         #expect(vm.stats.nativeChainsResumed.load(ordering: .relaxed) == left)
