@@ -3,7 +3,9 @@
 // coalescing moves through partners, and when they run out keeping the cheapest in their slots); the
 // kernel lowering colors the live intervals of a loop body's virtual vector registers (an interval
 // graph: colored in start order, greedy coloring uses no more colors than the most intervals live at
-// one point, as linear scan does), then the spill slots of the intervals it spilled.
+// one point, as linear scan does), then the spill slots of the intervals it spilled. An interval graph
+// is colored by a sweep (colorIntervals) without building it: in start order, the neighbors already
+// colored are exactly the intervals still live, so the sweep picks the colors `color` would.
 //
 // It knows nothing of machines or of either lowering: nodes and colors are Ints (the caller maps colors
 // to registers or slots), and the caller chooses the order, each node's preferred colors and the spill
@@ -17,8 +19,8 @@
 
 /// An interference graph over node ids (small non-negative Ints: VM registers, virtual registers), with
 /// move partners, and its greedy coloring. Stored densely, by id: a bit set of neighbors per node and
-/// colors in an array (a kernel body of a thousand values is colored in a few hundred thousand
-/// instructions; with hashed sets it took ten times that, and doubled blackscholes' start-up).
+/// colors in an array (with hashed sets, and kernels' interval graphs built rather than swept,
+/// blackscholes' whole run took 85.0M instructions instead of 43.8M).
 struct RegisterAllocator {
     /// Every node; one with no edge is colored too.
     private(set) var nodes = RegisterSet()
