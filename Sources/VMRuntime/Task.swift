@@ -630,13 +630,8 @@ private func spillHandles(_ s: SchedPtr, _ p: PPtr) -> Bool {
     vm_mutex_lock(&s.pointee.lock)
     defer { vm_mutex_unlock(&s.pointee.lock) }
     if s.pointee.nhandlefree >= schedHandleLimit { return false }
-    while p.pointee.nhandlefree > perPHandleLimit / 2, let raw = p.pointee.handlefree {
-        let ref = Unmanaged<GHandle>.fromOpaque(raw)
-        ref._withUnsafeGuaranteedRef { h in
-            p.pointee.handlefree = h.nextFree?.toOpaque()
-            h.nextFree = s.pointee.handlefree.map { Unmanaged<GHandle>.fromOpaque($0) }
-        }
-        s.pointee.handlefree = raw
+    while p.pointee.nhandlefree > perPHandleLimit / 2, p.pointee.handlefree != nil {
+        moveFirstHandle(&p.pointee.handlefree, to: &s.pointee.handlefree)
         p.pointee.nhandlefree -= 1
         s.pointee.nhandlefree += 1
     }
@@ -667,17 +662,25 @@ func takeReusableHandle() -> GHandle? {
 private func refillHandles(_ s: SchedPtr, _ p: PPtr) -> Bool {
     vm_mutex_lock(&s.pointee.lock)
     defer { vm_mutex_unlock(&s.pointee.lock) }
-    while p.pointee.nhandlefree < perPHandleLimit / 2, let raw = s.pointee.handlefree {
-        let ref = Unmanaged<GHandle>.fromOpaque(raw)
-        ref._withUnsafeGuaranteedRef { h in
-            s.pointee.handlefree = h.nextFree?.toOpaque()
-            h.nextFree = p.pointee.handlefree.map { Unmanaged<GHandle>.fromOpaque($0) }
-        }
-        p.pointee.handlefree = raw
+    while p.pointee.nhandlefree < perPHandleLimit / 2, s.pointee.handlefree != nil {
+        moveFirstHandle(&s.pointee.handlefree, to: &p.pointee.handlefree)
         s.pointee.nhandlefree -= 1
         p.pointee.nhandlefree += 1
     }
     return p.pointee.handlefree != nil
+}
+
+/// Moves the first handle of the list `from` (a non-empty list of handles linked through
+/// GHandle.nextFree, each retained once by the list) to the front of the list `to`; the caller
+/// adjusts the two counts.
+@inline(__always)
+private func moveFirstHandle(_ from: inout UnsafeMutableRawPointer?, to: inout UnsafeMutableRawPointer?) {
+    let raw = from!
+    Unmanaged<GHandle>.fromOpaque(raw)._withUnsafeGuaranteedRef { h in
+        from = h.nextFree?.toOpaque()
+        h.nextFree = to.map { Unmanaged<GHandle>.fromOpaque($0) }
+    }
+    to = raw
 }
 
 /// Abandons a G whose run has ended (dequeued stale, or switched out with ABANDON).

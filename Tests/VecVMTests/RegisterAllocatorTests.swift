@@ -205,3 +205,24 @@ struct RegisterAllocatorTests {
         }
     }
 }
+
+extension RegisterAllocator {
+    /// The interval graph of `spans` (node -> first and last point of its life): two nodes interfere
+    /// when their spans overlap. What colorIntervals colors without building it: the reference the
+    /// tests compare its colors with.
+    init(intervals spans: [Int: ClosedRange<Int>], touching: Touching) {
+        self.init()
+        let byStart = spans.sorted { ($0.value.lowerBound, $0.key) < ($1.value.lowerBound, $1.key) }
+        var live: [(node: Int, end: Int)] = []
+        for (n, span) in byStart {
+            let start = span.lowerBound
+            switch touching {
+            case .share: live.removeAll { $0.end <= start }
+            case .interfere: live.removeAll { $0.end < start }
+            }
+            add(n)
+            for a in live { interfere(a.node, n) }
+            live.append((n, span.upperBound))
+        }
+    }
+}

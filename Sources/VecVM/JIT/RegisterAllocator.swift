@@ -90,25 +90,6 @@ struct RegisterAllocator {
         case interfere
     }
 
-    /// The interval graph of `spans` (node -> first and last point of its life): two nodes interfere
-    /// when their spans overlap. What colorIntervals colors without building it (the tests compare
-    /// the two).
-    init(intervals spans: [Int: ClosedRange<Int>], touching: Touching) {
-        let byStart = spans.sorted { ($0.value.lowerBound, $0.key) < ($1.value.lowerBound, $1.key) }
-        if let top = spans.keys.max() { grow(top) }
-        var live: [(node: Int, end: Int)] = []
-        for (n, span) in byStart {
-            let start = span.lowerBound
-            switch touching {
-            case .share: live.removeAll { $0.end <= start }
-            case .interfere: live.removeAll { $0.end < start }
-            }
-            add(n)
-            for a in live { interfere(a.node, n) }
-            live.append((n, span.upperBound))
-        }
-    }
-
     /// Colors the interval graph of `spans` (by node id; nil: no such node) in start order (then id),
     /// as `color` and `colorSpilling` would, by a sweep over the intervals instead of a graph: the
     /// neighbors colored before a node are the intervals still live at its start. With `cost`, when
