@@ -34,6 +34,33 @@ extension RuntimeTests {
             }
         }
 
+        /// A signal for a due timer that landed outside a safe point is sent again 200 µs later,
+        /// then after 400 and 800 µs, then every tick (Sysmon.scan), not first at the next tick.
+        @Test func aDueTimerIsSignalledAgainSoonThenBackingOff() {
+            var delays: [Int64] = []
+            var d: Int64 = 0
+            for _ in 0..<5 {
+                d = Sysmon.timerRetry(after: d)
+                delays.append(d)
+            }
+            #expect(delays == [200_000, 400_000, 800_000, 1_000_000, 1_000_000])
+            #expect(Sysmon.firstTimerRetryNanoseconds < Sysmon.tickNanoseconds)
+        }
+
+        /// Sysmon sleeps to a busy P's timer early by its measured oversleep (a running average of
+        /// capped measures); other deadlines it sleeps to as they are.
+        @Test func sysmonSleepsToATimerEarlyByItsOversleep() {
+            let due: Int64 = 1_000_000_000
+            #expect(Sysmon.sleepDeadline(next: due, timerNext: due, oversleep: 20_000) == due - 20_000)
+            #expect(Sysmon.sleepDeadline(next: due, timerNext: Int64.max, oversleep: 20_000) == due)
+            var average: Int64 = 20_000
+            for _ in 0..<100 { average = Sysmon.noteOversleep(30_000, into: average) }
+            #expect(abs(average - 30_000) < 100)
+            average = Sysmon.noteOversleep(10_000_000, into: 0)
+            #expect(average == Sysmon.maximumOversleepNanoseconds / 8)
+            #expect(Sysmon.noteOversleep(-5, into: 8) == 7)
+        }
+
         @Test func sleepNeverWakesEarly() {
             let s = Scheduler(configuration: .init(procs: 2))
             defer { s.shutdown() }

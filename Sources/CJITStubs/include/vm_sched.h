@@ -349,6 +349,9 @@ struct vm_p {
     void *handlefree;
     uint32_t nhandlefree;
     uint32_t pad1;
+    // sysmon-private: how long after signalling for this P's due timer sysmon looks again (0: no
+    // signal sent for the timer due now). Doubles at each look that finds it still due.
+    int64_t sysmon_timer_retry;
 };
 
 // Offsets: VM_P_OFF_* in vm_offsets.h.
