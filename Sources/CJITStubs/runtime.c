@@ -577,3 +577,16 @@ void vm_trim_heap(void) {
     malloc_trim(0);
 #endif
 }
+
+// glibc grows the heap of a thread's arena (each M allocates its tasks' state in its own) by
+// exactly what an allocation needs, rounded up to a page, with an mprotect of the next page of its
+// 64 MiB reservation: 100,000 parked tasks (about 1.1 KB each) made 22,600 mprotect calls, each a
+// change of the mapping, about a third of the run's system time. A top pad as large as a heap makes
+// each heap writable once, when it is created (and pads the main arena's sbrk); untouched pages
+// stay unbacked. It also lets each arena keep up to that much free memory at its top instead of
+// giving it back at once (malloc_trim, vm_trim_heap, still does).
+void vm_heap_grow_in_large_steps(void) {
+#ifdef __GLIBC__
+    mallopt(M_TOP_PAD, 64 << 20);
+#endif
+}
