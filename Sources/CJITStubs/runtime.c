@@ -584,9 +584,14 @@ void vm_trim_heap(void) {
 // change of the mapping, about a third of the run's system time. A top pad as large as a heap makes
 // each heap writable once, when it is created (and pads the main arena's sbrk); untouched pages
 // stay unbacked. It also lets each arena keep up to that much free memory at its top instead of
-// giving it back at once (malloc_trim, vm_trim_heap, still does).
+// giving it back at once: sysmon trims the heap (vm_trim_heap) when the schedulers go idle.
+static int heap_keeps_free_memory;
+
 void vm_heap_grow_in_large_steps(void) {
 #ifdef __GLIBC__
     mallopt(M_TOP_PAD, 64 << 20);
+    __atomic_store_n(&heap_keeps_free_memory, 1, __ATOMIC_RELEASE);
 #endif
 }
+
+bool vm_heap_keeps_free_memory(void) { return __atomic_load_n(&heap_keeps_free_memory, __ATOMIC_ACQUIRE) != 0; }

@@ -515,8 +515,9 @@ public enum HeapGrowth {
     /// Makes glibc's malloc grow each arena heap in one step (M_TOP_PAD of 64 MiB) instead of a page
     /// at a time with an mprotect each: the Ms allocate their tasks' state in arenas of their own,
     /// and 100,000 parked tasks cost 22,600 such calls. Untouched pages stay unbacked; each arena may
-    /// keep up to 64 MiB of free memory instead of giving it back at once. Call it before any
-    /// scheduler starts (arenas made before keep their page steps). Does nothing elsewhere.
+    /// keep up to 64 MiB of free memory until the process's schedulers go idle, when sysmon trims the
+    /// heap (Sysmon.swift). Call it before any scheduler starts (arenas made before keep their page
+    /// steps). Does nothing elsewhere.
     public static func inLargeSteps() { vm_heap_grow_in_large_steps() }
 }
 

@@ -14,7 +14,9 @@
 // - if the P has queued work while an M is idle and none spins, wakes one (a waker that
 //   handed a G to runnext and kept running).
 // Each pass also runs the stack pool's scavenger when it is due (free stacks unused for a
-// scavenge period give back their pages; Stacks.swift).
+// scavenge period give back their pages; Stacks.swift). Where the executable made the C heap grow
+// in large steps (HeapGrowth.inLargeSteps: freed memory then stays in malloc's arenas), sysmon
+// trims the heap once each time every P has been idle for the few ticks before its deep sleep.
 // It then sleeps until the earliest of: a busy P's quantum deadline, a busy P's earliest
 // timer, the scavenger's deadline, one tick (1 ms) while anything runs. A timed sleep wakes late
 // (about 20 µs on this VM), and for a timer each late microsecond is the sleeper's: sysmon
@@ -150,6 +152,8 @@ enum Sysmon {
     private static func loop() {
         vm_helper_thread_init("vecvm-sysmon")
         var lastBusy = vm_nanotime()
+        // Whether the heap was trimmed since anything last ran (see the file's first lines).
+        var trimmedSinceBusy = true
         while true {
             vm_store_seqcst_u32(note, 0)
             vm_store_seqcst_i64(wakeAt, Int64.max)
@@ -165,9 +169,15 @@ enum Sysmon {
             let pool = StackPool.shared
             if pool.scavengeAt.load(ordering: .acquiring) <= now { pool.scavenge(now: now) }
             next = min(next, pool.scavengeAt.load(ordering: .acquiring))
-            if busy { lastBusy = now }
+            if busy {
+                lastBusy = now
+                trimmedSinceBusy = false
+            }
             if busy || now - lastBusy < idleTicksBeforeDeepSleep * tickNanoseconds {
                 next = min(next, now + tickNanoseconds)
+            } else if !trimmedSinceBusy {
+                trimmedSinceBusy = true
+                if vm_heap_keeps_free_memory() { vm_trim_heap() }
             }
             if timerNext != Int64.max && timerNext == next && timerNext - now <= maximumSpinNanoseconds {
                 // Due within the spin bound: wait it out here, unless woken (a new deadline).

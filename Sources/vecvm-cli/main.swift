@@ -390,7 +390,8 @@ signal(SIGXFSZ, SIG_IGN)
 // A crash (a fault in an `extern` C function, `kill -SEGV`, SIGQUIT) prints a few lines and ends the
 // process by its signal, never a Swift backtrace or a helper process left behind.
 CrashReporting.install(programName: "vecvm")
-// Spawning many tasks grows the C heap by whole arena heaps, not an mprotect every page.
+// Spawning many tasks grows the C heap by whole arena heaps, not an mprotect every page; what the
+// tasks freed goes back to the system when the program goes idle (sysmon trims the heap).
 MemoryTuning.growHeapInLargeSteps()
 
 // `vecvm FILE.vec` runs the file (Run is the default subcommand); `vecvm` alone starts the REPL, which

@@ -629,6 +629,9 @@ void vm_trim_heap(void);
 // Makes the C heap grow in steps of a whole arena heap (glibc: M_TOP_PAD 64 MiB; see runtime.c).
 // Process-wide: for executables (MemoryTuning), before any other thread allocates.
 void vm_heap_grow_in_large_steps(void);
+// Whether vm_heap_grow_in_large_steps was called: the heap then keeps freed memory until trimmed
+// (sysmon trims it once each time the process's schedulers go idle).
+bool vm_heap_keeps_free_memory(void);
 
 static inline __attribute__((always_inline)) uintptr_t vm_load_uptr(const uintptr_t *p) {
     return __atomic_load_n(p, __ATOMIC_ACQUIRE);
