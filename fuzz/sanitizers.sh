@@ -35,6 +35,11 @@ asan_skip=(
     # cannot start under it (it reserves terabytes of shadow address space at start:
     # "AddressSanitizer failed to allocate 0xdfff0001000 bytes").
     "taskStacksRefusedByTheSystemAreOutOfMemory"
+    # Asserts that the resident set falls below half its peak once the program goes idle, which
+    # sysmon's trim of glibc's heap (malloc_trim) makes happen. Under ASan malloc is ASan's
+    # allocator: mallopt and malloc_trim do not reach it, and its quarantine keeps freed memory
+    # resident on purpose (it measured 558 of 559 MB). Without ASan the test runs as it is.
+    "theHeapIsGivenBackWhenTheProgramGoesIdle"
     # Bounds the RSS that 10 VMs leave after each held a 64 MB array: ASan's quarantine keeps freed
     # memory resident on purpose (it measured 72.5 MB over the bound of 64 MB). The memory is given
     # back without ASan (this test) and the accounting is exact under ASan too (the charged-bytes
