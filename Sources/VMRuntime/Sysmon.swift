@@ -208,7 +208,7 @@ enum Sysmon {
             // The G may switch out right after this load; marking a G that already left only
             // costs it one early yield, and G structs are never freed while registered.
             guard let g = vm_load_g(&p.pointee.curg) else {
-                p.pointee.sysmon_timer_retry = 0
+                clearTimerRetry(p)
                 continue
             }
             busy = true
@@ -249,13 +249,20 @@ enum Sysmon {
                     next = min(next, now &+ retry)
                 }
             } else {
-                p.pointee.sysmon_timer_retry = 0
+                clearTimerRetry(p)
                 next = min(next, due)
                 timerNext = min(timerNext, due)
             }
             if runqHasWork(p, includingRunnext: true) { wantM = true }
         }
         if wantM { wakep(s) }
+    }
+
+    /// Sysmon alone writes sysmon_timer_retry; only when set, since its cache line is the one the
+    /// P's M writes as tasks finish (handlefree).
+    @inline(__always)
+    private static func clearTimerRetry(_ p: PPtr) {
+        if p.pointee.sysmon_timer_retry != 0 { p.pointee.sysmon_timer_retry = 0 }
     }
 
     @inline(__always)
