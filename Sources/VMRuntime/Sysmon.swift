@@ -73,9 +73,10 @@ enum Sysmon {
 
     /// When to wake for a pass whose next deadline is `next`: a busy P's timer (`timerNext`) is
     /// slept to `oversleep` early, so that the wake lands on it rather than that much after it;
-    /// other deadlines (a quantum, the tick, the scavenger) are slept to as they are.
+    /// other deadlines (a quantum, the tick, the scavenger) are slept to as they are, and no deadline
+    /// (Int64.max, which noteBusy reads as "asleep without a deadline") stays none.
     static func sleepDeadline(next: Int64, timerNext: Int64, oversleep: Int64) -> Int64 {
-        next == timerNext ? next - oversleep : next
+        next == timerNext && next != Int64.max ? next - oversleep : next
     }
 
     /// When to look again at a P whose due timer was just signalled for, given the delay used for

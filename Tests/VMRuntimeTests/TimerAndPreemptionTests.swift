@@ -53,6 +53,7 @@ extension RuntimeTests {
             let due: Int64 = 1_000_000_000
             #expect(Sysmon.sleepDeadline(next: due, timerNext: due, oversleep: 20_000) == due - 20_000)
             #expect(Sysmon.sleepDeadline(next: due, timerNext: Int64.max, oversleep: 20_000) == due)
+            #expect(Sysmon.sleepDeadline(next: Int64.max, timerNext: Int64.max, oversleep: 20_000) == Int64.max)
             var average: Int64 = 20_000
             for _ in 0..<100 { average = Sysmon.noteOversleep(30_000, into: average) }
             #expect(abs(average - 30_000) < 100)
@@ -119,6 +120,33 @@ extension RuntimeTests {
             // leaves room for a shared 2-vCPU machine under load.
             #expect(median < 50_000_000, "median lateness \(median) ns: \(lateness)")
             #expect(s.stats.preemptCoop > 0)
+        }
+
+        /// After every P was idle long enough for sysmon's deep sleep (no deadline), a task that
+        /// starts and never blocks is still timed and asked to yield: the M that starts it wakes
+        /// sysmon (noteBusy), which must have published that it sleeps without a deadline.
+        @Test func aBusyTaskIsPreemptedAfterSysmonSleptWithoutADeadline() {
+            let s = Scheduler(configuration: .init(procs: 1, quantumNanoseconds: 2_000_000))
+            defer { s.shutdown() }
+            let ranBeside = Flag()
+            _ = s.run {
+                // Idle well past sysmon's idle ticks (5 ms): only this P's own timer is armed.
+                Scheduler.sleep(nanoseconds: 50_000_000)
+                let other = Flag()
+                // Spawned first, so that the busy task (runnext, spawned last) runs first.
+                let beside = Scheduler.spawn { other.set() }
+                let busy = Scheduler.spawn {
+                    let flag = Scheduler.preemptFlag()
+                    let t0 = now()
+                    while !other.isSet && now() - t0 < 3_000_000_000 {
+                        if Scheduler.isPreemptRequested(flag) { Scheduler.preemptPoint() }
+                    }
+                    if other.isSet { ranBeside.set() }
+                }
+                busy.join()
+                beside.join()
+            }
+            #expect(ranBeside.isSet, "the task beside the busy one ran only once it gave up after 3 s")
         }
 
         @Test func anEndlessLoopDoesNotStarveOthersWithOneP() {
