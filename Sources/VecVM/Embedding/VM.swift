@@ -134,8 +134,13 @@ public enum VMError: Error, Sendable, CustomStringConvertible {
 
 /// Counters of the VM layer (the scheduler keeps its own).
 final class VMStats: Sendable {
+    /// Counted by the spawning P.
     let tasksSpawned = Atomic<Int>(0)
-    /// Spawns whose task state was a finished task's, recycled (TaskStatePool).
+    /// A cache line's worth of space, so that the P that spawns and the P that starts a task (which
+    /// counts `tasksRecycled`) never write one line.
+    private let spawnerLine: (Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0)
+    /// Spawned tasks whose state was a finished task's, recycled (TaskStatePool), counted when the
+    /// task first runs.
     let tasksRecycled = Atomic<Int>(0)
     let kernelsRun = Atomic<Int>(0)
     /// Chains of native calls whose frames the interpreter took over (materializeNativeChain):

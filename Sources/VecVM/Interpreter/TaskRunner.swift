@@ -213,6 +213,10 @@ enum TaskRunner {
     /// that of the instruction after the spawn. Fails when the VM's task limit or memory limit would
     /// be passed.
     ///
+    /// The task's state is made when it first runs (`startSpawned`), on the P that runs it, from the
+    /// arguments and charge the spawn leaves in its VMTask; a function of more parameter slots than
+    /// VMTask.startSlots (or a run without a pool of states) gets its state here.
+    ///
     /// The arguments' references move to the new task (the caller's registers are left nil), as a
     /// call's move to its callee: the compiler evaluates a spawn's arguments into registers of their
     /// own (Compiler.consecutiveArguments), which nothing reads after the spawn but the statement's
@@ -232,8 +236,28 @@ enum TaskRunner {
         task.spawnPoint = VMTask.SpawnPoint(
             function: Int32(top.function), pc: Int32(top.pc - 1), parentFunction: Int32(parent.frames[0].function),
             parentID: parent.task.id)
+        let slots = entry.pointee.parameterSlots
+        if slots <= VMTask.startSlots, ctx.taskStates != nil {
+            task.startCharge = try TaskState.enterSpawn(ctx.memory, slots: entry.pointee.frameSize, maxTasks: ctx.maxTasks)
+            task.startFunction = function
+            task.startTable = table
+            task.startContext = ctx
+            withUnsafeMutableBytes(of: &task.startBits) { b in
+                let bits = b.baseAddress!.assumingMemoryBound(to: UInt64.self)
+                for i in 0..<slots { bits[i] = regs[base + i] }
+            }
+            withUnsafeMutableBytes(of: &task.startObjects) { b in
+                // Moved, over nil (a new or reused VMTask's start slots are all nil).
+                let o = b.baseAddress!.assumingMemoryBound(to: AnyObject?.self)
+                for i in 0..<slots where objs[base + i] != nil { o[i] = objs[base + i].take() }
+            }
+            ctx.stats.tasksSpawned.wrappingAdd(1, ordering: .relaxed)
+            // A body without captures: no closure context to allocate or retain.
+            Scheduler.spawn(task) { startSpawned() }
+            return task
+        }
         let state = try stateForSpawn(task, entry.pointee.frameSize, table, ctx)
-        for i in 0..<entry.pointee.parameterSlots {
+        for i in 0..<slots {
             state.registers[i] = regs[base + i]
             // Over nil (a new or recycled state's slots are all nil): nothing to release there.
             if objs[base + i] != nil { (state.objects + i).initialize(to: objs[base + i].take()) }
@@ -271,6 +295,63 @@ enum TaskRunner {
         return try TaskState(
             table: table, task: task, initialSlots: frameSize, account: ctx.memory, maxTasks: ctx.maxTasks,
             spawned: true)
+    }
+
+    /// The body of a task whose spawn left its start in its VMTask (`spawn`): the first run makes
+    /// the state — a recycled one from this P's pool where it has one — with the arguments, and
+    /// keeps it in the VMTask for the runs after a park without the stack.
+    @inline(never)
+    static func startSpawned() {
+        let task = unsafeDowncast(Scheduler.current, to: VMTask.self)
+        if let state = task.runningState {
+            runStarted(state, task)
+            return
+        }
+        // The start moves out of the task: its references into the state (the context, the
+        // arguments), its charge to the state's account.
+        guard let ctx = task.startContext.take(), let table = task.startTable.take() else {
+            fatalError("VecVM: a spawned task started without its start")
+        }
+        let function = task.startFunction
+        let charged = task.startCharge
+        task.startCharge = 0
+        let entry = table.entries + function
+        var state: TaskState? = nil
+        if let recycled = ctx.taskStates?.take(slots: entry.pointee.frameSize), recycled.serves(table, ctx.memory),
+            recycled.adopt(task: task, charged: charged)
+        {
+            ctx.stats.tasksRecycled.wrappingAdd(1, ordering: .relaxed)
+            state = recycled
+        }
+        let s =
+            state
+            ?? TaskState(
+                table: table, task: task, initialSlots: entry.pointee.frameSize, account: ctx.memory, charged: charged)
+        let slots = entry.pointee.parameterSlots
+        withUnsafeMutableBytes(of: &task.startBits) { b in
+            let bits = b.baseAddress!.assumingMemoryBound(to: UInt64.self)
+            for i in 0..<slots { s.registers[i] = bits[i] }
+        }
+        withUnsafeMutableBytes(of: &task.startObjects) { b in
+            let o = b.baseAddress!.assumingMemoryBound(to: AnyObject?.self)
+            for i in 0..<slots where o[i] != nil { (s.objects + i).initialize(to: o[i].take()) }
+        }
+        _ = s.pushFrame(Frame(function: function, pc: 0, base: 0))
+        s.spawnContext = consume ctx
+        s.parksWithoutStack = true
+        task.runningState = s
+        runStarted(s, task)
+    }
+
+    /// A started task's run (`startSpawned`): parked without its stack, it keeps its state for the
+    /// next run; returned, it hands the state to this P's pool (as `runSpawned`).
+    @inline(__always)
+    private static func runStarted(_ state: TaskState, _ task: VMTask) {
+        Unmanaged.passUnretained(state.spawnContext.unsafelyUnwrapped)._withUnsafeGuaranteedRef { run(state, $0) }
+        if state.parked { return }
+        task.runningState = nil
+        guard task.finished, let ctx = state.spawnContext.take() else { return }
+        ctx.taskStates?.put(state)
     }
 
     /// The body of a spawned task (run again from here when it was woken after parking without its

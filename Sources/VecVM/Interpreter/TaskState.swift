@@ -70,11 +70,48 @@ final class VMTask: GHandle, @unchecked Sendable {
         let parentID: Int
     }
 
+    // A spawned task's start (TaskRunner.spawn, TaskRunner.startSpawned): the spawn leaves its
+    // function, its arguments and what it charged here, and the task makes its TaskState when it
+    // first runs, on the P that runs it — from that P's pool, where the states of the tasks that P
+    // finished wait. The spawning P then never writes a state that another P runs and finishes
+    // (measured: a state made at the spawn crossed from the P that finished it to the spawning P and
+    // back, each of its cache lines, for every task). Set by the spawn; taken at the first run, or
+    // given back (`dropStart`) if the task never runs.
+    /// The context and function table of the start (nil: none pending).
+    var startContext: ExecutionContext?
+    var startTable: FunctionTable?
+    var startFunction = 0
+    /// What the spawn charged to the context's memory account, the task counted among its tasks.
+    var startCharge = 0
+    /// The arguments: bits and references of the first `startSlots` parameter slots (the references
+    /// moved here from the spawning task's registers).
+    static let startSlots = 6
+    @exclusivity(unchecked) var startBits: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
+    @exclusivity(unchecked) var startObjects: (AnyObject?, AnyObject?, AnyObject?, AnyObject?, AnyObject?, AnyObject?) =
+        (nil, nil, nil, nil, nil, nil)
+    /// The state of a started task until it ends: its body runs again after each park without its
+    /// stack (Channel.receiveOrPark) and finds it here.
+    var runningState: TaskState?
+
     /// A task as a value: reusable (GHandle.reusable) once its task has finished and nothing
     /// references it, by the next spawn on the P that finished it (TaskRunner.spawn).
     init(id: Int, functionName: String) {
         self.functionName = functionName
         super.init(id: id, reusable: true)
+    }
+
+    deinit { dropStart() }
+
+    /// Gives back a start that never ran (its task was dropped unstarted when its run ended): the
+    /// arguments' references and the charge.
+    func dropStart() {
+        guard let ctx = startContext.take() else { return }
+        ctx.memory.leaveTask(startCharge)
+        startCharge = 0
+        startTable = nil
+        withUnsafeMutableBytes(of: &startObjects) { b in
+            releaseObjects(b.baseAddress!.assumingMemoryBound(to: AnyObject?.self), VMTask.startSlots)
+        }
     }
 
     /// Back to the state `init` leaves, but for the name (set by the spawn that takes it): what the
@@ -88,6 +125,8 @@ final class VMTask: GHandle, @unchecked Sendable {
         finished = false
         if failureBox != nil { failureBox = nil }
         spawnPoint = nil
+        if startContext != nil { dropStart() }
+        if runningState != nil { runningState = nil }
     }
 }
 
@@ -221,13 +260,27 @@ final class TaskState {
     /// charge taken from the account; the Trap is the runtime error when either is refused.
     /// `spawned`: the task is a spawned G's handle, which keeps it alive for as long as the state
     /// runs (see `task`); otherwise the state keeps it.
-    init(
+    convenience init(
         table: FunctionTable, task: VMTask, initialSlots: Int, account: MemoryAccount?, maxTasks: Int? = nil,
         spawned: Bool = false
     ) throws(Trap) {
         let capacity = max(initialSlots, TaskState.initialSlots)
         let bytes = TaskState.firstCharge(slots: capacity)
         try TaskState.enter(account, bytes, maxTasks: maxTasks)
+        self.init(table: table, task: task, capacity: capacity, account: account, charged: bytes, spawned: spawned)
+    }
+
+    /// The state of a spawned task at its first run, whose spawn charged `charged` and counted it
+    /// among the account's tasks (TaskState.enterSpawn): `initialSlots` must be those of that charge.
+    convenience init(table: FunctionTable, task: VMTask, initialSlots: Int, account: MemoryAccount?, charged: Int) {
+        self.init(
+            table: table, task: task, capacity: max(initialSlots, TaskState.initialSlots), account: account,
+            charged: charged, spawned: true)
+    }
+
+    private init(
+        table: FunctionTable, task: VMTask, capacity: Int, account: MemoryAccount?, charged bytes: Int, spawned: Bool
+    ) {
         self.account = account
         charged = bytes
         self.table = table
@@ -246,6 +299,36 @@ final class TaskState {
         objects.initialize(repeating: nil, count: capacity)
         frameCapacity = TaskState.initialFrames
         frames = (block + capacity * TaskState.bytesPerSlot).bindMemory(to: Frame.self, capacity: frameCapacity)
+    }
+
+    /// Counts a spawned task among `account`'s tasks and charges it what a new state for a function
+    /// of `slots` registers costs (the spawn's part of TaskState.init, for a state made when the
+    /// task first runs); the charge, or the Trap when that is refused.
+    static func enterSpawn(_ account: MemoryAccount, slots: Int, maxTasks: Int?) throws(Trap) -> Int {
+        let bytes = firstCharge(slots: max(slots, initialSlots))
+        try enter(account, bytes, maxTasks: maxTasks)
+        return bytes
+    }
+
+    /// A recycled state (`recycle`) taken at the first run of a spawned task whose spawn charged
+    /// `charged` (`enterSpawn`): what this state costs more than that (a larger register stack, a
+    /// native call context) is reserved too; false when the memory limit refuses it (nothing is
+    /// then taken, and the state stays recycled). Registers zeroed as `init` leaves them.
+    func adopt(task: VMTask, charged: Int) -> Bool {
+        let more = reuseCharge - charged
+        if more > 0, let account, !account.reserve(more) { return false }
+        settled = false
+        self.charged = charged + max(more, 0)
+        self.task = task
+        registers.update(repeating: 0, count: capacity)
+        return true
+    }
+
+    /// What a recycled state is charged when it serves a task again.
+    private var reuseCharge: Int {
+        TaskState.firstCharge(slots: capacity)
+            + (nativeCalls.map { $0.chain == nil ? 0 : NativeCallContext.chainBytes } ?? 0)
+            + (nativeCalls != nil ? NativeCallContext.bytes : 0)
     }
 
     /// What a new task of `slots` registers is charged.
@@ -300,10 +383,7 @@ final class TaskState {
     /// A recycled state (`recycle`) taken for a new spawned task: counted and charged again (the Trap
     /// when that is refused, the state then staying recycled), registers zeroed as `init` leaves them.
     func reuse(task: VMTask, maxTasks: Int?) throws(Trap) {
-        let bytes =
-            TaskState.firstCharge(slots: capacity)
-            + (nativeCalls.map { $0.chain == nil ? 0 : NativeCallContext.chainBytes } ?? 0)
-            + (nativeCalls != nil ? NativeCallContext.bytes : 0)
+        let bytes = reuseCharge
         try TaskState.enter(account, bytes, maxTasks: maxTasks)
         settled = false
         charged = bytes
