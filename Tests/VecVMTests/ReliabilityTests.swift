@@ -518,6 +518,44 @@ struct ReliabilityTests {
         }
     }
 
+    /// A spawned task's state is made when it first runs; until then its VMTask holds the spawn's
+    /// arguments and charge (TaskRunner.startSpawned). Tasks that never run — queued when their run
+    /// fails — give both back: the arrays they were given are freed, the account counts no task.
+    @Test func tasksThatNeverRanGiveBackTheirArgumentsAndCharge() throws {
+        for procs in [1, 2] {
+            let (vm, _) = makeVM(memoryLimit: 64 << 20, procs: procs)
+            defer { vm.shutdown() }
+            // 2,000 queued tasks, each given a 16 KB array: about 50 MB with their charges. The main
+            // task fails before it could be preempted; on 2 Ps the other P runs some of them first.
+            let program = try vm.compile(
+                source: """
+                    fn hold(a: [f32], c: chan<int>) { send(c, len(a)) }
+                    let c = chan<int>(0)
+                    for i in 0..2000 { spawn hold(fill(4000, f32(i)), c) }
+                    let zero = len([1]) - 1
+                    print(1 / zero)
+                    """, fileName: "unstarted.vec")
+            let compiled = vm.memory.used.load(ordering: .relaxed)
+            for run in 0..<3 {  // in a 64 MB limit: what a run does not give back, the next cannot spawn
+                vm.currentScheduler().waitForStoppedTasks()
+                do {
+                    try vm.run(program)
+                    Issue.record("procs \(procs), run \(run): expected a division by zero")
+                } catch {
+                    guard case .runtime(let e) = error, e.message.contains("division by zero") else {
+                        Issue.record("procs \(procs), run \(run): \(error)")
+                        return
+                    }
+                }
+            }
+            vm.currentScheduler().waitForStoppedTasks()
+            for _ in 0..<2000 where vm.memory.tasks.load(ordering: .relaxed) != 0 { usleep(1000) }
+            #expect(vm.memory.tasks.load(ordering: .relaxed) == 0, "procs \(procs)")
+            // The default instance keeps the last run's globals: the channel `c` and `zero`.
+            #expect(vm.memory.used.load(ordering: .relaxed) - compiled < 4096, "procs \(procs)")
+        }
+    }
+
     /// A task that fails on a recycled state reports its own location and task, as on a new one.
     @Test func aTaskOnARecycledStateFailsWithItsOwnError() {
         let (vm, _) = makeVM(procs: 1)

@@ -238,7 +238,8 @@ enum TaskRunner {
             parentID: parent.task.id)
         let slots = entry.pointee.parameterSlots
         if slots <= VMTask.startSlots, ctx.taskStates != nil {
-            task.startCharge = try TaskState.enterSpawn(ctx.memory, slots: entry.pointee.frameSize, maxTasks: ctx.maxTasks)
+            task.startCharge = try TaskState.enterSpawn(
+                ctx.memory, slots: entry.pointee.frameSize, maxTasks: ctx.maxTasks)
             task.startFunction = function
             task.startTable = table
             task.startContext = ctx
