@@ -33,12 +33,13 @@ func schedStatAdd(_ s: SchedPtr, _ index: UInt32, _ n: UInt64 = 1) {
 }
 
 /// Puts `g` on `p`'s local queue; with `next`, into `runnext`, kicking any previous occupant
-/// to the tail. Owner only. Overflow moves half of the ring to the global queue.
+/// to the tail. Owner only. Overflow moves half of the ring to the global queue; true when it did.
 @inline(__always)
-func runqPut(_ p: PPtr, _ g: GPtr, next: Bool) {
+@discardableResult
+func runqPut(_ p: PPtr, _ g: GPtr, next: Bool) -> Bool {
     var g = g
     if next {
-        guard let old = runnextPut(p, g) else { return }
+        guard let old = runnextPut(p, g) else { return false }
         g = old
     }
     while true {
@@ -47,9 +48,9 @@ func runqPut(_ p: PPtr, _ g: GPtr, next: Bool) {
         if tail &- head < runqCapacity {
             vm_store_relaxed_g(vm_p_runq_slot(p, tail), g)
             vm_store_u32(&p.pointee.runqtail, tail &+ 1)  // publishes the slot to consumers
-            return
+            return false
         }
-        if runqPutSlow(p, g, head: head, tail: tail) { return }
+        if runqPutSlow(p, g, head: head, tail: tail) { return true }
         // A consumer moved the head meanwhile: there is room now.
     }
 }

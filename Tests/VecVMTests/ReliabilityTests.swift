@@ -518,6 +518,31 @@ struct ReliabilityTests {
         }
     }
 
+    /// A task that spawns faster than its P starts what it spawns yields when its P's run queue
+    /// overflows (spawnG), so the tasks queued at once stay about a queue's worth, not the whole
+    /// loop's. The quantum here is 10 s: before, nothing stopped the loop, and all 50,000 tasks
+    /// were queued (and charged, about 8.6 KB each) before the first of them ran.
+    @Test func aSpawningLoopDoesNotRunAheadOfItsProcessors() throws {
+        for procs in [1, 2] {
+            let out = CapturedOutput()
+            let vm = VM(
+                configuration: VMConfiguration(procs: procs, quantumNanoseconds: 10_000_000_000, output: out))
+            defer { vm.shutdown() }
+            try vm.run(
+                source: """
+                    fn work(i: int, done: chan<int>) { send(done, i % 3) }
+                    let done = chan<int>(50_000)
+                    for i in 0..50_000 { spawn work(i, done) }
+                    var total = 0
+                    for i in 0..50_000 { total += recv(done) }
+                    print(total)
+                    """, fileName: "ahead.vec")
+            #expect(out.text == "49999\n")
+            let peak = vm.memory.peak.load(ordering: .relaxed)
+            #expect(peak < 20 << 20, "procs \(procs): \(peak) bytes charged at the peak")
+        }
+    }
+
     /// A spawned task's state is made when it first runs; until then its VMTask holds the spawn's
     /// arguments and charge (TaskRunner.startSpawned). Tasks that never run — queued when their run
     /// fails — give both back: the arrays they were given are freed, the account counts no task.
