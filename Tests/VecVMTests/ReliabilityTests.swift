@@ -543,6 +543,36 @@ struct ReliabilityTests {
         }
     }
 
+    /// A finished task hands its reference to the run's context to the context's pool, which
+    /// releases such references in batches, and all of them when the run ends
+    /// (TaskStatePool.oweContext, retire). Tasks that outlive their run keep the context until the
+    /// last of them ends; then it goes, on any number of Ps.
+    @Test func aRunsContextGoesWhenItsLastTaskEnds() throws {
+        for procs in [1, 2] {
+            let (vm, out) = makeVM(procs: procs)
+            defer { vm.shutdown() }
+            let live = { vm.stats.runContextsLive.load(ordering: .relaxed) }
+            for run in 0..<3 {
+                // 130 tasks finish during the run (two batches and some owed when it ends), 200 after it.
+                try vm.run(
+                    source: """
+                        fn quick(c: chan<int>, i: int) { send(c, i) }
+                        fn late(i: int) -> int { sleep(20 + i % 7); return i }
+                        let c = chan<int>(130)
+                        for i in 0..130 { spawn quick(c, i) }
+                        var got = 0
+                        for i in 0..130 { got += recv(c) }
+                        for i in 0..200 { spawn late(i) }
+                        print(got)
+                        """, fileName: "late.vec")
+                #expect(live() == 1, "procs \(procs), run \(run): the late tasks still run")
+                for _ in 0..<5000 where live() != 0 { usleep(1000) }
+                #expect(live() == 0, "procs \(procs), run \(run)")
+            }
+            #expect(out.text == String(repeating: "8385\n", count: 3))
+        }
+    }
+
     /// A spawned task's state is made when it first runs; until then its VMTask holds the spawn's
     /// arguments and charge (TaskRunner.startSpawned). Tasks that never run — queued when their run
     /// fails — give both back: the arrays they were given are freed, the account counts no task.

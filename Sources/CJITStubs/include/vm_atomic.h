@@ -34,6 +34,7 @@ VM_ATOMIC_INLINE int64_t vm_load_i64(const int64_t *p) { return __atomic_load_n(
 VM_ATOMIC_INLINE void vm_store_i64(int64_t *p, int64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 VM_ATOMIC_INLINE void vm_store_seqcst_i64(int64_t *p, int64_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
 VM_ATOMIC_INLINE int64_t vm_add_i64(int64_t *p, int64_t d) { return __atomic_add_fetch(p, d, __ATOMIC_SEQ_CST); }
+VM_ATOMIC_INLINE int64_t vm_xchg_i64(int64_t *p, int64_t v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
 VM_ATOMIC_INLINE uint64_t vm_load_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 VM_ATOMIC_INLINE uint64_t vm_load_relaxed_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 VM_ATOMIC_INLINE void vm_store_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }

@@ -219,7 +219,12 @@ extension VM {
         try ensureNotInTask()
         return try embedding.runLock.withLock { _ throws(VMError) -> Value in
             let ctx = instance.makeContext(
-                fuel: limits.fuel, directStop: nil, taskStates: TaskStatePool(procs: configuration.procs))
+                fuel: limits.fuel, directStop: nil,
+                taskStates: TaskStatePool(procs: configuration.procs, table: instance.table))
+            // The references to the context that the run's finished tasks left with its pool.
+            defer {
+                if let n = ctx.taskStates?.retire() { for _ in 0..<n { Unmanaged.passUnretained(ctx).release() } }
+            }
             // Large kernels may run their chunks as tasks on every P (KernelRunner); a direct call,
             // which has no scheduler, runs them one after the other (procs 1).
             ctx.procs = configuration.procs

@@ -143,6 +143,9 @@ final class VMStats: Sendable {
     /// task first runs.
     let tasksRecycled = Atomic<Int>(0)
     let kernelsRun = Atomic<Int>(0)
+    /// Contexts of runs on the scheduler that still exist: a run's context lives until its main
+    /// task has ended and every task it spawned has too (TaskStatePool.retire).
+    let runContextsLive = Atomic<Int>(0)
     /// Chains of native calls whose frames the interpreter took over (materializeNativeChain):
     /// a call entry found the machine or register stack short, the flag set, or a step left.
     let nativeChainsLeft = Atomic<Int>(0)

@@ -241,8 +241,13 @@ enum TaskRunner {
             task.startCharge = try TaskState.enterSpawn(
                 ctx.memory, slots: entry.pointee.frameSize, maxTasks: ctx.maxTasks)
             task.startFunction = function
-            task.startTable = table
-            task.startContext = ctx
+            if table === ctx.taskStates?.table {
+                task.startTable = Unmanaged.passUnretained(table)
+            } else {
+                task.startTable = Unmanaged.passRetained(table)
+                task.startTableRetained = true
+            }
+            task.startContext = Unmanaged.passRetained(ctx)
             withUnsafeMutableBytes(of: &task.startBits) { b in
                 let bits = b.baseAddress!.assumingMemoryBound(to: UInt64.self)
                 for i in 0..<slots { bits[i] = regs[base + i] }
@@ -267,7 +272,7 @@ enum TaskRunner {
         ctx.stats.tasksSpawned.wrappingAdd(1, ordering: .relaxed)
         // The body captures only `state` (which holds the context): a closure whose one capture is
         // a native object uses that object as its context, so the spawn allocates no closure box.
-        state.spawnContext = ctx
+        state.spawnContext = Unmanaged.passRetained(ctx)
         state.parksWithoutStack = true
         Scheduler.spawn(task) { [state = consume state] in runSpawned(state) }
         return task
@@ -310,22 +315,38 @@ enum TaskRunner {
         }
         // The start moves out of the task: its references into the state (the context, the
         // arguments), its charge to the state's account.
-        guard let ctx = task.startContext.take(), let table = task.startTable.take() else {
+        guard let context = task.startContext.take(), let table = task.startTable.take() else {
             fatalError("VecVM: a spawned task started without its start")
         }
+        let state = context._withUnsafeGuaranteedRef { ctx in
+            table._withUnsafeGuaranteedRef { makeStartedState(task, ctx, $0) }
+        }
+        if task.startTableRetained {
+            task.startTableRetained = false
+            table.release()  // the state holds the table (TaskState.table)
+        }
+        state.spawnContext = context
+        state.parksWithoutStack = true
+        task.runningState = state
+        runStarted(state, task)
+    }
+
+    /// The state of a task at its first run (`startSpawned`), its arguments and first frame in it.
+    @inline(__always)
+    private static func makeStartedState(_ task: VMTask, _ ctx: ExecutionContext, _ table: FunctionTable)
+        -> TaskState
+    {
         let function = task.startFunction
         let charged = task.startCharge
         task.startCharge = 0
         let entry = table.entries + function
-        var state: TaskState? = nil
-        if let recycled = ctx.taskStates?.take(slots: entry.pointee.frameSize), recycled.serves(table, ctx.memory),
-            recycled.adopt(task: task, charged: charged)
-        {
-            ctx.stats.tasksRecycled.wrappingAdd(1, ordering: .relaxed)
-            state = recycled
+        var recycled = ctx.taskStates?.take(slots: entry.pointee.frameSize)
+        if let r = recycled, !(r.serves(table, ctx.memory) && r.adopt(task: task, charged: charged)) {
+            recycled = nil
         }
+        if recycled != nil { ctx.stats.tasksRecycled.wrappingAdd(1, ordering: .relaxed) }
         let s =
-            state
+            recycled
             ?? TaskState(
                 table: table, task: task, initialSlots: entry.pointee.frameSize, account: ctx.memory, charged: charged)
         let slots = entry.pointee.parameterSlots
@@ -338,34 +359,43 @@ enum TaskRunner {
             for i in 0..<slots where o[i] != nil { (s.objects + i).initialize(to: o[i].take()) }
         }
         _ = s.pushFrame(Frame(function: function, pc: 0, base: 0))
-        s.spawnContext = consume ctx
-        s.parksWithoutStack = true
-        task.runningState = s
-        runStarted(s, task)
+        return s
     }
 
     /// A started task's run (`startSpawned`): parked without its stack, it keeps its state for the
     /// next run; returned, it hands the state to this P's pool (as `runSpawned`).
     @inline(__always)
     private static func runStarted(_ state: TaskState, _ task: VMTask) {
-        Unmanaged.passUnretained(state.spawnContext.unsafelyUnwrapped)._withUnsafeGuaranteedRef { run(state, $0) }
+        state.spawnContext.unsafelyUnwrapped._withUnsafeGuaranteedRef { run(state, $0) }
         if state.parked { return }
         task.runningState = nil
-        guard task.finished, let ctx = state.spawnContext.take() else { return }
-        ctx.taskStates?.put(state)
+        guard task.finished else { return }
+        recycle(state)
+    }
+
+    /// Hands the state of a task that returned to its context's pool for the next task on this P,
+    /// and the state's reference to the context to the pool too (TaskStatePool.oweContext), which
+    /// releases such references in batches. The context must outlive `put`: the references owed
+    /// are released last.
+    @inline(__always)
+    private static func recycle(_ state: TaskState) {
+        guard let context = state.spawnContext.take() else { return }
+        // Through optional chaining on the constant: a `let pool` would retain the pool, an object
+        // every P touches.
+        let release = context._withUnsafeGuaranteedRef { $0.taskStates?.recycle(state) ?? 1 }
+        for _ in 0..<release { context.release() }
     }
 
     /// The body of a spawned task (run again from here when it was woken after parking without its
     /// stack). The context is borrowed from the state, which keeps it for as long as the task runs;
-    /// a task that returned hands its state to the pool of this P for the next spawn, and the
-    /// context's reference with it moves out of the state, released here once the state is in the
-    /// pool (a pool is the context's: the context must outlive `put`).
+    /// a task that returned hands its state and its reference to the context to the pool of this P
+    /// (`recycle`).
     @inline(never)
     static func runSpawned(_ state: TaskState) {
-        Unmanaged.passUnretained(state.spawnContext.unsafelyUnwrapped)._withUnsafeGuaranteedRef { run(state, $0) }
+        state.spawnContext.unsafelyUnwrapped._withUnsafeGuaranteedRef { run(state, $0) }
         // Returned (not parked to run again, not failed or stopped): the state can serve the next
         // spawn on this P.
-        guard state.task.finished && !state.parked, let ctx = state.spawnContext.take() else { return }
-        ctx.taskStates?.put(state)
+        guard state.task.finished && !state.parked else { return }
+        recycle(state)
     }
 }
