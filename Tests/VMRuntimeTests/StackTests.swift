@@ -108,25 +108,32 @@ extension RuntimeTests {
                         }
                     }
                 }
-                func waitingWithoutStack() -> Int {
-                    var count = 0
+                /// The tasks waiting without their stacks, and those waiting with them.
+                func waiting() -> (stackless: Int, withStack: Int) {
+                    var count = (stackless: 0, withStack: 0)
                     for slab in s.core.slabs {
                         for i in 0..<gSlabSize {
                             let g = slab + i
-                            if vm_load_u32(&g.pointee.status) == VM_G_WAITING && g.pointee.stack == nil
-                                && g.pointee.stackless == 2
-                            {
-                                count += 1
+                            guard vm_load_u32(&g.pointee.status) == VM_G_WAITING else { continue }
+                            if g.pointee.stack == nil && g.pointee.stackless == 2 {
+                                count.stackless += 1
+                            } else if g.pointee.stack != nil {
+                                count.withStack += 1
                             }
                         }
                     }
                     return count
                 }
+                // Settled when every task waits, one way or the other: a task counts itself parked
+                // just before its G leaves its stack, so until the last one has, the counts differ
+                // (and one that has reached the receive may not have counted itself yet).
                 let deadline = now() + 20_000_000_000
-                while (reached.load < n || waitingWithoutStack() < parkedCount.load) && now() < deadline {
+                var seen = waiting()
+                while (seen.stackless + seen.withStack < n || seen.stackless != parkedCount.load) && now() < deadline {
                     Scheduler.sleep(nanoseconds: 1_000_000)
+                    seen = waiting()
                 }
-                stackless = waitingWithoutStack()
+                stackless = seen.stackless
                 for i in 0..<n { try! gate.send(Message(w0: UInt64(i))) }
                 while sum.load < (n - 1) * n / 2 && now() < deadline { Scheduler.sleep(nanoseconds: 1_000_000) }
             }
