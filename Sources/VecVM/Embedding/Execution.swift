@@ -221,7 +221,8 @@ extension VM {
             let ctx = instance.makeContext(
                 fuel: limits.fuel, directStop: nil,
                 taskStates: TaskStatePool(procs: configuration.procs, table: instance.table))
-            // The references to the context that the run's finished tasks left with its pool.
+            // The references to the context that the run's finished tasks left with its pool
+            // (TaskStatePool.retire); `ctx` holds one of its own meanwhile.
             defer {
                 if let n = ctx.taskStates?.retire() { for _ in 0..<n { Unmanaged.passUnretained(ctx).release() } }
             }

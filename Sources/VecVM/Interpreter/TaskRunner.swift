@@ -370,7 +370,7 @@ enum TaskRunner {
         if state.parked { return }
         task.runningState = nil
         guard task.finished else { return }
-        recycle(state)
+        handToPool(state)
     }
 
     /// Hands the state of a task that returned to its context's pool for the next task on this P,
@@ -378,24 +378,24 @@ enum TaskRunner {
     /// releases such references in batches. The context must outlive `put`: the references owed
     /// are released last.
     @inline(__always)
-    private static func recycle(_ state: TaskState) {
+    private static func handToPool(_ state: TaskState) {
         guard let context = state.spawnContext.take() else { return }
         // Through optional chaining on the constant: a `let pool` would retain the pool, an object
         // every P touches.
-        let release = context._withUnsafeGuaranteedRef { $0.taskStates?.recycle(state) ?? 1 }
+        let release = context._withUnsafeGuaranteedRef { $0.taskStates?.putFinished(state) ?? 1 }
         for _ in 0..<release { context.release() }
     }
 
     /// The body of a spawned task (run again from here when it was woken after parking without its
     /// stack). The context is borrowed from the state, which keeps it for as long as the task runs;
     /// a task that returned hands its state and its reference to the context to the pool of this P
-    /// (`recycle`).
+    /// (`handToPool`).
     @inline(never)
     static func runSpawned(_ state: TaskState) {
         state.spawnContext.unsafelyUnwrapped._withUnsafeGuaranteedRef { run(state, $0) }
         // Returned (not parked to run again, not failed or stopped): the state can serve the next
         // spawn on this P.
         guard state.task.finished && !state.parked else { return }
-        recycle(state)
+        handToPool(state)
     }
 }

@@ -322,7 +322,8 @@ final class TaskState {
     /// A recycled state (`recycle`) taken at the first run of a spawned task whose spawn charged
     /// `charged` (`enterSpawn`): what this state costs more than that (a larger register stack, a
     /// native call context) is reserved too; false when the memory limit refuses it (nothing is
-    /// then taken, and the state stays recycled). Registers zeroed as `init` leaves them.
+    /// then taken; the caller makes a new state, which costs no more than the spawn charged).
+    /// Registers zeroed as `init` leaves them.
     func adopt(task: VMTask, charged: Int) -> Bool {
         let more = reuseCharge - charged
         if more > 0, let account, !account.reserve(more) { return false }
@@ -553,8 +554,8 @@ final class TaskStatePool: @unchecked Sendable {
     }
 
     /// `put`, then `oweContext`: what the end of a task that returned does with its state and its
-    /// reference to the context.
-    func recycle(_ state: TaskState) -> Int {
+    /// reference to the context (TaskRunner.handToPool).
+    func putFinished(_ state: TaskState) -> Int {
         put(state)
         return oweContext()
     }
