@@ -340,15 +340,16 @@ enum TaskRunner {
         let charged = task.startCharge
         task.startCharge = 0
         let entry = table.entries + function
-        var recycled = ctx.taskStates?.take(slots: entry.pointee.frameSize)
-        if let r = recycled, !(r.serves(table, ctx.memory) && r.adopt(task: task, charged: charged)) {
-            recycled = nil
-        }
-        if recycled != nil { ctx.stats.tasksRecycled.wrappingAdd(1, ordering: .relaxed) }
-        let s =
-            recycled
-            ?? TaskState(
+        let s: TaskState
+        if let r = ctx.taskStates?.take(slots: entry.pointee.frameSize), r.serves(table, ctx.memory),
+            r.adopt(task: task, charged: charged)
+        {
+            ctx.stats.tasksRecycled.wrappingAdd(1, ordering: .relaxed)
+            s = r
+        } else {
+            s = TaskState(
                 table: table, task: task, initialSlots: entry.pointee.frameSize, account: ctx.memory, charged: charged)
+        }
         let slots = entry.pointee.parameterSlots
         withUnsafeMutableBytes(of: &task.startBits) { b in
             let bits = b.baseAddress!.assumingMemoryBound(to: UInt64.self)

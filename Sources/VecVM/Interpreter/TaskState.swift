@@ -327,11 +327,16 @@ final class TaskState {
     func adopt(task: VMTask, charged: Int) -> Bool {
         let more = reuseCharge - charged
         if more > 0, let account, !account.reserve(more) { return false }
+        serve(task, charged: charged + max(more, 0))
+        return true
+    }
+
+    /// The part of `reuse` and `adopt` after the charge: the state serves `task`, holding `bytes`.
+    private func serve(_ task: VMTask, charged bytes: Int) {
         settled = false
-        self.charged = charged + max(more, 0)
+        charged = bytes
         self.task = task
         registers.update(repeating: 0, count: capacity)
-        return true
     }
 
     /// What a recycled state is charged when it serves a task again.
@@ -395,10 +400,7 @@ final class TaskState {
     func reuse(task: VMTask, maxTasks: Int?) throws(Trap) {
         let bytes = reuseCharge
         try TaskState.enter(account, bytes, maxTasks: maxTasks)
-        settled = false
-        charged = bytes
-        self.task = task
-        registers.update(repeating: 0, count: capacity)
+        serve(task, charged: bytes)
     }
 
     /// Whether this state can serve a spawn of a task of `table` charged to `account` (a pool
